@@ -1,0 +1,271 @@
+// Package db opens Switchboard's database (SQLite by default, PostgreSQL when
+// scaled out), runs its migrations and gives the feature packages a small,
+// explicit way to read and to write in transactions.
+//
+// Feature packages own their SQL and write it in the dialect both engines
+// share: $1 placeholders, RETURNING, ON CONFLICT. Where the engines differ the
+// difference is isolated in a named method of Dialect.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Errors the feature packages test for with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Dialect names the database engine.
+type Dialect string
+
+// The two engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open database: a pool for reads and, on SQLite, a single
+// connection for writes (SQLite allows one writer; serialising writers in Go
+// is cheaper than letting them spin on the busy timeout).
+type DB struct {
+	dialect Dialect
+
+	read  *sql.DB
+	write *sql.DB
+
+	// statements counts every statement run through this DB, for the
+	// statements-per-message figure in /metrics.
+	statements atomic.Int64
+}
+
+// Open opens the database named by url: a postgres:// or postgresql:// URL
+// selects PostgreSQL, anything else is taken as a SQLite file path (an empty
+// url means dataDir/switchboard.db).
+func Open(ctx context.Context, url, dataDir string) (*DB, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return openPostgres(ctx, url)
+	}
+	path := strings.TrimPrefix(url, "sqlite://")
+	path = strings.TrimPrefix(path, "file:")
+	if path == "" {
+		path = filepath.Join(dataDir, "switchboard.db")
+	}
+	return openSQLite(ctx, path)
+}
+
+// sqliteDSN sets the pragmas every connection needs: WAL so readers never
+// block the writer, a busy timeout instead of SQLITE_BUSY, foreign keys on,
+// immediate transactions so a writer takes its lock up front, and a time
+// format SQLite can parse and sort.
+func sqliteDSN(path string, readOnly bool) string {
+	v := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+		v.Add("_pragma", p)
+	}
+	v.Set("_time_format", "sqlite")
+	if readOnly {
+		v.Add("_pragma", "query_only(1)")
+	} else {
+		v.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + v.Encode()
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("db: create directory: %w", err)
+		}
+	}
+	write, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("db: open sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("db: open sqlite %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("db: open sqlite: %w", err)
+	}
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+	read.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{dialect: SQLite, read: read, write: write}, nil
+}
+
+func openPostgres(ctx context.Context, url string) (*DB, error) {
+	pool, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("db: open postgres: %w", err)
+	}
+	pool.SetMaxOpenConns(20)
+	pool.SetMaxIdleConns(20)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.PingContext(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("db: connect to postgres: %w", err)
+	}
+	return &DB{dialect: Postgres, read: pool, write: pool}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.read.Close()
+	if db.write != db.read {
+		err = errors.Join(err, db.write.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+// Statements reports how many statements have run through db.
+func (db *DB) Statements() int64 { return db.statements.Load() }
+
+// Stats reports the read pool's statistics (on PostgreSQL the only pool).
+func (db *DB) Stats() sql.DBStats { return db.read.Stats() }
+
+// Querier runs statements: the DB itself (reads outside a transaction) or a
+// Tx. Feature packages take a Querier where either will do.
+type Querier interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+	Dialect() Dialect
+}
+
+// Exec runs a statement outside a transaction (on SQLite through the writer).
+func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	db.statements.Add(1)
+	return db.write.ExecContext(ctx, query, args...)
+}
+
+// Query runs a read-only query.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	db.statements.Add(1)
+	return db.read.QueryContext(ctx, query, args...)
+}
+
+// QueryRow runs a read-only query that returns at most one row.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	db.statements.Add(1)
+	return db.read.QueryRowContext(ctx, query, args...)
+}
+
+// Dialect reports the engine; it lets code that takes a Querier pick the
+// right form of a statement whose syntax differs.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Tx is a write transaction. Functions that must run inside one take a *Tx
+// explicitly; it is never hidden in a context.
+type Tx struct {
+	tx       *sql.Tx
+	db       *DB
+	onCommit []func()
+}
+
+// Exec runs a statement in the transaction.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.db.statements.Add(1)
+	return tx.tx.ExecContext(ctx, query, args...)
+}
+
+// Query runs a query in the transaction.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	tx.db.statements.Add(1)
+	return tx.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRow runs a query that returns at most one row in the transaction.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	tx.db.statements.Add(1)
+	return tx.tx.QueryRowContext(ctx, query, args...)
+}
+
+// Dialect reports the engine.
+func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
+
+// OnCommit registers f to run after the transaction has committed (and only
+// then): publishing events, waking workers.
+func (tx *Tx) OnCommit(f func()) { tx.onCommit = append(tx.onCommit, f) }
+
+// Write runs fn in a transaction and commits it when fn returns nil. On
+// SQLite the transaction begins IMMEDIATE on the single writer connection;
+// on PostgreSQL it is READ COMMITTED. Errors are mapped with MapErr.
+func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: begin: %w", MapErr(err))
+	}
+	db.statements.Add(1)
+	tx := &Tx{tx: sqlTx, db: db}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return MapErr(err)
+	}
+	db.statements.Add(1)
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("db: commit: %w", MapErr(err))
+	}
+	for _, f := range tx.onCommit {
+		f()
+	}
+	return nil
+}
+
+// MapErr maps driver errors to ErrNotFound and ErrConflict, keeping the
+// original error in the chain.
+func MapErr(err error) error {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	var serr *sqlite.Error
+	if errors.As(err, &serr) {
+		switch serr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %w", ErrConflict, err)
+		}
+	}
+	var perr *pgconn.PgError
+	if errors.As(err, &perr) && perr.Code == "23505" {
+		return fmt.Errorf("%w: %w", ErrConflict, err)
+	}
+	return err
+}
+
+// Now is the current time as the database stores it: UTC, to the
+// microsecond (PostgreSQL's precision), so that a value read back compares
+// equal to the value written.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Time normalises t the way Now does.
+func Time(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
