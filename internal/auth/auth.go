@@ -1,0 +1,380 @@
+// Package auth signs people in and recognises them on each request: argon2id
+// passwords, login throttling shared by every node, browser sessions and
+// personal API tokens. Session and API tokens are random secrets stored as
+// SHA-256 hashes (a fast hash is right for 256-bit random secrets; argon2
+// is for passwords) and cached briefly in memory so that authenticated
+// requests do not each cost a database round trip.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+// Token prefixes tell a session from an API token at a glance (and let
+// secret scanners recognise a leaked API token).
+const (
+	sessionPrefix = "sbs_"
+	tokenPrefix   = "sbt_"
+)
+
+// SessionLifetime is how long a browser session lasts without use.
+const SessionLifetime = 30 * 24 * time.Hour
+
+// cacheTTL bounds how long a revoked token or a changed role may still be
+// honoured by another node. The node that made the change forgets at once.
+const cacheTTL = 5 * time.Second
+
+// ErrUnauthenticated means no valid credentials were presented.
+var ErrUnauthenticated = &problem.Error{Kind: problem.KindUnauthorized, Message: "Sign in first."}
+
+// Service signs people in and identifies requests.
+type Service struct {
+	db    *db.DB
+	users *user.Store
+
+	mu     sync.Mutex // guards tokens and actors
+	tokens map[string]cachedToken
+	actors map[int64]cachedActor
+}
+
+type cachedToken struct {
+	userID    int64
+	sessionID int64 // 0 for API tokens
+	expires   time.Time
+}
+
+type cachedActor struct {
+	actor   policy.Actor
+	expires time.Time
+}
+
+// New returns the auth service.
+func New(d *db.DB, users *user.Store) *Service {
+	return &Service{db: d, users: users, tokens: map[string]cachedToken{}, actors: map[int64]cachedActor{}}
+}
+
+func newSecret(prefix string) (token, hash string) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	token = prefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Login checks an email and password, with throttling per account and per
+// IP, and returns the user.
+func (s *Service) Login(ctx context.Context, email, password, ip string) (user.User, error) {
+	keys := []string{"email:" + user.NormalizeEmail(email), "ip:" + ip}
+	if wait, err := s.blocked(ctx, keys); err != nil {
+		return user.User{}, err
+	} else if wait > 0 {
+		return user.User{}, problem.RateLimited(wait)
+	}
+	u, hash, err := s.users.Credentials(ctx, email)
+	if errors.Is(err, db.ErrNotFound) {
+		CheckPassword(dummyHash, password)
+	} else if err != nil {
+		return user.User{}, err
+	}
+	ok := false
+	if hash != "" {
+		if ok, err = CheckPassword(hash, password); err != nil {
+			return user.User{}, err
+		}
+	}
+	if !ok {
+		if err := s.recordFailure(ctx, keys); err != nil {
+			return user.User{}, err
+		}
+		return user.User{}, &problem.Error{Kind: problem.KindUnauthorized, Message: "The email or password is not right."}
+	}
+	if _, err := s.db.Exec(ctx, `DELETE FROM login_attempts WHERE key = $1`, keys[0]); err != nil {
+		return user.User{}, err
+	}
+	return u, nil
+}
+
+// Throttling: an account gets 5 free failures, an IP 20; after that each
+// failure doubles the wait, from 1 s up to 15 min.
+const maxLoginDelay = 15 * time.Minute
+
+func freeFailures(key string) int {
+	if strings.HasPrefix(key, "ip:") {
+		return 20
+	}
+	return 5
+}
+
+// LoginDelay is the wait after the given number of failures of key.
+func LoginDelay(key string, failures int) time.Duration {
+	over := failures - freeFailures(key)
+	if over <= 0 {
+		return 0
+	}
+	d := time.Second
+	for i := 1; i < over && d < maxLoginDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxLoginDelay)
+}
+
+func (s *Service) blocked(ctx context.Context, keys []string) (time.Duration, error) {
+	var until *time.Time
+	err := s.db.QueryRow(ctx, `SELECT MAX(blocked_until) FROM login_attempts WHERE key IN ($1, $2)`, keys[0], keys[1]).Scan(&until)
+	if err != nil {
+		return 0, fmt.Errorf("auth: login throttle: %w", err)
+	}
+	if until == nil {
+		return 0, nil
+	}
+	return time.Until(*until), nil
+}
+
+func (s *Service) recordFailure(ctx context.Context, keys []string) error {
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		now := db.Now()
+		for _, key := range keys {
+			var failures int
+			var updated time.Time
+			err := tx.QueryRow(ctx, `SELECT failures, updated_at FROM login_attempts WHERE key = $1`, key).Scan(&failures, &updated)
+			if err != nil && !errors.Is(db.MapErr(err), db.ErrNotFound) {
+				return err
+			}
+			if now.Sub(updated) > 24*time.Hour {
+				failures = 0 // a day without failures forgives
+			}
+			failures++
+			until := now.Add(LoginDelay(key, failures))
+			_, err = tx.Exec(ctx, `INSERT INTO login_attempts (key, failures, blocked_until, updated_at) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, blocked_until = excluded.blocked_until, updated_at = excluded.updated_at`,
+				key, failures, until, now)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Session is a browser session.
+type Session struct {
+	ID         int64     `json:"id"`
+	UserID     int64     `json:"-"`
+	UserAgent  string    `json:"user_agent"`
+	IP         string    `json:"ip"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+}
+
+// CreateSession starts a session for userID and returns its secret token.
+func (s *Service) CreateSession(ctx context.Context, userID int64, userAgent, ip string) (string, error) {
+	token, hash := newSecret(sessionPrefix)
+	now := db.Now()
+	if len(userAgent) > 300 {
+		userAgent = userAgent[:300]
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO sessions (user_id, token_hash, user_agent, ip, created_at, last_seen_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $5, $6)`, userID, hash, userAgent, ip, now, now.Add(SessionLifetime))
+	if err != nil {
+		return "", fmt.Errorf("auth: create session: %w", err)
+	}
+	return token, nil
+}
+
+// EndSession deletes the session with token.
+func (s *Service) EndSession(ctx context.Context, token string) error {
+	hash := hashToken(token)
+	s.mu.Lock()
+	delete(s.tokens, hash)
+	s.mu.Unlock()
+	_, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hash)
+	return err
+}
+
+// APIToken is a personal API token (its secret is shown once, at creation).
+type APIToken struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// CreateToken makes an API token for userID and returns it with its secret.
+func (s *Service) CreateToken(ctx context.Context, userID int64, name string) (APIToken, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		name = "API token"
+	}
+	if len([]rune(name)) > 100 {
+		return APIToken{}, "", problem.Invalid("name", "A token name has at most 100 characters.")
+	}
+	token, hash := newSecret(tokenPrefix)
+	t := APIToken{Name: name, CreatedAt: db.Now()}
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+			userID, t.Name, hash, t.CreatedAt).Scan(&t.ID)
+	})
+	if err != nil {
+		return APIToken{}, "", fmt.Errorf("auth: create token: %w", err)
+	}
+	return t, token, nil
+}
+
+// Tokens lists userID's live API tokens.
+func (s *Service) Tokens(ctx context.Context, userID int64) ([]APIToken, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []APIToken{}
+	for rows.Next() {
+		var t APIToken
+		if err := rows.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.LastUsedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken revokes userID's token id.
+func (s *Service) RevokeToken(ctx context.Context, userID, id int64) error {
+	var hash string
+	err := s.db.QueryRow(ctx, `SELECT token_hash FROM api_tokens WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`, id, userID).Scan(&hash)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return problem.NotFound("Token")
+	} else if err != nil {
+		return err
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE id = $1`, id, db.Now()); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.tokens, hash)
+	s.mu.Unlock()
+	return nil
+}
+
+// Identify returns the actor behind a session or API token. fromCookie
+// says which kind is expected: a session token is not accepted as a
+// bearer token or the other way round.
+func (s *Service) Identify(ctx context.Context, token string, fromCookie bool) (policy.Actor, error) {
+	want := tokenPrefix
+	if fromCookie {
+		want = sessionPrefix
+	}
+	if !strings.HasPrefix(token, want) || len(token) > 100 {
+		return policy.Actor{}, ErrUnauthenticated
+	}
+	hash := hashToken(token)
+	now := time.Now()
+	s.mu.Lock()
+	c, ok := s.tokens[hash]
+	s.mu.Unlock()
+	if !ok || now.After(c.expires) {
+		var err error
+		if c, err = s.lookup(ctx, hash, fromCookie); err != nil {
+			return policy.Actor{}, err
+		}
+		s.mu.Lock()
+		if len(s.tokens) > 100_000 {
+			clear(s.tokens)
+		}
+		s.tokens[hash] = c
+		s.mu.Unlock()
+	}
+	return s.actor(ctx, c.userID)
+}
+
+// lookup reads a token from the database and refreshes its last use.
+func (s *Service) lookup(ctx context.Context, hash string, session bool) (cachedToken, error) {
+	var c cachedToken
+	var stored string
+	var err error
+	now := db.Now()
+	if session {
+		var expires time.Time
+		err = s.db.QueryRow(ctx, `SELECT id, user_id, token_hash, expires_at FROM sessions WHERE token_hash = $1`, hash).
+			Scan(&c.sessionID, &c.userID, &stored, &expires)
+		if err == nil && now.After(expires) {
+			return c, ErrUnauthenticated
+		}
+		if err == nil {
+			// Sliding expiry, written at most once per cache period.
+			_, err = s.db.Exec(ctx, `UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1`, c.sessionID, now, now.Add(SessionLifetime))
+		}
+	} else {
+		err = s.db.QueryRow(ctx, `SELECT id, user_id, token_hash FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, hash).
+			Scan(new(int64), &c.userID, &stored)
+		if err == nil {
+			_, err = s.db.Exec(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1`, hash, now)
+		}
+	}
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return c, ErrUnauthenticated
+	}
+	if err != nil {
+		return c, fmt.Errorf("auth: look up token: %w", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(hash)) != 1 {
+		return c, ErrUnauthenticated
+	}
+	c.expires = time.Now().Add(cacheTTL)
+	return c, nil
+}
+
+// actor returns the user's role and memberships, cached briefly.
+func (s *Service) actor(ctx context.Context, userID int64) (policy.Actor, error) {
+	now := time.Now()
+	s.mu.Lock()
+	c, ok := s.actors[userID]
+	s.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.actor, nil
+	}
+	u, err := s.users.Get(ctx, userID)
+	if errors.Is(err, db.ErrNotFound) {
+		return policy.Actor{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return policy.Actor{}, err
+	}
+	a := policy.Actor{UserID: u.ID, Role: u.Role, Inboxes: u.InboxIDs}
+	s.mu.Lock()
+	if len(s.actors) > 100_000 {
+		clear(s.actors)
+	}
+	s.actors[userID] = cachedActor{actor: a, expires: now.Add(cacheTTL)}
+	s.mu.Unlock()
+	return a, nil
+}
+
+// Forget drops what is cached about userID (after a change of role or
+// memberships), so this node sees the change at once.
+func (s *Service) Forget(userID int64) {
+	s.mu.Lock()
+	delete(s.actors, userID)
+	s.mu.Unlock()
+}

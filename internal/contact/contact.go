@@ -1,0 +1,366 @@
+// Package contact keeps the customers: name, phone (E.164), email, tags,
+// the agent who owns them, and their identities on each inbox (a web chat
+// visitor, a WhatsApp user).
+package contact
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/tag"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+// Contact is a customer.
+type Contact struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Phone      *string    `json:"phone"`
+	Email      *string    `json:"email"`
+	OwnerID    *int64     `json:"owner_id"`
+	Tags       []string   `json:"tags"`
+	Identities []Identity `json:"identities,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// Identity is how a contact is known on one inbox.
+type Identity struct {
+	InboxID    int64  `json:"inbox_id"`
+	ExternalID string `json:"external_id"`
+}
+
+// Profile is what a channel knows about a contact when it first writes.
+type Profile struct {
+	Name  string
+	Phone string
+	Email string
+}
+
+// ErrNotFound is returned for a contact that does not exist or may not be seen.
+var ErrNotFound = problem.NotFound("Contact")
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// NormalizePhone turns "+44 20 7946-0958" into "+442079460958" and checks
+// it is E.164.
+func NormalizePhone(s string) (string, string) {
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '(', ')', '.', '\u00a0':
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if strings.HasPrefix(s, "00") {
+		s = "+" + s[2:]
+	}
+	if !e164.MatchString(s) {
+		return "", "Enter the number in international format, like +14155550123."
+	}
+	return s, ""
+}
+
+// FindOrCreate returns the contact known on inboxID as externalID,
+// creating it (with profile) when it is new. It runs in tx, so a message
+// and its new contact commit together.
+func FindOrCreate(ctx context.Context, tx *db.Tx, inboxID int64, externalID string, p Profile) (Contact, bool, error) {
+	var c Contact
+	err := tx.QueryRow(ctx, `SELECT c.id, c.name, c.owner_id FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+		WHERE i.inbox_id = $1 AND i.external_id = $2`, inboxID, externalID).Scan(&c.ID, &c.Name, &c.OwnerID)
+	if err == nil {
+		if c.Name == "" && p.Name != "" {
+			c.Name = p.Name
+			if _, err := tx.Exec(ctx, `UPDATE contacts SET name = $2, updated_at = $3 WHERE id = $1`, c.ID, c.Name, db.Now()); err != nil {
+				return c, false, fmt.Errorf("contact: update name: %w", err)
+			}
+		}
+		return c, false, nil
+	}
+	if !errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return c, false, fmt.Errorf("contact: find: %w", err)
+	}
+	now := db.Now()
+	c = Contact{Name: p.Name, Phone: nullable(p.Phone), Email: nullable(p.Email), Tags: []string{}, CreatedAt: now, UpdatedAt: now}
+	err = tx.QueryRow(ctx, `INSERT INTO contacts (name, phone, email, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id`,
+		c.Name, c.Phone, c.Email, now).Scan(&c.ID)
+	if err != nil {
+		return c, false, fmt.Errorf("contact: create: %w", err)
+	}
+	if err := AddIdentity(ctx, tx, c.ID, inboxID, externalID); err != nil {
+		return c, false, err
+	}
+	c.Identities = []Identity{{InboxID: inboxID, ExternalID: externalID}}
+	return c, true, nil
+}
+
+// AddIdentity links a contact to an identity on an inbox.
+func AddIdentity(ctx context.Context, tx *db.Tx, contactID, inboxID int64, externalID string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO contact_identities (contact_id, inbox_id, external_id, created_at) VALUES ($1, $2, $3, $4)`,
+		contactID, inboxID, externalID, db.Now())
+	if err != nil {
+		return fmt.Errorf("contact: add identity: %w", err)
+	}
+	return nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// scopeSQL restricts contacts (aliased c) to those the scope may see:
+// service agents see the contacts of their inboxes; sales agents the ones
+// they own or have a conversation assigned with.
+func scopeSQL(s policy.Scope, args *[]any) string {
+	switch s.Kind {
+	case policy.ScopeAll:
+		return "TRUE"
+	case policy.ScopeInboxes:
+		if len(s.Inboxes) == 0 {
+			return "FALSE"
+		}
+		return `EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = c.id AND i.inbox_id IN (` + idList(s.Inboxes) + `))`
+	case policy.ScopeAssignedOrOwned:
+		*args = append(*args, s.UserID)
+		n := strconv.Itoa(len(*args))
+		return `(c.owner_id = $` + n + ` OR EXISTS (SELECT 1 FROM conversations v WHERE v.contact_id = c.id AND v.assignee_id = $` + n + `))`
+	}
+	return "FALSE"
+}
+
+// idList renders ids for an IN list. They are int64s, so this is safe.
+func idList(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}
+
+const columns = `c.id, c.name, c.phone, c.email, c.owner_id, c.created_at, c.updated_at`
+
+func scan(row interface{ Scan(...any) error }) (Contact, error) {
+	var c Contact
+	err := row.Scan(&c.ID, &c.Name, &c.Phone, &c.Email, &c.OwnerID, &c.CreatedAt, &c.UpdatedAt)
+	c.Tags = []string{}
+	return c, err
+}
+
+// Get returns a contact the scope may see, with tags and identities.
+func Get(ctx context.Context, q db.Querier, s policy.Scope, id int64) (Contact, error) {
+	args := []any{id}
+	where := scopeSQL(s, &args)
+	c, err := scan(q.QueryRow(ctx, `SELECT `+columns+` FROM contacts c WHERE c.id = $1 AND `+where, args...))
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return c, ErrNotFound
+	} else if err != nil {
+		return c, fmt.Errorf("contact: get: %w", err)
+	}
+	if err := fillTags(ctx, q, []*Contact{&c}); err != nil {
+		return c, err
+	}
+	rows, err := q.Query(ctx, `SELECT inbox_id, external_id FROM contact_identities WHERE contact_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return c, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i Identity
+		if err := rows.Scan(&i.InboxID, &i.ExternalID); err != nil {
+			return c, err
+		}
+		c.Identities = append(c.Identities, i)
+	}
+	return c, rows.Err()
+}
+
+func fillTags(ctx context.Context, q db.Querier, cs []*Contact) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(cs))
+	byID := map[int64]*Contact{}
+	for i, c := range cs {
+		ids[i] = c.ID
+		byID[c.ID] = c
+	}
+	rows, err := q.Query(ctx, `SELECT contact_id, tag FROM contact_tags WHERE contact_id IN (`+idList(ids)+`) ORDER BY tag`)
+	if err != nil {
+		return fmt.Errorf("contact: tags: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var t string
+		if err := rows.Scan(&id, &t); err != nil {
+			return err
+		}
+		byID[id].Tags = append(byID[id].Tags, t)
+	}
+	return rows.Err()
+}
+
+// ListOptions filter and page the contact list.
+type ListOptions struct {
+	Query  string // part of the name, phone or email
+	Before int64  // keyset cursor: contacts with a smaller id
+	Limit  int
+}
+
+// List returns the contacts the scope may see, newest first.
+func List(ctx context.Context, q db.Querier, s policy.Scope, o ListOptions) ([]Contact, error) {
+	args := []any{}
+	where := []string{scopeSQL(s, &args)}
+	if o.Before > 0 {
+		args = append(args, o.Before)
+		where = append(where, "c.id < $"+strconv.Itoa(len(args)))
+	}
+	if o.Query != "" {
+		args = append(args, "%"+escapeLike(strings.ToLower(o.Query))+"%")
+		n := "$" + strconv.Itoa(len(args))
+		where = append(where, "(lower(c.name) LIKE "+n+" ESCAPE '\\' OR c.phone LIKE "+n+" ESCAPE '\\' OR lower(c.email) LIKE "+n+" ESCAPE '\\')")
+	}
+	args = append(args, o.Limit)
+	rows, err := q.Query(ctx, `SELECT `+columns+` FROM contacts c WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY c.id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("contact: list: %w", err)
+	}
+	defer rows.Close()
+	out := []Contact{}
+	for rows.Next() {
+		c, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	ptrs := make([]*Contact, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	return out, fillTags(ctx, q, ptrs)
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Patch changes some of a contact's fields; nil fields stay as they are.
+// An empty string clears phone or email; OwnerID 0 clears the owner.
+type Patch struct {
+	Name    *string   `json:"name,omitempty"`
+	Phone   *string   `json:"phone,omitempty"`
+	Email   *string   `json:"email,omitempty"`
+	OwnerID *int64    `json:"owner_id,omitempty"`
+	Tags    *[]string `json:"tags,omitempty"`
+}
+
+// Validate normalises p and reports every problem with it.
+func (p *Patch) Validate(ctx context.Context, q db.Querier) error {
+	f := problem.Fields{}
+	if p.Name != nil {
+		*p.Name = strings.TrimSpace(*p.Name)
+		if utf8.RuneCountInString(*p.Name) > 200 {
+			f.Add("name", "A name has at most 200 characters.")
+		}
+	}
+	if p.Phone != nil && *p.Phone != "" {
+		if n, msg := NormalizePhone(*p.Phone); msg != "" {
+			f.Add("phone", "%s", msg)
+		} else {
+			*p.Phone = n
+		}
+	}
+	if p.Email != nil && *p.Email != "" {
+		*p.Email = user.NormalizeEmail(*p.Email)
+		if msg := user.ValidateEmail(*p.Email); msg != "" {
+			f.Add("email", "%s", msg)
+		}
+	}
+	if p.Tags != nil {
+		tags, msg := tag.NormalizeAll(*p.Tags)
+		if msg != "" {
+			f.Add("tags", "%s", msg)
+		}
+		*p.Tags = tags
+	}
+	if p.OwnerID != nil && *p.OwnerID != 0 {
+		var one int
+		err := q.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1`, *p.OwnerID).Scan(&one)
+		if errors.Is(db.MapErr(err), db.ErrNotFound) {
+			f.Add("owner_id", "There is no agent with id %d.", *p.OwnerID)
+		} else if err != nil {
+			return err
+		}
+	}
+	return f.Err()
+}
+
+// Apply writes a validated patch in tx and returns the previous owner.
+func Apply(ctx context.Context, tx *db.Tx, id int64, p Patch) (prevOwner int64, err error) {
+	var owner *int64
+	if err := tx.QueryRow(ctx, `SELECT owner_id FROM contacts WHERE id = $1`, id).Scan(&owner); err != nil {
+		if errors.Is(db.MapErr(err), db.ErrNotFound) {
+			return 0, ErrNotFound
+		}
+		return 0, err
+	}
+	if owner != nil {
+		prevOwner = *owner
+	}
+	sets := []string{"updated_at = $2"}
+	args := []any{id, db.Now()}
+	add := func(col string, v any) {
+		args = append(args, v)
+		sets = append(sets, col+" = $"+strconv.Itoa(len(args)))
+	}
+	if p.Name != nil {
+		add("name", *p.Name)
+	}
+	if p.Phone != nil {
+		add("phone", nullable(*p.Phone))
+	}
+	if p.Email != nil {
+		add("email", nullable(*p.Email))
+	}
+	if p.OwnerID != nil {
+		var v any
+		if *p.OwnerID != 0 {
+			v = *p.OwnerID
+		}
+		add("owner_id", v)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE contacts SET `+strings.Join(sets, ", ")+` WHERE id = $1`, args...); err != nil {
+		return 0, fmt.Errorf("contact: update: %w", err)
+	}
+	if p.Tags != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM contact_tags WHERE contact_id = $1`, id); err != nil {
+			return 0, err
+		}
+		for _, t := range *p.Tags {
+			if _, err := tx.Exec(ctx, `INSERT INTO contact_tags (contact_id, tag) VALUES ($1, $2)`, id, t); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return prevOwner, nil
+}

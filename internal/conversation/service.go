@@ -1,0 +1,646 @@
+package conversation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/switchboardhq/switchboard/internal/attachment"
+	"github.com/switchboardhq/switchboard/internal/contact"
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/job"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/tag"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+// SendJob is the outbox job that hands an outbound message to its channel.
+const SendJob = "message.send"
+
+// SendPayload is the payload of a SendJob.
+type SendPayload struct {
+	MessageID int64 `json:"message_id"`
+}
+
+// Service runs the conversation use cases.
+type Service struct {
+	db     *db.DB
+	log    *event.Log
+	queue  *job.Queue
+	limits attachment.Limits
+}
+
+// NewService returns the conversation service.
+func NewService(d *db.DB, log *event.Log, queue *job.Queue, limits attachment.Limits) *Service {
+	return &Service{db: d, log: log, queue: queue, limits: limits}
+}
+
+// Incoming is a customer's message as a channel delivers it.
+type Incoming struct {
+	InboxID int64
+	// The sender: a known contact (ContactID), or an identity on the inbox
+	// (ExternalID, with what the channel knows of them in Profile).
+	ContactID  int64
+	ExternalID string
+	Profile    contact.Profile
+	// ChannelMessageID is the channel's id for the message; a message
+	// delivered twice is stored once.
+	ChannelMessageID string
+	Type             MessageType
+	Text             string
+	Content          json.RawMessage
+	// AttachmentIDs are uploads by Uploader to attach.
+	AttachmentIDs []int64
+	Uploader      string
+}
+
+// Receipt is the outcome of Receive.
+type Receipt struct {
+	Message      Message
+	Conversation Conversation
+	// Duplicate is true when the message had already been stored.
+	Duplicate bool
+	// NewConversation is true when this message opened a conversation.
+	NewConversation bool
+}
+
+// validText checks a message text.
+func validText(text string, required bool) error {
+	switch {
+	case !utf8.ValidString(text):
+		return problem.Invalid("text", "The text is not valid UTF-8.")
+	case required && strings.TrimSpace(text) == "":
+		return problem.Invalid("text", "Write a message.")
+	case utf8.RuneCountInString(text) > MaxTextLength:
+		return problem.Invalid("text", "A message has at most %d characters.", MaxTextLength)
+	}
+	return nil
+}
+
+// Receive stores a customer's message: it finds or creates the contact,
+// finds the contact's open conversation on the inbox or opens a new one
+// (a message after close starts a new conversation), and stores the
+// message, all in one transaction with its events.
+func (s *Service) Receive(ctx context.Context, in Incoming) (Receipt, error) {
+	if in.ChannelMessageID == "" {
+		return Receipt{}, problem.Invalid("id", "A message needs an id.")
+	}
+	if in.Type == "" {
+		in.Type = TypeText
+	}
+	if err := validText(in.Text, in.Type == TypeText && len(in.AttachmentIDs) == 0); err != nil {
+		return Receipt{}, err
+	}
+	var out Receipt
+	// Two first messages of a new contact may race (on PostgreSQL): the
+	// loser hits a unique index and, on retry, finds what the winner made.
+	err := retryConflict(func() error {
+		out = Receipt{}
+		return s.log.Write(ctx, func(tx *event.Tx) error { return s.receive(ctx, tx, in, &out) })
+	})
+	return out, err
+}
+
+func retryConflict(fn func() error) error {
+	var err error
+	for range 3 {
+		if err = fn(); !errors.Is(err, db.ErrConflict) {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *Receipt) error {
+	var existing int64
+	err := tx.QueryRow(ctx, `SELECT id FROM messages WHERE inbox_id = $1 AND channel_message_id = $2`, in.InboxID, in.ChannelMessageID).Scan(&existing)
+	if err == nil {
+		out.Duplicate = true
+		if out.Message, err = loadMessage(ctx, tx, existing); err != nil {
+			return err
+		}
+		out.Conversation, err = load(ctx, tx, out.Message.ConversationID)
+		return err
+	} else if !errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return fmt.Errorf("conversation: receive: %w", err)
+	}
+
+	var ct contact.Contact
+	if in.ContactID != 0 {
+		ct.ID = in.ContactID
+		err = tx.QueryRow(ctx, `SELECT name, owner_id FROM contacts WHERE id = $1`, in.ContactID).Scan(&ct.Name, &ct.OwnerID)
+		if err != nil {
+			return fmt.Errorf("conversation: receive: contact: %w", db.MapErr(err))
+		}
+	} else if ct, _, err = contact.FindOrCreate(ctx, tx.Tx, in.InboxID, in.ExternalID, in.Profile); err != nil {
+		return err
+	}
+
+	c, created, err := openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
+	if err != nil {
+		return err
+	}
+	now := db.Now()
+	m := Message{ConversationID: c.ID, InboxID: in.InboxID, Direction: Inbound, SenderType: SenderContact, Type: in.Type,
+		Text: in.Text, Content: in.Content, Status: Received, ChannelMessageID: &in.ChannelMessageID, CreatedAt: now, UpdatedAt: now}
+	if err := insertMessage(ctx, tx.Tx, &m); err != nil {
+		return err
+	}
+	if len(in.AttachmentIDs) > 0 {
+		if m.Attachments, err = attachment.Link(ctx, tx.Tx, m.ID, in.Uploader, in.AttachmentIDs, s.limits); err != nil {
+			return err
+		}
+	}
+	c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, preview(&m), now, &now, now
+	_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_activity_at = $4,
+		last_customer_message_at = $4, updated_at = $4 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now)
+	if err != nil {
+		return fmt.Errorf("conversation: receive: %w", err)
+	}
+	typ := event.ConversationUpdated
+	if created {
+		typ = event.ConversationCreated
+	}
+	emitConversation(tx, typ, &c, 0)
+	emitMessage(tx, event.MessageCreated, &m, &c, true)
+	out.Message, out.Conversation, out.NewConversation = m, c, created
+	return nil
+}
+
+// openConversation returns the contact's open conversation on the inbox,
+// opening one when there is none.
+func openConversation(ctx context.Context, tx *db.Tx, inboxID int64, ct contact.Contact, by StartedBy) (Conversation, bool, error) {
+	c, err := scanConv(tx.QueryRow(ctx, `SELECT `+convColumns+` FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+		WHERE c.inbox_id = $1 AND c.contact_id = $2 AND c.status = 'open'`, inboxID, ct.ID))
+	if err == nil {
+		return c, false, fillTags(ctx, tx, []*Conversation{&c})
+	}
+	if !errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return c, false, fmt.Errorf("conversation: find open: %w", err)
+	}
+	now := db.Now()
+	c = Conversation{InboxID: inboxID, ContactID: ct.ID, Contact: Party{Name: ct.Name, Phone: ct.Phone, Email: ct.Email}, Status: Open,
+		OwnerID: ct.OwnerID, StartedBy: by, Tags: []string{}, LastActivityAt: now, CreatedAt: now, UpdatedAt: now}
+	err = tx.QueryRow(ctx, `INSERT INTO conversations (inbox_id, contact_id, status, owner_id, started_by, last_activity_at, created_at, updated_at)
+		VALUES ($1, $2, 'open', $3, $4, $5, $5, $5) RETURNING id`, inboxID, ct.ID, ct.OwnerID, by, now).Scan(&c.ID)
+	if err != nil {
+		return c, false, fmt.Errorf("conversation: open: %w", err)
+	}
+	return c, true, nil
+}
+
+func insertMessage(ctx context.Context, tx *db.Tx, m *Message) error {
+	var content string
+	if len(m.Content) > 0 {
+		content = string(m.Content)
+	}
+	var code, msg string
+	if m.Error != nil {
+		code, msg = m.Error.Code, m.Error.Message
+	}
+	err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, inbox_id, direction, sender_type, sender_id, type, text, content, status,
+		error_code, error_message, channel_message_id, idempotency_key, reply_to_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id`,
+		m.ConversationID, m.InboxID, m.Direction, m.SenderType, m.SenderID, m.Type, m.Text, content, m.Status,
+		code, msg, m.ChannelMessageID, m.IdempotencyKey, m.ReplyToID, m.CreatedAt).Scan(&m.ID)
+	if err != nil {
+		return fmt.Errorf("conversation: insert message: %w", err)
+	}
+	if m.Attachments == nil {
+		m.Attachments = []attachment.Attachment{}
+	}
+	return nil
+}
+
+func emitConversation(tx *event.Tx, typ string, c *Conversation, prevAssignee int64) {
+	e := event.New(typ, c)
+	e.ConversationID, e.ContactID, e.Ref, e.PrevAssigneeID = c.ID, c.ContactID, c.ref(), prevAssignee
+	tx.Emit(e)
+}
+
+func emitMessage(tx *event.Tx, typ string, m *Message, c *Conversation, public bool) {
+	e := event.New(typ, m)
+	e.ConversationID, e.ContactID, e.Ref, e.Public = c.ID, c.ContactID, c.ref(), public
+	tx.Emit(e)
+}
+
+// Outgoing is an agent's reply.
+type Outgoing struct {
+	Text string `json:"text"`
+	// IdempotencyKey makes a retried send (a double click, a client retry)
+	// return the first message instead of sending again.
+	IdempotencyKey string  `json:"idempotency_key"`
+	AttachmentIDs  []int64 `json:"attachments"`
+}
+
+// Send stores an agent's reply as pending and enqueues it in the outbox,
+// in one transaction. Replying to an unassigned conversation assigns it to
+// the sender. With an idempotency key already used by the sender it
+// returns the first message and created=false.
+func (s *Service) Send(ctx context.Context, a policy.Actor, convID int64, o Outgoing) (Message, bool, error) {
+	f := problem.Fields{}
+	if err := validText(o.Text, len(o.AttachmentIDs) == 0); err != nil {
+		p, _ := problem.As(err)
+		f.Add("text", "%s", p.Fields["text"])
+	}
+	if utf8.RuneCountInString(o.IdempotencyKey) > 100 {
+		f.Add("idempotency_key", "An idempotency key has at most 100 characters.")
+	}
+	if len(o.AttachmentIDs) > s.limits.PerMessage {
+		f.Add("attachments", "At most %d attachments per message.", s.limits.PerMessage)
+	}
+	if err := f.Err(); err != nil {
+		return Message{}, false, err
+	}
+	var m Message
+	created := false
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		if o.IdempotencyKey != "" {
+			var id int64
+			err := tx.QueryRow(ctx, `SELECT id FROM messages WHERE sender_id = $1 AND idempotency_key = $2`, a.UserID, o.IdempotencyKey).Scan(&id)
+			if err == nil {
+				if m, err = loadMessage(ctx, tx, id); err != nil {
+					return err
+				}
+				if m.ConversationID != convID {
+					return problem.Conflict("This idempotency key was already used for another conversation.")
+				}
+				return nil
+			} else if !errors.Is(db.MapErr(err), db.ErrNotFound) {
+				return err
+			}
+		}
+		c, err := s.visible(ctx, tx.Tx, a, convID)
+		if err != nil {
+			return err
+		}
+		if c.Status != Open {
+			return problem.Conflict("This conversation is closed: reopen it to reply.")
+		}
+		now := db.Now()
+		sender := a.UserID
+		m = Message{ConversationID: c.ID, InboxID: c.InboxID, Direction: Outbound, SenderType: SenderAgent, SenderID: &sender,
+			Type: TypeText, Text: o.Text, Status: Pending, CreatedAt: now, UpdatedAt: now}
+		if o.IdempotencyKey != "" {
+			m.IdempotencyKey = &o.IdempotencyKey
+		}
+		if err := insertMessage(ctx, tx.Tx, &m); err != nil {
+			return err
+		}
+		if len(o.AttachmentIDs) > 0 {
+			if m.Attachments, err = attachment.Link(ctx, tx.Tx, m.ID, attachment.Uploader("user", a.UserID), o.AttachmentIDs, s.limits); err != nil {
+				return err
+			}
+			m.Type = MessageType(m.Attachments[0].Kind)
+			if _, err := tx.Exec(ctx, `UPDATE messages SET type = $2 WHERE id = $1`, m.ID, m.Type); err != nil {
+				return err
+			}
+		}
+		prev := deref(c.AssigneeID)
+		if c.AssigneeID == nil {
+			c.AssigneeID = &sender
+		}
+		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastAgentMessageAt, c.UpdatedAt = m.ID, preview(&m), now, &now, now
+		_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_activity_at = $4,
+			last_agent_message_at = $4, updated_at = $4, assignee_id = $5 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now, c.AssigneeID)
+		if err != nil {
+			return fmt.Errorf("conversation: send: %w", err)
+		}
+		if err := markRead(ctx, tx.Tx, a.UserID, c.ID, m.ID); err != nil {
+			return err
+		}
+		if _, err := s.queue.Enqueue(ctx, tx.Tx, SendJob, SendPayload{MessageID: m.ID}, job.Options{MaxAttempts: 12}); err != nil {
+			return err
+		}
+		emitConversation(tx, event.ConversationUpdated, &c, prev)
+		emitMessage(tx, event.MessageCreated, &m, &c, false)
+		created = true
+		return nil
+	})
+	if errors.Is(err, db.ErrConflict) && o.IdempotencyKey != "" {
+		// A concurrent retry with the same key won: answer with its message.
+		return s.Send(ctx, a, convID, o)
+	}
+	return m, created, err
+}
+
+// visible loads a conversation in tx and checks the actor may see it.
+func (s *Service) visible(ctx context.Context, tx *db.Tx, a policy.Actor, id int64) (Conversation, error) {
+	c, err := load(ctx, tx, id)
+	if err != nil {
+		return c, err
+	}
+	if !policy.ConversationScope(a).Allows(c.ref()) {
+		return Conversation{}, ErrNotFound
+	}
+	return c, nil
+}
+
+func markRead(ctx context.Context, tx *db.Tx, userID, convID, messageID int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO conversation_reads (user_id, conversation_id, last_read_message_id) VALUES ($1, $2, $3)
+		ON CONFLICT (user_id, conversation_id) DO UPDATE SET last_read_message_id = excluded.last_read_message_id
+		WHERE conversation_reads.last_read_message_id < excluded.last_read_message_id`, userID, convID, messageID)
+	return err
+}
+
+// MarkRead records that the actor has seen the conversation up to its
+// last message.
+func (s *Service) MarkRead(ctx context.Context, a policy.Actor, id int64) error {
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		c, err := s.visible(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		return markRead(ctx, tx, a.UserID, id, c.LastMessageID)
+	})
+}
+
+// change loads a visible conversation in a transaction, lets fn change
+// it, and writes the conversation.updated event.
+func (s *Service) change(ctx context.Context, a policy.Actor, id int64, fn func(tx *event.Tx, c *Conversation) error) (Conversation, error) {
+	var c Conversation
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		var err error
+		if c, err = s.visible(ctx, tx.Tx, a, id); err != nil {
+			return err
+		}
+		prev := deref(c.AssigneeID)
+		if err := fn(tx, &c); err != nil {
+			return err
+		}
+		emitConversation(tx, event.ConversationUpdated, &c, prev)
+		return nil
+	})
+	return c, err
+}
+
+// Close closes an open conversation.
+func (s *Service) Close(ctx context.Context, a policy.Actor, id int64) (Conversation, error) {
+	return s.change(ctx, a, id, func(tx *event.Tx, c *Conversation) error {
+		if c.Status == Closed {
+			return problem.Conflict("This conversation is already closed.")
+		}
+		now := db.Now()
+		c.Status, c.ClosedAt, c.UpdatedAt = Closed, &now, now
+		_, err := tx.Exec(ctx, `UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2 WHERE id = $1`, id, now)
+		return err
+	})
+}
+
+// Reopen opens a closed conversation again, unless the contact has since
+// started another one on the same inbox.
+func (s *Service) Reopen(ctx context.Context, a policy.Actor, id int64) (Conversation, error) {
+	c, err := s.change(ctx, a, id, func(tx *event.Tx, c *Conversation) error {
+		if c.Status == Open {
+			return problem.Conflict("This conversation is already open.")
+		}
+		now := db.Now()
+		c.Status, c.ClosedAt, c.UpdatedAt = Open, nil, now
+		_, err := tx.Exec(ctx, `UPDATE conversations SET status = 'open', closed_at = NULL, updated_at = $2 WHERE id = $1`, id, now)
+		return err
+	})
+	if errors.Is(err, db.ErrConflict) {
+		return c, problem.Conflict("This contact already has an open conversation in this inbox: continue there.")
+	}
+	return c, err
+}
+
+// Assign gives the conversation to assigneeID (nil to unassign). The
+// assignee must be allowed to work the conversation's inbox.
+func (s *Service) Assign(ctx context.Context, a policy.Actor, id int64, assigneeID *int64) (Conversation, error) {
+	return s.change(ctx, a, id, func(tx *event.Tx, c *Conversation) error {
+		if assigneeID != nil {
+			var role policy.Role
+			err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *assigneeID).Scan(&role)
+			if errors.Is(db.MapErr(err), db.ErrNotFound) {
+				return problem.Invalid("assignee_id", "There is no agent with id %d.", *assigneeID)
+			} else if err != nil {
+				return err
+			}
+			inboxes, err := user.Inboxes(ctx, tx, *assigneeID)
+			if err != nil {
+				return err
+			}
+			if !policy.MayBeAssigned(role, inboxes, c.InboxID) {
+				return problem.Invalid("assignee_id", "This agent is not a member of the conversation's inbox.")
+			}
+		}
+		now := db.Now()
+		c.AssigneeID, c.UpdatedAt = assigneeID, now
+		_, err := tx.Exec(ctx, `UPDATE conversations SET assignee_id = $2, updated_at = $3 WHERE id = $1`, id, assigneeID, now)
+		return err
+	})
+}
+
+// Tag adds tags to and removes tags from a conversation.
+func (s *Service) Tag(ctx context.Context, a policy.Actor, id int64, add, remove []string) (Conversation, error) {
+	add, msg := tag.NormalizeAll(add)
+	if msg != "" {
+		return Conversation{}, problem.Invalid("tag", "%s", msg)
+	}
+	remove, msg = tag.NormalizeAll(remove)
+	if msg != "" {
+		return Conversation{}, problem.Invalid("tag", "%s", msg)
+	}
+	return s.change(ctx, a, id, func(tx *event.Tx, c *Conversation) error {
+		for _, t := range remove {
+			if _, err := tx.Exec(ctx, `DELETE FROM conversation_tags WHERE conversation_id = $1 AND tag = $2`, id, t); err != nil {
+				return err
+			}
+		}
+		for _, t := range add {
+			if _, err := tx.Exec(ctx, `INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, t); err != nil {
+				return err
+			}
+		}
+		c.Tags = []string{}
+		if err := fillTags(ctx, tx, []*Conversation{c}); err != nil {
+			return err
+		}
+		if len(c.Tags) > tag.MaxPerItem {
+			return problem.Invalid("tag", "A conversation has at most %d tags.", tag.MaxPerItem)
+		}
+		now := db.Now()
+		c.UpdatedAt = now
+		_, err := tx.Exec(ctx, `UPDATE conversations SET updated_at = $2 WHERE id = $1`, id, now)
+		return err
+	})
+}
+
+// Agent is someone a conversation may be assigned to.
+type Agent struct {
+	ID   int64       `json:"id"`
+	Name string      `json:"name"`
+	Role policy.Role `json:"role"`
+}
+
+// Assignees lists who may be assigned the conversation: members of its
+// inbox, and admins and inbox managers.
+func (s *Service) Assignees(ctx context.Context, a policy.Actor, id int64) ([]Agent, error) {
+	c, err := s.Get(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT id, name, role FROM users u
+		WHERE role IN ('admin', 'inbox_manager') OR EXISTS (SELECT 1 FROM inbox_members m WHERE m.user_id = u.id AND m.inbox_id = $1)
+		ORDER BY lower(name), id`, c.InboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Agent{}
+	for rows.Next() {
+		var ag Agent
+		if err := rows.Scan(&ag.ID, &ag.Name, &ag.Role); err != nil {
+			return nil, err
+		}
+		out = append(out, ag)
+	}
+	return out, rows.Err()
+}
+
+// UpdateContact edits a contact the actor may see. When the owner
+// changes, the contact's open conversations that the previous owner was
+// working move to the new owner: that is how a sales agent hands over a
+// customer.
+func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p contact.Patch) (contact.Contact, error) {
+	scope := policy.ConversationScope(a)
+	if _, err := contact.Get(ctx, s.db, scope, id); err != nil {
+		return contact.Contact{}, err
+	}
+	if err := p.Validate(ctx, s.db); err != nil {
+		return contact.Contact{}, err
+	}
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		prevOwner, err := contact.Apply(ctx, tx.Tx, id, p)
+		if err != nil {
+			return err
+		}
+		if p.OwnerID == nil && p.Name == nil && p.Phone == nil && p.Email == nil {
+			return nil
+		}
+		// Conversations show the contact and carry its owner: update them
+		// and tell whoever sees them.
+		rows, err := tx.Query(ctx, `SELECT id FROM conversations WHERE contact_id = $1 AND (status = 'open' OR owner_id IS NOT NULL)`, id)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var cid int64
+			if err := rows.Scan(&cid); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, cid)
+		}
+		rows.Close()
+		now := db.Now()
+		for _, cid := range ids {
+			c, err := load(ctx, tx, cid)
+			if err != nil {
+				return err
+			}
+			prev := deref(c.AssigneeID)
+			if p.OwnerID != nil {
+				var owner *int64
+				if *p.OwnerID != 0 {
+					owner = p.OwnerID
+				}
+				c.OwnerID = owner
+				if c.Status == Open && owner != nil && prevOwner != 0 && prev == prevOwner {
+					c.AssigneeID = owner
+				}
+				if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, assignee_id = $3, updated_at = $4 WHERE id = $1`,
+					cid, c.OwnerID, c.AssigneeID, now); err != nil {
+					return err
+				}
+			}
+			emitConversation(tx, event.ConversationUpdated, &c, prev)
+		}
+		return nil
+	})
+	if err != nil {
+		return contact.Contact{}, err
+	}
+	return contact.Get(ctx, s.db, policy.Scope{Kind: policy.ScopeAll}, id)
+}
+
+// Contact returns a contact the actor may see.
+func (s *Service) Contact(ctx context.Context, a policy.Actor, id int64) (contact.Contact, error) {
+	return contact.Get(ctx, s.db, policy.ConversationScope(a), id)
+}
+
+// Contacts lists the contacts the actor may see.
+func (s *Service) Contacts(ctx context.Context, a policy.Actor, o contact.ListOptions) ([]contact.Contact, error) {
+	return contact.List(ctx, s.db, policy.ConversationScope(a), o)
+}
+
+// Message returns a message of a conversation the actor may see.
+func (s *Service) Message(ctx context.Context, a policy.Actor, id int64) (Message, error) {
+	m, err := loadMessage(ctx, s.db, id)
+	if err != nil {
+		return m, err
+	}
+	if _, err := s.Get(ctx, a, m.ConversationID); err != nil {
+		return Message{}, problem.NotFound("Message")
+	}
+	return m, nil
+}
+
+// LoadMessage returns a message without checking who asks (for the outbox
+// and for channels).
+func (s *Service) LoadMessage(ctx context.Context, id int64) (Message, error) {
+	return loadMessage(ctx, s.db, id)
+}
+
+// SetDelivery moves an outbound message to status d, never backwards
+// (statuses can arrive out of order), and tells agents and, once the
+// message has left (sent or later), the customer. It reports whether
+// anything changed.
+func (s *Service) SetDelivery(ctx context.Context, id int64, d Delivery, channelID string, e *MessageError) (bool, error) {
+	changed := false
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		m, err := loadMessage(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if m.Direction != Outbound || d.rank() <= m.Status.rank() {
+			return nil
+		}
+		c, err := load(ctx, tx, m.ConversationID)
+		if err != nil {
+			return err
+		}
+		m.Status, m.UpdatedAt = d, db.Now()
+		if channelID != "" {
+			m.ChannelMessageID = &channelID
+		}
+		m.Error = e
+		var code, msg string
+		if e != nil {
+			code, msg = e.Code, e.Message
+		}
+		_, err = tx.Exec(ctx, `UPDATE messages SET status = $2, channel_message_id = COALESCE($3, channel_message_id),
+			error_code = $4, error_message = $5, updated_at = $6 WHERE id = $1`, id, d, nullString(channelID), code, msg, m.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("conversation: set delivery: %w", err)
+		}
+		emitMessage(tx, event.MessageUpdated, &m, &c, d != Failed)
+		changed = true
+		return nil
+	})
+	return changed, err
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,245 @@
+// Package event is Switchboard's event log. Every change that agents (or a
+// web chat visitor) must see is written as an Event in the same transaction
+// as the change, numbered by a per-installation sequence without gaps, and
+// published to a Broker after commit. The real-time hub of each node
+// delivers events in sequence order and fills any gap from the log, so a
+// client that resumes after the last sequence it saw misses nothing.
+package event
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/policy"
+)
+
+// Event types.
+const (
+	ConversationCreated = "conversation.created"
+	ConversationUpdated = "conversation.updated"
+	MessageCreated      = "message.created"
+	MessageUpdated      = "message.updated"
+	InboxChanged        = "inbox.changed"
+	MembershipChanged   = "membership.changed"
+)
+
+// Event is one entry of the log. Seq, Type and Data go to clients; the
+// other fields say who may see it.
+type Event struct {
+	Seq  int64           `json:"seq"`
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+
+	// UserID, when set, limits the event to that one user.
+	UserID int64 `json:"-"`
+	// Conversation, when set, makes the event visible to whoever may see
+	// the conversation (after the change, or before it, for a sales agent
+	// whose conversation was taken away).
+	ConversationID int64      `json:"-"`
+	ContactID      int64      `json:"-"`
+	Ref            policy.Ref `json:"-"`
+	PrevAssigneeID int64      `json:"-"`
+	// Public events may also be shown to the customer (the contact's web
+	// chat visitor): messages, never notes or assignments.
+	Public bool `json:"-"`
+
+	At time.Time `json:"-"`
+}
+
+// VisibleTo reports whether the scope's user may see e. Events that are
+// neither for one user nor about a conversation concern the installation's
+// settings and go to admins.
+func (e *Event) VisibleTo(s policy.Scope, role policy.Role) bool {
+	switch {
+	case e.UserID != 0:
+		return e.UserID == s.UserID
+	case e.ConversationID != 0:
+		if s.Allows(e.Ref) {
+			return true
+		}
+		return s.Kind == policy.ScopeAssignedOrOwned && e.PrevAssigneeID != 0 && e.PrevAssigneeID == s.UserID
+	}
+	return role == policy.Admin
+}
+
+// New makes an event with data marshalled to JSON. It panics if data
+// cannot be marshalled, which is a programming error.
+func New(typ string, data any) Event {
+	b, err := json.Marshal(data)
+	if err != nil {
+		panic(fmt.Sprintf("event: marshal %s: %v", typ, err))
+	}
+	return Event{Type: typ, Data: b}
+}
+
+// Broker carries events from the node that committed them to every node's
+// hub. Publish must not block on slow consumers.
+type Broker interface {
+	Publish(ctx context.Context, events []Event) error
+	Subscribe(fn func([]Event)) (unsubscribe func())
+}
+
+// Tx is a database transaction that also records events; they are written
+// to the log when the transaction commits.
+type Tx struct {
+	*db.Tx
+	events []Event
+}
+
+// Emit records e to be written with the transaction.
+func (tx *Tx) Emit(e Event) { tx.events = append(tx.events, e) }
+
+// Log writes and reads the event log.
+type Log struct {
+	db     *db.DB
+	broker Broker
+	logger *slog.Logger
+}
+
+// NewLog returns a Log on d publishing to broker.
+func NewLog(d *db.DB, broker Broker, logger *slog.Logger) *Log {
+	return &Log{db: d, broker: broker, logger: logger}
+}
+
+// Write runs fn in a transaction; the events it emits are numbered and
+// written last (so PostgreSQL holds the sequence row for as short a time
+// as possible), and published once the transaction has committed.
+func (l *Log) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	var written []Event
+	err := l.db.Write(ctx, func(dtx *db.Tx) error {
+		tx := &Tx{Tx: dtx}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		var err error
+		written, err = append_(ctx, dtx, tx.events)
+		return err
+	})
+	if err != nil || len(written) == 0 {
+		return err
+	}
+	if err := l.broker.Publish(ctx, written); err != nil {
+		// The events are committed: hubs poll the log and catch up.
+		l.logger.Warn("event: publish failed; hubs will catch up from the log", "err", err, "seq", written[0].Seq)
+	}
+	return nil
+}
+
+// append_ numbers events and inserts them in one statement.
+func append_(ctx context.Context, tx *db.Tx, events []Event) ([]Event, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	var last int64
+	err := tx.QueryRow(ctx, `UPDATE event_seq SET value = value + $1 WHERE id = 1 RETURNING value`, len(events)).Scan(&last)
+	if err != nil {
+		return nil, fmt.Errorf("event: take sequence: %w", err)
+	}
+	now := db.Now()
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO events (seq, type, user_id, inbox_id, conversation_id, contact_id, assignee_id, prev_assignee_id, owner_id, public, data, created_at) VALUES `)
+	const cols = 12
+	args := make([]any, 0, len(events)*cols)
+	for i := range events {
+		e := &events[i]
+		e.Seq = last - int64(len(events)) + int64(i) + 1
+		e.At = now
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				sb.WriteString(", ")
+			}
+			fmt.Fprintf(&sb, "$%d", i*cols+c+1)
+		}
+		sb.WriteByte(')')
+		args = append(args, e.Seq, e.Type, nullID(e.UserID), nullID(e.Ref.InboxID), nullID(e.ConversationID),
+			nullID(e.ContactID), nullID(e.Ref.AssigneeID), nullID(e.PrevAssigneeID), nullID(e.Ref.OwnerID),
+			e.Public, string(e.Data), e.At)
+	}
+	if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
+		return nil, fmt.Errorf("event: insert: %w", err)
+	}
+	return events, nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// Last returns the sequence of the newest event (0 for none).
+func (l *Log) Last(ctx context.Context) (int64, error) {
+	var v int64
+	err := l.db.QueryRow(ctx, `SELECT value FROM event_seq WHERE id = 1`).Scan(&v)
+	return v, err
+}
+
+// First returns the sequence of the oldest event still in the log, or
+// Last()+1 when the log is empty.
+func (l *Log) First(ctx context.Context) (int64, error) {
+	var v *int64
+	if err := l.db.QueryRow(ctx, `SELECT MIN(seq) FROM events`).Scan(&v); err != nil {
+		return 0, err
+	}
+	if v == nil {
+		last, err := l.Last(ctx)
+		return last + 1, err
+	}
+	return *v, nil
+}
+
+// Range returns the events with after < seq <= upto in order, at most
+// limit of them.
+func (l *Log) Range(ctx context.Context, after, upto int64, limit int) ([]Event, error) {
+	rows, err := l.db.Query(ctx, `SELECT seq, type, user_id, inbox_id, conversation_id, contact_id, assignee_id, prev_assignee_id, owner_id, public, data, created_at
+		FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`, after, upto, limit)
+	if err != nil {
+		return nil, fmt.Errorf("event: range: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var user, inbox, conv, contact, assignee, prev, owner *int64
+		var data string
+		if err := rows.Scan(&e.Seq, &e.Type, &user, &inbox, &conv, &contact, &assignee, &prev, &owner, &e.Public, &data, &e.At); err != nil {
+			return nil, fmt.Errorf("event: range: %w", err)
+		}
+		e.UserID, e.ConversationID, e.ContactID, e.PrevAssigneeID = deref(user), deref(conv), deref(contact), deref(prev)
+		e.Ref = policy.Ref{InboxID: deref(inbox), AssigneeID: deref(assignee), OwnerID: deref(owner)}
+		e.Data = json.RawMessage(data)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// Prune deletes events older than keep, but always keeps the newest
+// minKeep events so that a short outage can still be resumed.
+func (l *Log) Prune(ctx context.Context, keep time.Duration, minKeep int64) (int64, error) {
+	last, err := l.Last(ctx)
+	if err != nil {
+		return 0, err
+	}
+	res, err := l.db.Exec(ctx, `DELETE FROM events WHERE created_at < $1 AND seq <= $2`, db.Now().Add(-keep), last-minKeep)
+	if err != nil {
+		return 0, fmt.Errorf("event: prune: %w", err)
+	}
+	return res.RowsAffected()
+}

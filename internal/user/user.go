@@ -1,0 +1,327 @@
+// Package user keeps the people who work in Switchboard: their email, name,
+// role and the inboxes they are members of.
+package user
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+)
+
+// User is a person who signs in.
+type User struct {
+	ID        int64       `json:"id"`
+	Email     string      `json:"email"`
+	Name      string      `json:"name"`
+	Role      policy.Role `json:"role"`
+	InboxIDs  []int64     `json:"inbox_ids"`
+	CreatedAt time.Time   `json:"created_at"`
+}
+
+// NewUser is what it takes to create a user.
+type NewUser struct {
+	Email    string      `json:"email"`
+	Name     string      `json:"name"`
+	Role     policy.Role `json:"role"`
+	Password string      `json:"password"`
+	InboxIDs []int64     `json:"inbox_ids,omitempty"`
+}
+
+// Hasher turns a password into a stored hash.
+type Hasher func(password string) (string, error)
+
+// Store reads and writes users.
+type Store struct {
+	db   *db.DB
+	log  *event.Log
+	hash Hasher
+}
+
+// NewStore returns a store hashing passwords with hash.
+func NewStore(d *db.DB, log *event.Log, hash Hasher) *Store { return &Store{db: d, log: log, hash: hash} }
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 10
+
+// NormalizeEmail lowercases and trims an address.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ValidateEmail reports what is wrong with an email address, or "".
+func ValidateEmail(email string) string {
+	switch {
+	case email == "":
+		return "Enter an email address."
+	case len(email) > 254:
+		return "An email address has at most 254 characters."
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || !strings.Contains(email[strings.IndexByte(email, '@')+1:], ".") {
+		return "Enter a valid email address, like name@example.com."
+	}
+	return ""
+}
+
+// ValidatePassword reports what is wrong with a new password, or "".
+func ValidatePassword(pw string) string {
+	n := utf8.RuneCountInString(pw)
+	switch {
+	case n < MinPasswordLength:
+		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
+	case n > 200:
+		return "Use at most 200 characters."
+	case !utf8.ValidString(pw):
+		return "The password is not valid text."
+	}
+	return ""
+}
+
+// validName reports what is wrong with a person's name, or "".
+func validName(name string) string {
+	switch {
+	case name == "":
+		return "Enter a name."
+	case utf8.RuneCountInString(name) > 100:
+		return "A name has at most 100 characters."
+	case !utf8.ValidString(name):
+		return "The name is not valid text."
+	}
+	return ""
+}
+
+func (n *NewUser) validate() error {
+	f := problem.Fields{}
+	n.Email = NormalizeEmail(n.Email)
+	n.Name = strings.TrimSpace(n.Name)
+	if m := ValidateEmail(n.Email); m != "" {
+		f.Add("email", "%s", m)
+	}
+	if m := validName(n.Name); m != "" {
+		f.Add("name", "%s", m)
+	}
+	if !n.Role.Valid() {
+		f.Add("role", "Choose one of admin, inbox_manager, service, sales.")
+	}
+	if m := ValidatePassword(n.Password); m != "" {
+		f.Add("password", "%s", m)
+	}
+	return f.Err()
+}
+
+// Create adds a user with their inbox memberships.
+func (s *Store) Create(ctx context.Context, n NewUser) (User, error) {
+	if err := n.validate(); err != nil {
+		return User{}, err
+	}
+	hash, err := s.hash(n.Password)
+	if err != nil {
+		return User{}, err
+	}
+	u := User{Email: n.Email, Name: n.Name, Role: n.Role, CreatedAt: db.Now()}
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO users (email, name, role, password_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, u.Email, u.Name, u.Role, hash, u.CreatedAt).Scan(&u.ID)
+		if errors.Is(db.MapErr(err), db.ErrConflict) {
+			return problem.Invalid("email", "A user with this email address already exists.")
+		}
+		if err != nil {
+			return fmt.Errorf("user: create: %w", err)
+		}
+		u.InboxIDs, err = SetInboxes(ctx, tx, u.ID, n.InboxIDs)
+		return err
+	})
+	return u, err
+}
+
+// SetInboxes makes inboxIDs the user's memberships and returns them.
+func SetInboxes(ctx context.Context, tx *db.Tx, userID int64, inboxIDs []int64) ([]int64, error) {
+	if _, err := tx.Exec(ctx, `DELETE FROM inbox_members WHERE user_id = $1`, userID); err != nil {
+		return nil, fmt.Errorf("user: set inboxes: %w", err)
+	}
+	seen := map[int64]bool{}
+	out := []int64{}
+	for _, id := range inboxIDs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		res, err := tx.Exec(ctx, `INSERT INTO inbox_members (inbox_id, user_id) SELECT id, $2 FROM inboxes WHERE id = $1`, id, userID)
+		if err != nil {
+			return nil, fmt.Errorf("user: set inboxes: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, problem.Invalid("inbox_ids", "Inbox %d does not exist.", id)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+const columns = `id, email, name, role, created_at`
+
+func scan(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.CreatedAt)
+	return u, err
+}
+
+// Get returns one user with their memberships.
+func (s *Store) Get(ctx context.Context, id int64) (User, error) {
+	u, err := scan(s.db.QueryRow(ctx, `SELECT `+columns+` FROM users WHERE id = $1`, id))
+	if err != nil {
+		return User{}, fmt.Errorf("user: get %d: %w", id, db.MapErr(err))
+	}
+	u.InboxIDs, err = Inboxes(ctx, s.db, id)
+	return u, err
+}
+
+// Credentials returns the user with email and their password hash.
+func (s *Store) Credentials(ctx context.Context, email string) (User, string, error) {
+	var hash string
+	var u User
+	err := s.db.QueryRow(ctx, `SELECT `+columns+`, password_hash FROM users WHERE email = $1`, NormalizeEmail(email)).
+		Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &hash)
+	if err != nil {
+		return User{}, "", fmt.Errorf("user: credentials: %w", db.MapErr(err))
+	}
+	return u, hash, nil
+}
+
+// List returns every user, by name, with their memberships.
+func (s *Store) List(ctx context.Context) ([]User, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM users ORDER BY lower(name), id`)
+	if err != nil {
+		return nil, fmt.Errorf("user: list: %w", err)
+	}
+	defer rows.Close()
+	var users []User
+	byID := map[int64]*User{}
+	for rows.Next() {
+		u, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("user: list: %w", err)
+		}
+		u.InboxIDs = []int64{}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range users {
+		byID[users[i].ID] = &users[i]
+	}
+	mrows, err := s.db.Query(ctx, `SELECT user_id, inbox_id FROM inbox_members ORDER BY inbox_id`)
+	if err != nil {
+		return nil, fmt.Errorf("user: list: %w", err)
+	}
+	defer mrows.Close()
+	for mrows.Next() {
+		var uid, iid int64
+		if err := mrows.Scan(&uid, &iid); err != nil {
+			return nil, err
+		}
+		if u := byID[uid]; u != nil {
+			u.InboxIDs = append(u.InboxIDs, iid)
+		}
+	}
+	return users, mrows.Err()
+}
+
+// Count returns how many users exist (none means the installation still
+// needs its first admin).
+func (s *Store) Count(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// Inboxes returns the ids of the inboxes userID is a member of.
+func Inboxes(ctx context.Context, q db.Querier, userID int64) ([]int64, error) {
+	rows, err := q.Query(ctx, `SELECT inbox_id FROM inbox_members WHERE user_id = $1 ORDER BY inbox_id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("user: inboxes: %w", err)
+	}
+	defer rows.Close()
+	ids := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// Patch changes some of a user's fields; nil fields stay as they are.
+type Patch struct {
+	Name     *string      `json:"name,omitempty"`
+	Role     *policy.Role `json:"role,omitempty"`
+	InboxIDs *[]int64     `json:"inbox_ids,omitempty"`
+}
+
+// Update applies p to user id.
+func (s *Store) Update(ctx context.Context, id int64, p Patch) (User, error) {
+	f := problem.Fields{}
+	if p.Name != nil {
+		*p.Name = strings.TrimSpace(*p.Name)
+		if m := validName(*p.Name); m != "" {
+			f.Add("name", "%s", m)
+		}
+	}
+	if p.Role != nil && !p.Role.Valid() {
+		f.Add("role", "Choose one of admin, inbox_manager, service, sales.")
+	}
+	if err := f.Err(); err != nil {
+		return User{}, err
+	}
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		now := db.Now()
+		res, err := tx.Exec(ctx, `UPDATE users SET name = COALESCE($2, name), role = COALESCE($3, role), updated_at = $4 WHERE id = $1`,
+			id, p.Name, (*string)(p.Role), now)
+		if err != nil {
+			return fmt.Errorf("user: update: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return problem.NotFound("User")
+		}
+		if p.Role != nil && *p.Role != policy.Admin {
+			var admins int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE role = 'admin'`).Scan(&admins); err != nil {
+				return err
+			}
+			if admins == 0 {
+				return problem.Invalid("role", "This is the last admin: make someone else admin first.")
+			}
+		}
+		if p.InboxIDs != nil || p.Role != nil {
+			ids := p.InboxIDs
+			if ids == nil {
+				cur, err := Inboxes(ctx, tx, id)
+				if err != nil {
+					return err
+				}
+				ids = &cur
+			} else if *ids, err = SetInboxes(ctx, tx.Tx, id, *ids); err != nil {
+				return err
+			}
+			// The user's open tabs see different conversations now.
+			e := event.New(event.MembershipChanged, map[string]any{"inbox_ids": *ids})
+			e.UserID = id
+			tx.Emit(e)
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return s.Get(ctx, id)
+}
