@@ -112,13 +112,13 @@ type Assignee struct {
 
 // ListOptions filter and page the conversation list.
 type ListOptions struct {
-	Status   Status // "" for any
-	InboxID  int64
-	Assignee Assignee
-	Tag      string
+	Status    Status // "" for any
+	InboxID   int64
+	Assignee  Assignee
+	Tag       string
 	ContactID int64
-	Cursor   string
-	Limit    int
+	Cursor    string
+	Limit     int
 }
 
 // Page is one page of a list, with the cursor of the next ("" at the end).

@@ -47,7 +47,9 @@ type Store struct {
 }
 
 // NewStore returns a store hashing passwords with hash.
-func NewStore(d *db.DB, log *event.Log, hash Hasher) *Store { return &Store{db: d, log: log, hash: hash} }
+func NewStore(d *db.DB, log *event.Log, hash Hasher) *Store {
+	return &Store{db: d, log: log, hash: hash}
+}
 
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 10
