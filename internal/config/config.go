@@ -1,0 +1,135 @@
+// Package config reads Switchboard's configuration from the environment
+// (SWITCHBOARD_*), lets command-line flags override it, and validates it
+// once at start. The result is a plain value passed to whoever needs it.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/secret"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	// Addr is where the HTTP server listens (SWITCHBOARD_ADDR, default :8080).
+	Addr string
+	// DataDir holds the SQLite database, uploaded files and the secret key
+	// (SWITCHBOARD_DATA_DIR, default ./data).
+	DataDir string
+	// DatabaseURL selects PostgreSQL with a postgres:// URL; empty means
+	// the SQLite file in DataDir (SWITCHBOARD_DATABASE_URL).
+	DatabaseURL string
+	// BaseURL is the public URL, used in links and to mark cookies Secure
+	// (SWITCHBOARD_BASE_URL, default http://localhost + the port of Addr).
+	BaseURL *url.URL
+	// LogFormat is text or json (SWITCHBOARD_LOG_FORMAT).
+	LogFormat string
+	// NATSURL, when set, carries events between nodes (SWITCHBOARD_NATS_URL).
+	NATSURL string
+	// SecretKey encrypts stored secrets (SWITCHBOARD_SECRET_KEY, base64 of
+	// 32 bytes); empty means a key file in DataDir. Every node of a
+	// scaled-out installation needs the same key.
+	SecretKey []byte
+	// ShutdownTimeout bounds a graceful stop.
+	ShutdownTimeout time.Duration
+}
+
+// Postgres reports whether the database is PostgreSQL.
+func (c *Config) Postgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// Load reads the environment through getenv and then the flags in args.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("switchboard serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", env("SWITCHBOARD_ADDR", ":8080"), "listen address (SWITCHBOARD_ADDR)")
+	dataDir := fs.String("data-dir", env("SWITCHBOARD_DATA_DIR", "./data"), "data directory (SWITCHBOARD_DATA_DIR)")
+	dbURL := fs.String("database-url", env("SWITCHBOARD_DATABASE_URL", ""), "postgres:// URL, or empty for SQLite in the data directory (SWITCHBOARD_DATABASE_URL)")
+	baseURL := fs.String("base-url", env("SWITCHBOARD_BASE_URL", ""), "public URL (SWITCHBOARD_BASE_URL)")
+	logFormat := fs.String("log-format", env("SWITCHBOARD_LOG_FORMAT", "text"), "text or json (SWITCHBOARD_LOG_FORMAT)")
+	natsURL := fs.String("nats-url", env("SWITCHBOARD_NATS_URL", ""), "NATS server for events between nodes (SWITCHBOARD_NATS_URL)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c := Config{Addr: *addr, DataDir: *dataDir, DatabaseURL: *dbURL, LogFormat: *logFormat, NATSURL: *natsURL, ShutdownTimeout: 8 * time.Second}
+
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil || port == "" {
+		return c, fmt.Errorf("SWITCHBOARD_ADDR %q is not a listen address like :8080 or 127.0.0.1:8080", c.Addr)
+	}
+	if c.DataDir == "" {
+		return c, errors.New("SWITCHBOARD_DATA_DIR must not be empty")
+	}
+	if c.DatabaseURL != "" && !c.Postgres() && strings.Contains(c.DatabaseURL, "://") && !strings.HasPrefix(c.DatabaseURL, "sqlite://") {
+		return c, fmt.Errorf("SWITCHBOARD_DATABASE_URL must be a postgres:// URL or a SQLite file path, not %q", redact(c.DatabaseURL))
+	}
+	if c.Postgres() {
+		if _, err := url.Parse(c.DatabaseURL); err != nil {
+			return c, fmt.Errorf("SWITCHBOARD_DATABASE_URL is not a valid URL: %v", redactErr(err))
+		}
+	}
+	if *baseURL == "" {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		*baseURL = "http://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(strings.TrimSuffix(*baseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("SWITCHBOARD_BASE_URL %q must be an absolute http:// or https:// URL", *baseURL)
+	}
+	c.BaseURL = u
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return c, fmt.Errorf("SWITCHBOARD_LOG_FORMAT must be text or json, not %q", c.LogFormat)
+	}
+	if c.NATSURL != "" {
+		if n, err := url.Parse(c.NATSURL); err != nil || (n.Scheme != "nats" && n.Scheme != "tls") {
+			return c, fmt.Errorf("SWITCHBOARD_NATS_URL %q must be a nats:// URL", c.NATSURL)
+		}
+	}
+	if k := getenv("SWITCHBOARD_SECRET_KEY"); k != "" {
+		if c.SecretKey, err = secret.ParseKey(k); err != nil {
+			return c, fmt.Errorf("SWITCHBOARD_SECRET_KEY: %v", err)
+		}
+	}
+	return c, nil
+}
+
+// redact hides a password in a URL for messages.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxx")
+	}
+	return u.String()
+}
+
+func redactErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return "parse error"
+}

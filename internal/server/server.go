@@ -1,0 +1,240 @@
+// Package server assembles Switchboard from its parts and supervises them:
+// the HTTP server, the real-time hub, the job runner and periodic upkeep.
+// Run stops them in order on cancellation: stop accepting, finish
+// requests, close WebSockets with a close frame, stop workers.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/switchboardhq/switchboard/internal/attachment"
+	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/config"
+	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/job"
+	"github.com/switchboardhq/switchboard/internal/metrics"
+	"github.com/switchboardhq/switchboard/internal/outbox"
+	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/secret"
+	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+// App is an assembled Switchboard node.
+type App struct {
+	Config        config.Config
+	Logger        *slog.Logger
+	DB            *db.DB
+	Log           *event.Log
+	Hub           *realtime.Hub
+	Queue         *job.Queue
+	Runner        *job.Runner
+	Users         *user.Store
+	Auth          *auth.Service
+	Inboxes       *inbox.Store
+	Conversations *conversation.Service
+	Files         *attachment.Store
+	Webchat       *webchat.Service
+	Metrics       *metrics.Metrics
+	Web           *web.Server
+
+	broker    event.Broker
+	closeNATS func()
+	unsubHub  func()
+	closeDB   bool
+}
+
+// Options tune an App beyond its configuration (tests and benchmarks).
+type Options struct {
+	// PublicRate overrides the web chat API's per-IP request rate (0 keeps
+	// the default, <0 means unlimited).
+	PublicRate float64
+	// JobPoll overrides how often the job runner looks for due jobs.
+	JobPoll time.Duration
+}
+
+// Open opens the database, applies migrations and assembles the node.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Options) (*App, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	d, err := db.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Migrate(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	a, err := Assemble(cfg, d, logger, opt)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	a.closeDB = true
+	return a, nil
+}
+
+// Assemble builds a node on an open, migrated database.
+func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*App, error) {
+	a := &App{Config: cfg, Logger: logger, DB: d}
+	key := cfg.SecretKey
+	if key == nil {
+		var err error
+		if key, err = secret.LoadOrCreateKey(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.NATSURL != "" {
+		nb, err := event.DialNATS(cfg.NATSURL, logger)
+		if err != nil {
+			return nil, err
+		}
+		a.broker, a.closeNATS = nb, nb.Close
+	} else {
+		a.broker = event.NewLocal()
+	}
+	a.Log = event.NewLog(d, a.broker, logger)
+	a.Hub = realtime.NewHub(a.Log, realtime.Config{}, logger)
+	a.unsubHub = a.broker.Subscribe(a.Hub.Receive)
+	a.Queue = job.NewQueue()
+	a.Runner = job.NewRunner(d, a.Queue, job.Config{Poll: opt.JobPoll}, logger)
+	a.Users = user.NewStore(d, a.Log, auth.HashPassword)
+	a.Auth = auth.New(d, a.Users)
+	a.Inboxes = inbox.NewStore(d, a.Log, box)
+	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), attachment.DefaultLimits)
+	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits)
+	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
+	a.Metrics = metrics.New(metrics.Sources{
+		DBStats:    d.Stats,
+		Statements: d.Statements,
+		JobDepth:   func(ctx context.Context) (int64, int64, error) { return job.Depth(ctx, d) },
+	})
+	a.Runner.Handle(conversation.SendJob, outbox.New(a.Conversations, a.Inboxes,
+		map[inbox.Type]outbox.Sender{inbox.Webchat: a.Webchat}, a.Metrics))
+
+	rate, burst := opt.PublicRate, 0
+	if rate < 0 {
+		rate, burst = -1, 1 // unlimited (the limiter treats rate <= 0 as no limit)
+	}
+	a.Web, err = web.New(web.Deps{
+		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
+		Inboxes: a.Inboxes, Conversations: a.Conversations, Files: a.Files, Webchat: a.Webchat, Metrics: a.Metrics,
+		Logger: logger, PublicRate: rate, PublicBurst: burst,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close releases what Open acquired.
+func (a *App) Close() error {
+	a.unsubHub()
+	if a.closeNATS != nil {
+		a.closeNATS()
+	}
+	if a.closeDB {
+		return a.DB.Close()
+	}
+	return nil
+}
+
+// Run serves HTTP on ln and runs the background work until ctx ends, then
+// shuts down gracefully within the configured timeout.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Web,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // large uploads on slow links
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if err := a.Hub.Start(ctx); err != nil {
+		return err
+	}
+	// Workers run on their own context so that they stop after the HTTP
+	// server has drained, not before.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	g, gctx := errgroup.WithContext(ctx)
+	work, _ := errgroup.WithContext(workCtx)
+	work.Go(func() error { return a.Hub.Run(workCtx) })
+	work.Go(func() error { return a.Runner.Run(workCtx) })
+	work.Go(func() error { return a.upkeep(workCtx) })
+
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+		defer cancel()
+		a.Logger.Info("shutting down")
+		// Stop accepting and finish in-flight requests; WebSockets and
+		// event streams are hijacked or long-lived, so close them too.
+		shut := make(chan error, 1)
+		go func() { shut <- srv.Shutdown(sctx) }()
+		a.Web.Shutdown(sctx)
+		err := <-shut
+		if err != nil {
+			srv.Close()
+		}
+		stopWork()
+		return err
+	})
+	err := g.Wait()
+	stopWork()
+	if werr := work.Wait(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// upkeep prunes the event log and removes uploads that were never sent.
+func (a *App) upkeep(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := a.Log.Prune(ctx, 7*24*time.Hour, 100_000); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("upkeep: prune events", "err", err)
+		} else if n > 0 {
+			a.Logger.Info("upkeep: pruned events", "count", n)
+		}
+		if n, err := a.Files.DeleteUnattached(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("upkeep: unattached uploads", "err", err)
+		} else if n > 0 {
+			a.Logger.Info("upkeep: removed unsent uploads", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+)
+
+// sessionCookie holds the browser session token.
+const sessionCookie = "sb_session"
+
+var errForbidden = problem.Forbidden("Your role does not allow this.")
+
+// authenticate identifies the request's user from the bearer token or the
+// session cookie; no credentials at all is the anonymous actor with
+// auth.ErrUnauthenticated.
+func (s *Server) authenticate(r *http.Request) (policy.Actor, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return policy.Actor{}, auth.ErrUnauthenticated
+		}
+		if strings.HasPrefix(token, "sbv_") {
+			return policy.Actor{}, auth.ErrUnauthenticated // a web chat visitor, not a user
+		}
+		return s.Auth.Identify(r.Context(), token, false)
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return policy.Actor{}, auth.ErrUnauthenticated
+	}
+	return s.Auth.Identify(r.Context(), c.Value, true)
+}
+
+// clientIP is the address the request came from.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			return strings.TrimSpace(parts[len(parts)-1])
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// startSession signs the user in on this browser.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID int64) error {
+	token, err := s.Auth.CreateSession(r.Context(), userID, r.UserAgent(), s.clientIP(r))
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(auth.SessionLifetime / time.Second)})
+	return nil
+}
+
+// endSession signs this browser out.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.Auth.EndSession(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	return nil
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	var req loginRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	f := problem.Fields{}
+	if req.Email == "" {
+		f.Add("email", "Enter your email address.")
+	}
+	if req.Password == "" {
+		f.Add("password", "Enter your password.")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	u, err := s.Auth.Login(r.Context(), req.Email, req.Password, s.clientIP(r))
+	if err != nil {
+		return err
+	}
+	if err := s.startSession(w, r, u.ID); err != nil {
+		return err
+	}
+	if u, err = s.Users.Get(r.Context(), u.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := s.endSession(w, r); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	u, err := s.Users.Get(r.Context(), a.UserID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+type tokenRequest struct {
+	Name string `json:"name"`
+}
+
+type createdToken struct {
+	auth.APIToken
+	// Token is the secret; it is not shown again.
+	Token string `json:"token"`
+}
+
+func (s *Server) apiTokens(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	ts, err := s.Auth.Tokens(r.Context(), a.UserID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ts)
+	return nil
+}
+
+func (s *Server) apiCreateToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	var req tokenRequest
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	t, secret, err := s.Auth.CreateToken(r.Context(), a.UserID, req.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, createdToken{APIToken: t, Token: secret})
+	return nil
+}
+
+func (s *Server) apiRevokeToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return problem.NotFound("Token")
+	}
+	if err := s.Auth.RevokeToken(r.Context(), a.UserID, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ policy.Actor) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.Version})
+	return nil
+}
+
+// readyz answers 200 when the database answers and its schema is the
+// binary's, 503 otherwise.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	err := s.DB.Ping(ctx)
+	if err == nil {
+		err = s.DB.CheckSchema(ctx)
+	}
+	select {
+	case <-s.closing:
+		err = errors.New("shutting down")
+	default:
+	}
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
+}

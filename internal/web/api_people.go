@@ -1,0 +1,158 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	us, err := s.Users.List(r.Context())
+	if err != nil {
+		return err
+	}
+	if us == nil {
+		us = []user.User{}
+	}
+	writeJSON(w, http.StatusOK, us)
+	return nil
+}
+
+func (s *Server) apiCreateUser(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	var n user.NewUser
+	if err := decode(w, r, &n); err != nil {
+		return err
+	}
+	u, err := s.Users.Create(r.Context(), n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, u)
+	return nil
+}
+
+func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return problem.NotFound("User")
+	}
+	var p user.Patch
+	if err := decode(w, r, &p); err != nil {
+		return err
+	}
+	u, err := s.Users.Update(r.Context(), id, p)
+	if err != nil {
+		return err
+	}
+	s.Auth.Forget(id)
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (s *Server) apiInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	ins, err := s.Inboxes.List(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ins)
+	return nil
+}
+
+// createdInbox is a new inbox with what is shown only once.
+type createdInbox struct {
+	inbox.Inbox
+	// Secret signs verified visitor identities (web chat); not shown again.
+	Secret string `json:"secret,omitempty"`
+	// Snippet is the HTML to paste into the site (web chat).
+	Snippet string `json:"snippet,omitempty"`
+}
+
+type secretResponse struct {
+	Secret string `json:"secret"`
+}
+
+// snippet is the HTML a site embeds to show the widget.
+func (s *Server) snippet(in inbox.Inbox) string {
+	if in.Type != inbox.Webchat {
+		return ""
+	}
+	return `<script src="` + s.BaseURL.String() + `/widget.js" data-inbox="` + in.Token + `" async></script>`
+}
+
+func (s *Server) apiCreateInbox(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	var n inbox.NewInbox
+	if err := decode(w, r, &n); err != nil {
+		return err
+	}
+	in, secret, err := s.Inboxes.Create(r.Context(), n)
+	if err != nil {
+		return err
+	}
+	for _, id := range in.MemberIDs {
+		s.Auth.Forget(id)
+	}
+	writeJSON(w, http.StatusCreated, createdInbox{Inbox: in, Secret: secret, Snippet: s.snippet(in)})
+	return nil
+}
+
+// visibleInbox returns an inbox the actor works in.
+func (s *Server) visibleInbox(r *http.Request, a policy.Actor) (inbox.Inbox, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return inbox.Inbox{}, problem.NotFound("Inbox")
+	}
+	in, err := s.Inboxes.Get(r.Context(), id)
+	if err != nil {
+		return in, err
+	}
+	if a.Role != policy.Admin && a.Role != policy.InboxManager && !slices.Contains(a.Inboxes, id) {
+		return inbox.Inbox{}, problem.NotFound("Inbox")
+	}
+	return in, nil
+}
+
+func (s *Server) apiInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := s.visibleInbox(r, a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, in)
+	return nil
+}
+
+func (s *Server) apiUpdateInbox(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return problem.NotFound("Inbox")
+	}
+	var p inbox.Patch
+	if err := decode(w, r, &p); err != nil {
+		return err
+	}
+	in, changed, err := s.Inboxes.Update(r.Context(), id, p)
+	if err != nil {
+		return err
+	}
+	for _, uid := range changed {
+		s.Auth.Forget(uid)
+	}
+	writeJSON(w, http.StatusOK, in)
+	return nil
+}
+
+func (s *Server) apiRotateSecret(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return problem.NotFound("Inbox")
+	}
+	secret, err := s.Inboxes.RotateWebchatSecret(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, secretResponse{Secret: secret})
+	return nil
+}

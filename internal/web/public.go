@@ -1,0 +1,374 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/attachment"
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/realtime"
+)
+
+// The web chat widget's API. Visitors authenticate with the session token
+// the widget keeps (Authorization: Bearer sbv_…, or ?token= where a header
+// cannot be set: event streams and images). Every request is rate-limited
+// per IP; sends also per visitor.
+
+// visitorSendRate bounds one visitor's messages.
+const (
+	visitorSendRate  = 5
+	visitorSendBurst = 20
+)
+
+// publicInbox is what the widget needs to draw itself.
+type publicInbox struct {
+	Name            string `json:"name"`
+	Greeting        string `json:"greeting"`
+	Color           string `json:"color"`
+	RequireIdentity bool   `json:"require_identity"`
+}
+
+type publicSession struct {
+	Token string `json:"token"`
+}
+
+// publicMessage is a message as the customer sees it: no agent ids, no
+// internal state.
+type publicMessage struct {
+	ID          int64              `json:"id"`
+	From        string             `json:"from"` // "visitor" or "business"
+	Type        string             `json:"type"`
+	Text        string             `json:"text"`
+	Attachments []publicAttachment `json:"attachments"`
+	Status      string             `json:"status"`
+	ClientID    string             `json:"client_id,omitempty"`
+	CreatedAt   time.Time          `json:"created_at"`
+}
+
+type publicAttachment struct {
+	ID          int64  `json:"id"`
+	Kind        string `json:"kind"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+}
+
+type seenRequest struct {
+	// UpTo is the newest reply the widget has received or shown.
+	UpTo int64 `json:"up_to"`
+	Read bool  `json:"read"`
+}
+
+func toPublic(m *conversation.Message) publicMessage {
+	p := publicMessage{ID: m.ID, From: "business", Type: string(m.Type), Text: m.Text, Status: string(m.Status), CreatedAt: m.CreatedAt,
+		Attachments: make([]publicAttachment, len(m.Attachments))}
+	if m.Direction == conversation.Inbound {
+		p.From = "visitor"
+		if m.ChannelMessageID != nil {
+			_, p.ClientID, _ = strings.Cut(*m.ChannelMessageID, ":")
+		}
+	}
+	for i, a := range m.Attachments {
+		p.Attachments[i] = publicAttachment{ID: a.ID, Kind: string(a.Kind), Filename: a.Filename, ContentType: a.ContentType, Size: a.Size}
+	}
+	return p
+}
+
+// publicGuard applies CORS and the per-IP limit to a widget request.
+func (s *Server) publicGuard(w http.ResponseWriter, r *http.Request) error {
+	h := w.Header()
+	if o := r.Header.Get("Origin"); o != "" {
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id")
+	}
+	if ok, wait := s.limits.allow("ip:" + s.clientIP(r)); !ok {
+		return problem.RateLimited(wait)
+	}
+	return nil
+}
+
+// checkOrigin refuses a browser request from a site the inbox does not allow.
+func checkOrigin(r *http.Request, in inbox.Inbox) error {
+	o := r.Header.Get("Origin")
+	if o == "" || in.Webchat == nil || len(in.Webchat.AllowedOrigins) == 0 || slices.Contains(in.Webchat.AllowedOrigins, o) {
+		return nil
+	}
+	return problem.Forbidden("This chat is not enabled on %s.", o)
+}
+
+func (s *Server) publicPreflight(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID")
+	h.Set("Access-Control-Max-Age", "86400")
+	h.Add("Vary", "Origin")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// visitor authenticates the widget's request.
+func (s *Server) visitor(w http.ResponseWriter, r *http.Request) (webchat.Visitor, inbox.Inbox, error) {
+	if err := s.publicGuard(w, r); err != nil {
+		return webchat.Visitor{}, inbox.Inbox{}, err
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		token = r.URL.Query().Get("token")
+	}
+	v, err := s.Webchat.Visitor(r.Context(), token)
+	if err != nil {
+		return v, inbox.Inbox{}, err
+	}
+	in, err := s.Webchat.InboxByID(r.Context(), v.InboxID)
+	if err != nil {
+		return v, in, err
+	}
+	return v, in, checkOrigin(r, in)
+}
+
+func (s *Server) publicInbox(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := s.publicGuard(w, r); err != nil {
+		return err
+	}
+	in, err := s.Webchat.Inbox(r.Context(), r.PathValue("token"))
+	if err != nil {
+		return err
+	}
+	if err := checkOrigin(r, in); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, publicInbox{Name: in.Name, Greeting: in.Webchat.Greeting, Color: in.Webchat.Color, RequireIdentity: in.Webchat.RequireIdentity})
+	return nil
+}
+
+func (s *Server) publicStart(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := s.publicGuard(w, r); err != nil {
+		return err
+	}
+	var st webchat.Start
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &st); err != nil {
+			return err
+		}
+	}
+	in, err := s.Webchat.Inbox(r.Context(), r.PathValue("token"))
+	if err != nil {
+		return err
+	}
+	if err := checkOrigin(r, in); err != nil {
+		return err
+	}
+	sess, err := s.Webchat.StartSession(r.Context(), in.Token, st)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, publicSession{Token: sess.Token})
+	return nil
+}
+
+func (s *Server) publicMessages(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return err
+	}
+	o, err := messageOptions(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.Webchat.Messages(r.Context(), v, o.Before, o.Limit)
+	if err != nil {
+		return err
+	}
+	out := conversation.Page[publicMessage]{Items: make([]publicMessage, len(page.Items)), NextCursor: page.NextCursor}
+	for i := range page.Items {
+		out.Items[i] = toPublic(&page.Items[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) publicSend(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return err
+	}
+	if ok, wait := s.limits.allowAt("visitor:"+strconv.FormatInt(v.ID, 10), visitorSendRate, visitorSendBurst); !ok {
+		return problem.RateLimited(wait)
+	}
+	var m webchat.Send
+	if err := decode(w, r, &m); err != nil {
+		return err
+	}
+	rc, err := s.Webchat.Receive(r.Context(), v, m)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if !rc.Duplicate {
+		status = http.StatusCreated
+		s.Metrics.MessagesIngested.WithLabelValues(string(inbox.Webchat)).Inc()
+	}
+	writeJSON(w, status, toPublic(&rc.Message))
+	return nil
+}
+
+func (s *Server) publicUpload(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return err
+	}
+	if ok, wait := s.limits.allowAt("visitor:"+strconv.FormatInt(v.ID, 10), visitorSendRate, visitorSendBurst); !ok {
+		return problem.RateLimited(wait)
+	}
+	a, err := s.readUpload(w, r, v.Uploader())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, publicAttachment{ID: a.ID, Kind: string(a.Kind), Filename: a.Filename, ContentType: a.ContentType, Size: a.Size})
+	return nil
+}
+
+func (s *Server) publicDownload(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return problem.NotFound("Attachment")
+	}
+	ref, err := attachment.Get(r.Context(), s.DB, id)
+	if err != nil {
+		return err
+	}
+	if ref.MessageID == 0 {
+		if ref.Uploader != v.Uploader() {
+			return problem.NotFound("Attachment")
+		}
+	} else {
+		m, err := s.Conversations.LoadMessage(r.Context(), ref.MessageID)
+		if err != nil || !s.Webchat.Owns(r.Context(), v, m.ConversationID) || !webchat.VisibleToCustomer(&m) {
+			return problem.NotFound("Attachment")
+		}
+	}
+	return s.serveAttachment(w, r, ref.Attachment)
+}
+
+func (s *Server) publicSeen(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return err
+	}
+	var req seenRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.UpTo <= 0 {
+		return problem.Invalid("up_to", "Give the id of the newest message received.")
+	}
+	if err := s.Webchat.Seen(r.Context(), v, req.UpTo, req.Read); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// publicStream is the visitor's server-sent event stream: their messages
+// and the business's replies, each with the event sequence as its id so
+// that EventSource's automatic reconnect (Last-Event-ID) resumes without
+// a gap.
+func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return err
+	}
+	since, err := sinceParam(r)
+	if err != nil {
+		return err
+	}
+	filter := func(e *event.Event) bool {
+		return e.Public && e.ContactID == v.ContactID && e.Ref.InboxID == v.InboxID &&
+			(e.Type == event.MessageCreated || e.Type == event.MessageUpdated)
+	}
+	sub, replay, at, err := s.Hub.Subscribe(r.Context(), since, filter)
+	resync := err == realtime.ErrResync
+	if resync {
+		sub, _, at, err = s.Hub.Subscribe(r.Context(), -1, filter)
+	}
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	s.conns.Add(1)
+	defer s.conns.Done()
+	s.Metrics.StreamClients.Inc()
+	defer s.Metrics.StreamClients.Dec()
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	rc := http.NewResponseController(w)
+	w.WriteHeader(http.StatusOK)
+	write := func(id int64, typ string, data any) error {
+		b, _ := json.Marshal(data)
+		if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", id, typ, b); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	if resync {
+		if err := write(at, "resync", map[string]int64{"seq": at}); err != nil {
+			return nil
+		}
+	} else if since < 0 {
+		if err := write(at, "hello", map[string]int64{"seq": at}); err != nil {
+			return nil
+		}
+	}
+	sendEvent := func(e event.Event) error {
+		var m conversation.Message
+		if err := json.Unmarshal(e.Data, &m); err != nil {
+			return nil
+		}
+		return write(e.Seq, "message", toPublic(&m))
+	}
+	for _, e := range replay {
+		if err := sendEvent(e); err != nil {
+			return nil
+		}
+	}
+	heartbeat := time.NewTicker(25 * time.Second)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return nil
+		case <-r.Context().Done():
+			return nil
+		case <-sub.Done():
+			return nil // the browser reconnects with Last-Event-ID
+		case <-heartbeat.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return nil
+			}
+		case e := <-sub.C():
+			if err := sendEvent(e); err != nil {
+				return nil
+			}
+			s.Metrics.EventsDelivered.Inc()
+		}
+	}
+}

@@ -1,0 +1,169 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/switchboardhq/switchboard/internal/attachment"
+	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/contact"
+	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+// kind says how a route answers errors: JSON for the APIs, pages (and a
+// redirect to the login page) for the workspace.
+type kind int
+
+const (
+	apiRoute kind = iota
+	uiRoute
+)
+
+// route is one entry of the route table.
+type route struct {
+	method string
+	path   string
+	action policy.Action
+	kind   kind
+	h      handler
+	doc    doc
+}
+
+// doc describes an API route in the OpenAPI document.
+type doc struct {
+	summary string
+	tag     string
+	in      any     // request body (a zero value of its type), nil for none
+	form    bool    // the body is multipart/form-data with a "file"
+	out     any     // response body, nil for none
+	status  int     // success status; 200 when 0
+	query   []param // query parameters
+	raw     string  // non-JSON response content type (files, event streams)
+}
+
+type param struct {
+	name, desc string
+	typ        string // "string" or "integer"
+}
+
+func (rt route) deny(s *Server, w http.ResponseWriter, r *http.Request, err error) {
+	if rt.kind == uiRoute {
+		s.ui.deny(w, r, err)
+		return
+	}
+	s.writeError(w, r, err)
+}
+
+func (rt route) fail(s *Server, w http.ResponseWriter, r *http.Request, err error) {
+	if rt.kind == uiRoute {
+		s.ui.fail(w, r, err)
+		return
+	}
+	s.writeError(w, r, err)
+}
+
+// routeTable is every route Switchboard serves.
+func (s *Server) routeTable() []route {
+	api := func(method, path string, action policy.Action, h handler, d doc) route {
+		return route{method: method, path: path, action: action, kind: apiRoute, h: h, doc: d}
+	}
+	page := func(method, path string, action policy.Action, h handler) route {
+		return route{method: method, path: path, action: action, kind: uiRoute, h: h}
+	}
+	pageParam := []param{
+		{"cursor", "Position from the previous page's next_cursor.", "string"},
+		{"limit", "Items per page (default 25, at most 100).", "integer"},
+	}
+	var (
+		me         user.User
+		conv       conversation.Conversation
+		convPage   conversation.Page[conversation.Conversation]
+		msgPage    conversation.Page[conversation.Message]
+		msg        conversation.Message
+		ctPage     conversation.Page[contact.Contact]
+		ct         contact.Contact
+		in         inbox.Inbox
+		att        attachment.Attachment
+		publicPage conversation.Page[publicMessage]
+	)
+	return []route{
+		// Operations.
+		{method: "GET", path: "/healthz", action: policy.Public, h: s.healthz},
+		{method: "GET", path: "/readyz", action: policy.Public, h: s.readyz},
+		{method: "GET", path: "/metrics", action: policy.Public, h: s.metrics},
+		api("GET", "/api/v1/openapi.json", policy.Public, s.openapi, doc{summary: "This document", tag: "meta", out: map[string]any{}}),
+
+		// Signing in.
+		api("POST", "/api/v1/auth/login", policy.Public, s.apiLogin, doc{summary: "Sign in with email and password; sets the session cookie", tag: "auth", in: loginRequest{}, out: me}),
+		api("POST", "/api/v1/auth/logout", policy.Self, s.apiLogout, doc{summary: "Sign out (ends the session of the cookie)", tag: "auth", status: 204}),
+		api("GET", "/api/v1/me", policy.Self, s.apiMe, doc{summary: "The signed-in user", tag: "auth", out: me}),
+		api("GET", "/api/v1/tokens", policy.Self, s.apiTokens, doc{summary: "Your personal API tokens", tag: "auth", out: []auth.APIToken{}}),
+		api("POST", "/api/v1/tokens", policy.Self, s.apiCreateToken, doc{summary: "Create a personal API token; the token is shown only in this answer", tag: "auth", in: tokenRequest{}, out: createdToken{}, status: 201}),
+		api("DELETE", "/api/v1/tokens/{id}", policy.Self, s.apiRevokeToken, doc{summary: "Revoke one of your API tokens", tag: "auth", status: 204}),
+
+		// People and inboxes.
+		api("GET", "/api/v1/users", policy.ManageUsers, s.apiUsers, doc{summary: "Every user", tag: "users", out: []user.User{}}),
+		api("POST", "/api/v1/users", policy.ManageUsers, s.apiCreateUser, doc{summary: "Create a user with a role and inbox memberships", tag: "users", in: user.NewUser{}, out: me, status: 201}),
+		api("PATCH", "/api/v1/users/{id}", policy.ManageUsers, s.apiUpdateUser, doc{summary: "Change a user's name, role or inbox memberships", tag: "users", in: user.Patch{}, out: me}),
+		api("GET", "/api/v1/inboxes", policy.ReadInboxes, s.apiInboxes, doc{summary: "The inboxes you work in (all of them for admins and inbox managers)", tag: "inboxes", out: []inbox.Inbox{}}),
+		api("POST", "/api/v1/inboxes", policy.ManageInboxes, s.apiCreateInbox, doc{summary: "Create an inbox; a web chat inbox's identity secret and snippet are shown only in this answer", tag: "inboxes", in: inbox.NewInbox{}, out: createdInbox{}, status: 201}),
+		api("GET", "/api/v1/inboxes/{id}", policy.ReadInboxes, s.apiInbox, doc{summary: "One inbox", tag: "inboxes", out: in}),
+		api("PATCH", "/api/v1/inboxes/{id}", policy.ManageInboxes, s.apiUpdateInbox, doc{summary: "Change an inbox's name, settings or members", tag: "inboxes", in: inbox.Patch{}, out: in}),
+		api("POST", "/api/v1/inboxes/{id}/secret", policy.ManageInboxes, s.apiRotateSecret, doc{summary: "Replace a web chat inbox's identity secret; the new one is shown only in this answer", tag: "inboxes", out: secretResponse{}}),
+
+		// Conversations.
+		api("GET", "/api/v1/conversations", policy.ReadConversations, s.apiConversations, doc{summary: "Conversations you may see, newest activity first", tag: "conversations", out: convPage,
+			query: append([]param{
+				{"status", "open or closed (any when absent)", "string"},
+				{"inbox_id", "Only this inbox", "integer"},
+				{"assignee", "me, none, or a user id", "string"},
+				{"tag", "Only conversations with this tag", "string"},
+				{"contact_id", "Only this contact's conversations", "integer"},
+			}, pageParam...)}),
+		api("GET", "/api/v1/conversations/{id}", policy.ReadConversations, s.apiConversation, doc{summary: "One conversation", tag: "conversations", out: conv}),
+		api("GET", "/api/v1/conversations/{id}/messages", policy.ReadConversations, s.apiMessages, doc{summary: "A conversation's messages, newest first", tag: "conversations", out: msgPage, query: pageParam}),
+		api("POST", "/api/v1/conversations/{id}/messages", policy.WorkConversations, s.apiSend, doc{summary: "Reply; with an idempotency_key already used the first message is returned (200) instead of sending again", tag: "conversations", in: conversation.Outgoing{}, out: msg, status: 201}),
+		api("POST", "/api/v1/conversations/{id}/close", policy.WorkConversations, s.apiClose, doc{summary: "Close the conversation", tag: "conversations", out: conv}),
+		api("POST", "/api/v1/conversations/{id}/reopen", policy.WorkConversations, s.apiReopen, doc{summary: "Reopen the conversation", tag: "conversations", out: conv}),
+		api("POST", "/api/v1/conversations/{id}/assign", policy.AssignConversations, s.apiAssign, doc{summary: "Assign to an agent, or unassign with null", tag: "conversations", in: assignRequest{}, out: conv}),
+		api("GET", "/api/v1/conversations/{id}/assignees", policy.AssignConversations, s.apiAssignees, doc{summary: "Who the conversation may be assigned to", tag: "conversations", out: []conversation.Agent{}}),
+		api("POST", "/api/v1/conversations/{id}/read", policy.ReadConversations, s.apiMarkRead, doc{summary: "Mark the conversation read up to its last message", tag: "conversations", status: 204}),
+		api("POST", "/api/v1/conversations/{id}/tags", policy.WorkConversations, s.apiAddTag, doc{summary: "Add a tag", tag: "conversations", in: tagRequest{}, out: conv}),
+		api("DELETE", "/api/v1/conversations/{id}/tags/{tag}", policy.WorkConversations, s.apiRemoveTag, doc{summary: "Remove a tag", tag: "conversations", out: conv}),
+		api("POST", "/api/v1/attachments", policy.WorkConversations, s.apiUpload, doc{summary: "Upload a file (multipart field \"file\") to attach to a reply", tag: "conversations", form: true, out: att, status: 201}),
+		api("GET", "/api/v1/attachments/{id}", policy.ReadConversations, s.apiDownload, doc{summary: "Download an attachment", tag: "conversations", raw: "application/octet-stream"}),
+		api("GET", "/api/v1/ws", policy.Self, s.apiWebSocket, doc{summary: "WebSocket of events {seq, type, data}; ?since=SEQ replays what was missed", tag: "realtime",
+			query: []param{{"since", "Resume after this event sequence", "integer"}}}),
+
+		// Contacts.
+		api("GET", "/api/v1/contacts", policy.ReadContacts, s.apiContacts, doc{summary: "Contacts you may see, newest first", tag: "contacts", out: ctPage,
+			query: append([]param{{"q", "Part of the name, phone or email", "string"}}, pageParam...)}),
+		api("GET", "/api/v1/contacts/{id}", policy.ReadContacts, s.apiContact, doc{summary: "One contact", tag: "contacts", out: ct}),
+		api("PATCH", "/api/v1/contacts/{id}", policy.WriteContacts, s.apiUpdateContact, doc{summary: "Change a contact; a new owner takes over the contact's open conversations the previous owner was working", tag: "contacts", in: contact.Patch{}, out: ct}),
+
+		// The web chat widget.
+		{method: "GET", path: "/widget.js", action: policy.Public, h: s.widgetJS},
+		{method: "GET", path: "/widget/demo/{token}", action: policy.Public, kind: uiRoute, h: s.widgetDemo},
+		{method: "OPTIONS", path: "/public/v1/", action: policy.Public, h: s.publicPreflight},
+		api("GET", "/public/v1/inboxes/{token}", policy.Public, s.publicInbox, doc{summary: "A web chat inbox's widget settings", tag: "webchat", out: publicInbox{}}),
+		api("POST", "/public/v1/inboxes/{token}/sessions", policy.Public, s.publicStart, doc{summary: "Start a visitor session", tag: "webchat", in: webchat.Start{}, out: publicSession{}, status: 201}),
+		api("GET", "/public/v1/messages", policy.Public, s.publicMessages, doc{summary: "The visitor's conversation, newest first", tag: "webchat", out: publicPage, query: pageParam}),
+		api("POST", "/public/v1/messages", policy.Public, s.publicSend, doc{summary: "Send a message as the visitor; the same id twice stores it once", tag: "webchat", in: webchat.Send{}, out: publicMessage{}, status: 201}),
+		api("POST", "/public/v1/attachments", policy.Public, s.publicUpload, doc{summary: "Upload a file as the visitor", tag: "webchat", form: true, out: publicAttachment{}, status: 201}),
+		api("GET", "/public/v1/attachments/{id}", policy.Public, s.publicDownload, doc{summary: "Download an attachment of the visitor's conversation", tag: "webchat", raw: "application/octet-stream"}),
+		api("POST", "/public/v1/seen", policy.Public, s.publicSeen, doc{summary: "Acknowledge replies as delivered or read", tag: "webchat", in: seenRequest{}, status: 204}),
+		api("GET", "/public/v1/stream", policy.Public, s.publicStream, doc{summary: "Server-sent events of the visitor's conversation; Last-Event-ID resumes", tag: "webchat", raw: "text/event-stream"}),
+
+		// The agent workspace.
+		page("GET", "/{$}", policy.Public, s.ui.home),
+		page("GET", "/setup", policy.Public, s.ui.setupPage),
+		page("POST", "/setup", policy.Public, s.ui.setup),
+		page("GET", "/login", policy.Public, s.ui.loginPage),
+		page("POST", "/login", policy.Public, s.ui.login),
+		page("POST", "/logout", policy.Self, s.ui.logout),
+		page("GET", "/static/{file...}", policy.Public, s.ui.static),
+	}
+}

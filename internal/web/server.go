@@ -1,0 +1,225 @@
+// Package web is Switchboard's HTTP face: the REST API under /api/v1 (with
+// its OpenAPI description), the agents' WebSocket, the web chat widget's
+// public API, and the server-rendered agent workspace. Every route is
+// declared in routes.go with the policy action it needs; one middleware
+// authenticates the request and asks the policy before any handler runs.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/attachment"
+	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/metrics"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+// Deps are what the web layer is built from.
+type Deps struct {
+	BaseURL       *url.URL
+	Version       string
+	DB            *db.DB
+	Log           *event.Log
+	Hub           *realtime.Hub
+	Auth          *auth.Service
+	Users         *user.Store
+	Inboxes       *inbox.Store
+	Conversations *conversation.Service
+	Files         *attachment.Store
+	Webchat       *webchat.Service
+	Metrics       *metrics.Metrics
+	Logger        *slog.Logger
+	// PublicRate is the public API's request rate per IP (per second);
+	// PublicBurst its burst.
+	PublicRate  float64
+	PublicBurst int
+	// TrustProxy takes the client address from X-Forwarded-For.
+	TrustProxy bool
+}
+
+// Server handles every HTTP request.
+type Server struct {
+	Deps
+	logger  *slog.Logger
+	handler http.Handler
+	routes  []route
+	ui      *ui
+	limits  *limiters
+	secure  bool // cookies are Secure (the base URL is https)
+	apiDoc  openapiDoc
+
+	// closing is closed when the server shuts down; long-lived handlers
+	// (WebSockets, event streams) end on it, and conns waits for them.
+	closing   chan struct{}
+	closeOnce sync.Once
+	conns     sync.WaitGroup
+}
+
+// New builds the server. It fails if a template does not parse.
+func New(d Deps) (*Server, error) {
+	s := &Server{Deps: d, logger: d.Logger, closing: make(chan struct{}), secure: d.BaseURL.Scheme == "https"}
+	if d.PublicRate == 0 {
+		s.PublicRate, s.PublicBurst = 50, 100
+	}
+	s.limits = newLimiters(s.PublicRate, s.PublicBurst)
+	var err error
+	if s.ui, err = newUI(s); err != nil {
+		return nil, err
+	}
+	s.routes = s.routeTable()
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+	}
+	mux.Handle("/", s.notFound())
+	s.handler = s.middleware(mux)
+	return s, nil
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Shutdown ends WebSockets and event streams (with a close frame) and
+// waits for them, up to ctx.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.closeOnce.Do(func() { close(s.closing) })
+	done := make(chan struct{})
+	go func() { s.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// notFound answers unknown paths: JSON under the API prefixes, a page
+// elsewhere.
+func (s *Server) notFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isAPI(r) {
+			writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{Code: "not_found", Message: "There is no " + r.Method + " " + r.URL.Path + "."}})
+			return
+		}
+		s.ui.notFound(w, r)
+	})
+}
+
+func isAPI(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/public/")
+}
+
+// statusRecorder remembers the status a handler wrote, for metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController (and WebSocket hijacking) reach the
+// connection.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Flush supports event streams.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// middleware gives each request an id, security headers, and CSRF
+// protection for cookie-authenticated writes.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	csrf := http.NewCrossOriginProtection()
+	// The widget's API is called from customers' sites with a bearer token
+	// (no cookies), and Meta's webhooks come from Meta: neither is CSRF.
+	csrf.AddInsecureBypassPattern("/public/")
+	csrf.AddInsecureBypassPattern("/webhooks/")
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusForbidden, errorBody{Error: errorDetail{Code: "forbidden", Message: "Cross-site request refused."}})
+	}))
+	protected := csrf.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			id = newRequestID()
+			r.Header.Set("X-Request-Id", id)
+		}
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		if !strings.HasPrefix(r.URL.Path, "/widget") && !strings.HasPrefix(r.URL.Path, "/public/") {
+			h.Set("X-Frame-Options", "DENY")
+		}
+		// Requests with a bearer token carry no ambient credentials.
+		if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		protected.ServeHTTP(w, r)
+	})
+}
+
+// wrap authenticates, authorises, times and runs one route.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			code := rec.status
+			if code == 0 {
+				code = http.StatusOK
+			}
+			s.Metrics.RequestDuration.WithLabelValues(rt.method+" "+rt.path, statusClass(code)).Observe(time.Since(start).Seconds())
+		}()
+		a, err := s.authenticate(r)
+		if err != nil && rt.action != policy.Public {
+			rt.deny(s, rec, r, err)
+			return
+		}
+		if !policy.Allow(a, rt.action) {
+			rt.deny(s, rec, r, errForbidden)
+			return
+		}
+		if err := rt.h(rec, r, a); err != nil {
+			rt.fail(s, rec, r, err)
+		}
+	})
+}
+
+func statusClass(code int) string {
+	switch {
+	case code < 300:
+		return "2xx"
+	case code < 400:
+		return "3xx"
+	case code < 500:
+		return "4xx"
+	}
+	return "5xx"
+}

@@ -1,0 +1,322 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+//go:embed templates static
+var content embed.FS
+
+// ui renders the agent workspace: server-rendered pages, htmx for partial
+// updates, and a small script for the live connection.
+type ui struct {
+	s      *Server
+	pages  map[string]*template.Template
+	assets map[string]asset
+}
+
+// asset is an embedded static file with its fingerprint.
+type asset struct {
+	body  []byte
+	hash  string
+	ctype string
+}
+
+func newUI(s *Server) (*ui, error) {
+	u := &ui{s: s, pages: map[string]*template.Template{}, assets: map[string]asset{}}
+	err := fs.WalkDir(content, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := content.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		ctype := mime.TypeByExtension(path.Ext(p))
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		u.assets[strings.TrimPrefix(p, "static/")] = asset{body: b, hash: hex.EncodeToString(sum[:])[:12], ctype: ctype}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		"asset": func(name string) (string, error) {
+			a, ok := u.assets[name]
+			if !ok {
+				return "", fmt.Errorf("no static file %q", name)
+			}
+			return "/static/" + name + "?v=" + a.hash, nil
+		},
+		"time":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"clock":    func(t time.Time) string { return t.UTC().Format("Jan 2, 15:04") },
+		"hasRole":  func(a policy.Actor, roles ...string) bool { return hasRole(a, roles...) },
+		"allow":    func(a policy.Actor, action string) bool { return policy.Allow(a, policy.Action(action)) },
+		"deref":    func(p *int64) int64 { return derefID(p) },
+		"derefStr": func(p *string) string { return derefString(p) },
+	}
+	layouts, err := fs.Glob(content, "templates/_*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages, err := fs.Glob(content, "templates/[a-z]*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pages {
+		t, err := template.New(path.Base(p)).Funcs(funcs).ParseFS(content, append(layouts, p)...)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", p, err)
+		}
+		u.pages[strings.TrimSuffix(path.Base(p), ".html")] = t
+	}
+	return u, nil
+}
+
+func hasRole(a policy.Actor, roles ...string) bool {
+	for _, r := range roles {
+		if string(a.Role) == r {
+			return true
+		}
+	}
+	return false
+}
+
+func derefID(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func derefString(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// pageData is what every page template gets.
+type pageData struct {
+	Title string
+	Actor policy.Actor
+	User  *user.User
+	Error string
+	// Fields are per-field messages of a form that was refused.
+	Fields map[string]string
+	// Form holds the submitted values to show again.
+	Form map[string]string
+	Data any
+}
+
+// render writes a page (or, with a name like "inbox#rows", one named
+// template of it, for htmx partial updates).
+func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) error {
+	page, block, _ := strings.Cut(name, "#")
+	t, ok := u.pages[page]
+	if !ok {
+		return fmt.Errorf("web: no page %q", page)
+	}
+	if block == "" {
+		block = page + ".html"
+	}
+	if d.User == nil && !d.Actor.Anonymous() {
+		if usr, err := u.s.Users.Get(r.Context(), d.Actor.UserID); err == nil {
+			d.User = &usr
+		}
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, d); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// static serves embedded assets; fingerprinted URLs are cached for a year.
+func (u *ui) static(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	a, ok := u.assets[r.PathValue("file")]
+	if !ok {
+		http.NotFound(w, r)
+		return nil
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.ctype)
+	if r.URL.Query().Get("v") == a.hash {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	h.Set("ETag", `"`+a.hash+`"`)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	return nil
+}
+
+// deny answers a request refused before its handler ran: the login page
+// for someone not signed in, an error page otherwise.
+func (u *ui) deny(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, auth.ErrUnauthenticated) || isKind(err, problem.KindUnauthorized) {
+		if r.Header.Get("HX-Request") == "true" {
+			w.Header().Set("HX-Redirect", "/login")
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	u.fail(w, r, err)
+}
+
+// fail renders an error page for err (logging unexpected errors once).
+func (u *ui) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, detail, internal := classify(err, requestID(r))
+	if internal {
+		u.s.logger.Error("page failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestID(r))
+	}
+	a, _ := u.s.authenticate(r)
+	if rerr := u.render(w, r, status, "error", pageData{Title: http.StatusText(status), Actor: a, Error: detail.Message}); rerr != nil {
+		http.Error(w, detail.Message, status)
+	}
+}
+
+func (u *ui) notFound(w http.ResponseWriter, r *http.Request) {
+	u.fail(w, r, problem.NotFound("Page"))
+}
+
+func isKind(err error, k problem.Kind) bool {
+	p, ok := problem.As(err)
+	return ok && p.Kind == k
+}
+
+func urlQueryEscape(s string) string {
+	return strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", "+", "%2B", " ", "%20", "?", "%3F").Replace(s)
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/inbox"
+	}
+	return next
+}
+
+// home sends people where they belong: setup, login, or the inbox.
+func (u *ui) home(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	n, err := u.s.Users.Count(r.Context())
+	if err != nil {
+		return err
+	}
+	switch {
+	case n == 0:
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+	case a.Anonymous():
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+	}
+	return nil
+}
+
+// setupPage creates the first admin; it exists only while there are no users.
+func (u *ui) setupPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	n, err := u.s.Users.Count(r.Context())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return problem.NotFound("Page")
+	}
+	return u.render(w, r, http.StatusOK, "setup", pageData{Title: "Set up Switchboard", Form: map[string]string{}})
+}
+
+func (u *ui) setup(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	n, err := u.s.Users.Count(r.Context())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return problem.NotFound("Page")
+	}
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	form := map[string]string{"name": r.PostForm.Get("name"), "email": r.PostForm.Get("email")}
+	nu, err := u.s.Users.Create(r.Context(), user.NewUser{Email: form["email"], Name: form["name"], Role: policy.Admin, Password: r.PostForm.Get("password")})
+	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
+		return u.render(w, r, http.StatusUnprocessableEntity, "setup", pageData{Title: "Set up Switchboard", Fields: p.Fields, Form: form})
+	} else if err != nil {
+		return err
+	}
+	if err := u.s.startSession(w, r, nu.ID); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin/inboxes", http.StatusSeeOther)
+	return nil
+}
+
+func (u *ui) loginPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if !a.Anonymous() {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return nil
+	}
+	if n, err := u.s.Users.Count(r.Context()); err == nil && n == 0 {
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return nil
+	}
+	return u.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Form: map[string]string{"next": r.URL.Query().Get("next")}})
+}
+
+func (u *ui) login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	form := map[string]string{"email": r.PostForm.Get("email"), "next": r.PostForm.Get("next")}
+	usr, err := u.s.Auth.Login(r.Context(), form["email"], r.PostForm.Get("password"), u.s.clientIP(r))
+	if p, ok := problem.As(err); ok {
+		status, detail, _ := classify(p, "")
+		if p.RetryAfter > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(int(p.RetryAfter.Seconds())))
+		}
+		return u.render(w, r, status, "login", pageData{Title: "Sign in", Error: detail.Message, Form: form})
+	} else if err != nil {
+		return err
+	}
+	if err := u.s.startSession(w, r, usr.ID); err != nil {
+		return err
+	}
+	http.Redirect(w, r, safeNext(form["next"]), http.StatusSeeOther)
+	return nil
+}
+
+func (u *ui) logout(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := u.s.endSession(w, r); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
