@@ -21,7 +21,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
-//go:embed templates static
+//go:embed all:templates static
 var content embed.FS
 
 // ui renders the agent workspace: server-rendered pages, htmx for partial
