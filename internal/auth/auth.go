@@ -140,15 +140,16 @@ func LoginDelay(key string, failures int) time.Duration {
 }
 
 func (s *Service) blocked(ctx context.Context, keys []string) (time.Duration, error) {
-	var until *time.Time
-	err := s.db.QueryRow(ctx, `SELECT MAX(blocked_until) FROM login_attempts WHERE key IN ($1, $2)`, keys[0], keys[1]).Scan(&until)
+	// Not MAX(): SQLite returns an aggregate of a DATETIME column as text.
+	var until time.Time
+	err := s.db.QueryRow(ctx, `SELECT blocked_until FROM login_attempts WHERE key IN ($1, $2) ORDER BY blocked_until DESC LIMIT 1`, keys[0], keys[1]).Scan(&until)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("auth: login throttle: %w", err)
 	}
-	if until == nil {
-		return 0, nil
-	}
-	return time.Until(*until), nil
+	return time.Until(until), nil
 }
 
 func (s *Service) recordFailure(ctx context.Context, keys []string) error {

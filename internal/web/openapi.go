@@ -41,7 +41,7 @@ var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 // OpenAPI returns the API description.
 func (s *Server) OpenAPI() map[string]any {
-	g := &schemaGen{defs: map[string]any{}}
+	g := &schemaGen{defs: map[string]any{}, names: map[reflect.Type]string{}}
 	paths := map[string]map[string]any{}
 	errResp := map[string]any{"description": "Error", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(errorBody{}))}}}
 	for _, rt := range s.routes {
@@ -140,7 +140,8 @@ func operationID(rt route) string {
 // schemaGen turns Go types into JSON Schema, naming each struct type once
 // in components.schemas.
 type schemaGen struct {
-	defs map[string]any
+	defs  map[string]any
+	names map[reflect.Type]string
 }
 
 var (
@@ -174,7 +175,7 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	case reflect.Interface:
 		return map[string]any{}
 	case reflect.Struct:
-		name := schemaName(t)
+		name := g.name(t)
 		ref := map[string]any{"$ref": "#/components/schemas/" + name}
 		if _, ok := g.defs[name]; ok {
 			return ref
@@ -223,24 +224,57 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]str
 
 var nonIdent = regexp.MustCompile(`[^A-Za-z0-9]+`)
 
-// schemaName names a struct type: conversation.Page[…Message] becomes
-// ConversationPageMessage.
-func schemaName(t reflect.Type) string {
+// name gives a struct type its schema name: the type's own name
+// (Page[…Message] becomes PageMessage), prefixed with its package only when
+// two packages use the same name.
+func (g *schemaGen) name(t reflect.Type) string {
+	if n, ok := g.names[t]; ok {
+		return n
+	}
 	name := t.Name()
 	if i := strings.IndexByte(name, '['); i >= 0 {
 		inner := name[i+1 : len(name)-1]
 		if j := strings.LastIndexByte(inner, '.'); j >= 0 {
 			inner = inner[j+1:]
 		}
-		name = name[:i] + inner
+		name = name[:i] + upperFirst(inner)
 	}
-	pkg := t.PkgPath()
-	if j := strings.LastIndexByte(pkg, '/'); j >= 0 {
-		pkg = pkg[j+1:]
+	name = nonIdent.ReplaceAllString(upperFirst(name), "")
+	for _, taken := range g.names {
+		if taken == name {
+			pkg := t.PkgPath()
+			if j := strings.LastIndexByte(pkg, '/'); j >= 0 {
+				pkg = pkg[j+1:]
+			}
+			name = upperFirst(pkg) + name
+			break
+		}
 	}
-	if pkg == "web" {
-		pkg = ""
+	g.names[t] = name
+	return name
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
 	}
-	full := strings.ToUpper(pkg[:min(1, len(pkg))]) + pkg[min(1, len(pkg)):] + strings.ToUpper(name[:1]) + name[1:]
-	return nonIdent.ReplaceAllString(full, "")
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// RouteInfo describes a served route, for tests and documentation.
+type RouteInfo struct {
+	Method     string
+	Path       string
+	Action     policy.Action
+	API        bool // answers JSON (under /api or /public), as opposed to a page
+	Documented bool // described in the OpenAPI document
+}
+
+// Routes lists every route the server serves.
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = RouteInfo{Method: rt.method, Path: rt.path, Action: rt.action, API: rt.kind == apiRoute, Documented: rt.documented()}
+	}
+	return out
 }

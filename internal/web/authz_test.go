@@ -1,0 +1,291 @@
+package web_test
+
+import (
+	"bytes"
+	"fmt"
+	"mime/multipart"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/testrig"
+)
+
+// who may call each API route, written out by hand from the product's
+// rules (not derived from the policy code, so that a change to the policy
+// that breaks a rule fails here). "public" routes need no user; the web
+// chat routes authenticate visitors themselves.
+var apiAccess = map[string][]string{
+	"GET /healthz":               {"public"},
+	"GET /readyz":                {"public"},
+	"GET /metrics":               {"public"},
+	"GET /api/v1/openapi.json":   {"public"},
+	"POST /api/v1/auth/login":    {"public"},
+	"POST /api/v1/auth/logout":   {"admin", "inbox_manager", "service", "sales"},
+	"GET /api/v1/me":             {"admin", "inbox_manager", "service", "sales"},
+	"GET /api/v1/tokens":         {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/tokens":        {"admin", "inbox_manager", "service", "sales"},
+	"DELETE /api/v1/tokens/{id}": {"admin", "inbox_manager", "service", "sales"},
+	"GET /api/v1/ws":             {"admin", "inbox_manager", "service", "sales"},
+
+	"GET /api/v1/users":        {"admin"},
+	"POST /api/v1/users":       {"admin"},
+	"PATCH /api/v1/users/{id}": {"admin"},
+
+	"GET /api/v1/inboxes":              {"admin", "inbox_manager", "service", "sales"},
+	"GET /api/v1/inboxes/{id}":         {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/inboxes":             {"admin"},
+	"PATCH /api/v1/inboxes/{id}":       {"admin"},
+	"POST /api/v1/inboxes/{id}/secret": {"admin"},
+
+	"GET /api/v1/conversations":                    {"admin", "inbox_manager", "service", "sales"},
+	"GET /api/v1/conversations/{id}":               {"admin", "inbox_manager", "service", "sales"},
+	"GET /api/v1/conversations/{id}/messages":      {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/conversations/{id}/messages":     {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/conversations/{id}/close":        {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/conversations/{id}/reopen":       {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/conversations/{id}/read":         {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/conversations/{id}/tags":         {"admin", "inbox_manager", "service", "sales"},
+	"DELETE /api/v1/conversations/{id}/tags/{tag}": {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/conversations/{id}/assign":       {"admin", "inbox_manager", "service"},
+	"GET /api/v1/conversations/{id}/assignees":     {"admin", "inbox_manager", "service"},
+	"POST /api/v1/attachments":                     {"admin", "inbox_manager", "service", "sales"},
+	"GET /api/v1/attachments/{id}":                 {"admin", "inbox_manager", "service", "sales"},
+
+	// Inbox managers see conversations and messages, nothing else.
+	"GET /api/v1/contacts":        {"admin", "service", "sales"},
+	"GET /api/v1/contacts/{id}":   {"admin", "service", "sales"},
+	"PATCH /api/v1/contacts/{id}": {"admin", "service", "sales"},
+
+	"GET /widget.js":                           {"public"},
+	"OPTIONS /public/v1/":                      {"public"},
+	"GET /public/v1/inboxes/{token}":           {"public"},
+	"POST /public/v1/inboxes/{token}/sessions": {"public"},
+	"GET /public/v1/messages":                  {"public"},
+	"POST /public/v1/messages":                 {"public"},
+	"POST /public/v1/attachments":              {"public"},
+	"GET /public/v1/attachments/{id}":          {"public"},
+	"POST /public/v1/seen":                     {"public"},
+	"GET /public/v1/stream":                    {"public"},
+}
+
+// TestRoleMatrix calls every API route as every role and as nobody, and
+// checks that exactly the roles listed above get through the policy.
+func TestRoleMatrix(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) { roleMatrix(t, d) })
+}
+
+func roleMatrix(t *testing.T, d *db.DB) {
+	srv := testrig.Start(t, d)
+	roles := map[string]*testrig.Client{}
+	for _, r := range policy.Roles {
+		roles[string(r)] = srv.NewUser(string(r)+"@example.com", r)
+	}
+	ids := make([]int64, 0, 4)
+	for _, c := range roles {
+		ids = append(ids, c.UserID)
+	}
+	in, _ := srv.NewWebchatInbox("Site", ids...)
+	for _, c := range roles {
+		srv.App.Auth.Forget(c.UserID)
+	}
+	admin := roles["admin"]
+
+	// Every role's conversations, so that each may see the one it calls
+	// (sales sees conversations assigned to them).
+	convOf := map[string]int64{}
+	contactOf := map[string]int64{}
+	attachmentOf := map[string]int64{}
+	for name, c := range roles {
+		v := srv.NewVisitor(in.Token, map[string]string{"name": "Customer of " + name})
+		v.Say("hello")
+		var list page[struct {
+			ID        int64 `json:"id"`
+			ContactID int64 `json:"contact_id"`
+		}]
+		admin.Do("GET", "/api/v1/conversations?assignee=none&limit=1", nil).Expect(200).Decode(&list)
+		cid := list.Items[0].ID
+		admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", cid), map[string]any{"assignee_id": c.UserID}).Expect(200)
+		convOf[name], contactOf[name] = cid, list.Items[0].ContactID
+		attachmentOf[name] = upload(t, c, 201)
+	}
+
+	anon := srv.Anonymous()
+	visitor := srv.NewVisitor(in.Token, nil)
+	visitor.Say("from the visitor")
+
+	seen := map[string]bool{}
+	routes := srv.App.Web.Routes()
+	// Signing out ends the session the other calls use: do it last.
+	sort.SliceStable(routes, func(i, j int) bool {
+		return routes[j].Path == "/api/v1/auth/logout" && routes[i].Path != routes[j].Path
+	})
+	for _, rt := range routes {
+		if !rt.API && !strings.HasPrefix(rt.Path, "/widget.js") && rt.Path != "/healthz" && rt.Path != "/readyz" && rt.Path != "/metrics" {
+			continue
+		}
+		key := rt.Method + " " + rt.Path
+		allowed, ok := apiAccess[key]
+		if !ok {
+			t.Errorf("route %s has no entry in the role matrix: add who may call it", key)
+			continue
+		}
+		seen[key] = true
+		public := len(allowed) == 1 && allowed[0] == "public"
+		callers := map[string]*testrig.Client{"anonymous": anon}
+		for n, c := range roles {
+			callers[n] = c
+		}
+		if strings.HasPrefix(rt.Path, "/public/") {
+			callers = map[string]*testrig.Client{"visitor": visitor.Client}
+		}
+		names := make([]string, 0, len(callers))
+		for n := range callers {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, who := range names {
+			c := callers[who]
+			path := strings.NewReplacer(
+				"{token}", in.Token,
+				"{tag}", "vip",
+			).Replace(rt.Path)
+			owner := who
+			if _, ok := convOf[owner]; !ok {
+				owner = "admin"
+			}
+			switch {
+			case strings.HasPrefix(path, "/api/v1/conversations/{id}"):
+				path = strings.Replace(path, "{id}", strconv.FormatInt(convOf[owner], 10), 1)
+			case strings.HasPrefix(path, "/api/v1/contacts/{id}"):
+				path = strings.Replace(path, "{id}", strconv.FormatInt(contactOf[owner], 10), 1)
+			case strings.Contains(path, "/attachments/{id}"):
+				path = strings.Replace(path, "{id}", strconv.FormatInt(attachmentOf[owner], 10), 1)
+			case strings.HasPrefix(path, "/api/v1/inboxes/{id}"):
+				path = strings.Replace(path, "{id}", strconv.FormatInt(in.ID, 10), 1)
+			case strings.HasPrefix(path, "/api/v1/users/{id}"):
+				path = strings.Replace(path, "{id}", strconv.FormatInt(roles["sales"].UserID, 10), 1)
+			case strings.HasPrefix(path, "/api/v1/tokens/{id}"):
+				path = strings.Replace(path, "{id}", "999999", 1)
+			}
+			if rt.Method == "GET" && path == "/public/v1/stream" {
+				continue // a stream does not end; its auth is covered in public_test.go
+			}
+			resp := call(t, c, rt.Method, path, who)
+			want := "allowed"
+			switch {
+			case public:
+			case who == "anonymous":
+				want = "401"
+			case !contains(allowed, who):
+				want = "403"
+			}
+			switch {
+			case resp.StatusCode >= 500:
+				t.Errorf("%s as %s: %d %s", key, who, resp.StatusCode, resp.Body)
+			case want == "allowed" && (resp.StatusCode == 401 || resp.StatusCode == 403) && !public:
+				t.Errorf("%s as %s: %d, want it allowed; %s", key, who, resp.StatusCode, resp.Body)
+			case want == "allowed" && !public && rt.Method == "GET" && rt.Path != "/api/v1/ws" && resp.StatusCode != 200:
+				t.Errorf("%s as %s: %d, want 200 (the caller may see it); %s", key, who, resp.StatusCode, resp.Body)
+			case want == "allowed" && public && resp.StatusCode == 403:
+				t.Errorf("%s as %s: 403 on a public route; %s", key, who, resp.Body)
+			case want == "401" && resp.StatusCode != 401:
+				t.Errorf("%s as %s: %d, want 401", key, who, resp.StatusCode)
+			case want == "403" && resp.StatusCode != 403:
+				t.Errorf("%s as %s: %d, want 403", key, who, resp.StatusCode)
+			}
+		}
+	}
+	for key := range apiAccess {
+		if !seen[key] {
+			t.Errorf("the role matrix lists %s, which the server does not serve", key)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// call sends a plausible request for the route, so that an allowed caller
+// gets past validation.
+func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Response {
+	t.Helper()
+	switch {
+	case method == "POST" && (path == "/api/v1/attachments" || path == "/public/v1/attachments"):
+		body, ctype := pngForm(t)
+		return c.Do(method, path, body, "Content-Type", ctype)
+	case method == "GET" && path == "/api/v1/ws":
+		return c.Do(method, path, nil) // no upgrade: 426 for whoever gets through
+	}
+	bodies := map[string]any{
+		"POST /api/v1/auth/login":             map[string]string{"email": "nobody@example.com", "password": "wrong"},
+		"POST /api/v1/tokens":                 map[string]string{"name": "matrix"},
+		"POST /api/v1/users":                  map[string]any{"email": "new-" + who + "@example.com", "name": "New", "role": "service", "password": "long enough password"},
+		"PATCH /api/v1/users":                 map[string]any{"name": "Renamed"},
+		"POST /api/v1/inboxes":                map[string]any{"type": "webchat", "name": "Another site"},
+		"PATCH /api/v1/inboxes":               map[string]any{"name": "Site"},
+		"POST /api/v1/conversations/messages": map[string]any{"text": "reply from " + who},
+		"POST /api/v1/conversations/assign":   map[string]any{"assignee_id": nil},
+		"POST /api/v1/conversations/tags":     map[string]any{"tag": "vip"},
+		"PATCH /api/v1/contacts":              map[string]any{"name": "Renamed customer"},
+		"POST /public/v1/inboxes/sessions":    map[string]any{},
+		"POST /public/v1/messages":            map[string]any{"id": "matrix-" + who, "text": "hi"},
+		"POST /public/v1/seen":                map[string]any{"up_to": 1, "read": false},
+	}
+	key := method + " " + stripIDs(path)
+	return c.Do(method, path, bodies[key])
+}
+
+// stripIDs turns /api/v1/users/12 into /api/v1/users and
+// /public/v1/inboxes/TOKEN/sessions into /public/v1/inboxes/sessions.
+func stripIDs(path string) string {
+	parts := strings.Split(path, "/")
+	out := parts[:0]
+	for i, p := range parts {
+		if _, err := strconv.Atoi(p); err == nil {
+			continue
+		}
+		if i > 0 && parts[i-1] == "inboxes" && strings.HasPrefix(path, "/public/") {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, "/")
+}
+
+// pngForm is a multipart body with a 1×1 PNG in "file".
+func pngForm(t *testing.T) (*bytes.Buffer, string) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	fw, err := mw.CreateFormFile("file", "pixel.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(onePixelPNG)
+	mw.Close()
+	return &b, mw.FormDataContentType()
+}
+
+var onePixelPNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+
+func upload(t *testing.T, c *testrig.Client, want int) int64 {
+	t.Helper()
+	body, ctype := pngForm(t)
+	var a struct {
+		ID int64 `json:"id"`
+	}
+	c.Do("POST", "/api/v1/attachments", body, "Content-Type", ctype).Expect(want).Decode(&a)
+	return a.ID
+}
