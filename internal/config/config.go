@@ -8,8 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,7 +41,15 @@ type Config struct {
 	SecretKey []byte
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
+	// PublicRateLimit is the web chat API's request rate per client IP, in
+	// requests per second (SWITCHBOARD_PUBLIC_RATE_LIMIT, default 50; 0 in
+	// the environment means unlimited, for load tests from one address).
+	// In the struct, 0 means the default and a negative value unlimited.
+	PublicRateLimit float64
 }
+
+// DefaultPublicRateLimit is the web chat API's default rate per IP.
+const DefaultPublicRateLimit = 50
 
 // Postgres reports whether the database is PostgreSQL.
 func (c *Config) Postgres() bool {
@@ -62,6 +72,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	baseURL := fs.String("base-url", env("SWITCHBOARD_BASE_URL", ""), "public URL (SWITCHBOARD_BASE_URL)")
 	logFormat := fs.String("log-format", env("SWITCHBOARD_LOG_FORMAT", "text"), "text or json (SWITCHBOARD_LOG_FORMAT)")
 	natsURL := fs.String("nats-url", env("SWITCHBOARD_NATS_URL", ""), "NATS server for events between nodes (SWITCHBOARD_NATS_URL)")
+	publicRate := fs.String("public-rate-limit", env("SWITCHBOARD_PUBLIC_RATE_LIMIT", ""), "web chat API requests per second per IP; 0 = unlimited (SWITCHBOARD_PUBLIC_RATE_LIMIT, default 50)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -104,6 +115,16 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.NATSURL != "" {
 		if n, err := url.Parse(c.NATSURL); err != nil || (n.Scheme != "nats" && n.Scheme != "tls") {
 			return c, fmt.Errorf("SWITCHBOARD_NATS_URL %q must be a nats:// URL", c.NATSURL)
+		}
+	}
+	if *publicRate != "" {
+		r, err := strconv.ParseFloat(*publicRate, 64)
+		if err != nil || r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+			return c, fmt.Errorf("SWITCHBOARD_PUBLIC_RATE_LIMIT %q must be a number of requests per second, 0 for unlimited", *publicRate)
+		}
+		c.PublicRateLimit = r
+		if r == 0 {
+			c.PublicRateLimit = -1
 		}
 	}
 	if k := getenv("SWITCHBOARD_SECRET_KEY"); k != "" {

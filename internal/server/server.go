@@ -64,7 +64,7 @@ type App struct {
 // Options tune an App beyond its configuration (tests and benchmarks).
 type Options struct {
 	// PublicRate overrides the web chat API's per-IP request rate (0 keeps
-	// the default, <0 means unlimited).
+	// the configured one, config.Config.PublicRateLimit; <0 means unlimited).
 	PublicRate float64
 	// JobPoll overrides how often the job runner looks for due jobs.
 	JobPoll time.Duration
@@ -134,9 +134,16 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.Runner.Handle(conversation.SendJob, outbox.New(a.Conversations, a.Inboxes,
 		map[inbox.Type]outbox.Sender{inbox.Webchat: a.Webchat}, a.Metrics))
 
-	rate, burst := opt.PublicRate, 0
-	if rate < 0 {
+	rate := opt.PublicRate
+	if rate == 0 {
+		rate = cfg.PublicRateLimit
+	}
+	burst := 0
+	switch {
+	case rate < 0:
 		rate, burst = -1, 1 // unlimited (the limiter treats rate <= 0 as no limit)
+	case rate > 0:
+		burst = max(1, int(2*rate)) // the default 50/s allows bursts of 100
 	}
 	a.Web, err = web.New(web.Deps{
 		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
