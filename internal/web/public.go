@@ -294,7 +294,7 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 	if err != nil {
 		return err
 	}
-	since, err := sinceParam(r)
+	since, err := streamSince(r)
 	if err != nil {
 		return err
 	}
@@ -371,4 +371,23 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 			s.Metrics.EventsDelivered.Inc()
 		}
 	}
+}
+
+// streamSince is where a visitor's event stream resumes. EventSource
+// reconnects by itself to the URL it was opened with (and so with the
+// ?since= of that time), adding Last-Event-ID with the last event it
+// received: the header is newer, so it wins.
+func streamSince(r *http.Request) (int64, error) {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("since")
+	}
+	if v == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, problem.Invalid("since", "Use the seq of the last event you received.")
+	}
+	return n, nil
 }

@@ -3,8 +3,11 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 )
 
@@ -20,11 +23,42 @@ func (s *Server) widgetJS(w http.ResponseWriter, r *http.Request, _ policy.Actor
 	return nil
 }
 
-// widgetDemo is a page with the widget on it, to play the customer.
-func (s *Server) widgetDemo(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+// demoPage is what the demo template shows.
+type demoPage struct {
+	Inbox inbox.Inbox
+	// Snippet is the tag a site puts in its pages.
+	Snippet string
+	// Identifier and IdentifierHash vouch for a signed-in user on an inbox
+	// that only accepts verified visitors; Name goes with them.
+	Identifier, IdentifierHash, Name string
+}
+
+// widgetDemo is a pretend company site with the widget on it, to play the
+// customer. It loads /widget.js from this origin, so it works under the
+// workspace's strict Content-Security-Policy (the widget's styles are a
+// constructed stylesheet, which the policy does not block).
+func (s *Server) widgetDemo(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := s.Webchat.Inbox(r.Context(), r.PathValue("token"))
 	if err != nil {
 		return err
 	}
-	return s.ui.render(w, r, http.StatusOK, "demo", pageData{Title: in.Name + " demo", Data: map[string]any{"Inbox": in, "Base": s.BaseURL.String()}})
+	d := demoPage{
+		Inbox:   in,
+		Snippet: `<script src="` + s.BaseURL.String() + `/widget.js" data-inbox="` + in.Token + `" async></script>`,
+	}
+	// An inbox that requires identity shows the widget only to verified
+	// visitors: vouch for a signed-in user as a demo visitor of their own
+	// (never for anonymous readers of this public page).
+	if in.Webchat.RequireIdentity && !a.Anonymous() {
+		secret, err := s.Inboxes.WebchatSecret(r.Context(), in.ID)
+		if err != nil {
+			return err
+		}
+		d.Identifier = "switchboard-demo-" + strconv.FormatInt(a.UserID, 10)
+		d.IdentifierHash = webchat.Sign(secret, d.Identifier)
+		if u, err := s.Users.Get(r.Context(), a.UserID); err == nil {
+			d.Name = u.Name + " (demo)"
+		}
+	}
+	return s.ui.render(w, r, http.StatusOK, "demo", pageData{Title: in.Name, Actor: a, Data: d})
 }
