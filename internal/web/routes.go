@@ -165,5 +165,21 @@ func (s *Server) routeTable() []route {
 		page("POST", "/login", policy.Public, s.ui.login),
 		page("POST", "/logout", policy.Self, s.ui.logout),
 		page("GET", "/static/{file...}", policy.Public, s.ui.static),
+
+		page("GET", "/inbox", policy.ReadConversations, s.ui.inbox),
+		page("GET", "/inbox/list", policy.ReadConversations, s.ui.rows),
+		page("GET", "/inbox/rows/{id}", policy.ReadConversations, s.ui.row),
+		page("GET", "/inbox/conversations/{id}", policy.ReadConversations, s.ui.conversation),
+		page("GET", "/inbox/conversations/{id}/head", policy.ReadConversations, s.ui.head),
+		page("GET", "/inbox/conversations/{id}/messages", policy.ReadConversations, s.ui.messages),
+		page("GET", "/inbox/conversations/{id}/messages/{message}", policy.ReadConversations, s.ui.message),
+		page("POST", "/inbox/conversations/{id}/messages", policy.WorkConversations, s.ui.send),
+		page("POST", "/inbox/conversations/{id}/close", policy.WorkConversations, s.ui.closeConv),
+		page("POST", "/inbox/conversations/{id}/reopen", policy.WorkConversations, s.ui.reopenConv),
+		page("POST", "/inbox/conversations/{id}/assign", policy.AssignConversations, s.ui.assign),
+		page("POST", "/inbox/conversations/{id}/tags", policy.WorkConversations, s.ui.addTag),
+		page("POST", "/inbox/conversations/{id}/tags/remove", policy.WorkConversations, s.ui.removeTag),
+		page("GET", "/inbox/conversations/{id}/contact", policy.ReadConversations, s.ui.contactPanel),
+		page("POST", "/inbox/conversations/{id}/contact", policy.WriteContacts, s.ui.updateContact),
 	}
 }

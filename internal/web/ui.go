@@ -8,14 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
@@ -74,6 +77,11 @@ func newUI(s *Server) (*ui, error) {
 		"allow":    func(a policy.Actor, action string) bool { return policy.Allow(a, policy.Action(action)) },
 		"deref":    func(p *int64) int64 { return derefID(p) },
 		"derefStr": func(p *string) string { return derefString(p) },
+		"isID":     func(p *int64, id int64) bool { return p != nil && *p == id },
+		"hasID":    func(ids []int64, id int64) bool { return slices.Contains(ids, id) },
+		"micros":   func(t time.Time) int64 { return t.UnixMicro() },
+		"size":     humanSize,
+		"maxText":  func() int { return conversation.MaxTextLength },
 	}
 	layouts, err := fs.Glob(content, "templates/_*.html")
 	if err != nil {
@@ -91,6 +99,21 @@ func newUI(s *Server) (*ui, error) {
 		u.pages[strings.TrimSuffix(path.Base(p), ".html")] = t
 	}
 	return u, nil
+}
+
+// isHTMX reports whether htmx (or app.js, which sends the same header)
+// asks for a fragment rather than a page.
+func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
+
+// humanSize formats a byte count for people.
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", (n+1<<9)>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func hasRole(a policy.Actor, roles ...string) bool {
@@ -126,6 +149,10 @@ type pageData struct {
 	Fields map[string]string
 	// Form holds the submitted values to show again.
 	Form map[string]string
+	// Live pages open the WebSocket, resuming after event Seq (the hub's
+	// position before the page's data was read, so nothing is missed).
+	Live bool
+	Seq  int64
 	Data any
 }
 
@@ -145,9 +172,23 @@ func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name str
 			d.User = &usr
 		}
 	}
+	return u.write(w, status, t, block, d)
+}
+
+// partial renders one named template of a page with any data: the
+// fragments htmx and app.js swap into a page.
+func (u *ui) partial(w http.ResponseWriter, status int, page, block string, data any) error {
+	t, ok := u.pages[page]
+	if !ok {
+		return fmt.Errorf("web: no page %q", page)
+	}
+	return u.write(w, status, t, block, data)
+}
+
+func (u *ui) write(w http.ResponseWriter, status int, t *template.Template, block string, data any) error {
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, block, d); err != nil {
-		return fmt.Errorf("web: render %s: %w", name, err)
+	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
+		return fmt.Errorf("web: render %s: %w", block, err)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -193,10 +234,21 @@ func (u *ui) deny(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // fail renders an error page for err (logging unexpected errors once).
+// An htmx request gets the message alone, as text, and no swap: the page
+// shows it in its notice area.
 func (u *ui) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, detail, internal := classify(err, requestID(r))
 	if internal {
 		u.s.logger.Error("page failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestID(r))
+	}
+	if isHTMX(r) {
+		h := w.Header()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("HX-Reswap", "none")
+		w.WriteHeader(status)
+		io.WriteString(w, detail.Message)
+		return
 	}
 	a, _ := u.s.authenticate(r)
 	if rerr := u.render(w, r, status, "error", pageData{Title: http.StatusText(status), Actor: a, Error: detail.Message}); rerr != nil {

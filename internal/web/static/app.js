@@ -1,1 +1,515 @@
-// app
+// Switchboard's agent workspace: the live connection (WebSocket events
+// that refresh the list and the open conversation), the composer, and a
+// few conveniences. Every piece of markup comes from the server's
+// templates; this file only fetches fragments and puts them in place.
+(function () {
+  "use strict";
+
+  const body = document.body;
+
+  // ---- Notices ---------------------------------------------------------
+
+  let flashTimer = 0;
+  function flash(message) {
+    const el = document.getElementById("flash");
+    if (!el) return;
+    el.textContent = message;
+    el.hidden = false;
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(function () { el.hidden = true; }, 8000);
+  }
+
+  function toLogin() {
+    location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+  }
+
+  // fetchHTML gets a server-rendered fragment. It resolves to the HTML, to
+  // "" for 204 (nothing to show), or to null when the answer is an error
+  // (already shown).
+  async function fetchHTML(url) {
+    let res;
+    try {
+      res = await fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
+    } catch (e) {
+      return null; // offline: the reconnect catches up
+    }
+    if (res.status === 401) { toLogin(); return null; }
+    if (res.status === 204) return "";
+    const text = await res.text();
+    if (!res.ok) {
+      if (res.status !== 404) flash(text || "The page could not be updated (" + res.status + ").");
+      return res.status === 404 ? "" : null;
+    }
+    return text;
+  }
+
+  // fragment parses server-rendered HTML into its first element.
+  function fragment(html) {
+    const t = document.createElement("template");
+    t.innerHTML = html.trim();
+    return t.content.firstElementChild;
+  }
+
+  function processed(el) {
+    if (window.htmx) window.htmx.process(el);
+    enhance(el);
+    return el;
+  }
+
+  // ---- Small enhancements of server-rendered markup ----------------------
+
+  // localTime shows a server time (UTC) in the agent's time zone: the
+  // time alone today, with the date otherwise.
+  function localTime(el) {
+    const d = new Date(el.getAttribute("datetime"));
+    if (isNaN(d)) return;
+    const sameDay = d.toDateString() === new Date().toDateString();
+    const opts = sameDay ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    el.textContent = d.toLocaleString([], opts);
+    el.title = d.toLocaleString();
+  }
+
+  function enhance(root) {
+    if (!root || !root.querySelectorAll) return;
+    const times = root.matches && root.matches("time[data-local]") ? [root] : [];
+    times.concat(Array.from(root.querySelectorAll("time[data-local]"))).forEach(localTime);
+    root.querySelectorAll("[data-autosubmit]").forEach(function (el) {
+      if (el.dataset.ready) return;
+      el.dataset.ready = "1";
+      el.addEventListener("change", function () { el.form.requestSubmit(); });
+    });
+    const composer = root.id === "composer" ? root : root.querySelector("#composer");
+    if (composer) setupComposer(composer);
+    root.querySelectorAll("template[data-upsert=message]").forEach(function (t) {
+      const el = t.content.firstElementChild;
+      t.remove();
+      if (el) upsertMessage(document.importNode(el, true), true);
+    });
+    root.querySelectorAll("[data-copy]").forEach(setupCopy);
+  }
+
+  function setupCopy(btn) {
+    if (btn.dataset.ready) return;
+    btn.dataset.ready = "1";
+    btn.addEventListener("click", function () {
+      const src = document.getElementById(btn.dataset.copy);
+      if (!src) return;
+      navigator.clipboard.writeText(src.textContent).then(function () {
+        btn.textContent = "Copied";
+      }, function () {
+        const range = document.createRange();
+        range.selectNodeContents(src);
+        const sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+      });
+    });
+  }
+
+  // ---- The composer ------------------------------------------------------
+
+  function setupComposer(form) {
+    if (form.dataset.ready) return;
+    form.dataset.ready = "1";
+    const text = form.querySelector("textarea[name=text]");
+    const counter = form.querySelector(".counter");
+    const send = form.querySelector("button[type=submit]");
+    const files = form.querySelector("input[data-upload]");
+    const uploads = form.querySelector(".uploads");
+    const max = Number(text.dataset.max) || 4096;
+    let uploading = 0;
+
+    function length() { return Array.from(text.value).length; }
+    function hasContent() { return text.value.trim() !== "" || uploads.querySelector("input[name=attachments]"); }
+    function update() {
+      const n = length();
+      counter.textContent = n + " / " + max;
+      counter.classList.toggle("over", n > max);
+      form.classList.toggle("too-long", n > max);
+      send.disabled = n > max || uploading > 0;
+    }
+
+    text.addEventListener("input", update);
+    text.addEventListener("keydown", function (e) {
+      if (e.key !== "Enter" || e.shiftKey || e.isComposing || e.altKey || e.ctrlKey || e.metaKey) return;
+      e.preventDefault();
+      if (!send.disabled && hasContent()) form.requestSubmit();
+    });
+    form.addEventListener("submit", function (e) {
+      if (send.disabled || !hasContent()) { e.preventDefault(); e.stopImmediatePropagation(); }
+    }, true);
+
+    uploads.addEventListener("click", function (e) {
+      const btn = e.target.closest(".remove-upload");
+      if (btn) btn.closest("li").remove();
+    });
+
+    files.addEventListener("change", function () {
+      Array.from(files.files).forEach(upload);
+      files.value = "";
+    });
+
+    async function upload(file) {
+      const item = document.createElement("li");
+      item.className = "upload busy";
+      const name = document.createElement("span");
+      name.className = "file-name";
+      name.textContent = file.name;
+      const state = document.createElement("span");
+      state.className = "muted";
+      state.textContent = " uploading…";
+      item.append(name, state);
+      uploads.append(item);
+      uploading++;
+      update();
+      try {
+        const fd = new FormData();
+        fd.append("file", file, file.name);
+        const res = await fetch("/api/v1/attachments", { method: "POST", body: fd, credentials: "same-origin" });
+        if (res.status === 401) { toLogin(); return; }
+        const data = await res.json().catch(function () { return {}; });
+        if (!res.ok) {
+          item.remove();
+          const err = data.error || {};
+          flash(file.name + ": " + ((err.fields && err.fields.file) || err.message || "the upload failed."));
+          return;
+        }
+        item.classList.remove("busy");
+        item.dataset.id = data.id;
+        const input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "attachments";
+        input.value = String(data.id);
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "link remove-upload";
+        remove.setAttribute("aria-label", "Remove " + file.name);
+        remove.textContent = "×";
+        state.replaceWith(document.createTextNode(" "));
+        item.prepend(input);
+        item.append(remove);
+      } catch (e) {
+        item.remove();
+        flash(file.name + ": the upload failed; check the connection and try again.");
+      } finally {
+        uploading--;
+        update();
+      }
+    }
+
+    update();
+    text.focus();
+  }
+
+  // ---- The open conversation --------------------------------------------
+
+  function openConversation() {
+    const el = document.getElementById("conv");
+    return el ? Number(el.dataset.conversation) : 0;
+  }
+
+  function messagesBox() { return document.getElementById("messages"); }
+
+  function nearBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 80; }
+
+  function scrollToBottom() {
+    const box = messagesBox();
+    if (box) box.scrollTop = box.scrollHeight;
+  }
+
+  // upsertMessage puts a rendered message in place: it replaces the one
+  // with the same id or goes in id order (usually last).
+  function upsertMessage(el, mine) {
+    const box = messagesBox();
+    if (!box || !el || Number(box.dataset.conversation) !== openConversation()) return;
+    const stick = mine || nearBottom(box);
+    processed(el);
+    const id = Number(el.dataset.id);
+    const existing = document.getElementById(el.id);
+    if (existing) {
+      existing.replaceWith(el);
+    } else {
+      const later = Array.from(box.querySelectorAll("article.msg")).find(function (m) { return Number(m.dataset.id) > id; });
+      if (later) box.insertBefore(el, later); else box.append(el);
+    }
+    if (stick) scrollToBottom();
+  }
+
+  const messageVersion = new Map();
+  async function loadMessage(convID, id) {
+    const v = (messageVersion.get(id) || 0) + 1;
+    messageVersion.set(id, v);
+    const html = await fetchHTML("/inbox/conversations/" + convID + "/messages/" + id);
+    if (!html || messageVersion.get(id) !== v) return;
+    upsertMessage(fragment(html), false);
+  }
+
+  async function reloadMessages() {
+    const id = openConversation();
+    const box = messagesBox();
+    if (!id || !box) return;
+    const html = await fetchHTML("/inbox/conversations/" + id + "/messages");
+    if (html === null) return;
+    const t = document.createElement("template");
+    t.innerHTML = html;
+    box.replaceChildren(t.content);
+    processed(box);
+    scrollToBottom();
+  }
+
+  let headVersion = 0;
+  async function refreshHead() {
+    const id = openConversation();
+    if (!id) return;
+    const v = ++headVersion;
+    const panel = document.getElementById("contact-panel");
+    const keep = panel && panel.hasAttribute("data-editing") ? "?contact=keep" : "";
+    const html = await fetchHTML("/inbox/conversations/" + id + "/head" + keep);
+    if (html === null || v !== headVersion) return;
+    if (html === "") {
+      flash("This conversation is no longer visible to you.");
+      return;
+    }
+    // The answer is the header plus out-of-band parts (tags, contact).
+    const t = document.createElement("template");
+    t.innerHTML = html;
+    Array.from(t.content.children).forEach(function (el) {
+      const cur = el.id && document.getElementById(el.id);
+      if (!cur) return;
+      el.removeAttribute("hx-swap-oob");
+      cur.replaceWith(el);
+      processed(el);
+    });
+  }
+
+  // markRead records that the agent has seen the open conversation (when
+  // the page is in view). Calls during one in flight run once after it.
+  let reading = false;
+  let readAgain = false;
+  async function markRead() {
+    const id = openConversation();
+    if (!id || document.visibilityState !== "visible") return;
+    if (reading) { readAgain = true; return; }
+    reading = true;
+    try {
+      const res = await fetch("/api/v1/conversations/" + id + "/read", { method: "POST", credentials: "same-origin" });
+      if (res.ok) refreshRow(id);
+    } catch (e) {
+      // Marked on the next message or visit.
+    } finally {
+      reading = false;
+      if (readAgain) { readAgain = false; markRead(); }
+    }
+  }
+
+  // ---- The conversation list ---------------------------------------------
+
+  function rowsList() { return document.getElementById("rows"); }
+
+  function listQuery(list) {
+    return list.dataset.query + "&current=" + (openConversation() || 0);
+  }
+
+  function sortKey(el) { return [Number(el.dataset.sort), Number(el.dataset.id)]; }
+  function before(a, b) { return a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]); }
+
+  function updateEmpty() {
+    const list = rowsList();
+    const empty = document.getElementById("rows-empty");
+    if (list && empty) empty.hidden = list.querySelector("li.row") !== null;
+  }
+
+  // placeRow puts a rendered row where the list's order (newest activity
+  // first) wants it. A row older than everything loaded, while more pages
+  // remain, is left for "Load more".
+  function placeRow(list, el) {
+    const key = sortKey(el);
+    const rows = Array.from(list.querySelectorAll("li.row"));
+    const next = rows.find(function (r) { return r !== el && before(key, sortKey(r)); });
+    const more = list.querySelector("li.more");
+    if (next) list.insertBefore(el, next);
+    else if (more) { el.remove(); return; } else list.append(el);
+  }
+
+  const rowVersion = new Map();
+  const rowTimers = new Map();
+  // refreshRow asks the server how the current view shows one
+  // conversation now; updates that come together are fetched once.
+  function refreshRow(id) {
+    if (!rowsList()) return;
+    clearTimeout(rowTimers.get(id));
+    rowTimers.set(id, setTimeout(function () { rowTimers.delete(id); fetchRow(id); }, 40));
+  }
+
+  async function fetchRow(id) {
+    const list = rowsList();
+    if (!list) return;
+    const v = (rowVersion.get(id) || 0) + 1;
+    rowVersion.set(id, v);
+    const html = await fetchHTML("/inbox/rows/" + id + "?" + listQuery(list));
+    if (html === null || rowVersion.get(id) !== v) return;
+    const existing = document.getElementById("row-" + id);
+    if (html === "") {
+      if (existing) existing.remove();
+    } else {
+      const el = processed(fragment(html));
+      if (existing) existing.replaceWith(el);
+      placeRow(list, el);
+    }
+    updateEmpty();
+  }
+
+  async function reloadList() {
+    const list = rowsList();
+    if (!list) return;
+    const html = await fetchHTML("/inbox/list?" + listQuery(list));
+    if (html === null) return;
+    const t = document.createElement("template");
+    t.innerHTML = html;
+    list.replaceChildren(t.content);
+    processed(list);
+    updateEmpty();
+  }
+
+  // ---- The live connection -----------------------------------------------
+
+  let seq = Number(body.dataset.seq || 0);
+  let socket = null;
+  let retry = 0;
+  let retryTimer = 0;
+  let failures = 0;
+
+  function setOnline(online) {
+    const el = document.getElementById("live-status");
+    if (el) el.hidden = online;
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(proto + "//" + location.host + "/api/v1/ws?since=" + seq);
+    socket = ws;
+    ws.onmessage = function (e) {
+      let f;
+      try { f = JSON.parse(e.data); } catch (err) { return; }
+      handle(f);
+    };
+    ws.onclose = function () {
+      if (socket !== ws) return;
+      socket = null;
+      setOnline(false);
+      failures++;
+      // Exponential backoff with jitter, at most 30 s.
+      const delay = Math.min(30000, 500 * Math.pow(2, retry++)) * (0.75 + Math.random() / 2);
+      retryTimer = setTimeout(reconnect, delay);
+    };
+  }
+
+  // reconnect checks the session after a few failures: an expired one
+  // means signing in again, not retrying forever.
+  async function reconnect() {
+    if (failures >= 3) {
+      try {
+        const res = await fetch("/api/v1/me", { credentials: "same-origin" });
+        if (res.status === 401) { toLogin(); return; }
+      } catch (e) {
+        // Offline: keep trying.
+      }
+    }
+    connect();
+  }
+
+  function handle(f) {
+    switch (f.type) {
+      case "hello":
+        seq = f.seq;
+        retry = 0;
+        failures = 0;
+        setOnline(true);
+        body.dataset.connected = "true";
+        return;
+      case "resync":
+        // Too much was missed to replay: read the page's data again.
+        seq = f.seq;
+        retry = 0;
+        failures = 0;
+        setOnline(true);
+        reloadList();
+        refreshHead();
+        reloadMessages();
+        return;
+    }
+    if (typeof f.seq === "number") {
+      if (f.seq <= seq) return; // seen already
+      seq = f.seq;
+    }
+    const d = f.data || {};
+    switch (f.type) {
+      case "conversation.created":
+      case "conversation.updated":
+        refreshRow(d.id);
+        if (d.id === openConversation()) refreshHead();
+        break;
+      case "message.created":
+      case "message.updated":
+        if (d.conversation_id === openConversation()) {
+          loadMessage(d.conversation_id, d.id);
+          if (f.type === "message.created" && d.direction === "inbound") markRead();
+        }
+        refreshRow(d.conversation_id);
+        break;
+      case "membership.changed":
+        reloadList();
+        refreshHead();
+        break;
+    }
+  }
+
+  // ---- Start ----------------------------------------------------------------
+
+  function start() {
+    enhance(body);
+    scrollToBottom();
+    if (body.hasAttribute("data-live") && "WebSocket" in window) {
+      connect();
+      document.addEventListener("visibilitychange", function () {
+        if (document.visibilityState !== "visible") return;
+        const row = document.getElementById("row-" + openConversation());
+        if (row && row.classList.contains("unread")) markRead();
+        if (!socket) { retry = 0; reconnect(); }
+      });
+    }
+  }
+
+  // htmx: new content gets the same enhancements; errors are shown.
+  document.addEventListener("htmx:load", function (e) {
+    if (e.detail.elt !== body) enhance(e.detail.elt);
+  });
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    const t = e.detail.target;
+    if (t && t.classList && t.classList.contains("older")) {
+      const box = messagesBox();
+      if (box) box.dataset.fromBottom = String(box.scrollHeight - box.scrollTop);
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    const box = messagesBox();
+    if (box && box.dataset.fromBottom && box.contains(e.detail.elt)) {
+      box.scrollTop = box.scrollHeight - Number(box.dataset.fromBottom);
+      delete box.dataset.fromBottom;
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    const xhr = e.detail.xhr;
+    if (!xhr || xhr.status < 400 || xhr.status === 422 || xhr.status === 409) return;
+    if (xhr.status === 401) return; // htmx follows HX-Redirect to the login page
+    const type = xhr.getResponseHeader("Content-Type") || "";
+    flash(type.indexOf("text/plain") === 0 && xhr.responseText ? xhr.responseText : "The request failed (" + xhr.status + "). Try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    flash("Switchboard cannot be reached. Check the connection and try again.");
+  });
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,841 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/switchboardhq/switchboard/internal/attachment"
+	"github.com/switchboardhq/switchboard/internal/contact"
+	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/tag"
+)
+
+// The inbox views.
+const (
+	viewMine       = "mine"
+	viewUnassigned = "unassigned"
+	viewAll        = "all"
+)
+
+// views lists the views a role may use: sales see only what is theirs
+// (assigned or owned), so they have no Unassigned view.
+func views(a policy.Actor) []string {
+	if a.Role == policy.Sales {
+		return []string{viewMine, viewAll}
+	}
+	return []string{viewMine, viewUnassigned, viewAll}
+}
+
+// listFilter is what the conversation list shows: a view and filters,
+// carried in the query string of every inbox URL.
+type listFilter struct {
+	View    string
+	Status  conversation.Status
+	InboxID int64
+	Tag     string
+}
+
+// readFilter reads the list filter from the query string. Values that do
+// not apply fall back to the defaults: a filter link is never an error.
+func readFilter(r *http.Request, a policy.Actor) listFilter {
+	q := r.URL.Query()
+	f := listFilter{View: viewAll, Status: conversation.Open}
+	if v := q.Get("view"); slices.Contains(views(a), v) {
+		f.View = v
+	}
+	if q.Get("status") == string(conversation.Closed) {
+		f.Status = conversation.Closed
+	}
+	if id, err := strconv.ParseInt(q.Get("inbox_id"), 10, 64); err == nil && id > 0 {
+		f.InboxID = id
+	}
+	if t, msg := tag.Normalize(q.Get("tag")); msg == "" {
+		f.Tag = t
+	}
+	return f
+}
+
+// Query is the filter as a query string (without "?"); it is encoded
+// already, so templates put it in URLs as it is.
+func (f listFilter) Query() template.URL {
+	v := url.Values{"view": {f.View}, "status": {string(f.Status)}}
+	if f.InboxID != 0 {
+		v.Set("inbox_id", strconv.FormatInt(f.InboxID, 10))
+	}
+	if f.Tag != "" {
+		v.Set("tag", f.Tag)
+	}
+	return template.URL(v.Encode())
+}
+
+// With returns the query string with one parameter changed.
+func (f listFilter) With(key, value string) template.URL {
+	v, _ := url.ParseQuery(string(f.Query()))
+	v.Set(key, value)
+	return template.URL(v.Encode())
+}
+
+func (f listFilter) options(cursor string) conversation.ListOptions {
+	o := conversation.ListOptions{Status: f.Status, InboxID: f.InboxID, Tag: f.Tag, Cursor: cursor, Limit: 25}
+	switch f.View {
+	case viewMine:
+		o.Assignee.Me = true
+	case viewUnassigned:
+		o.Assignee.None = true
+	}
+	return o
+}
+
+// matches reports whether one conversation, already read through the
+// actor's visibility (Conversations.Get), belongs in the view. It decides
+// where a single live update goes; lists always come from
+// Conversations.List, whose SQL applies the same filters.
+func (f listFilter) matches(a policy.Actor, c *conversation.Conversation) bool {
+	switch {
+	case c.Status != f.Status:
+		return false
+	case f.InboxID != 0 && c.InboxID != f.InboxID:
+		return false
+	case f.Tag != "" && !slices.Contains(c.Tags, f.Tag):
+		return false
+	case f.View == viewMine:
+		return c.AssigneeID != nil && *c.AssigneeID == a.UserID
+	case f.View == viewUnassigned:
+		return c.AssigneeID == nil
+	}
+	return true
+}
+
+// names turns ids into the names people read.
+type names struct {
+	users   map[int64]string
+	inboxes map[int64]string
+}
+
+// User is the name of a user, "" for none.
+func (n *names) User(id *int64) string {
+	if id == nil {
+		return ""
+	}
+	if s, ok := n.users[*id]; ok {
+		return s
+	}
+	return "User " + strconv.FormatInt(*id, 10)
+}
+
+// Inbox is the name of an inbox.
+func (n *names) Inbox(id int64) string {
+	if s, ok := n.inboxes[id]; ok {
+		return s
+	}
+	return "Inbox " + strconv.FormatInt(id, 10)
+}
+
+// names loads the names of every user and inbox (small tables, read once
+// per page rather than once per row).
+func (u *ui) names(r *http.Request) (*names, error) {
+	us, err := u.s.Users.List(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	ins, err := u.s.Inboxes.List(r.Context(), policy.Actor{Role: policy.Admin})
+	if err != nil {
+		return nil, err
+	}
+	n := &names{users: make(map[int64]string, len(us)), inboxes: make(map[int64]string, len(ins))}
+	for _, x := range us {
+		n.users[x.ID] = x.Name
+	}
+	for _, x := range ins {
+		n.inboxes[x.ID] = x.Name
+	}
+	return n, nil
+}
+
+// contactName is how a contact is called in the workspace.
+func contactName(p conversation.Party, contactID int64) string {
+	switch {
+	case strings.TrimSpace(p.Name) != "":
+		return p.Name
+	case p.Email != nil && *p.Email != "":
+		return *p.Email
+	case p.Phone != nil && *p.Phone != "":
+		return *p.Phone
+	}
+	return "Visitor " + strconv.FormatInt(contactID, 10)
+}
+
+// listView is the conversation list with its filters.
+type listView struct {
+	Actor   policy.Actor
+	Filter  listFilter
+	Views   []string
+	Inboxes []inbox.Inbox
+	Rows    rowsView
+}
+
+// rowsView is a page of rows and the cursor of the next one.
+type rowsView struct {
+	Items   []rowView
+	Filter  listFilter
+	Next    string
+	Current int64
+}
+
+// rowView is one conversation in the list.
+type rowView struct {
+	C       conversation.Conversation
+	Name    string
+	Inbox   string
+	Agent   string
+	Query   template.URL
+	Current bool
+}
+
+func newRows(p conversation.Page[conversation.Conversation], f listFilter, n *names, current int64) rowsView {
+	rv := rowsView{Items: make([]rowView, len(p.Items)), Filter: f, Next: p.NextCursor, Current: current}
+	for i, c := range p.Items {
+		rv.Items[i] = newRow(c, f, n, current)
+	}
+	return rv
+}
+
+func newRow(c conversation.Conversation, f listFilter, n *names, current int64) rowView {
+	return rowView{C: c, Name: contactName(c.Contact, c.ContactID), Inbox: n.Inbox(c.InboxID), Agent: n.User(c.AssigneeID),
+		Query: f.Query(), Current: c.ID == current}
+}
+
+// list reads the list view for a page.
+func (u *ui) list(r *http.Request, a policy.Actor, f listFilter, n *names, current int64) (listView, error) {
+	page, err := u.s.Conversations.List(r.Context(), a, f.options(""))
+	if err != nil {
+		return listView{}, err
+	}
+	ins, err := u.s.Inboxes.List(r.Context(), a)
+	if err != nil {
+		return listView{}, err
+	}
+	return listView{Actor: a, Filter: f, Views: views(a), Inboxes: ins, Rows: newRows(page, f, n, current)}, nil
+}
+
+// inboxPage is the data of the inbox page: the list, and the open
+// conversation when there is one.
+type inboxPage struct {
+	List listView
+	Conv *convView
+}
+
+// inbox shows the conversation list.
+func (u *ui) inbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	seq := u.s.Hub.Position()
+	f := readFilter(r, a)
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	lv, err := u.list(r, a, f, n, 0)
+	if err != nil {
+		return err
+	}
+	return u.render(w, r, http.StatusOK, "inbox", pageData{Title: "Inbox", Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv}})
+}
+
+// rows answers "Load more" and list reloads: a page of rows after cursor.
+func (u *ui) rows(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	f := readFilter(r, a)
+	page, err := u.s.Conversations.List(r.Context(), a, f.options(r.URL.Query().Get("cursor")))
+	if err != nil {
+		return err
+	}
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	current, _ := strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
+	return u.partial(w, http.StatusOK, "inbox", "rows", newRows(page, f, n, current))
+}
+
+// row answers a live update: the row of one conversation as the current
+// view shows it, or 204 when the view does not include it (any more).
+func (u *ui) row(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	f := readFilter(r, a)
+	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	if isKind(err, problem.KindNotFound) || (err == nil && !f.matches(a, &c)) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	current, _ := strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
+	return u.partial(w, http.StatusOK, "inbox", "row", newRow(c, f, n, current))
+}
+
+// convView is an open conversation.
+type convView struct {
+	Actor     policy.Actor
+	C         conversation.Conversation
+	Name      string
+	Inbox     string
+	Agent     string
+	Owner     string
+	Assignees []conversation.Agent
+	// AssignError is why an assignment was refused.
+	AssignError string
+	// Side adds the tags and contact panels to a header update, and
+	// KeepContact leaves the contact panel out again.
+	Side        bool
+	KeepContact bool
+	Messages    messagesView
+	Composer    composerView
+	Tags        tagsView
+	Contact     contactView
+}
+
+// messagesView is a page of history, oldest first, with the cursor of
+// the page before it.
+type messagesView struct {
+	ConvID int64
+	Items  []messageView
+	Older  string
+}
+
+// messageView is one message.
+type messageView struct {
+	M      conversation.Message
+	Sender string
+}
+
+// composerView is the reply form. Key is the idempotency key of the next
+// send, made when the form is rendered, so a double submit sends once.
+type composerView struct {
+	ConvID      int64
+	Key         string
+	Text        string
+	Attachments []attachment.Attachment
+	Error       string
+	Fields      map[string]string
+	// Sent is the message just sent, for the page to show at once.
+	Sent *messageView
+}
+
+// tagsView is the conversation's tags and the form to add one. OOB
+// marks it for an out-of-band swap (beside a header update).
+type tagsView struct {
+	OOB    bool
+	ConvID int64
+	Tags   []string
+	Work   bool
+	Value  string
+	Error  string
+}
+
+// contactView is the contact panel, showing or editing.
+type contactView struct {
+	OOB     bool
+	ConvID  int64
+	Contact *contact.Contact
+	Owner   string
+	Write   bool
+	Edit    bool
+	Users   []ownerOption
+	Form    map[string]string
+	Fields  map[string]string
+}
+
+type ownerOption struct {
+	ID   int64
+	Name string
+}
+
+func newKey() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (n *names) message(m conversation.Message) messageView {
+	v := messageView{M: m}
+	switch m.SenderType {
+	case conversation.SenderAgent:
+		v.Sender = n.User(m.SenderID)
+	case conversation.SenderBot:
+		v.Sender = "Automation"
+	case conversation.SenderSystem:
+		v.Sender = "System"
+	}
+	return v
+}
+
+// history reads a page of messages and puts it oldest first.
+func (u *ui) history(r *http.Request, a policy.Actor, id, before int64, n *names) (messagesView, error) {
+	page, err := u.s.Conversations.Messages(r.Context(), a, id, conversation.MessageOptions{Before: before, Limit: 30})
+	if err != nil {
+		return messagesView{}, err
+	}
+	mv := messagesView{ConvID: id, Older: page.NextCursor, Items: make([]messageView, len(page.Items))}
+	for i, m := range page.Items {
+		mv.Items[len(page.Items)-1-i] = n.message(m)
+	}
+	return mv, nil
+}
+
+// convView reads everything the conversation pane shows.
+func (u *ui) convView(r *http.Request, a policy.Actor, c conversation.Conversation, n *names) (*convView, error) {
+	v := &convView{Actor: a, C: c, Name: contactName(c.Contact, c.ContactID), Inbox: n.Inbox(c.InboxID), Agent: n.User(c.AssigneeID),
+		Owner: n.User(c.OwnerID)}
+	if policy.Allow(a, policy.AssignConversations) {
+		var err error
+		if v.Assignees, err = u.s.Conversations.Assignees(r.Context(), a, c.ID); err != nil {
+			return nil, err
+		}
+	}
+	v.Tags = tagsView{ConvID: c.ID, Tags: c.Tags, Work: policy.Allow(a, policy.WorkConversations)}
+	v.Composer = composerView{ConvID: c.ID, Key: newKey()}
+	cv, err := u.contactView(r, a, c, n)
+	if err != nil {
+		return nil, err
+	}
+	v.Contact = cv
+	return v, nil
+}
+
+func (u *ui) contactView(r *http.Request, a policy.Actor, c conversation.Conversation, n *names) (contactView, error) {
+	cv := contactView{ConvID: c.ID, Write: policy.Allow(a, policy.WriteContacts)}
+	ct, err := u.s.Conversations.Contact(r.Context(), a, c.ContactID)
+	if isKind(err, problem.KindNotFound) {
+		// Contacts are visible with their conversations; a contact the
+		// scope does not reach shows as the conversation knows it.
+		cv.Write = false
+		ct = contact.Contact{ID: c.ContactID, Name: c.Contact.Name, Phone: c.Contact.Phone, Email: c.Contact.Email, OwnerID: c.OwnerID, Tags: []string{}}
+	} else if err != nil {
+		return cv, err
+	}
+	cv.Contact = &ct
+	cv.Owner = n.User(ct.OwnerID)
+	return cv, nil
+}
+
+// conversation shows the list and one open conversation, and marks it
+// read.
+func (u *ui) conversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	seq := u.s.Hub.Position()
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	if err := u.s.Conversations.MarkRead(r.Context(), a, id); err != nil {
+		return err
+	}
+	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	f := readFilter(r, a)
+	lv, err := u.list(r, a, f, n, id)
+	if err != nil {
+		return err
+	}
+	cv, err := u.convView(r, a, c, n)
+	if err != nil {
+		return err
+	}
+	if cv.Messages, err = u.history(r, a, id, 0, n); err != nil {
+		return err
+	}
+	return u.render(w, r, http.StatusOK, "inbox", pageData{Title: cv.Name, Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv, Conv: cv}})
+}
+
+// messages answers "Load older" (with ?before=) and reloads of the newest
+// page.
+func (u *ui) messages(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	var before int64
+	if v := r.URL.Query().Get("before"); v != "" {
+		if before, err = strconv.ParseInt(v, 10, 64); err != nil || before <= 0 {
+			return problem.Invalid("before", "The position is not valid; reload the page.")
+		}
+	}
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	mv, err := u.history(r, a, id, before, n)
+	if err != nil {
+		return err
+	}
+	return u.partial(w, http.StatusOK, "inbox", "messages", mv)
+}
+
+// message renders one message, for live updates.
+func (u *ui) message(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	mid, err := pathID(r, "message")
+	if err != nil {
+		return problem.NotFound("Message")
+	}
+	m, err := u.s.Conversations.Message(r.Context(), a, mid)
+	if err != nil {
+		return err
+	}
+	if m.ConversationID != id {
+		return problem.NotFound("Message")
+	}
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	return u.partial(w, http.StatusOK, "inbox", "message", n.message(m))
+}
+
+// backToConversation answers a form posted without htmx (no script): the
+// conversation page again.
+func backToConversation(w http.ResponseWriter, r *http.Request, id int64) {
+	http.Redirect(w, r, "/inbox/conversations/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// send posts a reply from the composer.
+func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	cv := composerView{ConvID: id, Key: r.PostForm.Get("idempotency_key"), Text: r.PostForm.Get("text")}
+	if cv.Key == "" || utf8.RuneCountInString(cv.Key) > 100 {
+		cv.Key = newKey()
+	}
+	var ids []int64
+	for _, v := range r.PostForm["attachments"] {
+		aid, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || aid <= 0 {
+			continue
+		}
+		ids = append(ids, aid)
+		// Keep the uploads on the form if the send is refused.
+		if ref, err := attachment.Get(r.Context(), u.s.DB, aid); err == nil && ref.MessageID == 0 && ref.Uploader == attachment.Uploader("user", a.UserID) {
+			cv.Attachments = append(cv.Attachments, ref.Attachment)
+		}
+	}
+	m, _, err := u.s.Conversations.Send(r.Context(), a, id, conversation.Outgoing{Text: cv.Text, IdempotencyKey: cv.Key, AttachmentIDs: ids})
+	if p, ok := problem.As(err); ok && (p.Kind == problem.KindInvalid || p.Kind == problem.KindConflict) {
+		if !isHTMX(r) {
+			return err
+		}
+		if p.Kind == problem.KindInvalid {
+			cv.Fields = p.Fields
+			if len(p.Fields) == 0 {
+				cv.Error = p.Message
+			}
+		} else {
+			cv.Error = p.Message
+		}
+		status, _, _ := classify(p, "")
+		return u.partial(w, status, "inbox", "composer", cv)
+	} else if err != nil {
+		return err
+	}
+	if !isHTMX(r) {
+		backToConversation(w, r, id)
+		return nil
+	}
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	sent := n.message(m)
+	return u.partial(w, http.StatusOK, "inbox", "composer", composerView{ConvID: id, Key: newKey(), Sent: &sent})
+}
+
+// head renders the conversation's header: who, status, and the actions.
+func (u *ui) head(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	return u.renderHead(w, r, a, c, http.StatusOK, "", true)
+}
+
+// renderHead answers with the header; with side, also with the side
+// panel's parts (for live updates, which may come from anywhere).
+func (u *ui) renderHead(w http.ResponseWriter, r *http.Request, a policy.Actor, c conversation.Conversation, status int, assignErr string, side bool) error {
+	if !isHTMX(r) {
+		backToConversation(w, r, c.ID)
+		return nil
+	}
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	v, err := u.convView(r, a, c, n)
+	if err != nil {
+		return err
+	}
+	v.AssignError = assignErr
+	// The contact panel is left alone while its form is open: what is
+	// typed there stays.
+	v.Side = side
+	v.Tags.OOB, v.Contact.OOB = true, true
+	v.KeepContact = r.URL.Query().Get("contact") == "keep"
+	return u.partial(w, status, "inbox", "conv-head-update", v)
+}
+
+// convChange runs a change of the conversation and answers with the
+// updated header.
+func (u *ui) convChange(w http.ResponseWriter, r *http.Request, a policy.Actor, fn func(id int64) (conversation.Conversation, error)) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	c, err := fn(id)
+	if p, ok := problem.As(err); ok && isHTMX(r) && (p.Kind == problem.KindInvalid || p.Kind == problem.KindConflict) {
+		cur, gerr := u.s.Conversations.Get(r.Context(), a, id)
+		if gerr != nil {
+			return gerr
+		}
+		msg := p.Message
+		for _, m := range p.Fields {
+			msg = m
+		}
+		status, _, _ := classify(p, "")
+		return u.renderHead(w, r, a, cur, status, msg, false)
+	} else if err != nil {
+		return err
+	}
+	return u.renderHead(w, r, a, c, http.StatusOK, "", false)
+}
+
+func (u *ui) closeConv(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.convChange(w, r, a, func(id int64) (conversation.Conversation, error) {
+		return u.s.Conversations.Close(r.Context(), a, id)
+	})
+}
+
+func (u *ui) reopenConv(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.convChange(w, r, a, func(id int64) (conversation.Conversation, error) {
+		return u.s.Conversations.Reopen(r.Context(), a, id)
+	})
+}
+
+// assign takes assignee_id: "me", "" (unassign) or a user id.
+func (u *ui) assign(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	var to *int64
+	switch v := r.PostForm.Get("assignee_id"); v {
+	case "":
+	case "me":
+		to = &a.UserID
+	default:
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return problem.Invalid("assignee_id", "Choose an agent from the list.")
+		}
+		to = &id
+	}
+	return u.convChange(w, r, a, func(id int64) (conversation.Conversation, error) {
+		return u.s.Conversations.Assign(r.Context(), a, id, to)
+	})
+}
+
+// addTag and removeTag change the conversation's tags and answer with the
+// tags panel.
+func (u *ui) addTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.tagChange(w, r, a, true)
+}
+
+func (u *ui) removeTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.tagChange(w, r, a, false)
+}
+
+func (u *ui) tagChange(w http.ResponseWriter, r *http.Request, a policy.Actor, add bool) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	t := r.PostForm.Get("tag")
+	var c conversation.Conversation
+	if add {
+		c, err = u.s.Conversations.Tag(r.Context(), a, id, []string{t}, nil)
+	} else {
+		c, err = u.s.Conversations.Tag(r.Context(), a, id, nil, []string{t})
+	}
+	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid && isHTMX(r) {
+		cur, gerr := u.s.Conversations.Get(r.Context(), a, id)
+		if gerr != nil {
+			return gerr
+		}
+		tv := tagsView{ConvID: id, Tags: cur.Tags, Work: true, Value: t, Error: p.Fields["tag"]}
+		if tv.Error == "" {
+			tv.Error = p.Message
+		}
+		return u.partial(w, http.StatusUnprocessableEntity, "inbox", "conv-tags", tv)
+	} else if err != nil {
+		return err
+	}
+	if !isHTMX(r) {
+		backToConversation(w, r, id)
+		return nil
+	}
+	return u.partial(w, http.StatusOK, "inbox", "conv-tags", tagsView{ConvID: id, Tags: c.Tags, Work: true})
+}
+
+// contactPanel shows the contact of a conversation; with ?edit=1, its
+// form.
+func (u *ui) contactPanel(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	cv, err := u.contactView(r, a, c, n)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("edit") == "1" && cv.Write {
+		if err := u.contactForm(r, &cv); err != nil {
+			return err
+		}
+		ct := cv.Contact
+		cv.Form = map[string]string{"name": ct.Name, "phone": derefString(ct.Phone), "email": derefString(ct.Email),
+			"owner_id": ownerValue(ct.OwnerID), "tags": strings.Join(ct.Tags, ", ")}
+	}
+	return u.partial(w, http.StatusOK, "inbox", "contact-panel", cv)
+}
+
+func ownerValue(id *int64) string {
+	if id == nil {
+		return ""
+	}
+	return strconv.FormatInt(*id, 10)
+}
+
+// contactForm prepares the edit form: the people who may own a contact.
+func (u *ui) contactForm(r *http.Request, cv *contactView) error {
+	us, err := u.s.Users.List(r.Context())
+	if err != nil {
+		return err
+	}
+	cv.Edit = true
+	for _, x := range us {
+		cv.Users = append(cv.Users, ownerOption{ID: x.ID, Name: x.Name})
+	}
+	return nil
+}
+
+// updateContact saves the contact form of a conversation's contact.
+func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	cv, err := u.contactView(r, a, c, n)
+	if err != nil {
+		return err
+	}
+	if !cv.Write {
+		return problem.Forbidden("You may not edit this contact.")
+	}
+	form := map[string]string{}
+	for _, k := range []string{"name", "phone", "email", "owner_id", "tags"} {
+		form[k] = r.PostForm.Get(k)
+	}
+	p := contact.Patch{Name: new(form["name"]), Phone: new(strings.TrimSpace(form["phone"])), Email: new(strings.TrimSpace(form["email"]))}
+	tags := []string{}
+	for t := range strings.SplitSeq(form["tags"], ",") {
+		if strings.TrimSpace(t) != "" {
+			tags = append(tags, t)
+		}
+	}
+	p.Tags = &tags
+	fields := problem.Fields{}
+	if form["owner_id"] != ownerValue(cv.Contact.OwnerID) {
+		owner, err := strconv.ParseInt("0"+form["owner_id"], 10, 64)
+		if err != nil {
+			fields.Add("owner_id", "Choose an owner from the list.")
+		}
+		p.OwnerID = &owner
+	}
+	err = fields.Err()
+	if err == nil {
+		_, err = u.s.Conversations.UpdateContact(r.Context(), a, c.ContactID, p)
+	}
+	if pe, ok := problem.As(err); ok && pe.Kind == problem.KindInvalid && isHTMX(r) {
+		if err := u.contactForm(r, &cv); err != nil {
+			return err
+		}
+		cv.Form, cv.Fields = form, pe.Fields
+		return u.partial(w, http.StatusUnprocessableEntity, "inbox", "contact-panel", cv)
+	} else if err != nil {
+		return err
+	}
+	if !isHTMX(r) {
+		backToConversation(w, r, id)
+		return nil
+	}
+	if c, err = u.s.Conversations.Get(r.Context(), a, id); err != nil {
+		return err
+	}
+	if n, err = u.names(r); err != nil {
+		return err
+	}
+	if cv, err = u.contactView(r, a, c, n); err != nil {
+		return err
+	}
+	return u.partial(w, http.StatusOK, "inbox", "contact-panel", cv)
+}
