@@ -35,16 +35,16 @@ func inWidget(css string) chromedp.JSPath {
 	return chromedp.JSPath(widget + `?.querySelector(` + strconv.Quote(css) + `)`)
 }
 
-// waitFor polls a JavaScript condition in the page until it holds.
-func waitFor(t *testing.T, ctx context.Context, what, cond string) {
+// waitInWidget polls a JavaScript condition in the page until it holds.
+func waitInWidget(t *testing.T, ctx context.Context, what, cond string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
 	}
 }
 
-// eventually polls the server until cond holds.
-func eventually(t *testing.T, what string, cond func() bool) {
+// pollServer polls the server until cond holds.
+func pollServer(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
@@ -167,7 +167,7 @@ func TestWidget(t *testing.T) {
 		pressEnter,
 	)
 	// Shown at once, then confirmed by the server (the time replaces "Sending…").
-	waitFor(t, ctx, "the message to be stored", widget+`?.querySelector('.msg.visitor time') != null`)
+	waitInWidget(t, ctx, "the message to be stored", widget+`?.querySelector('.msg.visitor time') != null`)
 	if v := Run(t, ctx, chromedp.Value(inWidget("textarea"))); v != "" {
 		t.Errorf("composer not cleared: %q", v)
 	}
@@ -199,7 +199,7 @@ func TestWidget(t *testing.T) {
 	const xss = `<img src=x onerror=alert(1)>`
 	reply("r1", "Yes, we do! Delivery takes 3 days.")
 	last := reply("r2", xss)
-	waitFor(t, ctx, "the replies", widget+`?.querySelectorAll('.messages .msg.business').length === 2`)
+	waitInWidget(t, ctx, "the replies", widget+`?.querySelectorAll('.messages .msg.business').length === 2`)
 	texts := Run(t, ctx, chromedp.Evaluate[[]string](`Array.from(`+widget+`.querySelectorAll('.messages .msg.business .bubble p'), p => p.textContent)`))
 	if len(texts) != 2 || texts[0] != "Yes, we do! Delivery takes 3 days." || texts[1] != xss {
 		t.Fatalf("replies shown as %q", texts)
@@ -208,7 +208,7 @@ func TestWidget(t *testing.T) {
 		t.Fatalf("a reply became %d <img> elements", n)
 	}
 	// Shown in the open panel: read.
-	eventually(t, "the replies to be read", func() bool {
+	pollServer(t, "the replies to be read", func() bool {
 		ms := messages()
 		return ms[0].ID == last && ms[0].Status == "read" && ms[1].Status == "read"
 	})
@@ -220,19 +220,19 @@ func TestWidget(t *testing.T) {
 		chromedp.WaitNotVisible(inWidget("textarea")),
 	)
 	third := reply("r3", "Anything else?")
-	waitFor(t, ctx, "the unread badge", widget+`?.querySelector('.badge:not([hidden])')?.textContent === '1'`)
-	eventually(t, "the reply to be delivered", func() bool {
+	waitInWidget(t, ctx, "the unread badge", widget+`?.querySelector('.badge:not([hidden])')?.textContent === '1'`)
+	pollServer(t, "the reply to be delivered", func() bool {
 		ms := messages()
 		return ms[0].ID == third && ms[0].Status == "delivered"
 	})
 	Do(t, ctx, chromedp.Click(inWidget(".launcher")), chromedp.WaitVisible(inWidget("textarea")))
-	waitFor(t, ctx, "the badge to clear", widget+`?.querySelector('.badge').hidden`)
-	eventually(t, "the reply to be read", func() bool { return messages()[0].Status == "read" })
+	waitInWidget(t, ctx, "the badge to clear", widget+`?.querySelector('.badge').hidden`)
+	pollServer(t, "the reply to be read", func() bool { return messages()[0].Status == "read" })
 
 	// After a reload the conversation is still there (the panel stays open
 	// in this tab).
 	Do(t, ctx, chromedp.Reload())
-	waitFor(t, ctx, "the history", widget+`?.querySelectorAll('.messages .msg').length === 4 && !`+widget+`.querySelector('.panel').hidden`)
+	waitInWidget(t, ctx, "the history", widget+`?.querySelectorAll('.messages .msg').length === 4 && !`+widget+`.querySelector('.panel').hidden`)
 	all := Run(t, ctx, chromedp.Evaluate[[]string](`Array.from(`+widget+`.querySelectorAll('.messages .msg .bubble p'), p => p.textContent)`))
 	want := []string{"Do you ship to Norway?", "Yes, we do! Delivery takes 3 days.", xss, "Anything else?"}
 	if strings.Join(all, "|") != strings.Join(want, "|") {
@@ -240,7 +240,7 @@ func TestWidget(t *testing.T) {
 	}
 	// Still live after the reload.
 	reply("r4", "We are here until 6 pm.")
-	waitFor(t, ctx, "a reply after the reload", widget+`?.querySelectorAll('.messages .msg.business').length === 4`)
+	waitInWidget(t, ctx, "a reply after the reload", widget+`?.querySelectorAll('.messages .msg.business').length === 4`)
 
 	// An image: chosen with the file input, uploaded, sent, and shown from
 	// the server.
@@ -249,7 +249,7 @@ func TestWidget(t *testing.T) {
 		t.Fatal(err)
 	}
 	Do(t, ctx, chromedp.SetUploadFiles(inWidget("input[type=file]"), []string{pic}))
-	waitFor(t, ctx, "the image to be sent and load", `(() => {
+	waitInWidget(t, ctx, "the image to be sent and load", `(() => {
 		const img = `+widget+`?.querySelector('.msg.visitor img[src*="/public/v1/attachments/"]');
 		return !!img && img.complete && img.naturalWidth === 48 && !!img.closest('.msg').querySelector('time');
 	})()`)
@@ -260,7 +260,7 @@ func TestWidget(t *testing.T) {
 
 	// On a phone the open panel fills the screen.
 	Do(t, ctx, chromedp.EmulateViewport(375, 667, chromedp.EmulateMobile))
-	waitFor(t, ctx, "the full-screen panel", widget+`?.querySelector('.panel').getBoundingClientRect().width === 375`)
+	waitInWidget(t, ctx, "the full-screen panel", widget+`?.querySelector('.panel').getBoundingClientRect().width === 375`)
 }
 
 // TestWidgetRetries checks that a message whose send fails on the network
@@ -278,7 +278,7 @@ func TestWidgetRetries(t *testing.T) {
 		chromedp.WaitVisible(inWidget("textarea")),
 	)
 	// The session exists once the panel is open.
-	waitFor(t, ctx, "the session", `!!JSON.parse(localStorage.getItem('switchboard:`+in.Token+`') || '{}').token`)
+	waitInWidget(t, ctx, "the session", `!!JSON.parse(localStorage.getItem('switchboard:`+in.Token+`') || '{}').token`)
 	// The first send never reaches the server; the answer to the second
 	// is lost on the way back, after the server stored the message.
 	Do(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => {
@@ -293,7 +293,7 @@ func TestWidgetRetries(t *testing.T) {
 		};
 	})()`))
 	Do(t, ctx, chromedp.SendKeys(inWidget("textarea"), "Is anyone there?"), pressEnter)
-	waitFor(t, ctx, "the message to get through", `window.failedSends === 2 && `+widget+`?.querySelector('.msg.visitor time') != null`)
+	waitInWidget(t, ctx, "the message to get through", `window.failedSends === 2 && `+widget+`?.querySelector('.msg.visitor time') != null`)
 
 	var convs apiPage[struct {
 		ID int64 `json:"id"`

@@ -1,31 +1,27 @@
 /*
- * Switchboard web chat widget.
- *
- * Put it on a site with
+ * Switchboard web chat widget. A site embeds it with
  *
  *   <script src="https://switchboard.example/widget.js" data-inbox="INBOX_TOKEN" async></script>
  *
- * A site that knows who its visitor is can vouch for them (the hash is
+ * and may vouch for a signed-in visitor (identifier_hash is
  * hex(HMAC-SHA256(inbox secret, identifier)), computed on the site's server):
  *
  *   window.SwitchboardSettings = {identifier, identifier_hash, name, email};
  *
  * or data-identifier, data-identifier-hash, data-name, data-email on the tag.
  *
- * The widget draws itself in a shadow root (its styles neither leak into nor
- * come from the page), talks to Switchboard's /public/v1 API with a visitor
- * token it keeps in localStorage per inbox, and follows the conversation
- * over server-sent events. Message content is only ever set as text.
+ * It draws itself in a shadow root, talks to /public/v1 with a visitor token
+ * kept in localStorage per inbox, and follows the conversation over
+ * server-sent events. Message content is only ever set as text.
  */
 (() => {
   'use strict';
 
   const script = document.currentScript ||
-    Array.from(document.querySelectorAll('script[data-inbox]')).find((s) => /\/widget\.js(?:[?#]|$)/.test(s.src));
+    [...document.querySelectorAll('script[data-inbox]')].find((s) => /\/widget\.js(?:[?#]|$)/.test(s.src));
   const INBOX = script && script.dataset.inbox;
   if (!INBOX) return;
-  // Loaded twice for the same inbox: the first copy does the work.
-  const once = Symbol.for('switchboard.widget:' + INBOX);
+  const once = Symbol.for('switchboard.widget:' + INBOX); // loaded twice: the first copy works
   if (window[once]) return;
   window[once] = true;
 
@@ -33,91 +29,68 @@
   const MAX_IMAGE = 10 << 20;
   const MAX_FILE = 20 << 20;
   const MAX_TEXT = 4096;
-  const MAX_FILES = 10;
   const PAGE = 30;
   const RETRIES = [1, 2, 4, 8, 15, 30]; // seconds between send attempts
   const ACCEPT = 'image/jpeg,image/png,image/gif,image/webp,.pdf,.docx,.xlsx,.pptx,.zip,.txt,.csv,.mp3,.m4a,.mp4,.ogg';
 
-  // ---- Storage: the visitor token and position, per inbox. ----------------
+  // ---- Storage
 
+  // saved survives reloads: token, identifier (whose token), seq (the last
+  // event seen), read (the newest reply shown), outbox (unsent texts). With
+  // storage blocked it lasts as long as the page.
   const KEY = 'switchboard:' + INBOX;
-  // saved is what survives a reload: token, identifier (whose token it is),
-  // seq (last event seen), read (newest reply shown), outbox (unsent texts).
+  const readStore = () => { try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch { return {}; } };
   let saved = readStore();
-
-  function readStore() {
-    try {
-      return JSON.parse(localStorage.getItem(KEY)) || {};
-    } catch {
-      return {}; // storage blocked (private mode, sandboxed frame): memory only
-    }
-  }
 
   function save(patch) {
     Object.assign(saved, patch);
-    try {
-      localStorage.setItem(KEY, JSON.stringify(saved));
-    } catch { /* memory only */ }
+    try { localStorage.setItem(KEY, JSON.stringify(saved)); } catch { /* this page only */ }
   }
 
-  function sessionFlag(name, value) {
+  // openFlag keeps the panel open across the pages of a site, in this tab.
+  function openFlag(open) {
     try {
-      if (value === undefined) return sessionStorage.getItem(KEY + ':' + name) === '1';
-      sessionStorage.setItem(KEY + ':' + name, value ? '1' : '0');
+      if (open === undefined) return !!sessionStorage.getItem(KEY + ':open');
+      sessionStorage.setItem(KEY + ':open', open ? '1' : '');
     } catch { /* ignore */ }
-    return false;
   }
 
-  // identity reads the site's settings when needed: they may be set after
-  // this script has loaded.
+  // identity is read when needed: the site may set it after this script ran.
   function identity() {
     const s = window.SwitchboardSettings || {};
     const d = script.dataset;
-    const str = (v) => (v == null ? '' : String(v));
-    return {
-      identifier: str(s.identifier || d.identifier),
-      identifier_hash: str(s.identifier_hash || d.identifierHash),
-      name: str(s.name || d.name),
-      email: str(s.email || d.email),
-    };
+    const v = (a, b) => String(a || b || '');
+    return { identifier: v(s.identifier, d.identifier), identifier_hash: v(s.identifier_hash, d.identifierHash), name: v(s.name, d.name), email: v(s.email, d.email) };
   }
 
-  // ---- The API. -------------------------------------------------------------
+  // ---- The API
 
-  class APIError extends Error {
-    constructor(status, message, retryAfter) {
-      super(message);
-      this.status = status; // 0 when the server could not be reached
-      this.retryAfter = retryAfter; // seconds, from Retry-After
-    }
-  }
-
+  // api calls /public/v1; errors carry status (0: the server could not be
+  // reached) and retryAfter (seconds).
   async function api(method, path, body, authed = true) {
     const headers = {};
     const token = saved.token;
-    if (authed) {
-      if (!token) throw new APIError(401, 'No chat session.');
-      headers.Authorization = 'Bearer ' + token;
-    }
+    if (authed) headers.Authorization = 'Bearer ' + token;
     if (body !== undefined && !(body instanceof FormData)) {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(body);
     }
+    const fail = (status, message, retryAfter) => Object.assign(new Error(message), { status, retryAfter });
+    if (authed && !token) throw fail(401, 'The chat session has ended.', 0);
     let res;
     try {
       res = await fetch(BASE + path, { method, headers, body, credentials: 'omit' });
     } catch {
-      throw new APIError(0, 'The chat cannot be reached. Check your connection.');
+      throw fail(0, 'The chat cannot be reached. Check your connection.', 0);
     }
     const data = res.status === 204 ? null : await res.json().catch(() => null);
     if (res.ok) return data;
-    const msg = (data && data.error && data.error.message) || 'The chat could not do this (error ' + res.status + ').';
-    const err = new APIError(res.status, msg, parseInt(res.headers.get('Retry-After'), 10) || 0);
     if (res.status === 401 && authed && saved.token === token) dropSession();
-    throw err;
+    throw fail(res.status, (data && data.error && data.error.message) || 'Something went wrong (' + res.status + ').',
+      parseInt(res.headers.get('Retry-After'), 10) || 0);
   }
 
-  // ---- The page elements. ------------------------------------------------------
+  // ---- Elements
 
   // h builds an element; strings become text nodes, never markup.
   function h(tag, props, ...children) {
@@ -136,7 +109,6 @@
     const svg = document.createElementNS(ns, 'svg');
     svg.setAttribute('viewBox', '0 0 24 24');
     svg.setAttribute('aria-hidden', 'true');
-    svg.setAttribute('focusable', 'false');
     const p = document.createElementNS(ns, 'path');
     p.setAttribute('d', d);
     svg.append(p);
@@ -148,35 +120,32 @@
     close: 'M6 6l12 12M18 6L6 18',
     clip: 'M21.4 11l-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5',
     send: 'M22 2L11 13M22 2l-7 20-4-9-9-4 20-7z',
-    file: 'M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zM14 2v6h6',
   };
 
   const CSS = `
-:host{all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;color:#1f2937;
-  font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
-  --accent:#2563eb;--on-accent:#fff}
+:host{all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;color:#1f2937;--accent:#2563eb;--on-accent:#fff;
+font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 button{font:inherit;color:inherit;cursor:pointer;margin:0}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round;flex:none}
-.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-.launcher{position:relative;width:56px;height:56px;border-radius:50%;border:0;padding:0;display:grid;place-items:center;
-  background:var(--accent);color:var(--on-accent);box-shadow:0 4px 16px rgba(0,0,0,.25);transition:transform .15s}
-.launcher:hover{transform:scale(1.06)}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.launcher{position:relative;width:56px;height:56px;border:0;border-radius:50%;padding:0;display:grid;place-items:center;
+background:var(--accent);color:var(--on-accent);box-shadow:0 4px 16px rgba(0,0,0,.25)}
 .launcher svg{width:28px;height:28px}
-.badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;border:2px solid #fff;
-  background:#dc2626;color:#fff;font-size:12px;font-weight:700;line-height:18px;text-align:center}
+.badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border:2px solid #fff;border-radius:11px;
+background:#dc2626;color:#fff;font-size:12px;font-weight:700;line-height:18px;text-align:center}
 .panel{position:absolute;right:0;bottom:72px;width:370px;height:min(600px,calc(100vh - 112px));display:flex;flex-direction:column;
-  background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.28);overflow:hidden}
+background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.28);overflow:hidden}
 header{display:flex;align-items:center;gap:8px;padding:14px 12px 14px 18px;background:var(--accent);color:var(--on-accent)}
 h2{flex:1;margin:0;font-size:17px;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .icon{display:grid;place-items:center;width:36px;height:36px;padding:0;border:0;border-radius:8px;background:none}
-header .icon:hover{background:rgba(255,255,255,.18)}
+.icon:hover{background:rgba(128,128,128,.18)}
 .log{flex:1;overflow-y:auto;padding:14px 12px;background:#f7f8fa;overscroll-behavior:contain}
-.greeting{margin-bottom:8px}
 .older{display:block;margin:0 auto 10px;padding:4px 12px;border:1px solid #d1d5db;border-radius:14px;background:#fff;font-size:13px}
 ol{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:8px}
+.greeting{margin-bottom:8px}
 .msg{display:flex;flex-direction:column;align-items:flex-start;max-width:82%}
 .msg.visitor{align-self:flex-end;align-items:flex-end}
 .bubble{padding:8px 12px;border-radius:16px 16px 16px 4px;background:#e9ebef;white-space:pre-wrap;overflow-wrap:anywhere}
@@ -190,25 +159,17 @@ ol{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:8px
 .failed .bubble{opacity:.7}
 .link{padding:0 2px;border:0;background:none;color:#1d4ed8;text-decoration:underline;font-size:inherit}
 .notice{margin:0;padding:8px 14px;background:#fef2f2;color:#991b1b;font-size:13.5px;border-top:1px solid #fecaca}
-form{display:flex;align-items:flex-end;gap:4px;padding:8px;border-top:1px solid #e5e7eb;background:#fff}
-textarea{flex:1;min-height:40px;max-height:140px;padding:9px 10px;border:1px solid #d1d5db;border-radius:10px;resize:none;
-  font:inherit;color:inherit;background:#fff}
-textarea:focus{outline:none;border-color:var(--accent);box-shadow:0 0 0 2px color-mix(in srgb,var(--accent) 30%,transparent)}
+form{display:flex;align-items:flex-end;gap:4px;padding:8px;border-top:1px solid #e5e7eb}
+textarea{flex:1;min-height:40px;max-height:140px;padding:9px 10px;border:1px solid #d1d5db;border-radius:10px;resize:none;font:inherit;color:inherit}
+textarea:focus{outline:none;border-color:var(--accent);box-shadow:0 0 0 1px var(--accent)}
 form .icon{width:40px;height:40px;color:#4b5563}
-form .icon:hover{background:#f3f4f6}
 form .send{color:var(--accent)}
-@media (max-width:480px){
-  :host{right:14px;bottom:14px}
-  .panel{position:fixed;inset:0;width:auto;height:100%;border-radius:0}
-  .open .launcher{display:none}
-  textarea{font-size:16px}
-}
-@media (prefers-reduced-motion:reduce){.launcher{transition:none}}
-`;
+@media (max-width:480px){:host{right:14px;bottom:14px}.panel{position:fixed;inset:0;width:auto;height:100%;border-radius:0}
+.open .launcher{display:none}textarea{font-size:16px}}`;
 
-  // Styles go in a constructed stylesheet: a page's Content-Security-Policy
+  // The styles are constructed stylesheets: a page's Content-Security-Policy
   // (style-src without 'unsafe-inline') blocks <style> elements, even in a
-  // shadow root, but not constructed sheets. Older browsers get a <style>.
+  // shadow root, but not these. Older browsers get a <style>.
   function sheet(root, css) {
     try {
       const s = new CSSStyleSheet();
@@ -216,8 +177,7 @@ form .send{color:var(--accent)}
       root.adoptedStyleSheets = [...root.adoptedStyleSheets, s];
       return (text) => s.replaceSync(text);
     } catch {
-      const el = h('style', null, css);
-      root.append(el);
+      const el = root.appendChild(h('style', null, css));
       return (text) => { el.textContent = text; };
     }
   }
@@ -227,53 +187,53 @@ form .send{color:var(--accent)}
   sheet(root, CSS);
   const setTheme = sheet(root, '');
 
+  const button = (props, ...children) => h('button', { type: 'button', ...props }, ...children);
   const badge = h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true });
-  const launcher = h('button', { type: 'button', class: 'launcher', 'aria-expanded': 'false', 'aria-controls': 'sb-panel', onclick: () => toggle() },
+  const launcher = button({ class: 'launcher', 'aria-expanded': 'false', 'aria-controls': 'sb-panel', onclick: () => (panel.hidden ? open() : close()) },
     icon(ICON.chat), badge);
   const title = h('h2', { id: 'sb-title' });
-  const older = h('button', { type: 'button', class: 'older', hidden: true, onclick: () => loadOlder() }, 'Load older messages');
+  const older = button({ class: 'older', hidden: true, onclick: () => loadOlder() }, 'Load older messages');
   const list = h('ol', { class: 'messages' });
   const log = h('div', { class: 'log', role: 'log', 'aria-labelledby': 'sb-title', tabindex: '0' }, older, list);
   const notice = h('p', { class: 'notice', role: 'alert', hidden: true });
-  const fileInput = h('input', { type: 'file', multiple: true, accept: ACCEPT, hidden: true, onchange: () => { sendFiles(Array.from(fileInput.files)); fileInput.value = ''; } });
-  const textarea = h('textarea', { rows: '1', placeholder: 'Write a message…', 'aria-label': 'Message', maxlength: String(MAX_TEXT * 2), onkeydown: onKey, oninput: grow, onpaste: onPaste });
+  const fileInput = h('input', { type: 'file', multiple: true, accept: ACCEPT, hidden: true,
+    onchange: () => { sendFiles([...fileInput.files]); fileInput.value = ''; } });
+  const textarea = h('textarea', { rows: '1', placeholder: 'Write a message…', 'aria-label': 'Message', onkeydown: onKey, oninput: grow });
   const form = h('form', { onsubmit: (e) => { e.preventDefault(); sendText(); } },
-    h('button', { type: 'button', class: 'icon', 'aria-label': 'Attach a file', title: 'Attach a file', onclick: () => fileInput.click() }, icon(ICON.clip)),
+    button({ class: 'icon', 'aria-label': 'Attach a file', onclick: () => fileInput.click() }, icon(ICON.clip)),
     fileInput, textarea,
-    h('button', { type: 'submit', class: 'icon send', 'aria-label': 'Send', title: 'Send' }, icon(ICON.send)));
-  const panel = h('section', { id: 'sb-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'sb-title', hidden: true, onkeydown: (e) => { if (e.key === 'Escape') close(); } },
-    h('header', null, title, h('button', { type: 'button', class: 'icon', 'aria-label': 'Close chat', title: 'Close', onclick: () => close() }, icon(ICON.close))),
+    h('button', { type: 'submit', class: 'icon send', 'aria-label': 'Send' }, icon(ICON.send)));
+  const panel = h('section', { id: 'sb-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'sb-title', hidden: true,
+    onkeydown: (e) => { if (e.key === 'Escape') close(); } },
+    h('header', null, title, button({ class: 'icon', 'aria-label': 'Close chat', onclick: () => close() }, icon(ICON.close))),
     log, notice, form);
-  const frame = h('div', { class: 'frame' }, panel, launcher);
+  const frame = h('div', null, panel, launcher);
   root.append(frame);
 
-  // ---- Messages. ----------------------------------------------------------
+  // ---- Messages
 
-  // items holds every message shown, by key: "m<id>" once stored, "c<client
-  // id>" while only the widget has it. byClient finds a sent message's item
-  // when the server's copy arrives.
+  // items holds the messages shown, by key: "m<id>" once stored, "c<client
+  // id>" before; byClient finds a sent message when the server's copy comes.
   const items = new Map();
   const byClient = new Map();
   let cursor = ''; // next_cursor of the oldest page loaded
-  let loaded = false; // the newest page has been loaded
+  let loaded = false; // the newest page is loaded
   let inboxName = 'Chat';
-  let greeting = null;
   let renderQueued = false;
-  let stickToBottom = true; // the next render scrolls to the newest message
+  let pinned = true; // the reader is at the newest message
   let keepOffset = false; // the next render adds older messages above
 
-  // upsert merges a message from the server (history, a send's answer or
-  // the stream) into what is shown.
+  log.addEventListener('scroll', () => { pinned = log.scrollHeight - log.scrollTop - log.clientHeight < 40; });
+
+  // upsert merges a message from the server (history, a send's answer, the
+  // stream) into what is shown.
   function upsert(m) {
-    let it = items.get('m' + m.id);
-    if (!it && m.client_id) {
-      it = byClient.get(m.client_id);
-      if (it) items.delete(it.key);
-    }
-    it = it || {};
-    if (it.previews) it.previews.forEach((u) => URL.revokeObjectURL(u));
+    let it = items.get('m' + m.id) || byClient.get(m.client_id);
+    if (it) items.delete(it.key);
+    else it = {};
+    (it.previews || []).forEach((u) => URL.revokeObjectURL(u));
     Object.assign(it, {
-      key: 'm' + m.id, id: m.id, clientId: m.client_id || '', from: m.from, text: m.text || '',
+      key: 'm' + m.id, id: m.id, clientId: m.client_id || '', from: m.from, text: m.text || '', status: m.status,
       attachments: m.attachments || [], created: new Date(m.created_at), state: 'stored', error: '', files: null, previews: null,
     });
     items.set(it.key, it);
@@ -289,17 +249,12 @@ form .send{color:var(--accent)}
     }
   }
 
-  // order: stored messages by id, then the ones still being sent.
-  function order(a, b) {
-    if (a.id && b.id) return a.id - b.id;
-    if (a.id || b.id) return a.id ? -1 : 1;
-    return a.created - b.created;
-  }
+  // order: stored messages by id, then those still being sent.
+  const order = (a, b) => (a.id && b.id ? a.id - b.id : a.id ? -1 : b.id ? 1 : a.created - b.created);
 
   function render() {
     renderQueued = false;
     const fromBottom = log.scrollHeight - log.scrollTop;
-    const atBottom = stickToBottom || fromBottom - log.clientHeight < 40;
     let prev = null;
     for (const it of [...items.values()].sort(order)) {
       if (it.dirty || !it.el) {
@@ -308,50 +263,50 @@ form .send{color:var(--accent)}
         it.el = el;
         it.dirty = false;
       }
-      const want = prev ? prev.el.nextSibling : list.firstChild;
-      if (want !== it.el) list.insertBefore(it.el, want);
+      const next = prev ? prev.el.nextSibling : list.firstChild;
+      if (next !== it.el) list.insertBefore(it.el, next);
       prev = it;
     }
     older.hidden = !cursor;
-    // Stay at the bottom when there; keep what the reader looks at when
-    // older messages come in above.
-    if (atBottom) log.scrollTop = log.scrollHeight;
+    // Follow new messages when at the bottom; keep the reader's place when
+    // older ones come in above.
+    if (pinned) toBottom();
     else if (keepOffset) log.scrollTop = log.scrollHeight - fromBottom;
-    stickToBottom = keepOffset = false;
+    keepOffset = false;
     updateBadge();
   }
 
+  function toBottom() {
+    log.scrollTop = log.scrollHeight;
+    pinned = true;
+  }
+
   function draw(it) {
-    const li = h('li', { class: 'msg ' + (it.from === 'visitor' ? 'visitor' : 'business') + (it.state === 'failed' ? ' failed' : '') });
-    const bubble = h('div', { class: 'bubble' }, h('span', { class: 'sr' }, it.from === 'visitor' ? 'You: ' : inboxName + ': '));
+    const visitor = it.from === 'visitor';
+    const bubble = h('div', { class: 'bubble' }, h('span', { class: 'sr' }, visitor ? 'You: ' : inboxName + ': '));
     for (const a of it.attachments) bubble.append(attachment(a));
     if (it.text) bubble.append(h('p', null, ...linkify(it.text)));
-    li.append(bubble);
     const meta = h('div', { class: 'meta' });
     if (it.state === 'sending') meta.append('Sending…');
     else if (it.state === 'failed') {
       meta.append('Not sent: ' + it.error + ' ');
-      if (it.retryable) meta.append(h('button', { type: 'button', class: 'link', onclick: () => retry(it) }, 'Retry'));
-      meta.append(h('button', { type: 'button', class: 'link', onclick: () => discard(it) }, 'Remove'));
+      if (it.retryable) meta.append(button({ class: 'link', onclick: () => it.state === 'failed' && queue(it) }, 'Retry'));
+      meta.append(button({ class: 'link', onclick: () => discard(it) }, 'Remove'));
     } else meta.append(h('time', { datetime: it.created.toISOString() }, when(it.created)));
-    li.append(meta);
-    return li;
+    return h('li', { class: 'msg ' + (visitor ? 'visitor' : 'business') + (it.state === 'failed' ? ' failed' : '') }, bubble, meta);
   }
 
   function attachment(a) {
-    const url = a.id ? fileURL(a.id) : a.url;
-    if (!url) return h('span', { class: 'file' }, icon(ICON.file), a.filename + ' (' + size(a.size) + ')');
-    if (a.kind === 'image') {
-      return h('a', { href: url, target: '_blank', rel: 'noopener' }, h('img', { src: url, alt: a.filename, loading: 'lazy' }));
-    }
-    return h('a', { class: 'file', href: url, target: '_blank', rel: 'noopener' }, icon(ICON.file), a.filename + ' (' + size(a.size) + ')');
+    const label = [icon(ICON.clip), a.filename + ' (' + size(a.size) + ')'];
+    const url = a.id ? BASE + '/public/v1/attachments/' + a.id + '?token=' + encodeURIComponent(saved.token || '') : a.url;
+    if (!url) return h('span', { class: 'file' }, ...label); // a document being sent
+    const link = { href: url, target: '_blank', rel: 'noopener' };
+    if (a.kind !== 'image') return h('a', { class: 'file', ...link }, ...label);
+    // Images change the height of the log when they load.
+    return h('a', link, h('img', { src: url, alt: a.filename, onload: () => pinned && toBottom() }));
   }
 
-  function fileURL(id) {
-    return BASE + '/public/v1/attachments/' + id + '?token=' + encodeURIComponent(saved.token || '');
-  }
-
-  // linkify turns web addresses in text into links; everything stays text.
+  // linkify turns web addresses into links; everything stays text.
   function linkify(text) {
     const out = [];
     let last = 0;
@@ -368,38 +323,30 @@ form .send{color:var(--accent)}
     return d.toDateString() === new Date().toDateString() ? time : d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ', ' + time;
   }
 
-  function size(n) {
-    if (n < 1024) return n + ' B';
-    if (n < 1 << 20) return Math.round(n / 1024) + ' KB';
-    return (n / (1 << 20)).toFixed(1) + ' MB';
-  }
+  const size = (n) => (n < 1024 ? n + ' B' : n < 1 << 20 ? Math.round(n / 1024) + ' KB' : (n / (1 << 20)).toFixed(1) + ' MB');
 
-  function newestReply() {
-    let n = 0;
-    for (const it of items.values()) if (it.from === 'business' && it.id > n) n = it.id;
-    return n;
-  }
+  const replies = () => [...items.values()].filter((it) => it.from === 'business');
+  const newestReply = () => Math.max(0, ...replies().map((it) => it.id));
 
-  // ---- History. -------------------------------------------------------------
+  // ---- History
 
   // refresh loads the newest page and merges it.
   async function refresh() {
     const page = await api('GET', '/public/v1/messages?limit=' + PAGE);
     if (!loaded) {
       cursor = page.next_cursor || '';
-      loaded = true;
-      stickToBottom = true;
+      loaded = pinned = true;
     }
     page.items.forEach(upsert);
     acknowledge();
   }
 
   async function loadOlder() {
-    if (!cursor) return;
     try {
       const page = await api('GET', '/public/v1/messages?limit=' + PAGE + '&cursor=' + encodeURIComponent(cursor));
       cursor = page.next_cursor || '';
       keepOffset = true;
+      pinned = false;
       page.items.forEach(upsert);
       render();
     } catch (err) {
@@ -409,10 +356,10 @@ form .send{color:var(--accent)}
 
   // forget removes the stored messages (a new session, or a resync).
   function forget() {
-    for (const [key, it] of items) {
+    for (const it of items.values()) {
       if (it.state !== 'stored') continue;
-      items.delete(key);
-      if (it.clientId) byClient.delete(it.clientId);
+      items.delete(it.key);
+      byClient.delete(it.clientId);
       if (it.el) it.el.remove();
     }
     cursor = '';
@@ -420,11 +367,10 @@ form .send{color:var(--accent)}
     render();
   }
 
-  // ---- The session. -----------------------------------------------------------
+  // ---- The session
 
   let starting = null;
 
-  // ensureSession starts a session unless there is one.
   function ensureSession() {
     if (saved.token) return Promise.resolve();
     starting = starting || startSession().finally(() => { starting = null; });
@@ -433,15 +379,13 @@ form .send{color:var(--accent)}
 
   async function startSession() {
     const id = identity();
-    // Another tab of the same site may have started one meanwhile.
-    const other = readStore();
+    const other = readStore(); // another tab may have started one meanwhile
     if (other.token && (other.identifier || '') === id.identifier) {
       saved = other;
-      connect();
-      return;
+      return connect();
     }
     const body = {};
-    for (const k of ['name', 'email', 'identifier', 'identifier_hash']) if (id[k]) body[k] = id[k];
+    for (const k of Object.keys(id)) if (id[k]) body[k] = id[k];
     const path = '/public/v1/inboxes/' + encodeURIComponent(INBOX) + '/sessions';
     let s;
     try {
@@ -466,7 +410,7 @@ form .send{color:var(--accent)}
     forget();
   }
 
-  // ---- Live updates. --------------------------------------------------------
+  // ---- Live updates
 
   let stream = null;
   let streamFailures = 0;
@@ -477,41 +421,34 @@ form .send{color:var(--accent)}
     if (!saved.token) return;
     const q = new URLSearchParams({ token: saved.token });
     if (saved.seq != null) q.set('since', saved.seq);
-    const es = new EventSource(BASE + '/public/v1/stream?' + q);
-    stream = es;
+    const es = (stream = new EventSource(BASE + '/public/v1/stream?' + q));
     const position = (e) => {
       const seq = parseInt(e.lastEventId, 10);
       if (seq >= 0) save({ seq });
     };
     es.addEventListener('open', () => { streamFailures = 0; });
-    // hello: a first connection; what came before it is in the history.
+    // hello: a first connection, what came before is in the history.
     es.addEventListener('hello', (e) => { position(e); refresh().catch(() => {}); });
-    // resync: too much was missed to replay; start again from the history.
+    // resync: too much was missed to replay; start from the history again.
     es.addEventListener('resync', (e) => { position(e); forget(); refresh().catch(() => {}); });
     es.addEventListener('message', (e) => {
-      let m;
       try {
-        m = JSON.parse(e.data);
+        upsert(JSON.parse(e.data));
       } catch {
         return;
       }
-      upsert(m);
       position(e);
-      if (m.from === 'business') acknowledge();
+      acknowledge();
     });
+    // While CONNECTING the browser retries by itself, with Last-Event-ID;
+    // CLOSED means the server refused the stream: check the session, retry.
     es.addEventListener('error', () => {
-      // While CONNECTING the browser retries by itself (with Last-Event-ID).
-      // CLOSED means the server refused: check the session, then retry.
-      if (es !== stream || es.readyState !== EventSource.CLOSED) return;
-      stream = null;
-      connectLater();
+      if (es === stream && es.readyState === EventSource.CLOSED) connectLater();
     });
   }
 
-  // connectLater reconnects after a growing delay, once the history loads
-  // (a refused token is dropped on the way).
   function connectLater() {
-    clearTimeout(streamTimer);
+    disconnect();
     const delay = Math.min(30, 2 ** streamFailures++) * 1000;
     streamTimer = setTimeout(() => refresh().then(connect, (err) => { if (err.status !== 401) connectLater(); }), delay);
   }
@@ -522,94 +459,74 @@ form .send{color:var(--accent)}
     stream = null;
   }
 
-  // ---- Delivered and read. ------------------------------------------------------
+  // ---- Delivered and read
 
   let ackTimer = 0;
-  let ackedDelivered = 0;
-  let ackedRead = 0;
+  let acked = { delivered: 0, read: 0 };
 
-  function visible() {
-    return !panel.hidden && document.visibilityState === 'visible';
-  }
+  const visible = () => !panel.hidden && document.visibilityState === 'visible';
 
-  // acknowledge tells the server, shortly, which replies arrived and, when
-  // the panel is open and visible, which were read.
+  // acknowledge tells the server, shortly, that the replies arrived and,
+  // when the panel is open and visible, that they were read.
   function acknowledge() {
-    if (visible()) {
-      const n = newestReply();
-      if (n > (saved.read || 0)) save({ read: n });
-    }
+    if (visible() && newestReply() > (saved.read || 0)) save({ read: newestReply() });
     updateBadge();
     clearTimeout(ackTimer);
     ackTimer = setTimeout(async () => {
       const n = newestReply();
       const read = visible();
-      if (!n || !saved.token || n <= (read ? ackedRead : Math.max(ackedDelivered, ackedRead))) return;
+      if (!n || !saved.token || n <= (read ? acked.read : Math.max(acked.delivered, acked.read))) return;
       try {
         await api('POST', '/public/v1/seen', { up_to: n, read });
-        if (read) ackedRead = Math.max(ackedRead, n);
-        ackedDelivered = Math.max(ackedDelivered, n);
+        acked = { delivered: Math.max(acked.delivered, n), read: read ? Math.max(acked.read, n) : acked.read };
       } catch { /* the next reply acknowledges again */ }
     }, 300);
   }
 
+  // updateBadge counts the replies not read here nor (status) elsewhere.
   function updateBadge() {
-    let unread = 0;
-    for (const it of items.values()) if (it.from === 'business' && it.id > (saved.read || 0)) unread++;
-    badge.hidden = unread === 0 || !panel.hidden;
-    badge.textContent = unread > 9 ? '9+' : String(unread);
-    launcher.setAttribute('aria-label', panel.hidden
-      ? 'Open chat with ' + inboxName + (unread ? ' (' + unread + ' unread)' : '')
-      : 'Close chat');
+    const unread = replies().filter((it) => it.id > (saved.read || 0) && it.status !== 'read').length;
+    badge.hidden = !unread || !panel.hidden;
+    badge.textContent = unread > 9 ? '9+' : unread;
+    launcher.setAttribute('aria-label', panel.hidden ? 'Open chat with ' + inboxName + (unread ? ' (' + unread + ' unread)' : '') : 'Close chat');
   }
 
   document.addEventListener('visibilitychange', () => { if (visible()) acknowledge(); });
 
-  // ---- Sending. -------------------------------------------------------------
+  // ---- Sending
 
-  const queue = [];
-  let pumping = false;
+  const outbox = [];
+  let sending = false;
 
-  function uuid() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    const b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    const x = Array.from(b, (v) => v.toString(16).padStart(2, '0')).join('');
-    return x.slice(0, 8) + '-' + x.slice(8, 12) + '-' + x.slice(12, 16) + '-' + x.slice(16, 20) + '-' + x.slice(20);
-  }
+  // uuid: pages served over plain http have no crypto.randomUUID.
+  const uuid = () => (crypto.randomUUID ? crypto.randomUUID()
+    : [...crypto.getRandomValues(new Uint8Array(16))].map((v) => v.toString(16).padStart(2, '0')).join(''));
 
   function sendText() {
     const text = textarea.value.trim();
     if (!text) return;
-    if ([...text].length > MAX_TEXT) {
-      show('A message has at most ' + MAX_TEXT + ' characters.');
-      return;
-    }
+    if ([...text].length > MAX_TEXT) return show('A message has at most ' + MAX_TEXT + ' characters.');
     textarea.value = '';
     grow();
-    enqueue({ text });
+    add({ text });
   }
 
+  // sendFiles sends files (checked here first; the server checks again) as
+  // one message.
   function sendFiles(files) {
-    const ok = [];
-    for (const f of files) {
-      const image = f.type.startsWith('image/');
-      if (f.size > (image ? MAX_IMAGE : MAX_FILE)) {
-        show('“' + f.name + '” is too large: images may be at most ' + (MAX_IMAGE >> 20) + ' MB, other files ' + (MAX_FILE >> 20) + ' MB.');
-      } else if (!f.size) {
-        show('“' + f.name + '” is empty.');
-      } else ok.push(f);
-    }
-    for (let i = 0; i < ok.length; i += MAX_FILES) enqueue({ text: '', files: ok.slice(i, i + MAX_FILES) });
+    const ok = files.filter((f) => {
+      const max = f.type.startsWith('image/') ? MAX_IMAGE : MAX_FILE;
+      if (f.size > max) show('“' + f.name + '” is too large: ' + (f.type.startsWith('image/') ? 'images' : 'files') + ' may be at most ' + (max >> 20) + ' MB.');
+      else if (!f.size) show('“' + f.name + '” is empty.');
+      return f.size && f.size <= max;
+    });
+    if (ok.length) add({ text: '', files: ok.slice(0, 10) });
   }
 
-  function enqueue({ text, files, id, created }) {
+  // add shows a new message at once and queues it.
+  function add({ text, files, id, created }) {
     hide();
-    const it = {
-      key: '', clientId: id || uuid(), from: 'visitor', text, created: created ? new Date(created) : new Date(),
-      files: files || null, uploaded: [], previews: [], attachments: [],
-    };
+    const it = { clientId: id || uuid(), from: 'visitor', text, created: new Date(created || Date.now()), files, uploaded: [], previews: [], attachments: [] };
     for (const f of files || []) {
       const image = f.type.startsWith('image/');
       const url = image ? URL.createObjectURL(f) : '';
@@ -619,27 +536,26 @@ form .send{color:var(--accent)}
     it.key = 'c' + it.clientId;
     items.set(it.key, it);
     byClient.set(it.clientId, it);
-    stickToBottom = true;
-    queue_(it);
+    pinned = true;
+    queue(it);
   }
 
-  function queue_(it) {
-    it.state = 'sending';
-    it.error = '';
+  function queue(it) {
+    Object.assign(it, { state: 'sending', error: '' });
     changed(it);
-    queue.push(it);
+    outbox.push(it);
     keepOutbox();
     pump();
   }
 
-  // pump sends one message at a time, so they arrive in order.
+  // pump sends one message at a time, so that they arrive in order.
   async function pump() {
-    if (pumping) return;
-    pumping = true;
+    if (sending) return;
+    sending = true;
     try {
-      while (queue.length) await deliver(queue.shift());
+      while (outbox.length) await deliver(outbox.shift());
     } finally {
-      pumping = false;
+      sending = false;
       keepOutbox();
     }
   }
@@ -658,24 +574,20 @@ form .send{color:var(--accent)}
         }
         const body = { id: it.clientId, text: it.text };
         if (it.uploaded.length) body.attachments = it.uploaded;
-        upsert(await api('POST', '/public/v1/messages', body));
-        return;
+        return upsert(await api('POST', '/public/v1/messages', body));
       } catch (err) {
         if (it.state !== 'sending') return;
         if (err.status === 401 && attempt < 2) {
-          it.uploaded = []; // uploads belonged to the old session
+          it.uploaded = []; // they belonged to the refused session
           continue;
         }
         const transient = err.status === 0 || err.status === 429 || err.status >= 500;
         if (!transient || attempt >= RETRIES.length) {
-          it.state = 'failed';
-          it.error = err.message;
-          it.retryable = transient;
+          Object.assign(it, { state: 'failed', error: err.message, retryable: transient });
           changed(it);
-          show(err.message);
-          return;
+          return show(err.message);
         }
-        await pause(Math.max(RETRIES[attempt], Math.min(err.retryAfter || 0, 60)) * 1000);
+        await pause(Math.max(RETRIES[attempt], Math.min(err.retryAfter, 60)) * 1000);
       }
     }
   }
@@ -683,14 +595,10 @@ form .send{color:var(--accent)}
   // pause waits, or less if the browser comes back online.
   function pause(ms) {
     return new Promise((resolve) => {
-      const done = () => { clearTimeout(t); window.removeEventListener('online', done); resolve(); };
+      const done = () => { clearTimeout(t); removeEventListener('online', done); resolve(); };
       const t = setTimeout(done, ms);
-      window.addEventListener('online', done);
+      addEventListener('online', done);
     });
-  }
-
-  function retry(it) {
-    if (it.state === 'failed') queue_(it);
   }
 
   function discard(it) {
@@ -698,37 +606,23 @@ form .send{color:var(--accent)}
     items.delete(it.key);
     byClient.delete(it.clientId);
     (it.previews || []).forEach((u) => URL.revokeObjectURL(u));
-    if (it.el) it.el.remove();
+    it.el.remove();
     keepOutbox();
-    updateBadge();
   }
 
-  // keepOutbox saves unsent texts, so that a reload sends them (files
-  // cannot be kept).
+  // keepOutbox saves the texts not sent yet, so that a reload sends them
+  // (files cannot be kept).
   function keepOutbox() {
-    const out = [];
-    for (const it of items.values()) {
-      if ((it.state === 'sending' || (it.state === 'failed' && it.retryable)) && !it.files) {
-        out.push({ id: it.clientId, text: it.text, created: it.created.toISOString() });
-      }
-    }
-    save({ outbox: out });
+    const out = [...items.values()].filter((it) => !it.files && (it.state === 'sending' || (it.state === 'failed' && it.retryable)));
+    save({ outbox: out.map((it) => ({ id: it.clientId, text: it.text, created: it.created.getTime() })) });
   }
 
-  // ---- The composer and the panel. ------------------------------------------------
+  // ---- The panel
 
   function onKey(e) {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       sendText();
-    }
-  }
-
-  function onPaste(e) {
-    const files = Array.from((e.clipboardData && e.clipboardData.files) || []);
-    if (files.length) {
-      e.preventDefault();
-      sendFiles(files);
     }
   }
 
@@ -749,77 +643,65 @@ form .send{color:var(--accent)}
     notice.hidden = true;
   }
 
-  function toggle() {
-    if (panel.hidden) open();
-    else close();
-  }
-
   function open() {
     panel.hidden = false;
-    frame.classList.add('open');
+    frame.className = 'open';
     launcher.setAttribute('aria-expanded', 'true');
-    sessionFlag('open', true);
-    stickToBottom = true;
-    render();
+    openFlag(true);
+    toBottom();
     textarea.focus();
-    ensureSession().then(() => {
-      if (!loaded) return refresh();
-      acknowledge();
-    }).catch((err) => show(err.message));
+    acknowledge();
+    ensureSession().then(() => !loaded && refresh()).catch((err) => show(err.message));
   }
 
   function close() {
     panel.hidden = true;
-    frame.classList.remove('open');
+    frame.className = '';
     launcher.setAttribute('aria-expanded', 'false');
-    sessionFlag('open', false);
+    openFlag(false);
     updateBadge();
     launcher.focus();
   }
 
   // theme sets the accent colour, with text that stays readable on it.
   function theme(color) {
-    if (!/^#[0-9a-fA-F]{6}$/.test(color || '')) return;
-    const [r, g, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16) / 255)
-      .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
-    const light = 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.4;
+    if (!/^#[0-9a-f]{6}$/i.test(color || '')) return;
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+    const light = r * 0.299 + g * 0.587 + b * 0.114 > 170;
     setTheme(':host{--accent:' + color + ';--on-accent:' + (light ? '#111827' : '#fff') + '}');
   }
 
-  // ---- Start. -----------------------------------------------------------------
+  // ---- Start
 
-  async function start() {
+  async function start(tries = 0) {
     let cfg;
     try {
       cfg = await api('GET', '/public/v1/inboxes/' + encodeURIComponent(INBOX), undefined, false);
     } catch (err) {
-      console.warn('Switchboard chat:', err.message);
+      if ((err.status === 0 || err.status >= 500) && tries < 5) setTimeout(() => start(tries + 1), 5000 * (tries + 1));
+      else console.warn('Switchboard chat:', err.message);
       return;
     }
     const id = identity();
     if (cfg.require_identity && !id.identifier) {
-      console.warn('Switchboard chat: this inbox only accepts verified visitors; set window.SwitchboardSettings = {identifier, identifier_hash}.');
-      return;
+      return console.warn('Switchboard chat: this inbox only takes verified visitors; set window.SwitchboardSettings = {identifier, identifier_hash}.');
     }
     // A token of someone else (the site's user changed) is not reused.
     if (saved.token && (saved.identifier || '') !== id.identifier) save({ token: null, seq: null, read: 0, outbox: [] });
     inboxName = cfg.name || 'Chat';
-    theme(cfg.color);
     title.textContent = inboxName;
-    if (cfg.greeting) {
-      greeting = h('li', { class: 'msg business' }, h('div', { class: 'bubble' }, cfg.greeting));
-      list.before(h('ol', { class: 'greeting', 'aria-label': 'Greeting' }, greeting));
-    }
+    theme(cfg.color);
+    if (cfg.greeting) list.before(h('ol', { class: 'greeting' }, h('li', { class: 'msg business' }, h('div', { class: 'bubble' }, cfg.greeting))));
     updateBadge();
     document.body.append(host);
-    for (const o of saved.outbox || []) enqueue(o);
+    (saved.outbox || []).forEach(add);
     if (saved.token) {
       connect();
       refresh().catch(() => {});
     }
-    if (sessionFlag('open')) open();
+    if (openFlag()) open();
   }
 
   if (document.body) start();
-  else document.addEventListener('DOMContentLoaded', start);
+  else document.addEventListener('DOMContentLoaded', () => start());
 })();
