@@ -89,7 +89,11 @@ func RateLimited(d time.Duration) *Error {
 	if secs < 1 {
 		secs = 1
 	}
-	return &Error{Kind: KindRateLimited, Message: fmt.Sprintf("Too many requests: try again in %d seconds.", secs), RetryAfter: time.Duration(secs) * time.Second}
+	unit := "seconds"
+	if secs == 1 {
+		unit = "second"
+	}
+	return &Error{Kind: KindRateLimited, Message: fmt.Sprintf("Too many requests: try again in %d %s.", secs, unit), RetryAfter: time.Duration(secs) * time.Second}
 }
 
 // Fields collects per-field validation messages.
