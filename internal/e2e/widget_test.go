@@ -326,3 +326,61 @@ func testPNG(t *testing.T) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestWidgetVerifiedDemo: on an inbox that only takes verified visitors
+// the demo page shows no chat to an anonymous reader, and vouches for a
+// signed-in user as a demo visitor of their own.
+func TestWidgetVerifiedDemo(t *testing.T) {
+	srv := testrig.Start(t, dbtest.SQLite(t))
+	agent := srv.NewUser("agent@example.com", policy.Service)
+	in, _, err := srv.App.Inboxes.Create(t.Context(), inbox.NewInbox{Type: inbox.Webchat, Name: "Members", MemberIDs: []int64{agent.UserID},
+		Webchat: &inbox.WebchatSettings{RequireIdentity: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.App.Auth.Forget(agent.UserID)
+
+	ctx := Browser(t)
+	console := chromedp.Console(ctx)
+	Do(t, ctx,
+		chromedp.Navigate(srv.URL+"/widget/demo/"+in.Token),
+		chromedp.WaitVisible(chromedp.CSS(`.demo-note .warn`)),
+	)
+	// The widget explains itself in the console and stays away.
+	for m, err := range console {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(m.Text, "only takes verified visitors") {
+			break
+		}
+	}
+	if n := Run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('switchboard-chat').length`)); n != 0 {
+		t.Fatal("the chat shows to an unverified visitor")
+	}
+
+	// Signed in, the page vouches for the user.
+	Do(t, ctx,
+		chromedp.Click(chromedp.CSS(`.demo-note .warn a`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "agent@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), testrig.Password),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(inWidget(".launcher")),
+		chromedp.Click(inWidget(".launcher")),
+		chromedp.WaitVisible(inWidget("textarea")),
+		chromedp.SendKeys(inWidget("textarea"), "Testing the members chat"),
+		pressEnter,
+	)
+	waitInWidget(t, ctx, "the message to be stored", widget+`?.querySelector('.msg.visitor time') != null`)
+	var convs apiPage[struct {
+		Contact struct {
+			Name string `json:"name"`
+		} `json:"contact"`
+		LastMessagePreview string `json:"last_message_preview"`
+	}]
+	agent.Do("GET", "/api/v1/conversations", nil).Expect(200).Decode(&convs)
+	if len(convs.Items) != 1 || convs.Items[0].Contact.Name != "Agent (demo)" || convs.Items[0].LastMessagePreview != "Testing the members chat" {
+		t.Fatalf("conversations %+v", convs.Items)
+	}
+}

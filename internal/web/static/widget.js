@@ -635,6 +635,7 @@ form .send{color:var(--accent)}
   function show(text) {
     notice.textContent = text;
     notice.hidden = false;
+    if (pinned) toBottom(); // the notice made the log shorter
     clearTimeout(noticeTimer);
     noticeTimer = setTimeout(hide, 8000);
   }
