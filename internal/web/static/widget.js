@@ -123,8 +123,8 @@
   };
 
   const CSS = `
-:host{all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;color:#1f2937;--accent:#2563eb;--on-accent:#fff;
-font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif}
+:host{all:initial;position:fixed!important;right:20px!important;bottom:20px!important;z-index:2147483000!important;--accent:#2563eb;--on-accent:#fff}
+.sb{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2937;text-align:left}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 button{font:inherit;color:inherit;cursor:pointer;margin:0}
@@ -164,9 +164,11 @@ textarea{flex:1;min-height:40px;max-height:140px;padding:9px 10px;border:1px sol
 textarea:focus{outline:none;border-color:var(--accent);box-shadow:0 0 0 1px var(--accent)}
 form .icon{width:40px;height:40px;color:#4b5563}
 form .send{color:var(--accent)}
-@media (max-width:480px){:host{right:14px;bottom:14px}.panel{position:fixed;inset:0;width:auto;height:100%;border-radius:0}
+@media (max-width:480px){:host{right:14px!important;bottom:14px!important}.panel{position:fixed;inset:0;width:auto;height:100%;border-radius:0}
 .open .launcher{display:none}textarea{font-size:16px}}`;
 
+  // The page's styles reach in only through what the host element inherits:
+  // the widget's own typography is set on its root element (.sb).
   // The styles are constructed stylesheets: a page's Content-Security-Policy
   // (style-src without 'unsafe-inline') blocks <style> elements, even in a
   // shadow root, but not these. Older browsers get a <style>.
@@ -207,7 +209,7 @@ form .send{color:var(--accent)}
     onkeydown: (e) => { if (e.key === 'Escape') close(); } },
     h('header', null, title, button({ class: 'icon', 'aria-label': 'Close chat', onclick: () => close() }, icon(ICON.close))),
     log, notice, form);
-  const frame = h('div', null, panel, launcher);
+  const frame = h('div', { class: 'sb' }, panel, launcher);
   root.append(frame);
 
   // ---- Messages
@@ -646,7 +648,7 @@ form .send{color:var(--accent)}
 
   function open() {
     panel.hidden = false;
-    frame.className = 'open';
+    frame.classList.add('open');
     launcher.setAttribute('aria-expanded', 'true');
     openFlag(true);
     toBottom();
@@ -657,7 +659,7 @@ form .send{color:var(--accent)}
 
   function close() {
     panel.hidden = true;
-    frame.className = '';
+    frame.classList.remove('open');
     launcher.setAttribute('aria-expanded', 'false');
     openFlag(false);
     updateBadge();
