@@ -181,5 +181,21 @@ func (s *Server) routeTable() []route {
 		page("POST", "/inbox/conversations/{id}/tags/remove", policy.WorkConversations, s.ui.removeTag),
 		page("GET", "/inbox/conversations/{id}/contact", policy.ReadConversations, s.ui.contactPanel),
 		page("POST", "/inbox/conversations/{id}/contact", policy.WriteContacts, s.ui.updateContact),
+
+		page("GET", "/admin/inboxes", policy.ManageInboxes, s.ui.adminInboxes),
+		page("GET", "/admin/inboxes/new", policy.ManageInboxes, s.ui.newInbox),
+		page("POST", "/admin/inboxes", policy.ManageInboxes, s.ui.createInbox),
+		page("GET", "/admin/inboxes/{id}", policy.ManageInboxes, s.ui.editInbox),
+		page("POST", "/admin/inboxes/{id}", policy.ManageInboxes, s.ui.updateInbox),
+		page("POST", "/admin/inboxes/{id}/secret", policy.ManageInboxes, s.ui.rotateInboxSecret),
+		page("GET", "/admin/users", policy.ManageUsers, s.ui.adminUsers),
+		page("GET", "/admin/users/new", policy.ManageUsers, s.ui.newUser),
+		page("POST", "/admin/users", policy.ManageUsers, s.ui.createUser),
+		page("GET", "/admin/users/{id}", policy.ManageUsers, s.ui.editUser),
+		page("POST", "/admin/users/{id}", policy.ManageUsers, s.ui.updateUser),
+
+		page("GET", "/settings/tokens", policy.Self, s.ui.tokens),
+		page("POST", "/settings/tokens", policy.Self, s.ui.createToken),
+		page("POST", "/settings/tokens/{id}/revoke", policy.Self, s.ui.revokeToken),
 	}
 }

@@ -1,0 +1,386 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+// roleChoice describes a role on the user form.
+type roleChoice struct {
+	Role policy.Role
+	Name string
+	Help string
+}
+
+var roleChoices = []roleChoice{
+	{policy.Admin, "Admin", "Everything, including inboxes and users."},
+	{policy.InboxManager, "Inbox manager", "Every conversation of every inbox; no settings."},
+	{policy.Service, "Service", "Conversations of the inboxes they are a member of."},
+	{policy.Sales, "Sales", "Conversations assigned to them or whose contact they own."},
+}
+
+func roleName(r policy.Role) string {
+	for _, c := range roleChoices {
+		if c.Role == r {
+			return c.Name
+		}
+	}
+	return string(r)
+}
+
+// formIDs reads a multi-valued form field of ids; values that are not ids
+// are reported in field.
+func formIDs(r *http.Request, name string, f problem.Fields) []int64 {
+	ids := []int64{}
+	for _, v := range r.PostForm[name] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			f.Add(name, "Choose from the list.")
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// ---- Inboxes ----
+
+// inboxRow is an inbox in the admin list.
+type inboxRow struct {
+	inbox.Inbox
+	Members []string
+}
+
+func (u *ui) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	ins, err := u.s.Inboxes.List(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	rows := make([]inboxRow, len(ins))
+	for i, in := range ins {
+		rows[i] = inboxRow{Inbox: in}
+		for _, id := range in.MemberIDs {
+			rows[i].Members = append(rows[i].Members, n.User(&id))
+		}
+	}
+	return u.render(w, r, http.StatusOK, "admin_inboxes", pageData{Title: "Inboxes", Actor: a, Data: rows})
+}
+
+// inboxForm is the create and edit form of an inbox.
+type inboxForm struct {
+	Inbox           inbox.Inbox // ID 0 when new
+	Name            string
+	Greeting        string
+	Color           string
+	Origins         string
+	RequireIdentity bool
+	Members         []int64
+	Users           []user.User
+	Saved           bool
+	Snippet         string
+}
+
+func (u *ui) inboxForm(r *http.Request, f *inboxForm) error {
+	us, err := u.s.Users.List(r.Context())
+	f.Users = us
+	return err
+}
+
+func (u *ui) renderInboxForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f inboxForm, fields map[string]string) error {
+	if err := u.inboxForm(r, &f); err != nil {
+		return err
+	}
+	title := "New web chat inbox"
+	if f.Inbox.ID != 0 {
+		title = f.Inbox.Name
+		f.Snippet = u.s.snippet(f.Inbox)
+	}
+	return u.render(w, r, status, "admin_inbox", pageData{Title: title, Actor: a, Fields: fields, Data: f})
+}
+
+func (u *ui) newInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.renderInboxForm(w, r, a, http.StatusOK, inboxForm{Color: "#2563eb"}, nil)
+}
+
+// readInboxForm reads the posted form; settings are web chat settings.
+func readInboxForm(r *http.Request, f *inboxForm, fields problem.Fields) *inbox.WebchatSettings {
+	f.Name = r.PostForm.Get("name")
+	f.Greeting = r.PostForm.Get("greeting")
+	f.Color = strings.TrimSpace(r.PostForm.Get("color"))
+	f.Origins = r.PostForm.Get("allowed_origins")
+	f.RequireIdentity = r.PostForm.Get("require_identity") != ""
+	f.Members = formIDs(r, "member_ids", fields)
+	origins := []string{}
+	for _, o := range strings.FieldsFunc(f.Origins, func(c rune) bool { return c == '\n' || c == '\r' || c == ',' || c == ' ' }) {
+		origins = append(origins, o)
+	}
+	return &inbox.WebchatSettings{RequireIdentity: f.RequireIdentity, Greeting: strings.TrimSpace(f.Greeting), Color: f.Color, AllowedOrigins: origins}
+}
+
+// mergeFields adds the fields of a refused change to the form's own.
+func mergeFields(fields problem.Fields, err error) (problem.Fields, bool) {
+	p, ok := problem.As(err)
+	if !ok || p.Kind != problem.KindInvalid {
+		return fields, false
+	}
+	for k, v := range p.Fields {
+		fields.Add(k, "%s", v)
+	}
+	if len(fields) == 0 {
+		fields.Add("form", "%s", p.Message)
+	}
+	return fields, true
+}
+
+// createdInboxPage shows what is shown once: the snippet and the secret.
+type createdInboxPage struct {
+	Inbox   inbox.Inbox
+	Secret  string
+	Snippet string
+	Rotated bool
+}
+
+func (u *ui) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	var f inboxForm
+	fields := problem.Fields{}
+	settings := readInboxForm(r, &f, fields)
+	var in inbox.Inbox
+	var secret string
+	err := fields.Err()
+	if err == nil {
+		in, secret, err = u.s.Inboxes.Create(r.Context(), inbox.NewInbox{Type: inbox.Webchat, Name: f.Name, Webchat: settings, MemberIDs: f.Members})
+	}
+	if fields, ok := mergeFields(fields, err); ok {
+		return u.renderInboxForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
+	} else if err != nil {
+		return err
+	}
+	for _, id := range in.MemberIDs {
+		u.s.Auth.Forget(id)
+	}
+	return u.render(w, r, http.StatusCreated, "admin_inbox_secret", pageData{Title: in.Name + " created", Actor: a,
+		Data: createdInboxPage{Inbox: in, Secret: secret, Snippet: u.s.snippet(in)}})
+}
+
+// adminInbox loads the inbox of the path.
+func (u *ui) adminInbox(r *http.Request) (inbox.Inbox, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return inbox.Inbox{}, problem.NotFound("Inbox")
+	}
+	return u.s.Inboxes.Get(r.Context(), id)
+}
+
+func (u *ui) editInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.adminInbox(r)
+	if err != nil {
+		return err
+	}
+	f := inboxForm{Inbox: in, Name: in.Name, Members: in.MemberIDs, Saved: r.URL.Query().Get("saved") == "1"}
+	if in.Webchat != nil {
+		f.Greeting, f.Color, f.RequireIdentity = in.Webchat.Greeting, in.Webchat.Color, in.Webchat.RequireIdentity
+		f.Origins = strings.Join(in.Webchat.AllowedOrigins, "\n")
+	}
+	return u.renderInboxForm(w, r, a, http.StatusOK, f, nil)
+}
+
+func (u *ui) updateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.adminInbox(r)
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	f := inboxForm{Inbox: in}
+	fields := problem.Fields{}
+	settings := readInboxForm(r, &f, fields)
+	p := inbox.Patch{Name: &f.Name, MemberIDs: &f.Members}
+	if in.Type == inbox.Webchat {
+		p.Webchat = settings
+	}
+	var changed []int64
+	err = fields.Err()
+	if err == nil {
+		_, changed, err = u.s.Inboxes.Update(r.Context(), in.ID, p)
+	}
+	if fields, ok := mergeFields(fields, err); ok {
+		return u.renderInboxForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
+	} else if err != nil {
+		return err
+	}
+	for _, id := range changed {
+		u.s.Auth.Forget(id)
+	}
+	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"?saved=1", http.StatusSeeOther)
+	return nil
+}
+
+func (u *ui) rotateInboxSecret(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.adminInbox(r)
+	if err != nil {
+		return err
+	}
+	secret, err := u.s.Inboxes.RotateWebchatSecret(r.Context(), in.ID)
+	if err != nil {
+		return err
+	}
+	return u.render(w, r, http.StatusOK, "admin_inbox_secret", pageData{Title: in.Name + ": new secret", Actor: a,
+		Data: createdInboxPage{Inbox: in, Secret: secret, Snippet: u.s.snippet(in), Rotated: true}})
+}
+
+// ---- Users ----
+
+// userRow is a user in the admin list.
+type userRow struct {
+	user.User
+	RoleName string
+	Inboxes  []string
+}
+
+type usersPage struct {
+	Users   []userRow
+	Created string
+}
+
+func (u *ui) adminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	us, err := u.s.Users.List(r.Context())
+	if err != nil {
+		return err
+	}
+	n, err := u.names(r)
+	if err != nil {
+		return err
+	}
+	p := usersPage{Users: make([]userRow, len(us))}
+	created, _ := strconv.ParseInt(r.URL.Query().Get("created"), 10, 64)
+	for i, x := range us {
+		p.Users[i] = userRow{User: x, RoleName: roleName(x.Role)}
+		for _, id := range x.InboxIDs {
+			p.Users[i].Inboxes = append(p.Users[i].Inboxes, n.Inbox(id))
+		}
+		if x.ID == created {
+			p.Created = x.Name
+		}
+	}
+	return u.render(w, r, http.StatusOK, "admin_users", pageData{Title: "Users", Actor: a, Data: p})
+}
+
+// userForm is the create and edit form of a user.
+type userForm struct {
+	User    user.User // ID 0 when new
+	Email   string
+	Name    string
+	Role    policy.Role
+	Inboxes []int64
+	Roles   []roleChoice
+	All     []inbox.Inbox
+	Saved   bool
+	Self    bool
+}
+
+func (u *ui) renderUserForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f userForm, fields map[string]string) error {
+	ins, err := u.s.Inboxes.List(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	f.All, f.Roles = ins, roleChoices
+	f.Self = f.User.ID == a.UserID
+	title := "New user"
+	if f.User.ID != 0 {
+		title = f.User.Name
+	}
+	return u.render(w, r, status, "admin_user", pageData{Title: title, Actor: a, Fields: fields, Data: f})
+}
+
+func (u *ui) newUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.renderUserForm(w, r, a, http.StatusOK, userForm{Role: policy.Service, Inboxes: []int64{}}, nil)
+}
+
+func (u *ui) createUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	fields := problem.Fields{}
+	f := userForm{Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name"), Role: policy.Role(r.PostForm.Get("role")),
+		Inboxes: formIDs(r, "inbox_ids", fields)}
+	var nu user.User
+	err := fields.Err()
+	if err == nil {
+		nu, err = u.s.Users.Create(r.Context(), user.NewUser{Email: f.Email, Name: f.Name, Role: f.Role, Password: r.PostForm.Get("password"), InboxIDs: f.Inboxes})
+	}
+	if fields, ok := mergeFields(fields, err); ok {
+		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin/users?created="+strconv.FormatInt(nu.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+func (u *ui) adminUser(r *http.Request) (user.User, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return user.User{}, problem.NotFound("User")
+	}
+	usr, err := u.s.Users.Get(r.Context(), id)
+	if err != nil {
+		return usr, problem.NotFound("User")
+	}
+	return usr, nil
+}
+
+func (u *ui) editUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	f := userForm{User: usr, Email: usr.Email, Name: usr.Name, Role: usr.Role, Inboxes: usr.InboxIDs, Saved: r.URL.Query().Get("saved") == "1"}
+	return u.renderUserForm(w, r, a, http.StatusOK, f, nil)
+}
+
+func (u *ui) updateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	fields := problem.Fields{}
+	f := userForm{User: usr, Email: usr.Email, Name: r.PostForm.Get("name"), Role: policy.Role(r.PostForm.Get("role")),
+		Inboxes: formIDs(r, "inbox_ids", fields)}
+	if !f.Role.Valid() {
+		fields.Add("role", "Choose a role.")
+	}
+	err = fields.Err()
+	if err == nil {
+		_, err = u.s.Users.Update(r.Context(), usr.ID, user.Patch{Name: &f.Name, Role: &f.Role, InboxIDs: &f.Inboxes})
+	}
+	if fields, ok := mergeFields(fields, err); ok {
+		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
+	} else if err != nil {
+		return err
+	}
+	u.s.Auth.Forget(usr.ID)
+	// Someone who removed their own admin role can no longer see this page.
+	if usr.ID == a.UserID && f.Role != policy.Admin {
+		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(usr.ID, 10)+"?saved=1", http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,57 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+)
+
+// tokensPage lists the user's API tokens; Created is a token just made,
+// with its secret, shown this once.
+type tokensPage struct {
+	Tokens  []auth.APIToken
+	Created *createdToken
+	Revoked bool
+}
+
+func (u *ui) renderTokens(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p tokensPage, d pageData) error {
+	ts, err := u.s.Auth.Tokens(r.Context(), a.UserID)
+	if err != nil {
+		return err
+	}
+	p.Tokens = ts
+	d.Title, d.Actor, d.Data = "API tokens", a, p
+	return u.render(w, r, status, "settings_tokens", d)
+}
+
+func (u *ui) tokens(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.renderTokens(w, r, a, http.StatusOK, tokensPage{Revoked: r.URL.Query().Get("revoked") == "1"}, pageData{})
+}
+
+func (u *ui) createToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	name := r.PostForm.Get("name")
+	t, secret, err := u.s.Auth.CreateToken(r.Context(), a.UserID, name)
+	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
+		return u.renderTokens(w, r, a, http.StatusUnprocessableEntity, tokensPage{}, pageData{Fields: p.Fields, Form: map[string]string{"name": name}})
+	} else if err != nil {
+		return err
+	}
+	return u.renderTokens(w, r, a, http.StatusCreated, tokensPage{Created: &createdToken{APIToken: t, Token: secret}}, pageData{})
+}
+
+func (u *ui) revokeToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return problem.NotFound("Token")
+	}
+	if err := u.s.Auth.RevokeToken(r.Context(), a.UserID, id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/settings/tokens?revoked=1", http.StatusSeeOther)
+	return nil
+}
