@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
@@ -25,6 +26,13 @@ import (
 func wsSignIn(t *testing.T, srv *testrig.Server, email, next string) context.Context {
 	t.Helper()
 	ctx := Browser(t)
+	wsLogin(t, ctx, srv, email, next)
+	return ctx
+}
+
+// wsLogin signs in as email in the browser of ctx.
+func wsLogin(t *testing.T, ctx context.Context, srv *testrig.Server, email, next string) {
+	t.Helper()
 	Do(t, ctx,
 		chromedp.Navigate(srv.URL+"/login?next="+next),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
@@ -33,7 +41,6 @@ func wsSignIn(t *testing.T, srv *testrig.Server, email, next string) context.Con
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`header.top`)),
 	)
-	return ctx
 }
 
 // waitFor waits until the JavaScript function fn, called with args,
@@ -333,6 +340,55 @@ func TestInboxLiveViews(t *testing.T) {
 	Do(t, ctx, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#row-%d", top.ID))))
 	if !wsEval[bool](t, ctx, `document.getElementById("rows-empty").hidden`) {
 		t.Fatal("the list still says it is empty")
+	}
+}
+
+// TestLiveResume cuts the live connection: while it is down a customer
+// writes; the page reconnects with ?since= and catches up without a
+// reload.
+func TestLiveResume(t *testing.T) {
+	srv := testrig.Start(t, dbtest.SQLite(t))
+	ana := srv.NewUser("ana@example.com", policy.Service)
+	in, _ := srv.NewWebchatInbox("Website", ana.UserID)
+
+	ctx := Browser(t)
+	// Keep the page's sockets within reach, and let the test hold
+	// reconnections (a handshake with a path that does not exist fails).
+	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+		window.sockets = [];
+		window.holdSockets = false;
+		const Real = window.WebSocket;
+		window.WebSocket = class extends Real {
+			constructor(url, protocols) {
+				super(window.holdSockets ? url.replace("/api/v1/ws", "/api/v1/held") : url, protocols);
+				this.wanted = url;
+				window.sockets.push(this);
+			}
+		};`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsLogin(t, ctx, srv, "ana@example.com", "/inbox")
+	Do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#rows-empty`)))
+	wsLive(t, ctx)
+	wsEval[chromedp.Void](t, ctx, `window.stayed = true`)
+
+	before := srv.App.Hub.Position()
+	wsEval[chromedp.Void](t, ctx, `window.holdSockets = true; window.sockets[0].close()`)
+	Do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#live-status`)))
+	srv.NewVisitor(in.Token, map[string]string{"name": "Offline Olga"}).Say("Written while you were away")
+	wsWait(t, ctx, `() => window.sockets.length >= 2`) // a held attempt failed
+	wsEval[chromedp.Void](t, ctx, `window.holdSockets = false`)
+
+	wsWaitText(t, ctx, `#rows li.row .preview`, "Written while you were away")
+	Do(t, ctx, chromedp.WaitNotVisible(chromedp.CSS(`#live-status`)))
+	if !wsEval[bool](t, ctx, `window.stayed === true`) {
+		t.Fatal("the page reloaded")
+	}
+	u := wsEval[string](t, ctx, `window.sockets.at(-1).wanted`)
+	var since int64
+	if _, err := fmt.Sscanf(u[strings.Index(u, "since=")+len("since="):], "%d", &since); err != nil || since > before {
+		t.Fatalf("reconnected to %s, want since <= %d", u, before)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/auth"
@@ -33,6 +34,11 @@ type ui struct {
 	s      *Server
 	pages  map[string]*template.Template
 	assets map[string]asset
+
+	nameMu sync.Mutex // guards nameSet and nameAt
+	// nameSet caches the names of users and inboxes (see names).
+	nameSet *names
+	nameAt  time.Time
 }
 
 // asset is an embedded static file with its fingerprint.

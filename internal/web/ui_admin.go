@@ -62,7 +62,8 @@ func (u *ui) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor
 	if err != nil {
 		return err
 	}
-	n, err := u.names(r)
+	u.forgetNames()
+	n, err := u.names(r.Context(), nil, nil)
 	if err != nil {
 		return err
 	}
@@ -171,6 +172,7 @@ func (u *ui) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	for _, id := range in.MemberIDs {
 		u.s.Auth.Forget(id)
 	}
+	u.forgetNames()
 	return u.render(w, r, http.StatusCreated, "admin_inbox_secret", pageData{Title: in.Name + " created", Actor: a,
 		Data: createdInboxPage{Inbox: in, Secret: secret, Snippet: u.s.snippet(in)}})
 }
@@ -225,6 +227,7 @@ func (u *ui) updateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	for _, id := range changed {
 		u.s.Auth.Forget(id)
 	}
+	u.forgetNames()
 	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"?saved=1", http.StatusSeeOther)
 	return nil
 }
@@ -261,7 +264,8 @@ func (u *ui) adminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	if err != nil {
 		return err
 	}
-	n, err := u.names(r)
+	u.forgetNames()
+	n, err := u.names(r.Context(), nil, nil)
 	if err != nil {
 		return err
 	}
@@ -376,6 +380,7 @@ func (u *ui) updateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 		return err
 	}
 	u.s.Auth.Forget(usr.ID)
+	u.forgetNames()
 	// Someone who removed their own admin role can no longer see this page.
 	if usr.ID == a.UserID && f.Role != policy.Admin {
 		http.Redirect(w, r, "/inbox", http.StatusSeeOther)

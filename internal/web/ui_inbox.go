@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"html/template"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
@@ -141,25 +143,88 @@ func (n *names) Inbox(id int64) string {
 	return "Inbox " + strconv.FormatInt(id, 10)
 }
 
-// names loads the names of every user and inbox (small tables, read once
-// per page rather than once per row).
-func (u *ui) names(r *http.Request) (*names, error) {
-	us, err := u.s.Users.List(r.Context())
+// knows reports whether n has every one of the ids.
+func (n *names) knows(users, inboxes []int64) bool {
+	for _, id := range users {
+		if _, ok := n.users[id]; !ok {
+			return false
+		}
+	}
+	for _, id := range inboxes {
+		if _, ok := n.inboxes[id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// nameTTL is how long names are reused. Every live update renders a row
+// for every agent who sees it, and names change rarely: a rename shows
+// after at most this long on other nodes (at once on this one).
+const nameTTL = 10 * time.Second
+
+// names returns the names of users and inboxes, from the cache while it
+// is fresh and knows the ids asked for (a new user or inbox reloads it).
+func (u *ui) names(ctx context.Context, users, inboxes []int64) (*names, error) {
+	u.nameMu.Lock()
+	n, at := u.nameSet, u.nameAt
+	u.nameMu.Unlock()
+	if n != nil && time.Since(at) < nameTTL && n.knows(users, inboxes) {
+		return n, nil
+	}
+	us, err := u.s.Users.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ins, err := u.s.Inboxes.List(r.Context(), policy.Actor{Role: policy.Admin})
+	ins, err := u.s.Inboxes.List(ctx, policy.Actor{Role: policy.Admin})
 	if err != nil {
 		return nil, err
 	}
-	n := &names{users: make(map[int64]string, len(us)), inboxes: make(map[int64]string, len(ins))}
+	n = &names{users: make(map[int64]string, len(us)), inboxes: make(map[int64]string, len(ins))}
 	for _, x := range us {
 		n.users[x.ID] = x.Name
 	}
 	for _, x := range ins {
 		n.inboxes[x.ID] = x.Name
 	}
+	u.nameMu.Lock()
+	u.nameSet, u.nameAt = n, time.Now()
+	u.nameMu.Unlock()
 	return n, nil
+}
+
+// forgetNames drops the cached names after a change to them.
+func (u *ui) forgetNames() {
+	u.nameMu.Lock()
+	u.nameSet = nil
+	u.nameMu.Unlock()
+}
+
+// convNames returns names for conversations: their assignees, owners and
+// inboxes.
+func (u *ui) convNames(ctx context.Context, cs ...conversation.Conversation) (*names, error) {
+	var users, inboxes []int64
+	for _, c := range cs {
+		if c.AssigneeID != nil {
+			users = append(users, *c.AssigneeID)
+		}
+		if c.OwnerID != nil {
+			users = append(users, *c.OwnerID)
+		}
+		inboxes = append(inboxes, c.InboxID)
+	}
+	return u.names(ctx, users, inboxes)
+}
+
+// msgNames returns names for messages: their agents.
+func (u *ui) msgNames(ctx context.Context, ms ...conversation.Message) (*names, error) {
+	var users []int64
+	for _, m := range ms {
+		if m.SenderID != nil {
+			users = append(users, *m.SenderID)
+		}
+	}
+	return u.names(ctx, users, nil)
 }
 
 // contactName is how a contact is called in the workspace.
@@ -216,8 +281,12 @@ func newRow(c conversation.Conversation, f listFilter, n *names, current int64) 
 }
 
 // list reads the list view for a page.
-func (u *ui) list(r *http.Request, a policy.Actor, f listFilter, n *names, current int64) (listView, error) {
+func (u *ui) list(r *http.Request, a policy.Actor, f listFilter, current int64) (listView, error) {
 	page, err := u.s.Conversations.List(r.Context(), a, f.options(""))
+	if err != nil {
+		return listView{}, err
+	}
+	n, err := u.convNames(r.Context(), page.Items...)
 	if err != nil {
 		return listView{}, err
 	}
@@ -239,11 +308,7 @@ type inboxPage struct {
 func (u *ui) inbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	seq := u.s.Hub.Position()
 	f := readFilter(r, a)
-	n, err := u.names(r)
-	if err != nil {
-		return err
-	}
-	lv, err := u.list(r, a, f, n, 0)
+	lv, err := u.list(r, a, f, 0)
 	if err != nil {
 		return err
 	}
@@ -257,7 +322,7 @@ func (u *ui) rows(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 	if err != nil {
 		return err
 	}
-	n, err := u.names(r)
+	n, err := u.convNames(r.Context(), page.Items...)
 	if err != nil {
 		return err
 	}
@@ -280,7 +345,7 @@ func (u *ui) row(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	} else if err != nil {
 		return err
 	}
-	n, err := u.names(r)
+	n, err := u.convNames(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -303,10 +368,12 @@ type convView struct {
 	// KeepContact leaves the contact panel out again.
 	Side        bool
 	KeepContact bool
-	Messages    messagesView
-	Composer    composerView
-	Tags        tagsView
-	Contact     contactView
+	// Back is the list's query, for the way back on narrow screens.
+	Back     template.URL
+	Messages messagesView
+	Composer composerView
+	Tags     tagsView
+	Contact  contactView
 }
 
 // messagesView is a page of history, oldest first, with the cursor of
@@ -385,8 +452,12 @@ func (n *names) message(m conversation.Message) messageView {
 }
 
 // history reads a page of messages and puts it oldest first.
-func (u *ui) history(r *http.Request, a policy.Actor, id, before int64, n *names) (messagesView, error) {
+func (u *ui) history(r *http.Request, a policy.Actor, id, before int64) (messagesView, error) {
 	page, err := u.s.Conversations.Messages(r.Context(), a, id, conversation.MessageOptions{Before: before, Limit: 30})
+	if err != nil {
+		return messagesView{}, err
+	}
+	n, err := u.msgNames(r.Context(), page.Items...)
 	if err != nil {
 		return messagesView{}, err
 	}
@@ -448,12 +519,12 @@ func (u *ui) conversation(w http.ResponseWriter, r *http.Request, a policy.Actor
 	if err != nil {
 		return err
 	}
-	n, err := u.names(r)
+	f := readFilter(r, a)
+	lv, err := u.list(r, a, f, id)
 	if err != nil {
 		return err
 	}
-	f := readFilter(r, a)
-	lv, err := u.list(r, a, f, n, id)
+	n, err := u.convNames(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -461,7 +532,8 @@ func (u *ui) conversation(w http.ResponseWriter, r *http.Request, a policy.Actor
 	if err != nil {
 		return err
 	}
-	if cv.Messages, err = u.history(r, a, id, 0, n); err != nil {
+	cv.Back = template.URL(f.Query())
+	if cv.Messages, err = u.history(r, a, id, 0); err != nil {
 		return err
 	}
 	return u.render(w, r, http.StatusOK, "inbox", pageData{Title: cv.Name, Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv, Conv: cv}})
@@ -480,11 +552,7 @@ func (u *ui) messages(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 			return problem.Invalid("before", "The position is not valid; reload the page.")
 		}
 	}
-	n, err := u.names(r)
-	if err != nil {
-		return err
-	}
-	mv, err := u.history(r, a, id, before, n)
+	mv, err := u.history(r, a, id, before)
 	if err != nil {
 		return err
 	}
@@ -508,7 +576,7 @@ func (u *ui) message(w http.ResponseWriter, r *http.Request, a policy.Actor) err
 	if m.ConversationID != id {
 		return problem.NotFound("Message")
 	}
-	n, err := u.names(r)
+	n, err := u.msgNames(r.Context(), m)
 	if err != nil {
 		return err
 	}
@@ -568,7 +636,7 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 		backToConversation(w, r, id)
 		return nil
 	}
-	n, err := u.names(r)
+	n, err := u.msgNames(r.Context(), m)
 	if err != nil {
 		return err
 	}
@@ -596,7 +664,7 @@ func (u *ui) renderHead(w http.ResponseWriter, r *http.Request, a policy.Actor, 
 		backToConversation(w, r, c.ID)
 		return nil
 	}
-	n, err := u.names(r)
+	n, err := u.convNames(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -728,7 +796,7 @@ func (u *ui) contactPanel(w http.ResponseWriter, r *http.Request, a policy.Actor
 	if err != nil {
 		return err
 	}
-	n, err := u.names(r)
+	n, err := u.convNames(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -780,7 +848,7 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if err != nil {
 		return err
 	}
-	n, err := u.names(r)
+	n, err := u.convNames(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -831,7 +899,7 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if c, err = u.s.Conversations.Get(r.Context(), a, id); err != nil {
 		return err
 	}
-	if n, err = u.names(r); err != nil {
+	if n, err = u.convNames(r.Context(), c); err != nil {
 		return err
 	}
 	if cv, err = u.contactView(r, a, c, n); err != nil {

@@ -271,14 +271,26 @@
       return;
     }
     // The answer is the header plus out-of-band parts (tags, contact).
+    // Parts that did not change stay as they are (a click or a selection
+    // in them is not lost); what is being typed moves to the new part.
     const t = document.createElement("template");
     t.innerHTML = html;
     Array.from(t.content.children).forEach(function (el) {
       const cur = el.id && document.getElementById(el.id);
       if (!cur) return;
       el.removeAttribute("hx-swap-oob");
+      if (cur.isEqualNode(el)) return;
+      const focused = cur.contains(document.activeElement) ? document.activeElement.id : "";
+      cur.querySelectorAll("input[id], textarea[id]").forEach(function (old) {
+        const now = el.querySelector("#" + CSS.escape(old.id));
+        if (now && old.type !== "hidden" && old.value !== old.defaultValue) now.value = old.value;
+      });
       cur.replaceWith(el);
       processed(el);
+      if (focused) {
+        const f = document.getElementById(focused);
+        if (f) f.focus();
+      }
     });
   }
 
@@ -353,6 +365,7 @@
       if (existing) existing.remove();
     } else {
       const el = processed(fragment(html));
+      if (existing && existing.isEqualNode(el)) return; // unchanged
       if (existing) existing.replaceWith(el);
       placeRow(list, el);
     }
@@ -398,6 +411,7 @@
       if (socket !== ws) return;
       socket = null;
       setOnline(false);
+      body.dataset.connected = "false";
       failures++;
       // Exponential backoff with jitter, at most 30 s.
       const delay = Math.min(30000, 500 * Math.pow(2, retry++)) * (0.75 + Math.random() / 2);
