@@ -49,6 +49,14 @@ type DB struct {
 	read  *sql.DB
 	write *sql.DB
 
+	// group commits concurrent writes together (SQLite only; nil on
+	// PostgreSQL, where each Write is a transaction of its own).
+	group *groupWriter
+	// reads keeps the read pool's prepared statements (SQLite only).
+	reads *stmtCache
+	// path is the SQLite file.
+	path string
+
 	// statements counts every statement run through this DB, for the
 	// statements-per-message figure in /metrics.
 	statements atomic.Int64
@@ -97,7 +105,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: open sqlite: %w", err)
 	}
-	write.SetMaxOpenConns(1)
+	// The group writer keeps one connection; a second one serves Backup.
+	write.SetMaxOpenConns(2)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
@@ -113,7 +122,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
 	read.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{dialect: SQLite, read: read, write: write}, nil
+	d := &DB{dialect: SQLite, read: read, write: write, reads: newStmtCache(), path: path}
+	d.group = newGroupWriter(d)
+	return d, nil
 }
 
 func openPostgres(ctx context.Context, url string) (*DB, error) {
@@ -133,8 +144,14 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	return &DB{dialect: Postgres, read: pool, write: pool}, nil
 }
 
-// Close closes both pools.
+// Close stops the writer and closes both pools.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.close()
+	}
+	if db.reads != nil {
+		db.reads.close()
+	}
 	err := db.read.Close()
 	if db.write != db.read {
 		err = errors.Join(err, db.write.Close())
@@ -160,21 +177,41 @@ type Querier interface {
 	Dialect() Dialect
 }
 
-// Exec runs a statement outside a transaction (on SQLite through the writer).
+// Exec runs a statement outside a transaction (on SQLite through the
+// writer, in a transaction of its own or committed with others).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	db.statements.Add(1)
-	return db.write.ExecContext(ctx, query, args...)
+	if db.group == nil {
+		db.statements.Add(1)
+		return db.write.ExecContext(ctx, query, args...)
+	}
+	var res sql.Result
+	err := db.Write(ctx, func(tx *Tx) error {
+		var err error
+		res, err = tx.Exec(ctx, query, args...)
+		return err
+	})
+	return res, err
 }
 
 // Query runs a read-only query.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	db.statements.Add(1)
+	if db.reads != nil {
+		if s := db.reads.get(ctx, query, db.read.PrepareContext); s != nil {
+			return s.QueryContext(ctx, args...)
+		}
+	}
 	return db.read.QueryContext(ctx, query, args...)
 }
 
 // QueryRow runs a read-only query that returns at most one row.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	db.statements.Add(1)
+	if db.reads != nil {
+		if s := db.reads.get(ctx, query, db.read.PrepareContext); s != nil {
+			return s.QueryRowContext(ctx, args...)
+		}
+	}
 	return db.read.QueryRowContext(ctx, query, args...)
 }
 
@@ -182,30 +219,64 @@ func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 // right form of a statement whose syntax differs.
 func (db *DB) Dialect() Dialect { return db.dialect }
 
+// LinesAgg is the aggregate that joins the values of expr, ordered by
+// orderBy, with a newline between them (string_agg on PostgreSQL,
+// group_concat on SQLite); NULL when there are none.
+func (d Dialect) LinesAgg(expr, orderBy string) string {
+	if d == Postgres {
+		return "string_agg(" + expr + ", chr(10) ORDER BY " + orderBy + ")"
+	}
+	return "group_concat(" + expr + ", char(10) ORDER BY " + orderBy + ")"
+}
+
 // Tx is a write transaction. Functions that must run inside one take a *Tx
 // explicitly; it is never hidden in a context.
 type Tx struct {
-	tx       *sql.Tx
+	ex       execer
 	db       *DB
 	onCommit []func()
+	// shared is set when the transaction is committed together with other
+	// callers' work: a statement then never runs under a context that can
+	// be cancelled while it runs (see Tx.ctx).
+	shared bool
+}
+
+// execer is what runs a transaction's statements: a *sql.Tx, or the
+// group writer's connection.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ctx is the context a statement runs under. In a shared transaction a
+// cancelled caller's statements are refused before they start (database/sql
+// checks the context first), but a statement that has started is never
+// interrupted: SQLite may answer an interrupted write by rolling back the
+// whole transaction, which holds other callers' work too.
+func (tx *Tx) ctx(ctx context.Context) context.Context {
+	if tx.shared && ctx.Err() == nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // Exec runs a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	tx.db.statements.Add(1)
-	return tx.tx.ExecContext(ctx, query, args...)
+	return tx.ex.ExecContext(tx.ctx(ctx), query, args...)
 }
 
 // Query runs a query in the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	tx.db.statements.Add(1)
-	return tx.tx.QueryContext(ctx, query, args...)
+	return tx.ex.QueryContext(tx.ctx(ctx), query, args...)
 }
 
 // QueryRow runs a query that returns at most one row in the transaction.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	tx.db.statements.Add(1)
-	return tx.tx.QueryRowContext(ctx, query, args...)
+	return tx.ex.QueryRowContext(tx.ctx(ctx), query, args...)
 }
 
 // Dialect reports the engine.
@@ -215,16 +286,27 @@ func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
 // then): publishing events, waking workers.
 func (tx *Tx) OnCommit(f func()) { tx.onCommit = append(tx.onCommit, f) }
 
-// Write runs fn in a transaction and commits it when fn returns nil. On
-// SQLite the transaction begins IMMEDIATE on the single writer connection;
-// on PostgreSQL it is READ COMMITTED. Errors are mapped with MapErr.
+// Write runs fn in a transaction and commits it when fn returns nil; when
+// fn returns an error nothing it did persists. Functions registered with
+// OnCommit run after the commit, in the caller's goroutine, and only if it
+// succeeded. Errors are mapped with MapErr.
+//
+// On PostgreSQL the transaction is READ COMMITTED, one per call. On SQLite
+// the single writer commits concurrent calls together (group commit): each
+// fn runs inside a SAVEPOINT of a shared IMMEDIATE transaction, so an
+// error undoes only that fn's work, and Write returns once the COMMIT that
+// includes it has succeeded. fn must therefore not call Write or Exec
+// itself (it never could: there is one writer), and should be quick.
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.group != nil {
+		return db.group.write(ctx, fn)
+	}
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", MapErr(err))
 	}
 	db.statements.Add(1)
-	tx := &Tx{tx: sqlTx, db: db}
+	tx := &Tx{ex: sqlTx, db: db}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return MapErr(err)

@@ -1,0 +1,183 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+)
+
+// insertKey inserts a login_attempts row (a table with a text primary key
+// and no references, handy for tests of the write path).
+func insertKey(ctx context.Context, tx *db.Tx, key string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO login_attempts (key, failures, blocked_until, updated_at) VALUES ($1, 1, $2, $2)`, key, db.Now())
+	return err
+}
+
+func keyExists(t *testing.T, d *db.DB, key string) bool {
+	t.Helper()
+	var n int
+	if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM login_attempts WHERE key = $1`, key).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// TestWriteConcurrent runs many writers at once: on SQLite they share
+// transactions (group commit). Each caller's outcome must be its own: a
+// failing or conflicting caller leaves nothing behind and does not disturb
+// the others, and OnCommit runs only after the commit that holds the work.
+func TestWriteConcurrent(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := d.Write(ctx, func(tx *db.Tx) error { return insertKey(ctx, tx, "taken") }); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		const writers, each = 40, 25
+		var ok, committedEarly atomic.Int64
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*each)
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					key := fmt.Sprintf("k-%d-%d", w, i)
+					var hookRan bool
+					err := d.Write(ctx, func(tx *db.Tx) error {
+						tx.OnCommit(func() {
+							hookRan = true
+							// The hook runs after the commit: the row is
+							// visible to a reader outside the transaction.
+							if !keyExists(t, d, key) {
+								committedEarly.Add(1)
+							}
+						})
+						if err := insertKey(ctx, tx, key); err != nil {
+							return err
+						}
+						switch i % 5 {
+						case 1:
+							return boom // after writing: must be undone
+						case 2:
+							return insertKey(ctx, tx, "taken") // a conflict, after writing
+						}
+						return nil
+					})
+					switch i % 5 {
+					case 1:
+						if !errors.Is(err, boom) || hookRan || keyExists(t, d, key) {
+							errs <- fmt.Errorf("%s: failing write: err=%v hook=%v", key, err, hookRan)
+						}
+					case 2:
+						if !errors.Is(err, db.ErrConflict) || hookRan || keyExists(t, d, key) {
+							errs <- fmt.Errorf("%s: conflicting write: err=%v hook=%v", key, err, hookRan)
+						}
+					default:
+						if err != nil || !hookRan {
+							errs <- fmt.Errorf("%s: write: err=%v hook=%v", key, err, hookRan)
+						}
+						ok.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if n := committedEarly.Load(); n > 0 {
+			t.Errorf("%d OnCommit functions ran before their work was visible", n)
+		}
+		var rows int64
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM login_attempts WHERE key LIKE 'k-%'`).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows != ok.Load() {
+			t.Errorf("%d rows, want %d (one per successful write)", rows, ok.Load())
+		}
+	})
+}
+
+// TestWritePanic: a panicking function panics in its caller, leaves
+// nothing behind and does not disturb the writes committed with it.
+func TestWritePanic(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				key := fmt.Sprintf("p-%d", i)
+				defer func() {
+					p := recover()
+					if (p != nil) != (i == 7) {
+						t.Errorf("%s: recovered %v", key, p)
+					}
+				}()
+				err := d.Write(ctx, func(tx *db.Tx) error {
+					if err := insertKey(ctx, tx, key); err != nil {
+						return err
+					}
+					if i == 7 {
+						panic("write function failed")
+					}
+					return nil
+				})
+				if err != nil {
+					t.Errorf("%s: %v", key, err)
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range 20 {
+			if got := keyExists(t, d, fmt.Sprintf("p-%d", i)); got != (i != 7) {
+				t.Errorf("p-%d exists = %v", i, got)
+			}
+		}
+		// The writer still works.
+		if err := d.Write(ctx, func(tx *db.Tx) error { return insertKey(ctx, tx, "after") }); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestWriteCancelled: a cancelled context stops a write before it runs;
+// one cancelled while its function runs keeps statements from starting,
+// and the function's error undoes its work.
+func TestWriteCancelled(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		ran := false
+		err := d.Write(ctx, func(tx *db.Tx) error { ran = true; return insertKey(ctx, tx, "c1") })
+		if !errors.Is(err, context.Canceled) || keyExists(t, d, "c1") {
+			t.Fatalf("cancelled before: err=%v ran=%v", err, ran)
+		}
+		ctx, cancel = context.WithCancel(context.Background())
+		err = d.Write(ctx, func(tx *db.Tx) error {
+			if err := insertKey(ctx, tx, "c2"); err != nil {
+				return err
+			}
+			cancel()
+			return insertKey(ctx, tx, "c3")
+		})
+		if !errors.Is(err, context.Canceled) || keyExists(t, d, "c2") || keyExists(t, d, "c3") {
+			t.Fatalf("cancelled during: err=%v", err)
+		}
+		if _, err := d.Exec(context.Background(), `DELETE FROM login_attempts`); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
