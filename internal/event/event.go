@@ -130,10 +130,15 @@ func (l *Log) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	return nil
 }
 
-// append_ numbers events and inserts them in one statement.
+// append_ numbers events and inserts them: on PostgreSQL in one statement
+// (the sequence row stays locked from that statement to the commit, so
+// one round trip less is a shorter critical section), on SQLite in two.
 func append_(ctx context.Context, tx *db.Tx, events []Event) ([]Event, error) {
 	if len(events) == 0 {
 		return nil, nil
+	}
+	if tx.Dialect() == db.Postgres {
+		return appendPostgres(ctx, tx, events)
 	}
 	var last int64
 	err := tx.QueryRow(ctx, `UPDATE event_seq SET value = value + $1 WHERE id = 1 RETURNING value`, len(events)).Scan(&last)
@@ -166,6 +171,57 @@ func append_(ctx context.Context, tx *db.Tx, events []Event) ([]Event, error) {
 	}
 	if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
 		return nil, fmt.Errorf("event: insert: %w", err)
+	}
+	return events, nil
+}
+
+// appendPostgres takes the sequence and inserts the events in one
+// statement: the UPDATE of event_seq is a data-modifying CTE whose new
+// value numbers the rows.
+func appendPostgres(ctx context.Context, tx *db.Tx, events []Event) ([]Event, error) {
+	now := db.Now()
+	n := len(events)
+	var sb strings.Builder
+	sb.WriteString(`WITH s AS (UPDATE event_seq SET value = value + $1 WHERE id = 1 RETURNING value)
+		INSERT INTO events (seq, type, user_id, inbox_id, conversation_id, contact_id, assignee_id, prev_assignee_id, owner_id, public, data, created_at)
+		SELECT s.value - $1 + v.i, v.type, v.user_id, v.inbox_id, v.conversation_id, v.contact_id, v.assignee_id, v.prev_assignee_id, v.owner_id, v.public, v.data, $2
+		FROM s, (VALUES `)
+	const cols = 11
+	args := make([]any, 0, 2+n*cols)
+	args = append(args, n, now)
+	for i := range events {
+		e := &events[i]
+		e.At = now
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		b := 3 + i*cols
+		fmt.Fprintf(&sb, "(CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), "+
+			"CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BOOLEAN), CAST($%d AS TEXT))",
+			b, b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+8, b+9, b+10)
+		args = append(args, i+1, e.Type, nullID(e.UserID), nullID(e.Ref.InboxID), nullID(e.ConversationID),
+			nullID(e.ContactID), nullID(e.Ref.AssigneeID), nullID(e.PrevAssigneeID), nullID(e.Ref.OwnerID), e.Public, string(e.Data))
+	}
+	sb.WriteString(`) AS v (i, type, user_id, inbox_id, conversation_id, contact_id, assignee_id, prev_assignee_id, owner_id, public, data)
+		RETURNING seq`)
+	rows, err := tx.Query(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("event: insert: %w", err)
+	}
+	defer rows.Close()
+	var last int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, fmt.Errorf("event: insert: %w", err)
+		}
+		last = max(last, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("event: insert: %w", err)
+	}
+	for i := range events {
+		events[i].Seq = last - int64(n) + int64(i) + 1
 	}
 	return events, nil
 }
