@@ -25,31 +25,50 @@ const convColumns = `c.id, c.inbox_id, c.contact_id, c.status, c.assignee_id, c.
 	c.last_message_preview, c.last_activity_at, c.last_customer_message_at, c.last_agent_message_at, c.closed_at,
 	c.created_at, c.updated_at, ct.name, ct.phone, ct.email`
 
+// withTags is convColumns and the conversation's tags, one per line, in
+// one column (a correlated subquery: no second query for the tags).
+func withTags(d db.Dialect) string {
+	if d == db.Postgres {
+		return convColumnsTagsPostgres
+	}
+	return convColumnsTagsSQLite
+}
+
+var (
+	convColumnsTagsPostgres = convColumns + `, (SELECT ` + db.Postgres.LinesAgg("t.tag", "t.tag") + ` FROM conversation_tags t WHERE t.conversation_id = c.id)`
+	convColumnsTagsSQLite   = convColumns + `, (SELECT ` + db.SQLite.LinesAgg("t.tag", "t.tag") + ` FROM conversation_tags t WHERE t.conversation_id = c.id)`
+)
+
+// scanConv scans the columns of withTags, then extra.
 func scanConv(row interface{ Scan(...any) error }, extra ...any) (Conversation, error) {
 	var c Conversation
+	var tags *string
 	dest := []any{&c.ID, &c.InboxID, &c.ContactID, &c.Status, &c.AssigneeID, &c.OwnerID, &c.StartedBy, &c.LastMessageID,
 		&c.LastMessagePreview, &c.LastActivityAt, &c.LastCustomerMessageAt, &c.LastAgentMessageAt, &c.ClosedAt,
-		&c.CreatedAt, &c.UpdatedAt, &c.Contact.Name, &c.Contact.Phone, &c.Contact.Email}
+		&c.CreatedAt, &c.UpdatedAt, &c.Contact.Name, &c.Contact.Phone, &c.Contact.Email, &tags}
 	err := row.Scan(append(dest, extra...)...)
 	c.Tags = []string{}
+	if tags != nil && *tags != "" {
+		c.Tags = strings.Split(*tags, "\n")
+	}
 	return c, err
 }
 
 // load reads a conversation regardless of who asks, in q.
 func load(ctx context.Context, q db.Querier, id int64) (Conversation, error) {
-	c, err := scanConv(q.QueryRow(ctx, `SELECT `+convColumns+` FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = $1`, id))
+	c, err := scanConv(q.QueryRow(ctx, `SELECT `+withTags(q.Dialect())+` FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = $1`, id))
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return c, ErrNotFound
 	} else if err != nil {
 		return c, fmt.Errorf("conversation: load %d: %w", id, err)
 	}
-	return c, fillTags(ctx, q, []*Conversation{&c})
+	return c, nil
 }
 
 // Get returns a conversation the actor may see.
 func (s *Service) Get(ctx context.Context, a policy.Actor, id int64) (Conversation, error) {
 	var lastRead *int64
-	c, err := scanConv(s.db.QueryRow(ctx, `SELECT `+convColumns+`, r.last_read_message_id FROM conversations c
+	c, err := scanConv(s.db.QueryRow(ctx, `SELECT `+withTags(s.db.Dialect())+`, r.last_read_message_id FROM conversations c
 		JOIN contacts ct ON ct.id = c.contact_id
 		LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.user_id = $2
 		WHERE c.id = $1`, id, a.UserID), &lastRead)
@@ -62,7 +81,7 @@ func (s *Service) Get(ctx context.Context, a policy.Actor, id int64) (Conversati
 		return Conversation{}, ErrNotFound
 	}
 	c.Unread = c.LastMessageID > deref(lastRead)
-	return c, fillTags(ctx, s.db, []*Conversation{&c})
+	return c, nil
 }
 
 func fillTags(ctx context.Context, q db.Querier, cs []*Conversation) error {
@@ -207,12 +226,12 @@ func (s *Service) List(ctx context.Context, a policy.Actor, o ListOptions) (Page
 }
 
 // byIDs loads full rows for ids, in the order given, with the viewer's
-// unread marks and the tags: three queries for a whole page.
+// unread marks and the tags, in one query.
 func (s *Service) byIDs(ctx context.Context, viewer int64, ids []int64) ([]Conversation, error) {
 	if len(ids) == 0 {
 		return []Conversation{}, nil
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+convColumns+`, r.last_read_message_id FROM conversations c
+	rows, err := s.db.Query(ctx, `SELECT `+withTags(s.db.Dialect())+`, r.last_read_message_id FROM conversations c
 		JOIN contacts ct ON ct.id = c.contact_id
 		LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.user_id = $1
 		WHERE c.id IN (`+idList(ids)+`)`, viewer)
@@ -234,16 +253,12 @@ func (s *Service) byIDs(ctx context.Context, viewer int64, ids []int64) ([]Conve
 		return nil, err
 	}
 	out := make([]Conversation, 0, len(ids))
-	ptrs := make([]*Conversation, 0, len(ids))
 	for _, id := range ids {
 		if c := byID[id]; c != nil {
 			out = append(out, *c)
 		}
 	}
-	for i := range out {
-		ptrs = append(ptrs, &out[i])
-	}
-	return out, fillTags(ctx, s.db, ptrs)
+	return out, nil
 }
 
 // sqlArgs numbers query arguments.
@@ -304,10 +319,23 @@ func listQuery(s policy.Scope, viewer int64, o ListOptions, after *cursor) (stri
 		}
 		return "inbox_id = " + args.add(o.InboxID)
 	}
+	// add adds the branch for conds. Without a status filter a branch on
+	// an (x, status, last_activity_at, id) index would have to sort all of
+	// x's conversations: it becomes one branch per status instead, each a
+	// range scan in order, merged like the others.
 	var branches []string
+	add := func(conds ...string) {
+		if o.Status != "" || len(conds) == 0 {
+			branches = append(branches, branch(conds...))
+			return
+		}
+		for _, st := range []Status{Open, Closed} {
+			branches = append(branches, branch(append(slices.Clip(conds), "status = '"+string(st)+"'")...))
+		}
+	}
 	switch s.Kind {
 	case policy.ScopeAll:
-		branches = []string{branch(nonEmpty(inbox(), assignee)...)}
+		add(nonEmpty(inbox(), assignee)...)
 	case policy.ScopeInboxes:
 		inboxes := s.Inboxes
 		if o.InboxID != 0 {
@@ -321,24 +349,22 @@ func listQuery(s policy.Scope, viewer int64, o ListOptions, after *cursor) (stri
 			return "", nil
 		case assignee != "" || len(inboxes) > 20:
 			// One person's conversations: the assignee index, filtered.
-			branches = []string{branch(nonEmpty(assignee, "inbox_id IN ("+idList(inboxes)+")")...)}
+			add(nonEmpty(assignee, "inbox_id IN ("+idList(inboxes)+")")...)
 		default:
 			for _, id := range inboxes {
-				branches = append(branches, branch(nonEmpty("inbox_id = "+args.add(id), assignee)...))
+				add(nonEmpty("inbox_id = "+args.add(id), assignee)...)
 			}
 		}
 	case policy.ScopeAssignedOrOwned:
 		switch {
 		case o.Assignee.Me:
-			branches = []string{branch(nonEmpty(inbox(), assignee)...)}
+			add(nonEmpty(inbox(), assignee)...)
 		case o.Assignee.None, o.Assignee.ID != 0:
-			branches = []string{branch(nonEmpty(inbox(), assignee, "owner_id = "+args.add(s.UserID))...)}
+			add(nonEmpty(inbox(), assignee, "owner_id = "+args.add(s.UserID))...)
 		default:
 			me, in := args.add(s.UserID), inbox()
-			branches = []string{
-				branch(nonEmpty(in, "assignee_id = "+me)...),
-				branch(nonEmpty(in, "owner_id = "+me)...),
-			}
+			add(nonEmpty(in, "assignee_id = "+me)...)
+			add(nonEmpty(in, "owner_id = "+me)...)
 		}
 	default:
 		return "", nil

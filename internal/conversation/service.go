@@ -103,6 +103,29 @@ func (s *Service) Receive(ctx context.Context, in Incoming) (Receipt, error) {
 		out = Receipt{}
 		return s.log.Write(ctx, func(tx *event.Tx) error { return s.receive(ctx, tx, in, &out) })
 	})
+	if errors.Is(err, errDuplicate) {
+		return s.duplicate(ctx, in)
+	}
+	return out, err
+}
+
+// errDuplicate undoes a transaction whose message turned out to be stored
+// already; Receive then answers with the stored one.
+var errDuplicate = errors.New("conversation: message already stored")
+
+// duplicate answers a message delivered again with what was stored the
+// first time.
+func (s *Service) duplicate(ctx context.Context, in Incoming) (Receipt, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT id FROM messages WHERE inbox_id = $1 AND channel_message_id = $2`, in.InboxID, in.ChannelMessageID).Scan(&id)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("conversation: receive: duplicate: %w", db.MapErr(err))
+	}
+	out := Receipt{Duplicate: true}
+	if out.Message, err = loadMessage(ctx, s.db, id); err != nil {
+		return Receipt{}, err
+	}
+	out.Conversation, err = load(ctx, s.db, out.Message.ConversationID)
 	return out, err
 }
 
@@ -116,32 +139,33 @@ func retryConflict(fn func() error) error {
 	return err
 }
 
+// receive stores an inbound message. The common case, a known contact
+// writing in an open conversation, costs four statements before the event
+// log's: the open conversation (with its contact and tags), the message
+// (whose unique index also catches a redelivery), and the conversation's
+// update. A redelivered message ends the transaction with errDuplicate.
 func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *Receipt) error {
-	var existing int64
-	err := tx.QueryRow(ctx, `SELECT id FROM messages WHERE inbox_id = $1 AND channel_message_id = $2`, in.InboxID, in.ChannelMessageID).Scan(&existing)
-	if err == nil {
-		out.Duplicate = true
-		if out.Message, err = loadMessage(ctx, tx, existing); err != nil {
+	var c Conversation
+	var created bool
+	var err error
+	if in.ContactID != 0 {
+		c, err = findOpen(ctx, tx.Tx, in.InboxID, in.ContactID)
+		if errors.Is(err, ErrNotFound) {
+			ct := contact.Contact{ID: in.ContactID}
+			err = tx.QueryRow(ctx, `SELECT name, phone, email, owner_id FROM contacts WHERE id = $1`, in.ContactID).Scan(&ct.Name, &ct.Phone, &ct.Email, &ct.OwnerID)
+			if err != nil {
+				return fmt.Errorf("conversation: receive: contact: %w", db.MapErr(err))
+			}
+			c, err = createConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
+			created = true
+		}
+	} else {
+		var ct contact.Contact
+		if ct, _, err = contact.FindOrCreate(ctx, tx.Tx, in.InboxID, in.ExternalID, in.Profile); err != nil {
 			return err
 		}
-		out.Conversation, err = load(ctx, tx, out.Message.ConversationID)
-		return err
-	} else if !errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return fmt.Errorf("conversation: receive: %w", err)
+		c, created, err = openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
 	}
-
-	var ct contact.Contact
-	if in.ContactID != 0 {
-		ct.ID = in.ContactID
-		err = tx.QueryRow(ctx, `SELECT name, owner_id FROM contacts WHERE id = $1`, in.ContactID).Scan(&ct.Name, &ct.OwnerID)
-		if err != nil {
-			return fmt.Errorf("conversation: receive: contact: %w", db.MapErr(err))
-		}
-	} else if ct, _, err = contact.FindOrCreate(ctx, tx.Tx, in.InboxID, in.ExternalID, in.Profile); err != nil {
-		return err
-	}
-
-	c, created, err := openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
 	if err != nil {
 		return err
 	}
@@ -149,7 +173,7 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 	m := Message{ConversationID: c.ID, InboxID: in.InboxID, Direction: Inbound, SenderType: SenderContact, Type: in.Type,
 		Text: in.Text, Content: in.Content, Status: Received, ChannelMessageID: &in.ChannelMessageID, CreatedAt: now, UpdatedAt: now}
 	if err := insertMessage(ctx, tx.Tx, &m); err != nil {
-		return err
+		return err // errDuplicate for a redelivery
 	}
 	if len(in.AttachmentIDs) > 0 {
 		if m.Attachments, err = attachment.Link(ctx, tx.Tx, m.ID, in.Uploader, in.AttachmentIDs, s.limits); err != nil {
@@ -172,26 +196,41 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 	return nil
 }
 
+// findOpen returns the contact's open conversation on the inbox, with its
+// contact and tags, or ErrNotFound.
+func findOpen(ctx context.Context, tx *db.Tx, inboxID, contactID int64) (Conversation, error) {
+	c, err := scanConv(tx.QueryRow(ctx, `SELECT `+withTags(tx.Dialect())+` FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+		WHERE c.inbox_id = $1 AND c.contact_id = $2 AND c.status = 'open'`, inboxID, contactID))
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return c, ErrNotFound
+	} else if err != nil {
+		return c, fmt.Errorf("conversation: find open: %w", err)
+	}
+	return c, nil
+}
+
 // openConversation returns the contact's open conversation on the inbox,
 // opening one when there is none.
 func openConversation(ctx context.Context, tx *db.Tx, inboxID int64, ct contact.Contact, by StartedBy) (Conversation, bool, error) {
-	c, err := scanConv(tx.QueryRow(ctx, `SELECT `+convColumns+` FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
-		WHERE c.inbox_id = $1 AND c.contact_id = $2 AND c.status = 'open'`, inboxID, ct.ID))
-	if err == nil {
-		return c, false, fillTags(ctx, tx, []*Conversation{&c})
+	c, err := findOpen(ctx, tx, inboxID, ct.ID)
+	if !errors.Is(err, ErrNotFound) {
+		return c, false, err
 	}
-	if !errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return c, false, fmt.Errorf("conversation: find open: %w", err)
-	}
+	c, err = createConversation(ctx, tx, inboxID, ct, by)
+	return c, err == nil, err
+}
+
+// createConversation opens a conversation for the contact on the inbox.
+func createConversation(ctx context.Context, tx *db.Tx, inboxID int64, ct contact.Contact, by StartedBy) (Conversation, error) {
 	now := db.Now()
-	c = Conversation{InboxID: inboxID, ContactID: ct.ID, Contact: Party{Name: ct.Name, Phone: ct.Phone, Email: ct.Email}, Status: Open,
+	c := Conversation{InboxID: inboxID, ContactID: ct.ID, Contact: Party{Name: ct.Name, Phone: ct.Phone, Email: ct.Email}, Status: Open,
 		OwnerID: ct.OwnerID, StartedBy: by, Tags: []string{}, LastActivityAt: now, CreatedAt: now, UpdatedAt: now}
-	err = tx.QueryRow(ctx, `INSERT INTO conversations (inbox_id, contact_id, status, owner_id, started_by, last_activity_at, created_at, updated_at)
+	err := tx.QueryRow(ctx, `INSERT INTO conversations (inbox_id, contact_id, status, owner_id, started_by, last_activity_at, created_at, updated_at)
 		VALUES ($1, $2, 'open', $3, $4, $5, $5, $5) RETURNING id`, inboxID, ct.ID, ct.OwnerID, by, now).Scan(&c.ID)
 	if err != nil {
-		return c, false, fmt.Errorf("conversation: open: %w", err)
+		return c, fmt.Errorf("conversation: open: %w", err)
 	}
-	return c, true, nil
+	return c, nil
 }
 
 func insertMessage(ctx context.Context, tx *db.Tx, m *Message) error {
@@ -203,11 +242,21 @@ func insertMessage(ctx context.Context, tx *db.Tx, m *Message) error {
 	if m.Error != nil {
 		code, msg = m.Error.Code, m.Error.Message
 	}
-	err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, inbox_id, direction, sender_type, sender_id, type, text, content, status,
+	q := `INSERT INTO messages (conversation_id, inbox_id, direction, sender_type, sender_id, type, text, content, status,
 		error_code, error_message, channel_message_id, idempotency_key, reply_to_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id`,
-		m.ConversationID, m.InboxID, m.Direction, m.SenderType, m.SenderID, m.Type, m.Text, content, m.Status,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id`
+	if m.ChannelMessageID != nil {
+		// A channel's message stored before is a redelivery, not an error.
+		q = `INSERT INTO messages (conversation_id, inbox_id, direction, sender_type, sender_id, type, text, content, status,
+		error_code, error_message, channel_message_id, idempotency_key, reply_to_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+		ON CONFLICT (inbox_id, channel_message_id) DO NOTHING RETURNING id`
+	}
+	err := tx.QueryRow(ctx, q, m.ConversationID, m.InboxID, m.Direction, m.SenderType, m.SenderID, m.Type, m.Text, content, m.Status,
 		code, msg, m.ChannelMessageID, m.IdempotencyKey, m.ReplyToID, m.CreatedAt).Scan(&m.ID)
+	if m.ChannelMessageID != nil && errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return errDuplicate
+	}
 	if err != nil {
 		return fmt.Errorf("conversation: insert message: %w", err)
 	}
