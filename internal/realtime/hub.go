@@ -42,8 +42,9 @@ type Hub struct {
 	logger *slog.Logger
 	in     chan []event.Event
 
-	mu        sync.Mutex // guards delivered, subs and closed
+	mu        sync.Mutex // guards delivered, started, subs and closed
 	delivered int64      // the last sequence handed to subscribers
+	started   bool       // delivered has been positioned by Start
 	subs      map[*Subscription]struct{}
 	closed    bool
 
@@ -55,7 +56,10 @@ type Hub struct {
 type Subscription struct {
 	hub    *Hub
 	filter func(*event.Event) bool
-	c      chan event.Event
+	// c carries pointers: its buffer is allocated in full for every
+	// connection, and a pointer is an eighteenth of an Event. Every
+	// subscriber of an event shares one copy, which nobody changes.
+	c chan *event.Event
 	// done is closed when the hub drops the subscription (too slow, or
 	// shutting down).
 	done    chan struct{}
@@ -111,8 +115,11 @@ func (h *Hub) Start(ctx context.Context) error {
 		return err
 	}
 	h.mu.Lock()
-	if h.delivered == 0 {
-		h.delivered = last
+	// Only the first call positions the hub: a second one (Run after a
+	// caller's Start) must not skip events that arrived in between, even
+	// when the log was empty at first (delivered 0).
+	if !h.started {
+		h.delivered, h.started = last, true
 	}
 	h.mu.Unlock()
 	return nil
@@ -227,12 +234,13 @@ func (h *Hub) catchUp(ctx context.Context) {
 // deliverLocked hands e to every subscriber that may see it.
 func (h *Hub) deliverLocked(e event.Event) {
 	h.delivered = e.Seq
+	p := &e
 	for s := range h.subs {
-		if !s.filter(&e) {
+		if !s.filter(p) {
 			continue
 		}
 		select {
-		case s.c <- e:
+		case s.c <- p:
 		default:
 			h.dropLocked(s, ErrSlow)
 		}
@@ -279,7 +287,7 @@ func (h *Hub) Subscribers() int {
 // The returned position is where the subscription starts: the client's
 // "since" from now on.
 func (h *Hub) Subscribe(ctx context.Context, since int64, filter func(*event.Event) bool) (*Subscription, []event.Event, int64, error) {
-	s := &Subscription{hub: h, filter: filter, c: make(chan event.Event, h.cfg.Buffer), done: make(chan struct{})}
+	s := &Subscription{hub: h, filter: filter, c: make(chan *event.Event, h.cfg.Buffer), done: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -320,8 +328,9 @@ func (h *Hub) Subscribe(ctx context.Context, since int64, filter func(*event.Eve
 	return s, replay, at, nil
 }
 
-// C delivers the live events.
-func (s *Subscription) C() <-chan event.Event { return s.c }
+// C delivers the live events. They are shared with other subscribers:
+// read them, never change them.
+func (s *Subscription) C() <-chan *event.Event { return s.c }
 
 // Done is closed when the hub drops the subscription; Err says why.
 func (s *Subscription) Done() <-chan struct{} { return s.done }

@@ -365,7 +365,7 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 				return nil
 			}
 		case e := <-sub.C():
-			if err := sendEvent(e); err != nil {
+			if err := sendEvent(*e); err != nil {
 				return nil
 			}
 			s.Metrics.EventsDelivered.Inc()
