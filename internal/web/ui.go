@@ -247,6 +247,15 @@ func (u *ui) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if internal {
 		u.s.logger.Error("page failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestID(r))
 	}
+	if len(detail.Fields) > 0 {
+		// Forms answer their own fields; anything else says what was wrong.
+		msgs := make([]string, 0, len(detail.Fields))
+		for _, m := range detail.Fields {
+			msgs = append(msgs, m)
+		}
+		slices.Sort(msgs)
+		detail.Message = strings.Join(msgs, " ")
+	}
 	if isHTMX(r) {
 		h := w.Header()
 		h.Set("Content-Type", "text/plain; charset=utf-8")

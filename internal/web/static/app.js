@@ -483,6 +483,9 @@
 
   function start() {
     enhance(body);
+    // A refused form: put the cursor where the first problem is.
+    const invalid = document.querySelector("main [aria-invalid=true]");
+    if (invalid) invalid.focus();
     scrollToBottom();
     if (body.hasAttribute("data-live") && "WebSocket" in window) {
       connect();
