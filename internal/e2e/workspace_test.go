@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/testrig"
@@ -142,7 +143,11 @@ func wsEventually(t *testing.T, what string, check func() string) {
 // TestAgentWorkspace plays a support conversation: a customer writes, the
 // agent sees it arrive live, opens it, replies, and works it.
 func TestAgentWorkspace(t *testing.T) {
-	srv := testrig.Start(t, dbtest.SQLite(t))
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) { agentWorkspace(t, d) })
+}
+
+func agentWorkspace(t *testing.T, d *db.DB) {
+	srv := testrig.Start(t, d)
 	ana := srv.NewUser("ana@example.com", policy.Service)
 	ben := srv.NewUser("ben@example.com", policy.Service)
 	in, _ := srv.NewWebchatInbox("Website", ana.UserID, ben.UserID)
@@ -295,7 +300,11 @@ func TestAgentWorkspace(t *testing.T) {
 // TestInboxLiveViews checks that the list follows changes made elsewhere:
 // rows join, leave and move as conversations change, and pages load.
 func TestInboxLiveViews(t *testing.T) {
-	srv := testrig.Start(t, dbtest.SQLite(t))
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) { inboxLiveViews(t, d) })
+}
+
+func inboxLiveViews(t *testing.T, d *db.DB) {
+	srv := testrig.Start(t, d)
 	ana := srv.NewUser("ana@example.com", policy.Service)
 	ben := srv.NewUser("ben@example.com", policy.Service)
 	in, _ := srv.NewWebchatInbox("Website", ana.UserID, ben.UserID)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/testrig"
@@ -66,7 +67,12 @@ var pageAccess = map[string][]string{
 // nobody: the roles listed get through, the others get 403, and nobody
 // is sent to the login page.
 func TestPageRoleMatrix(t *testing.T) {
-	srv := testrig.Start(t, dbtest.SQLite(t))
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) { pageRoleMatrix(t, d) })
+}
+
+func pageRoleMatrix(t *testing.T, d *db.DB) {
+	srv := testrig.Start(t, d)
 	roles := map[string]*testrig.Client{}
 	for _, r := range policy.Roles {
 		roles[string(r)] = srv.NewUser(string(r)+"@example.com", r)
@@ -178,7 +184,12 @@ func pick(path string, conv, inbox, user, token int64) int64 {
 // as the view shows it (or 204 when the view does not include it), a
 // message, and that customer text is escaped in both.
 func TestLiveFragments(t *testing.T) {
-	srv := testrig.Start(t, dbtest.SQLite(t))
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) { liveFragments(t, d) })
+}
+
+func liveFragments(t *testing.T, d *db.DB) {
+	srv := testrig.Start(t, d)
 	ana := srv.NewUser("ana@example.com", policy.Service)
 	sam := srv.NewUser("sam@example.com", policy.Sales)
 	in, _ := srv.NewWebchatInbox("Site", ana.UserID, sam.UserID)
@@ -221,7 +232,12 @@ func TestLiveFragments(t *testing.T) {
 // TestComposerSend posts the composer's form as htmx does: a reply, the
 // same key again (one message), and a refused text that is kept.
 func TestComposerSend(t *testing.T) {
-	srv := testrig.Start(t, dbtest.SQLite(t))
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) { composerSend(t, d) })
+}
+
+func composerSend(t *testing.T, d *db.DB) {
+	srv := testrig.Start(t, d)
 	ana := srv.NewUser("ana@example.com", policy.Service)
 	in, _ := srv.NewWebchatInbox("Site", ana.UserID)
 	srv.NewVisitor(in.Token, nil).Say("hello")
