@@ -327,6 +327,14 @@ func inboxLiveViews(t *testing.T, d *db.DB) {
 	if got := wsEval[string](t, ctx, `document.querySelector("#rows li.row .preview").textContent`); got != "Message 25" {
 		t.Fatalf("first row %q, want the newest", got)
 	}
+	// A change to the last loaded row keeps it in place while more pages
+	// remain.
+	last := wsEval[int64](t, ctx, `Number(Array.from(document.querySelectorAll("#rows li.row")).pop().dataset.id)`)
+	ben.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/tags", last), map[string]string{"tag": "callback"}).Expect(http.StatusOK)
+	wsWaitText(t, ctx, fmt.Sprintf("#row-%d .tag", last), "callback")
+	if n := wsEval[int](t, ctx, `document.querySelectorAll("#rows li.row").length`); n != 25 {
+		t.Fatalf("%d rows after tagging the last one, want 25", n)
+	}
 	Do(t, ctx, chromedp.Click(chromedp.CSS(`#rows li.more button`)))
 	wsWait(t, ctx, `() => document.querySelectorAll("#rows li.row").length === 26 && !document.querySelector("#rows li.more")`)
 

@@ -598,7 +598,9 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 	if err := r.ParseForm(); err != nil {
 		return malformed("The form could not be read.")
 	}
-	cv := composerView{ConvID: id, Key: r.PostForm.Get("idempotency_key"), Text: r.PostForm.Get("text")}
+	// A form posted by the browser itself has CRLF line breaks.
+	text := strings.ReplaceAll(r.PostForm.Get("text"), "\r\n", "\n")
+	cv := composerView{ConvID: id, Key: r.PostForm.Get("idempotency_key"), Text: text}
 	if cv.Key == "" || utf8.RuneCountInString(cv.Key) > 100 {
 		cv.Key = newKey()
 	}

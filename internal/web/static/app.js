@@ -94,15 +94,20 @@
     btn.addEventListener("click", function () {
       const src = document.getElementById(btn.dataset.copy);
       if (!src) return;
-      navigator.clipboard.writeText(src.textContent).then(function () {
-        btn.textContent = "Copied";
-      }, function () {
+      const done = function () { btn.textContent = "Copied"; };
+      // The clipboard API exists only on https (and localhost); elsewhere
+      // select the text and copy the old way.
+      const fallback = function () {
         const range = document.createRange();
         range.selectNodeContents(src);
         const sel = window.getSelection();
         sel.removeAllRanges();
         sel.addRange(range);
-      });
+        if (document.execCommand && document.execCommand("copy")) done();
+        else btn.textContent = "Selected: press Ctrl+C";
+      };
+      if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(src.textContent).then(done, fallback);
+      else fallback();
     });
   }
 
@@ -332,15 +337,22 @@
   }
 
   // placeRow puts a rendered row where the list's order (newest activity
-  // first) wants it. A row older than everything loaded, while more pages
-  // remain, is left for "Load more".
-  function placeRow(list, el) {
+  // first) wants it. A new row older than everything loaded, while more
+  // pages remain, is left for "Load more"; a row that was loaded stays.
+  function placeRow(list, el, loaded) {
     const key = sortKey(el);
     const rows = Array.from(list.querySelectorAll("li.row"));
     const next = rows.find(function (r) { return r !== el && before(key, sortKey(r)); });
     const more = list.querySelector("li.more");
     if (next) list.insertBefore(el, next);
-    else if (more) { el.remove(); return; } else list.append(el);
+    else if (!more) list.append(el);
+    else if (loaded) list.insertBefore(el, more);
+    else el.remove();
+  }
+
+  function isLastOf(convID, msgID) {
+    const row = document.getElementById("row-" + convID);
+    return row !== null && Number(row.dataset.last) === msgID;
   }
 
   const rowVersion = new Map();
@@ -367,7 +379,7 @@
       const el = processed(fragment(html));
       if (existing && existing.isEqualNode(el)) return; // unchanged
       if (existing) existing.replaceWith(el);
-      placeRow(list, el);
+      placeRow(list, el, !!existing);
     }
     updateEmpty();
   }
@@ -448,6 +460,7 @@
         retry = 0;
         failures = 0;
         setOnline(true);
+        body.dataset.connected = "true";
         reloadList();
         refreshHead();
         reloadMessages();
@@ -470,7 +483,9 @@
           loadMessage(d.conversation_id, d.id);
           if (f.type === "message.created" && d.direction === "inbound") markRead();
         }
-        refreshRow(d.conversation_id);
+        // A row shows its last message: a change to another one (a
+        // delivery status) does not concern it.
+        if (f.type === "message.created" || isLastOf(d.conversation_id, d.id)) refreshRow(d.conversation_id);
         break;
       case "membership.changed":
         reloadList();
