@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/testrig"
 )
@@ -373,6 +374,7 @@ func TestLiveResume(t *testing.T) {
 	// reconnections (a handshake with a path that does not exist fails).
 	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
 		window.sockets = [];
+		window.seenFrames = [];
 		window.holdSockets = false;
 		const Real = window.WebSocket;
 		window.WebSocket = class extends Real {
@@ -380,6 +382,7 @@ func TestLiveResume(t *testing.T) {
 				super(window.holdSockets ? url.replace("/api/v1/ws", "/api/v1/held") : url, protocols);
 				this.wanted = url;
 				window.sockets.push(this);
+				this.addEventListener("message", (e) => window.seenFrames.push(JSON.parse(e.data).type));
 			}
 		};`})
 	if err != nil {
@@ -407,6 +410,38 @@ func TestLiveResume(t *testing.T) {
 	if _, err := fmt.Sscanf(u[strings.Index(u, "since=")+len("since="):], "%d", &since); err != nil || since > before {
 		t.Fatalf("reconnected to %s, want since <= %d", u, before)
 	}
+
+	// Too far behind to replay (more events than the hub replays): the
+	// server says resync, and the page reads the list again.
+	other := srv.NewUser("other@example.com", policy.Service)
+	wsEval[chromedp.Void](t, ctx, `window.holdSockets = true; window.sockets.at(-1).close()`)
+	Do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#live-status`)))
+	srv.NewVisitor(in.Token, map[string]string{"name": "Patient Pat"}).Say("Written during a long absence")
+	for range 11 {
+		err := srv.App.Log.Write(context.Background(), func(tx *event.Tx) error {
+			for range 500 {
+				e := event.New(event.MembershipChanged, map[string]any{"inbox_ids": []int64{}})
+				e.UserID = other.UserID // not for this page
+				tx.Emit(e)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	wsEventually(t, "the hub delivers the filler", func() string {
+		if p := srv.App.Hub.Position(); p < since+5500 {
+			return fmt.Sprintf("at %d", p)
+		}
+		return ""
+	})
+	wsEval[chromedp.Void](t, ctx, `window.holdSockets = false`)
+	wsWaitText(t, ctx, `#rows li.row .preview`, "Written during a long absence")
+	if !wsEval[bool](t, ctx, `window.seenFrames.includes("resync") && window.stayed === true`) {
+		t.Fatalf("frames %s, want a resync without a reload", wsEval[string](t, ctx, `JSON.stringify(window.seenFrames)`))
+	}
+	Do(t, ctx, chromedp.WaitNotVisible(chromedp.CSS(`#live-status`)))
 }
 
 // TestSalesViews checks that a sales agent sees the views of their role
