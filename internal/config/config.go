@@ -46,6 +46,10 @@ type Config struct {
 	// the environment means unlimited, for load tests from one address).
 	// In the struct, 0 means the default and a negative value unlimited.
 	PublicRateLimit float64
+	// TrustProxy takes the client address from the last X-Forwarded-For
+	// entry (SWITCHBOARD_TRUST_PROXY): only behind a proxy that sets it,
+	// or clients could pick their own address for rate limits.
+	TrustProxy bool
 }
 
 // DefaultPublicRateLimit is the web chat API's default rate per IP.
@@ -73,6 +77,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	logFormat := fs.String("log-format", env("SWITCHBOARD_LOG_FORMAT", "text"), "text or json (SWITCHBOARD_LOG_FORMAT)")
 	natsURL := fs.String("nats-url", env("SWITCHBOARD_NATS_URL", ""), "NATS server for events between nodes (SWITCHBOARD_NATS_URL)")
 	publicRate := fs.String("public-rate-limit", env("SWITCHBOARD_PUBLIC_RATE_LIMIT", ""), "web chat API requests per second per IP; 0 = unlimited (SWITCHBOARD_PUBLIC_RATE_LIMIT, default 50)")
+	trustProxy := fs.String("trust-proxy", env("SWITCHBOARD_TRUST_PROXY", "false"), "take client addresses from X-Forwarded-For (SWITCHBOARD_TRUST_PROXY)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -126,6 +131,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		if r == 0 {
 			c.PublicRateLimit = -1
 		}
+	}
+	if c.TrustProxy, err = strconv.ParseBool(*trustProxy); err != nil {
+		return c, fmt.Errorf("SWITCHBOARD_TRUST_PROXY %q must be true or false", *trustProxy)
 	}
 	if k := getenv("SWITCHBOARD_SECRET_KEY"); k != "" {
 		if c.SecretKey, err = secret.ParseKey(k); err != nil {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +32,46 @@ func TestPublicRateLimit(t *testing.T) {
 		}
 		if err == nil && c.PublicRateLimit != tc.want {
 			t.Errorf("%q: PublicRateLimit = %v, want %v", tc.env, c.PublicRateLimit, tc.want)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	c, err := Load(nil, env(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.DataDir != "./data" || c.BaseURL.String() != "http://localhost:8080" || c.Postgres() || c.TrustProxy {
+		t.Errorf("defaults: %+v", c)
+	}
+	c, err = Load([]string{"-addr", "127.0.0.1:9000"}, env("SWITCHBOARD_ADDR", ":1", "SWITCHBOARD_DATABASE_URL", "postgres://u:p@db/sb",
+		"SWITCHBOARD_TRUST_PROXY", "true", "SWITCHBOARD_LOG_FORMAT", "json"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || c.BaseURL.String() != "http://127.0.0.1:9000" || !c.Postgres() || !c.TrustProxy || c.LogFormat != "json" {
+		t.Errorf("flags over environment: %+v", c)
+	}
+	for _, bad := range [][]string{
+		{"SWITCHBOARD_ADDR", "8080"},
+		{"SWITCHBOARD_BASE_URL", "example.com"},
+		{"SWITCHBOARD_LOG_FORMAT", "xml"},
+		{"SWITCHBOARD_DATABASE_URL", "mysql://x"},
+		{"SWITCHBOARD_NATS_URL", "http://nats"},
+		{"SWITCHBOARD_SECRET_KEY", "short"},
+		{"SWITCHBOARD_TRUST_PROXY", "maybe"},
+	} {
+		if _, err := Load(nil, env(bad...), io.Discard); err == nil {
+			t.Errorf("%s=%s accepted", bad[0], bad[1])
+		} else if want := bad[0]; !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=%s: error %q does not name the variable", bad[0], bad[1], err)
 		}
 	}
 }

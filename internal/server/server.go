@@ -148,7 +148,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.Web, err = web.New(web.Deps{
 		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
 		Inboxes: a.Inboxes, Conversations: a.Conversations, Files: a.Files, Webchat: a.Webchat, Metrics: a.Metrics,
-		Logger: logger, PublicRate: rate, PublicBurst: burst,
+		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
 	})
 	if err != nil {
 		return nil, err
