@@ -28,7 +28,8 @@ type Config struct {
 	GapWait time.Duration
 	// Poll is how often the hub checks the log for events the broker lost.
 	Poll time.Duration
-	// Buffer is how many events a subscriber may have waiting.
+	// Buffer is how many events a subscriber may have waiting (memory is
+	// only taken while they wait).
 	Buffer int
 	// MaxReplay is how many events a resuming subscriber may replay before
 	// it is told to resync instead.
@@ -52,18 +53,80 @@ type Hub struct {
 	pending map[int64]event.Event
 }
 
-// Subscription receives the events its filter accepts, in order.
+// Subscription receives the events its filter accepts, in order. Its
+// queue grows only while events wait, so an idle subscription costs a few
+// hundred bytes whatever Config.Buffer allows. A consumer either waits on
+// C, or (without a goroutine of its own) registers a wake-up with OnReady
+// and drains the queue with Take.
 type Subscription struct {
 	hub    *Hub
 	filter func(*event.Event) bool
-	// c carries pointers: its buffer is allocated in full for every
-	// connection, and a pointer is an eighteenth of an Event. Every
-	// subscriber of an event shares one copy, which nobody changes.
-	c chan *event.Event
 	// done is closed when the hub drops the subscription (too slow, or
 	// shutting down).
 	done    chan struct{}
-	dropErr error
+	dropErr error // guarded by hub.mu
+
+	mu      sync.Mutex // guards queue, onReady and c
+	queue   []*event.Event
+	onReady func()
+	c       chan *event.Event // made by C
+}
+
+// push queues e and reports false if the queue is full. The caller holds
+// hub.mu. Events are shared with other subscribers: nobody changes them.
+func (s *Subscription) push(e *event.Event, limit int) bool {
+	s.mu.Lock()
+	if len(s.queue) >= limit {
+		s.mu.Unlock()
+		return false
+	}
+	s.queue = append(s.queue, e)
+	wake := len(s.queue) == 1
+	f := s.onReady
+	s.mu.Unlock()
+	if wake && f != nil {
+		f()
+	}
+	return true
+}
+
+// Take moves the waiting events into buf (which may be nil) and returns it.
+func (s *Subscription) Take(buf []*event.Event) []*event.Event {
+	s.mu.Lock()
+	buf = append(buf, s.queue...)
+	clear(s.queue)
+	if cap(s.queue) > 64 {
+		s.queue = nil // a burst is over: give its memory back
+	} else {
+		s.queue = s.queue[:0]
+	}
+	s.mu.Unlock()
+	return buf
+}
+
+// Waiting reports whether events wait to be taken.
+func (s *Subscription) Waiting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue) > 0
+}
+
+// OnReady registers f, called when events are waiting after the queue
+// was empty (and when the subscription is dropped); right away if events
+// already wait. f runs on the hub's goroutine: it must not block.
+func (s *Subscription) OnReady(f func()) {
+	s.mu.Lock()
+	s.onReady = f
+	waiting := len(s.queue) > 0
+	s.mu.Unlock()
+	select {
+	case <-s.done:
+		waiting = true
+	default:
+	}
+	if waiting {
+		f()
+	}
 }
 
 // ErrSlow is why a subscription that fell behind was dropped.
@@ -85,7 +148,7 @@ func NewHub(log Log, cfg Config, logger *slog.Logger) *Hub {
 		cfg.Poll = time.Second
 	}
 	if cfg.Buffer == 0 {
-		cfg.Buffer = 512
+		cfg.Buffer = 4096
 	}
 	if cfg.MaxReplay == 0 {
 		cfg.MaxReplay = 5000
@@ -239,9 +302,7 @@ func (h *Hub) deliverLocked(e event.Event) {
 		if !s.filter(p) {
 			continue
 		}
-		select {
-		case s.c <- p:
-		default:
+		if !s.push(p, h.cfg.Buffer) {
 			h.dropLocked(s, ErrSlow)
 		}
 	}
@@ -254,6 +315,12 @@ func (h *Hub) dropLocked(s *Subscription, err error) {
 	delete(h.subs, s)
 	s.dropErr = err
 	close(s.done)
+	s.mu.Lock()
+	f := s.onReady
+	s.mu.Unlock()
+	if f != nil {
+		f() // the consumer sees Done
+	}
 }
 
 func (h *Hub) shutdown() {
@@ -287,7 +354,7 @@ func (h *Hub) Subscribers() int {
 // The returned position is where the subscription starts: the client's
 // "since" from now on.
 func (h *Hub) Subscribe(ctx context.Context, since int64, filter func(*event.Event) bool) (*Subscription, []event.Event, int64, error) {
-	s := &Subscription{hub: h, filter: filter, c: make(chan *event.Event, h.cfg.Buffer), done: make(chan struct{})}
+	s := &Subscription{hub: h, filter: filter, done: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -328,9 +395,48 @@ func (h *Hub) Subscribe(ctx context.Context, since int64, filter func(*event.Eve
 	return s, replay, at, nil
 }
 
-// C delivers the live events. They are shared with other subscribers:
-// read them, never change them.
-func (s *Subscription) C() <-chan *event.Event { return s.c }
+// C delivers the live events on a channel, fed by a goroutine started on
+// the first call that ends with the subscription. They are shared with
+// other subscribers: read them, never change them. Consumers that cannot
+// spare a goroutine use OnReady and Take instead.
+func (s *Subscription) C() <-chan *event.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.c != nil {
+		return s.c
+	}
+	s.c = make(chan *event.Event)
+	ready := make(chan struct{}, 1)
+	s.onReady = func() {
+		select {
+		case ready <- struct{}{}:
+		default:
+		}
+	}
+	if len(s.queue) > 0 {
+		ready <- struct{}{}
+	}
+	go func() {
+		var buf []*event.Event
+		for {
+			select {
+			case <-s.done:
+				return
+			case <-ready:
+			}
+			buf = s.Take(buf[:0])
+			for _, e := range buf {
+				select {
+				case s.c <- e:
+				case <-s.done:
+					return
+				}
+			}
+			clear(buf)
+		}
+	}()
+	return s.c
+}
 
 // Done is closed when the hub drops the subscription; Err says why.
 func (s *Subscription) Done() <-chan struct{} { return s.done }
@@ -350,4 +456,7 @@ func (s *Subscription) Close() {
 		delete(s.hub.subs, s)
 		close(s.done)
 	}
+	s.mu.Lock()
+	s.queue = nil
+	s.mu.Unlock()
 }

@@ -66,11 +66,16 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	conns     sync.WaitGroup
+	// shutdown is cancelled with closing, for handlers that react to it
+	// without a goroutine of their own (context.AfterFunc).
+	shutdown     context.Context
+	stopShutdown context.CancelFunc
 }
 
 // New builds the server. It fails if a template does not parse.
 func New(d Deps) (*Server, error) {
 	s := &Server{Deps: d, logger: d.Logger, closing: make(chan struct{}), secure: d.BaseURL.Scheme == "https"}
+	s.shutdown, s.stopShutdown = context.WithCancel(context.Background())
 	if d.PublicRate == 0 {
 		s.PublicRate, s.PublicBurst = 50, 100
 	}
@@ -95,7 +100,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Shutdown ends WebSockets and event streams (with a close frame) and
 // waits for them, up to ctx.
 func (s *Server) Shutdown(ctx context.Context) {
-	s.closeOnce.Do(func() { close(s.closing) })
+	s.closeOnce.Do(func() { close(s.closing); s.stopShutdown() })
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()
 	select {

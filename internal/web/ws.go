@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,49 +45,40 @@ func sinceParam(r *http.Request) (int64, error) {
 
 // apiWebSocket streams the events the user may see. It replays what came
 // after ?since=, then goes live; membership changes take effect at once.
+//
+// An idle connection keeps one goroutine (the library's reader, which
+// answers pings and notices the client leaving) and no buffers of its
+// own: the handler returns once the connection is set up, and a writer
+// goroutine runs only while there are events, a ping or a close to send.
+// With thousands of agents connected that is most of the memory they cost.
 func (s *Server) apiWebSocket(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	since, err := sinceParam(r)
 	if err != nil {
 		return err
 	}
-	// The hub calls filter from its own goroutine; a membership or role
-	// change swaps the view atomically.
-	type view struct {
-		scope policy.Scope
-		role  policy.Role
-	}
-	var current atomic.Pointer[view]
-	current.Store(&view{scope: policy.ConversationScope(a), role: a.Role})
-	filter := func(e *event.Event) bool { v := current.Load(); return e.VisibleTo(v.scope, v.role) }
-	sub, replay, at, err := s.Hub.Subscribe(r.Context(), since, filter)
+	wc := &wsConn{s: s, userID: a.UserID}
+	wc.view.Store(&wsView{scope: policy.ConversationScope(a), role: a.Role})
+	sub, replay, at, err := s.Hub.Subscribe(r.Context(), since, wc.visible)
 	resync := errors.Is(err, realtime.ErrResync)
 	if resync {
-		sub, _, at, err = s.Hub.Subscribe(r.Context(), -1, filter)
+		sub, _, at, err = s.Hub.Subscribe(r.Context(), -1, wc.visible)
 	}
 	if err != nil {
 		return err
 	}
-	defer sub.Close()
-
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{s.BaseURL.Host}})
 	if err != nil {
+		sub.Close()
 		return nil // Accept has answered
 	}
+	wc.conn, wc.sub = conn, sub
 	s.conns.Add(1)
-	defer s.conns.Done()
 	s.Metrics.WebSocketClients.Inc()
-	defer s.Metrics.WebSocketClients.Dec()
 	conn.SetReadLimit(4096)
 	// Nothing is read from agents; CloseRead handles pings and the close
 	// handshake and cancels ctx when the client goes away.
-	ctx := conn.CloseRead(context.WithoutCancel(r.Context()))
+	wc.ctx = conn.CloseRead(context.WithoutCancel(r.Context()))
 
-	send := func(f wsFrame) error {
-		b, _ := json.Marshal(f)
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		return conn.Write(wctx, websocket.MessageText, b)
-	}
 	first := wsFrame{Seq: since, Type: "hello"}
 	if since < 0 {
 		first.Seq = at
@@ -94,46 +86,157 @@ func (s *Server) apiWebSocket(w http.ResponseWriter, r *http.Request, a policy.A
 	if resync {
 		first = wsFrame{Seq: at, Type: "resync"}
 	}
-	if err := send(first); err != nil {
+	if err := wc.send(first); err != nil {
+		wc.finish()
 		return nil
 	}
-	for _, e := range replay {
-		if err := send(wsFrame{Seq: e.Seq, Type: e.Type, Data: e.Data}); err != nil {
+	for i := range replay {
+		if err := wc.send(wsFrame{Seq: replay[i].Seq, Type: replay[i].Type, Data: replay[i].Data}); err != nil {
+			wc.finish()
 			return nil
 		}
 	}
-	ping := time.NewTicker(30 * time.Second)
-	defer ping.Stop()
+	// From here on the connection runs on callbacks; they do nothing until
+	// it is armed, then the first kick looks at everything once.
+	wc.stops = []func() bool{
+		context.AfterFunc(wc.ctx, wc.kick),
+		context.AfterFunc(s.shutdown, wc.kick),
+	}
+	wc.ping = time.AfterFunc(wsPingEvery, func() { wc.pingDue.Store(true); wc.kick() })
+	sub.OnReady(wc.kick)
+	wc.armed.Store(true)
+	wc.kick()
+	return nil
+}
+
+// wsPingEvery is how often an idle agent connection is pinged.
+const wsPingEvery = 30 * time.Second
+
+// wsView is what an agent may see; a membership or role change swaps it.
+type wsView struct {
+	scope policy.Scope
+	role  policy.Role
+}
+
+// wsConn is one agent WebSocket after its handler has returned.
+type wsConn struct {
+	s      *Server
+	userID int64
+	conn   *websocket.Conn
+	sub    *realtime.Subscription
+	ctx    context.Context // ends when the client goes away
+	view   atomic.Pointer[wsView]
+	ping   *time.Timer
+	stops  []func() bool
+
+	armed   atomic.Bool // set up: kick may start the writer
+	pingDue atomic.Bool
+	running atomic.Bool // a writer goroutine is running
+	once    sync.Once
+}
+
+// visible is the subscription's filter; the hub calls it from its own
+// goroutine.
+func (wc *wsConn) visible(e *event.Event) bool {
+	v := wc.view.Load()
+	return e.VisibleTo(v.scope, v.role)
+}
+
+// kick starts the writer unless it is running. It never blocks: the hub
+// and timers call it.
+func (wc *wsConn) kick() {
+	if wc.armed.Load() && wc.running.CompareAndSwap(false, true) {
+		go wc.write()
+	}
+}
+
+func (wc *wsConn) send(f wsFrame) error {
+	b, _ := json.Marshal(f)
+	wctx, cancel := context.WithTimeout(wc.ctx, 10*time.Second)
+	defer cancel()
+	return wc.conn.Write(wctx, websocket.MessageText, b)
+}
+
+// write sends what is waiting, then ends; it closes the connection when
+// the client left, the hub dropped the subscription or the server stops.
+func (wc *wsConn) write() {
+	var buf []*event.Event
 	for {
+		switch {
+		case wc.ctx.Err() != nil:
+			wc.finish()
+			return
+		case wc.s.shutdown.Err() != nil:
+			wc.conn.Close(websocket.StatusGoingAway, "server shutting down")
+			wc.finish()
+			return
+		}
 		select {
-		case <-s.closing:
-			conn.Close(websocket.StatusGoingAway, "server shutting down")
-			return nil
-		case <-ctx.Done():
-			return nil
-		case <-sub.Done():
+		case <-wc.sub.Done():
 			// Too slow: the client reconnects with ?since= and catches up.
-			conn.Close(websocket.StatusTryAgainLater, "fell behind; reconnect with since")
-			return nil
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return nil
-			}
-		case e := <-sub.C():
-			if e.Type == event.MembershipChanged && e.UserID == a.UserID {
-				s.Auth.Forget(a.UserID)
-				if u, err := s.Users.Get(ctx, a.UserID); err == nil {
+			wc.conn.Close(websocket.StatusTryAgainLater, "fell behind; reconnect with since")
+			wc.finish()
+			return
+		default:
+		}
+		buf = wc.sub.Take(buf[:0])
+		for _, e := range buf {
+			if e.Type == event.MembershipChanged && e.UserID == wc.userID {
+				wc.s.Auth.Forget(wc.userID)
+				if u, err := wc.s.Users.Get(wc.ctx, wc.userID); err == nil {
 					na := policy.Actor{UserID: u.ID, Role: u.Role, Inboxes: u.InboxIDs}
-					current.Store(&view{scope: policy.ConversationScope(na), role: na.Role})
+					wc.view.Store(&wsView{scope: policy.ConversationScope(na), role: na.Role})
 				}
 			}
-			if err := send(wsFrame{Seq: e.Seq, Type: e.Type, Data: e.Data}); err != nil {
-				return nil
+			if err := wc.send(wsFrame{Seq: e.Seq, Type: e.Type, Data: e.Data}); err != nil {
+				wc.finish()
+				return
 			}
-			s.Metrics.EventsDelivered.Inc()
+			wc.s.Metrics.EventsDelivered.Inc()
+		}
+		clear(buf)
+		if wc.pingDue.Swap(false) {
+			pctx, cancel := context.WithTimeout(wc.ctx, 10*time.Second)
+			err := wc.conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				wc.finish()
+				return
+			}
+			wc.ping.Reset(wsPingEvery)
+		}
+		// Stop, unless something arrived after the last look.
+		wc.running.Store(false)
+		if !wc.pending() || !wc.running.CompareAndSwap(false, true) {
+			return
 		}
 	}
+}
+
+// pending reports whether the writer has anything left to do.
+func (wc *wsConn) pending() bool {
+	if wc.ctx.Err() != nil || wc.s.shutdown.Err() != nil || wc.pingDue.Load() {
+		return true
+	}
+	select {
+	case <-wc.sub.Done():
+		return true
+	default:
+	}
+	return wc.sub.Waiting()
+}
+
+func (wc *wsConn) finish() {
+	wc.once.Do(func() {
+		wc.sub.Close()
+		if wc.ping != nil {
+			wc.ping.Stop()
+		}
+		for _, stop := range wc.stops {
+			stop()
+		}
+		wc.conn.CloseNow()
+		wc.s.Metrics.WebSocketClients.Dec()
+		wc.s.conns.Done()
+	})
 }
