@@ -1,0 +1,2 @@
+-- WhatsApp Cloud API channel: numbers, templates, media, send pacing.
+SELECT 1;
