@@ -49,8 +49,7 @@ type DB struct {
 	read  *sql.DB
 	write *sql.DB
 
-	// group commits concurrent writes together (SQLite only; nil on
-	// PostgreSQL, where each Write is a transaction of its own).
+	// group commits concurrent writes together.
 	group *groupWriter
 	// reads keeps the read pool's prepared statements (SQLite only).
 	reads *stmtCache
@@ -129,7 +128,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxIdleConns(8)
 	read.SetConnMaxIdleTime(5 * time.Minute)
 	d := &DB{dialect: SQLite, read: read, write: write, reads: newStmtCache(), path: path}
-	d.group = newGroupWriter(d)
+	d.group = newGroupWriter(d, 1)
 	return d, nil
 }
 
@@ -147,8 +146,14 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("db: connect to postgres: %w", err)
 	}
-	return &DB{dialect: Postgres, read: pool, write: pool}, nil
+	d := &DB{dialect: Postgres, read: pool, write: pool}
+	d.group = newGroupWriter(d, postgresWriters)
+	return d, nil
 }
+
+// postgresWriters is how many group-commit workers (and connections) write
+// on PostgreSQL.
+const postgresWriters = 4
 
 // Close stops the writer and closes both pools.
 func (db *DB) Close() error {
@@ -186,7 +191,7 @@ type Querier interface {
 // Exec runs a statement outside a transaction (on SQLite through the
 // writer, in a transaction of its own or committed with others).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if db.group == nil {
+	if db.dialect == Postgres {
 		db.statements.Add(1)
 		return db.write.ExecContext(ctx, query, args...)
 	}
@@ -238,12 +243,17 @@ func (d Dialect) LinesAgg(expr, orderBy string) string {
 // Tx is a write transaction. Functions that must run inside one take a *Tx
 // explicitly; it is never hidden in a context.
 type Tx struct {
-	ex       execer
-	db       *DB
-	onCommit []func()
+	ex           execer
+	db           *DB
+	onCommit     []func()
+	beforeCommit []func() error
+	batch        *Batch
 	// shared is set when the transaction is committed together with other
-	// callers' work: a statement then never runs under a context that can
-	// be cancelled while it runs (see Tx.ctx).
+	// callers' work. A cancelled caller's statements are then refused
+	// before they start, but a statement that has started is never
+	// interrupted: SQLite may answer an interrupted write by rolling back
+	// the whole transaction, and pgx by closing the connection, and either
+	// would take other callers' work with it.
 	shared bool
 }
 
@@ -255,34 +265,42 @@ type execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// ctx is the context a statement runs under. In a shared transaction a
-// cancelled caller's statements are refused before they start (database/sql
-// checks the context first), but a statement that has started is never
-// interrupted: SQLite may answer an interrupted write by rolling back the
-// whole transaction, which holds other callers' work too.
-func (tx *Tx) ctx(ctx context.Context) context.Context {
-	if tx.shared && ctx.Err() == nil {
-		return context.WithoutCancel(ctx)
-	}
-	return ctx
-}
-
 // Exec runs a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	tx.db.statements.Add(1)
-	return tx.ex.ExecContext(tx.ctx(ctx), query, args...)
+	if tx.shared {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ctx = context.WithoutCancel(ctx)
+	}
+	return tx.ex.ExecContext(ctx, query, args...)
 }
 
 // Query runs a query in the transaction.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	tx.db.statements.Add(1)
-	return tx.ex.QueryContext(tx.ctx(ctx), query, args...)
+	if tx.shared {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ctx = context.WithoutCancel(ctx)
+	}
+	return tx.ex.QueryContext(ctx, query, args...)
 }
 
 // QueryRow runs a query that returns at most one row in the transaction.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	tx.db.statements.Add(1)
-	return tx.ex.QueryRowContext(tx.ctx(ctx), query, args...)
+	if tx.shared {
+		if ctx.Err() != nil {
+			// database/sql's pool checks the context before taking a
+			// connection: the Row carries the context's error.
+			return tx.db.read.QueryRowContext(ctx, query, args...)
+		}
+		ctx = context.WithoutCancel(ctx)
+	}
+	return tx.ex.QueryRowContext(ctx, query, args...)
 }
 
 // Dialect reports the engine.
@@ -292,39 +310,45 @@ func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
 // then): publishing events, waking workers.
 func (tx *Tx) OnCommit(f func()) { tx.onCommit = append(tx.onCommit, f) }
 
+// Batch is what the calls committed in one transaction share, for work
+// that is cheaper done once for all of them (the event log numbers all
+// their events in one statement). It lives as long as the transaction.
+type Batch struct {
+	values map[any]any // only the worker goroutine touches it
+}
+
+// Value returns what was stored under key, or nil.
+func (b *Batch) Value(key any) any { return b.values[key] }
+
+// SetValue stores v under key.
+func (b *Batch) SetValue(key, v any) {
+	if b.values == nil {
+		b.values = map[any]any{}
+	}
+	b.values[key] = v
+}
+
+// Batch returns what the calls committed with this one share.
+func (tx *Tx) Batch() *Batch { return tx.batch }
+
+// BeforeCommit registers f to run in the transaction after the function
+// given to Write has returned nil, just before the commit (after the work
+// of the other calls committed with it). Its error fails the commit.
+func (tx *Tx) BeforeCommit(f func() error) { tx.beforeCommit = append(tx.beforeCommit, f) }
+
 // Write runs fn in a transaction and commits it when fn returns nil; when
 // fn returns an error nothing it did persists. Functions registered with
 // OnCommit run after the commit, in the caller's goroutine, and only if it
 // succeeded. Errors are mapped with MapErr.
 //
-// On PostgreSQL the transaction is READ COMMITTED, one per call. On SQLite
-// the single writer commits concurrent calls together (group commit): each
-// fn runs inside a SAVEPOINT of a shared IMMEDIATE transaction, so an
-// error undoes only that fn's work, and Write returns once the COMMIT that
-// includes it has succeeded. fn must therefore not call Write or Exec
-// itself (it never could: there is one writer), and should be quick.
+// Concurrent calls are committed together (group commit, see groupWriter):
+// each fn runs inside a SAVEPOINT of a shared transaction (IMMEDIATE on
+// SQLite, READ COMMITTED on PostgreSQL), so an error undoes only that fn's
+// work, and Write returns once the COMMIT that includes it has succeeded.
+// fn must therefore not call Write itself, nor Exec on SQLite (a worker
+// would wait for itself), and should be quick.
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
-	if db.group != nil {
-		return db.group.write(ctx, fn)
-	}
-	sqlTx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("db: begin: %w", MapErr(err))
-	}
-	db.statements.Add(1)
-	tx := &Tx{ex: sqlTx, db: db}
-	if err := fn(tx); err != nil {
-		_ = sqlTx.Rollback()
-		return MapErr(err)
-	}
-	db.statements.Add(1)
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("db: commit: %w", MapErr(err))
-	}
-	for _, f := range tx.onCommit {
-		f()
-	}
-	return nil
+	return db.group.write(ctx, fn)
 }
 
 // MapErr maps driver errors to ErrNotFound and ErrConflict, keeping the

@@ -9,32 +9,45 @@ import (
 	"sync"
 )
 
-// groupWriter is SQLite's single writer, committing concurrent writes
-// together. Write calls hand their function to it over an unbuffered
-// channel; whenever it is free it takes every call waiting at that moment
-// (up to maxBatch), runs them one after the other in one IMMEDIATE
-// transaction, each inside a SAVEPOINT so that an error (or a panic) rolls
-// back that caller's work only, then commits once and wakes them all.
+// groupWriter commits concurrent writes together. Write calls hand their
+// function to it over an unbuffered channel; a worker that is free takes
+// every call waiting at that moment (up to its batch limit), runs them one
+// after the other in one transaction, each inside a SAVEPOINT so that an
+// error (or a panic) rolls back that caller's work only, then runs the
+// calls' BeforeCommit functions, commits once and wakes them all.
 //
-// One transaction per batch instead of one per call removes most BEGIN and
-// COMMIT work, and a page changed by many calls is written to the WAL once
-// per batch instead of once per call. Under light load a batch holds a
-// single call and runs exactly as a plain transaction (no savepoint).
+// On SQLite there is one worker, the single writer: one transaction per
+// batch instead of one per call removes most BEGIN and COMMIT work, and a
+// page changed by many calls is written to the WAL once per batch. On
+// PostgreSQL a few workers run batches side by side; what they save is the
+// event sequence row (see event.Log), which each transaction holds from
+// taking the sequence to the end of its commit: once per batch instead of
+// once per message. Under light load a batch holds a single call and runs
+// as a plain transaction (no savepoint).
 type groupWriter struct {
-	db   *DB
-	reqs chan *writeReq
-	quit chan struct{}
-	done chan struct{}
-	once sync.Once
-
-	// conn is the writer's connection, kept with its prepared statements
-	// for as long as it works; only the writer goroutine touches it.
-	conn *cachedConn
+	db       *DB
+	reqs     chan *writeReq
+	quit     chan struct{}
+	workers  sync.WaitGroup
+	once     sync.Once
+	maxBatch int
 }
 
-// maxBatch bounds how many calls share a transaction (and so how long the
-// first of them waits for the commit).
-const maxBatch = 128
+// Batch limits: how many calls share a transaction (and so how long the
+// first of them waits for the commit). PostgreSQL keeps the first 64
+// subtransactions of a transaction in memory; beyond that every snapshot
+// gets slower, so its batches stay below.
+const (
+	maxBatchSQLite   = 128
+	maxBatchPostgres = 32
+)
+
+// worker is one of the group writer's goroutines with its connection,
+// kept with its prepared statements for as long as it works.
+type worker struct {
+	g    *groupWriter
+	conn *cachedConn
+}
 
 // writeReq is one Write call waiting for the writer.
 type writeReq struct {
@@ -54,9 +67,15 @@ var errPanicked = errors.New("db: write function panicked")
 
 var reqPool = sync.Pool{New: func() any { return &writeReq{done: make(chan struct{}, 1)} }}
 
-func newGroupWriter(d *DB) *groupWriter {
-	g := &groupWriter{db: d, reqs: make(chan *writeReq), quit: make(chan struct{}), done: make(chan struct{})}
-	go g.run()
+func newGroupWriter(d *DB, workers int) *groupWriter {
+	g := &groupWriter{db: d, reqs: make(chan *writeReq), quit: make(chan struct{}), maxBatch: maxBatchSQLite}
+	if d.dialect == Postgres {
+		g.maxBatch = maxBatchPostgres
+	}
+	for range workers {
+		g.workers.Add(1)
+		go (&worker{g: g}).run()
+	}
 	return g
 }
 
@@ -96,16 +115,17 @@ func (g *groupWriter) recycle(r *writeReq) {
 	reqPool.Put(r)
 }
 
-// close stops the writer once the batch in hand is committed.
+// close stops the workers once the batches in hand are committed.
 func (g *groupWriter) close() {
 	g.once.Do(func() { close(g.quit) })
-	<-g.done
+	g.workers.Wait()
 }
 
-func (g *groupWriter) run() {
-	defer close(g.done)
-	defer g.dropConn()
-	batch := make([]*writeReq, 0, maxBatch)
+func (w *worker) run() {
+	g := w.g
+	defer g.workers.Done()
+	defer w.dropConn()
+	batch := make([]*writeReq, 0, g.maxBatch)
 	for {
 		select {
 		case r := <-g.reqs:
@@ -114,7 +134,7 @@ func (g *groupWriter) run() {
 			return
 		}
 	more:
-		for len(batch) < maxBatch {
+		for len(batch) < g.maxBatch {
 			select {
 			case r := <-g.reqs:
 				batch = append(batch, r)
@@ -122,7 +142,7 @@ func (g *groupWriter) run() {
 				break more
 			}
 		}
-		g.commit(batch)
+		w.commit(batch)
 		for _, r := range batch {
 			r.done <- struct{}{}
 		}
@@ -131,9 +151,9 @@ func (g *groupWriter) run() {
 }
 
 // commit runs a batch in one transaction and sets each call's outcome.
-func (g *groupWriter) commit(batch []*writeReq) {
+func (w *worker) commit(batch []*writeReq) {
 	ctx := context.Background()
-	d := g.db
+	d := w.g.db
 	// fail gives err to every call that has no error of its own yet.
 	fail := func(err error) {
 		for _, r := range batch {
@@ -142,15 +162,18 @@ func (g *groupWriter) commit(batch []*writeReq) {
 			}
 		}
 	}
-	if g.conn == nil {
+	if w.conn == nil {
 		conn, err := d.write.Conn(ctx)
 		if err != nil {
 			fail(fmt.Errorf("db: begin: %w", MapErr(err)))
 			return
 		}
-		g.conn = &cachedConn{conn: conn, cache: newStmtCache()}
+		w.conn = &cachedConn{conn: conn}
+		if d.dialect == SQLite {
+			w.conn.cache = newStmtCache() // pgx keeps its own
+		}
 	}
-	conn := g.conn
+	conn := w.conn
 	exec := func(q string) error {
 		d.statements.Add(1)
 		_, err := conn.ExecContext(ctx, q)
@@ -161,22 +184,27 @@ func (g *groupWriter) commit(batch []*writeReq) {
 	abort := func() {
 		if exec("ROLLBACK") != nil {
 			conn.conn.Raw(func(any) error { return driver.ErrBadConn })
-			g.dropConn()
+			w.dropConn()
 		}
 	}
-	if err := exec("BEGIN IMMEDIATE"); err != nil {
+	begin := "BEGIN IMMEDIATE"
+	if d.dialect == Postgres {
+		begin = "BEGIN"
+	}
+	if err := exec(begin); err != nil {
 		fail(fmt.Errorf("db: begin: %w", MapErr(err)))
 		abort()
 		return
 	}
 	savepoints := len(batch) > 1
+	shared := &Batch{}
 	live := 0
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = err
 			continue
 		}
-		r.tx = &Tx{ex: conn, db: d, shared: true}
+		r.tx = &Tx{ex: conn, db: d, shared: true, batch: shared}
 		if savepoints {
 			if err := exec("SAVEPOINT w"); err != nil {
 				fail(fmt.Errorf("db: savepoint: %w", MapErr(err)))
@@ -223,18 +251,34 @@ func (g *groupWriter) commit(batch []*writeReq) {
 		abort()
 		return
 	}
+	// The calls' last steps, in order, after all their work: the event
+	// log numbers its events here. A failure here fails the batch.
+	for _, r := range batch {
+		if r.err != nil || r.tx == nil {
+			continue
+		}
+		for _, f := range r.tx.beforeCommit {
+			if err := f(); err != nil {
+				fail(fmt.Errorf("db: before commit: %w", MapErr(err)))
+				abort()
+				return
+			}
+		}
+	}
 	if err := exec("COMMIT"); err != nil {
 		fail(fmt.Errorf("db: commit: %w", MapErr(err)))
 		abort()
 	}
 }
 
-// dropConn closes the writer's statements and gives its connection back.
-func (g *groupWriter) dropConn() {
-	if g.conn != nil {
-		g.conn.cache.close()
-		g.conn.conn.Close()
-		g.conn = nil
+// dropConn closes the worker's statements and gives its connection back.
+func (w *worker) dropConn() {
+	if w.conn != nil {
+		if w.conn.cache != nil {
+			w.conn.cache.close()
+		}
+		w.conn.conn.Close()
+		w.conn = nil
 	}
 }
 

@@ -181,3 +181,42 @@ func TestWriteCancelled(t *testing.T) {
 		}
 	})
 }
+
+// TestBeforeCommit: functions registered with BeforeCommit run in the
+// transaction after the work, in order; an error fails the write and
+// leaves nothing behind.
+func TestBeforeCommit(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var order []string
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			tx.BeforeCommit(func() error { order = append(order, "hook1"); return insertKey(ctx, tx, "h1") })
+			tx.BeforeCommit(func() error { order = append(order, "hook2"); return nil })
+			order = append(order, "work")
+			return insertKey(ctx, tx, "w1")
+		})
+		if err != nil || fmt.Sprint(order) != "[work hook1 hook2]" || !keyExists(t, d, "h1") || !keyExists(t, d, "w1") {
+			t.Fatalf("err=%v order=%v", err, order)
+		}
+		boom := errors.New("boom")
+		hookRan := false
+		err = d.Write(ctx, func(tx *db.Tx) error {
+			tx.BeforeCommit(func() error { hookRan = true; return nil })
+			if err := insertKey(ctx, tx, "w2"); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) || hookRan || keyExists(t, d, "w2") {
+			t.Fatalf("failed write: err=%v hookRan=%v", err, hookRan)
+		}
+		err = d.Write(ctx, func(tx *db.Tx) error {
+			tx.BeforeCommit(func() error { return boom })
+			return insertKey(ctx, tx, "w3")
+		})
+		if !errors.Is(err, boom) || keyExists(t, d, "w3") {
+			t.Fatalf("failing hook: err=%v", err)
+		}
+	})
+}

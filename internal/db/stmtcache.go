@@ -70,28 +70,36 @@ func (c *stmtCache) close() {
 	clear(c.seen)
 }
 
-// cachedConn runs statements on the writer's connection through its cache.
+// cachedConn runs statements on a group writer's connection, through its
+// cache when it has one (SQLite).
 type cachedConn struct {
 	conn  *sql.Conn
 	cache *stmtCache
 }
 
+func (c *cachedConn) stmt(ctx context.Context, query string) *sql.Stmt {
+	if c.cache == nil {
+		return nil
+	}
+	return c.cache.get(ctx, query, c.conn.PrepareContext)
+}
+
 func (c *cachedConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if s := c.cache.get(ctx, query, c.conn.PrepareContext); s != nil {
+	if s := c.stmt(ctx, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
 	return c.conn.ExecContext(ctx, query, args...)
 }
 
 func (c *cachedConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if s := c.cache.get(ctx, query, c.conn.PrepareContext); s != nil {
+	if s := c.stmt(ctx, query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
 	return c.conn.QueryContext(ctx, query, args...)
 }
 
 func (c *cachedConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if s := c.cache.get(ctx, query, c.conn.PrepareContext); s != nil {
+	if s := c.stmt(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
 	return c.conn.QueryRowContext(ctx, query, args...)

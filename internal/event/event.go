@@ -107,8 +107,10 @@ func NewLog(d *db.DB, broker Broker, logger *slog.Logger) *Log {
 }
 
 // Write runs fn in a transaction; the events it emits are numbered and
-// written last (so PostgreSQL holds the sequence row for as short a time
-// as possible), and published once the transaction has committed.
+// written last, once for every call committed with this one (db.Batch):
+// after all their work, just before the commit, so that PostgreSQL holds
+// the sequence row for as short a time as possible. They are published
+// once the transaction has committed.
 func (l *Log) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	var written []Event
 	err := l.db.Write(ctx, func(dtx *db.Tx) error {
@@ -116,9 +118,17 @@ func (l *Log) Write(ctx context.Context, fn func(tx *Tx) error) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		var err error
-		written, err = append_(ctx, dtx, tx.events)
-		return err
+		if len(tx.events) > 0 {
+			b := dtx.Batch()
+			p, _ := b.Value(l).(*pending)
+			if p == nil {
+				p = &pending{}
+				b.SetValue(l, p)
+				dtx.BeforeCommit(func() error { return p.flush(context.WithoutCancel(ctx), dtx) })
+			}
+			p.calls = append(p.calls, pendingCall{events: tx.events, written: &written})
+		}
+		return nil
 	})
 	if err != nil || len(written) == 0 {
 		return err
@@ -126,6 +136,41 @@ func (l *Log) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := l.broker.Publish(ctx, written); err != nil {
 		// The events are committed: hubs poll the log and catch up.
 		l.logger.Warn("event: publish failed; hubs will catch up from the log", "err", err, "seq", written[0].Seq)
+	}
+	return nil
+}
+
+// pending are the events of the calls committed together, in the order
+// the calls ran.
+type pending struct {
+	calls []pendingCall
+}
+
+type pendingCall struct {
+	events  []Event
+	written *[]Event
+}
+
+// appendChunk bounds the events of one INSERT (SQLite allows 32,766
+// parameters, twelve per event).
+const appendChunk = 1000
+
+// flush numbers and inserts every call's events, then hands each call
+// its own.
+func (p *pending) flush(ctx context.Context, tx *db.Tx) error {
+	var all []Event
+	for _, c := range p.calls {
+		all = append(all, c.events...)
+	}
+	for from := 0; from < len(all); from += appendChunk {
+		if _, err := append_(ctx, tx, all[from:min(len(all), from+appendChunk)]); err != nil {
+			return err
+		}
+	}
+	off := 0
+	for _, c := range p.calls {
+		*c.written = all[off : off+len(c.events) : off+len(c.events)]
+		off += len(c.events)
 	}
 	return nil
 }
