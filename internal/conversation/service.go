@@ -172,19 +172,25 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 	now := db.Now()
 	m := Message{ConversationID: c.ID, InboxID: in.InboxID, Direction: Inbound, SenderType: SenderContact, Type: in.Type,
 		Text: in.Text, Content: in.Content, Status: Received, ChannelMessageID: &in.ChannelMessageID, CreatedAt: now, UpdatedAt: now}
-	if err := insertMessage(ctx, tx.Tx, &m); err != nil {
-		return err // errDuplicate for a redelivery
-	}
-	if len(in.AttachmentIDs) > 0 {
-		if m.Attachments, err = attachment.Link(ctx, tx.Tx, m.ID, in.Uploader, in.AttachmentIDs, s.limits); err != nil {
-			return err
+	if tx.Dialect() == db.Postgres && len(in.AttachmentIDs) == 0 {
+		if err := insertInboundPostgres(ctx, tx.Tx, &m, &c); err != nil {
+			return err // errDuplicate for a redelivery
 		}
-	}
-	c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, preview(&m), now, &now, now
-	_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_activity_at = $4,
-		last_customer_message_at = $4, updated_at = $4 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now)
-	if err != nil {
-		return fmt.Errorf("conversation: receive: %w", err)
+	} else {
+		if err := insertMessage(ctx, tx.Tx, &m); err != nil {
+			return err // errDuplicate for a redelivery
+		}
+		if len(in.AttachmentIDs) > 0 {
+			if m.Attachments, err = attachment.Link(ctx, tx.Tx, m.ID, in.Uploader, in.AttachmentIDs, s.limits); err != nil {
+				return err
+			}
+		}
+		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, preview(&m), now, &now, now
+		_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_activity_at = $4,
+			last_customer_message_at = $4, updated_at = $4 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now)
+		if err != nil {
+			return fmt.Errorf("conversation: receive: %w", err)
+		}
 	}
 	typ := event.ConversationUpdated
 	if created {
@@ -207,6 +213,31 @@ func findOpen(ctx context.Context, tx *db.Tx, inboxID, contactID int64) (Convers
 		return c, fmt.Errorf("conversation: find open: %w", err)
 	}
 	return c, nil
+}
+
+// insertInboundPostgres stores an inbound message without attachments and
+// moves its conversation on in one statement (a data-modifying CTE, which
+// SQLite lacks): on PostgreSQL every statement is a round trip. A message
+// stored before inserts nothing, updates nothing and is errDuplicate.
+func insertInboundPostgres(ctx context.Context, tx *db.Tx, m *Message, c *Conversation) error {
+	err := tx.QueryRow(ctx, `WITH m AS (
+			INSERT INTO messages (conversation_id, inbox_id, direction, sender_type, type, text, content, status, channel_message_id, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+			ON CONFLICT (inbox_id, channel_message_id) DO NOTHING RETURNING id)
+		UPDATE conversations SET last_message_id = m.id, last_message_preview = $11, last_activity_at = $10,
+			last_customer_message_at = $10, updated_at = $10
+		FROM m WHERE conversations.id = $1 RETURNING m.id`,
+		m.ConversationID, m.InboxID, m.Direction, m.SenderType, m.Type, m.Text, string(m.Content), m.Status, m.ChannelMessageID, m.CreatedAt,
+		preview(m)).Scan(&m.ID)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return errDuplicate
+	} else if err != nil {
+		return fmt.Errorf("conversation: receive: %w", err)
+	}
+	m.Attachments = []attachment.Attachment{}
+	now := m.CreatedAt
+	c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, preview(m), now, &now, now
+	return nil
 }
 
 // openConversation returns the contact's open conversation on the inbox,
