@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +51,22 @@ type Config struct {
 	// entry (SWITCHBOARD_TRUST_PROXY): only behind a proxy that sets it,
 	// or clients could pick their own address for rate limits.
 	TrustProxy bool
+	// WhatsAppGraphURL is where the WhatsApp Cloud API is reached
+	// (SWITCHBOARD_WHATSAPP_GRAPH_URL, default https://graph.facebook.com):
+	// a fake or a proxy in tests and demos.
+	WhatsAppGraphURL *url.URL
+	// WhatsAppAPIVersion is the Graph API version in request paths
+	// (SWITCHBOARD_WHATSAPP_API_VERSION, default v23.0).
+	WhatsAppAPIVersion string
 }
+
+// The WhatsApp Cloud API defaults.
+const (
+	DefaultWhatsAppGraphURL   = "https://graph.facebook.com"
+	DefaultWhatsAppAPIVersion = "v23.0"
+)
+
+var graphVersion = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
 
 // DefaultPublicRateLimit is the web chat API's default rate per IP.
 const DefaultPublicRateLimit = 50
@@ -78,6 +94,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	natsURL := fs.String("nats-url", env("SWITCHBOARD_NATS_URL", ""), "NATS server for events between nodes (SWITCHBOARD_NATS_URL)")
 	publicRate := fs.String("public-rate-limit", env("SWITCHBOARD_PUBLIC_RATE_LIMIT", ""), "web chat API requests per second per IP; 0 = unlimited (SWITCHBOARD_PUBLIC_RATE_LIMIT, default 50)")
 	trustProxy := fs.String("trust-proxy", env("SWITCHBOARD_TRUST_PROXY", "false"), "take client addresses from X-Forwarded-For (SWITCHBOARD_TRUST_PROXY)")
+	graphURL := fs.String("whatsapp-graph-url", env("SWITCHBOARD_WHATSAPP_GRAPH_URL", DefaultWhatsAppGraphURL), "WhatsApp Cloud API base URL (SWITCHBOARD_WHATSAPP_GRAPH_URL)")
+	graphVer := fs.String("whatsapp-api-version", env("SWITCHBOARD_WHATSAPP_API_VERSION", DefaultWhatsAppAPIVersion), "Graph API version, like v23.0 (SWITCHBOARD_WHATSAPP_API_VERSION)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -135,6 +153,15 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.TrustProxy, err = strconv.ParseBool(*trustProxy); err != nil {
 		return c, fmt.Errorf("SWITCHBOARD_TRUST_PROXY %q must be true or false", *trustProxy)
 	}
+	g, err := url.Parse(strings.TrimSuffix(*graphURL, "/"))
+	if err != nil || (g.Scheme != "http" && g.Scheme != "https") || g.Host == "" || g.RawQuery != "" || g.Fragment != "" {
+		return c, fmt.Errorf("SWITCHBOARD_WHATSAPP_GRAPH_URL %q must be an absolute http:// or https:// URL like https://graph.facebook.com", *graphURL)
+	}
+	c.WhatsAppGraphURL = g
+	if !graphVersion.MatchString(*graphVer) {
+		return c, fmt.Errorf("SWITCHBOARD_WHATSAPP_API_VERSION %q must be a Graph API version like v23.0", *graphVer)
+	}
+	c.WhatsAppAPIVersion = *graphVer
 	if k := getenv("SWITCHBOARD_SECRET_KEY"); k != "" {
 		if c.SecretKey, err = secret.ParseKey(k); err != nil {
 			return c, fmt.Errorf("SWITCHBOARD_SECRET_KEY: %v", err)

@@ -75,3 +75,31 @@ func TestLoad(t *testing.T) {
 		}
 	}
 }
+
+func TestWhatsApp(t *testing.T) {
+	get := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := Load(nil, get(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WhatsAppGraphURL.String() != "https://graph.facebook.com" || c.WhatsAppAPIVersion != "v23.0" {
+		t.Errorf("defaults: %s %s", c.WhatsAppGraphURL, c.WhatsAppAPIVersion)
+	}
+	c, err = Load([]string{"-whatsapp-api-version", "v25.0"}, get(map[string]string{"SWITCHBOARD_WHATSAPP_GRAPH_URL": "http://127.0.0.1:9999/graph/"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WhatsAppGraphURL.String() != "http://127.0.0.1:9999/graph" || c.WhatsAppAPIVersion != "v25.0" {
+		t.Errorf("set: %s %s", c.WhatsAppGraphURL, c.WhatsAppAPIVersion)
+	}
+	for _, bad := range [][2]string{
+		{"SWITCHBOARD_WHATSAPP_GRAPH_URL", "graph.facebook.com"},
+		{"SWITCHBOARD_WHATSAPP_GRAPH_URL", "ftp://graph.facebook.com"},
+		{"SWITCHBOARD_WHATSAPP_API_VERSION", "23.0"},
+		{"SWITCHBOARD_WHATSAPP_API_VERSION", "v23"},
+	} {
+		if _, err := Load(nil, get(map[string]string{bad[0]: bad[1]}), io.Discard); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%s=%s: err = %v", bad[0], bad[1], err)
+		}
+	}
+}

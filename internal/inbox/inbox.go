@@ -1,6 +1,8 @@
 // Package inbox keeps the channels customers write to: one inbox per web
-// chat site (and, later, per WhatsApp number or phone line), each with the
-// agents who are members of it.
+// chat site or WhatsApp number (and, later, per phone line), each with the
+// agents who are members of it. Channel secrets (a web chat identity
+// secret, a WhatsApp access token, app secret and verify token) are sealed
+// with the secret box and never returned.
 package inbox
 
 import (
@@ -40,10 +42,11 @@ type Inbox struct {
 	Type Type   `json:"type"`
 	Name string `json:"name"`
 	// Token identifies a web chat inbox in the widget snippet; it is public.
-	Token     string           `json:"token,omitempty"`
-	Webchat   *WebchatSettings `json:"webchat,omitempty"`
-	MemberIDs []int64          `json:"member_ids"`
-	CreatedAt time.Time        `json:"created_at"`
+	Token     string            `json:"token,omitempty"`
+	Webchat   *WebchatSettings  `json:"webchat,omitempty"`
+	WhatsApp  *WhatsAppSettings `json:"whatsapp,omitempty"`
+	MemberIDs []int64           `json:"member_ids"`
+	CreatedAt time.Time         `json:"created_at"`
 }
 
 // WebchatSettings configure a web chat widget.
@@ -61,12 +64,14 @@ type WebchatSettings struct {
 
 // settings is what the settings column holds.
 type settings struct {
-	Webchat *WebchatSettings `json:"webchat,omitempty"`
+	Webchat  *WebchatSettings  `json:"webchat,omitempty"`
+	WhatsApp *WhatsAppSettings `json:"whatsapp,omitempty"`
 }
 
 // secrets is what the (encrypted) secrets column holds.
 type secrets struct {
-	Webchat string `json:"webchat,omitempty"`
+	Webchat  string           `json:"webchat,omitempty"`
+	WhatsApp *whatsappSecrets `json:"whatsapp,omitempty"`
 }
 
 // Store reads and writes inboxes.
@@ -86,6 +91,7 @@ type NewInbox struct {
 	Type      Type             `json:"type"`
 	Name      string           `json:"name"`
 	Webchat   *WebchatSettings `json:"webchat,omitempty"`
+	WhatsApp  *WhatsAppConfig  `json:"whatsapp,omitempty"`
 	MemberIDs []int64          `json:"member_ids,omitempty"`
 }
 
@@ -133,8 +139,9 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Create adds an inbox. For a web chat inbox it also returns the identity
-// secret, which is shown this once.
+// Create adds an inbox. It also returns what is shown this once: a web
+// chat inbox's identity secret, or the verify token made up for a
+// WhatsApp number that came without one.
 func (s *Store) Create(ctx context.Context, n NewInbox) (Inbox, string, error) {
 	f := problem.Fields{}
 	n.Name = strings.TrimSpace(n.Name)
@@ -146,9 +153,21 @@ func (s *Store) Create(ctx context.Context, n NewInbox) (Inbox, string, error) {
 		}
 		n.Webchat.validate(f)
 	case WhatsApp:
-		f.Add("type", "WhatsApp inboxes are not available yet.")
+		if n.WhatsApp == nil {
+			f.Add("whatsapp", "Give the number's phone_number_id, waba_id, display_phone_number, access_token and app_secret.")
+		}
 	default:
-		f.Add("type", "Choose the inbox type: webchat.")
+		f.Add("type", "Choose the inbox type: webchat or whatsapp.")
+	}
+	if n.Type != Webchat && n.Webchat != nil {
+		f.Add("webchat", "Only web chat inboxes have web chat settings.")
+	}
+	if n.Type != WhatsApp && n.WhatsApp != nil {
+		f.Add("whatsapp", "Only WhatsApp inboxes have WhatsApp settings.")
+	}
+	madeToken := false
+	if n.Type == WhatsApp && n.WhatsApp != nil {
+		madeToken = n.WhatsApp.validate(f)
 	}
 	if err := f.Err(); err != nil {
 		return Inbox{}, "", err
@@ -156,21 +175,37 @@ func (s *Store) Create(ctx context.Context, n NewInbox) (Inbox, string, error) {
 	in := Inbox{Type: n.Type, Name: n.Name, Webchat: n.Webchat, CreatedAt: db.Now()}
 	var plain string
 	var sec secrets
-	if n.Type == Webchat {
+	switch n.Type {
+	case Webchat:
 		in.Token = randomToken(12)
 		plain = randomToken(32)
 		sec.Webchat = plain
+	case WhatsApp:
+		in.WhatsApp = n.WhatsApp.settings()
+		sec.WhatsApp = &whatsappSecrets{AccessToken: n.WhatsApp.AccessToken, AppSecret: n.WhatsApp.AppSecret, VerifyToken: n.WhatsApp.VerifyToken}
+		if madeToken {
+			plain = n.WhatsApp.VerifyToken
+		}
+	}
+	var token *string
+	if in.Token != "" {
+		token = &in.Token
 	}
 	sealed, err := s.seal(sec)
 	if err != nil {
 		return Inbox{}, "", err
 	}
-	set, _ := json.Marshal(settings{Webchat: in.Webchat})
+	set, _ := json.Marshal(settings{Webchat: in.Webchat, WhatsApp: in.WhatsApp})
 	err = s.log.Write(ctx, func(tx *event.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO inboxes (type, name, public_token, settings, secrets, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, in.Type, in.Name, in.Token, string(set), sealed, in.CreatedAt).Scan(&in.ID)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, in.Type, in.Name, token, string(set), sealed, in.CreatedAt).Scan(&in.ID)
 		if err != nil {
 			return fmt.Errorf("inbox: create: %w", err)
+		}
+		if in.WhatsApp != nil {
+			if err := writeNumber(ctx, tx.Tx, in.ID, in.WhatsApp, sec.WhatsApp.VerifyToken); err != nil {
+				return err
+			}
 		}
 		if in.MemberIDs, err = setMembers(ctx, tx.Tx, in.ID, n.MemberIDs); err != nil {
 			return err
@@ -227,7 +262,7 @@ func scan(row interface{ Scan(...any) error }) (Inbox, error) {
 	if err := json.Unmarshal([]byte(set), &st); err != nil {
 		return in, fmt.Errorf("inbox %d: settings: %w", in.ID, err)
 	}
-	in.Webchat = st.Webchat
+	in.Webchat, in.WhatsApp = st.Webchat, st.WhatsApp
 	in.MemberIDs = []int64{}
 	return in, nil
 }
@@ -255,19 +290,21 @@ func (s *Store) ByToken(ctx context.Context, token string) (Inbox, error) {
 
 // WebchatSecret returns the identity secret of a web chat inbox.
 func (s *Store) WebchatSecret(ctx context.Context, id int64) (string, error) {
+	sec, err := s.sealedSecrets(ctx, id)
+	return sec.Webchat, err
+}
+
+// sealedSecrets reads and opens an inbox's secrets.
+func (s *Store) sealedSecrets(ctx context.Context, id int64) (secrets, error) {
 	var sealed string
 	if err := s.db.QueryRow(ctx, `SELECT secrets FROM inboxes WHERE id = $1`, id).Scan(&sealed); err != nil {
-		return "", db.MapErr(err)
+		return secrets{}, db.MapErr(err)
 	}
-	plain, err := s.box.Open(sealed)
+	sec, err := s.open(sealed)
 	if err != nil {
-		return "", fmt.Errorf("inbox %d: %w", id, err)
+		return sec, fmt.Errorf("inbox %d: %w", id, err)
 	}
-	var sec secrets
-	if err := json.Unmarshal([]byte(plain), &sec); err != nil {
-		return "", err
-	}
-	return sec.Webchat, nil
+	return sec, nil
 }
 
 // RotateWebchatSecret replaces a web chat inbox's identity secret and
@@ -364,6 +401,7 @@ func allMembers(ctx context.Context, q db.Querier) (map[int64][]int64, error) {
 type Patch struct {
 	Name      *string          `json:"name,omitempty"`
 	Webchat   *WebchatSettings `json:"webchat,omitempty"`
+	WhatsApp  *WhatsAppPatch   `json:"whatsapp,omitempty"`
 	MemberIDs *[]int64         `json:"member_ids,omitempty"`
 }
 
@@ -388,15 +426,45 @@ func (s *Store) Update(ctx context.Context, id int64, p Patch) (Inbox, []int64, 
 			in.Webchat = p.Webchat
 		}
 	}
+	var sec secrets
+	if p.WhatsApp != nil {
+		if in.Type != WhatsApp || in.WhatsApp == nil {
+			f.Add("whatsapp", "Only WhatsApp inboxes have WhatsApp settings.")
+		} else {
+			if sec, err = s.sealedSecrets(ctx, id); err != nil {
+				return in, nil, err
+			}
+			if sec.WhatsApp == nil {
+				sec.WhatsApp = &whatsappSecrets{}
+			}
+			w := *in.WhatsApp
+			p.WhatsApp.apply(f, &w, sec.WhatsApp)
+			in.WhatsApp = &w
+		}
+	}
 	if err := f.Err(); err != nil {
 		return in, nil, err
 	}
 	before := in.MemberIDs
-	set, _ := json.Marshal(settings{Webchat: in.Webchat})
+	set, _ := json.Marshal(settings{Webchat: in.Webchat, WhatsApp: in.WhatsApp})
 	err = s.log.Write(ctx, func(tx *event.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE inboxes SET name = $2, settings = $3, updated_at = $4 WHERE id = $1`, id, in.Name, string(set), db.Now())
 		if err != nil {
 			return fmt.Errorf("inbox: update: %w", err)
+		}
+		if p.WhatsApp != nil {
+			if p.WhatsApp.changesSecrets() {
+				sealed, err := s.seal(sec)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `UPDATE inboxes SET secrets = $2 WHERE id = $1`, id, sealed); err != nil {
+					return fmt.Errorf("inbox: update secrets: %w", err)
+				}
+			}
+			if err := writeNumber(ctx, tx.Tx, id, in.WhatsApp, sec.WhatsApp.VerifyToken); err != nil {
+				return err
+			}
 		}
 		if p.MemberIDs != nil {
 			if in.MemberIDs, err = setMembers(ctx, tx.Tx, id, *p.MemberIDs); err != nil {
