@@ -66,6 +66,12 @@ func (e *errPermanent) Unwrap() error { return e.err }
 // Permanent wraps err so the job fails at once, without retries.
 func Permanent(err error) error { return &errPermanent{err: err} }
 
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *errPermanent
+	return errors.As(err, &p)
+}
+
 // Options shape an enqueued job.
 type Options struct {
 	// RunAt is when the job is due; zero means now.
