@@ -10,13 +10,16 @@ import (
 	"io"
 	"math"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/mail"
 	"github.com/switchboardhq/switchboard/internal/secret"
+	"github.com/switchboardhq/switchboard/internal/sms"
 )
 
 // Config is the server's configuration.
@@ -58,7 +61,24 @@ type Config struct {
 	// WhatsAppAPIVersion is the Graph API version in request paths
 	// (SWITCHBOARD_WHATSAPP_API_VERSION, default v23.0).
 	WhatsAppAPIVersion string
+
+	// SMTP is the mail server (SWITCHBOARD_SMTP_URL, smtp://user:pass@host:port
+	// or smtps:// for implicit TLS); nil writes mail to the log instead.
+	SMTP *mail.Config
+	// MailFrom is the sender of Switchboard's mail (SWITCHBOARD_MAIL_FROM,
+	// default "Switchboard <switchboard@HOST of the base URL>").
+	MailFrom *netmail.Address
+	// SMS is the text message provider (SWITCHBOARD_SMS_URL,
+	// twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=%2B15550001111);
+	// nil writes texts to the log instead.
+	SMS *sms.TwilioConfig
+	// AwayAfter is how long after an agent's last connection closed they
+	// become Away (SWITCHBOARD_AWAY_AFTER, default 5m).
+	AwayAfter time.Duration
 }
+
+// DefaultAwayAfter is how long agents may be gone before they become Away.
+const DefaultAwayAfter = 5 * time.Minute
 
 // The WhatsApp Cloud API defaults.
 const (
@@ -96,6 +116,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	trustProxy := fs.String("trust-proxy", env("SWITCHBOARD_TRUST_PROXY", "false"), "take client addresses from X-Forwarded-For (SWITCHBOARD_TRUST_PROXY)")
 	graphURL := fs.String("whatsapp-graph-url", env("SWITCHBOARD_WHATSAPP_GRAPH_URL", DefaultWhatsAppGraphURL), "WhatsApp Cloud API base URL (SWITCHBOARD_WHATSAPP_GRAPH_URL)")
 	graphVer := fs.String("whatsapp-api-version", env("SWITCHBOARD_WHATSAPP_API_VERSION", DefaultWhatsAppAPIVersion), "Graph API version, like v23.0 (SWITCHBOARD_WHATSAPP_API_VERSION)")
+	smtpURL := fs.String("smtp-url", env("SWITCHBOARD_SMTP_URL", ""), "mail server, smtp://user:pass@host:port or smtps://… (SWITCHBOARD_SMTP_URL; empty: mail goes to the log)")
+	mailFrom := fs.String("mail-from", env("SWITCHBOARD_MAIL_FROM", ""), "sender of mail, like \"Switchboard <support@example.com>\" (SWITCHBOARD_MAIL_FROM)")
+	smsURL := fs.String("sms-url", env("SWITCHBOARD_SMS_URL", ""), "text message provider, twilio://SID:TOKEN@api.twilio.com?from=%2B1555… (SWITCHBOARD_SMS_URL; empty: texts go to the log)")
+	awayAfter := fs.String("away-after", env("SWITCHBOARD_AWAY_AFTER", DefaultAwayAfter.String()), "agents whose connections are all gone this long become Away (SWITCHBOARD_AWAY_AFTER)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -162,12 +186,47 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		return c, fmt.Errorf("SWITCHBOARD_WHATSAPP_API_VERSION %q must be a Graph API version like v23.0", *graphVer)
 	}
 	c.WhatsAppAPIVersion = *graphVer
+	if err := loadPeople(&c, *smtpURL, *mailFrom, *smsURL, *awayAfter); err != nil {
+		return c, err
+	}
 	if k := getenv("SWITCHBOARD_SECRET_KEY"); k != "" {
 		if c.SecretKey, err = secret.ParseKey(k); err != nil {
 			return c, fmt.Errorf("SWITCHBOARD_SECRET_KEY: %v", err)
 		}
 	}
 	return c, nil
+}
+
+// loadPeople reads the settings of mail, texts and presence.
+func loadPeople(c *Config, smtpURL, mailFrom, smsURL, awayAfter string) error {
+	if smtpURL != "" {
+		m, err := mail.ParseURL(smtpURL)
+		if err != nil {
+			return fmt.Errorf("SWITCHBOARD_SMTP_URL %q %v", redact(smtpURL), err)
+		}
+		c.SMTP = &m
+	}
+	if mailFrom == "" {
+		mailFrom = "Switchboard <switchboard@" + c.BaseURL.Hostname() + ">"
+	}
+	from, err := mail.ParseFrom(mailFrom)
+	if err != nil {
+		return fmt.Errorf("SWITCHBOARD_MAIL_FROM %q %v", mailFrom, err)
+	}
+	c.MailFrom = from
+	if smsURL != "" {
+		t, err := sms.ParseURL(smsURL)
+		if err != nil {
+			return fmt.Errorf("SWITCHBOARD_SMS_URL %q %v", redact(smsURL), err)
+		}
+		c.SMS = &t
+	}
+	d, err := time.ParseDuration(awayAfter)
+	if err != nil || d < 10*time.Second || d > 24*time.Hour {
+		return fmt.Errorf("SWITCHBOARD_AWAY_AFTER %q must be a duration from 10s to 24h, like 5m", awayAfter)
+	}
+	c.AwayAfter = d
+	return nil
 }
 
 // redact hides a password in a URL for messages.

@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPublicRateLimit(t *testing.T) {
@@ -100,6 +101,45 @@ func TestWhatsApp(t *testing.T) {
 	} {
 		if _, err := Load(nil, get(map[string]string{bad[0]: bad[1]}), io.Discard); err == nil || !strings.Contains(err.Error(), bad[0]) {
 			t.Errorf("%s=%s: err = %v", bad[0], bad[1], err)
+		}
+	}
+}
+
+func TestPeople(t *testing.T) {
+	get := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := Load(nil, get(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTP != nil || c.SMS != nil || c.AwayAfter != DefaultAwayAfter || c.MailFrom.String() != `"Switchboard" <switchboard@localhost>` {
+		t.Errorf("defaults: %+v %+v %v %v", c.SMTP, c.SMS, c.AwayAfter, c.MailFrom)
+	}
+	c, err = Load([]string{"-away-after", "90s"}, get(map[string]string{
+		"SWITCHBOARD_SMTP_URL":  "smtps://ana:s3cret@mail.example.com",
+		"SWITCHBOARD_MAIL_FROM": "Support <support@example.com>",
+		"SWITCHBOARD_SMS_URL":   "twilio://ACx:tok@api.twilio.com?from=%2B15550001111",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTP.Host != "mail.example.com" || c.SMTP.Port != 465 || !c.SMTP.ImplicitTLS || c.SMTP.Password != "s3cret" ||
+		c.MailFrom.Address != "support@example.com" || c.SMS.From != "+15550001111" || c.AwayAfter != 90*time.Second {
+		t.Errorf("set: %+v %v %+v %v", c.SMTP, c.MailFrom, c.SMS, c.AwayAfter)
+	}
+	for _, bad := range [][2]string{
+		{"SWITCHBOARD_SMTP_URL", "mail.example.com"},
+		{"SWITCHBOARD_SMTP_URL", "smtp://user:pw@:25"},
+		{"SWITCHBOARD_MAIL_FROM", "support"},
+		{"SWITCHBOARD_SMS_URL", "twilio://api.twilio.com"},
+		{"SWITCHBOARD_AWAY_AFTER", "soon"},
+		{"SWITCHBOARD_AWAY_AFTER", "1s"},
+	} {
+		_, err := Load(nil, get(map[string]string{bad[0]: bad[1]}), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), bad[0]) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s=%s: err = %v", bad[0], bad[1], err)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw@") {
+			t.Errorf("%s: the password shows in %v", bad[0], err)
 		}
 	}
 }
