@@ -25,6 +25,19 @@ type User struct {
 	Role      policy.Role `json:"role"`
 	InboxIDs  []int64     `json:"inbox_ids"`
 	CreatedAt time.Time   `json:"created_at"`
+	// PublicName is what customers see ("" means they see no name).
+	PublicName string `json:"public_name"`
+	// Language is the interface language ("en", "es").
+	Language string `json:"language"`
+	// Landline and Mobile are E.164 numbers, "" for none. The mobile
+	// number receives sign-in codes by SMS; it changes only with codes
+	// sent to the previous and the new number.
+	Landline string `json:"landline"`
+	Mobile   string `json:"mobile"`
+	// Status is the availability status.
+	Status Status `json:"status"`
+	// AvatarURL is where the avatar is served, "" for none.
+	AvatarURL string `json:"avatar_url"`
 }
 
 // NewUser is what it takes to create a user.
@@ -34,6 +47,8 @@ type NewUser struct {
 	Role     policy.Role `json:"role"`
 	Password string      `json:"password"`
 	InboxIDs []int64     `json:"inbox_ids,omitempty"`
+	// Language is the interface language; English when empty.
+	Language string `json:"language,omitempty"`
 }
 
 // Hasher turns a password into a stored hash.
@@ -99,7 +114,8 @@ func validName(name string) string {
 	return ""
 }
 
-func (n *NewUser) validate() error {
+// Validate normalises n and reports what is wrong with it, field by field.
+func (n *NewUser) Validate() error {
 	f := problem.Fields{}
 	n.Email = NormalizeEmail(n.Email)
 	n.Name = strings.TrimSpace(n.Name)
@@ -115,31 +131,49 @@ func (n *NewUser) validate() error {
 	if m := ValidatePassword(n.Password); m != "" {
 		f.Add("password", "%s", m)
 	}
+	if n.Language == "" {
+		n.Language = "en"
+	} else if !languageCode.MatchString(n.Language) {
+		f.Add("language", "Choose a language from the list.")
+	}
 	return f.Err()
 }
 
 // Create adds a user with their inbox memberships.
 func (s *Store) Create(ctx context.Context, n NewUser) (User, error) {
-	if err := n.validate(); err != nil {
+	if err := n.Validate(); err != nil {
 		return User{}, err
 	}
 	hash, err := s.hash(n.Password)
 	if err != nil {
 		return User{}, err
 	}
-	u := User{Email: n.Email, Name: n.Name, Role: n.Role, CreatedAt: db.Now()}
+	var u User
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO users (email, name, role, password_hash, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, u.Email, u.Name, u.Role, hash, u.CreatedAt).Scan(&u.ID)
-		if errors.Is(db.MapErr(err), db.ErrConflict) {
-			return problem.Invalid("email", "A user with this email address already exists.")
-		}
-		if err != nil {
-			return fmt.Errorf("user: create: %w", err)
-		}
-		u.InboxIDs, err = SetInboxes(ctx, tx, u.ID, n.InboxIDs)
+		u, err = Insert(ctx, tx, n, hash)
 		return err
 	})
+	return u, err
+}
+
+// HashPassword hashes a password the way the store does (slow: do it
+// outside transactions).
+func (s *Store) HashPassword(pw string) (string, error) { return s.hash(pw) }
+
+// Insert adds a validated user (see NewUser.Validate) whose password is
+// already hashed, in tx: for use cases that create a user together with
+// something else (accepting an invitation).
+func Insert(ctx context.Context, tx *db.Tx, n NewUser, hash string) (User, error) {
+	u := User{Email: n.Email, Name: n.Name, Role: n.Role, CreatedAt: db.Now(), Language: n.Language, Status: Unavailable}
+	err := tx.QueryRow(ctx, `INSERT INTO users (email, name, role, password_hash, language, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, u.Email, u.Name, u.Role, hash, u.Language, u.CreatedAt).Scan(&u.ID)
+	if errors.Is(db.MapErr(err), db.ErrConflict) {
+		return u, problem.Invalid("email", "A user with this email address already exists.")
+	}
+	if err != nil {
+		return u, fmt.Errorf("user: create: %w", err)
+	}
+	u.InboxIDs, err = SetInboxes(ctx, tx, u.ID, n.InboxIDs)
 	return u, err
 }
 
@@ -167,12 +201,23 @@ func SetInboxes(ctx context.Context, tx *db.Tx, userID int64, inboxIDs []int64) 
 	return out, nil
 }
 
-const columns = `id, email, name, role, created_at`
+const columns = `id, email, name, role, created_at, public_name, language, landline, mobile, status, avatar_version`
 
-func scan(row interface{ Scan(...any) error }) (User, error) {
+func scan(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.CreatedAt)
+	var avatar string
+	err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &u.PublicName, &u.Language, &u.Landline, &u.Mobile, &u.Status, &avatar}, extra...)...)
+	u.AvatarURL = AvatarURL(u.ID, avatar)
 	return u, err
+}
+
+// AvatarURL is the address of a user's avatar of the given version ("" for
+// no avatar); the version makes it cacheable for good.
+func AvatarURL(id int64, version string) string {
+	if version == "" {
+		return ""
+	}
+	return fmt.Sprintf("/avatars/%d?v=%s", id, version)
 }
 
 // Get returns one user with their memberships.
@@ -188,9 +233,7 @@ func (s *Store) Get(ctx context.Context, id int64) (User, error) {
 // Credentials returns the user with email and their password hash.
 func (s *Store) Credentials(ctx context.Context, email string) (User, string, error) {
 	var hash string
-	var u User
-	err := s.db.QueryRow(ctx, `SELECT `+columns+`, password_hash FROM users WHERE email = $1`, NormalizeEmail(email)).
-		Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &hash)
+	u, err := scan(s.db.QueryRow(ctx, `SELECT `+columns+`, password_hash FROM users WHERE email = $1`, NormalizeEmail(email)), &hash)
 	if err != nil {
 		return User{}, "", fmt.Errorf("user: credentials: %w", db.MapErr(err))
 	}
