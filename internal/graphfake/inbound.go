@@ -250,13 +250,15 @@ func (b *Batch) Inbound(pnid string, from Customer, in In) (string, error) {
 	}
 	f.publish(Event{Kind: EventMessage, PhoneNumberID: pnid, Customer: c.UserID, Message: cm})
 
-	v := b.value(n, c.UserID)
-	if m.Type != "system" && len(v.Contacts) == 0 {
-		v.Contacts = []Contact{contactOf(c, true)}
-	}
+	var v *MessagesValue
 	if m.Type == "system" {
 		// System messages travel without contacts: a change of their own.
 		v = b.value(n, "system:"+m.ID)
+	} else {
+		v = b.value(n, c.UserID)
+		if len(v.Contacts) == 0 {
+			v.Contacts = []Contact{contactOf(c, true)}
+		}
 	}
 	v.Messages = append(v.Messages, m)
 	b.acks = append(b.acks, m.ID)

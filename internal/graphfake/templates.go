@@ -271,15 +271,29 @@ func validateTemplate(t *Template) *Error {
 	return nil
 }
 
-// reviewVerdict is how the fake's review decides a template: adjacent
-// variables or a body that starts or ends with one is INVALID_FORMAT, as
-// Meta rejects them; anything else is approved.
+// formatProblem returns why Meta would reject a template's body as
+// INVALID_FORMAT (adjacent variables, or one at the start or end), or "".
+func formatProblem(t *Template) string {
+	b := t.component("BODY")
+	if b == nil {
+		return ""
+	}
+	text := strings.TrimSpace(b.Text)
+	switch {
+	case adjacentRE.MatchString(text):
+		return "Your template has parameters placed next to each other (like {{1}}{{2}}) without text or punctuation between them."
+	case strings.HasPrefix(text, "{{") || strings.HasSuffix(text, "}}"):
+		return "Your template's body starts or ends with a parameter."
+	}
+	return ""
+}
+
+// reviewVerdict is how the fake's review decides a template: a format
+// problem is INVALID_FORMAT, as Meta rejects them; anything else is
+// approved.
 func reviewVerdict(t *Template) (string, string) {
-	if b := t.component("BODY"); b != nil {
-		text := strings.TrimSpace(b.Text)
-		if adjacentRE.MatchString(text) || strings.HasPrefix(text, "{{") || strings.HasSuffix(text, "}}") {
-			return "REJECTED", "INVALID_FORMAT"
-		}
+	if formatProblem(t) != "" {
+		return "REJECTED", "INVALID_FORMAT"
 	}
 	return "APPROVED", "NONE"
 }
@@ -589,8 +603,12 @@ func (f *Fake) templateWebhook(t *Template, event, reason string) {
 	switch event {
 	case "REJECTED":
 		if reason == "INVALID_FORMAT" {
+			why := formatProblem(t)
+			if why == "" {
+				why = "Your template does not follow the formatting guidelines."
+			}
 			v.RejectionInfo = &RejectionInfo{
-				Reason:         "Your template has parameters placed next to each other (like {{1}}{{2}}) or at the start or end of the body.",
+				Reason:         why,
 				Recommendation: "Separate parameters with descriptive text and ensure each parameter is clearly contextualized.",
 			}
 		}
