@@ -1,0 +1,210 @@
+// Package availability keeps agents' availability statuses and what
+// depends on them: every change is stored as an interval (for the time in
+// status report), only Available agents are given new conversations
+// automatically (in turn, per inbox that asks for it), an agent is Away
+// after signing in until they choose Available, and an agent whose
+// connections have all been gone for a while becomes Away on their own.
+package availability
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+// StatusChanged is the event of a status change; it goes to the user
+// alone, so every tab they have open shows it.
+const StatusChanged = "status.changed"
+
+// Change is the data of a StatusChanged event.
+type Change struct {
+	UserID int64       `json:"user_id"`
+	Status user.Status `json:"status"`
+	Since  time.Time   `json:"since"`
+	// Automatic is true when Switchboard changed it (sign-in, connections
+	// gone), not the agent.
+	Automatic bool `json:"automatic"`
+}
+
+// Service runs statuses.
+type Service struct {
+	db  *db.DB
+	log *event.Log
+}
+
+// New returns the service.
+func New(d *db.DB, log *event.Log) *Service { return &Service{db: d, log: log} }
+
+// Set changes userID's status (a choice of the agent).
+func (s *Service) Set(ctx context.Context, userID int64, st user.Status) (Change, error) {
+	if !st.Valid() {
+		return Change{}, problem.Invalid("status", "Choose one of available, away, unavailable, on_break, after_call_work, do_not_disturb, busy.")
+	}
+	var c Change
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		var err error
+		c, _, err = setStatus(ctx, tx, userID, st, false)
+		return err
+	})
+	return c, err
+}
+
+// setStatus makes st the status of userID in tx, unless it is already:
+// it closes the open interval and opens one for st, and emits the event.
+// It reports whether anything changed.
+func setStatus(ctx context.Context, tx *event.Tx, userID int64, st user.Status, automatic bool) (Change, bool, error) {
+	now := db.Now()
+	// Lock the user's row first: concurrent changes of one user queue here.
+	var cur user.Status
+	err := tx.QueryRow(ctx, `UPDATE users SET status = status WHERE id = $1 RETURNING status`, userID).Scan(&cur)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return Change{}, false, problem.NotFound("User")
+	} else if err != nil {
+		return Change{}, false, fmt.Errorf("availability: status: %w", err)
+	}
+	if cur == st {
+		var since time.Time
+		err := tx.QueryRow(ctx, `SELECT started_at FROM status_intervals WHERE user_id = $1 AND ended_at IS NULL`, userID).Scan(&since)
+		if err == nil {
+			return Change{UserID: userID, Status: st, Since: since, Automatic: automatic}, false, nil
+		}
+		if !errors.Is(db.MapErr(err), db.ErrNotFound) {
+			return Change{}, false, err
+		}
+		// No interval yet (a user who never had a status change): open one.
+	}
+	if _, err := tx.Exec(ctx, `UPDATE status_intervals SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL`, userID, now); err != nil {
+		return Change{}, false, fmt.Errorf("availability: close interval: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO status_intervals (user_id, status, started_at) VALUES ($1, $2, $3)`, userID, st, now); err != nil {
+		return Change{}, false, fmt.Errorf("availability: open interval: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE users SET status = $2 WHERE id = $1`, userID, st); err != nil {
+		return Change{}, false, fmt.Errorf("availability: status: %w", err)
+	}
+	c := Change{UserID: userID, Status: st, Since: now, Automatic: automatic}
+	e := event.New(StatusChanged, c)
+	e.UserID = userID
+	tx.Emit(e)
+	return c, true, nil
+}
+
+// Current returns userID's status and since when.
+func (s *Service) Current(ctx context.Context, userID int64) (Change, error) {
+	c := Change{UserID: userID}
+	err := s.db.QueryRow(ctx, `SELECT status FROM users WHERE id = $1`, userID).Scan(&c.Status)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return c, problem.NotFound("User")
+	} else if err != nil {
+		return c, err
+	}
+	err = s.db.QueryRow(ctx, `SELECT started_at FROM status_intervals WHERE user_id = $1 AND ended_at IS NULL`, userID).Scan(&c.Since)
+	if err != nil && !errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return c, err
+	}
+	return c, nil
+}
+
+// SignedIn applies the rule of signing in: the agent is Away until they
+// choose Available — unless they are already connected elsewhere (a
+// second device), where their status stays what they chose.
+func (s *Service) SignedIn(ctx context.Context, userID int64) error {
+	return s.log.Write(ctx, func(tx *event.Tx) error {
+		var live bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM presence WHERE user_id = $1 AND connections > 0 AND seen_at > $2)`,
+			userID, db.Now().Add(-staleAfter)).Scan(&live); err != nil {
+			return err
+		}
+		if live {
+			return nil
+		}
+		_, _, err := setStatus(ctx, tx, userID, user.Away, true)
+		return err
+	})
+}
+
+// SignedOut makes an agent who signs out Unavailable (unless they are
+// still connected on another device).
+func (s *Service) SignedOut(ctx context.Context, userID int64) error {
+	return s.log.Write(ctx, func(tx *event.Tx) error {
+		var others bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND expires_at > $2)`, userID, db.Now()).Scan(&others); err != nil {
+			return err
+		}
+		if others {
+			return nil
+		}
+		_, _, err := setStatus(ctx, tx, userID, user.Unavailable, true)
+		return err
+	})
+}
+
+// ---- Automatic assignment ----
+
+// Assignment is an inbox's automatic assignment setting.
+type Assignment struct {
+	// AutoAssign gives each new conversation of the inbox to its members
+	// whose status is Available, in turn.
+	AutoAssign bool `json:"auto_assign"`
+}
+
+// Assignment returns inboxID's setting.
+func (s *Service) Assignment(ctx context.Context, inboxID int64) (Assignment, error) {
+	var a Assignment
+	err := s.db.QueryRow(ctx, `SELECT auto_assign FROM inbox_assignment WHERE inbox_id = $1`, inboxID).Scan(&a.AutoAssign)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return a, nil
+	}
+	return a, err
+}
+
+// SetAssignment changes inboxID's setting.
+func (s *Service) SetAssignment(ctx context.Context, inboxID int64, a Assignment) error {
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		var ok bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inboxes WHERE id = $1)`, inboxID).Scan(&ok); err != nil {
+			return err
+		}
+		if !ok {
+			return problem.NotFound("Inbox")
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO inbox_assignment (inbox_id, auto_assign) VALUES ($1, $2)
+			ON CONFLICT (inbox_id) DO UPDATE SET auto_assign = excluded.auto_assign`, inboxID, a.AutoAssign)
+		return err
+	})
+}
+
+// Next picks who gets a new conversation of inboxID, in tx: 0 when the
+// inbox does not assign automatically or no member is Available. Members
+// take turns in the order of their ids, starting after the last one
+// picked; the inbox's row is locked for the rest of tx, so concurrent
+// conversations take consecutive turns on PostgreSQL too (SQLite has one
+// writer).
+func (s *Service) Next(ctx context.Context, tx *db.Tx, inboxID int64) (int64, error) {
+	var last int64
+	err := tx.QueryRow(ctx, `UPDATE inbox_assignment SET last_user_id = last_user_id WHERE inbox_id = $1 AND auto_assign RETURNING last_user_id`, inboxID).Scan(&last)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return 0, nil // not automatic
+	} else if err != nil {
+		return 0, fmt.Errorf("availability: next: %w", err)
+	}
+	var next int64
+	err = tx.QueryRow(ctx, `SELECT u.id FROM inbox_members m JOIN users u ON u.id = m.user_id
+		WHERE m.inbox_id = $1 AND u.status = 'available'
+		ORDER BY CASE WHEN u.id > $2 THEN 0 ELSE 1 END, u.id LIMIT 1`, inboxID, last).Scan(&next)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return 0, nil // nobody available: the conversation waits unassigned
+	} else if err != nil {
+		return 0, fmt.Errorf("availability: next: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE inbox_assignment SET last_user_id = $2 WHERE inbox_id = $1`, inboxID, next); err != nil {
+		return 0, err
+	}
+	return next, nil
+}

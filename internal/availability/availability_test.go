@@ -1,0 +1,384 @@
+package availability_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/availability"
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/job"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/secret"
+	"github.com/switchboardhq/switchboard/internal/team"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+var quiet = slog.New(slog.DiscardHandler)
+
+type fixture struct {
+	d      *db.DB
+	log    *event.Log
+	users  *user.Store
+	svc    *availability.Service
+	mu     sync.Mutex
+	events []event.Event
+}
+
+func newFixture(t *testing.T, d *db.DB) *fixture {
+	f := &fixture{d: d}
+	b := event.NewLocal()
+	b.Subscribe(func(es []event.Event) { f.mu.Lock(); f.events = append(f.events, es...); f.mu.Unlock() })
+	f.log = event.NewLog(d, b, quiet)
+	f.users = user.NewStore(d, f.log, func(string) (string, error) { return "h", nil })
+	f.svc = availability.New(d, f.log)
+	return f
+}
+
+func (f *fixture) user(t *testing.T, email string) user.User {
+	t.Helper()
+	u, err := f.users.Create(context.Background(), user.NewUser{Email: email, Name: email, Role: policy.Service, Password: "long enough password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func (f *fixture) status(t *testing.T, id int64) user.Status {
+	t.Helper()
+	u, err := f.users.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Status
+}
+
+func TestStatuses(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		u := f.user(t, "ana@example.com")
+		if _, err := f.svc.Set(ctx, u.ID, "napping"); err == nil {
+			t.Fatal("an unknown status was accepted")
+		} else if p, _ := problem.As(err); p.Fields["status"] == "" {
+			t.Fatalf("unknown status: %v", err)
+		}
+		// Signing in makes an agent Away.
+		if err := f.svc.SignedIn(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if st := f.status(t, u.ID); st != user.Away {
+			t.Fatalf("after sign-in: %s", st)
+		}
+		for _, st := range []user.Status{user.Available, user.Busy, user.Busy, user.OnBreak} {
+			if _, err := f.svc.Set(ctx, u.ID, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n, open int
+		d.QueryRow(ctx, `SELECT COUNT(*), COUNT(*) - COUNT(ended_at) FROM status_intervals WHERE user_id = $1`, u.ID).Scan(&n, &open)
+		if n != 4 || open != 1 {
+			t.Errorf("%d intervals (%d open), want 4 (1 open): choosing the same status twice is one interval", n, open)
+		}
+		f.mu.Lock()
+		var changes []availability.Change
+		for _, e := range f.events {
+			if e.Type == availability.StatusChanged && e.UserID == u.ID {
+				var c availability.Change
+				json.Unmarshal(e.Data, &c)
+				changes = append(changes, c)
+			}
+		}
+		f.mu.Unlock()
+		if len(changes) != 4 || changes[0].Status != user.Away || !changes[0].Automatic || changes[3].Status != user.OnBreak || changes[3].Automatic {
+			t.Errorf("events %+v", changes)
+		}
+		// Concurrent changes of one user leave one open interval.
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := f.svc.Set(ctx, u.ID, user.Statuses[i%len(user.Statuses)]); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		d.QueryRow(ctx, `SELECT COUNT(*) - COUNT(ended_at) FROM status_intervals WHERE user_id = $1`, u.ID).Scan(&open)
+		if open != 1 {
+			t.Errorf("%d open intervals after concurrent changes", open)
+		}
+	})
+}
+
+// TestAutomaticAssignment: only Available members of an inbox that asks
+// for it are given new conversations, in turn, fairly under concurrency.
+func TestAutomaticAssignment(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		a, b, c := f.user(t, "a@example.com"), f.user(t, "b@example.com"), f.user(t, "c@example.com")
+		box, _ := secret.NewBox(make([]byte, 32))
+		in, _, err := inbox.NewStore(d, f.log, box).Create(ctx, inbox.NewInbox{Type: inbox.Webchat, Name: "Site", MemberIDs: []int64{a.ID, b.ID, c.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := func() int64 {
+			var id int64
+			if err := d.Write(ctx, func(tx *db.Tx) error {
+				var err error
+				id, err = f.svc.Next(ctx, tx, in.ID)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		f.svc.Set(ctx, a.ID, user.Available)
+		f.svc.Set(ctx, b.ID, user.Available)
+		f.svc.Set(ctx, c.ID, user.Busy)
+		if id := next(); id != 0 {
+			t.Fatalf("assigned %d with the setting off", id)
+		}
+		if err := f.svc.SetAssignment(ctx, in.ID, availability.Assignment{AutoAssign: true}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := f.svc.Assignment(ctx, in.ID); !got.AutoAssign {
+			t.Fatal("setting not kept")
+		}
+		var got []int64
+		for range 4 {
+			got = append(got, next())
+		}
+		if got[0] != a.ID || got[1] != b.ID || got[2] != a.ID || got[3] != b.ID {
+			t.Fatalf("turns %v, want a, b, a, b (c is busy)", got)
+		}
+		for _, st := range []user.Status{user.Away, user.Unavailable, user.OnBreak, user.AfterCallWork, user.DoNotDisturb, user.Busy} {
+			f.svc.Set(ctx, a.ID, st)
+			f.svc.Set(ctx, b.ID, st)
+			if id := next(); id != 0 {
+				t.Errorf("assigned %d while everyone is %s", id, st)
+			}
+		}
+		f.svc.Set(ctx, a.ID, user.Available)
+		f.svc.Set(ctx, b.ID, user.Available)
+		f.svc.Set(ctx, c.ID, user.Available)
+		var mu sync.Mutex
+		count := map[int64]int{}
+		var wg sync.WaitGroup
+		for range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := next()
+				mu.Lock()
+				count[id]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if count[a.ID] != 10 || count[b.ID] != 10 || count[c.ID] != 10 {
+			t.Errorf("30 concurrent conversations went %v, want 10 each", count)
+		}
+		if err := f.svc.SetAssignment(ctx, in.ID+100, availability.Assignment{AutoAssign: true}); err == nil {
+			t.Error("set the assignment of an inbox that does not exist")
+		}
+	})
+}
+
+// TestPresence: an agent whose connections have all closed, on every node,
+// becomes Away after the delay; one who comes back in time stays; a node
+// that dies is noticed by the sweep.
+func TestPresence(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		q := job.NewQueue()
+		const away = 400 * time.Millisecond
+		nodeA := availability.NewPresence(d, f.log, q, "node-a", away, quiet)
+		nodeB := availability.NewPresence(d, f.log, q, "node-b", away, quiet)
+		r := job.NewRunner(d, q, job.Config{Poll: 20 * time.Millisecond}, quiet)
+		r.Handle(availability.AwayJob, nodeA)
+		rctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for _, run := range []func(context.Context) error{r.Run, nodeA.Run, nodeB.Run} {
+			wg.Add(1)
+			go func() { defer wg.Done(); run(rctx) }()
+		}
+		defer func() { cancel(); wg.Wait() }()
+
+		ana := f.user(t, "ana@example.com")
+		f.svc.Set(ctx, ana.ID, user.Available)
+		nodeA.Connect(ana.ID)
+		nodeB.Connect(ana.ID)
+		nodeB.Connect(ana.ID)
+		time.Sleep(50 * time.Millisecond)
+		nodeA.Disconnect(ana.ID) // still connected on node B
+		time.Sleep(2 * away)
+		if st := f.status(t, ana.ID); st != user.Available {
+			t.Fatalf("connected on another node, yet %s", st)
+		}
+		nodeB.Disconnect(ana.ID)
+		nodeB.Disconnect(ana.ID)
+		time.Sleep(away / 4)
+		nodeB.Connect(ana.ID) // back in time
+		time.Sleep(2 * away)
+		if st := f.status(t, ana.ID); st != user.Available {
+			t.Fatalf("came back in time, yet %s", st)
+		}
+		start := time.Now()
+		nodeB.Disconnect(ana.ID)
+		waitFor(t, "Away", func() bool { return f.status(t, ana.ID) == user.Away })
+		if el := time.Since(start); el < away {
+			t.Errorf("Away after %v, before the delay of %v", el, away)
+		}
+
+		// A node that dies leaves a row with connections and an old
+		// heartbeat: the sweep notices once the delay has passed.
+		bo := f.user(t, "bo@example.com")
+		f.svc.Set(ctx, bo.ID, user.OnBreak)
+		if _, err := d.Exec(ctx, `INSERT INTO presence (user_id, node, connections, seen_at) VALUES ($1, 'dead-node', 2, $2)`,
+			bo.ID, db.Now().Add(-2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := nodeA.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := f.status(t, bo.ID); st != user.Away {
+			t.Fatalf("agent of a dead node: %s", st)
+		}
+		// Someone who never connected (an API script) is left alone.
+		cy := f.user(t, "cy@example.com")
+		f.svc.Set(ctx, cy.ID, user.Available)
+		nodeA.Sweep(ctx)
+		if changed, _ := nodeA.AwayIfGone(ctx, cy.ID); changed || f.status(t, cy.ID) != user.Available {
+			t.Fatal("an agent without connections was made Away")
+		}
+		// Signing in while connected elsewhere keeps the status.
+		nodeA.Connect(cy.ID)
+		waitFor(t, "presence row", func() bool {
+			var n int
+			d.QueryRow(ctx, `SELECT COUNT(*) FROM presence WHERE user_id = $1 AND connections > 0`, cy.ID).Scan(&n)
+			return n == 1
+		})
+		f.svc.SignedIn(ctx, cy.ID)
+		if st := f.status(t, cy.ID); st != user.Available {
+			t.Fatalf("second device's sign-in changed the status to %s", st)
+		}
+	})
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func TestTimeInStatus(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		ana, bo, cy := f.user(t, "ana@example.com"), f.user(t, "bo@example.com"), f.user(t, "cy@example.com")
+		t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+		insert := func(u user.User, st user.Status, from, to int) {
+			var end any
+			if to >= 0 {
+				end = at(to)
+			}
+			if _, err := d.Exec(ctx, `INSERT INTO status_intervals (user_id, status, started_at, ended_at) VALUES ($1, $2, $3, $4)`, u.ID, st, at(from), end); err != nil {
+				t.Fatal(err)
+			}
+		}
+		insert(ana, user.Available, 0, 60)
+		insert(ana, user.Away, 60, 90)
+		insert(ana, user.Available, 90, 120)
+		insert(bo, user.Available, -600, 120)
+		insert(cy, user.OnBreak, 200, 230) // outside the range
+		teams := team.NewStore(d)
+		teams.Create(ctx, team.NewTeam{Name: "Support", MemberIDs: []int64{ana.ID, bo.ID}})
+		teams.Create(ctx, team.NewTeam{Name: "Empty"})
+
+		rep, err := f.svc.TimeInStatus(ctx, at(30), at(120), availability.ByAgent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := map[string]availability.ReportRow{}
+		for _, r := range rep.Rows {
+			rows[r.Name] = r
+		}
+		if a := rows["ana@example.com"].Times[user.Available]; a.TotalSeconds != 3600 || a.Intervals != 2 || a.AverageSeconds != 1800 {
+			t.Errorf("ana available %+v", a)
+		}
+		if a := rows["ana@example.com"].Times[user.Away]; a.TotalSeconds != 1800 || a.Intervals != 1 {
+			t.Errorf("ana away %+v", a)
+		}
+		if b := rows["bo@example.com"].Times[user.Available]; b.TotalSeconds != 5400 || b.AverageSeconds != 5400 {
+			t.Errorf("bo available %+v", b)
+		}
+		if c := rows["cy@example.com"]; c.Total() != 0 || c.Agents != 1 {
+			t.Errorf("cy %+v", c)
+		}
+		rep, err = f.svc.TimeInStatus(ctx, at(30), at(120), availability.ByTeam)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Rows) != 2 || rep.Rows[0].Name != "Empty" || rep.Rows[1].Agents != 2 {
+			t.Fatalf("teams %+v", rep.Rows)
+		}
+		if s := rep.Rows[1].Times[user.Available]; s.TotalSeconds != 9000 || s.AverageSeconds != 4500 {
+			t.Errorf("team available %+v", s)
+		}
+		// An open interval counts until now.
+		dan := f.user(t, "dan@example.com")
+		f.svc.Set(ctx, dan.ID, user.Available)
+		time.Sleep(1100 * time.Millisecond)
+		rep, _ = f.svc.TimeInStatus(ctx, db.Now().Add(-time.Hour), db.Now().Add(time.Hour), availability.ByAgent)
+		for _, r := range rep.Rows {
+			if r.ID == dan.ID && r.Times[user.Available].TotalSeconds < 1 {
+				t.Errorf("open interval: %+v", r.Times[user.Available])
+			}
+		}
+		if _, err := f.svc.TimeInStatus(ctx, at(0), at(1), "inbox"); err == nil {
+			t.Error("unknown group accepted")
+		}
+	})
+}
+
+func TestParseRange(t *testing.T) {
+	now := time.Date(2026, 3, 10, 15, 30, 0, 0, time.UTC)
+	from, to, err := availability.ParseRange("2026-03-01", "2026-03-02", now)
+	if err != nil || !from.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)) || !to.Equal(time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("dates: %v %v %v", from, to, err)
+	}
+	from, to, err = availability.ParseRange("", "", now)
+	if err != nil || !from.Equal(time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)) || !to.Equal(now) {
+		t.Errorf("default: %v %v %v", from, to, err)
+	}
+	if _, _, err := availability.ParseRange("2026-03-01T10:00:00+01:00", "2026-03-01T12:00:00Z", now); err != nil {
+		t.Errorf("RFC 3339: %v", err)
+	}
+	for _, tc := range [][3]string{
+		{"yesterday", "2026-03-02", "from"},
+		{"2026-03-05", "2026-03-01", "to"},
+		{"2024-01-01", "2026-03-01", "from"},
+	} {
+		_, _, err := availability.ParseRange(tc[0], tc[1], now)
+		if p, _ := problem.As(err); p == nil || p.Fields[tc[2]] == "" {
+			t.Errorf("%s..%s: %v, want a message on %s", tc[0], tc[1], err, tc[2])
+		}
+	}
+}
