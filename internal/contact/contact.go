@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,6 +102,92 @@ func FindOrCreate(ctx context.Context, tx *db.Tx, inboxID int64, externalID stri
 	}
 	c.Identities = []Identity{{InboxID: inboxID, ExternalID: externalID}}
 	return c, true, nil
+}
+
+// FindOrCreateAny is FindOrCreate for a customer known on the inbox by
+// several identities (a WhatsApp user's business-scoped id and phone-based
+// id), in order of preference: the contact of the first one found is the
+// customer, and the identities nobody has are linked to it; a new contact
+// gets them all. A phone in the profile fills a contact that had none.
+func FindOrCreateAny(ctx context.Context, tx *db.Tx, inboxID int64, externalIDs []string, p Profile) (Contact, bool, error) {
+	var ids []string
+	for _, id := range externalIDs {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return Contact{}, false, errors.New("contact: find or create: no identity")
+	}
+	args := []any{inboxID}
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		marks[i] = "$" + strconv.Itoa(i+2)
+	}
+	rows, err := tx.Query(ctx, `SELECT i.external_id, c.id, c.name, c.phone, c.owner_id FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+		WHERE i.inbox_id = $1 AND i.external_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return Contact{}, false, fmt.Errorf("contact: find: %w", err)
+	}
+	found := map[string]Contact{}
+	for rows.Next() {
+		var ext string
+		var c Contact
+		if err := rows.Scan(&ext, &c.ID, &c.Name, &c.Phone, &c.OwnerID); err != nil {
+			rows.Close()
+			return Contact{}, false, err
+		}
+		found[ext] = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Contact{}, false, err
+	}
+	var c Contact
+	for _, id := range ids {
+		if f, ok := found[id]; ok {
+			c = f
+			break
+		}
+	}
+	if c.ID == 0 {
+		c, created, err := FindOrCreate(ctx, tx, inboxID, ids[0], p)
+		if err != nil {
+			return c, created, err
+		}
+		for _, id := range ids[1:] {
+			if err := AddIdentity(ctx, tx, c.ID, inboxID, id); err != nil {
+				return c, created, err
+			}
+			c.Identities = append(c.Identities, Identity{InboxID: inboxID, ExternalID: id})
+		}
+		return c, created, nil
+	}
+	for _, id := range ids {
+		if _, ok := found[id]; !ok {
+			if err := AddIdentity(ctx, tx, c.ID, inboxID, id); err != nil {
+				return c, false, err
+			}
+		}
+	}
+	sets, vals := []string{}, []any{c.ID, db.Now()}
+	if c.Name == "" && p.Name != "" {
+		c.Name = p.Name
+		vals = append(vals, p.Name)
+		sets = append(sets, "name = $"+strconv.Itoa(len(vals)))
+	}
+	if c.Phone == nil && p.Phone != "" {
+		c.Phone = &p.Phone
+		vals = append(vals, p.Phone)
+		sets = append(sets, "phone = $"+strconv.Itoa(len(vals)))
+	}
+	if len(sets) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE contacts SET `+strings.Join(sets, ", ")+`, updated_at = $2 WHERE id = $1`, vals...); err != nil {
+			return c, false, fmt.Errorf("contact: update: %w", err)
+		}
+	}
+	return c, false, nil
 }
 
 // AddIdentity links a contact to an identity on an inbox.

@@ -51,6 +51,11 @@ type Conversation struct {
 	ClosedAt              *time.Time `json:"closed_at"`
 	CreatedAt             time.Time  `json:"created_at"`
 	UpdatedAt             time.Time  `json:"updated_at"`
+	// ReplyWindowEndsAt is when the channel stops accepting free-form
+	// replies (WhatsApp's 24-hour customer-service window): set on single
+	// reads of conversations whose channel has such a window; null when
+	// the customer never wrote.
+	ReplyWindowEndsAt *time.Time `json:"reply_window_ends_at,omitempty"`
 	// Unread is true when there are messages the viewer has not seen; it
 	// is set for lists and single reads, not in events.
 	Unread bool `json:"unread"`
@@ -119,12 +124,14 @@ const (
 type Delivery string
 
 // The delivery statuses. Outbound messages go pending → sent → delivered →
-// read, or to failed; inbound messages are received.
+// read (→ played, for a voice message the customer listened to), or to
+// failed; inbound messages are received.
 const (
 	Pending   Delivery = "pending"
 	Sent      Delivery = "sent"
 	Delivered Delivery = "delivered"
 	Read      Delivery = "read"
+	Played    Delivery = "played"
 	Failed    Delivery = "failed"
 	Received  Delivery = "received"
 )
@@ -142,6 +149,8 @@ func (d Delivery) rank() int {
 		return 3
 	case Read:
 		return 4
+	case Played:
+		return 5
 	}
 	return -1
 }
@@ -163,14 +172,33 @@ type Message struct {
 	ChannelMessageID *string                 `json:"channel_message_id"`
 	IdempotencyKey   *string                 `json:"idempotency_key,omitempty"`
 	ReplyToID        *int64                  `json:"reply_to_id"`
+	Reactions        []Reaction              `json:"reactions,omitempty"`
 	CreatedAt        time.Time               `json:"created_at"`
 	UpdatedAt        time.Time               `json:"updated_at"`
 }
 
-// MessageError says why a message failed.
+// MessageError says why a message failed: the channel's code, its title
+// and its details.
 type MessageError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Details string `json:"details,omitempty"`
+}
+
+// Reactor says who reacted to a message.
+type Reactor string
+
+// The two sides of a conversation.
+const (
+	ByContact  Reactor = "contact"
+	ByBusiness Reactor = "business"
+)
+
+// Reaction is an emoji one side put on a message.
+type Reaction struct {
+	By    Reactor   `json:"by"`
+	Emoji string    `json:"emoji"`
+	At    time.Time `json:"at"`
 }
 
 // MaxTextLength is the longest message text, in characters.

@@ -81,6 +81,11 @@ func (s *Service) Get(ctx context.Context, a policy.Actor, id int64) (Conversati
 		return Conversation{}, ErrNotFound
 	}
 	c.Unread = c.LastMessageID > deref(lastRead)
+	if s.replyWindow != nil {
+		if c.ReplyWindowEndsAt, err = s.replyWindow(ctx, &c); err != nil {
+			return Conversation{}, err
+		}
+	}
 	return c, nil
 }
 
@@ -396,18 +401,18 @@ func nonEmpty(ss ...string) []string {
 }
 
 const msgColumns = `id, conversation_id, inbox_id, direction, sender_type, sender_id, type, text, content, status,
-	error_code, error_message, channel_message_id, idempotency_key, reply_to_id, created_at, updated_at`
+	error_code, error_message, error_details, channel_message_id, idempotency_key, reply_to_id, created_at, updated_at`
 
 func scanMessage(row interface{ Scan(...any) error }) (Message, error) {
 	var m Message
-	var content, code, msg string
+	var content, code, msg, details string
 	err := row.Scan(&m.ID, &m.ConversationID, &m.InboxID, &m.Direction, &m.SenderType, &m.SenderID, &m.Type, &m.Text,
-		&content, &m.Status, &code, &msg, &m.ChannelMessageID, &m.IdempotencyKey, &m.ReplyToID, &m.CreatedAt, &m.UpdatedAt)
+		&content, &m.Status, &code, &msg, &details, &m.ChannelMessageID, &m.IdempotencyKey, &m.ReplyToID, &m.CreatedAt, &m.UpdatedAt)
 	if content != "" {
 		m.Content = json.RawMessage(content)
 	}
 	if code != "" || msg != "" {
-		m.Error = &MessageError{Code: code, Message: msg}
+		m.Error = &MessageError{Code: code, Message: msg, Details: details}
 	}
 	m.Attachments = []attachment.Attachment{}
 	return m, err
@@ -421,9 +426,14 @@ func loadMessage(ctx context.Context, q db.Querier, id int64) (Message, error) {
 		return m, fmt.Errorf("conversation: load message %d: %w", id, err)
 	}
 	att, err := attachment.ForMessages(ctx, q, []int64{id})
+	if err != nil {
+		return m, err
+	}
 	if a := att[id]; a != nil {
 		m.Attachments = a
 	}
+	reactions, err := reactionsOf(ctx, q, []int64{id})
+	m.Reactions = reactions[id]
 	return m, err
 }
 
@@ -497,11 +507,16 @@ func (s *Service) history(ctx context.Context, convID int64, o MessageOptions) (
 	if err != nil {
 		return Page[Message]{}, err
 	}
+	reactions, err := reactionsOf(ctx, s.db, ids)
+	if err != nil {
+		return Page[Message]{}, err
+	}
 	visible := page.Items[:0]
 	for _, m := range page.Items {
 		if a := att[m.ID]; a != nil {
 			m.Attachments = a
 		}
+		m.Reactions = reactions[m.ID]
 		if o.Visible == nil || o.Visible(&m) {
 			visible = append(visible, m)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
@@ -33,6 +34,12 @@ type Service struct {
 	log    *event.Log
 	queue  *job.Queue
 	limits attachment.Limits
+
+	// What channels add (see channel.go); set before serving, read-only
+	// after.
+	sendChecks  []SendCheck
+	readHooks   []ReadHook
+	replyWindow ReplyWindow
 }
 
 // NewService returns the conversation service.
@@ -57,6 +64,18 @@ type Incoming struct {
 	// AttachmentIDs are uploads by Uploader to attach.
 	AttachmentIDs []int64
 	Uploader      string
+	// AltExternalIDs are other identities of the sender on the inbox (a
+	// WhatsApp user's phone-based id beside their business-scoped id):
+	// a contact known by any of them is the sender, and the identities
+	// it lacks are linked to it.
+	AltExternalIDs []string
+	// ReplyToChannelID is the channel's id of the message this one
+	// answers; the message is linked to it when it is stored.
+	ReplyToChannelID string
+	// Then, when set, runs in the transaction that stores a new message
+	// (not a redelivery), after it: a channel's own records commit with
+	// the message or not at all.
+	Then func(ctx context.Context, tx *event.Tx, r *Receipt) error
 }
 
 // Receipt is the outcome of Receive.
@@ -161,7 +180,12 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 		}
 	} else {
 		var ct contact.Contact
-		if ct, _, err = contact.FindOrCreate(ctx, tx.Tx, in.InboxID, in.ExternalID, in.Profile); err != nil {
+		if len(in.AltExternalIDs) > 0 {
+			ct, _, err = contact.FindOrCreateAny(ctx, tx.Tx, in.InboxID, append([]string{in.ExternalID}, in.AltExternalIDs...), in.Profile)
+		} else {
+			ct, _, err = contact.FindOrCreate(ctx, tx.Tx, in.InboxID, in.ExternalID, in.Profile)
+		}
+		if err != nil {
 			return err
 		}
 		c, created, err = openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
@@ -172,7 +196,12 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 	now := db.Now()
 	m := Message{ConversationID: c.ID, InboxID: in.InboxID, Direction: Inbound, SenderType: SenderContact, Type: in.Type,
 		Text: in.Text, Content: in.Content, Status: Received, ChannelMessageID: &in.ChannelMessageID, CreatedAt: now, UpdatedAt: now}
-	if tx.Dialect() == db.Postgres && len(in.AttachmentIDs) == 0 {
+	if in.ReplyToChannelID != "" {
+		if m.ReplyToID, err = messageByChannelID(ctx, tx.Tx, in.InboxID, in.ReplyToChannelID); err != nil {
+			return err
+		}
+	}
+	if tx.Dialect() == db.Postgres && len(in.AttachmentIDs) == 0 && m.ReplyToID == nil {
 		if err := insertInboundPostgres(ctx, tx.Tx, &m, &c); err != nil {
 			return err // errDuplicate for a redelivery
 		}
@@ -192,13 +221,19 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 			return fmt.Errorf("conversation: receive: %w", err)
 		}
 	}
+	out.Message, out.Conversation, out.NewConversation = m, c, created
+	if in.Then != nil {
+		if err := in.Then(ctx, tx, out); err != nil {
+			return err
+		}
+		m, c = out.Message, out.Conversation
+	}
 	typ := event.ConversationUpdated
 	if created {
 		typ = event.ConversationCreated
 	}
 	emitConversation(tx, typ, &c, 0)
 	emitMessage(tx, event.MessageCreated, &m, &c, true)
-	out.Message, out.Conversation, out.NewConversation = m, c, created
 	return nil
 }
 
@@ -316,15 +351,38 @@ type Outgoing struct {
 	// return the first message instead of sending again.
 	IdempotencyKey string  `json:"idempotency_key"`
 	AttachmentIDs  []int64 `json:"attachments"`
+	// Type and Content carry a channel's own kinds of message (WhatsApp
+	// buttons, lists, templates, reactions), set by that channel's API;
+	// Text is then what the message says, for lists and search. Plain
+	// sends are text with files.
+	Type    MessageType     `json:"-"`
+	Content json.RawMessage `json:"-"`
 }
 
 // Send stores an agent's reply as pending and enqueues it in the outbox,
 // in one transaction. Replying to an unassigned conversation assigns it to
 // the sender. With an idempotency key already used by the sender it
-// returns the first message and created=false.
+// returns the first message and created=false. The channel's send checks
+// (see CheckSends) may refuse it or set when it goes.
 func (s *Service) Send(ctx context.Context, a policy.Actor, convID int64, o Outgoing) (Message, bool, error) {
+	m, _, created, err := s.post(ctx, a, o, convID, func(tx *event.Tx) (Conversation, bool, error) {
+		c, err := s.visible(ctx, tx.Tx, a, convID)
+		if err != nil {
+			return c, false, err
+		}
+		if c.Status != Open {
+			return c, false, problem.Conflict("This conversation is closed: reopen it to reply.")
+		}
+		return c, false, nil
+	})
+	return m, created, err
+}
+
+// post stores an agent's message in the conversation that locate finds
+// (or opens, reporting so), in one transaction with its job and events.
+func (s *Service) post(ctx context.Context, a policy.Actor, o Outgoing, convID int64, locate func(tx *event.Tx) (Conversation, bool, error)) (Message, Conversation, bool, error) {
 	f := problem.Fields{}
-	if err := validText(o.Text, len(o.AttachmentIDs) == 0); err != nil {
+	if err := validText(o.Text, len(o.AttachmentIDs) == 0 && (o.Type == "" || o.Type == TypeText)); err != nil {
 		p, _ := problem.As(err)
 		f.Add("text", "%s", p.Fields["text"])
 	}
@@ -335,9 +393,10 @@ func (s *Service) Send(ctx context.Context, a policy.Actor, convID int64, o Outg
 		f.Add("attachments", "At most %d attachments per message.", s.limits.PerMessage)
 	}
 	if err := f.Err(); err != nil {
-		return Message{}, false, err
+		return Message{}, Conversation{}, false, err
 	}
 	var m Message
+	var c Conversation
 	created := false
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
 		if o.IdempotencyKey != "" {
@@ -347,25 +406,27 @@ func (s *Service) Send(ctx context.Context, a policy.Actor, convID int64, o Outg
 				if m, err = loadMessage(ctx, tx, id); err != nil {
 					return err
 				}
-				if m.ConversationID != convID {
+				if convID != 0 && m.ConversationID != convID {
 					return problem.Conflict("This idempotency key was already used for another conversation.")
 				}
-				return nil
+				c, err = load(ctx, tx, m.ConversationID)
+				return err
 			} else if !errors.Is(db.MapErr(err), db.ErrNotFound) {
 				return err
 			}
 		}
-		c, err := s.visible(ctx, tx.Tx, a, convID)
-		if err != nil {
+		var opened bool
+		var err error
+		if c, opened, err = locate(tx); err != nil {
 			return err
-		}
-		if c.Status != Open {
-			return problem.Conflict("This conversation is closed: reopen it to reply.")
 		}
 		now := db.Now()
 		sender := a.UserID
 		m = Message{ConversationID: c.ID, InboxID: c.InboxID, Direction: Outbound, SenderType: SenderAgent, SenderID: &sender,
-			Type: TypeText, Text: o.Text, Status: Pending, CreatedAt: now, UpdatedAt: now}
+			Type: TypeText, Text: o.Text, Content: o.Content, Status: Pending, CreatedAt: now, UpdatedAt: now}
+		if o.Type != "" {
+			m.Type = o.Type
+		}
 		if o.IdempotencyKey != "" {
 			m.IdempotencyKey = &o.IdempotencyKey
 		}
@@ -376,9 +437,21 @@ func (s *Service) Send(ctx context.Context, a policy.Actor, convID int64, o Outg
 			if m.Attachments, err = attachment.Link(ctx, tx.Tx, m.ID, attachment.Uploader("user", a.UserID), o.AttachmentIDs, s.limits); err != nil {
 				return err
 			}
-			m.Type = MessageType(m.Attachments[0].Kind)
-			if _, err := tx.Exec(ctx, `UPDATE messages SET type = $2 WHERE id = $1`, m.ID, m.Type); err != nil {
+			if o.Type == "" {
+				m.Type = MessageType(m.Attachments[0].Kind)
+				if _, err := tx.Exec(ctx, `UPDATE messages SET type = $2 WHERE id = $1`, m.ID, m.Type); err != nil {
+					return err
+				}
+			}
+		}
+		var runAt time.Time
+		for _, check := range s.sendChecks {
+			at, err := check(ctx, tx, &c, &m)
+			if err != nil {
 				return err
+			}
+			if at.After(runAt) {
+				runAt = at
 			}
 		}
 		prev := deref(c.AssigneeID)
@@ -394,19 +467,23 @@ func (s *Service) Send(ctx context.Context, a policy.Actor, convID int64, o Outg
 		if err := markRead(ctx, tx.Tx, a.UserID, c.ID, m.ID); err != nil {
 			return err
 		}
-		if _, err := s.queue.Enqueue(ctx, tx.Tx, SendJob, SendPayload{MessageID: m.ID}, job.Options{MaxAttempts: 12}); err != nil {
+		if _, err := s.queue.Enqueue(ctx, tx.Tx, SendJob, SendPayload{MessageID: m.ID}, job.Options{MaxAttempts: 12, RunAt: runAt}); err != nil {
 			return err
 		}
-		emitConversation(tx, event.ConversationUpdated, &c, prev)
+		typ := event.ConversationUpdated
+		if opened {
+			typ = event.ConversationCreated
+		}
+		emitConversation(tx, typ, &c, prev)
 		emitMessage(tx, event.MessageCreated, &m, &c, false)
 		created = true
 		return nil
 	})
 	if errors.Is(err, db.ErrConflict) && o.IdempotencyKey != "" {
 		// A concurrent retry with the same key won: answer with its message.
-		return s.Send(ctx, a, convID, o)
+		return s.post(ctx, a, o, convID, locate)
 	}
-	return m, created, err
+	return m, c, created, err
 }
 
 // visible loads a conversation in tx and checks the actor may see it.
@@ -429,15 +506,23 @@ func markRead(ctx context.Context, tx *db.Tx, userID, convID, messageID int64) e
 }
 
 // MarkRead records that the actor has seen the conversation up to its
-// last message.
+// last message, then tells the channel (see OnRead).
 func (s *Service) MarkRead(ctx context.Context, a policy.Actor, id int64) error {
-	return s.db.Write(ctx, func(tx *db.Tx) error {
-		c, err := s.visible(ctx, tx, a, id)
-		if err != nil {
+	var c Conversation
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		var err error
+		if c, err = s.visible(ctx, tx, a, id); err != nil {
 			return err
 		}
 		return markRead(ctx, tx, a.UserID, id, c.LastMessageID)
 	})
+	if err != nil {
+		return err
+	}
+	for _, h := range s.readHooks {
+		h(ctx, a, c)
+	}
+	return nil
 }
 
 // change loads a visible conversation in a transaction, lets fn change
@@ -681,41 +766,56 @@ func (s *Service) LoadMessage(ctx context.Context, id int64) (Message, error) {
 
 // SetDelivery moves an outbound message to status d, never backwards
 // (statuses can arrive out of order), and tells agents and, once the
-// message has left (sent or later), the customer. It reports whether
-// anything changed.
+// message has left (sent or later), the customer. A channel id the
+// message lacks is recorded even when the status stays (a "delivered"
+// that overtook the outbox's "sent"). It reports whether anything
+// changed.
 func (s *Service) SetDelivery(ctx context.Context, id int64, d Delivery, channelID string, e *MessageError) (bool, error) {
 	changed := false
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
-		m, err := loadMessage(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if m.Direction != Outbound || d.rank() <= m.Status.rank() {
-			return nil
-		}
-		c, err := load(ctx, tx, m.ConversationID)
-		if err != nil {
-			return err
-		}
-		m.Status, m.UpdatedAt = d, db.Now()
-		if channelID != "" {
-			m.ChannelMessageID = &channelID
-		}
-		m.Error = e
-		var code, msg string
-		if e != nil {
-			code, msg = e.Code, e.Message
-		}
-		_, err = tx.Exec(ctx, `UPDATE messages SET status = $2, channel_message_id = COALESCE($3, channel_message_id),
-			error_code = $4, error_message = $5, updated_at = $6 WHERE id = $1`, id, d, nullString(channelID), code, msg, m.UpdatedAt)
-		if err != nil {
-			return fmt.Errorf("conversation: set delivery: %w", err)
-		}
-		emitMessage(tx, event.MessageUpdated, &m, &c, d != Failed)
-		changed = true
-		return nil
+		var err error
+		changed, err = setDelivery(ctx, tx, id, d, channelID, e)
+		return err
 	})
 	return changed, err
+}
+
+func setDelivery(ctx context.Context, tx *event.Tx, id int64, d Delivery, channelID string, e *MessageError) (bool, error) {
+	m, err := loadMessage(ctx, tx, id)
+	if err != nil {
+		return false, err
+	}
+	if m.Direction != Outbound {
+		return false, nil
+	}
+	learnID := channelID != "" && m.ChannelMessageID == nil
+	if d.rank() <= m.Status.rank() {
+		if !learnID {
+			return false, nil
+		}
+		// Keep the status; learn the id.
+		d, e = m.Status, m.Error
+	}
+	c, err := load(ctx, tx, m.ConversationID)
+	if err != nil {
+		return false, err
+	}
+	m.Status, m.UpdatedAt = d, db.Now()
+	if channelID != "" {
+		m.ChannelMessageID = &channelID
+	}
+	m.Error = e
+	var code, msg, details string
+	if e != nil {
+		code, msg, details = e.Code, e.Message, e.Details
+	}
+	_, err = tx.Exec(ctx, `UPDATE messages SET status = $2, channel_message_id = COALESCE(channel_message_id, $3),
+		error_code = $4, error_message = $5, error_details = $6, updated_at = $7 WHERE id = $1`, id, d, nullString(channelID), code, msg, details, m.UpdatedAt)
+	if err != nil {
+		return false, fmt.Errorf("conversation: set delivery: %w", err)
+	}
+	emitMessage(tx, event.MessageUpdated, &m, &c, d != Failed && d != Pending)
+	return true, nil
 }
 
 func nullString(s string) *string {
