@@ -1,0 +1,257 @@
+package whatsapp
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/switchboardhq/switchboard/internal/attachment"
+	"github.com/switchboardhq/switchboard/internal/problem"
+)
+
+// Interactive is an agent's message with buttons: up to three reply
+// buttons, a list of up to ten rows, or a button that opens a link. Its
+// limits are Meta's (whatsapp-cloud-api.md §3.6–3.8), checked before
+// sending.
+type Interactive struct {
+	// Type is button (reply buttons), list or cta_url.
+	Type   string  `json:"type"`
+	Header *Header `json:"header,omitempty"`
+	Body   string  `json:"body"`
+	Footer string  `json:"footer,omitempty"`
+	// Buttons are the reply buttons (type button).
+	Buttons []Button `json:"buttons,omitempty"`
+	// ListButton opens the list (type list); Sections hold its rows.
+	ListButton string    `json:"list_button,omitempty"`
+	Sections   []Section `json:"sections,omitempty"`
+	// DisplayText and URL are the link button (type cta_url).
+	DisplayText string `json:"display_text,omitempty"`
+	URL         string `json:"url,omitempty"`
+}
+
+// Header is shown above an interactive message's body: a text, or the
+// message's attachment (an image, a video or a document).
+type Header struct {
+	// Type is text, image, video or document.
+	Type string `json:"type"`
+	Text string `json:"text,omitempty"`
+}
+
+// Button is a reply button; the customer's tap comes back with its id.
+type Button struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// Section groups rows of a list.
+type Section struct {
+	Title string `json:"title,omitempty"`
+	Rows  []Row  `json:"rows"`
+}
+
+// Row is a choice in a list.
+type Row struct {
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+}
+
+// The interactive message types.
+const (
+	InteractiveButtons = "button"
+	InteractiveList    = "list"
+	InteractiveLink    = "cta_url"
+)
+
+// Meta's limits on what agents send.
+const (
+	MaxButtons          = 3
+	MaxButtonTitle      = 20
+	MaxButtonID         = 256
+	MaxBody             = 1024
+	MaxListBody         = 4096
+	MaxFooter           = 60
+	MaxHeaderText       = 60
+	MaxListButton       = 20
+	MaxSections         = 10
+	MaxRows             = 10
+	MaxRowTitle         = 24
+	MaxRowID            = 200
+	MaxRowDescription   = 72
+	MaxSectionTitle     = 24
+	MaxDisplayText      = 20
+	MaxCaption          = 1024
+	MaxTextMessage      = 4096
+	MaxIceBreakers      = 4
+	MaxIceBreakerLength = 80
+)
+
+func runes(s string) int { return utf8.RuneCountInString(s) }
+
+// length checks a required or optional text against a limit.
+func length(f problem.Fields, field, v string, required bool, max int, what string) {
+	switch {
+	case strings.TrimSpace(v) == "" && required:
+		f.Add(field, "Write the %s.", what)
+	case runes(v) > max:
+		f.Add(field, "The %s has at most %d characters (this one has %d).", what, max, runes(v))
+	}
+}
+
+// Validate checks an interactive message against Meta's limits, with a
+// message per field (fields named like interactive.buttons.0.title).
+// media is the message's attachment, if any (a header image…).
+func (in *Interactive) Validate(media *attachment.Attachment) error {
+	f := problem.Fields{}
+	trim := func(s *string) { *s = strings.TrimSpace(*s) }
+	trim(&in.Body)
+	trim(&in.Footer)
+	bodyMax := MaxBody
+	if in.Type == InteractiveList {
+		bodyMax = MaxListBody
+	}
+	switch in.Type {
+	case InteractiveButtons, InteractiveList, InteractiveLink:
+	default:
+		f.Add("interactive.type", "Choose reply buttons (button), a list (list) or a link button (cta_url).")
+		return f.Err()
+	}
+	length(f, "interactive.body", in.Body, true, bodyMax, "message text")
+	length(f, "interactive.footer", in.Footer, false, MaxFooter, "footer")
+	if h := in.Header; h != nil {
+		trim(&h.Text)
+		switch h.Type {
+		case "", "none":
+			in.Header = nil
+		case "text":
+			length(f, "interactive.header.text", h.Text, true, MaxHeaderText, "header")
+		case "image", "video", "document":
+			switch {
+			case in.Type == InteractiveList:
+				f.Add("interactive.header.type", "A list's header can only be text.")
+			case media == nil:
+				f.Add("interactive.header.type", "Attach the %s to show in the header.", h.Type)
+			case string(media.Kind) != h.Type:
+				f.Add("interactive.header.type", "The attached file is not a %s.", h.Type)
+			}
+		default:
+			f.Add("interactive.header.type", "A header is text, an image, a video or a document.")
+		}
+	}
+	if media != nil && (in.Header == nil || in.Header.Type == "text") {
+		f.Add("attachments", "Files go in the header of an interactive message: choose an image, video or document header.")
+	}
+	switch in.Type {
+	case InteractiveButtons:
+		switch {
+		case len(in.Buttons) == 0:
+			f.Add("interactive.buttons", "Add at least one button.")
+		case len(in.Buttons) > MaxButtons:
+			f.Add("interactive.buttons", "A message has at most %d reply buttons.", MaxButtons)
+		}
+		ids, titles := map[string]bool{}, map[string]bool{}
+		for i := range in.Buttons {
+			b := &in.Buttons[i]
+			trim(&b.Title)
+			trim(&b.ID)
+			field := "interactive.buttons." + itoa(i)
+			if b.ID == "" {
+				b.ID = slug(b.Title, i)
+			}
+			length(f, field+".title", b.Title, true, MaxButtonTitle, "button title")
+			length(f, field+".id", b.ID, true, MaxButtonID, "button id")
+			if titles[strings.ToLower(b.Title)] && b.Title != "" {
+				f.Add(field+".title", "Two buttons have the same title.")
+			}
+			if ids[b.ID] {
+				f.Add(field+".id", "Two buttons have the same id.")
+			}
+			titles[strings.ToLower(b.Title)], ids[b.ID] = true, true
+		}
+	case InteractiveList:
+		trim(&in.ListButton)
+		length(f, "interactive.list_button", in.ListButton, true, MaxListButton, "list button text")
+		total := 0
+		switch {
+		case len(in.Sections) == 0:
+			f.Add("interactive.sections", "Add at least one row.")
+		case len(in.Sections) > MaxSections:
+			f.Add("interactive.sections", "A list has at most %d sections.", MaxSections)
+		}
+		ids := map[string]bool{}
+		for i := range in.Sections {
+			s := &in.Sections[i]
+			trim(&s.Title)
+			field := "interactive.sections." + itoa(i)
+			length(f, field+".title", s.Title, len(in.Sections) > 1, MaxSectionTitle, "section title")
+			if len(s.Rows) == 0 {
+				f.Add(field+".rows", "A section needs at least one row.")
+			}
+			for j := range s.Rows {
+				r := &s.Rows[j]
+				trim(&r.Title)
+				trim(&r.ID)
+				trim(&r.Description)
+				rf := field + ".rows." + itoa(j)
+				if r.ID == "" {
+					r.ID = slug(r.Title, total)
+				}
+				length(f, rf+".title", r.Title, true, MaxRowTitle, "row title")
+				length(f, rf+".id", r.ID, true, MaxRowID, "row id")
+				length(f, rf+".description", r.Description, false, MaxRowDescription, "row description")
+				if ids[r.ID] {
+					f.Add(rf+".id", "Two rows have the same id.")
+				}
+				ids[r.ID] = true
+				total++
+			}
+		}
+		if total > MaxRows {
+			f.Add("interactive.sections", "A list has at most %d rows in all (this one has %d).", MaxRows, total)
+		}
+	case InteractiveLink:
+		trim(&in.DisplayText)
+		trim(&in.URL)
+		length(f, "interactive.display_text", in.DisplayText, true, MaxDisplayText, "button text")
+		if u, err := url.Parse(in.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			f.Add("interactive.url", "Enter the address the button opens, like https://www.example.com/offer.")
+		} else if len(in.URL) > 2000 {
+			f.Add("interactive.url", "The address has at most 2000 characters.")
+		}
+	}
+	if in.Type != InteractiveButtons && len(in.Buttons) > 0 {
+		f.Add("interactive.buttons", "Only reply-button messages have buttons.")
+	}
+	if in.Type != InteractiveList && len(in.Sections) > 0 {
+		f.Add("interactive.sections", "Only lists have sections.")
+	}
+	return f.Err()
+}
+
+// Summary is how an interactive message reads in the conversation list
+// and in search: its body.
+func (in *Interactive) Summary() string { return in.Body }
+
+// slug makes an id from a title for buttons and rows given without one.
+func slug(title string, i int) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(title) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if s == "" {
+		s = "option"
+	}
+	return s + "-" + itoa(i+1)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
