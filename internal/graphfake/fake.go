@@ -143,18 +143,18 @@ type Number struct {
 // Customer is a WhatsApp user.
 type Customer struct {
 	// Name is the profile name.
-	Name string
+	Name string `json:"name"`
 	// Phone is the number in digits (the wa_id). Empty means the user
 	// adopted a username and the business may not see the number: webhooks
 	// then carry only UserID and Username.
-	Phone string
+	Phone string `json:"phone,omitempty"`
 	// UserID is the business-scoped user id (BSUID), derived from the
 	// phone or the username when empty.
-	UserID string
+	UserID string `json:"user_id"`
 	// Username is "@name", for users who adopted one.
-	Username string
+	Username string `json:"username,omitempty"`
 	// ParentUserID is set for users of an enrolled parent business.
-	ParentUserID string
+	ParentUserID string `json:"parent_user_id,omitempty"`
 }
 
 // Violation is a send beyond a limit the business must respect.

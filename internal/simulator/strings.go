@@ -1,0 +1,37 @@
+package simulator
+
+// jsStrings are the words sim.js shows, translated with the page (the
+// page's own words are {{t "…"}} in its template): one place for both.
+var jsStrings = []string{
+	"Sent",
+	"Delivered",
+	"Read",
+	"Not delivered",
+	"A message from the business could not be delivered: %s",
+	"typing…",
+	"online",
+	"Photo",
+	"Video",
+	"Audio",
+	"Voice message",
+	"Sticker",
+	"Document",
+	"Location",
+	"Contact",
+	"Open link",
+	"Call",
+	"Copy code",
+	"Choose an option",
+	"Close",
+	"Reacted %s",
+	"React with 👍",
+	"Start the conversation: tap a question",
+	"Commands",
+	"Something went wrong: %s",
+	"Message",
+	"You",
+	"Today",
+	"Reply",
+	"This message is no longer available.",
+	"Template",
+}
