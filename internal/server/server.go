@@ -55,6 +55,7 @@ type App struct {
 	Metrics       *metrics.Metrics
 	Web           *web.Server
 
+	handler   http.Handler // a.Web, or what Options.Handler made of it
 	broker    event.Broker
 	closeNATS func()
 	unsubHub  func()
@@ -68,6 +69,9 @@ type Options struct {
 	PublicRate float64
 	// JobPoll overrides how often the job runner looks for due jobs.
 	JobPoll time.Duration
+	// Handler, when set, wraps the HTTP handler: the demo mounts the
+	// WhatsApp Graph API fake and its simulator beside Switchboard.
+	Handler func(http.Handler) http.Handler
 }
 
 // Open opens the database, applies migrations and assembles the node.
@@ -153,6 +157,10 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	if err != nil {
 		return nil, err
 	}
+	a.handler = a.Web
+	if opt.Handler != nil {
+		a.handler = opt.Handler(a.Web)
+	}
 	return a, nil
 }
 
@@ -172,7 +180,7 @@ func (a *App) Close() error {
 // shuts down gracefully within the configured timeout.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           a.Web,
+		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute, // large uploads on slow links
 		IdleTimeout:       2 * time.Minute,
