@@ -88,7 +88,8 @@
 // 130429 and 429/4 with Retry-After). Presets: ErrUnknown,
 // ErrUnavailable, ErrThroughput, ErrPairRate, ErrAppRateLimit,
 // ErrWABARateLimit, ErrInvalidToken, ErrExpiredToken, ErrReengagement,
-// or any *Error.
+// or any *Error; LostAnswer accepts a send and closes the connection
+// without answering (the ambiguous failure a sender must not double).
 //
 // Templates and automation: AddTemplate seeds an APPROVED template
 // without webhook; created ones are reviewed after TemplateReview

@@ -28,6 +28,9 @@ type Error struct {
 	// Usage adds Meta's X-Business-Use-Case-Usage header with the quota at
 	// 100 % and this many minutes to regain access.
 	Usage int `json:"-"`
+
+	// drop: carry the call out, then close the connection unanswered.
+	drop bool
 }
 
 // ErrorData is the WhatsApp-specific part of a Graph error.
@@ -181,6 +184,17 @@ func ErrExpiredToken() *Error {
 func ErrReengagement() *Error {
 	return oauth(400, 131047, "Re-engagement message",
 		"Message failed to send because more than 24 hours have passed since the customer last replied to this number.")
+}
+
+// LostAnswer is not an answer: on POST /messages the fake carries the
+// call out (the message is accepted, counted and gets its statuses) and
+// then closes the connection without answering, as when the network fails
+// between Meta and the business; the client cannot know whether its
+// message went, only the status webhook (with biz_opaque_callback_data)
+// tells it. On other endpoints the connection closes before anything is
+// done.
+func LostAnswer() *Error {
+	return &Error{Message: "connection closed before the answer", Type: "Transport", drop: true}
 }
 
 // Injectable returns the presets of the default random error mix: 5xx and

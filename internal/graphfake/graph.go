@@ -45,6 +45,13 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		segs = nil
 	}
 	v, e := c.route(segs)
+	if e != nil && e.drop {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+		panic(http.ErrAbortHandler) // HTTP/2: abort the stream
+	}
 	if e != nil {
 		f.writeError(w, c.version, e)
 		return

@@ -157,14 +157,25 @@ func (c *call) send() (any, *Error) {
 	}
 	attempt := Attempt{At: f.now(), PhoneNumberID: n.ID, CallbackData: cb, Read: req.Status == "read"}
 	f.mu.Lock()
-	if e := f.injection(EndpointMessages, n.ID); e != nil {
-		attempt.Status, attempt.Code, attempt.Injected = e.status(), e.Code, true
+	inject := f.injection(EndpointMessages, n.ID)
+	if inject != nil && !inject.drop {
+		attempt.Status, attempt.Code, attempt.Injected = inject.status(), inject.Code, true
 		f.attempts = append(f.attempts, attempt)
 		f.mu.Unlock()
-		return nil, e
+		return nil, inject
 	}
 	f.mu.Unlock()
 	out, e := c.sendChecked(body, &req, decErr, &attempt)
+	if inject != nil { // carried out, answer lost
+		f.mu.Lock()
+		attempt.Status, attempt.Injected = 0, true
+		if e != nil {
+			attempt.Code = e.Code
+		}
+		f.attempts = append(f.attempts, attempt)
+		f.mu.Unlock()
+		return nil, inject
+	}
 	f.mu.Lock()
 	if e != nil {
 		attempt.Status, attempt.Code = e.status(), e.Code

@@ -451,3 +451,35 @@ func TestSendFormEncoded(t *testing.T) {
 	defer cancel()
 	e.fake.WaitWebhooks(ctx)
 }
+
+// TestLostAnswer: the send is carried out but its answer never comes;
+// the status webhook says it went.
+func TestLostAnswer(t *testing.T) {
+	e := setup(t, graphfake.Options{IgnoreWindow: true})
+	e.fake.FailNext(graphfake.EndpointMessages, graphfake.LostAnswer())
+	req, _ := http.NewRequest("POST", e.fake.URL+msgsPath(e), strings.NewReader(`{"messaging_product":"whatsapp","to":"16505551234","text":{"body":"x"},"biz_opaque_callback_data":"lost-1"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+e.num.Token)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("an answer came: %d", resp.StatusCode)
+	}
+	if e.fake.Accepted("lost-1") != 1 {
+		t.Errorf("accepted %d times", e.fake.Accepted("lost-1"))
+	}
+	a := e.fake.Attempts()
+	if len(a) != 1 || !a[0].Injected || a[0].Status != 0 || a[0].MessageID == "" {
+		t.Errorf("attempts %+v", a)
+	}
+	time.Sleep(80 * time.Millisecond)
+	e.wait(t)
+	found := false
+	for _, s := range e.rc.statuses(t) {
+		if s["biz_opaque_callback_data"] == "lost-1" && s["status"] == "sent" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no sent status for the lost answer's message")
+	}
+}
