@@ -28,6 +28,9 @@ Commands:
   user create --email E --name N --role R --password-stdin
                         create a user (roles: admin, inbox_manager, service, sales)
   backup FILE           write a consistent copy of the SQLite database to FILE
+  demo [-addr A] [-data-dir D] [-fresh]
+                        run with a simulated WhatsApp number and a customer phone
+                        at /simulator (SQLite in ./data-demo)
   version               print the version
 
 Configuration comes from SWITCHBOARD_* environment variables; run
@@ -52,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return createUser(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "backup":
 		return backup(ctx, args, getenv, stdout, stderr)
+	case "demo":
+		return demo(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "switchboard", server.Version)
 		return nil
