@@ -40,6 +40,8 @@ type Service struct {
 	sendChecks  []SendCheck
 	readHooks   []ReadHook
 	replyWindow ReplyWindow
+	// assigner picks who gets new conversations (see autoassign.go).
+	assigner Assigner
 }
 
 // NewService returns the conversation service.
@@ -221,6 +223,14 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 			return fmt.Errorf("conversation: receive: %w", err)
 		}
 	}
+	// The assignee before this message (none for a new conversation);
+	// a new conversation may be assigned automatically.
+	prev := deref(c.AssigneeID)
+	if created {
+		if err := s.autoAssign(ctx, tx, &c); err != nil {
+			return err
+		}
+	}
 	out.Message, out.Conversation, out.NewConversation = m, c, created
 	if in.Then != nil {
 		if err := in.Then(ctx, tx, out); err != nil {
@@ -232,7 +242,7 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 	if created {
 		typ = event.ConversationCreated
 	}
-	emitConversation(tx, typ, &c, 0)
+	emitConversation(tx, typ, &c, prev)
 	emitMessage(tx, event.MessageCreated, &m, &c, true)
 	return nil
 }
