@@ -73,7 +73,8 @@
 // a 200 within WebhookTimeout is retried with backoff (Options.Retry) until
 // acknowledged: Deliveries lists every attempt, Pending counts what is not
 // acknowledged, WaitWebhooks waits for it, PauseWebhooks/ResumeWebhooks
-// hold them, Redeliver duplicates one, Batch.BadSignature signs wrong,
+// hold them, Redeliver duplicates one, SetDuplicateRate duplicates a
+// fraction of them on its own, Batch.BadSignature signs wrong,
 // VerifyWebhook performs the GET handshake.
 //
 // Accounting: Sent (accepted messages, in order), Attempts (every call

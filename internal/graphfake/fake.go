@@ -251,6 +251,7 @@ type Fake struct {
 	subs        map[*subscriber]struct{}
 	undeliver   map[string]bool // phones not on WhatsApp
 	lastBase    string          // the fake's URL as last reached
+	dupRate     float64         // webhooks redelivered after their ack
 	closed      bool
 }
 

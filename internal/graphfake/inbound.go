@@ -331,7 +331,7 @@ func (b *Batch) Post() (int64, error) {
 	if len(acks) > 0 {
 		onAck = func() { f.customerDelivered(acks) }
 	}
-	return f.em.post(url, secret, body, b.badSig, onAck), nil
+	return f.em.post(url, secret, body, b.badSig, onAck).ID, nil
 }
 
 // Inbound posts one customer message as its own webhook and returns its

@@ -58,8 +58,9 @@ func signSHA1(body []byte, appSecret string) string {
 // delivery is a Delivery in the emitter's hands.
 type delivery struct {
 	Delivery
-	secret string
-	onAck  func() // run once, after the first 200
+	secret    string
+	onAck     func() // run once, after the first 200
+	duplicate bool   // a redelivery the fake made on its own
 }
 
 // emitter posts webhooks with Meta's retry behaviour: every non-200
@@ -124,19 +125,24 @@ func (e *emitter) close() {
 
 // post queues a body for the url, signed with secret (or with a wrong
 // secret when badSignature).
-func (e *emitter) post(url, secret string, body []byte, badSignature bool, onAck func()) int64 {
+func (e *emitter) post(url, secret string, body []byte, badSignature bool, onAck func()) *delivery {
 	signWith := secret
 	if badSignature {
 		signWith = secret + "-wrong"
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.postLocked(url, signWith, body, onAck)
+}
+
+// postLocked queues a body signed with secret. e.mu is held.
+func (e *emitter) postLocked(url, signWith string, body []byte, onAck func()) *delivery {
 	e.nextID++
 	d := &delivery{Delivery: Delivery{ID: e.nextID, URL: url, Body: body, Signature: Sign(body, signWith), Created: e.f.now()}, secret: signWith, onAck: onAck}
 	e.all = append(e.all, d)
 	if e.closed {
 		d.Dropped = true
-		return d.ID
+		return d
 	}
 	if e.pending == 0 {
 		e.idle = make(chan struct{})
@@ -144,7 +150,7 @@ func (e *emitter) post(url, secret string, body []byte, badSignature bool, onAck
 	e.pending++
 	e.ready = append(e.ready, d)
 	e.cond.Signal()
-	return d.ID
+	return d
 }
 
 func (e *emitter) work() {
@@ -170,6 +176,7 @@ func (e *emitter) attempt(d *delivery) {
 	began := e.f.now()
 	start := time.Now()
 	status, err := e.send(d)
+	dup := status == http.StatusOK && !d.duplicate && e.f.duplicate()
 	a := DeliveryAttempt{At: began, Status: status, Duration: time.Since(start)}
 	if err != nil {
 		a.Err = err.Error()
@@ -182,6 +189,9 @@ func (e *emitter) attempt(d *delivery) {
 	d.Attempts = append(d.Attempts, a)
 	if status == http.StatusOK {
 		d.Acked = true
+		if dup { // queued before this one settles, so WaitWebhooks waits for it
+			e.postLocked(d.URL, d.secret, d.Body, nil).duplicate = true
+		}
 		e.done()
 		ack := d.onAck
 		e.mu.Unlock()
@@ -316,6 +326,21 @@ func (f *Fake) Redeliver(id int64) error {
 	return nil
 }
 
+// SetDuplicateRate makes the fake post a fraction (0..1) of the
+// acknowledged webhooks a second time, as Meta now and then does.
+func (f *Fake) SetDuplicateRate(rate float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dupRate = rate
+}
+
+// duplicate decides whether to redeliver an acknowledged webhook.
+func (f *Fake) duplicate() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dupRate > 0 && f.rng.Float64() < f.dupRate
+}
+
 // PostRaw signs and posts any body to a number's webhook, for payloads
 // the builders do not make.
 func (f *Fake) PostRaw(pnid string, body []byte) (int64, error) {
@@ -327,7 +352,7 @@ func (f *Fake) PostRaw(pnid string, body []byte) (int64, error) {
 	}
 	url, secret := f.target(n)
 	f.mu.Unlock()
-	return f.em.post(url, secret, body, false, nil), nil
+	return f.em.post(url, secret, body, false, nil).ID, nil
 }
 
 // target returns where a number's webhooks go and how they are signed.

@@ -258,3 +258,16 @@ func TestSubscribe(t *testing.T) {
 }
 
 func decodeJSON(r *http.Request, v any) { json.NewDecoder(r.Body).Decode(v) }
+
+// TestDuplicateRate: acknowledged webhooks come again, once.
+func TestDuplicateRate(t *testing.T) {
+	e := setup(t, graphfake.Options{})
+	e.fake.SetDuplicateRate(1)
+	for i := range 5 {
+		e.fake.Inbound(e.num.ID, graphfake.Customer{Phone: "16505551234"}, graphfake.Text(fmt.Sprint(i)))
+	}
+	e.wait(t)
+	if n := len(e.rc.payloads(t)); n != 10 {
+		t.Errorf("%d webhooks received, want each of 5 twice", n)
+	}
+}
