@@ -55,7 +55,12 @@ const (
 
 	ReadInboxes   Action = "inboxes.read" // the inboxes one works in (names, types)
 	ManageInboxes Action = "inboxes.manage"
-	ManageUsers   Action = "users.manage"
+	ManageUsers   Action = "users.manage" // users, invitations, teams, security settings
+
+	// ViewReports is for supervisors: time in status per agent and team.
+	// Only admins have it (an inbox manager sees conversations and
+	// messages, nothing else).
+	ViewReports Action = "reports.view"
 )
 
 // grants says which roles may do what. Admin may do everything.

@@ -13,6 +13,7 @@ func TestAllow(t *testing.T) {
 		{ReadContacts, map[Role]bool{Admin: true, Service: true, Sales: true}},
 		{ManageInboxes, map[Role]bool{Admin: true}},
 		{ManageUsers, map[Role]bool{Admin: true}},
+		{ViewReports, map[Role]bool{Admin: true}},
 		{Self, map[Role]bool{Admin: true, InboxManager: true, Service: true, Sales: true}},
 	} {
 		for _, r := range Roles {
