@@ -190,6 +190,17 @@ func FindOrCreateAny(ctx context.Context, tx *db.Tx, inboxID int64, externalIDs 
 	return c, false, nil
 }
 
+// LinkIdentity links a contact to an identity on an inbox unless the
+// inbox already knows that identity (as anyone's).
+func LinkIdentity(ctx context.Context, tx *db.Tx, contactID, inboxID int64, externalID string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO contact_identities (contact_id, inbox_id, external_id, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (inbox_id, external_id) DO NOTHING`, contactID, inboxID, externalID, db.Now())
+	if err != nil {
+		return fmt.Errorf("contact: link identity: %w", err)
+	}
+	return nil
+}
+
 // AddIdentity links a contact to an identity on an inbox.
 func AddIdentity(ctx context.Context, tx *db.Tx, contactID, inboxID int64, externalID string) error {
 	_, err := tx.Exec(ctx, `INSERT INTO contact_identities (contact_id, inbox_id, external_id, created_at) VALUES ($1, $2, $3, $4)`,

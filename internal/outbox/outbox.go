@@ -27,7 +27,8 @@ type Sender interface {
 type SendError struct {
 	Code      string
 	Message   string
-	Permanent bool // retrying cannot help
+	Details   string // the channel's details, shown beside Message
+	Permanent bool   // retrying cannot help
 }
 
 func (e *SendError) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
@@ -88,6 +89,6 @@ func (o *Outbox) Handle(ctx context.Context, j *job.Job) error {
 
 func (o *Outbox) fail(ctx context.Context, m conversation.Message, in inbox.Inbox, se *SendError) error {
 	o.metrics.SendFailures.WithLabelValues(string(in.Type), "false").Inc()
-	_, err := o.conv.SetDelivery(ctx, m.ID, conversation.Failed, "", &conversation.MessageError{Code: se.Code, Message: se.Message})
+	_, err := o.conv.SetDelivery(ctx, m.ID, conversation.Failed, "", &conversation.MessageError{Code: se.Code, Message: se.Message, Details: se.Details})
 	return err
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
@@ -52,14 +53,16 @@ type App struct {
 	Conversations *conversation.Service
 	Files         *attachment.Store
 	Webchat       *webchat.Service
+	WhatsApp      *whatsapp.Service
 	Metrics       *metrics.Metrics
 	Web           *web.Server
 
-	handler   http.Handler // a.Web, or what Options.Handler made of it
-	broker    event.Broker
-	closeNATS func()
-	unsubHub  func()
-	closeDB   bool
+	handler       http.Handler // a.Web, or what Options.Handler made of it
+	broker        event.Broker
+	closeNATS     func()
+	unsubHub      func()
+	unsubWhatsApp func()
+	closeDB       bool
 }
 
 // Options tune an App beyond its configuration (tests and benchmarks).
@@ -72,6 +75,9 @@ type Options struct {
 	// Handler, when set, wraps the HTTP handler: the demo mounts the
 	// WhatsApp Graph API fake and its simulator beside Switchboard.
 	Handler func(http.Handler) http.Handler
+	// WhatsApp tunes the WhatsApp channel; its Graph URL and API version
+	// come from the configuration when empty.
+	WhatsApp whatsapp.Options
 }
 
 // Open opens the database, applies migrations and assembles the node.
@@ -135,8 +141,26 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 		Statements: d.Statements,
 		JobDepth:   func(ctx context.Context) (int64, int64, error) { return job.Depth(ctx, d) },
 	})
+	waOpt := opt.WhatsApp
+	if waOpt.GraphURL == "" && cfg.WhatsAppGraphURL != nil {
+		waOpt.GraphURL = cfg.WhatsAppGraphURL.String()
+	}
+	if waOpt.APIVersion == "" {
+		waOpt.APIVersion = cfg.WhatsAppAPIVersion
+	}
+	a.WhatsApp = whatsapp.New(d, a.Log, a.Queue, a.Inboxes, a.Conversations,
+		attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), whatsapp.MediaLimits), a.Files, a.Metrics, logger, waOpt)
+	a.WhatsApp.Register(a.Runner)
+	a.unsubWhatsApp = a.broker.Subscribe(func(es []event.Event) {
+		for _, e := range es {
+			if e.Type == event.InboxChanged {
+				a.WhatsApp.Forget() // a number changed on some node
+				return
+			}
+		}
+	})
 	a.Runner.Handle(conversation.SendJob, outbox.New(a.Conversations, a.Inboxes,
-		map[inbox.Type]outbox.Sender{inbox.Webchat: a.Webchat}, a.Metrics))
+		map[inbox.Type]outbox.Sender{inbox.Webchat: a.Webchat, inbox.WhatsApp: a.WhatsApp}, a.Metrics))
 
 	rate := opt.PublicRate
 	if rate == 0 {
@@ -151,7 +175,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	}
 	a.Web, err = web.New(web.Deps{
 		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
-		Inboxes: a.Inboxes, Conversations: a.Conversations, Files: a.Files, Webchat: a.Webchat, Metrics: a.Metrics,
+		Inboxes: a.Inboxes, Conversations: a.Conversations, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
 	})
 	if err != nil {
@@ -164,9 +188,14 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	return a, nil
 }
 
+// Subscribe receives the events this node's broker carries (tests watch
+// for events that go to no page, like WhatsApp alerts).
+func (a *App) Subscribe(fn func([]event.Event)) (unsubscribe func()) { return a.broker.Subscribe(fn) }
+
 // Close releases what Open acquired.
 func (a *App) Close() error {
 	a.unsubHub()
+	a.unsubWhatsApp()
 	if a.closeNATS != nil {
 		a.closeNATS()
 	}
@@ -198,6 +227,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	work, _ := errgroup.WithContext(workCtx)
 	work.Go(func() error { return a.Hub.Run(workCtx) })
 	work.Go(func() error { return a.Runner.Run(workCtx) })
+	work.Go(func() error { return a.WhatsApp.Run(workCtx) })
 	work.Go(func() error { return a.upkeep(workCtx) })
 
 	g.Go(func() error {

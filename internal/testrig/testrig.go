@@ -62,7 +62,11 @@ func Start(t testing.TB, d *db.DB, opts ...Options) *Server {
 		t.Fatal(err)
 	}
 	base, _ := url.Parse("http://" + ln.Addr().String())
-	cfg := config.Config{Addr: ln.Addr().String(), DataDir: t.TempDir(), BaseURL: base, LogFormat: "text", ShutdownTimeout: 5 * time.Second}
+	// Tests never reach Meta: WhatsApp's Graph API is a closed local port
+	// unless a test points it at its fake.
+	noGraph, _ := url.Parse("http://127.0.0.1:1")
+	cfg := config.Config{Addr: ln.Addr().String(), DataDir: t.TempDir(), BaseURL: base, LogFormat: "text", ShutdownTimeout: 5 * time.Second,
+		WhatsAppGraphURL: noGraph, WhatsAppAPIVersion: "v23.0"}
 	if opt.Config != nil {
 		opt.Config(&cfg)
 	}

@@ -69,6 +69,12 @@ type createdInbox struct {
 	Secret string `json:"secret,omitempty"`
 	// Snippet is the HTML to paste into the site (web chat).
 	Snippet string `json:"snippet,omitempty"`
+	// WebhookURL is the callback URL to enter in Meta's app dashboard
+	// (WhatsApp), with the verify token.
+	WebhookURL string `json:"webhook_url,omitempty"`
+	// VerifyToken is the verify token Switchboard made up when none was
+	// given (WhatsApp); not shown again.
+	VerifyToken string `json:"verify_token,omitempty"`
 }
 
 type secretResponse struct {
@@ -95,7 +101,17 @@ func (s *Server) apiCreateInbox(w http.ResponseWriter, r *http.Request, _ policy
 	for _, id := range in.MemberIDs {
 		s.Auth.Forget(id)
 	}
-	writeJSON(w, http.StatusCreated, createdInbox{Inbox: in, Secret: secret, Snippet: s.snippet(in)})
+	if in.Type == inbox.WhatsApp {
+		s.WhatsApp.Changed(r.Context(), in.ID)
+	}
+	out := createdInbox{Inbox: in, Snippet: s.snippet(in)}
+	switch in.Type {
+	case inbox.WhatsApp:
+		out.WebhookURL, out.VerifyToken = s.webhookURL(), secret
+	default:
+		out.Secret = secret
+	}
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -136,6 +152,9 @@ func (s *Server) apiUpdateInbox(w http.ResponseWriter, r *http.Request, _ policy
 	in, changed, err := s.Inboxes.Update(r.Context(), id, p)
 	if err != nil {
 		return err
+	}
+	if p.WhatsApp != nil {
+		s.WhatsApp.Changed(r.Context(), in.ID)
 	}
 	for _, uid := range changed {
 		s.Auth.Forget(uid)

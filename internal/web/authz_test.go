@@ -2,15 +2,20 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"mime/multipart"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/graphfake"
+	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/testrig"
 )
@@ -56,6 +61,20 @@ var apiAccess = map[string][]string{
 	"POST /api/v1/attachments":                     {"admin", "inbox_manager", "service", "sales"},
 	"GET /api/v1/attachments/{id}":                 {"admin", "inbox_manager", "service", "sales"},
 
+	// WhatsApp: Meta's webhooks authenticate by signature; number
+	// settings are admins'; templates, lookups and sends are everyone's
+	// who works the inbox.
+	"GET /webhooks/whatsapp":                            {"public"},
+	"POST /webhooks/whatsapp":                           {"public"},
+	"GET /api/v1/inboxes/{id}/whatsapp":                 {"admin"},
+	"POST /api/v1/inboxes/{id}/whatsapp/test":           {"admin"},
+	"PUT /api/v1/inboxes/{id}/whatsapp/ice-breakers":    {"admin"},
+	"GET /api/v1/inboxes/{id}/whatsapp/templates":       {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/inboxes/{id}/whatsapp/templates/sync": {"admin"},
+	"GET /api/v1/inboxes/{id}/whatsapp/lookup":          {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/inboxes/{id}/whatsapp/conversations":  {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/conversations/{id}/whatsapp/messages": {"admin", "inbox_manager", "service", "sales"},
+
 	// Inbox managers see conversations and messages, nothing else.
 	"GET /api/v1/contacts":        {"admin", "service", "sales"},
 	"GET /api/v1/contacts/{id}":   {"admin", "service", "sales"},
@@ -81,7 +100,9 @@ func TestRoleMatrix(t *testing.T) {
 }
 
 func roleMatrix(t *testing.T, d *db.DB) {
-	srv := testrig.Start(t, d)
+	fake := graphfake.NewServer(graphfake.Options{Seed: 1})
+	t.Cleanup(fake.Close)
+	srv := testrig.Start(t, d, testrig.Options{Config: func(c *config.Config) { c.WhatsAppGraphURL, _ = url.Parse(fake.URL) }})
 	roles := map[string]*testrig.Client{}
 	for _, r := range policy.Roles {
 		roles[string(r)] = srv.NewUser(string(r)+"@example.com", r)
@@ -91,6 +112,12 @@ func roleMatrix(t *testing.T, d *db.DB) {
 		ids = append(ids, c.UserID)
 	}
 	in, _ := srv.NewWebchatInbox("Site", ids...)
+	num := fake.AddNumber(graphfake.Number{AppSecret: "matrix"})
+	wa, waVerify, err := srv.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: inbox.WhatsApp, Name: "Line", MemberIDs: ids,
+		WhatsApp: &inbox.WhatsAppConfig{PhoneNumberID: num.ID, WABAID: num.WABAID, DisplayPhoneNumber: num.Phone, AccessToken: num.Token, AppSecret: "matrix"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range roles {
 		srv.App.Auth.Forget(c.UserID)
 	}
@@ -166,12 +193,20 @@ func roleMatrix(t *testing.T, d *db.DB) {
 				path = strings.Replace(path, "{id}", strconv.FormatInt(contactOf[owner], 10), 1)
 			case strings.Contains(path, "/attachments/{id}"):
 				path = strings.Replace(path, "{id}", strconv.FormatInt(attachmentOf[owner], 10), 1)
+			case strings.HasPrefix(path, "/api/v1/inboxes/{id}/whatsapp"):
+				path = strings.Replace(path, "{id}", strconv.FormatInt(wa.ID, 10), 1)
+				if strings.HasSuffix(path, "/lookup") {
+					path += "?phone=%2B14155550123"
+				}
 			case strings.HasPrefix(path, "/api/v1/inboxes/{id}"):
 				path = strings.Replace(path, "{id}", strconv.FormatInt(in.ID, 10), 1)
 			case strings.HasPrefix(path, "/api/v1/users/{id}"):
 				path = strings.Replace(path, "{id}", strconv.FormatInt(roles["sales"].UserID, 10), 1)
 			case strings.HasPrefix(path, "/api/v1/tokens/{id}"):
 				path = strings.Replace(path, "{id}", "999999", 1)
+			}
+			if rt.Method == "GET" && path == "/webhooks/whatsapp" {
+				path += "?hub.mode=subscribe&hub.challenge=1&hub.verify_token=" + url.QueryEscape(waVerify)
 			}
 			if rt.Method == "GET" && path == "/public/v1/stream" {
 				continue // a stream does not end; its auth is covered in public_test.go
@@ -229,19 +264,22 @@ func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Re
 		return c.Do(method, path, nil) // no upgrade: 426 for whoever gets through
 	}
 	bodies := map[string]any{
-		"POST /api/v1/auth/login":             map[string]string{"email": "nobody@example.com", "password": "wrong"},
-		"POST /api/v1/tokens":                 map[string]string{"name": "matrix"},
-		"POST /api/v1/users":                  map[string]any{"email": "new-" + who + "@example.com", "name": "New", "role": "service", "password": "long enough password"},
-		"PATCH /api/v1/users":                 map[string]any{"name": "Renamed"},
-		"POST /api/v1/inboxes":                map[string]any{"type": "webchat", "name": "Another site"},
-		"PATCH /api/v1/inboxes":               map[string]any{"name": "Site"},
-		"POST /api/v1/conversations/messages": map[string]any{"text": "reply from " + who},
-		"POST /api/v1/conversations/assign":   map[string]any{"assignee_id": nil},
-		"POST /api/v1/conversations/tags":     map[string]any{"tag": "vip"},
-		"PATCH /api/v1/contacts":              map[string]any{"name": "Renamed customer"},
-		"POST /public/v1/inboxes/sessions":    map[string]any{},
-		"POST /public/v1/messages":            map[string]any{"id": "matrix-" + who, "text": "hi"},
-		"POST /public/v1/seen":                map[string]any{"up_to": 1, "read": false},
+		"POST /api/v1/auth/login":                      map[string]string{"email": "nobody@example.com", "password": "wrong"},
+		"POST /api/v1/tokens":                          map[string]string{"name": "matrix"},
+		"POST /api/v1/users":                           map[string]any{"email": "new-" + who + "@example.com", "name": "New", "role": "service", "password": "long enough password"},
+		"PATCH /api/v1/users":                          map[string]any{"name": "Renamed"},
+		"POST /api/v1/inboxes":                         map[string]any{"type": "webchat", "name": "Another site"},
+		"PATCH /api/v1/inboxes":                        map[string]any{"name": "Site"},
+		"POST /api/v1/conversations/messages":          map[string]any{"text": "reply from " + who},
+		"POST /api/v1/conversations/assign":            map[string]any{"assignee_id": nil},
+		"POST /api/v1/conversations/tags":              map[string]any{"tag": "vip"},
+		"PATCH /api/v1/contacts":                       map[string]any{"name": "Renamed customer"},
+		"POST /public/v1/inboxes/sessions":             map[string]any{},
+		"POST /public/v1/messages":                     map[string]any{"id": "matrix-" + who, "text": "hi"},
+		"POST /public/v1/seen":                         map[string]any{"up_to": 1, "read": false},
+		"PUT /api/v1/inboxes/whatsapp/ice-breakers":    map[string]any{"prompts": []string{"Where is my order?"}},
+		"POST /api/v1/inboxes/whatsapp/conversations":  map[string]any{"phone": "+14155550123", "message": map[string]any{"type": "text", "text": "hi"}},
+		"POST /api/v1/conversations/whatsapp/messages": map[string]any{"type": "text", "text": "hi from " + who},
 	}
 	key := method + " " + stripIDs(path)
 	return c.Do(method, path, bodies[key])

@@ -6,6 +6,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/inbox"
@@ -114,6 +115,18 @@ func (s *Server) routeTable() []route {
 		api("PATCH", "/api/v1/inboxes/{id}", policy.ManageInboxes, s.apiUpdateInbox, doc{summary: "Change an inbox's name, settings or members", tag: "inboxes", in: inbox.Patch{}, out: in}),
 		api("POST", "/api/v1/inboxes/{id}/secret", policy.ManageInboxes, s.apiRotateSecret, doc{summary: "Replace a web chat inbox's identity secret; the new one is shown only in this answer", tag: "inboxes", out: secretResponse{}}),
 
+		// WhatsApp numbers.
+		api("GET", "/api/v1/inboxes/{id}/whatsapp", policy.ManageInboxes, s.apiWhatsAppState, doc{summary: "A WhatsApp number's state: webhook URL, token problems, template synchronisation, ice breakers and whether Graph accepted them", tag: "whatsapp", out: whatsappState{}}),
+		api("POST", "/api/v1/inboxes/{id}/whatsapp/test", policy.ManageInboxes, s.apiWhatsAppTest, doc{summary: "Test connection: read the number from Graph with its access token (name, quality) or give Graph's exact error", tag: "whatsapp", out: whatsapp.Connection{}}),
+		api("PUT", "/api/v1/inboxes/{id}/whatsapp/ice-breakers", policy.ManageInboxes, s.apiWhatsAppIceBreakers, doc{summary: "Set the number's ice breakers (at most 4, 80 characters, no emoji) and push them to Graph", tag: "whatsapp", in: iceBreakersRequest{}, out: whatsappState{}}),
+		api("GET", "/api/v1/inboxes/{id}/whatsapp/templates", policy.ReadInboxes, s.apiWhatsAppTemplates, doc{summary: "The number's message templates, with the values each needs; ?approved=true for those that can be sent", tag: "whatsapp", out: []whatsapp.Template{},
+			query: []param{{"approved", "true: only APPROVED templates", "string"}}}),
+		api("POST", "/api/v1/inboxes/{id}/whatsapp/templates/sync", policy.ManageInboxes, s.apiWhatsAppSync, doc{summary: "Synchronise the templates from the WhatsApp Business Account now", tag: "whatsapp", out: whatsapp.SyncResult{}}),
+		api("GET", "/api/v1/inboxes/{id}/whatsapp/lookup", policy.ReadConversations, s.apiWhatsAppLookup, doc{summary: "Find a phone number's contacts and their conversations on the number", tag: "whatsapp", out: lookupResult{},
+			query: []param{{"phone", "The number in international format, like +14155550123", "string"}}}),
+		api("POST", "/api/v1/inboxes/{id}/whatsapp/conversations", policy.WorkConversations, s.apiWhatsAppStart, doc{summary: "Write first to a customer by phone number (E.164): their open conversation or a new one gets the message (a template outside the 24-hour window)", tag: "whatsapp", in: startRequest{}, out: whatsapp.StartResult{}, status: 201}),
+		api("POST", "/api/v1/conversations/{id}/whatsapp/messages", policy.WorkConversations, s.apiWhatsAppSend, doc{summary: "Send a WhatsApp message: text, media, reply buttons, a list, a link button, a template or a reaction, checked against Meta's limits and the 24-hour window; an idempotency_key already used returns the first message (200)", tag: "whatsapp", in: whatsapp.Compose{}, out: msg, status: 201}),
+
 		// Conversations.
 		api("GET", "/api/v1/conversations", policy.ReadConversations, s.apiConversations, doc{summary: "Conversations you may see, newest activity first", tag: "conversations", out: convPage,
 			query: append([]param{
@@ -156,6 +169,10 @@ func (s *Server) routeTable() []route {
 		api("GET", "/public/v1/attachments/{id}", policy.Public, s.publicDownload, doc{summary: "Download an attachment of the visitor's conversation", tag: "webchat", raw: "application/octet-stream"}),
 		api("POST", "/public/v1/seen", policy.Public, s.publicSeen, doc{summary: "Acknowledge replies as delivered or read", tag: "webchat", in: seenRequest{}, status: 204}),
 		api("GET", "/public/v1/stream", policy.Public, s.publicStream, doc{summary: "Server-sent events of the visitor's conversation; Last-Event-ID resumes", tag: "webchat", raw: "text/event-stream"}),
+
+		// WhatsApp: Meta's webhooks for every number.
+		{method: "GET", path: "/webhooks/whatsapp", action: policy.Public, h: s.whatsappVerify},
+		{method: "POST", path: "/webhooks/whatsapp", action: policy.Public, h: s.whatsappWebhook},
 
 		// The agent workspace.
 		page("GET", "/{$}", policy.Public, s.ui.home),

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/event"
@@ -40,6 +41,7 @@ type Deps struct {
 	Conversations *conversation.Service
 	Files         *attachment.Store
 	Webchat       *webchat.Service
+	WhatsApp      *whatsapp.Service
 	Metrics       *metrics.Metrics
 	Logger        *slog.Logger
 	// PublicRate is the public API's request rate per IP (per second);

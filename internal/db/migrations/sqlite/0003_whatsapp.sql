@@ -84,6 +84,8 @@ CREATE TABLE whatsapp_pacing (
 CREATE TABLE whatsapp_sends (
 	message_id   INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
 	in_flight_at DATETIME,
+	-- 131056 answers for this message: the next retry waits 4^n seconds
+	pair_retries INTEGER NOT NULL DEFAULT 0,
 	updated_at   DATETIME NOT NULL
 );
 

@@ -1,0 +1,228 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
+	"github.com/switchboardhq/switchboard/internal/contact"
+	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+)
+
+// whatsappInbox returns the WhatsApp inbox of the path that the actor
+// works in.
+func (s *Server) whatsappInbox(r *http.Request, a policy.Actor) (inbox.Inbox, error) {
+	in, err := s.visibleInbox(r, a)
+	if err != nil {
+		return in, err
+	}
+	if in.Type != inbox.WhatsApp {
+		return in, problem.NotFound("WhatsApp inbox")
+	}
+	return in, nil
+}
+
+func (s *Server) apiWhatsAppSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	var c whatsapp.Compose
+	if err := decode(w, r, &c); err != nil {
+		return err
+	}
+	m, created, err := s.WhatsApp.Send(r.Context(), a, id, c)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, m)
+	return nil
+}
+
+// startRequest starts a conversation with a customer by phone number.
+type startRequest struct {
+	// Phone is the customer's number in international format (E.164).
+	Phone string `json:"phone"`
+	// Message is the first message: a template, unless the customer wrote
+	// to the number in the last 24 hours.
+	Message whatsapp.Compose `json:"message"`
+}
+
+func (s *Server) apiWhatsAppStart(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := s.whatsappInbox(r, a)
+	if err != nil {
+		return err
+	}
+	var req startRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	res, created, err := s.WhatsApp.Start(r.Context(), a, in.ID, req.Phone, req.Message)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, res)
+	return nil
+}
+
+// lookupResult is what a phone number finds on a WhatsApp inbox.
+type lookupResult struct {
+	// Phone is the number in E.164.
+	Phone         string                      `json:"phone"`
+	Contacts      []contact.Contact           `json:"contacts"`
+	Conversations []conversation.Conversation `json:"conversations"`
+}
+
+// lookup finds the contacts with a phone number and their conversations
+// on an inbox, as the actor may see them.
+func (s *Server) lookup(ctx context.Context, a policy.Actor, inboxID int64, phone string) (lookupResult, error) {
+	e164, msg := contact.NormalizePhone(phone)
+	if msg != "" {
+		return lookupResult{}, problem.Invalid("phone", "%s", msg)
+	}
+	out := lookupResult{Phone: e164, Contacts: []contact.Contact{}, Conversations: []conversation.Conversation{}}
+	cs, err := s.Conversations.Contacts(ctx, a, contact.ListOptions{Query: e164, Limit: 20})
+	if err != nil {
+		return out, err
+	}
+	for _, c := range cs {
+		if c.Phone == nil || *c.Phone != e164 {
+			continue
+		}
+		out.Contacts = append(out.Contacts, c)
+		page, err := s.Conversations.List(ctx, a, conversation.ListOptions{ContactID: c.ID, InboxID: inboxID, Limit: 20})
+		if err != nil {
+			return out, err
+		}
+		out.Conversations = append(out.Conversations, page.Items...)
+	}
+	return out, nil
+}
+
+func (s *Server) apiWhatsAppLookup(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := s.whatsappInbox(r, a)
+	if err != nil {
+		return err
+	}
+	res, err := s.lookup(r.Context(), a, in.ID, r.URL.Query().Get("phone"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) apiWhatsAppTemplates(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := s.whatsappInbox(r, a)
+	if err != nil {
+		return err
+	}
+	ts, err := s.WhatsApp.Templates(r.Context(), in.ID, r.URL.Query().Get("approved") == "true")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ts)
+	return nil
+}
+
+// syncProblem is a synchronisation Graph refused, as the admin reads it.
+func syncProblem(err error) error {
+	var se *whatsapp.SyncError
+	if !errors.As(err, &se) {
+		return err
+	}
+	if se.Retry {
+		return &problem.Error{Kind: problem.KindUnavailable, Message: "WhatsApp could not be asked for the templates: " + se.Message}
+	}
+	return problem.Conflict("WhatsApp refused to list the templates: %s", se.Message)
+}
+
+func (s *Server) apiWhatsAppSync(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := s.whatsappInbox(r, a)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+	defer cancel()
+	res, err := s.WhatsApp.SyncTemplates(ctx, in.ID)
+	if err != nil {
+		return syncProblem(err)
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// whatsappState is a number's channel state with its webhook URL.
+type whatsappState struct {
+	whatsapp.State
+	// WebhookURL is the callback URL to enter in Meta's app dashboard.
+	WebhookURL string `json:"webhook_url"`
+}
+
+func (s *Server) apiWhatsAppState(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := s.whatsappInbox(r, a)
+	if err != nil {
+		return err
+	}
+	st, err := s.WhatsApp.State(r.Context(), in.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, whatsappState{State: st, WebhookURL: s.webhookURL()})
+	return nil
+}
+
+func (s *Server) apiWhatsAppTest(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := s.whatsappInbox(r, a)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	c, err := s.WhatsApp.TestConnection(ctx, in.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// iceBreakersRequest sets a number's ice breakers.
+type iceBreakersRequest struct {
+	// Prompts are up to 4 questions of at most 80 characters, without
+	// emoji; an empty list removes them.
+	Prompts []string `json:"prompts"`
+}
+
+func (s *Server) apiWhatsAppIceBreakers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := s.whatsappInbox(r, a)
+	if err != nil {
+		return err
+	}
+	var req iceBreakersRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Prompts == nil {
+		return problem.Invalid("prompts", "Give the list of ice breakers (an empty list removes them).")
+	}
+	st, err := s.WhatsApp.SetIceBreakers(r.Context(), in.ID, req.Prompts)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, whatsappState{State: st, WebhookURL: s.webhookURL()})
+	return nil
+}
