@@ -60,6 +60,7 @@ type cachedToken struct {
 
 type cachedActor struct {
 	actor   policy.Actor
+	lang    string
 	expires time.Time
 }
 
@@ -348,32 +349,44 @@ func (s *Service) lookup(ctx context.Context, hash string, session bool) (cached
 
 // actor returns the user's role and memberships, cached briefly.
 func (s *Service) actor(ctx context.Context, userID int64) (policy.Actor, error) {
+	c, err := s.cached(ctx, userID)
+	return c.actor, err
+}
+
+// Language returns the interface language of userID (cached like the
+// actor: a change shows at once on the node that made it).
+func (s *Service) Language(ctx context.Context, userID int64) (string, error) {
+	c, err := s.cached(ctx, userID)
+	return c.lang, err
+}
+
+func (s *Service) cached(ctx context.Context, userID int64) (cachedActor, error) {
 	now := time.Now()
 	s.mu.Lock()
 	c, ok := s.actors[userID]
 	s.mu.Unlock()
 	if ok && now.Before(c.expires) {
-		return c.actor, nil
+		return c, nil
 	}
 	u, err := s.users.Get(ctx, userID)
 	if errors.Is(err, db.ErrNotFound) {
-		return policy.Actor{}, ErrUnauthenticated
+		return cachedActor{}, ErrUnauthenticated
 	}
 	if err != nil {
-		return policy.Actor{}, err
+		return cachedActor{}, err
 	}
-	a := policy.Actor{UserID: u.ID, Role: u.Role, Inboxes: u.InboxIDs}
+	c = cachedActor{actor: policy.Actor{UserID: u.ID, Role: u.Role, Inboxes: u.InboxIDs}, lang: u.Language, expires: now.Add(cacheTTL)}
 	s.mu.Lock()
 	if len(s.actors) > 100_000 {
 		clear(s.actors)
 	}
-	s.actors[userID] = cachedActor{actor: a, expires: now.Add(cacheTTL)}
+	s.actors[userID] = c
 	s.mu.Unlock()
-	return a, nil
+	return c, nil
 }
 
-// Forget drops what is cached about userID (after a change of role or
-// memberships), so this node sees the change at once.
+// Forget drops what is cached about userID (after a change of role,
+// memberships or language), so this node sees the change at once.
 func (s *Service) Forget(userID int64) {
 	s.mu.Lock()
 	delete(s.actors, userID)

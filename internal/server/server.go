@@ -19,18 +19,25 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/availability"
+	"github.com/switchboardhq/switchboard/internal/avatar"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/job"
+	"github.com/switchboardhq/switchboard/internal/mail"
 	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/outbox"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/secret"
+	"github.com/switchboardhq/switchboard/internal/sms"
+	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
 	"github.com/switchboardhq/switchboard/internal/web"
 )
@@ -56,6 +63,18 @@ type App struct {
 	WhatsApp      *whatsapp.Service
 	Metrics       *metrics.Metrics
 	Web           *web.Server
+
+	// People: translations, mail and texts, two-factor authentication,
+	// invitations, teams, availability and presence, avatars.
+	Catalog      *i18n.Catalog
+	Mail         *mail.Outbox
+	SMS          *sms.Outbox
+	Factors      *auth.Factors
+	Invites      *invite.Service
+	Teams        *team.Store
+	Availability *availability.Service
+	Presence     *availability.Presence
+	Avatars      *avatar.Store
 
 	handler       http.Handler // a.Web, or what Options.Handler made of it
 	broker        event.Broker
@@ -141,6 +160,9 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 		Statements: d.Statements,
 		JobDepth:   func(ctx context.Context) (int64, int64, error) { return job.Depth(ctx, d) },
 	})
+	if err := a.assemblePeople(box); err != nil {
+		return nil, err
+	}
 	waOpt := opt.WhatsApp
 	if waOpt.GraphURL == "" && cfg.WhatsAppGraphURL != nil {
 		waOpt.GraphURL = cfg.WhatsAppGraphURL.String()
@@ -177,6 +199,8 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
 		Inboxes: a.Inboxes, Conversations: a.Conversations, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
+		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, Teams: a.Teams, Availability: a.Availability,
+		Presence: a.Presence, Avatars: a.Avatars,
 	})
 	if err != nil {
 		return nil, err
@@ -227,6 +251,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	work, _ := errgroup.WithContext(workCtx)
 	work.Go(func() error { return a.Hub.Run(workCtx) })
 	work.Go(func() error { return a.Runner.Run(workCtx) })
+	work.Go(func() error { return a.Presence.Run(workCtx) })
 	work.Go(func() error { return a.WhatsApp.Run(workCtx) })
 	work.Go(func() error { return a.upkeep(workCtx) })
 

@@ -56,7 +56,8 @@ func (s *Server) clientIP(r *http.Request) string {
 	return host
 }
 
-// startSession signs the user in on this browser.
+// startSession signs the user in on this browser. An agent who signs in
+// is Away until they choose Available.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID int64) error {
 	token, err := s.Auth.CreateSession(r.Context(), userID, r.UserAgent(), s.clientIP(r))
 	if err != nil {
@@ -64,14 +65,24 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID int
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(auth.SessionLifetime / time.Second)})
+	if err := s.Availability.SignedIn(r.Context(), userID); err != nil {
+		s.logger.Warn("sign-in status", "err", err, "user", userID)
+	}
 	return nil
 }
 
-// endSession signs this browser out.
+// endSession signs this browser out; an agent signed out everywhere is
+// Unavailable.
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
+		ses, serr := s.Auth.SessionOf(r.Context(), c.Value)
 		if err := s.Auth.EndSession(r.Context(), c.Value); err != nil {
 			return err
+		}
+		if serr == nil {
+			if err := s.Availability.SignedOut(r.Context(), ses.UserID); err != nil {
+				s.logger.Warn("sign-out status", "err", err, "user", ses.UserID)
+			}
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
@@ -102,13 +113,19 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request, _ policy.Actor
 	if err != nil {
 		return err
 	}
+	if m, err := s.secondStep(w, r, u); err != nil || m != "" {
+		if err == nil {
+			writeJSON(w, http.StatusOK, loginResponse{OTPRequired: true, Method: m})
+		}
+		return err
+	}
 	if err := s.startSession(w, r, u.ID); err != nil {
 		return err
 	}
 	if u, err = s.Users.Get(r.Context(), u.ID); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, loginResponse{User: &u})
 	return nil
 }
 
@@ -121,11 +138,11 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request, _ policy.Acto
 }
 
 func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	u, err := s.Users.Get(r.Context(), a.UserID)
+	m, err := s.me(r, a.UserID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, m)
 	return nil
 }
 

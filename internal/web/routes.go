@@ -5,12 +5,15 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -98,12 +101,38 @@ func (s *Server) routeTable() []route {
 		api("GET", "/api/v1/openapi.json", policy.Public, s.openapi, doc{summary: "This document", tag: "meta", out: map[string]any{}}),
 
 		// Signing in.
-		api("POST", "/api/v1/auth/login", policy.Public, s.apiLogin, doc{summary: "Sign in with email and password; sets the session cookie", tag: "auth", in: loginRequest{}, out: me}),
+		api("POST", "/api/v1/auth/login", policy.Public, s.apiLogin, doc{summary: "Sign in with email and password; sets the session cookie, or with two-factor authentication answers {otp_required, method} and no session yet (then POST /api/v1/auth/otp)", tag: "auth", in: loginRequest{}, out: loginResponse{}}),
 		api("POST", "/api/v1/auth/logout", policy.Self, s.apiLogout, doc{summary: "Sign out (ends the session of the cookie)", tag: "auth", status: 204}),
-		api("GET", "/api/v1/me", policy.Self, s.apiMe, doc{summary: "The signed-in user", tag: "auth", out: me}),
+		api("GET", "/api/v1/me", policy.Self, s.apiMe, doc{summary: "The signed-in user: profile, status, preferences and two-factor method", tag: "me", out: meResponse{}}),
 		api("GET", "/api/v1/tokens", policy.Self, s.apiTokens, doc{summary: "Your personal API tokens", tag: "auth", out: []auth.APIToken{}}),
 		api("POST", "/api/v1/tokens", policy.Self, s.apiCreateToken, doc{summary: "Create a personal API token; the token is shown only in this answer", tag: "auth", in: tokenRequest{}, out: createdToken{}, status: 201}),
 		api("DELETE", "/api/v1/tokens/{id}", policy.Self, s.apiRevokeToken, doc{summary: "Revoke one of your API tokens", tag: "auth", status: 204}),
+
+		// People: the second step of signing in, your profile and
+		// preferences, invitations, teams, security settings, reports.
+		api("POST", "/api/v1/auth/otp", policy.Public, s.apiLoginCode, doc{summary: "Finish a sign-in that answered otp_required with the code (email, SMS, authenticator app or a recovery code); sets the session cookie", tag: "auth", in: codeRequest{}, out: me}),
+		api("POST", "/api/v1/auth/otp/resend", policy.Public, s.apiLoginResend, doc{summary: "Send a new sign-in code (at most one every 30 seconds; limited per user and per address)", tag: "auth", status: 204}),
+		api("PATCH", "/api/v1/me", policy.Self, s.apiUpdateMe, doc{summary: "Change your profile and preferences: name, public name, language, landline, notification triggers, composer settings", tag: "me", in: user.ProfilePatch{}, out: meResponse{}}),
+		api("PUT", "/api/v1/me/status", policy.Self, s.apiSetStatus, doc{summary: "Set your availability status; only Available agents get new conversations automatically", tag: "me", in: statusRequest{}, out: availability.Change{}}),
+		api("PUT", "/api/v1/me/password", policy.Self, s.apiChangePassword, doc{summary: "Change your password (the current one is needed); every other session of yours ends", tag: "me", in: auth.PasswordChange{}, status: 204}),
+		api("PUT", "/api/v1/me/avatar", policy.Self, s.apiSetAvatar, doc{summary: "Upload your avatar (multipart field \"file\": JPEG, PNG or WebP up to 5 MB, stored as 640×640)", tag: "me", form: true, out: meResponse{}}),
+		api("DELETE", "/api/v1/me/avatar", policy.Self, s.apiDeleteAvatar, doc{summary: "Delete your avatar", tag: "me", out: meResponse{}}),
+		api("GET", "/api/v1/me/sessions", policy.Self, s.apiSessions, doc{summary: "Your signed-in browsers: device, address, last seen", tag: "me", out: []sessionInfo{}}),
+		api("DELETE", "/api/v1/me/sessions/{id}", policy.Self, s.apiRevokeSession, doc{summary: "Sign one of your browsers out", tag: "me", status: 204}),
+		api("GET", "/api/v1/invitations", policy.ManageUsers, s.apiInvitations, doc{summary: "Invitations, newest first, with their state (pending, expired, accepted, revoked)", tag: "users", out: []invite.Invitation{}}),
+		api("POST", "/api/v1/invitations", policy.ManageUsers, s.apiInvite, doc{summary: "Invite an email address with a role and inbox memberships: a single-use link valid 7 days is mailed", tag: "users", in: invite.NewInvitation{}, out: invite.Invitation{}, status: 201}),
+		api("DELETE", "/api/v1/invitations/{id}", policy.ManageUsers, s.apiRevokeInvitation, doc{summary: "Revoke an invitation: its link stops working", tag: "users", status: 204}),
+		api("POST", "/api/v1/invitations/{id}/resend", policy.ManageUsers, s.apiResendInvitation, doc{summary: "Send an invitation again with a new link, valid 7 days (the old link stops working)", tag: "users", out: invite.Invitation{}}),
+		api("GET", "/api/v1/teams", policy.ManageUsers, s.apiTeams, doc{summary: "Teams and their members", tag: "users", out: []team.Team{}}),
+		api("POST", "/api/v1/teams", policy.ManageUsers, s.apiCreateTeam, doc{summary: "Create a team", tag: "users", in: team.NewTeam{}, out: team.Team{}, status: 201}),
+		api("PATCH", "/api/v1/teams/{id}", policy.ManageUsers, s.apiUpdateTeam, doc{summary: "Rename a team or change its members", tag: "users", in: team.Patch{}, out: team.Team{}}),
+		api("DELETE", "/api/v1/teams/{id}", policy.ManageUsers, s.apiDeleteTeam, doc{summary: "Delete a team (its members stay)", tag: "users", status: 204}),
+		api("GET", "/api/v1/settings/security", policy.ManageUsers, s.apiSecurity, doc{summary: "Installation security settings", tag: "users", out: securitySettings{}}),
+		api("PUT", "/api/v1/settings/security", policy.ManageUsers, s.apiSetSecurity, doc{summary: "Require two-factor authentication of everyone (users without a method get codes by email)", tag: "users", in: securitySettings{}, out: securitySettings{}}),
+		api("GET", "/api/v1/inboxes/{id}/assignment", policy.ManageInboxes, s.apiAssignment, doc{summary: "An inbox's automatic assignment setting", tag: "inboxes", out: availability.Assignment{}}),
+		api("PUT", "/api/v1/inboxes/{id}/assignment", policy.ManageInboxes, s.apiSetAssignment, doc{summary: "Assign new conversations automatically to the inbox's Available members in turn (or not)", tag: "inboxes", in: availability.Assignment{}, out: availability.Assignment{}}),
+		api("GET", "/api/v1/reports/time-in-status", policy.ViewReports, s.apiTimeInStatus, doc{summary: "Total and average time in each status per agent or per team; from and to are dates (UTC, to included) or RFC 3339 times, the last 7 days by default", tag: "reports", out: availability.Report{},
+			query: []param{{"from", "Start date, like 2026-01-01", "string"}, {"to", "End date, included", "string"}, {"group", "agent (default) or team", "string"}}}),
 
 		// People and inboxes.
 		api("GET", "/api/v1/users", policy.ManageUsers, s.apiUsers, doc{summary: "Every user", tag: "users", out: []user.User{}}),
@@ -214,5 +243,49 @@ func (s *Server) routeTable() []route {
 		page("GET", "/settings/tokens", policy.Self, s.ui.tokens),
 		page("POST", "/settings/tokens", policy.Self, s.ui.createToken),
 		page("POST", "/settings/tokens/{id}/revoke", policy.Self, s.ui.revokeToken),
+
+		// People: second step of signing in, invitations, your
+		// preferences and status, avatars, admin pages and reports.
+		page("GET", "/login/code", policy.Public, s.ui.loginCodePage),
+		page("POST", "/login/code", policy.Public, s.ui.loginCode),
+		page("POST", "/login/code/resend", policy.Public, s.ui.loginCodeResend),
+		page("GET", "/invitations/{token}", policy.Public, s.ui.invitationPage),
+		page("POST", "/invitations/{token}", policy.Public, s.ui.acceptInvitation),
+		page("GET", "/avatars/{id}", policy.Self, s.ui.avatar),
+		page("POST", "/preferences/status", policy.Self, s.ui.setStatus),
+		page("GET", "/preferences", policy.Self, s.ui.profile),
+		page("POST", "/preferences", policy.Self, s.ui.saveProfile),
+		page("POST", "/preferences/avatar", policy.Self, s.ui.uploadAvatar),
+		page("POST", "/preferences/avatar/delete", policy.Self, s.ui.deleteAvatar),
+		page("GET", "/preferences/phone", policy.Self, s.ui.phonePage),
+		page("POST", "/preferences/phone", policy.Self, s.ui.startPhone),
+		page("POST", "/preferences/phone/verify", policy.Self, s.ui.verifyPhone),
+		page("POST", "/preferences/phone/resend", policy.Self, s.ui.resendPhone),
+		page("POST", "/preferences/phone/cancel", policy.Self, s.ui.cancelPhone),
+		page("GET", "/preferences/security", policy.Self, s.ui.security),
+		page("POST", "/preferences/password", policy.Self, s.ui.changePassword),
+		page("POST", "/preferences/sessions/{id}/revoke", policy.Self, s.ui.revokeSession),
+		page("POST", "/preferences/two-factor", policy.Self, s.ui.startTwoFactor),
+		page("POST", "/preferences/two-factor/verify", policy.Self, s.ui.verifyTwoFactor),
+		page("POST", "/preferences/two-factor/resend", policy.Self, s.ui.resendTwoFactor),
+		page("POST", "/preferences/two-factor/cancel", policy.Self, s.ui.cancelTwoFactor),
+		page("GET", "/preferences/notifications", policy.Self, s.ui.notifications),
+		page("POST", "/preferences/notifications", policy.Self, s.ui.saveNotifications),
+		page("GET", "/preferences/settings", policy.Self, s.ui.settings),
+		page("POST", "/preferences/settings", policy.Self, s.ui.saveSettings),
+		page("GET", "/admin/invitations", policy.ManageUsers, s.ui.adminInvitations),
+		page("POST", "/admin/invitations", policy.ManageUsers, s.ui.invite),
+		page("POST", "/admin/invitations/{id}/resend", policy.ManageUsers, s.ui.resendInvitation),
+		page("POST", "/admin/invitations/{id}/revoke", policy.ManageUsers, s.ui.revokeInvitation),
+		page("POST", "/admin/security", policy.ManageUsers, s.ui.saveSecurity),
+		page("GET", "/admin/teams", policy.ManageUsers, s.ui.adminTeams),
+		page("POST", "/admin/teams", policy.ManageUsers, s.ui.createTeam),
+		page("GET", "/admin/teams/{id}", policy.ManageUsers, s.ui.editTeam),
+		page("POST", "/admin/teams/{id}", policy.ManageUsers, s.ui.updateTeam),
+		page("POST", "/admin/teams/{id}/delete", policy.ManageUsers, s.ui.deleteTeam),
+		page("GET", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, s.ui.assignmentPage),
+		page("POST", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, s.ui.saveAssignment),
+		page("GET", "/admin/reports/time-in-status", policy.ViewReports, s.ui.timeInStatus),
+		page("GET", "/admin/reports/time-in-status.csv", policy.ViewReports, s.ui.timeInStatusCSV),
 	}
 }

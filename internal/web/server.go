@@ -16,15 +16,20 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/availability"
+	"github.com/switchboardhq/switchboard/internal/avatar"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -50,6 +55,16 @@ type Deps struct {
 	PublicBurst int
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
+
+	// People: languages, two-factor authentication, invitations, teams,
+	// availability and presence, avatars.
+	Catalog      *i18n.Catalog
+	Factors      *auth.Factors
+	Invites      *invite.Service
+	Teams        *team.Store
+	Availability *availability.Service
+	Presence     *availability.Presence
+	Avatars      *avatar.Store
 }
 
 // Server handles every HTTP request.
@@ -83,6 +98,11 @@ func New(d Deps) (*Server, error) {
 	}
 	s.limits = newLimiters(s.PublicRate, s.PublicBurst)
 	var err error
+	if s.Catalog == nil {
+		if s.Catalog, err = Catalog(); err != nil {
+			return nil, err
+		}
+	}
 	if s.ui, err = newUI(s); err != nil {
 		return nil, err
 	}

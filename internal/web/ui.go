@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
@@ -31,9 +32,12 @@ var content embed.FS
 // ui renders the agent workspace: server-rendered pages, htmx for partial
 // updates, and a small script for the live connection.
 type ui struct {
-	s      *Server
-	pages  map[string]*template.Template
+	s *Server
+	// pages are the parsed templates per language, then per page.
+	pages  map[string]map[string]*template.Template
 	assets map[string]asset
+	// jsKeys are the strings the scripts show (see jsStrings).
+	jsKeys []string
 
 	nameMu sync.Mutex // guards nameSet and nameAt
 	// nameSet caches the names of users and inboxes (see names).
@@ -49,7 +53,7 @@ type asset struct {
 }
 
 func newUI(s *Server) (*ui, error) {
-	u := &ui{s: s, pages: map[string]*template.Template{}, assets: map[string]asset{}}
+	u := &ui{s: s, pages: map[string]map[string]*template.Template{}, assets: map[string]asset{}}
 	err := fs.WalkDir(content, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -89,6 +93,9 @@ func newUI(s *Server) (*ui, error) {
 		"size":     humanSize,
 		"maxText":  func() int { return conversation.MaxTextLength },
 	}
+	for k, v := range peopleFuncs() {
+		funcs[k] = v
+	}
 	layouts, err := fs.Glob(content, "templates/_*.html")
 	if err != nil {
 		return nil, err
@@ -97,14 +104,34 @@ func newUI(s *Server) (*ui, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range pages {
-		t, err := template.New(path.Base(p)).Funcs(funcs).ParseFS(content, append(layouts, p)...)
-		if err != nil {
-			return nil, fmt.Errorf("web: template %s: %w", p, err)
+	var scripts [][]byte
+	for name, a := range u.assets {
+		if path.Ext(name) == ".js" && name != "widget.js" && name != "htmx.min.js" {
+			scripts = append(scripts, a.body)
 		}
-		u.pages[strings.TrimSuffix(path.Base(p), ".html")] = t
+	}
+	u.jsKeys = jsKeys(scripts...)
+	for _, l := range s.Catalog.Languages() {
+		u.pages[l.Code] = map[string]*template.Template{}
+		for _, p := range pages {
+			t, err := template.New(path.Base(p)).Funcs(funcs).Funcs(u.langFuncs(l.Code)).ParseFS(content, append(layouts, p)...)
+			if err != nil {
+				return nil, fmt.Errorf("web: template %s: %w", p, err)
+			}
+			u.pages[l.Code][strings.TrimSuffix(path.Base(p), ".html")] = t
+		}
 	}
 	return u, nil
+}
+
+// page returns a parsed page in a language.
+func (u *ui) page(lang, name string) (*template.Template, bool) {
+	ps, ok := u.pages[lang]
+	if !ok {
+		ps = u.pages[i18n.Default]
+	}
+	t, ok := ps[name]
+	return t, ok
 }
 
 // isHTMX reports whether htmx (or app.js, which sends the same header)
@@ -155,36 +182,57 @@ type pageData struct {
 	Fields map[string]string
 	// Form holds the submitted values to show again.
 	Form map[string]string
-	// Live pages open the WebSocket, resuming after event Seq (the hub's
-	// position before the page's data was read, so nothing is missed).
+	// Live pages are the workspace (the list and conversations). Every
+	// signed-in page opens the WebSocket, resuming after event Seq (the
+	// hub's position before the page's data was read, so nothing is
+	// missed).
 	Live bool
 	Seq  int64
 	Data any
+	// Prefs are the signed-in user's preferences, for the scripts.
+	Prefs *user.Preferences
 }
 
 // render writes a page (or, with a name like "inbox#rows", one named
 // template of it, for htmx partial updates).
 func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) error {
 	page, block, _ := strings.Cut(name, "#")
-	t, ok := u.pages[page]
+	if d.User == nil && !d.Actor.Anonymous() {
+		if usr, err := u.s.Users.Get(r.Context(), d.Actor.UserID); err == nil {
+			d.User = &usr
+		}
+	}
+	if d.User != nil && d.Prefs == nil {
+		if p, err := u.s.Users.Preferences(r.Context(), d.User.ID); err == nil {
+			d.Prefs = &p
+		}
+	}
+	lang := u.s.Catalog.Match(r.Header.Get("Accept-Language"))
+	if d.User != nil {
+		if u.s.Catalog.Supported(d.User.Language) {
+			lang = d.User.Language
+		}
+		// Every signed-in page keeps a live connection (status, profile
+		// and preference changes, notifications); it resumes after the
+		// hub's position when the page was made.
+		if d.Seq == 0 {
+			d.Seq = u.s.Hub.Position()
+		}
+	}
+	t, ok := u.page(lang, page)
 	if !ok {
 		return fmt.Errorf("web: no page %q", page)
 	}
 	if block == "" {
 		block = page + ".html"
 	}
-	if d.User == nil && !d.Actor.Anonymous() {
-		if usr, err := u.s.Users.Get(r.Context(), d.Actor.UserID); err == nil {
-			d.User = &usr
-		}
-	}
 	return u.write(w, status, t, block, d)
 }
 
 // partial renders one named template of a page with any data: the
-// fragments htmx and app.js swap into a page.
-func (u *ui) partial(w http.ResponseWriter, status int, page, block string, data any) error {
-	t, ok := u.pages[page]
+// fragments htmx and app.js swap into a page, in the language of r.
+func (u *ui) partial(w http.ResponseWriter, r *http.Request, status int, page, block string, data any) error {
+	t, ok := u.page(u.langOf(r), page)
 	if !ok {
 		return fmt.Errorf("web: no page %q", page)
 	}
@@ -247,6 +295,7 @@ func (u *ui) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if internal {
 		u.s.logger.Error("page failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestID(r))
 	}
+	detail = u.s.translateDetail(r, detail)
 	if len(detail.Fields) > 0 {
 		// Forms answer their own fields; anything else says what was wrong.
 		msgs := make([]string, 0, len(detail.Fields))
@@ -372,6 +421,17 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error
 		return u.render(w, r, status, "login", pageData{Title: "Sign in", Error: detail.Message, Form: form})
 	} else if err != nil {
 		return err
+	}
+	m, err := u.s.secondStep(w, r, usr)
+	if p, ok := problem.As(err); ok {
+		status, detail, _ := classify(p, "")
+		return u.render(w, r, status, "login", pageData{Title: "Sign in", Error: detail.Message, Form: form})
+	} else if err != nil {
+		return err
+	}
+	if m != "" {
+		http.Redirect(w, r, "/login/code?next="+urlQueryEscape(safeNext(form["next"])), http.StatusSeeOther)
+		return nil
 	}
 	if err := u.s.startSession(w, r, usr.ID); err != nil {
 		return err

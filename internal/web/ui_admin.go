@@ -257,6 +257,9 @@ type userRow struct {
 type usersPage struct {
 	Users   []userRow
 	Created string
+	// RequireTwoFactor is the security setting (see ui_people_admin.go).
+	RequireTwoFactor bool
+	SecuritySaved    bool
 }
 
 func (u *ui) adminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -269,7 +272,10 @@ func (u *ui) adminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	if err != nil {
 		return err
 	}
-	p := usersPage{Users: make([]userRow, len(us))}
+	p := usersPage{Users: make([]userRow, len(us)), SecuritySaved: r.URL.Query().Get("security") == "1"}
+	if p.RequireTwoFactor, err = u.s.Factors.Required(r.Context()); err != nil {
+		return err
+	}
 	created, _ := strconv.ParseInt(r.URL.Query().Get("created"), 10, 64)
 	for i, x := range us {
 		p.Users[i] = userRow{User: x, RoleName: roleName(x.Role)}

@@ -118,10 +118,13 @@ func (f listFilter) matches(a policy.Actor, c *conversation.Conversation) bool {
 	return true
 }
 
-// names turns ids into the names people read.
+// names turns ids into the names people read (and users into their
+// avatars and statuses, shown beside their names).
 type names struct {
-	users   map[int64]string
-	inboxes map[int64]string
+	users    map[int64]string
+	inboxes  map[int64]string
+	avatars  map[int64]string
+	statuses map[int64]string
 }
 
 // User is the name of a user, "" for none.
@@ -132,7 +135,7 @@ func (n *names) User(id *int64) string {
 	if s, ok := n.users[*id]; ok {
 		return s
 	}
-	return "User " + strconv.FormatInt(*id, 10)
+	return "#" + strconv.FormatInt(*id, 10)
 }
 
 // Inbox is the name of an inbox.
@@ -140,7 +143,7 @@ func (n *names) Inbox(id int64) string {
 	if s, ok := n.inboxes[id]; ok {
 		return s
 	}
-	return "Inbox " + strconv.FormatInt(id, 10)
+	return "#" + strconv.FormatInt(id, 10)
 }
 
 // knows reports whether n has every one of the ids.
@@ -180,9 +183,14 @@ func (u *ui) names(ctx context.Context, users, inboxes []int64) (*names, error) 
 	if err != nil {
 		return nil, err
 	}
-	n = &names{users: make(map[int64]string, len(us)), inboxes: make(map[int64]string, len(ins))}
+	n = &names{users: make(map[int64]string, len(us)), inboxes: make(map[int64]string, len(ins)),
+		avatars: map[int64]string{}, statuses: make(map[int64]string, len(us))}
 	for _, x := range us {
 		n.users[x.ID] = x.Name
+		n.statuses[x.ID] = string(x.Status)
+		if x.AvatarURL != "" {
+			n.avatars[x.ID] = x.AvatarURL
+		}
 	}
 	for _, x := range ins {
 		n.inboxes[x.ID] = x.Name
@@ -227,8 +235,9 @@ func (u *ui) msgNames(ctx context.Context, ms ...conversation.Message) (*names, 
 	return u.names(ctx, users, nil)
 }
 
-// contactName is how a contact is called in the workspace.
-func contactName(p conversation.Party, contactID int64) string {
+// contactName is how a contact is called in the workspace; "" when
+// nothing is known of them (templates then say "Visitor N", translated).
+func contactName(p conversation.Party) string {
 	switch {
 	case strings.TrimSpace(p.Name) != "":
 		return p.Name
@@ -237,7 +246,7 @@ func contactName(p conversation.Party, contactID int64) string {
 	case p.Phone != nil && *p.Phone != "":
 		return *p.Phone
 	}
-	return "Visitor " + strconv.FormatInt(contactID, 10)
+	return ""
 }
 
 // listView is the conversation list with its filters.
@@ -276,7 +285,7 @@ func newRows(p conversation.Page[conversation.Conversation], f listFilter, n *na
 }
 
 func newRow(c conversation.Conversation, f listFilter, n *names, current int64) rowView {
-	return rowView{C: c, Name: contactName(c.Contact, c.ContactID), Inbox: n.Inbox(c.InboxID), Agent: n.User(c.AssigneeID),
+	return rowView{C: c, Name: contactName(c.Contact), Inbox: n.Inbox(c.InboxID), Agent: n.User(c.AssigneeID),
 		Query: f.Query(), Current: c.ID == current}
 }
 
@@ -327,7 +336,7 @@ func (u *ui) rows(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 		return err
 	}
 	current, _ := strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
-	return u.partial(w, http.StatusOK, "inbox", "rows", newRows(page, f, n, current))
+	return u.partial(w, r, http.StatusOK, "inbox", "rows", newRows(page, f, n, current))
 }
 
 // row answers a live update: the row of one conversation as the current
@@ -350,7 +359,7 @@ func (u *ui) row(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 		return err
 	}
 	current, _ := strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
-	return u.partial(w, http.StatusOK, "inbox", "row", newRow(c, f, n, current))
+	return u.partial(w, r, http.StatusOK, "inbox", "row", newRow(c, f, n, current))
 }
 
 // convView is an open conversation.
@@ -362,6 +371,8 @@ type convView struct {
 	Agent     string
 	Owner     string
 	Assignees []conversation.Agent
+	// Statuses are the availability statuses of agents, by id.
+	Statuses map[int64]string
 	// AssignError is why an assignment was refused.
 	AssignError string
 	// Side adds the tags and contact panels to a header update, and
@@ -388,6 +399,8 @@ type messagesView struct {
 type messageView struct {
 	M      conversation.Message
 	Sender string
+	// Avatar is the agent's picture, "" for none.
+	Avatar string
 }
 
 // composerView is the reply form. Key is the idempotency key of the next
@@ -443,6 +456,9 @@ func (n *names) message(m conversation.Message) messageView {
 	switch m.SenderType {
 	case conversation.SenderAgent:
 		v.Sender = n.User(m.SenderID)
+		if m.SenderID != nil {
+			v.Avatar = n.avatars[*m.SenderID]
+		}
 	case conversation.SenderBot:
 		v.Sender = "Automation"
 	case conversation.SenderSystem:
@@ -470,7 +486,7 @@ func (u *ui) history(r *http.Request, a policy.Actor, id, before int64) (message
 
 // convView reads everything the conversation pane shows.
 func (u *ui) convView(r *http.Request, a policy.Actor, c conversation.Conversation, n *names) (*convView, error) {
-	v := &convView{Actor: a, C: c, Name: contactName(c.Contact, c.ContactID), Inbox: n.Inbox(c.InboxID), Agent: n.User(c.AssigneeID),
+	v := &convView{Actor: a, C: c, Name: contactName(c.Contact), Inbox: n.Inbox(c.InboxID), Agent: n.User(c.AssigneeID), Statuses: n.statuses,
 		Owner: n.User(c.OwnerID)}
 	if policy.Allow(a, policy.AssignConversations) {
 		var err error
@@ -536,7 +552,11 @@ func (u *ui) conversation(w http.ResponseWriter, r *http.Request, a policy.Actor
 	if cv.Messages, err = u.history(r, a, id, 0); err != nil {
 		return err
 	}
-	return u.render(w, r, http.StatusOK, "inbox", pageData{Title: cv.Name, Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv, Conv: cv}})
+	title := cv.Name
+	if title == "" {
+		title = "Visitor " + strconv.FormatInt(c.ContactID, 10) // translated as "Visitor %d"
+	}
+	return u.render(w, r, http.StatusOK, "inbox", pageData{Title: title, Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv, Conv: cv}})
 }
 
 // messages answers "Load older" (with ?before=) and reloads of the newest
@@ -556,7 +576,7 @@ func (u *ui) messages(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 	if err != nil {
 		return err
 	}
-	return u.partial(w, http.StatusOK, "inbox", "messages", mv)
+	return u.partial(w, r, http.StatusOK, "inbox", "messages", mv)
 }
 
 // message renders one message, for live updates.
@@ -580,7 +600,7 @@ func (u *ui) message(w http.ResponseWriter, r *http.Request, a policy.Actor) err
 	if err != nil {
 		return err
 	}
-	return u.partial(w, http.StatusOK, "inbox", "message", n.message(m))
+	return u.partial(w, r, http.StatusOK, "inbox", "message", n.message(m))
 }
 
 // backToConversation answers a form posted without htmx (no script): the
@@ -630,7 +650,7 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 			cv.Error = p.Message
 		}
 		status, _, _ := classify(p, "")
-		return u.partial(w, status, "inbox", "composer", cv)
+		return u.partial(w, r, status, "inbox", "composer", cv)
 	} else if err != nil {
 		return err
 	}
@@ -643,7 +663,7 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 		return err
 	}
 	sent := n.message(m)
-	return u.partial(w, http.StatusOK, "inbox", "composer", composerView{ConvID: id, Key: newKey(), Sent: &sent})
+	return u.partial(w, r, http.StatusOK, "inbox", "composer", composerView{ConvID: id, Key: newKey(), Sent: &sent})
 }
 
 // head renders the conversation's header: who, status, and the actions.
@@ -680,7 +700,7 @@ func (u *ui) renderHead(w http.ResponseWriter, r *http.Request, a policy.Actor, 
 	v.Side = side
 	v.Tags.OOB, v.Contact.OOB = true, true
 	v.KeepContact = r.URL.Query().Get("contact") == "keep"
-	return u.partial(w, status, "inbox", "conv-head-update", v)
+	return u.partial(w, r, status, "inbox", "conv-head-update", v)
 }
 
 // convChange runs a change of the conversation and answers with the
@@ -776,7 +796,7 @@ func (u *ui) tagChange(w http.ResponseWriter, r *http.Request, a policy.Actor, a
 		if tv.Error == "" {
 			tv.Error = p.Message
 		}
-		return u.partial(w, http.StatusUnprocessableEntity, "inbox", "conv-tags", tv)
+		return u.partial(w, r, http.StatusUnprocessableEntity, "inbox", "conv-tags", tv)
 	} else if err != nil {
 		return err
 	}
@@ -784,7 +804,7 @@ func (u *ui) tagChange(w http.ResponseWriter, r *http.Request, a policy.Actor, a
 		backToConversation(w, r, id)
 		return nil
 	}
-	return u.partial(w, http.StatusOK, "inbox", "conv-tags", tagsView{ConvID: id, Tags: c.Tags, Work: true})
+	return u.partial(w, r, http.StatusOK, "inbox", "conv-tags", tagsView{ConvID: id, Tags: c.Tags, Work: true})
 }
 
 // contactPanel shows the contact of a conversation; with ?edit=1, its
@@ -814,7 +834,7 @@ func (u *ui) contactPanel(w http.ResponseWriter, r *http.Request, a policy.Actor
 		cv.Form = map[string]string{"name": ct.Name, "phone": derefString(ct.Phone), "email": derefString(ct.Email),
 			"owner_id": ownerValue(ct.OwnerID), "tags": strings.Join(ct.Tags, ", ")}
 	}
-	return u.partial(w, http.StatusOK, "inbox", "contact-panel", cv)
+	return u.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
 }
 
 func ownerValue(id *int64) string {
@@ -890,7 +910,7 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 			return err
 		}
 		cv.Form, cv.Fields = form, pe.Fields
-		return u.partial(w, http.StatusUnprocessableEntity, "inbox", "contact-panel", cv)
+		return u.partial(w, r, http.StatusUnprocessableEntity, "inbox", "contact-panel", cv)
 	} else if err != nil {
 		return err
 	}
@@ -907,5 +927,5 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if cv, err = u.contactView(r, a, c, n); err != nil {
 		return err
 	}
-	return u.partial(w, http.StatusOK, "inbox", "contact-panel", cv)
+	return u.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
 }

@@ -61,6 +61,50 @@ var pageAccess = map[string][]string{
 	"GET /settings/tokens":              everyone,
 	"POST /settings/tokens":             everyone,
 	"POST /settings/tokens/{id}/revoke": everyone,
+
+	// People.
+	"GET /login/code":                        {"public"},
+	"POST /login/code":                       {"public"},
+	"POST /login/code/resend":                {"public"},
+	"GET /invitations/{token}":               {"public"},
+	"POST /invitations/{token}":              {"public"},
+	"GET /avatars/{id}":                      everyone,
+	"POST /preferences/status":               everyone,
+	"GET /preferences":                       everyone,
+	"POST /preferences":                      everyone,
+	"POST /preferences/avatar":               everyone,
+	"POST /preferences/avatar/delete":        everyone,
+	"GET /preferences/phone":                 everyone,
+	"POST /preferences/phone":                everyone,
+	"POST /preferences/phone/verify":         everyone,
+	"POST /preferences/phone/resend":         everyone,
+	"POST /preferences/phone/cancel":         everyone,
+	"GET /preferences/security":              everyone,
+	"POST /preferences/password":             everyone,
+	"POST /preferences/sessions/{id}/revoke": everyone,
+	"POST /preferences/two-factor":           everyone,
+	"POST /preferences/two-factor/verify":    everyone,
+	"POST /preferences/two-factor/resend":    everyone,
+	"POST /preferences/two-factor/cancel":    everyone,
+	"GET /preferences/notifications":         everyone,
+	"POST /preferences/notifications":        everyone,
+	"GET /preferences/settings":              everyone,
+	"POST /preferences/settings":             everyone,
+	"GET /admin/invitations":                 {"admin"},
+	"POST /admin/invitations":                {"admin"},
+	"POST /admin/invitations/{id}/resend":    {"admin"},
+	"POST /admin/invitations/{id}/revoke":    {"admin"},
+	"POST /admin/security":                   {"admin"},
+	"GET /admin/teams":                       {"admin"},
+	"POST /admin/teams":                      {"admin"},
+	"GET /admin/teams/{id}":                  {"admin"},
+	"POST /admin/teams/{id}":                 {"admin"},
+	"POST /admin/teams/{id}/delete":          {"admin"},
+	"GET /admin/inboxes/{id}/assignment":     {"admin"},
+	"POST /admin/inboxes/{id}/assignment":    {"admin"},
+	// Reports are a supervisor's: inbox managers see conversations only.
+	"GET /admin/reports/time-in-status":     {"admin"},
+	"GET /admin/reports/time-in-status.csv": {"admin"},
 }
 
 // TestPageRoleMatrix calls every workspace route as every role and as
@@ -174,6 +218,8 @@ func pick(path string, conv, inbox, user, token int64) int64 {
 		return inbox
 	case strings.HasPrefix(path, "/admin/users/"):
 		return user
+	case strings.HasPrefix(path, "/preferences/sessions/"):
+		return 999999 // someone else's session: never the caller's own
 	case strings.HasPrefix(path, "/settings/tokens/"):
 		return token
 	}

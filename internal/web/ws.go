@@ -16,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/user"
 )
 
 // wsFrame is what the agent WebSocket sends: events, plus "hello" (the
@@ -25,6 +26,9 @@ type wsFrame struct {
 	Seq  int64           `json:"seq"`
 	Type string          `json:"type"`
 	Data json.RawMessage `json:"data,omitempty"`
+	// Notify names the agent's notification trigger the event pulls
+	// (see notifyTrigger), for the page's sounds and pop-ups.
+	Notify user.Trigger `json:"notify,omitempty"`
 }
 
 // sinceParam reads ?since= (or Last-Event-ID); -1 when absent.
@@ -74,6 +78,9 @@ func (s *Server) apiWebSocket(w http.ResponseWriter, r *http.Request, a policy.A
 	wc.conn, wc.sub = conn, sub
 	s.conns.Add(1)
 	s.Metrics.WebSocketClients.Inc()
+	if s.Presence != nil {
+		s.Presence.Connect(a.UserID)
+	}
 	conn.SetReadLimit(4096)
 	// Nothing is read from agents; CloseRead handles pings and the close
 	// handshake and cancels ctx when the client goes away.
@@ -91,7 +98,9 @@ func (s *Server) apiWebSocket(w http.ResponseWriter, r *http.Request, a policy.A
 		return nil
 	}
 	for i := range replay {
-		if err := wc.send(wsFrame{Seq: replay[i].Seq, Type: replay[i].Type, Data: replay[i].Data}); err != nil {
+		v := wc.view.Load()
+		f := wsFrame{Seq: replay[i].Seq, Type: replay[i].Type, Data: replay[i].Data, Notify: notifyTrigger(&replay[i], wc.userID, v.role)}
+		if err := wc.send(f); err != nil {
 			wc.finish()
 			return nil
 		}
@@ -188,7 +197,7 @@ func (wc *wsConn) write() {
 					wc.view.Store(&wsView{scope: policy.ConversationScope(na), role: na.Role})
 				}
 			}
-			if err := wc.send(wsFrame{Seq: e.Seq, Type: e.Type, Data: e.Data}); err != nil {
+			if err := wc.send(wsFrame{Seq: e.Seq, Type: e.Type, Data: e.Data, Notify: notifyTrigger(e, wc.userID, wc.view.Load().role)}); err != nil {
 				wc.finish()
 				return
 			}
@@ -236,6 +245,9 @@ func (wc *wsConn) finish() {
 			stop()
 		}
 		wc.conn.CloseNow()
+		if wc.s.Presence != nil {
+			wc.s.Presence.Disconnect(wc.userID)
+		}
 		wc.s.Metrics.WebSocketClients.Dec()
 		wc.s.conns.Done()
 	})

@@ -7,6 +7,11 @@
 
   const body = document.body;
 
+  // Words come translated from the page (#sb-strings, keyed by English).
+  let strings = {};
+  try { strings = JSON.parse(document.getElementById("sb-strings").textContent); } catch (e) { /* English */ }
+  function t(s) { return strings[s] || s; }
+
   // ---- Notices ---------------------------------------------------------
 
   let flashTimer = 0;
@@ -37,7 +42,7 @@
     if (res.status === 204) return "";
     const text = await res.text();
     if (!res.ok) {
-      if (res.status !== 404) flash(text || "The page could not be updated (" + res.status + ").");
+      if (res.status !== 404) flash(text || t("The page could not be updated.") + " (" + res.status + ")");
       return res.status === 404 ? "" : null;
     }
     return text;
@@ -65,8 +70,9 @@
     if (isNaN(d)) return;
     const sameDay = d.toDateString() === new Date().toDateString();
     const opts = sameDay ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
-    el.textContent = d.toLocaleString([], opts);
-    el.title = d.toLocaleString();
+    const lang = document.documentElement.lang || [];
+    el.textContent = d.toLocaleString(lang, opts);
+    el.title = d.toLocaleString(lang);
   }
 
   function enhance(root) {
@@ -94,7 +100,7 @@
     btn.addEventListener("click", function () {
       const src = document.getElementById(btn.dataset.copy);
       if (!src) return;
-      const done = function () { btn.textContent = "Copied"; };
+      const done = function () { btn.textContent = t("Copied"); };
       // The clipboard API exists only on https (and localhost); elsewhere
       // select the text and copy the old way.
       const fallback = function () {
@@ -104,7 +110,7 @@
         sel.removeAllRanges();
         sel.addRange(range);
         if (document.execCommand && document.execCommand("copy")) done();
-        else btn.textContent = "Selected: press Ctrl+C";
+        else btn.textContent = t("Selected: press Ctrl+C");
       };
       if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(src.textContent).then(done, fallback);
       else fallback();
@@ -112,6 +118,19 @@
   }
 
   // ---- The composer ------------------------------------------------------
+
+  // capitalizeFirst makes the first letter of a reply a capital as it is
+  // typed, when the agent's settings say so.
+  function capitalizeFirst(el) {
+    if (body.dataset.capitalize !== "true") return;
+    const m = el.value.match(/^\s*/);
+    const i = m ? m[0].length : 0;
+    const c = el.value.charAt(i);
+    if (el.selectionStart !== i + 1 || c === c.toUpperCase()) return;
+    const pos = el.selectionStart;
+    el.value = el.value.slice(0, i) + c.toUpperCase() + el.value.slice(i + 1);
+    el.setSelectionRange(pos, pos);
+  }
 
   function setupComposer(form) {
     if (form.dataset.ready) return;
@@ -134,7 +153,7 @@
       send.disabled = n > max || uploading > 0;
     }
 
-    text.addEventListener("input", update);
+    text.addEventListener("input", function () { capitalizeFirst(text); update(); });
     text.addEventListener("keydown", function (e) {
       if (e.key !== "Enter" || e.shiftKey || e.isComposing || e.altKey || e.ctrlKey || e.metaKey) return;
       e.preventDefault();
@@ -162,7 +181,7 @@
       name.textContent = file.name;
       const state = document.createElement("span");
       state.className = "muted";
-      state.textContent = " uploading…";
+      state.textContent = " " + t("uploading…");
       item.append(name, state);
       uploads.append(item);
       uploading++;
@@ -176,7 +195,7 @@
         if (!res.ok) {
           item.remove();
           const err = data.error || {};
-          flash(file.name + ": " + ((err.fields && err.fields.file) || err.message || "the upload failed."));
+          flash(file.name + ": " + ((err.fields && err.fields.file) || err.message || t("the upload failed.")));
           return;
         }
         item.classList.remove("busy");
@@ -188,14 +207,14 @@
         const remove = document.createElement("button");
         remove.type = "button";
         remove.className = "link remove-upload";
-        remove.setAttribute("aria-label", "Remove " + file.name);
+        remove.setAttribute("aria-label", t("Remove %s").replace("%s", file.name));
         remove.textContent = "×";
         state.replaceWith(document.createTextNode(" "));
         item.prepend(input);
         item.append(remove);
       } catch (e) {
         item.remove();
-        flash(file.name + ": the upload failed; check the connection and try again.");
+        flash(file.name + ": " + t("the upload failed; check the connection and try again."));
       } finally {
         uploading--;
         update();
@@ -272,7 +291,7 @@
     const html = await fetchHTML("/inbox/conversations/" + id + "/head" + keep);
     if (html === null || v !== headVersion) return;
     if (html === "") {
-      flash("This conversation is no longer visible to you.");
+      flash(t("This conversation is no longer visible to you."));
       return;
     }
     // The answer is the header plus out-of-band parts (tags, contact).
@@ -470,6 +489,9 @@
       if (f.seq <= seq) return; // seen already
       seq = f.seq;
     }
+    // people.js follows status, profile and preference changes and
+    // plays notifications.
+    document.dispatchEvent(new CustomEvent("sb:event", { detail: f }));
     const d = f.data || {};
     switch (f.type) {
       case "conversation.created":
@@ -536,10 +558,10 @@
     if (!xhr || xhr.status < 400 || xhr.status === 422 || xhr.status === 409) return;
     if (xhr.status === 401) return; // htmx follows HX-Redirect to the login page
     const type = xhr.getResponseHeader("Content-Type") || "";
-    flash(type.indexOf("text/plain") === 0 && xhr.responseText ? xhr.responseText : "The request failed (" + xhr.status + "). Try again.");
+    flash(type.indexOf("text/plain") === 0 && xhr.responseText ? xhr.responseText : t("The request failed. Try again.") + " (" + xhr.status + ")");
   });
   document.addEventListener("htmx:sendError", function () {
-    flash("Switchboard cannot be reached. Check the connection and try again.");
+    flash(t("Switchboard cannot be reached. Check the connection and try again."));
   });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -1,0 +1,65 @@
+package web
+
+import (
+	"encoding/json"
+	"html/template"
+	"strings"
+	"unicode"
+
+	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+// peopleFuncs are the template functions of profiles, statuses and
+// preferences.
+func peopleFuncs() template.FuncMap {
+	return template.FuncMap{
+		"statuses":     func() []user.Status { return user.Statuses },
+		"statusLabel":  func(s any) string { return statusOf(s).Label() },
+		"roleName":     func(r policy.Role) string { return roleName(r) },
+		"initials":     initials,
+		"triggers":     func() []user.Trigger { return user.Triggers },
+		"sounds":       func() []string { return user.Sounds },
+		"soundLabel":   user.SoundLabel,
+		"methodLabel":  func(m auth.Method) string { return m.Label() },
+		"device":       auth.Device,
+		"duration":     duration,
+		"triggerLabel": func(t user.Trigger) string { return t.Label() },
+		// json is a value as JSON, for <script type="application/json">.
+		"json": func(v any) (template.JS, error) {
+			b, err := json.Marshal(v)
+			return template.JS(b), err
+		},
+	}
+}
+
+func statusOf(v any) user.Status {
+	switch s := v.(type) {
+	case user.Status:
+		return s
+	case string:
+		return user.Status(s)
+	}
+	return ""
+}
+
+// initials are what an avatar shows without a picture: "AD" for Ana Díaz.
+func initials(name string) string {
+	var out []rune
+	for _, w := range strings.Fields(name) {
+		for _, r := range w {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				out = append(out, unicode.ToUpper(r))
+				break
+			}
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}

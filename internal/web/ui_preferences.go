@@ -1,0 +1,421 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/i18n"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+// "Your preferences": the Profile, Security, Notifications and Settings
+// tabs, the mobile number's verification, and the status menu.
+
+// prefsView is what the preference pages show.
+type prefsView struct {
+	Tab       string
+	Me        user.User
+	Languages []i18n.Language
+	// Notice is a message of success ("Saved.").
+	Notice string
+	// Profile
+	PendingPhone *auth.PhoneChange
+	// Security
+	Method        auth.Method
+	Required      bool
+	Change        *auth.Change
+	RecoveryLeft  int
+	RecoveryCodes []string
+	Sessions      []sessionInfo
+	SMSReady      bool
+	// Notifications and settings
+	Prefs user.Preferences
+}
+
+// notices are the success messages a redirect asks for (?saved=…).
+var notices = map[string]string{
+	"1":        "Saved.",
+	"avatar":   "Your picture is saved.",
+	"noavatar": "Your picture is deleted.",
+	"phone":    "Your mobile number is verified and saved.",
+	"password": "Your password is changed. Your other sessions have been signed out.",
+	"session":  "That browser is signed out.",
+	"2fa":      "Two-factor authentication is updated.",
+	"welcome":  "Welcome! Check your profile, then set your status to Available to get conversations.",
+}
+
+func (u *ui) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, tab string, v prefsView, d pageData) error {
+	ctx := r.Context()
+	me, err := u.s.Users.Get(ctx, a.UserID)
+	if err != nil {
+		return err
+	}
+	v.Tab, v.Me, v.Languages = tab, me, u.s.Catalog.Languages()
+	if v.Notice == "" {
+		if k := r.URL.Query().Get("saved"); k != "" {
+			v.Notice = notices[k]
+		} else if r.URL.Query().Get("welcome") == "1" {
+			v.Notice = notices["welcome"]
+		}
+	}
+	if v.Prefs.Notifications == nil {
+		if v.Prefs, err = u.s.Users.Preferences(ctx, a.UserID); err != nil {
+			return err
+		}
+	}
+	switch tab {
+	case "profile", "phone":
+		if v.PendingPhone, err = u.s.Factors.PendingPhone(ctx, me); err != nil {
+			return err
+		}
+	case "security":
+		if v.Method, err = u.s.Factors.Method(ctx, a.UserID); err != nil {
+			return err
+		}
+		if v.Required, err = u.s.Factors.Required(ctx); err != nil {
+			return err
+		}
+		if v.Change, err = u.s.Factors.PendingChange(ctx, me); err != nil {
+			return err
+		}
+		if v.RecoveryLeft, err = u.s.Factors.RecoveryCodesLeft(ctx, a.UserID); err != nil {
+			return err
+		}
+		if v.Sessions, err = u.s.sessionInfos(r, a.UserID); err != nil {
+			return err
+		}
+		v.SMSReady = me.Mobile != ""
+	}
+	titles := map[string]string{"profile": "Profile", "phone": "Mobile number", "security": "Security", "notifications": "Notifications", "settings": "Settings"}
+	d.Title, d.Actor, d.Data, d.User = titles[tab], a, v, &me
+	if d.Form == nil {
+		d.Form = map[string]string{}
+	}
+	return u.render(w, r, status, "preferences_"+tab, d)
+}
+
+// problemPage renders a tab again after a refused form: field messages
+// next to their fields, anything else at the top.
+func (u *ui) problemPage(w http.ResponseWriter, r *http.Request, a policy.Actor, tab string, v prefsView, form map[string]string, err error) error {
+	p, ok := problem.As(err)
+	if !ok {
+		return err
+	}
+	status, _, _ := classify(p, "")
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(p.RetryAfter.Seconds())))
+	}
+	d := pageData{Form: form}
+	if len(p.Fields) > 0 {
+		d.Fields = p.Fields
+	} else {
+		d.Error = p.Message
+	}
+	return u.prefsPage(w, r, a, status, tab, v, d)
+}
+
+func (u *ui) redirectSaved(w http.ResponseWriter, r *http.Request, path, what string) error {
+	http.Redirect(w, r, path+"?saved="+what, http.StatusSeeOther)
+	return nil
+}
+
+// ---- Profile ----
+
+func (u *ui) profile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	me, err := u.s.Users.Get(r.Context(), a.UserID)
+	if err != nil {
+		return err
+	}
+	form := map[string]string{"name": me.Name, "public_name": me.PublicName, "language": me.Language, "landline": me.Landline}
+	return u.prefsPage(w, r, a, http.StatusOK, "profile", prefsView{}, pageData{Form: form})
+}
+
+func (u *ui) saveProfile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	form := map[string]string{}
+	for _, k := range []string{"name", "public_name", "language", "landline"} {
+		form[k] = r.PostForm.Get(k)
+	}
+	_, err := u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{Name: new(form["name"]), PublicName: new(form["public_name"]),
+		Language: new(form["language"]), Landline: new(form["landline"])}, u.s.languageCodes())
+	if err != nil {
+		return u.problemPage(w, r, a, "profile", prefsView{}, form, err)
+	}
+	u.s.Auth.Forget(a.UserID)
+	u.forgetNames()
+	return u.redirectSaved(w, r, "/preferences", "1")
+}
+
+func (u *ui) uploadAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	data, name, ctype, err := readAvatar(w, r, "avatar")
+	if err == nil {
+		_, err = u.s.Avatars.Set(r.Context(), a.UserID, data, name, ctype)
+	}
+	if err != nil {
+		me, gerr := u.s.Users.Get(r.Context(), a.UserID)
+		if gerr != nil {
+			return gerr
+		}
+		form := map[string]string{"name": me.Name, "public_name": me.PublicName, "language": me.Language, "landline": me.Landline}
+		return u.problemPage(w, r, a, "profile", prefsView{}, form, err)
+	}
+	u.forgetNames()
+	return u.redirectSaved(w, r, "/preferences", "avatar")
+}
+
+func (u *ui) deleteAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if _, err := u.s.Avatars.Delete(r.Context(), a.UserID); err != nil {
+		return err
+	}
+	u.forgetNames()
+	return u.redirectSaved(w, r, "/preferences", "noavatar")
+}
+
+// ---- The mobile number ----
+
+func (u *ui) phonePage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.prefsPage(w, r, a, http.StatusOK, "phone", prefsView{}, pageData{})
+}
+
+func (u *ui) me(r *http.Request, a policy.Actor) (user.User, error) {
+	return u.s.Users.Get(r.Context(), a.UserID)
+}
+
+func (u *ui) startPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	me, err := u.me(r, a)
+	if err != nil {
+		return err
+	}
+	form := map[string]string{"mobile": r.PostForm.Get("mobile")}
+	if r.PostForm.Get("remove") != "" {
+		form["mobile"] = ""
+	}
+	if err := u.s.Factors.StartPhone(r.Context(), me, form["mobile"], u.s.clientIP(r)); err != nil {
+		return u.problemPage(w, r, a, "phone", prefsView{}, form, err)
+	}
+	http.Redirect(w, r, "/preferences/phone", http.StatusSeeOther)
+	return nil
+}
+
+func (u *ui) verifyPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	me, err := u.me(r, a)
+	if err != nil {
+		return err
+	}
+	done, err := u.s.Factors.VerifyPhone(r.Context(), me, r.PostForm.Get("code"), u.s.clientIP(r))
+	if err != nil {
+		return u.problemPage(w, r, a, "phone", prefsView{}, nil, err)
+	}
+	if done {
+		u.s.Auth.Forget(a.UserID)
+		return u.redirectSaved(w, r, "/preferences", "phone")
+	}
+	http.Redirect(w, r, "/preferences/phone", http.StatusSeeOther)
+	return nil
+}
+
+func (u *ui) resendPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	me, err := u.me(r, a)
+	if err != nil {
+		return err
+	}
+	if err := u.s.Factors.ResendPhone(r.Context(), me, u.s.clientIP(r)); err != nil {
+		return u.problemPage(w, r, a, "phone", prefsView{}, nil, err)
+	}
+	return u.prefsPage(w, r, a, http.StatusOK, "phone", prefsView{Notice: "A new code is on its way."}, pageData{})
+}
+
+func (u *ui) cancelPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := u.s.Factors.CancelPhone(r.Context(), a.UserID); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/preferences", http.StatusSeeOther)
+	return nil
+}
+
+// ---- Security ----
+
+func (u *ui) security(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{}, pageData{})
+}
+
+func (u *ui) changePassword(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	repeat := r.PostForm.Get("repeat_password")
+	err := u.s.Auth.ChangePassword(r.Context(), a.UserID, u.s.currentSession(r), auth.PasswordChange{
+		Current: r.PostForm.Get("current_password"), New: r.PostForm.Get("new_password"), Repeat: &repeat})
+	if err != nil {
+		return u.problemPage(w, r, a, "security", prefsView{}, nil, err)
+	}
+	return u.redirectSaved(w, r, "/preferences/security", "password")
+}
+
+func (u *ui) revokeSession(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return problem.NotFound("Session")
+	}
+	if err := u.s.Auth.RevokeSession(r.Context(), a.UserID, id); err != nil {
+		return err
+	}
+	if id == u.s.currentSession(r) {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil
+	}
+	return u.redirectSaved(w, r, "/preferences/security", "session")
+}
+
+func (u *ui) startTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	me, err := u.me(r, a)
+	if err != nil {
+		return err
+	}
+	target := auth.Method(r.PostForm.Get("method"))
+	if r.PostForm.Get("off") != "" {
+		target = ""
+	} else if !target.Valid() {
+		return u.problemPage(w, r, a, "security", prefsView{}, nil, problem.Invalid("method", "Choose a method from the list."))
+	}
+	if err := u.s.Factors.StartChange(r.Context(), me, target, u.s.clientIP(r)); err != nil {
+		return u.problemPage(w, r, a, "security", prefsView{}, map[string]string{"method": string(target)}, err)
+	}
+	http.Redirect(w, r, "/preferences/security#two-factor", http.StatusSeeOther)
+	return nil
+}
+
+func (u *ui) verifyTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	me, err := u.me(r, a)
+	if err != nil {
+		return err
+	}
+	out, err := u.s.Factors.VerifyChange(r.Context(), me, r.PostForm.Get("code"), u.s.clientIP(r))
+	if err != nil {
+		return u.problemPage(w, r, a, "security", prefsView{}, nil, err)
+	}
+	if len(out.RecoveryCodes) > 0 {
+		// Shown this once.
+		return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{RecoveryCodes: out.RecoveryCodes, Notice: notices["2fa"]}, pageData{})
+	}
+	if out.Done {
+		return u.redirectSaved(w, r, "/preferences/security", "2fa")
+	}
+	http.Redirect(w, r, "/preferences/security#two-factor", http.StatusSeeOther)
+	return nil
+}
+
+func (u *ui) resendTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	me, err := u.me(r, a)
+	if err != nil {
+		return err
+	}
+	if err := u.s.Factors.ResendChange(r.Context(), me, u.s.clientIP(r)); err != nil {
+		return u.problemPage(w, r, a, "security", prefsView{}, nil, err)
+	}
+	return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{Notice: "A new code is on its way."}, pageData{})
+}
+
+func (u *ui) cancelTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := u.s.Factors.CancelChange(r.Context(), a.UserID); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/preferences/security", http.StatusSeeOther)
+	return nil
+}
+
+// ---- Notifications and settings ----
+
+func (u *ui) notifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.prefsPage(w, r, a, http.StatusOK, "notifications", prefsView{}, pageData{})
+}
+
+// readAlerts reads the notifications form: per trigger T the fields T.on,
+// T.sound, T.sound_when, T.repeat and T.popup.
+func readAlerts(form url.Values) map[user.Trigger]user.Alert {
+	out := map[user.Trigger]user.Alert{}
+	for _, t := range user.Triggers {
+		k := string(t) + "."
+		out[t] = user.Alert{On: form.Get(k+"on") != "", Sound: form.Get(k + "sound"), SoundWhen: form.Get(k + "sound_when"),
+			Repeat: form.Get(k + "repeat"), Popup: form.Get(k+"popup") != ""}
+	}
+	return out
+}
+
+func (u *ui) saveNotifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	alerts := readAlerts(r.PostForm)
+	_, err := u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{Notifications: alerts}, u.s.languageCodes())
+	if err != nil {
+		// Show what was chosen, with the messages beside it.
+		return u.problemPage(w, r, a, "notifications", prefsView{Prefs: user.Preferences{Notifications: alerts}}, nil, err)
+	}
+	return u.redirectSaved(w, r, "/preferences/notifications", "1")
+}
+
+func (u *ui) settings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.prefsPage(w, r, a, http.StatusOK, "settings", prefsView{}, pageData{})
+}
+
+func (u *ui) saveSettings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	on := r.PostForm.Get("capitalize_first") != ""
+	if _, err := u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{CapitalizeFirst: &on}, u.s.languageCodes()); err != nil {
+		return err
+	}
+	return u.redirectSaved(w, r, "/preferences/settings", "1")
+}
+
+// ---- The status menu ----
+
+// setStatus changes the status from the menu under the avatar: htmx
+// gets 204 (the page follows the status.changed event), a plain form
+// goes back where it came from.
+func (u *ui) setStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	if _, err := u.s.Availability.Set(r.Context(), a.UserID, user.Status(r.PostForm.Get("status"))); err != nil {
+		return err
+	}
+	u.forgetNames()
+	if isHTMX(r) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	back := "/inbox"
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Path != "" && (ref.Host == "" || ref.Host == r.Host) {
+		back = ref.Path
+		if ref.RawQuery != "" {
+			back += "?" + ref.RawQuery
+		}
+	}
+	if !policy.Allow(a, policy.ReadConversations) && strings.HasPrefix(back, "/inbox") {
+		back = "/preferences"
+	}
+	http.Redirect(w, r, safeNext(back), http.StatusSeeOther)
+	return nil
+}
