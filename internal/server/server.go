@@ -91,6 +91,9 @@ type Options struct {
 	PublicRate float64
 	// JobPoll overrides how often the job runner looks for due jobs.
 	JobPoll time.Duration
+	// JobBackoff overrides the first retry delay of failed jobs (tests of
+	// retries).
+	JobBackoff time.Duration
 	// Handler, when set, wraps the HTTP handler: the demo mounts the
 	// WhatsApp Graph API fake and its simulator beside Switchboard.
 	Handler func(http.Handler) http.Handler
@@ -148,7 +151,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.Hub = realtime.NewHub(a.Log, realtime.Config{}, logger)
 	a.unsubHub = a.broker.Subscribe(a.Hub.Receive)
 	a.Queue = job.NewQueue()
-	a.Runner = job.NewRunner(d, a.Queue, job.Config{Poll: opt.JobPoll}, logger)
+	a.Runner = job.NewRunner(d, a.Queue, job.Config{Poll: opt.JobPoll, BaseBackoff: opt.JobBackoff}, logger)
 	a.Users = user.NewStore(d, a.Log, auth.HashPassword)
 	a.Auth = auth.New(d, a.Users)
 	a.Inboxes = inbox.NewStore(d, a.Log, box)

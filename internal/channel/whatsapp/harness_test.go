@@ -94,6 +94,10 @@ func (h *harness) start(d *db.DB, o harnessOptions) {
 	if o.whatsapp.InFlightGrace == 0 {
 		o.whatsapp.InFlightGrace = 300 * time.Millisecond
 	}
+	if o.whatsapp.ThrottleWait == 0 {
+		o.whatsapp.ThrottleWait = 100 * time.Millisecond
+	}
+	opt.JobBackoff = 50 * time.Millisecond
 	opt.WhatsApp = o.whatsapp
 	h.srv = testrig.Start(h.t, d, opt)
 	unsub := subscribe(h.srv.App, func(es []event.Event) {
@@ -180,16 +184,22 @@ func (h *harness) post(convID int64, body any) *testrig.Response {
 	return h.agent.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/whatsapp/messages", convID), body)
 }
 
-// waitStatus waits for a message to reach a status.
+// waitStatus waits for a message to reach a status (sent: or later).
 func (h *harness) waitStatus(id int64, want conversation.Delivery) conversation.Message {
 	h.t.Helper()
 	var m conversation.Message
-	eventually(h.t, fmt.Sprintf("message %d %s", id, want), func() bool {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
 		var err error
 		m, err = h.srv.App.Conversations.LoadMessage(context.Background(), id)
-		return err == nil && m.Status == want
-	})
-	return m
+		if err == nil && (m.Status == want || (want == conversation.Sent && (m.Status == conversation.Delivered || m.Status == conversation.Read))) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for message %d to be %s: it is %s (%+v); jobs:\n%s", id, want, m.Status, m.Error, h.jobs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func content(t *testing.T, m conversation.Message) whatsapp.Content {
@@ -204,3 +214,23 @@ func content(t *testing.T, m conversation.Message) whatsapp.Content {
 func subscribe(a *server.App, fn func([]event.Event)) func() { return a.Subscribe(fn) }
 
 func has(s, sub string) bool { return strings.Contains(s, sub) }
+
+// jobs describes the job table, for failures.
+func (h *harness) jobs() string {
+	rows, err := h.srv.App.DB.Query(context.Background(), `SELECT id, kind, payload, run_at, attempts, last_error, failed_at IS NOT NULL FROM jobs ORDER BY id`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id int64
+		var kind, payload, lastErr string
+		var runAt time.Time
+		var attempts int
+		var failed bool
+		rows.Scan(&id, &kind, &payload, &runAt, &attempts, &lastErr, &failed)
+		fmt.Fprintf(&b, "  %d %s %s run_at=%s attempts=%d failed=%v %s\n", id, kind, payload, runAt.Format("15:04:05.000"), attempts, failed, lastErr)
+	}
+	return b.String()
+}

@@ -48,13 +48,25 @@ func (r rule) tolerance() time.Duration { return time.Duration(max(r.burst-1, 0)
 
 // numberRule is a number's throughput: perSecond messages a second,
 // evenly spaced (a burst of one: Meta measures per second, and spacing
-// keeps every second under the limit).
+// keeps every second under the limit). The spacing is widened by
+// jitterAllowance/perSecond, so that a send reaching Meta a few
+// milliseconds late cannot make perSecond+1 in one second with the sends
+// after it: the number runs at 99.5% of its limit and never above.
 func numberRule(perSecond int) rule {
 	if perSecond <= 0 {
 		perSecond = 80
 	}
-	return rule{interval: time.Second / time.Duration(perSecond), burst: 1}
+	return rule{interval: (time.Second + jitterAllowance) / time.Duration(perSecond), burst: 1}
 }
+
+// jitterAllowance is how late a send may reach Meta after its slot
+// without breaking the limit: timers, scheduling and the network.
+const jitterAllowance = 5 * time.Millisecond
+
+// sendLead is how far ahead a send's slot is reserved: the reservation
+// commits, then the send waits for its slot, so the time a commit takes
+// does not move sends closer together.
+const sendLead = 25 * time.Millisecond
 
 // reserve takes the next slot of key no earlier than t. With limit > 0 it
 // takes one only if the slot is at most limit after t, and otherwise

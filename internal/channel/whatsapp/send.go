@@ -280,7 +280,7 @@ func (s *Service) admit(ctx context.Context, n *inbox.WhatsAppNumber, m *convers
 			retry = job.RetryAt(&outbox.SendError{Code: "pair_rate", Message: "Waiting: this customer got many messages in a short time (WhatsApp's pair rate)."}, pair)
 			return nil
 		}
-		if slot, ok, err = reserve(ctx, tx, numberKey(n.InboxID), numberRule(n.MessagesPerSecond), now, s.opt.MaxPacingWait); err != nil {
+		if slot, ok, err = reserve(ctx, tx, numberKey(n.InboxID), numberRule(n.MessagesPerSecond), now.Add(sendLead), s.opt.MaxPacingWait); err != nil {
 			return err
 		}
 		if !ok {
@@ -331,7 +331,7 @@ func (s *Service) failed(ctx context.Context, n *inbox.WhatsAppNumber, m *conver
 		s.flagToken(ctx, n, f)
 		return job.RetryAt(out, now.Add(5*time.Minute))
 	case f.Throttled:
-		wait := max(f.RetryAfter, 2*time.Second)
+		wait := max(f.RetryAfter, s.opt.ThrottleWait)
 		at := now.Add(wait)
 		s.db.Write(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, numberKey(n.InboxID), at) })
 		return job.RetryAt(out, at)

@@ -96,6 +96,9 @@ type Options struct {
 	// MaxPacingWait is the longest a send waits for its slot before it is
 	// scheduled again instead (default 2 s).
 	MaxPacingWait time.Duration
+	// ThrottleWait is the least a throttled number waits when Meta gives
+	// no Retry-After (default 2 s).
+	ThrottleWait time.Duration
 	// PairRate is how often one customer may be written to (Meta: one
 	// message per 6 s, bursts of 45).
 	PairInterval time.Duration
@@ -162,6 +165,9 @@ func New(d *db.DB, log *event.Log, queue *job.Queue, inboxes *inbox.Store, conv 
 	}
 	if opt.MaxPacingWait <= 0 {
 		opt.MaxPacingWait = 2 * time.Second
+	}
+	if opt.ThrottleWait <= 0 {
+		opt.ThrottleWait = 2 * time.Second
 	}
 	if opt.PairInterval <= 0 {
 		opt.PairInterval = 6 * time.Second
