@@ -135,6 +135,8 @@
   }
 
   function openChat(chat) {
+    nodes = new Map();
+    chatEl.replaceChildren();
     state.messages = chat.messages;
     state.typing = chat.typing;
     state.me = chat.customer;
@@ -256,6 +258,9 @@
 
   // ---- The chat -----------------------------------------------------
 
+  let nodes = new Map(); // message id → {sig, node}
+  const typingNode = el("li", "typing", t("typing…"));
+  const ctxOf = (m) => m.from_business ? m.body && m.body.context && m.body.context.message_id : m.body && m.body.context && m.body.context.id;
   const visibleTypes = (m) => m.type !== "request_welcome" && m.type !== "reaction" && !(m.from_business && m.status === "accepted");
 
   function render() {
@@ -272,16 +277,38 @@
     }
     const items = [];
     const shown = state.messages.filter(visibleTypes);
+    const keep = new Map();
     for (const m of shown) {
-      if (m.from_business && m.status === "failed") {
-        const err = (m.errors && m.errors[0]) || {};
-        items.push(el("li", "notice", t("A message from the business could not be delivered: %s", (err.code ? err.code + " " : "") + (err.title || ""))));
-        continue;
+      // A message's node is rebuilt only when what it shows changed, so
+      // a button keeps its place (and focus) while other messages come.
+      const r = reactions.get(m.id);
+      const quoted = ctxOf(m) ? summary(byID.get(ctxOf(m))) : "";
+      // The business's bubbles show no ticks: only failing changes them.
+      const status = m.from_business ? m.status === "failed" : m.status;
+      const sig = JSON.stringify([status, m.body, m.errors, m.template, r, quoted]);
+      let entry = nodes.get(m.id);
+      if (!entry || entry.sig !== sig) {
+        let node;
+        if (m.from_business && m.status === "failed") {
+          const err = (m.errors && m.errors[0]) || {};
+          node = el("li", "notice", t("A message from the business could not be delivered: %s", (err.code ? err.code + " " : "") + (err.title || "")));
+        } else {
+          node = message(m, byID, r);
+        }
+        entry = { sig, node };
       }
-      items.push(message(m, byID, reactions.get(m.id)));
+      keep.set(m.id, entry);
+      items.push(entry.node);
     }
-    if (state.typing) items.push(el("li", "typing", t("typing…")));
-    chatEl.replaceChildren(...items);
+    nodes = keep;
+    if (state.typing) items.push(typingNode);
+    let i = 0;
+    for (const node of items) {
+      const cur = chatEl.children[i];
+      if (cur !== node) chatEl.insertBefore(node, cur || null);
+      i++;
+    }
+    while (chatEl.children.length > items.length) chatEl.lastElementChild.remove();
     $("biz-status").textContent = state.typing ? t("typing…") : t("online");
     renderIcebreakers(shown.length === 0);
     if (atBottom || items.length < 3) chatEl.scrollTop = chatEl.scrollHeight;
@@ -408,7 +435,7 @@
     li.dataset.type = m.type;
     const bubble = el("div", "bubble");
     const b = m.body || {};
-    const ctx = m.from_business ? b.context && b.context.message_id : b.context && b.context.id;
+    const ctx = ctxOf(m);
     if (ctx) bubble.append(el("div", "quote", summary(byID.get(ctx))));
     const actions = el("div", "actions");
     if (m.from_business) business(m, b, bubble, actions);
