@@ -87,7 +87,7 @@ const (
 
 // Send limits, held in the database so that they hold across nodes: per
 // user 10 codes an hour, and 30 seconds between two codes for the same
-// purpose; per address 20 an hour. Wrong authenticator-app codes: 10 per
+// purpose to the same destination; per address 20 an hour. Wrong authenticator-app codes: 10 per
 // 15 minutes per user.
 var (
 	userSendLimit    = limit{window: time.Hour, max: 10}
@@ -234,7 +234,7 @@ func (f *Factors) sendCode(ctx context.Context, tx *db.Tx, u user.User, purpose 
 	now := f.now()
 	wait, err := hit(ctx, tx, now, []counter{
 		{fmt.Sprintf("otp:user:%d", u.ID), userSendLimit},
-		{fmt.Sprintf("otp:user:%d:%s", u.ID, purpose), purposeSendLimit},
+		{fmt.Sprintf("otp:user:%d:%s:%s", u.ID, purpose, dest), purposeSendLimit},
 		{"otp:ip:" + ip, ipSendLimit},
 	})
 	if err != nil {

@@ -63,7 +63,7 @@ func (u *ui) langFuncs(lang string) template.FuncMap {
 		"t": func(key string, args ...any) string { return cat.Tf(lang, key, args...) },
 		// tm translates a message made elsewhere (a field error, a page
 		// title): by key, or by the format it was made from.
-		"tm": func(msg string) string { return cat.Message(lang, msg) },
+		"tm":   func(msg string) string { return cat.Message(lang, msg) },
 		"lang": func() string { return lang },
 		// jsStrings is the JSON the scripts read their words from.
 		"jsStrings": func() template.JS {

@@ -26,6 +26,13 @@ func peopleFuncs() template.FuncMap {
 		"device":       auth.Device,
 		"duration":     duration,
 		"triggerLabel": func(t user.Trigger) string { return t.Label() },
+		// pngData lets a PNG made here (a QR code) be an image's data: URL.
+		"pngData": func(s string) template.URL {
+			if strings.HasPrefix(s, "data:image/png;base64,") {
+				return template.URL(s)
+			}
+			return ""
+		},
 		// json is a value as JSON, for <script type="application/json">.
 		"json": func(v any) (template.JS, error) {
 			b, err := json.Marshal(v)
