@@ -26,6 +26,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/server"
 	"github.com/switchboardhq/switchboard/internal/simulator"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web"
 )
 
 // demoSecrets are the demo's identities, kept in the data directory so
@@ -171,7 +172,11 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		Commands: []graphfake.Command{{Name: "order", Description: "Ask about an order"}, {Name: "hours", Description: "Opening hours"}}}); err != nil {
 		return err
 	}
-	sim, err := simulator.New(fake, simulator.Options{Logger: logger})
+	catalog, err := web.Catalog()
+	if err != nil {
+		return err
+	}
+	sim, err := simulator.New(fake, simulator.Options{Logger: logger, Catalog: catalog})
 	if err != nil {
 		return err
 	}

@@ -130,6 +130,12 @@ func TestDemo(t *testing.T) {
 		Content   json.RawMessage `json:"content"`
 	}
 	var convID int64
+	var seen any
+	defer func() {
+		if t.Failed() {
+			t.Logf("conversations: %+v\n%s", seen, out)
+		}
+	}()
 	waitFor(t, "the conversation", func() bool {
 		var p struct {
 			Items []struct {
@@ -138,9 +144,21 @@ func TestDemo(t *testing.T) {
 			} `json:"items"`
 		}
 		getJSON("/api/v1/conversations", &p)
-		if len(p.Items) == 1 && p.Items[0].Preview == "Where is my order?" {
-			convID = p.Items[0].ID
-			return true
+		seen = p
+		if len(p.Items) != 1 {
+			return false
+		}
+		// The "opened the chat" event and the text travel as two webhooks,
+		// in any order.
+		convID = p.Items[0].ID
+		var ms struct {
+			Items []msg `json:"items"`
+		}
+		getJSON(fmt.Sprintf("/api/v1/conversations/%d/messages", convID), &ms)
+		for _, m := range ms.Items {
+			if m.Direction == "inbound" && m.Text == "Where is my order?" {
+				return true
+			}
 		}
 		return false
 	})
