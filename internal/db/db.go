@@ -51,6 +51,8 @@ type DB struct {
 
 	// group commits concurrent writes together.
 	group *groupWriter
+	// ckpt runs SQLite checkpoints beside the writer (nil on PostgreSQL).
+	ckpt *checkpointer
 	// reads keeps the read pool's prepared statements (SQLite only).
 	reads *stmtCache
 	// path is the SQLite file.
@@ -110,7 +112,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: open sqlite: %w", err)
 	}
-	// The group writer keeps one connection; a second one serves Backup.
+	// The group writer keeps one connection; a second one serves the
+	// checkpointer and Backup.
 	write.SetMaxOpenConns(2)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -129,6 +132,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	read.SetConnMaxIdleTime(5 * time.Minute)
 	d := &DB{dialect: SQLite, read: read, write: write, reads: newStmtCache(), path: path}
 	d.group = newGroupWriter(d, 1)
+	d.ckpt = newCheckpointer(d)
 	return d, nil
 }
 
@@ -157,6 +161,9 @@ const postgresWriters = 4
 
 // Close stops the writer and closes both pools.
 func (db *DB) Close() error {
+	if db.ckpt != nil {
+		db.ckpt.stop()
+	}
 	if db.group != nil {
 		db.group.close()
 	}
