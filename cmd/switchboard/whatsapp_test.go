@@ -165,6 +165,7 @@ func TestWhatsAppWebhookKillNine(t *testing.T) {
 			t.Fatal(err)
 		}
 		retried := 0
+		answers := map[int]int{} // HTTP status (0: no answer) → attempts
 		for _, dl := range fake.Deliveries() {
 			if !dl.Acked {
 				t.Fatalf("delivery %d was given up", dl.ID)
@@ -172,8 +173,11 @@ func TestWhatsAppWebhookKillNine(t *testing.T) {
 			if len(dl.Attempts) > 1 {
 				retried++
 			}
+			for _, a := range dl.Attempts {
+				answers[a.Status]++
+			}
 		}
-		t.Logf("%d deliveries needed more than one attempt", retried)
+		t.Logf("%d deliveries needed more than one attempt; attempts by answer (0: none): %v", retried, answers)
 		stored = storedInbound(t, d, inboxID)
 		if len(stored) != total {
 			t.Errorf("%d messages stored, want %d", len(stored), total)
