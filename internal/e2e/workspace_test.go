@@ -618,7 +618,7 @@ func TestAdminPages(t *testing.T) {
 		t.Fatalf("name after saving %q", got)
 	}
 	Do(t, ctx,
-		chromedp.Click(chromedp.CSS(`details summary`)),
+		chromedp.Click(chromedp.CSS(`main details summary`)),
 		chromedp.Click(chromedp.CSS(`form[action$="/secret"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#secret`)),
 	)

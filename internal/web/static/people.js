@@ -104,9 +104,16 @@
     if (u.language && u.language !== document.documentElement.lang) changeLanguage();
   }
 
+  // leaving is set once this page is on its way to another (a form was
+  // sent): the next page comes in the right language anyway.
+  let leaving = false;
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  document.addEventListener("submit", function (e) { if (!e.defaultPrevented) leaving = true; });
+
   // changeLanguage shows the page again in the new language, unless
   // something typed would be lost: then it says so.
   function changeLanguage() {
+    if (leaving) return;
     const typing = Array.from(document.querySelectorAll("main textarea, main input[type=text], main input:not([type])")).some(function (el) {
       return el.value !== el.defaultValue;
     });
