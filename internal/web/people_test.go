@@ -589,3 +589,36 @@ func TestLanguage(t *testing.T) {
 	}
 	_ = json.Valid
 }
+
+// TestPublicName: customers see an agent's public name beside the
+// agent's replies, and no name when the agent chose none.
+func TestPublicName(t *testing.T) {
+	t.Parallel()
+	srv := testrig.Start(t, dbtest.SQLite(t))
+	ana := srv.NewUser("ana@example.com", policy.Service)
+	bo := srv.NewUser("bo@example.com", policy.Service)
+	in, _ := srv.NewWebchatInbox("Site", ana.UserID, bo.UserID)
+	ana.Do("PATCH", "/api/v1/me", map[string]any{"public_name": "Ana from Support"}).Expect(200)
+	v := srv.NewVisitor(in.Token, nil)
+	v.Say("hello")
+	var list page[conv]
+	ana.Do("GET", "/api/v1/conversations", nil).Expect(200).Decode(&list)
+	id := list.Items[0].ID
+	ana.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", id), map[string]string{"text": "Hi, I am Ana"}).Expect(201)
+	bo.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", id), map[string]string{"text": "And I am Bo"}).Expect(201)
+	var hist struct {
+		Items []struct {
+			Text  string `json:"text"`
+			From  string `json:"from"`
+			Agent string `json:"agent"`
+		} `json:"items"`
+	}
+	v.Do("GET", "/public/v1/messages", nil).Expect(200).Decode(&hist)
+	agents := map[string]string{}
+	for _, m := range hist.Items {
+		agents[m.Text] = m.Agent
+	}
+	if agents["Hi, I am Ana"] != "Ana from Support" || agents["And I am Bo"] != "" || agents["hello"] != "" {
+		t.Errorf("names the customer sees: %v", agents)
+	}
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -52,6 +53,9 @@ type publicMessage struct {
 	Attachments []publicAttachment `json:"attachments"`
 	Status      string             `json:"status"`
 	ClientID    string             `json:"client_id,omitempty"`
+	// Agent is the public name of the agent who wrote a reply ("" when
+	// they chose to show none).
+	Agent string `json:"agent,omitempty"`
 	CreatedAt   time.Time          `json:"created_at"`
 }
 
@@ -80,6 +84,18 @@ func toPublic(m *conversation.Message) publicMessage {
 	}
 	for i, a := range m.Attachments {
 		p.Attachments[i] = publicAttachment{ID: a.ID, Kind: string(a.Kind), Filename: a.Filename, ContentType: a.ContentType, Size: a.Size}
+	}
+	return p
+}
+
+// publicOf is a message as the visitor sees it, with the public name of
+// the agent who wrote it.
+func (s *Server) publicOf(ctx context.Context, m *conversation.Message) publicMessage {
+	p := toPublic(m)
+	if m.SenderType == conversation.SenderAgent && m.SenderID != nil {
+		if n, err := s.ui.names(ctx, []int64{*m.SenderID}, nil); err == nil {
+			p.Agent = n.public[*m.SenderID]
+		}
 	}
 	return p
 }
@@ -193,7 +209,7 @@ func (s *Server) publicMessages(w http.ResponseWriter, r *http.Request, _ policy
 	}
 	out := conversation.Page[publicMessage]{Items: make([]publicMessage, len(page.Items)), NextCursor: page.NextCursor}
 	for i := range page.Items {
-		out.Items[i] = toPublic(&page.Items[i])
+		out.Items[i] = s.publicOf(r.Context(), &page.Items[i])
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -343,7 +359,7 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 		if err := json.Unmarshal(e.Data, &m); err != nil {
 			return nil
 		}
-		return write(e.Seq, "message", toPublic(&m))
+		return write(e.Seq, "message", s.publicOf(r.Context(), &m))
 	}
 	for _, e := range replay {
 		if err := sendEvent(e); err != nil {

@@ -125,6 +125,8 @@ type names struct {
 	inboxes  map[int64]string
 	avatars  map[int64]string
 	statuses map[int64]string
+	// public are the names customers see ("" for none).
+	public map[int64]string
 }
 
 // User is the name of a user, "" for none.
@@ -184,10 +186,13 @@ func (u *ui) names(ctx context.Context, users, inboxes []int64) (*names, error) 
 		return nil, err
 	}
 	n = &names{users: make(map[int64]string, len(us)), inboxes: make(map[int64]string, len(ins)),
-		avatars: map[int64]string{}, statuses: make(map[int64]string, len(us))}
+		avatars: map[int64]string{}, statuses: make(map[int64]string, len(us)), public: map[int64]string{}}
 	for _, x := range us {
 		n.users[x.ID] = x.Name
 		n.statuses[x.ID] = string(x.Status)
+		if x.PublicName != "" {
+			n.public[x.ID] = x.PublicName
+		}
 		if x.AvatarURL != "" {
 			n.avatars[x.ID] = x.AvatarURL
 		}

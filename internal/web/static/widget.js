@@ -235,7 +235,7 @@ form .send{color:var(--accent)}
     else it = {};
     (it.previews || []).forEach((u) => URL.revokeObjectURL(u));
     Object.assign(it, {
-      key: 'm' + m.id, id: m.id, clientId: m.client_id || '', from: m.from, text: m.text || '', status: m.status,
+      key: 'm' + m.id, id: m.id, clientId: m.client_id || '', from: m.from, agent: m.agent || '', text: m.text || '', status: m.status,
       attachments: m.attachments || [], created: new Date(m.created_at), state: 'stored', error: '', files: null, previews: null,
     });
     items.set(it.key, it);
@@ -294,7 +294,10 @@ form .send{color:var(--accent)}
       meta.append('Not sent: ' + it.error + ' ');
       if (it.retryable) meta.append(button({ class: 'link', onclick: () => it.state === 'failed' && queue(it) }, 'Retry'));
       meta.append(button({ class: 'link', onclick: () => discard(it) }, 'Remove'));
-    } else meta.append(h('time', { datetime: it.created.toISOString() }, when(it.created)));
+    } else {
+      if (!visitor && it.agent) meta.append(it.agent + ' · ');
+      meta.append(h('time', { datetime: it.created.toISOString() }, when(it.created)));
+    }
     return h('li', { class: 'msg ' + (visitor ? 'visitor' : 'business') + (it.state === 'failed' ? ' failed' : '') }, bubble, meta);
   }
 
