@@ -53,10 +53,11 @@ type publicMessage struct {
 	Attachments []publicAttachment `json:"attachments"`
 	Status      string             `json:"status"`
 	ClientID    string             `json:"client_id,omitempty"`
+	CreatedAt   time.Time          `json:"created_at"`
+
 	// Agent is the public name of the agent who wrote a reply ("" when
 	// they chose to show none).
 	Agent string `json:"agent,omitempty"`
-	CreatedAt   time.Time          `json:"created_at"`
 }
 
 type publicAttachment struct {
