@@ -93,18 +93,29 @@ func (p *Presence) Connections(userID int64) int {
 	return p.conns[userID]
 }
 
-// Run writes connection changes as they happen, refreshes the node's
-// rows every heartbeat and sweeps for agents whose node died, until ctx
-// ends; then it records this node's connections as gone.
+// settle is how long changes gather before they are written: moving
+// from page to page closes a connection and opens another, which then
+// cancel out instead of costing two writes and a job.
+func (p *Presence) settle() time.Duration { return min(time.Second, p.awayAfter/4) }
+
+// Run writes connection changes shortly after they happen, refreshes the
+// node's rows every heartbeat and sweeps for agents whose node died,
+// until ctx ends; then it records this node's connections as gone.
 func (p *Presence) Run(ctx context.Context) error {
 	t := time.NewTicker(heartbeat)
 	defer t.Stop()
+	var settled <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			p.stop()
 			return nil
 		case <-p.wake:
+			if settled == nil {
+				settled = time.After(p.settle())
+			}
+		case <-settled:
+			settled = nil
 			p.flush(ctx)
 		case <-t.C:
 			p.flush(ctx)
