@@ -481,8 +481,8 @@ func TestProfile(t *testing.T) {
 		if e := ana.Do("PATCH", "/api/v1/me", map[string]any{"email": "x@example.com"}).Expect(400).Err(); !strings.Contains(e.Message, "email") {
 			t.Fatalf("the email changed? %+v", e)
 		}
-		page := ana.Do("GET", "/preferences", nil).Expect(200)
-		if !strings.Contains(string(page.Body), `<span class="profile-email">ana@example.com</span>`) || strings.Contains(string(page.Body), `name="email"`) {
+		prefs := ana.Do("GET", "/preferences", nil).Expect(200)
+		if !strings.Contains(string(prefs.Body), `<span class="profile-email">ana@example.com</span>`) || strings.Contains(string(prefs.Body), `name="email"`) {
 			t.Fatal("the email is not shown read-only")
 		}
 
@@ -506,10 +506,21 @@ func TestProfile(t *testing.T) {
 		if !strings.Contains(string(header.Body), `<span id="me-avatar"><img class="avatar" src="`+strings.ReplaceAll(m.AvatarURL, "&", "&amp;")) {
 			t.Error("the header does not show the avatar")
 		}
-		// Other agents see it too (in conversations).
-		bo := srv.NewUser("bo@example.com", policy.Sales)
+		// Other agents see it too, beside her replies in conversations.
+		bo := srv.NewUser("bo@example.com", policy.Service)
 		bo.Do("GET", m.AvatarURL, nil).Expect(200)
-		srv.Anonymous().Do("GET", m.AvatarURL, nil)
+		in, _ := srv.NewWebchatInbox("Site", ana.UserID, bo.UserID)
+		srv.NewVisitor(in.Token, nil).Say("hello")
+		var list page[conv]
+		bo.Do("GET", "/api/v1/conversations", nil).Expect(200).Decode(&list)
+		ana.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", list.Items[0].ID), map[string]string{"text": "Hi!"}).Expect(201)
+		convPage := bo.Do("GET", fmt.Sprintf("/inbox/conversations/%d", list.Items[0].ID), nil).Expect(200)
+		if !strings.Contains(string(convPage.Body), `<img class="avatar small" src="`+strings.ReplaceAll(m.AvatarURL, "&", "&amp;")) {
+			t.Error("the conversation does not show the agent's avatar beside her reply")
+		}
+		if r := srv.Anonymous().Do("GET", m.AvatarURL, nil); r.Request.URL.Path != "/login" {
+			t.Errorf("an avatar is served to nobody: %d", r.StatusCode)
+		}
 
 		refused := []struct {
 			name, file, ctype string
