@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -354,8 +355,36 @@ func (tx *Tx) BeforeCommit(f func() error) { tx.beforeCommit = append(tx.beforeC
 // work, and Write returns once the COMMIT that includes it has succeeded.
 // fn must therefore not call Write itself, nor Exec on SQLite (a worker
 // would wait for itself), and should be quick.
+//
+// On PostgreSQL a deadlock or a serialization failure (possible between
+// batches of unrelated writes, and between nodes) is not the caller's
+// fault: fn is run again, in a later batch, a few times. fn must therefore
+// keep its effects to the transaction (and to variables it sets afresh).
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.group.write(ctx, fn)
+	for attempt := 1; ; attempt++ {
+		err := db.group.write(ctx, fn)
+		if err == nil || attempt == maxWriteAttempts || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		// Let the other side of the deadlock finish first.
+		t := time.NewTimer(time.Duration(attempt*attempt)*5*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// maxWriteAttempts bounds the runs of a write that keeps deadlocking.
+const maxWriteAttempts = 5
+
+// retryable reports whether err is a deadlock or a serialization failure,
+// which running the transaction again resolves.
+func retryable(err error) bool {
+	var perr *pgconn.PgError
+	return errors.As(err, &perr) && (perr.Code == "40P01" || perr.Code == "40001")
 }
 
 // MapErr maps driver errors to ErrNotFound and ErrConflict, keeping the
