@@ -112,18 +112,9 @@ func (s *Service) Current(ctx context.Context, userID int64) (Change, error) {
 }
 
 // SignedIn applies the rule of signing in: the agent is Away until they
-// choose Available — unless they are already connected elsewhere (a
-// second device), where their status stays what they chose.
+// choose Available (on a second device too: they choose again there).
 func (s *Service) SignedIn(ctx context.Context, userID int64) error {
 	return s.log.Write(ctx, func(tx *event.Tx) error {
-		var live bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM presence WHERE user_id = $1 AND connections > 0 AND seen_at > $2)`,
-			userID, db.Now().Add(-staleAfter)).Scan(&live); err != nil {
-			return err
-		}
-		if live {
-			return nil
-		}
 		_, _, err := setStatus(ctx, tx, userID, user.Away, true)
 		return err
 	})
