@@ -230,6 +230,17 @@ func TestEmailCodes(t *testing.T) {
 		if err := r.f.ResendLogin(ctx, ch.Token, "10.0.0.3"); !isKind(err, problem.KindRateLimited) {
 			t.Fatalf("eleventh send in an hour: %v", err)
 		}
+
+		// A day later, what is left goes.
+		r.advance(25 * time.Hour)
+		if n, err := r.f.Prune(ctx); err != nil || n == 0 {
+			t.Fatalf("prune: %d %v", n, err)
+		}
+		var left int
+		d.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM otp_codes) + (SELECT COUNT(*) FROM login_challenges) + (SELECT COUNT(*) FROM rate_counters)`).Scan(&left)
+		if left != 0 {
+			t.Errorf("%d rows left after pruning", left)
+		}
 	})
 }
 

@@ -304,6 +304,9 @@ func (a *App) upkeep(ctx context.Context) error {
 		} else if n > 0 {
 			a.Logger.Info("upkeep: removed unsent uploads", "count", n)
 		}
+		if _, err := a.Factors.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("upkeep: prune sign-in codes", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
