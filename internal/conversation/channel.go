@@ -163,13 +163,16 @@ func react(ctx context.Context, tx *event.Tx, messageID int64, by Reactor, emoji
 	if exists && at.Before(curAt) {
 		return false, nil // an older reaction, overtaken
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO message_reactions (message_id, reactor, emoji, reacted_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (message_id, reactor) DO UPDATE SET emoji = excluded.emoji, reacted_at = excluded.reacted_at`,
+	// The condition holds under the row's lock: a newer reaction
+	// committed meanwhile is not overwritten.
+	res, err := tx.Exec(ctx, `INSERT INTO message_reactions (message_id, reactor, emoji, reacted_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (message_id, reactor) DO UPDATE SET emoji = excluded.emoji, reacted_at = excluded.reacted_at
+		WHERE message_reactions.reacted_at <= excluded.reacted_at`,
 		messageID, by, emoji, at)
 	if err != nil {
 		return false, fmt.Errorf("conversation: react: %w", err)
 	}
-	if cur == emoji {
+	if n, _ := res.RowsAffected(); n == 0 || cur == emoji {
 		return false, nil
 	}
 	m, err := loadMessage(ctx, tx, messageID)

@@ -790,42 +790,63 @@ func (s *Service) SetDelivery(ctx context.Context, id int64, d Delivery, channel
 	return changed, err
 }
 
+// setDelivery decides from the message as it is read, then updates it
+// only if it is still that way (compare and set): on PostgreSQL a status
+// committed meanwhile by another transaction makes the update miss, and
+// the decision is taken again on what that one wrote.
 func setDelivery(ctx context.Context, tx *event.Tx, id int64, d Delivery, channelID string, e *MessageError) (bool, error) {
-	m, err := loadMessage(ctx, tx, id)
-	if err != nil {
-		return false, err
-	}
-	if m.Direction != Outbound {
-		return false, nil
-	}
-	learnID := channelID != "" && m.ChannelMessageID == nil
-	if d.rank() <= m.Status.rank() {
-		if !learnID {
+	for range 5 {
+		m, err := loadMessage(ctx, tx, id)
+		if err != nil {
+			return false, err
+		}
+		if m.Direction != Outbound {
 			return false, nil
 		}
-		// Keep the status; learn the id.
-		d, e = m.Status, m.Error
+		to, te := d, e
+		learnID := channelID != "" && m.ChannelMessageID == nil
+		if to.rank() <= m.Status.rank() {
+			if !learnID {
+				return false, nil
+			}
+			// Keep the status; learn the id.
+			to, te = m.Status, m.Error
+		}
+		prevStatus, prevID := m.Status, m.ChannelMessageID
+		m.Status, m.UpdatedAt = to, db.Now()
+		if channelID != "" && m.ChannelMessageID == nil {
+			m.ChannelMessageID = &channelID
+		}
+		m.Error = te
+		var code, msg, details string
+		if te != nil {
+			code, msg, details = te.Code, te.Message, te.Details
+		}
+		res, err := tx.Exec(ctx, `UPDATE messages SET status = $2, channel_message_id = COALESCE(channel_message_id, $3),
+			error_code = $4, error_message = $5, error_details = $6, updated_at = $7
+			WHERE id = $1 AND status = $8 AND (channel_message_id = $9 OR (channel_message_id IS NULL AND $10))`,
+			id, to, nullString(channelID), code, msg, details, m.UpdatedAt, prevStatus, derefString(prevID), prevID == nil)
+		if err != nil {
+			return false, fmt.Errorf("conversation: set delivery: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // changed meanwhile: decide again
+		}
+		c, err := load(ctx, tx, m.ConversationID)
+		if err != nil {
+			return false, err
+		}
+		emitMessage(tx, event.MessageUpdated, &m, &c, to != Failed && to != Pending)
+		return true, nil
 	}
-	c, err := load(ctx, tx, m.ConversationID)
-	if err != nil {
-		return false, err
+	return false, fmt.Errorf("conversation: set delivery of message %d: it keeps changing", id)
+}
+
+func derefString(p *string) string {
+	if p == nil {
+		return ""
 	}
-	m.Status, m.UpdatedAt = d, db.Now()
-	if channelID != "" {
-		m.ChannelMessageID = &channelID
-	}
-	m.Error = e
-	var code, msg, details string
-	if e != nil {
-		code, msg, details = e.Code, e.Message, e.Details
-	}
-	_, err = tx.Exec(ctx, `UPDATE messages SET status = $2, channel_message_id = COALESCE(channel_message_id, $3),
-		error_code = $4, error_message = $5, error_details = $6, updated_at = $7 WHERE id = $1`, id, d, nullString(channelID), code, msg, details, m.UpdatedAt)
-	if err != nil {
-		return false, fmt.Errorf("conversation: set delivery: %w", err)
-	}
-	emitMessage(tx, event.MessageUpdated, &m, &c, d != Failed && d != Pending)
-	return true, nil
+	return *p
 }
 
 func nullString(s string) *string {

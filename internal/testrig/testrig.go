@@ -32,10 +32,15 @@ const Password = "correct horse battery"
 
 // Server is a running node.
 type Server struct {
-	URL string
-	App *server.App
-	t   testing.TB
+	URL  string
+	App  *server.App
+	t    testing.TB
+	stop func()
 }
+
+// Stop shuts the node down gracefully now (it is stopped at the end of
+// the test otherwise): for tests of what survives a restart.
+func (s *Server) Stop() { s.stop() }
 
 // Options tune Start.
 type Options struct {
@@ -70,7 +75,9 @@ func Start(t testing.TB, d *db.DB, opts ...Options) *Server {
 	if opt.Config != nil {
 		opt.Config(&cfg)
 	}
-	logger := slog.New(slog.NewTextHandler(&testWriter{t: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	w := &testWriter{t: t}
+	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
+	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	app, err := server.Assemble(cfg, d, logger, opt.Options)
 	if err != nil {
 		t.Fatal(err)
@@ -78,19 +85,23 @@ func Start(t testing.TB, d *db.DB, opts ...Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server stopped with %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("server stopped with %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Errorf("server did not stop within 15s")
 			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("server did not stop within 15s")
-		}
-		app.Close()
-	})
-	return &Server{URL: base.String(), App: app, t: t}
+			app.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return &Server{URL: base.String(), App: app, t: t, stop: stop}
 }
 
 // testWriter sends the node's warnings and errors to the test log until
@@ -105,7 +116,6 @@ func (w *testWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.done {
-		w.t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
 		w.t.Log(strings.TrimRight(string(p), "\n"))
 	}
 	return len(p), nil

@@ -206,12 +206,25 @@ type SendResult struct {
 
 // Send posts a message (a SendRequest) and returns its WhatsApp id.
 func (g *Graph) Send(ctx context.Context, token, phoneNumberID string, req *SendRequest) (string, error) {
+	return g.SendBefore(ctx, token, phoneNumberID, req, time.Time{})
+}
+
+// ErrLate is a send not made because its moment had passed.
+var ErrLate = errors.New("whatsapp: too late for the send's slot")
+
+// SendBefore is Send that gives up (ErrLate, nothing sent) if it cannot
+// leave by notAfter: the last check before the request goes out.
+func (g *Graph) SendBefore(ctx context.Context, token, phoneNumberID string, req *SendRequest, notAfter time.Time) (string, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return "", err
 	}
 	var out SendResult
-	if err := g.do(ctx, token, http.MethodPost, g.url(phoneNumberID+"/messages", nil), "application/json", bytes.NewReader(body), &out); err != nil {
+	target := g.url(phoneNumberID+"/messages", nil)
+	if !notAfter.IsZero() && time.Now().After(notAfter) {
+		return "", ErrLate
+	}
+	if err := g.do(ctx, token, http.MethodPost, target, "application/json", bytes.NewReader(body), &out); err != nil {
 		return "", err
 	}
 	if len(out.Messages) == 0 || out.Messages[0].ID == "" {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +41,31 @@ type harness struct {
 
 	mu     sync.Mutex
 	events []event.Event
+	// sends are the instants Switchboard sent messages to Graph.
+	sends *dispatchRecorder
+}
+
+// dispatchRecorder notes when each message leaves for Graph.
+type dispatchRecorder struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (d *dispatchRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/messages") {
+		d.mu.Lock()
+		d.times = append(d.times, time.Now())
+		d.mu.Unlock()
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (d *dispatchRecorder) all() []time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := append([]time.Time(nil), d.times...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
 }
 
 const appSecret = "test-app-secret"
@@ -64,6 +91,8 @@ func newHarness(t *testing.T, d *db.DB, o harnessOptions) *harness {
 	t.Cleanup(h.fake.Close)
 	h.start(d, o)
 	h.num = h.fake.AddNumber(graphfake.Number{AppSecret: appSecret, WebhookURL: h.srv.URL + "/webhooks/whatsapp", VerifyToken: "verify-me", VerifiedName: "Lucky Shrub"})
+	// Template webhooks go to the app's own callback URL.
+	h.fake.SetWebhook(h.srv.URL+"/webhooks/whatsapp", appSecret)
 	h.admin = h.srv.NewUser("admin@example.com", policy.Admin)
 	var created struct {
 		inbox.Inbox
@@ -93,6 +122,10 @@ func (h *harness) start(d *db.DB, o harnessOptions) {
 	}}
 	if o.whatsapp.InFlightGrace == 0 {
 		o.whatsapp.InFlightGrace = 300 * time.Millisecond
+	}
+	if o.whatsapp.HTTPClient == nil {
+		h.sends = &dispatchRecorder{}
+		o.whatsapp.HTTPClient = &http.Client{Transport: h.sends, Timeout: 10 * time.Second}
 	}
 	if o.whatsapp.ThrottleWait == 0 {
 		o.whatsapp.ThrottleWait = 100 * time.Millisecond

@@ -236,8 +236,9 @@ func CheckIceBreakers(prompts []string) ([]string, error) {
 }
 
 // SetIceBreakers saves a number's ice breakers and pushes them to Graph
-// (now, and by a job until Graph answers). The state says whether Graph
-// accepted them.
+// now; when Graph cannot answer, a job pushes them until it does (and the
+// periodic sweep restarts that job should it be lost). The state says
+// whether Graph accepted them.
 func (s *Service) SetIceBreakers(ctx context.Context, inboxID int64, prompts []string) (State, error) {
 	prompts, err := CheckIceBreakers(prompts)
 	if err != nil {
@@ -247,26 +248,26 @@ func (s *Service) SetIceBreakers(ctx context.Context, inboxID int64, prompts []s
 		return State{}, err
 	}
 	b, _ := json.Marshal(prompts)
-	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		now := db.Now()
-		_, err := tx.Exec(ctx, `INSERT INTO whatsapp_state (inbox_id, ice_breakers, ice_breakers_status, ice_breakers_error, updated_at) VALUES ($1, $2, 'pending', '', $3)
-			ON CONFLICT (inbox_id) DO UPDATE SET ice_breakers = excluded.ice_breakers, ice_breakers_status = 'pending', ice_breakers_error = '', updated_at = excluded.updated_at`,
-			inboxID, string(b), now)
-		if err != nil {
-			return err
-		}
-		_, err = s.queue.Enqueue(ctx, tx, AutomationJob, inboxPayload{InboxID: inboxID}, job.Options{DedupKey: "wa-automation:" + strconv.FormatInt(inboxID, 10), MaxAttempts: 10})
-		return err
-	})
+	_, err = s.db.Exec(ctx, `INSERT INTO whatsapp_state (inbox_id, ice_breakers, ice_breakers_status, ice_breakers_error, updated_at) VALUES ($1, $2, 'pending', '', $3)
+		ON CONFLICT (inbox_id) DO UPDATE SET ice_breakers = excluded.ice_breakers, ice_breakers_status = 'pending', ice_breakers_error = '', updated_at = excluded.updated_at`,
+		inboxID, string(b), db.Now())
 	if err != nil {
-		return State{}, err
+		return State{}, errorf("ice breakers: %w", err)
 	}
-	// Try at once, so the admin sees Graph's answer; the job covers a
-	// failure to get one.
 	if err := s.pushIceBreakers(ctx, inboxID); err != nil {
-		s.logger.Info("whatsapp: ice breakers not pushed yet; the job retries", "inbox", inboxID, "err", err)
+		s.logger.Info("whatsapp: ice breakers not pushed yet; a job retries", "inbox", inboxID, "err", err)
+		if err := s.enqueueAutomation(ctx, inboxID); err != nil {
+			return State{}, err
+		}
 	}
 	return s.State(ctx, inboxID)
+}
+
+func (s *Service) enqueueAutomation(ctx context.Context, inboxID int64) error {
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		_, err := s.queue.Enqueue(ctx, tx, AutomationJob, inboxPayload{InboxID: inboxID}, job.Options{DedupKey: "wa-automation:" + strconv.FormatInt(inboxID, 10), MaxAttempts: 10})
+		return err
+	})
 }
 
 // pushIceBreakers sends pending ice breakers to Graph and records its

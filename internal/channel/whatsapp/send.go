@@ -231,24 +231,28 @@ func (s *Service) Deliver(ctx context.Context, in inbox.Inbox, m conversation.Me
 	if err != nil {
 		return "", s.failed(ctx, n, &m, r, err)
 	}
-	slot, err := s.admit(ctx, n, &m, r)
-	if err != nil {
-		return "", err
-	}
-	if d := time.Until(slot); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", ctx.Err()
-		case <-t.C:
+	// Each send leaves within jitterAllowance/2 of its slot, or gives the
+	// slot up (an unused slot never breaks the limit) and takes another:
+	// a reservation slow to commit, a busy node, never bunch sends.
+	for try := 0; try < 10; try++ {
+		slot, err := s.admit(ctx, n, &m, r, try == 0)
+		if err != nil {
+			return "", err
 		}
+		wamid, err := s.graph.SendBefore(ctx, n.AccessToken, n.PhoneNumberID, req, slot.Add(jitterAllowance/2))
+		if errors.Is(err, ErrLate) {
+			s.logger.Debug("whatsapp: late for the send slot; taking another", "message", m.ID, "late", time.Since(slot))
+			continue
+		}
+		if err != nil {
+			return "", s.failed(ctx, n, &m, r, err)
+		}
+		return wamid, nil
 	}
-	wamid, err := s.graph.Send(ctx, n.AccessToken, n.PhoneNumberID, req)
-	if err != nil {
-		return "", s.failed(ctx, n, &m, r, err)
-	}
-	return wamid, nil
+	// The node is too busy to keep to its slots: try again a little later
+	// (nothing was sent: the send is not in flight).
+	s.db.Exec(ctx, `UPDATE whatsapp_sends SET in_flight_at = NULL WHERE message_id = $1`, m.ID)
+	return "", job.RetryAt(&outbox.SendError{Code: "busy", Message: "The node is too busy to send at the number's pace."}, time.Now().Add(100*time.Millisecond))
 }
 
 // errInFlight waits for the status webhook of a send whose answer was
@@ -256,41 +260,64 @@ func (s *Service) Deliver(ctx context.Context, in inbox.Inbox, m conversation.Me
 var errInFlight = errors.New("whatsapp: an earlier attempt may have been sent; waiting for Meta's status before sending again")
 
 // admit reserves the send's slot under the limits, in one transaction
-// that also marks the send in flight. A send that was in flight when its
-// answer was lost waits InFlightGrace for the status webhook first.
-func (s *Service) admit(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient) (time.Time, error) {
+// that also marks the send in flight, and waits for it. A send that was
+// in flight when its answer was lost waits InFlightGrace for the status
+// webhook first (checkInFlight: the first reservation of an attempt).
+func (s *Service) admit(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient, checkInFlight bool) (time.Time, error) {
+	slot, err := s.admitOnce(ctx, n, m, r, checkInFlight)
+	if err != nil {
+		return slot, err
+	}
+	if wait := time.Until(slot); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return slot, ctx.Err()
+		case <-t.C:
+		}
+	}
+	return slot, nil
+}
+
+func (s *Service) admitOnce(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient, checkInFlight bool) (time.Time, error) {
 	var slot time.Time
 	var retry error
-	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		now := s.now().UTC()
-		var inFlight *time.Time
-		err := tx.QueryRow(ctx, `SELECT in_flight_at FROM whatsapp_sends WHERE message_id = $1`, m.ID).Scan(&inFlight)
-		if err != nil && !errors.Is(db.MapErr(err), db.ErrNotFound) {
+	err := retryDB(func() error {
+		retry = nil
+		return s.db.Write(ctx, func(tx *db.Tx) error {
+			now := s.now().UTC()
+			if checkInFlight {
+				var inFlight *time.Time
+				err := tx.QueryRow(ctx, `SELECT in_flight_at FROM whatsapp_sends WHERE message_id = $1`, m.ID).Scan(&inFlight)
+				if err != nil && !errors.Is(db.MapErr(err), db.ErrNotFound) {
+					return err
+				}
+				if inFlight != nil && now.Before(inFlight.Add(s.opt.InFlightGrace)) {
+					retry = job.RetryAt(&outbox.SendError{Code: "in_flight", Message: errInFlight.Error()}, inFlight.Add(s.opt.InFlightGrace))
+					return nil
+				}
+			}
+			pair, ok, err := reserve(ctx, tx, pairKey(n.InboxID, r.key()), rule{s.opt.PairInterval, s.opt.PairBurst}, now, time.Millisecond)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				retry = job.RetryAt(&outbox.SendError{Code: "pair_rate", Message: "Waiting: this customer got many messages in a short time (WhatsApp's pair rate)."}, pair)
+				return nil
+			}
+			if slot, ok, err = reserve(ctx, tx, numberKey(n.InboxID), numberRule(n.MessagesPerSecond), now.Add(sendLead), s.opt.MaxPacingWait); err != nil {
+				return err
+			}
+			if !ok {
+				// Undo the pair reservation with the rest of this transaction.
+				retry = job.RetryAt(&outbox.SendError{Code: "throughput", Message: "Waiting for the number's throughput."}, slot)
+				return errRollback
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO whatsapp_sends (message_id, in_flight_at, updated_at) VALUES ($1, $2, $3)
+				ON CONFLICT (message_id) DO UPDATE SET in_flight_at = excluded.in_flight_at, updated_at = excluded.updated_at`, m.ID, slot, now)
 			return err
-		}
-		if inFlight != nil && now.Before(inFlight.Add(s.opt.InFlightGrace)) {
-			retry = job.RetryAt(&outbox.SendError{Code: "in_flight", Message: errInFlight.Error()}, inFlight.Add(s.opt.InFlightGrace))
-			return nil
-		}
-		pair, ok, err := reserve(ctx, tx, pairKey(n.InboxID, r.key()), rule{s.opt.PairInterval, s.opt.PairBurst}, now, time.Millisecond)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			retry = job.RetryAt(&outbox.SendError{Code: "pair_rate", Message: "Waiting: this customer got many messages in a short time (WhatsApp's pair rate)."}, pair)
-			return nil
-		}
-		if slot, ok, err = reserve(ctx, tx, numberKey(n.InboxID), numberRule(n.MessagesPerSecond), now.Add(sendLead), s.opt.MaxPacingWait); err != nil {
-			return err
-		}
-		if !ok {
-			// Undo the pair reservation with the rest of this transaction.
-			retry = job.RetryAt(&outbox.SendError{Code: "throughput", Message: "Waiting for the number's throughput."}, slot)
-			return errRollback
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO whatsapp_sends (message_id, in_flight_at, updated_at) VALUES ($1, $2, $3)
-			ON CONFLICT (message_id) DO UPDATE SET in_flight_at = excluded.in_flight_at, updated_at = excluded.updated_at`, m.ID, slot, now)
-		return err
+		})
 	})
 	if errors.Is(err, errRollback) {
 		err = nil
@@ -302,6 +329,28 @@ func (s *Service) admit(ctx context.Context, n *inbox.WhatsAppNumber, m *convers
 		return time.Time{}, retry
 	}
 	return slot, nil
+}
+
+// retryDB runs fn again when the database gave up on its transaction to
+// break a deadlock or a serialization conflict (PostgreSQL commits
+// unrelated callers together, so their locks can cross): trying again is
+// the documented answer.
+func retryDB(fn func() error) error {
+	var err error
+	for try := 0; try < 4; try++ {
+		if err = fn(); err == nil || !retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(try+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+// retryable reports a PostgreSQL deadlock (40P01) or serialization
+// failure (40001); the db package passes driver errors through.
+func retryable(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLSTATE 40P01") || strings.Contains(s, "SQLSTATE 40001")
 }
 
 // errRollback ends a transaction whose work must not stay.

@@ -399,6 +399,27 @@ func (s *Service) sweep(ctx context.Context) error {
 			}
 		}
 	}
+	// Ice breakers saved but never answered by Graph (a node died before
+	// its job was enqueued) get a job again.
+	rows, err := s.db.Query(ctx, `SELECT inbox_id FROM whatsapp_state WHERE ice_breakers_status = 'pending' AND updated_at < $1`, db.Now().Add(-time.Minute))
+	if err != nil {
+		return err
+	}
+	var pending []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		pending = append(pending, id)
+	}
+	rows.Close()
+	for _, id := range pending {
+		if err := s.enqueueAutomation(ctx, id); err != nil {
+			return err
+		}
+	}
 	cutoff := s.now().Add(-time.Hour).UnixMicro()
 	if _, err := s.db.Exec(ctx, `DELETE FROM whatsapp_pacing WHERE tat < $1`, cutoff); err != nil {
 		return err
