@@ -9,9 +9,9 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
-	"sort"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
 
