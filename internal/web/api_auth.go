@@ -113,9 +113,9 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request, _ policy.Actor
 	if err != nil {
 		return err
 	}
-	if m, err := s.secondStep(w, r, u); err != nil || m != "" {
+	if ch, err := s.secondStep(w, r, u); err != nil || ch.Method != "" {
 		if err == nil {
-			writeJSON(w, http.StatusOK, loginResponse{OTPRequired: true, Method: m})
+			writeJSON(w, http.StatusOK, loginResponse{OTPRequired: true, Method: ch.Method})
 		}
 		return err
 	}

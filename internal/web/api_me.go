@@ -60,19 +60,19 @@ func (s *Server) me(r *http.Request, id int64) (meResponse, error) {
 
 // secondStep starts the second step of u's sign-in when it needs one: a
 // code goes out and the browser keeps the challenge in a cookie. It
-// returns the method ("" when the password was enough).
-func (s *Server) secondStep(w http.ResponseWriter, r *http.Request, u user.User) (auth.Method, error) {
+// returns the challenge (no Method when the password was enough).
+func (s *Server) secondStep(w http.ResponseWriter, r *http.Request, u user.User) (auth.Challenge, error) {
 	m, err := s.Factors.LoginMethod(r.Context(), u)
 	if err != nil || m == "" {
-		return m, err
+		return auth.Challenge{}, err
 	}
 	ch, err := s.Factors.StartLogin(r.Context(), u, m, s.clientIP(r))
 	if err != nil {
-		return "", err
+		return auth.Challenge{}, err
 	}
 	http.SetCookie(w, &http.Cookie{Name: challengeCookie, Value: ch.Token, Path: "/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(auth.ChallengeTTL / time.Second)})
-	return m, nil
+	return ch, nil
 }
 
 // challenge returns the browser's sign-in challenge token.

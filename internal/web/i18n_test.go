@@ -41,7 +41,7 @@ var (
 		regexp.MustCompile(`\breturn\s+(?:"",\s*)?("[A-Z][^"]*[.!?]")`),
 		// Words for people chosen in code: Title: "Users", Notice: "Saved."
 		regexp.MustCompile(`\b(?:Title|Notice|Error):\s*("(?:[^"\\]|\\.)*")`),
-		regexp.MustCompile(`\bd\.Title,.*=\s*("(?:[^"\\]|\\.)*")`),
+		regexp.MustCompile(`\bd\.Title,[^=\n]*=\s*("(?:[^"\\]|\\.)*")`),
 	}
 	notFoundRE = regexp.MustCompile(`\bNotFound\(\s*"([^"]+)"\s*\)`)
 	// Strings that match the patterns above but are not for people.

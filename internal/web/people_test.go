@@ -318,6 +318,16 @@ func TestSignInWithCodes(t *testing.T) {
 		if m := me(t, c); m.ID != ana.UserID || m.Status != "away" {
 			t.Fatalf("signed in as %+v", m)
 		}
+		// Signing in again at once in a browser: no new code yet, and the
+		// page says the last one still works.
+		b := noRedirects(srv.Anonymous())
+		r = form(b, "/login", url.Values{"email": {"ana@example.com"}, "password": {testrig.Password}}).Expect(303)
+		if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, "/login/code?") || !strings.Contains(loc, "recent=1") {
+			t.Fatalf("second sign-in went to %s", loc)
+		}
+		if p := b.Do("GET", r.Header.Get("Location"), nil).Expect(200); !strings.Contains(string(p.Body), "less than a minute ago") {
+			t.Error("the code page does not say a code was sent moments ago")
+		}
 
 		// SMS: a verified mobile number first (a code to the new number),
 		// then switching the method (a code by email, then one by SMS).

@@ -422,15 +422,19 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error
 	} else if err != nil {
 		return err
 	}
-	m, err := u.s.secondStep(w, r, usr)
+	ch, err := u.s.secondStep(w, r, usr)
 	if p, ok := problem.As(err); ok {
 		status, detail, _ := classify(p, "")
 		return u.render(w, r, status, "login", pageData{Title: "Sign in", Error: detail.Message, Form: form})
 	} else if err != nil {
 		return err
 	}
-	if m != "" {
-		http.Redirect(w, r, "/login/code?next="+urlQueryEscape(safeNext(form["next"])), http.StatusSeeOther)
+	if ch.Method != "" {
+		recent := ""
+		if ch.Wait > 0 {
+			recent = "&recent=1" // no new code yet: the last one still works
+		}
+		http.Redirect(w, r, "/login/code?next="+urlQueryEscape(safeNext(form["next"]))+recent, http.StatusSeeOther)
 		return nil
 	}
 	if err := u.s.startSession(w, r, usr.ID); err != nil {

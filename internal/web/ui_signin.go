@@ -15,6 +15,8 @@ type codePage struct {
 	Method auth.Method
 	// Sent says a new code went out (after "Send a new code").
 	Sent bool
+	// Recent says no new code went out: one sent moments ago still works.
+	Recent bool
 }
 
 func (u *ui) renderCode(w http.ResponseWriter, r *http.Request, status int, d pageData, sent bool) error {
@@ -30,7 +32,7 @@ func (u *ui) renderCode(w http.ResponseWriter, r *http.Request, status int, d pa
 	if d.Form["next"] == "" {
 		d.Form["next"] = r.FormValue("next")
 	}
-	d.Title, d.Data = "Enter your code", codePage{Method: m, Sent: sent}
+	d.Title, d.Data = "Enter your code", codePage{Method: m, Sent: sent, Recent: r.URL.Query().Get("recent") == "1"}
 	return u.render(w, r, status, "login_code", d)
 }
 
