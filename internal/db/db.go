@@ -157,8 +157,14 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 }
 
 // postgresWriters is how many group-commit workers (and connections) write
-// on PostgreSQL.
-const postgresWriters = 4
+// on PostgreSQL: one. A batch holds the row locks of every call in it until
+// its commit, so two batches side by side lock hot rows (a number's send
+// pacing, a conversation) in the orders their calls happen to come in, and
+// cross: PostgreSQL breaks each deadlock only after deadlock_timeout, and
+// under load the next batch crosses again. One writer cannot cross itself;
+// every commit takes the event sequence row anyway, so batches were mostly
+// serialised already.
+const postgresWriters = 1
 
 // Close stops the writer and closes both pools.
 func (db *DB) Close() error {
