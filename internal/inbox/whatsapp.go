@@ -84,25 +84,51 @@ const DefaultMessagesPerSecond = 80
 // MaxMessagesPerSecond is the highest throughput Meta grants a number.
 const MaxMessagesPerSecond = 1000
 
-func digitsID(f problem.Fields, field, v, what string) {
+// idField is one of Meta's numeric ids, with its messages.
+type idField struct{ field, missing, bad string }
+
+var (
+	phoneNumberIDField = idField{"whatsapp.phone_number_id", "Enter the phone number ID from Meta's app dashboard.",
+		"The phone number ID is a number of at most 32 digits."}
+	wabaIDField = idField{"whatsapp.waba_id", "Enter the WhatsApp Business Account ID from Meta's app dashboard.",
+		"The WhatsApp Business Account ID is a number of at most 32 digits."}
+)
+
+func digitsID(f problem.Fields, id idField, v string) {
 	switch {
 	case v == "":
-		f.Add(field, "Enter the %s from Meta's app dashboard.", what)
+		f.Add(id.field, "%s", id.missing)
 	case len(v) > 32 || strings.TrimLeft(v, "0123456789") != "":
-		f.Add(field, "The %s is a number of at most 32 digits.", what)
+		f.Add(id.field, "%s", id.bad)
 	}
 }
 
-// secretValue checks a secret: present (when required), printable, no
-// spaces, and not too long.
-func secretValue(f problem.Fields, field, v, what string, max int) {
+// secretField is a secret of the number, with its messages.
+type secretField struct {
+	field                   string
+	max                     int
+	missing, long, printing string
+}
+
+var (
+	accessTokenField = secretField{"whatsapp.access_token", 2048, "Enter the access token.",
+		"The access token has at most 2048 characters.", "The access token has no spaces or invisible characters: copy it again."}
+	appSecretField = secretField{"whatsapp.app_secret", 256, "Enter the app secret.",
+		"The app secret has at most 256 characters.", "The app secret has no spaces or invisible characters: copy it again."}
+	verifyTokenField = secretField{"whatsapp.verify_token", 256, "Enter the verify token.",
+		"The verify token has at most 256 characters.", "The verify token has no spaces or invisible characters: type it again."}
+)
+
+// secretValue checks a secret: present, printable, no spaces, and not
+// too long.
+func secretValue(f problem.Fields, sf secretField, v string) {
 	switch {
 	case v == "":
-		f.Add(field, "Enter the %s.", what)
-	case utf8.RuneCountInString(v) > max:
-		f.Add(field, "The %s has at most %d characters.", what, max)
+		f.Add(sf.field, "%s", sf.missing)
+	case utf8.RuneCountInString(v) > sf.max:
+		f.Add(sf.field, "%s", sf.long)
 	case strings.IndexFunc(v, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0:
-		f.Add(field, "The %s has no spaces or invisible characters: copy it again.", what)
+		f.Add(sf.field, "%s", sf.printing)
 	}
 }
 
@@ -119,7 +145,7 @@ func displayNumber(f problem.Fields, v string) string {
 	}
 	n, msg := contact.NormalizePhone(v)
 	if msg != "" {
-		f.Add("whatsapp.display_phone_number", "%s", msg)
+		f.Add("whatsapp.display_phone_number", "Enter the phone number customers write to, like +14155550123.")
 		return v
 	}
 	return n
@@ -143,16 +169,16 @@ func (c *WhatsAppConfig) validate(f problem.Fields) bool {
 	c.AccessToken = strings.TrimSpace(c.AccessToken)
 	c.AppSecret = strings.TrimSpace(c.AppSecret)
 	c.VerifyToken = strings.TrimSpace(c.VerifyToken)
-	digitsID(f, "whatsapp.phone_number_id", c.PhoneNumberID, "phone number ID")
-	digitsID(f, "whatsapp.waba_id", c.WABAID, "WhatsApp Business Account ID")
+	digitsID(f, phoneNumberIDField, c.PhoneNumberID)
+	digitsID(f, wabaIDField, c.WABAID)
 	c.DisplayPhoneNumber = displayNumber(f, c.DisplayPhoneNumber)
-	secretValue(f, "whatsapp.access_token", c.AccessToken, "access token", 2048)
-	secretValue(f, "whatsapp.app_secret", c.AppSecret, "app secret", 256)
+	secretValue(f, accessTokenField, c.AccessToken)
+	secretValue(f, appSecretField, c.AppSecret)
 	made := false
 	if c.VerifyToken == "" {
 		c.VerifyToken, made = randomToken(24), true
 	} else {
-		secretValue(f, "whatsapp.verify_token", c.VerifyToken, "verify token", 256)
+		secretValue(f, verifyTokenField, c.VerifyToken)
 	}
 	c.MessagesPerSecond = rate(f, c.MessagesPerSecond)
 	return made
@@ -167,11 +193,11 @@ func (c *WhatsAppConfig) settings() *WhatsAppSettings {
 func (p *WhatsAppPatch) apply(f problem.Fields, cur *WhatsAppSettings, sec *whatsappSecrets) {
 	if p.PhoneNumberID != nil {
 		cur.PhoneNumberID = strings.TrimSpace(*p.PhoneNumberID)
-		digitsID(f, "whatsapp.phone_number_id", cur.PhoneNumberID, "phone number ID")
+		digitsID(f, phoneNumberIDField, cur.PhoneNumberID)
 	}
 	if p.WABAID != nil {
 		cur.WABAID = strings.TrimSpace(*p.WABAID)
-		digitsID(f, "whatsapp.waba_id", cur.WABAID, "WhatsApp Business Account ID")
+		digitsID(f, wabaIDField, cur.WABAID)
 	}
 	if p.DisplayPhoneNumber != nil {
 		cur.DisplayPhoneNumber = displayNumber(f, *p.DisplayPhoneNumber)
@@ -184,15 +210,15 @@ func (p *WhatsAppPatch) apply(f problem.Fields, cur *WhatsAppSettings, sec *what
 	}
 	if p.AccessToken != nil {
 		sec.AccessToken = strings.TrimSpace(*p.AccessToken)
-		secretValue(f, "whatsapp.access_token", sec.AccessToken, "access token", 2048)
+		secretValue(f, accessTokenField, sec.AccessToken)
 	}
 	if p.AppSecret != nil {
 		sec.AppSecret = strings.TrimSpace(*p.AppSecret)
-		secretValue(f, "whatsapp.app_secret", sec.AppSecret, "app secret", 256)
+		secretValue(f, appSecretField, sec.AppSecret)
 	}
 	if p.VerifyToken != nil {
 		sec.VerifyToken = strings.TrimSpace(*p.VerifyToken)
-		secretValue(f, "whatsapp.verify_token", sec.VerifyToken, "verify token", 256)
+		secretValue(f, verifyTokenField, sec.VerifyToken)
 	}
 }
 
@@ -285,4 +311,17 @@ func (s *Store) WhatsAppVerifyToken(ctx context.Context, token string) (bool, er
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// WhatsAppMessages are the messages of the number's fields that reach
+// admins, for the translations' completeness test.
+func WhatsAppMessages() []string {
+	var out []string
+	for _, id := range []idField{phoneNumberIDField, wabaIDField} {
+		out = append(out, id.missing, id.bad)
+	}
+	for _, sf := range []secretField{accessTokenField, appSecretField, verifyTokenField} {
+		out = append(out, sf.missing, sf.long, sf.printing)
+	}
+	return out
 }

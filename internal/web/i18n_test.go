@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
+	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -51,7 +53,7 @@ var (
 // messageDirs are the packages whose messages reach agents and admins.
 var messageDirs = []string{
 	"../user", "../auth", "../avatar", "../invite", "../team", "../availability", "../conversation", "../contact",
-	"../inbox", "../tag", "../attachment", "../problem", ".",
+	"../inbox", "../tag", "../attachment", "../problem", "../channel/whatsapp", ".",
 }
 
 // notAgents are files of those packages that speak to customers (web
@@ -95,7 +97,7 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	// Scripts (app.js, people.js): t("…").
 	var scripts [][]byte
-	for _, name := range []string{"static/app.js", "static/people.js"} {
+	for _, name := range []string{"static/app.js", "static/people.js", "static/whatsapp.js"} {
 		b, err := content.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
@@ -121,6 +123,20 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	for _, m := range []auth.Method{"", auth.MethodEmail, auth.MethodSMS, auth.MethodTOTP} {
 		add(m.Label(), "methods")
+	}
+	// WhatsApp: what to do about Meta's error codes, and the number's
+	// field messages (kept in tables).
+	for _, h := range whatsapp.Hints() {
+		add(h, "whatsapp hints")
+	}
+	for _, m := range whatsapp.Messages() {
+		add(m, "channel/whatsapp/compose.go")
+	}
+	for _, m := range whatsapp.ParamLabels() {
+		add(m, "channel/whatsapp/template.go")
+	}
+	for _, m := range inbox.WhatsAppMessages() {
+		add(m, "inbox/whatsapp.go")
 	}
 	// Error pages are titled with the status text.
 	for _, code := range []int{400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503} {

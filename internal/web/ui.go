@@ -96,6 +96,9 @@ func newUI(s *Server) (*ui, error) {
 	for k, v := range peopleFuncs() {
 		funcs[k] = v
 	}
+	for k, v := range waFuncs() {
+		funcs[k] = v
+	}
 	layouts, err := fs.Glob(content, "templates/_*.html")
 	if err != nil {
 		return nil, err

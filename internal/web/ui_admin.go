@@ -191,6 +191,9 @@ func (u *ui) editInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 	if err != nil {
 		return err
 	}
+	if in.Type == inbox.WhatsApp {
+		return u.editWhatsApp(w, r, a, in)
+	}
 	f := inboxForm{Inbox: in, Name: in.Name, Members: in.MemberIDs, Saved: r.URL.Query().Get("saved") == "1"}
 	if in.Webchat != nil {
 		f.Greeting, f.Color, f.RequireIdentity = in.Webchat.Greeting, in.Webchat.Color, in.Webchat.RequireIdentity
@@ -203,6 +206,9 @@ func (u *ui) updateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
+	}
+	if in.Type == inbox.WhatsApp {
+		return u.updateWhatsApp(w, r, a, in)
 	}
 	if err := r.ParseForm(); err != nil {
 		return malformed("The form could not be read.")

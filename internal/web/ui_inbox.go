@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/inbox"
@@ -390,6 +391,10 @@ type convView struct {
 	Composer composerView
 	Tags     tagsView
 	Contact  contactView
+	// WA is the WhatsApp window, and Panel the WhatsApp composer, of a
+	// WhatsApp conversation.
+	WA    *waConv
+	Panel *waPanel
 }
 
 // messagesView is a page of history, oldest first, with the cursor of
@@ -406,6 +411,10 @@ type messageView struct {
 	Sender string
 	// Avatar is the agent's picture, "" for none.
 	Avatar string
+	// WA is what a WhatsApp message carries beyond its text; Hint says
+	// what to do about a failure with WhatsApp's code.
+	WA   *whatsapp.Content
+	Hint string
 }
 
 // composerView is the reply form. Key is the idempotency key of the next
@@ -419,6 +428,8 @@ type composerView struct {
 	Fields      map[string]string
 	// Sent is the message just sent, for the page to show at once.
 	Sent *messageView
+	// WA is the WhatsApp window of the conversation, if on WhatsApp.
+	WA *waConv
 }
 
 // tagsView is the conversation's tags and the form to add one. OOB
@@ -458,6 +469,12 @@ func newKey() string {
 
 func (n *names) message(m conversation.Message) messageView {
 	v := messageView{M: m}
+	if c, ok := whatsapp.DecodeContent(&m); ok {
+		v.WA = &c
+	}
+	if m.Error != nil {
+		v.Hint = whatsapp.Hint(m.Error.Code)
+	}
 	switch m.SenderType {
 	case conversation.SenderAgent:
 		v.Sender = n.User(m.SenderID)
@@ -501,6 +518,15 @@ func (u *ui) convView(r *http.Request, a policy.Actor, c conversation.Conversati
 	}
 	v.Tags = tagsView{ConvID: c.ID, Tags: c.Tags, Work: policy.Allow(a, policy.WorkConversations)}
 	v.Composer = composerView{ConvID: c.ID, Key: newKey()}
+	if v.WA = u.waConvOf(r.Context(), c); v.WA != nil {
+		v.Composer.WA = v.WA
+		if policy.Allow(a, policy.WorkConversations) {
+			var err error
+			if v.Panel, err = u.waPanelFor(r.Context(), v.WA); err != nil {
+				return nil, err
+			}
+		}
+	}
 	cv, err := u.contactView(r, a, c, n)
 	if err != nil {
 		return nil, err
@@ -642,6 +668,9 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 		}
 	}
 	m, _, err := u.s.Conversations.Send(r.Context(), a, id, conversation.Outgoing{Text: cv.Text, IdempotencyKey: cv.Key, AttachmentIDs: ids})
+	if c, gerr := u.s.Conversations.Get(r.Context(), a, id); gerr == nil {
+		cv.WA = u.waConvOf(r.Context(), c)
+	}
 	if p, ok := problem.As(err); ok && (p.Kind == problem.KindInvalid || p.Kind == problem.KindConflict) {
 		if !isHTMX(r) {
 			return err
@@ -668,7 +697,7 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 		return err
 	}
 	sent := n.message(m)
-	return u.partial(w, r, http.StatusOK, "inbox", "composer", composerView{ConvID: id, Key: newKey(), Sent: &sent})
+	return u.partial(w, r, http.StatusOK, "inbox", "composer", composerView{ConvID: id, Key: newKey(), Sent: &sent, WA: cv.WA})
 }
 
 // head renders the conversation's header: who, status, and the actions.

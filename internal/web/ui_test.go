@@ -102,6 +102,19 @@ var pageAccess = map[string][]string{
 	"POST /admin/teams/{id}/delete":          {"admin"},
 	"GET /admin/inboxes/{id}/assignment":     {"admin"},
 	"POST /admin/inboxes/{id}/assignment":    {"admin"},
+	// WhatsApp: the number's page is admins'; the composer, templates and
+	// new conversations are everyone's who works conversations.
+	"GET /admin/inboxes/new/whatsapp":                  {"admin"},
+	"POST /admin/inboxes/whatsapp":                     {"admin"},
+	"POST /admin/inboxes/{id}/whatsapp/test":           {"admin"},
+	"POST /admin/inboxes/{id}/whatsapp/templates/sync": {"admin"},
+	"POST /admin/inboxes/{id}/whatsapp/ice-breakers":   {"admin"},
+	"POST /inbox/conversations/{id}/whatsapp":          everyone,
+	"GET /inbox/conversations/{id}/whatsapp/template":  everyone,
+	"GET /inbox/new":          everyone,
+	"POST /inbox/new":         everyone,
+	"POST /inbox/new/start":   everyone,
+	"GET /inbox/new/template": everyone,
 	// Reports are a supervisor's: inbox managers see conversations only.
 	"GET /admin/reports/time-in-status":     {"admin"},
 	"GET /admin/reports/time-in-status.csv": {"admin"},

@@ -89,14 +89,66 @@ const (
 
 func runes(s string) int { return utf8.RuneCountInString(s) }
 
+// text is a text of an interactive message, with its messages: missing
+// ("" for optional texts) and too long (a format of the limit and the
+// length).
+type text struct{ missing, long string }
+
+var (
+	bodyText        = text{"Write the message text.", "The message text has at most %d characters (this one has %d)."}
+	footerText      = text{"", "The footer has at most %d characters (this one has %d)."}
+	headerText      = text{"Write the header.", "The header has at most %d characters (this one has %d)."}
+	buttonTitleText = text{"Write the button title.", "A button title has at most %d characters (this one has %d)."}
+	buttonIDText    = text{"Write the button id.", "A button id has at most %d characters (this one has %d)."}
+	listButtonText  = text{"Write the text of the button that opens the list.", "The list button has at most %d characters (this one has %d)."}
+	sectionText     = text{"Write the section title: a list of several sections needs them.", "A section title has at most %d characters (this one has %d)."}
+	rowTitleText    = text{"Write the row title.", "A row title has at most %d characters (this one has %d)."}
+	rowIDText       = text{"Write the row id.", "A row id has at most %d characters (this one has %d)."}
+	rowDescText     = text{"", "A row description has at most %d characters (this one has %d)."}
+	linkText        = text{"Write the button text.", "The button text has at most %d characters (this one has %d)."}
+)
+
 // length checks a required or optional text against a limit.
-func length(f problem.Fields, field, v string, required bool, max int, what string) {
+func length(f problem.Fields, field, v string, required bool, max int, t text) {
 	switch {
 	case strings.TrimSpace(v) == "" && required:
-		f.Add(field, "Write the %s.", what)
+		f.Add(field, "%s", t.missing)
 	case runes(v) > max:
-		f.Add(field, "The %s has at most %d characters (this one has %d).", what, max, runes(v))
+		f.Add(field, t.long, max, runes(v))
 	}
+}
+
+// Messages lists the messages of this file kept in tables, for the
+// translations' completeness test.
+func Messages() []string {
+	var out []string
+	for _, t := range []text{bodyText, footerText, headerText, buttonTitleText, buttonIDText, listButtonText, sectionText, rowTitleText, rowIDText, rowDescText, linkText} {
+		if t.missing != "" {
+			out = append(out, t.missing)
+		}
+		out = append(out, t.long)
+	}
+	for _, k := range []string{"image", "video", "document", "audio", "sticker"} {
+		out = append(out, mediaMessages(k)...)
+	}
+	return out
+}
+
+// mediaMessages are the messages about a kind of file.
+func mediaMessages(kind string) []string {
+	switch kind {
+	case "image":
+		return []string{"Attach the image to show in the header.", "The attached file is not an image.", "WhatsApp takes images of at most %s; this one has %s."}
+	case "video":
+		return []string{"Attach the video to show in the header.", "The attached file is not a video.", "WhatsApp takes videos of at most %s; this one has %s."}
+	case "document":
+		return []string{"Attach the document to show in the header.", "The attached file is not a document.", "WhatsApp takes documents of at most %s; this one has %s."}
+	case "audio":
+		return []string{"An audio message cannot have a caption on WhatsApp: send the text as its own message.", "WhatsApp takes audio files of at most %s; this one has %s."}
+	case "sticker":
+		return []string{"A sticker cannot have a caption on WhatsApp: send the text as its own message.", "WhatsApp takes stickers of at most %s; this one has %s."}
+	}
+	return nil
 }
 
 // Validate checks an interactive message against Meta's limits, with a
@@ -117,23 +169,23 @@ func (in *Interactive) Validate(media *attachment.Attachment) error {
 		f.Add("interactive.type", "Choose reply buttons (button), a list (list) or a link button (cta_url).")
 		return f.Err()
 	}
-	length(f, "interactive.body", in.Body, true, bodyMax, "message text")
-	length(f, "interactive.footer", in.Footer, false, MaxFooter, "footer")
+	length(f, "interactive.body", in.Body, true, bodyMax, bodyText)
+	length(f, "interactive.footer", in.Footer, false, MaxFooter, footerText)
 	if h := in.Header; h != nil {
 		trim(&h.Text)
 		switch h.Type {
 		case "", "none":
 			in.Header = nil
 		case "text":
-			length(f, "interactive.header.text", h.Text, true, MaxHeaderText, "header")
+			length(f, "interactive.header.text", h.Text, true, MaxHeaderText, headerText)
 		case "image", "video", "document":
 			switch {
 			case in.Type == InteractiveList:
 				f.Add("interactive.header.type", "A list's header can only be text.")
 			case media == nil:
-				f.Add("interactive.header.type", "Attach the %s to show in the header.", h.Type)
+				f.Add("interactive.header.type", "%s", mediaMessages(h.Type)[0])
 			case string(media.Kind) != h.Type:
-				f.Add("interactive.header.type", "The attached file is not a %s.", h.Type)
+				f.Add("interactive.header.type", "%s", mediaMessages(h.Type)[1])
 			}
 		default:
 			f.Add("interactive.header.type", "A header is text, an image, a video or a document.")
@@ -159,8 +211,8 @@ func (in *Interactive) Validate(media *attachment.Attachment) error {
 			if b.ID == "" {
 				b.ID = slug(b.Title, i)
 			}
-			length(f, field+".title", b.Title, true, MaxButtonTitle, "button title")
-			length(f, field+".id", b.ID, true, MaxButtonID, "button id")
+			length(f, field+".title", b.Title, true, MaxButtonTitle, buttonTitleText)
+			length(f, field+".id", b.ID, true, MaxButtonID, buttonIDText)
 			if titles[strings.ToLower(b.Title)] && b.Title != "" {
 				f.Add(field+".title", "Two buttons have the same title.")
 			}
@@ -171,7 +223,7 @@ func (in *Interactive) Validate(media *attachment.Attachment) error {
 		}
 	case InteractiveList:
 		trim(&in.ListButton)
-		length(f, "interactive.list_button", in.ListButton, true, MaxListButton, "list button text")
+		length(f, "interactive.list_button", in.ListButton, true, MaxListButton, listButtonText)
 		total := 0
 		switch {
 		case len(in.Sections) == 0:
@@ -184,7 +236,7 @@ func (in *Interactive) Validate(media *attachment.Attachment) error {
 			s := &in.Sections[i]
 			trim(&s.Title)
 			field := "interactive.sections." + itoa(i)
-			length(f, field+".title", s.Title, len(in.Sections) > 1, MaxSectionTitle, "section title")
+			length(f, field+".title", s.Title, len(in.Sections) > 1, MaxSectionTitle, sectionText)
 			if len(s.Rows) == 0 {
 				f.Add(field+".rows", "A section needs at least one row.")
 			}
@@ -197,9 +249,9 @@ func (in *Interactive) Validate(media *attachment.Attachment) error {
 				if r.ID == "" {
 					r.ID = slug(r.Title, total)
 				}
-				length(f, rf+".title", r.Title, true, MaxRowTitle, "row title")
-				length(f, rf+".id", r.ID, true, MaxRowID, "row id")
-				length(f, rf+".description", r.Description, false, MaxRowDescription, "row description")
+				length(f, rf+".title", r.Title, true, MaxRowTitle, rowTitleText)
+				length(f, rf+".id", r.ID, true, MaxRowID, rowIDText)
+				length(f, rf+".description", r.Description, false, MaxRowDescription, rowDescText)
 				if ids[r.ID] {
 					f.Add(rf+".id", "Two rows have the same id.")
 				}
@@ -213,7 +265,7 @@ func (in *Interactive) Validate(media *attachment.Attachment) error {
 	case InteractiveLink:
 		trim(&in.DisplayText)
 		trim(&in.URL)
-		length(f, "interactive.display_text", in.DisplayText, true, MaxDisplayText, "button text")
+		length(f, "interactive.display_text", in.DisplayText, true, MaxDisplayText, linkText)
 		if u, err := url.Parse(in.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			f.Add("interactive.url", "Enter the address the button opens, like https://www.example.com/offer.")
 		} else if len(in.URL) > 2000 {

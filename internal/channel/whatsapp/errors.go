@@ -110,3 +110,12 @@ func Hint(code string) string {
 	}
 	return hints[n]
 }
+
+// Hints lists every hint, for the translations' completeness test.
+func Hints() []string {
+	out := make([]string, 0, len(hints))
+	for _, h := range hints {
+		out = append(out, h)
+	}
+	return out
+}

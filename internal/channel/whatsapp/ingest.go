@@ -216,7 +216,7 @@ func (s *Service) ingestChange(ctx context.Context, n *inbox.WhatsAppNumber, ch 
 		}
 	}
 	for _, e := range ch.Errors {
-		s.alert(ctx, n, strconv.Itoa(e.Code), "Meta reports a problem with "+n.Name+": "+e.Title, e.Details)
+		s.alert(ctx, n, strconv.Itoa(e.Code), "Meta reports a problem with "+n.Name+": "+e.Title, e.Title, e.Details)
 	}
 	res.Messages += counts.messages
 	res.Duplicates += counts.duplicates

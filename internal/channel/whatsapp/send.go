@@ -166,9 +166,10 @@ func checkMedia(m *conversation.Message) error {
 	case why != "":
 		return problem.Invalid("attachments", "%s", why)
 	case a.Size > max:
-		return problem.Invalid("attachments", "WhatsApp takes %s files of at most %s; this one has %s.", kind, humanBytes(max), humanBytes(a.Size))
+		msgs := mediaMessages(kind)
+		return problem.Invalid("attachments", msgs[len(msgs)-1], humanBytes(max), humanBytes(a.Size))
 	case m.Text != "" && (kind == "audio" || kind == "sticker"):
-		return problem.Invalid("text", "A %s cannot have a caption on WhatsApp: send the text as its own message.", kind)
+		return problem.Invalid("text", "%s", mediaMessages(kind)[0])
 	case runes(m.Text) > MaxCaption:
 		return problem.Invalid("text", "A caption has at most %d characters.", MaxCaption)
 	}

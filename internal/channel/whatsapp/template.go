@@ -179,7 +179,7 @@ func (t *Template) fillParams() {
 				Param{Key: "header.latitude", Label: "Latitude", Example: "37.4847"},
 				Param{Key: "header.longitude", Label: "Longitude", Example: "-122.1472"},
 				Param{Key: "header.name", Label: "Place name", Max: 1000},
-				Param{Key: "header.address", Label: "Address", Max: 1000})
+				Param{Key: "header.address", Label: "Place address", Max: 1000})
 		}
 	}
 	if b := t.component("BODY"); b != nil {
@@ -200,6 +200,12 @@ func (t *Template) fillParams() {
 			}
 		}
 	}
+}
+
+// ParamLabels are the words fillParams labels values with, for the
+// catalogs of the interface (the labels are translated where shown).
+func ParamLabels() []string {
+	return []string{"Header {{%s}}", "Latitude", "Longitude", "Place name", "Place address", "Body {{%s}}", "Link of “%s”: %s", "Coupon code"}
 }
 
 // HeaderMedia is the kind of file the template's header shows (image,
@@ -243,10 +249,10 @@ func (t *Template) Use(values map[string]string, media *attachment.Attachment) (
 		v := strings.TrimSpace(values[p.Key])
 		switch {
 		case v == "":
-			f.Add(field, "Fill in %s.", p.Label)
+			f.Add(field, "Fill in this value.")
 			continue
 		case p.Max > 0 && runes(v) > p.Max:
-			f.Add(field, "%s has at most %d characters.", p.Label, p.Max)
+			f.Add(field, "This value has at most %d characters (this one has %d).", p.Max, runes(v))
 		}
 		switch {
 		case strings.HasPrefix(p.Key, "body.") || strings.HasPrefix(p.Key, "header."):
@@ -255,12 +261,16 @@ func (t *Template) Use(values map[string]string, media *attachment.Attachment) (
 			}
 		case strings.HasPrefix(p.Key, "button."):
 			if strings.ContainsAny(v, " \n\t") {
-				f.Add(field, "%s cannot contain spaces.", p.Label)
+				f.Add(field, "This value cannot contain spaces.")
 			}
 		}
 		if p.Key == "header.latitude" || p.Key == "header.longitude" {
 			if x, err := strconv.ParseFloat(v, 64); err != nil || x < -180 || x > 180 || (p.Key == "header.latitude" && (x < -90 || x > 90)) {
-				f.Add(field, "Enter a %s in degrees, like 37.4847.", strings.TrimPrefix(p.Key, "header."))
+				if p.Key == "header.latitude" {
+					f.Add(field, "Enter a latitude in degrees, like 37.4847.")
+				} else {
+					f.Add(field, "Enter a longitude in degrees, like -122.1472.")
+				}
 			}
 		}
 		u.Params[p.Key] = v
@@ -273,9 +283,9 @@ func (t *Template) Use(values map[string]string, media *attachment.Attachment) (
 	if hm := t.HeaderMedia(); hm != "" {
 		switch {
 		case media == nil:
-			f.Add("attachments", "This template's header shows a %s: attach one.", hm)
+			f.Add("attachments", "%s", mediaMessages(hm)[0])
 		case string(media.Kind) != hm:
-			f.Add("attachments", "This template's header shows a %s; the attached file is not one.", hm)
+			f.Add("attachments", "%s", mediaMessages(hm)[1])
 		}
 		u.HeaderMedia = hm
 	} else if media != nil {

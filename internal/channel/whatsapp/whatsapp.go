@@ -74,8 +74,10 @@ const AlertEvent = "whatsapp.alert"
 type Alert struct {
 	InboxID int64  `json:"inbox_id"`
 	Inbox   string `json:"inbox"`
-	Code    string `json:"code"`
+	Code string `json:"code"`
+	// Message says it in English; Title is Meta's title of the error.
 	Message string `json:"message"`
+	Title   string `json:"title,omitempty"`
 	Details string `json:"details,omitempty"`
 }
 
@@ -317,10 +319,10 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (bool, error) {
 }
 
 // alert tells admins about a number's trouble.
-func (s *Service) alert(ctx context.Context, n *inbox.WhatsAppNumber, code, message, details string) {
+func (s *Service) alert(ctx context.Context, n *inbox.WhatsAppNumber, code, message, title, details string) {
 	s.logger.Warn("whatsapp: "+message, "inbox", n.InboxID, "code", code, "details", details)
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
-		tx.Emit(event.New(AlertEvent, Alert{InboxID: n.InboxID, Inbox: n.Name, Code: code, Message: message, Details: details}))
+		tx.Emit(event.New(AlertEvent, Alert{InboxID: n.InboxID, Inbox: n.Name, Code: code, Message: message, Title: title, Details: details}))
 		return nil
 	})
 	if err != nil {
@@ -353,7 +355,7 @@ func (s *Service) flagToken(ctx context.Context, n *inbox.WhatsAppNumber, f fail
 		return
 	}
 	if changed {
-		s.alert(ctx, n, "190", "The access token of "+n.Name+" was refused by Meta: enter a new one in the inbox settings.", f.Details)
+		s.alert(ctx, n, "190", "The access token of "+n.Name+" was refused by Meta: enter a new one in the inbox settings.", f.Message, f.Details)
 	}
 }
 

@@ -1,0 +1,772 @@
+package web
+
+import (
+	"context"
+	"html/template"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
+	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/user"
+)
+
+// ---- Admin: a WhatsApp number's page ----
+
+// waAdminPage is the create and edit page of a WhatsApp inbox: the
+// number's settings (secrets are write-only), where Meta's webhooks go,
+// the connection test, templates and ice breakers.
+type waAdminPage struct {
+	Inbox   inbox.Inbox // ID 0 when new
+	Form    map[string]string
+	Members []int64
+	Users   []user.User
+	Saved   bool
+	// WebhookURL and VerifyToken are what to paste into Meta's app
+	// dashboard; the token is shown right after creation only.
+	WebhookURL  string
+	VerifyToken string
+	Created     bool
+	State       *whatsapp.State
+	Ice         waIcePanel
+	Templates   waTemplatesPanel
+	Connection  *whatsapp.Connection
+}
+
+// waIcePanel is the ice breakers editor.
+type waIcePanel struct {
+	InboxID int64
+	Prompts []string // always MaxIceBreakers entries, empty ones blank
+	State   *whatsapp.State
+	Fields  map[string]string
+	Saved   bool
+}
+
+// waTemplatesPanel is the templates section of the admin page.
+type waTemplatesPanel struct {
+	InboxID   int64
+	State     *whatsapp.State
+	Templates []whatsapp.Template
+	Error     string
+	Synced    *whatsapp.SyncResult
+}
+
+func (u *ui) waIcePanel(inboxID int64, st *whatsapp.State, prompts []string, fields map[string]string) waIcePanel {
+	p := waIcePanel{InboxID: inboxID, State: st, Fields: fields}
+	if prompts == nil && st != nil {
+		prompts = st.IceBreakers
+	}
+	p.Prompts = make([]string, whatsapp.MaxIceBreakers)
+	copy(p.Prompts, prompts)
+	return p
+}
+
+func (u *ui) waAdmin(r *http.Request, f *waAdminPage) error {
+	us, err := u.s.Users.List(r.Context())
+	if err != nil {
+		return err
+	}
+	f.Users = us
+	f.WebhookURL = u.s.webhookURL()
+	if f.Inbox.ID == 0 {
+		return nil
+	}
+	st, err := u.s.WhatsApp.State(r.Context(), f.Inbox.ID)
+	if err != nil {
+		return err
+	}
+	f.State = &st
+	if f.Ice.InboxID == 0 {
+		f.Ice = u.waIcePanel(f.Inbox.ID, &st, nil, nil)
+	}
+	ts, err := u.s.WhatsApp.Templates(r.Context(), f.Inbox.ID, false)
+	if err != nil {
+		return err
+	}
+	f.Templates = waTemplatesPanel{InboxID: f.Inbox.ID, State: &st, Templates: ts}
+	return nil
+}
+
+func (u *ui) renderWhatsAppAdmin(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f waAdminPage, fields map[string]string) error {
+	if err := u.waAdmin(r, &f); err != nil {
+		return err
+	}
+	title := "New WhatsApp number"
+	if f.Inbox.ID != 0 {
+		title = f.Inbox.Name
+	}
+	return u.render(w, r, status, "whatsapp_inbox", pageData{Title: title, Actor: a, Fields: fields, Data: f})
+}
+
+func (u *ui) newWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Form: map[string]string{"messages_per_second": strconv.Itoa(inbox.DefaultMessagesPerSecond)}}, nil)
+}
+
+// waFormFields are the plain fields of the number's form.
+var waFormFields = []string{"name", "phone_number_id", "waba_id", "display_phone_number", "messages_per_second"}
+
+// readWhatsAppForm reads the posted number form; secrets left empty are
+// not changed.
+func readWhatsAppForm(r *http.Request, f *waAdminPage, fields problem.Fields) (cfg inbox.WhatsAppConfig, secrets map[string]string) {
+	f.Form = map[string]string{}
+	for _, k := range waFormFields {
+		f.Form[k] = strings.TrimSpace(r.PostForm.Get(k))
+	}
+	f.Members = formIDs(r, "member_ids", fields)
+	secrets = map[string]string{}
+	for _, k := range []string{"access_token", "app_secret", "verify_token"} {
+		if v := strings.TrimSpace(r.PostForm.Get(k)); v != "" {
+			secrets[k] = v
+		}
+	}
+	rate := 0
+	if v := f.Form["messages_per_second"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			fields.Add("whatsapp.messages_per_second", "Use a whole number from 1 to %d (Meta's default is %d).", inbox.MaxMessagesPerSecond, inbox.DefaultMessagesPerSecond)
+		}
+		rate = n
+	}
+	cfg = inbox.WhatsAppConfig{PhoneNumberID: f.Form["phone_number_id"], WABAID: f.Form["waba_id"], DisplayPhoneNumber: f.Form["display_phone_number"],
+		AccessToken: secrets["access_token"], AppSecret: secrets["app_secret"], VerifyToken: secrets["verify_token"], MessagesPerSecond: rate}
+	return cfg, secrets
+}
+
+func (u *ui) createWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	var f waAdminPage
+	fields := problem.Fields{}
+	cfg, _ := readWhatsAppForm(r, &f, fields)
+	var in inbox.Inbox
+	var made string
+	err := fields.Err()
+	if err == nil {
+		in, made, err = u.s.Inboxes.Create(r.Context(), inbox.NewInbox{Type: inbox.WhatsApp, Name: f.Form["name"], WhatsApp: &cfg, MemberIDs: f.Members})
+	}
+	if fields, ok := mergeFields(fields, err); ok {
+		return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, f, fields)
+	} else if err != nil {
+		return err
+	}
+	for _, id := range in.MemberIDs {
+		u.s.Auth.Forget(id)
+	}
+	u.forgetNames()
+	u.s.WhatsApp.Changed(r.Context(), in.ID)
+	// The page after creation shows the verify token once: the one made
+	// up, or the one the admin typed.
+	token := made
+	if token == "" {
+		token = cfg.VerifyToken
+	}
+	p := waAdminPage{Inbox: in, Members: in.MemberIDs, Created: true, VerifyToken: token, Form: waForm(in)}
+	return u.renderWhatsAppAdmin(w, r, a, http.StatusCreated, p, nil)
+}
+
+// waForm fills the form from an inbox.
+func waForm(in inbox.Inbox) map[string]string {
+	f := map[string]string{"name": in.Name}
+	if wa := in.WhatsApp; wa != nil {
+		f["phone_number_id"], f["waba_id"], f["display_phone_number"] = wa.PhoneNumberID, wa.WABAID, wa.DisplayPhoneNumber
+		f["messages_per_second"] = strconv.Itoa(wa.MessagesPerSecond)
+	}
+	return f
+}
+
+// editWhatsApp shows a WhatsApp inbox's page (editInbox sends WhatsApp
+// inboxes here).
+func (u *ui) editWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
+	return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Saved: r.URL.Query().Get("saved") == "1"}, nil)
+}
+
+// updateWhatsApp saves a WhatsApp inbox's form (updateInbox sends
+// WhatsApp inboxes here).
+func (u *ui) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	f := waAdminPage{Inbox: in}
+	fields := problem.Fields{}
+	cfg, secrets := readWhatsAppForm(r, &f, fields)
+	wp := &inbox.WhatsAppPatch{PhoneNumberID: &cfg.PhoneNumberID, WABAID: &cfg.WABAID, DisplayPhoneNumber: &cfg.DisplayPhoneNumber}
+	if f.Form["messages_per_second"] != "" {
+		wp.MessagesPerSecond = &cfg.MessagesPerSecond
+	}
+	if v, ok := secrets["access_token"]; ok {
+		wp.AccessToken = &v
+	}
+	if v, ok := secrets["app_secret"]; ok {
+		wp.AppSecret = &v
+	}
+	if v, ok := secrets["verify_token"]; ok {
+		wp.VerifyToken = &v
+	}
+	name := f.Form["name"]
+	var changed []int64
+	err := fields.Err()
+	if err == nil {
+		_, changed, err = u.s.Inboxes.Update(r.Context(), in.ID, inbox.Patch{Name: &name, MemberIDs: &f.Members, WhatsApp: wp})
+	}
+	if fields, ok := mergeFields(fields, err); ok {
+		return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, f, fields)
+	} else if err != nil {
+		return err
+	}
+	for _, id := range changed {
+		u.s.Auth.Forget(id)
+	}
+	u.forgetNames()
+	u.s.WhatsApp.Changed(r.Context(), in.ID)
+	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"?saved=1", http.StatusSeeOther)
+	return nil
+}
+
+// waAdminInbox is the WhatsApp inbox of an admin route.
+func (u *ui) waAdminInbox(r *http.Request) (inbox.Inbox, error) {
+	in, err := u.adminInbox(r)
+	if err == nil && in.Type != inbox.WhatsApp {
+		err = problem.NotFound("WhatsApp inbox")
+	}
+	return in, err
+}
+
+// waTest runs "test connection" and answers with its result.
+func (u *ui) waTest(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.waAdminInbox(r)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	c, err := u.s.WhatsApp.TestConnection(ctx, in.ID)
+	if err != nil {
+		return err
+	}
+	if !isHTMX(r) {
+		return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Connection: &c}, nil)
+	}
+	return u.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-connection", &c)
+}
+
+// waSync synchronises the templates now and answers with the panel.
+func (u *ui) waSync(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.waAdminInbox(r)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+	defer cancel()
+	res, serr := u.s.WhatsApp.SyncTemplates(ctx, in.ID)
+	st, err := u.s.WhatsApp.State(r.Context(), in.ID)
+	if err != nil {
+		return err
+	}
+	ts, err := u.s.WhatsApp.Templates(r.Context(), in.ID, false)
+	if err != nil {
+		return err
+	}
+	p := waTemplatesPanel{InboxID: in.ID, State: &st, Templates: ts}
+	if serr != nil {
+		p.Error = syncProblem(serr).Error()
+	} else {
+		p.Synced = &res
+	}
+	if !isHTMX(r) {
+		http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10), http.StatusSeeOther)
+		return nil
+	}
+	return u.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-templates", p)
+}
+
+// waIceBreakers saves the ice breakers and answers with the editor,
+// showing whether Graph accepted them.
+func (u *ui) waIceBreakers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.waAdminInbox(r)
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	prompts := r.PostForm["prompt"]
+	st, err := u.s.WhatsApp.SetIceBreakers(r.Context(), in.ID, prompts)
+	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
+		cur, serr := u.s.WhatsApp.State(r.Context(), in.ID)
+		if serr != nil {
+			return serr
+		}
+		panel := u.waIcePanel(in.ID, &cur, prompts, p.Fields)
+		if !isHTMX(r) {
+			return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Ice: panel}, nil)
+		}
+		return u.partial(w, r, http.StatusUnprocessableEntity, "whatsapp_inbox", "wa-ice", panel)
+	} else if err != nil {
+		return err
+	}
+	if !isHTMX(r) {
+		http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10), http.StatusSeeOther)
+		return nil
+	}
+	panel := u.waIcePanel(in.ID, &st, nil, nil)
+	panel.Saved = true
+	return u.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-ice", panel)
+}
+
+// ---- The workspace ----
+
+// waConv is what a WhatsApp conversation adds to its pane: its window.
+type waConv struct {
+	ConvID  int64
+	InboxID int64
+	// WindowEndsAt is the end of the customer-service window (nil: the
+	// customer never wrote); WindowOpen says whether free-form messages
+	// may be sent now.
+	WindowEndsAt *time.Time
+	WindowOpen   bool
+}
+
+// waConvOf is the WhatsApp part of a conversation's pane, nil for other
+// channels.
+func (u *ui) waConvOf(ctx context.Context, c conversation.Conversation) *waConv {
+	if u.s.WhatsApp == nil || !u.s.WhatsApp.IsWhatsApp(ctx, c.InboxID) {
+		return nil
+	}
+	v := &waConv{ConvID: c.ID, InboxID: c.InboxID, WindowEndsAt: c.ReplyWindowEndsAt}
+	v.WindowOpen = c.ReplyWindowEndsAt != nil && time.Now().Before(*c.ReplyWindowEndsAt)
+	return v
+}
+
+// waPanel is the WhatsApp composer beside the text one: reply buttons, a
+// list, a link button and templates (the only kind outside the window).
+type waPanel struct {
+	*waConv
+	Key string
+	// Kind is the open form: buttons, list, link or template.
+	Kind      string
+	Form      map[string]string
+	Buttons   []waRow
+	Rows      []waRow
+	Templates []whatsapp.Template
+	Template  *waTemplateFields
+	Fields    map[string]string
+	Error     string
+	Sent      *messageView
+	// Action is where the forms post.
+	Action string
+}
+
+// waRow is a button or a list row of the forms, with its messages.
+type waRow struct {
+	Index       int
+	Title       string
+	Description string
+	TitleError  string
+	DescError   string
+}
+
+// waTemplateFields are a template's values to fill and its preview.
+type waTemplateFields struct {
+	T       *whatsapp.Template
+	Key     string // name|language, the select's value
+	Values  map[string]string
+	Fields  map[string]string
+	Media   string // image, video or document when the header needs a file
+	Preview string // the body with the values given so far
+	// Attachment is the file uploaded for the header.
+	Attachment int64
+}
+
+func (u *ui) waPanelFor(ctx context.Context, wc *waConv) (*waPanel, error) {
+	ts, err := u.s.WhatsApp.Templates(ctx, wc.InboxID, true)
+	if err != nil {
+		return nil, err
+	}
+	p := &waPanel{waConv: wc, Key: newKey(), Kind: "buttons", Form: map[string]string{}, Templates: ts, Fields: map[string]string{},
+		Action: "/inbox/conversations/" + strconv.FormatInt(wc.ConvID, 10) + "/whatsapp"}
+	if !wc.WindowOpen {
+		p.Kind = "template"
+	}
+	p.fillRows()
+	return p, nil
+}
+
+// fillRows lays out the button and row inputs with their messages.
+func (p *waPanel) fillRows() {
+	p.Buttons = make([]waRow, whatsapp.MaxButtons)
+	for i := range p.Buttons {
+		p.Buttons[i] = waRow{Index: i, Title: p.Form["button."+strconv.Itoa(i)], TitleError: p.Fields["interactive.buttons."+strconv.Itoa(i)+".title"]}
+	}
+	p.Rows = make([]waRow, whatsapp.MaxRows)
+	for i := range p.Rows {
+		k := strconv.Itoa(i)
+		p.Rows[i] = waRow{Index: i, Title: p.Form["row."+k], Description: p.Form["row_description."+k],
+			TitleError: p.Fields["interactive.sections.0.rows."+k+".title"], DescError: p.Fields["interactive.sections.0.rows."+k+".description"]}
+	}
+}
+
+// templateKey is how a template is named in forms: name|language.
+func templateKey(t *whatsapp.Template) string { return t.Name + "|" + t.Language }
+
+// waTemplate finds an approved template of an inbox by its form key.
+func (u *ui) waTemplate(ctx context.Context, inboxID int64, key string) (*whatsapp.Template, error) {
+	name, lang, _ := strings.Cut(key, "|")
+	ts, err := u.s.WhatsApp.Templates(ctx, inboxID, true)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ts {
+		if ts[i].Name == name && ts[i].Language == lang {
+			return &ts[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// templateFields lays out a template's values for the form.
+func templateFields(t *whatsapp.Template, values map[string]string, fields map[string]string, attachment int64) *waTemplateFields {
+	if t == nil {
+		return nil
+	}
+	f := &waTemplateFields{T: t, Key: templateKey(t), Values: values, Fields: fields, Media: t.HeaderMedia(), Attachment: attachment}
+	if f.Values == nil {
+		f.Values = map[string]string{}
+	}
+	for _, c := range t.Components {
+		if strings.EqualFold(c.Type, "BODY") {
+			f.Preview = c.Text
+		}
+	}
+	return f
+}
+
+// waComposeForm reads the rich composer's form into a message.
+func waComposeForm(r *http.Request, p *waPanel) (whatsapp.Compose, int64) {
+	form := r.PostForm
+	p.Kind = form.Get("kind")
+	c := whatsapp.Compose{IdempotencyKey: form.Get("idempotency_key")}
+	p.Key = c.IdempotencyKey
+	for k, vs := range form {
+		if len(vs) > 0 {
+			p.Form[k] = strings.ReplaceAll(vs[0], "\r\n", "\n")
+		}
+	}
+	var header *whatsapp.Header
+	if h := strings.TrimSpace(form.Get("header_text")); h != "" {
+		header = &whatsapp.Header{Type: "text", Text: h}
+	}
+	var attachment int64
+	if v := form.Get("attachment"); v != "" {
+		attachment, _ = strconv.ParseInt(v, 10, 64)
+		if attachment > 0 {
+			c.AttachmentIDs = []int64{attachment}
+		}
+	}
+	body := strings.ReplaceAll(form.Get("body"), "\r\n", "\n")
+	switch p.Kind {
+	case "buttons":
+		in := &whatsapp.Interactive{Type: whatsapp.InteractiveButtons, Header: header, Body: body, Footer: form.Get("footer")}
+		for i := range whatsapp.MaxButtons {
+			if t := strings.TrimSpace(form.Get("button." + strconv.Itoa(i))); t != "" {
+				in.Buttons = append(in.Buttons, whatsapp.Button{Title: t})
+			}
+		}
+		c.Type, c.Interactive = "interactive", in
+	case "list":
+		in := &whatsapp.Interactive{Type: whatsapp.InteractiveList, Header: header, Body: body, Footer: form.Get("footer"), ListButton: form.Get("list_button")}
+		sec := whatsapp.Section{Title: strings.TrimSpace(form.Get("section_title"))}
+		for i := range whatsapp.MaxRows {
+			k := strconv.Itoa(i)
+			if t := strings.TrimSpace(form.Get("row." + k)); t != "" {
+				sec.Rows = append(sec.Rows, whatsapp.Row{Title: t, Description: form.Get("row_description." + k)})
+			}
+		}
+		if len(sec.Rows) > 0 {
+			in.Sections = []whatsapp.Section{sec}
+		}
+		c.Type, c.Interactive = "interactive", in
+	case "link":
+		c.Type, c.Interactive = "interactive", &whatsapp.Interactive{Type: whatsapp.InteractiveLink, Header: header, Body: body,
+			Footer: form.Get("footer"), DisplayText: form.Get("display_text"), URL: form.Get("url")}
+	case "template":
+		name, lang, _ := strings.Cut(form.Get("template"), "|")
+		params := map[string]string{}
+		for k, vs := range form {
+			if key, ok := strings.CutPrefix(k, "param."); ok && len(vs) > 0 {
+				params[key] = vs[0]
+			}
+		}
+		c.Type, c.Template = "template", &whatsapp.TemplateSend{Name: name, Language: lang, Params: params}
+	case "reaction":
+		id, _ := strconv.ParseInt(form.Get("message_id"), 10, 64)
+		c.Type, c.Reaction = "reaction", &whatsapp.ReactionSend{MessageID: id, Emoji: form.Get("emoji")}
+	}
+	return c, attachment
+}
+
+// waSend sends a message from the rich composer (or a reaction from a
+// message's menu) and answers with the panel: refreshed, or with the
+// messages of what was refused.
+func (u *ui) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	wc := u.waConvOf(r.Context(), c)
+	if wc == nil {
+		return problem.Conflict("This conversation is not on WhatsApp.")
+	}
+	p, err := u.waPanelFor(r.Context(), wc)
+	if err != nil {
+		return err
+	}
+	compose, attachment := waComposeForm(r, p)
+	if p.Key == "" || len(p.Key) > 100 {
+		p.Key, compose.IdempotencyKey = newKey(), ""
+	}
+	m, _, err := u.s.WhatsApp.Send(r.Context(), a, id, compose)
+	if pe, ok := problem.As(err); ok && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindConflict) {
+		if !isHTMX(r) {
+			return err
+		}
+		p.Fields = pe.Fields
+		if len(pe.Fields) == 0 || pe.Kind == problem.KindConflict {
+			p.Error = pe.Message
+		}
+		if p.Fields == nil {
+			p.Fields = map[string]string{}
+		}
+		p.fillRows()
+		if p.Kind == "template" {
+			t, err := u.waTemplate(r.Context(), wc.InboxID, p.Form["template"])
+			if err != nil {
+				return err
+			}
+			p.Template = templateFields(t, compose.Template.Params, p.Fields, attachment)
+		}
+		if p.Kind == "reaction" {
+			// A refused reaction: the message is in the notice area.
+			return pe
+		}
+		status, _, _ := classify(pe, "")
+		return u.partial(w, r, status, "inbox", "wa-panel", p)
+	} else if err != nil {
+		return err
+	}
+	if !isHTMX(r) {
+		backToConversation(w, r, id)
+		return nil
+	}
+	n, err := u.msgNames(r.Context(), m)
+	if err != nil {
+		return err
+	}
+	sent := n.message(m)
+	fresh, err := u.waPanelFor(r.Context(), wc)
+	if err != nil {
+		return err
+	}
+	fresh.Kind, fresh.Sent = p.Kind, &sent
+	if p.Kind == "reaction" {
+		fresh.Kind = "buttons"
+	}
+	return u.partial(w, r, http.StatusOK, "inbox", "wa-panel", fresh)
+}
+
+// waTemplateFieldsFor answers the template picker: the chosen template's
+// values to fill, for a conversation's inbox or the inbox of a new
+// conversation.
+func (u *ui) waTemplateFieldsFor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	var inboxID int64
+	if id, err := pathID(r, "id"); err == nil {
+		c, err := u.s.Conversations.Get(r.Context(), a, id)
+		if err != nil {
+			return err
+		}
+		inboxID = c.InboxID
+	} else {
+		inboxID, _ = strconv.ParseInt(r.URL.Query().Get("inbox_id"), 10, 64)
+		if !mayWork(a, inboxID) {
+			return problem.NotFound("WhatsApp inbox")
+		}
+	}
+	t, err := u.waTemplate(r.Context(), inboxID, r.URL.Query().Get("template"))
+	if err != nil {
+		return err
+	}
+	return u.partial(w, r, http.StatusOK, "inbox", "wa-template-fields", templateFields(t, nil, nil, 0))
+}
+
+// mayWork reports whether the actor may write in an inbox.
+func mayWork(a policy.Actor, inboxID int64) bool {
+	return inboxID > 0 && policy.MayBeAssigned(a.Role, a.Inboxes, inboxID)
+}
+
+// ---- New conversation by phone number ----
+
+// waNewPage is the new-conversation page: a number on an inbox, what it
+// finds, and the template to start with.
+type waNewPage struct {
+	Inboxes       []inbox.Inbox
+	InboxID       int64
+	Phone         string
+	E164          string
+	Looked        bool
+	Conversations []conversation.Conversation
+	Names         *names
+	Templates     []whatsapp.Template
+	Template      *waTemplateFields
+	Key           string
+	Error         string
+}
+
+// waInboxes are the WhatsApp inboxes the actor may write in.
+func (u *ui) waInboxes(r *http.Request, a policy.Actor) ([]inbox.Inbox, error) {
+	ins, err := u.s.Inboxes.List(r.Context(), a)
+	if err != nil {
+		return nil, err
+	}
+	var out []inbox.Inbox
+	for _, in := range ins {
+		if in.Type == inbox.WhatsApp && mayWork(a, in.ID) {
+			out = append(out, in)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (u *ui) renderNew(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p waNewPage, fields map[string]string) error {
+	var err error
+	if p.Inboxes, err = u.waInboxes(r, a); err != nil {
+		return err
+	}
+	if p.InboxID == 0 && len(p.Inboxes) > 0 {
+		p.InboxID = p.Inboxes[0].ID
+	}
+	if p.Key == "" {
+		p.Key = newKey()
+	}
+	return u.render(w, r, status, "whatsapp_new", pageData{Title: "New WhatsApp conversation", Actor: a, Fields: fields, Data: p})
+}
+
+func (u *ui) newConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.renderNew(w, r, a, http.StatusOK, waNewPage{}, nil)
+}
+
+// lookupConversation finds a number's conversations on the inbox; the
+// page then offers to start a new one with a template.
+func (u *ui) lookupConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	p := waNewPage{Phone: r.PostForm.Get("phone")}
+	p.InboxID, _ = strconv.ParseInt(r.PostForm.Get("inbox_id"), 10, 64)
+	if !mayWork(a, p.InboxID) || !u.s.WhatsApp.IsWhatsApp(r.Context(), p.InboxID) {
+		f := problem.Fields{}
+		f.Add("inbox_id", "Choose a WhatsApp number you work in.")
+		return u.renderNew(w, r, a, http.StatusUnprocessableEntity, p, f)
+	}
+	res, err := u.s.lookup(r.Context(), a, p.InboxID, p.Phone)
+	if pe, ok := problem.As(err); ok && pe.Kind == problem.KindInvalid {
+		return u.renderNew(w, r, a, http.StatusUnprocessableEntity, p, pe.Fields)
+	} else if err != nil {
+		return err
+	}
+	if err := u.fillNew(r, &p, res); err != nil {
+		return err
+	}
+	return u.renderNew(w, r, a, http.StatusOK, p, nil)
+}
+
+func (u *ui) fillNew(r *http.Request, p *waNewPage, res lookupResult) error {
+	p.E164, p.Looked, p.Conversations = res.Phone, true, res.Conversations
+	n, err := u.convNames(r.Context(), res.Conversations...)
+	if err != nil {
+		return err
+	}
+	p.Names = n
+	p.Templates, err = u.s.WhatsApp.Templates(r.Context(), p.InboxID, true)
+	return err
+}
+
+// startConversation sends the first template to the number and opens
+// the conversation.
+func (u *ui) startConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	p := waNewPage{Phone: r.PostForm.Get("phone"), Key: r.PostForm.Get("idempotency_key")}
+	p.InboxID, _ = strconv.ParseInt(r.PostForm.Get("inbox_id"), 10, 64)
+	if !mayWork(a, p.InboxID) {
+		return problem.NotFound("WhatsApp inbox")
+	}
+	r.PostForm.Set("kind", "template") // a new conversation opens with a template only
+	panel := &waPanel{Form: map[string]string{}, Fields: map[string]string{}}
+	compose, attachment := waComposeForm(r, panel)
+	compose.IdempotencyKey = p.Key
+	res, _, err := u.s.WhatsApp.Start(r.Context(), a, p.InboxID, p.Phone, compose)
+	if pe, ok := problem.As(err); ok && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindConflict) {
+		look, lerr := u.s.lookup(r.Context(), a, p.InboxID, p.Phone)
+		if lerr == nil {
+			if err := u.fillNew(r, &p, look); err != nil {
+				return err
+			}
+		}
+		if pe.Kind == problem.KindConflict || len(pe.Fields) == 0 {
+			p.Error = pe.Message
+		}
+		t, terr := u.waTemplate(r.Context(), p.InboxID, r.PostForm.Get("template"))
+		if terr != nil {
+			return terr
+		}
+		p.Template = templateFields(t, compose.Template.Params, pe.Fields, attachment)
+		status, _, _ := classify(pe, "")
+		return u.renderNew(w, r, a, status, p, pe.Fields)
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/inbox/conversations/"+strconv.FormatInt(res.Conversation.ID, 10)+"?"+url.Values{"view": {viewMine}}.Encode(), http.StatusSeeOther)
+	return nil
+}
+
+// reactionEmoji are the reactions offered on a customer's message.
+var reactionEmoji = []string{"👍", "❤️", "😂", "😮", "😢", "🙏"}
+
+// waPickerData is the template picker: the approved templates, the one
+// chosen with its values, messages, and where its fields come from.
+type waPickerData struct {
+	Templates []whatsapp.Template
+	Template  *waTemplateFields
+	Fields    map[string]string
+	FieldsURL string
+}
+
+// waFuncs are the template functions of the WhatsApp pages.
+func waFuncs() template.FuncMap {
+	return template.FuncMap{
+		"wrapEmoji": func() []string { return reactionEmoji },
+		"inc":       func(i int) int { return i + 1 },
+		"waPicker": func(ts []whatsapp.Template, sel *waTemplateFields, fields map[string]string, url string) waPickerData {
+			if fields == nil {
+				fields = map[string]string{}
+			}
+			return waPickerData{Templates: ts, Template: sel, Fields: fields, FieldsURL: url}
+		},
+	}
+}
