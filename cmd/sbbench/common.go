@@ -17,7 +17,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 const usage = `usage: sbbench <command> [flags]
@@ -29,6 +33,8 @@ commands:
   api      token-authenticated requests per second (-url, -creds, -path, -c)
   ws       idle agent WebSockets and server memory per connection (-url, -creds, -n)
   rss      print the server's resident memory (-url or -pid)
+  webhook  signed WhatsApp webhooks, mixed types (-creds, -batch, -rate, -graph-addr)
+  outbox   WhatsApp sends across numbers against the Graph fake (-creds, -numbers, -mps)
 
 "sbbench <command> -h" lists a command's flags.
 `
@@ -52,6 +58,10 @@ func run(ctx context.Context, args []string) error {
 		return wsIdle(ctx, args)
 	case "rss":
 		return rssCmd(ctx, args)
+	case "webhook":
+		return webhookCmd(ctx, args)
+	case "outbox":
+		return outboxCmd(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
@@ -402,4 +412,83 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// offer calls send for d: flat out from workers goroutines when rate is
+// 0, else open loop at rate per second (send gets the time each call was
+// due, so latency counts the time spent waiting for a worker).
+func offer(ctx context.Context, rate float64, workers int, d time.Duration, send func(due time.Time)) {
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	if rate <= 0 {
+		for range workers {
+			wg.Go(func() {
+				for ctx.Err() == nil && time.Now().Before(deadline) {
+					send(time.Now())
+				}
+			})
+		}
+		wg.Wait()
+		return
+	}
+	jobs := make(chan time.Time, 1<<16)
+	for range workers {
+		wg.Go(func() {
+			for due := range jobs {
+				send(due)
+			}
+		})
+	}
+	start := time.Now()
+	interval := time.Duration(float64(time.Second) / rate)
+	for i := 0; ctx.Err() == nil; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if due.After(deadline) {
+			break
+		}
+		if w := time.Until(due); w > 0 {
+			time.Sleep(w)
+		}
+		jobs <- due
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+// eventData is what the commands read of a WebSocket event's data.
+type eventData struct {
+	Text             string `json:"text"`
+	ChannelMessageID string `json:"channel_message_id"`
+}
+
+// agentEvents opens an agent's WebSocket and calls on with each event and
+// the time it arrived, until the returned function closes it.
+func agentEvents(ctx context.Context, t *target, token string, on func(typ string, data eventData, at time.Time)) (func(), error) {
+	wsURL := "ws" + strings.TrimPrefix(t.url, "http") + "/api/v1/ws"
+	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	if err != nil {
+		return nil, fmt.Errorf("agent websocket: %w", err)
+	}
+	conn.SetReadLimit(1 << 20)
+	var closing atomic.Bool
+	go func() {
+		for {
+			_, b, err := conn.Read(ctx)
+			if err != nil {
+				if ctx.Err() == nil && !closing.Load() {
+					fmt.Println("agent websocket closed:", err)
+				}
+				return
+			}
+			now := time.Now()
+			var f struct {
+				Type string    `json:"type"`
+				Data eventData `json:"data"`
+			}
+			if json.Unmarshal(b, &f) == nil {
+				on(f.Type, f.Data, now)
+			}
+		}
+	}()
+	return func() { closing.Store(true); conn.CloseNow() }, nil
 }

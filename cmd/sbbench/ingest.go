@@ -2,19 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 func ingest(ctx context.Context, args []string) error {
@@ -81,44 +76,20 @@ func ingest(ctx context.Context, args []string) error {
 	var recMu sync.Mutex
 	var wsLat durations
 	var recording atomic.Bool
-	wsURL := "ws" + strings.TrimPrefix(t.url, "http") + "/api/v1/ws"
-	conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + admin.Token}}})
-	if err != nil {
-		return fmt.Errorf("agent websocket: %w", err)
-	}
-	var closing atomic.Bool
-	defer func() { closing.Store(true); conn.CloseNow() }()
-	conn.SetReadLimit(1 << 20)
-	var wsEvents atomic.Int64
-	go func() {
-		for {
-			_, b, err := conn.Read(ctx)
-			if err != nil {
-				if ctx.Err() == nil && !closing.Load() {
-					fmt.Println("agent websocket closed:", err)
-				}
-				return
-			}
-			now := time.Now()
-			var f struct {
-				Type string `json:"type"`
-				Data struct {
-					Text string `json:"text"`
-				} `json:"data"`
-			}
-			if json.Unmarshal(b, &f) != nil || f.Type != "message.created" {
-				continue
-			}
-			if v, ok := pending.LoadAndDelete(f.Data.Text); ok {
-				wsEvents.Add(1)
-				if recording.Load() {
-					recMu.Lock()
-					wsLat = append(wsLat, now.Sub(v.(time.Time)))
-					recMu.Unlock()
-				}
-			}
+	closeWS, err := agentEvents(ctx, t, admin.Token, func(typ string, data eventData, at time.Time) {
+		if typ != "message.created" {
+			return
 		}
-	}()
+		if v, ok := pending.LoadAndDelete(data.Text); ok && recording.Load() {
+			recMu.Lock()
+			wsLat = append(wsLat, at.Sub(v.(time.Time)))
+			recMu.Unlock()
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer closeWS()
 
 	runID := strconv.FormatUint(rand.Uint64()%1e9, 36)
 	var seq atomic.Int64
@@ -147,48 +118,7 @@ func ingest(ctx context.Context, args []string) error {
 			recMu.Unlock()
 		}
 	}
-	// load offers messages for d: flat out with conc workers, or at rate.
-	load := func(d time.Duration) {
-		deadline := time.Now().Add(d)
-		var wg sync.WaitGroup
-		if *rate <= 0 {
-			for range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for ctx.Err() == nil && time.Now().Before(deadline) {
-						send(time.Now())
-					}
-				}()
-			}
-			wg.Wait()
-			return
-		}
-		jobs := make(chan time.Time, 1<<16)
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for due := range jobs {
-					send(due)
-				}
-			}()
-		}
-		start := time.Now()
-		interval := time.Duration(float64(time.Second) / *rate)
-		for i := 0; ctx.Err() == nil; i++ {
-			due := start.Add(time.Duration(i) * interval)
-			if due.After(deadline) {
-				break
-			}
-			if w := time.Until(due); w > 0 {
-				time.Sleep(w)
-			}
-			jobs <- due
-		}
-		close(jobs)
-		wg.Wait()
-	}
+	load := func(d time.Duration) { offer(ctx, *rate, workers, d, send) }
 
 	mode := "flat out, " + strconv.Itoa(workers) + " concurrent"
 	if *rate > 0 {

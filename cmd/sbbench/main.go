@@ -10,6 +10,10 @@
 //	sbbench api     API-token authenticated requests per second
 //	sbbench ws      many idle agent WebSockets: server memory per connection
 //	sbbench rss     the server's resident memory now
+//	sbbench webhook signed WhatsApp webhooks (mixed types, batches): ingest
+//	                throughput and webhook -> agent WebSocket latency
+//	sbbench outbox  WhatsApp sends through the outbox to the Graph fake:
+//	                throughput across numbers and each number's rate
 //
 // See docs/benchmarks.md for how each figure there was measured.
 package main

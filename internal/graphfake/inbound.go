@@ -334,6 +334,14 @@ func (b *Batch) Post() (int64, error) {
 	return f.em.post(url, secret, body, b.badSig, onAck).ID, nil
 }
 
+// Body returns the batch as a webhook body, for a client that signs and
+// posts it itself (the load generator) rather than through Post.
+func (b *Batch) Body() ([]byte, error) {
+	b.f.mu.Lock()
+	defer b.f.mu.Unlock()
+	return MetaJSON(b.payload)
+}
+
 // Inbound posts one customer message as its own webhook and returns its
 // wamid.
 func (f *Fake) Inbound(pnid string, from Customer, in In) (string, error) {

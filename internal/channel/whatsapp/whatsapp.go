@@ -74,7 +74,7 @@ const AlertEvent = "whatsapp.alert"
 type Alert struct {
 	InboxID int64  `json:"inbox_id"`
 	Inbox   string `json:"inbox"`
-	Code string `json:"code"`
+	Code    string `json:"code"`
 	// Message says it in English; Title is Meta's title of the error.
 	Message string `json:"message"`
 	Title   string `json:"title,omitempty"`
