@@ -101,22 +101,17 @@ func whatsappSimulator(t *testing.T, d *db.DB) {
 	// Opened by the agent: the customer's message turns read (blue ticks).
 	simWait(t, cust, `() => { const m = document.querySelector("#chat li.mine .ticks"); return m && m.dataset.status === "read"; }`)
 
-	// The business sends a list (through the API: see the note at the
-	// end); the customer picks a row and sends a photo.
-	ana.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/whatsapp/messages", convID), map[string]any{
-		"type": "interactive", "idempotency_key": "list-1",
-		"interactive": map[string]any{"type": "list", "body": "Which size?", "list_button": "Sizes", "sections": []any{
-			map[string]any{"title": "Pots", "rows": []any{
-				map[string]any{"id": "pot-s", "title": "Small pot", "description": "12 cm"},
-				map[string]any{"id": "pot-l", "title": "Large pot", "description": "30 cm"},
-			}},
-		}},
-	}).Expect(http.StatusCreated)
+	// The agent sends a list from the composer; the customer picks a row
+	// and sends a photo.
+	waCompose(t, agent, "list", map[string]string{
+		"body": "Which size?", "list_button": "Sizes", "section_title": "Pots",
+		"row.0": "Small pot", "row_description.0": "12 cm", "row.1": "Large pot", "row_description.1": "30 cm",
+	})
 	Do(t, cust,
 		chromedp.WaitVisible(chromedp.CSS(`button.list-open`)),
 		chromedp.Click(chromedp.CSS(`button.list-open`)),
-		chromedp.WaitVisible(chromedp.CSS(`#sheet button.list-row[data-id="pot-l"]`)),
-		chromedp.Click(chromedp.CSS(`#sheet button.list-row[data-id="pot-l"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sheet button.list-row[data-id^="large-pot"]`)),
+		chromedp.Click(chromedp.CSS(`#sheet button.list-row[data-id^="large-pot"]`)),
 	)
 	photo := filepath.Join(t.TempDir(), "balcony.png")
 	os.WriteFile(photo, pngBytes(t), 0o644)
@@ -128,17 +123,13 @@ func whatsappSimulator(t *testing.T, d *db.DB) {
 	wsWaitText(t, agent, `#messages article.inbound`, "Large pot")
 	wsWait(t, agent, `() => Array.from(document.querySelectorAll("#messages article.inbound img")).some(i => i.complete && i.naturalWidth === 48)`)
 
-	// The agent answers with reply buttons.
-	ana.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/whatsapp/messages", convID), map[string]any{
-		"type": "interactive", "idempotency_key": "buttons-1",
-		"interactive": map[string]any{"type": "button", "body": "Delivery or pickup?", "buttons": []any{
-			map[string]any{"id": "delivery", "title": "Delivery"}, map[string]any{"id": "pickup", "title": "Pickup"}}},
-	}).Expect(http.StatusCreated)
+	// The agent answers with reply buttons, from the composer.
+	waCompose(t, agent, "buttons", map[string]string{"body": "Delivery or pickup?", "button.0": "Delivery", "button.1": "Pickup"})
 
 	// The simulator shows them; the customer taps one.
 	Do(t, cust,
-		chromedp.WaitVisible(chromedp.CSS(`button.reply-button[data-id="pickup"]`)),
-		chromedp.Click(chromedp.CSS(`button.reply-button[data-id="pickup"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`button.reply-button[data-id^="pickup"]`)),
+		chromedp.Click(chromedp.CSS(`button.reply-button[data-id^="pickup"]`)),
 	)
 	simWait(t, cust, `() => Array.from(document.querySelectorAll("#chat li.mine[data-type=interactive]")).some(e => e.textContent.includes("Pickup"))`)
 
@@ -163,9 +154,26 @@ func whatsappSimulator(t *testing.T, d *db.DB) {
 	if len(sent) != 2 || sent[0].Type != "interactive" || sent[1].Type != "interactive" {
 		t.Errorf("the fake received %+v", sent)
 	}
-	// Note: the agent sent the list and the reply buttons through the
-	// REST API (POST /api/v1/conversations/{id}/whatsapp/messages): the
-	// workspace composer has no buttons editor yet.
+}
+
+// waCompose opens the WhatsApp composer panel, chooses a kind of message
+// (buttons, list, link), fills its fields by name and sends it.
+func waCompose(t *testing.T, agent context.Context, kind string, fields map[string]string) {
+	t.Helper()
+	form := "#wa-" + kind
+	Do(t, agent, chromedp.WaitVisible(chromedp.CSS(`#wa-panel details > summary`)))
+	Run(t, agent, chromedp.Evaluate[bool](`document.querySelector("#wa-panel details").open = true`))
+	Do(t, agent,
+		chromedp.Click(chromedp.CSS(`#wa-panel a[data-wa-kind="`+kind+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(form)),
+	)
+	for name, v := range fields {
+		Do(t, agent, chromedp.SendKeys(chromedp.CSS(form+` [name="`+name+`"]`), v))
+	}
+	Do(t, agent,
+		chromedp.Click(chromedp.CSS(form+` button[type=submit]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#wa-panel .field-error`)),
+	)
 }
 
 func mustURL(t *testing.T, s string) *url.URL {
