@@ -167,7 +167,7 @@ func webhookCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	people := make([]graphfake.Customer, *customers)
-	lastOf := make([]atomic.Value, *customers) // customer -> their last wamid
+	lastOf := make([]atomic.Value, *customers**numbers) // customer and number -> their last wamid
 	for i := range people {
 		people[i] = graphfake.Customer{Name: "Customer " + strconv.Itoa(i), Phone: "1555" + fmt.Sprintf("%07d", rand.IntN(1e7))}
 	}
@@ -198,13 +198,15 @@ func webhookCmd(ctx context.Context, args []string) error {
 	var firstErr atomic.Value
 	send := func(due time.Time) {
 		r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
-		n := &nums[r.IntN(len(nums))]
+		ni := r.IntN(len(nums))
+		n := &nums[ni]
 		bt := b.fake.Batch()
 		var ids []string
 		for range *batch {
 			i := seq.Add(1)
 			c := r.IntN(len(people))
-			last, _ := lastOf[c].Load().(string)
+			chat := &lastOf[c*len(nums)+ni]
+			last, _ := chat.Load().(string)
 			in, event := mixed(r, i, last)
 			id, err := bt.Inbound(n.ID, people[c], in)
 			if err != nil {
@@ -212,7 +214,7 @@ func webhookCmd(ctx context.Context, args []string) error {
 				firstErr.CompareAndSwap(nil, err.Error())
 				return
 			}
-			lastOf[c].Store(id)
+			chat.Store(id)
 			if event {
 				ids = append(ids, id)
 			}
@@ -387,7 +389,7 @@ func outboxCmd(ctx context.Context, args []string) error {
 				}
 				c := convs[int(i)%len(convs)]
 				_, err := t.do(ctx, "POST", "/api/v1/conversations/"+strconv.FormatInt(c, 10)+"/messages", b.admin.Token,
-					map[string]any{"type": "text", "text": "Your order " + strconv.FormatInt(i, 10) + " is on its way."}, nil)
+					map[string]any{"text": "Your order " + strconv.FormatInt(i, 10) + " is on its way."}, nil)
 				if err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
