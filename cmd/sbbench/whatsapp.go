@@ -118,8 +118,12 @@ var benchImage = func() []byte {
 // (downloaded from the fake with the token), locations, list replies and
 // reactions. It reports whether the message creates a message event
 // (a reaction changes the message it reacts to instead).
-func mixed(r *rand.Rand, i int64, last string) (graphfake.In, bool) {
-	switch x := r.IntN(100); {
+func mixed(r *rand.Rand, i int64, last string, textOnly bool) (graphfake.In, bool) {
+	x := r.IntN(100)
+	if textOnly {
+		x = 0
+	}
+	switch {
 	case x < 70 || last == "":
 		return graphfake.Text("sbbench text " + strconv.FormatInt(i, 10)), true
 	case x < 80:
@@ -141,6 +145,7 @@ func webhookCmd(ctx context.Context, args []string) error {
 	numbers := fs.Int("numbers", 4, "WhatsApp numbers connected for the run")
 	customers := fs.Int("customers", 2000, "customers writing")
 	batch := fs.Int("batch", 1, "messages per webhook POST")
+	textOnly := fs.Bool("text", false, "text messages only (default: mixed types, 10% images)")
 	rate := fs.Float64("rate", 0, "messages per second offered (open loop); 0 = flat out")
 	conc := fs.Int("c", 32, "concurrent POSTs when flat out (workers in open-loop mode: 8x this)")
 	dur := fs.Duration("duration", 10*time.Second, "measured time per run")
@@ -207,7 +212,7 @@ func webhookCmd(ctx context.Context, args []string) error {
 			c := r.IntN(len(people))
 			chat := &lastOf[c*len(nums)+ni]
 			last, _ := chat.Load().(string)
-			in, event := mixed(r, i, last)
+			in, event := mixed(r, i, last, *textOnly)
 			id, err := bt.Inbound(n.ID, people[c], in)
 			if err != nil {
 				failed.Add(1)

@@ -157,14 +157,10 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 }
 
 // postgresWriters is how many group-commit workers (and connections) write
-// on PostgreSQL: one. A batch holds the row locks of every call in it until
-// its commit, so two batches side by side lock hot rows (a number's send
-// pacing, a conversation) in the orders their calls happen to come in, and
-// cross: PostgreSQL breaks each deadlock only after deadlock_timeout, and
-// under load the next batch crosses again. One writer cannot cross itself;
-// every commit takes the event sequence row anyway, so batches were mostly
-// serialised already.
-const postgresWriters = 1
+// on PostgreSQL. Batches side by side hold the row locks of all their calls
+// until their commits, so rows that every writer updates (a number's send
+// pacing) are written with WriteAlone, not in batches.
+const postgresWriters = 4
 
 // Close stops the writer and closes both pools.
 func (db *DB) Close() error {
@@ -381,6 +377,61 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 		case <-t.C:
 		}
 	}
+}
+
+// WriteAlone is Write for a short transaction on rows that many writers
+// update (a number's send pacing): on PostgreSQL fn runs in a transaction
+// of its own rather than in a batch, so its row locks last only as long as
+// that transaction and cannot cross the locks of a batch's other calls; on
+// SQLite, whose single writer cannot cross itself, it is Write.
+func (db *DB) WriteAlone(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.dialect != Postgres {
+		return db.Write(ctx, fn)
+	}
+	for attempt := 1; ; attempt++ {
+		err := db.alone(ctx, fn)
+		if err == nil || attempt == maxWriteAttempts || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+}
+
+// Alone runs fn like DB.WriteAlone from inside a transaction: on
+// PostgreSQL in a transaction of its own (committed even if tx is not), on
+// SQLite in tx.
+func (tx *Tx) Alone(ctx context.Context, fn func(tx *Tx) error) error {
+	if tx.db.dialect != Postgres {
+		return fn(tx)
+	}
+	return tx.db.WriteAlone(ctx, fn)
+}
+
+func (db *DB) alone(ctx context.Context, fn func(*Tx) error) error {
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return MapErr(err)
+	}
+	tx := &Tx{ex: stx, db: db, batch: &Batch{}}
+	db.statements.Add(1)
+	if err := fn(tx); err != nil {
+		stx.Rollback()
+		return MapErr(err)
+	}
+	for _, f := range tx.beforeCommit {
+		if err := f(); err != nil {
+			stx.Rollback()
+			return MapErr(err)
+		}
+	}
+	if err := stx.Commit(); err != nil {
+		return MapErr(err)
+	}
+	db.statements.Add(1)
+	for _, f := range tx.onCommit {
+		f()
+	}
+	return nil
 }
 
 // maxWriteAttempts bounds the runs of a write that keeps deadlocking.

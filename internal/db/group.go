@@ -19,7 +19,7 @@ import (
 // On SQLite there is one worker, the single writer: one transaction per
 // batch instead of one per call removes most BEGIN and COMMIT work, and a
 // page changed by many calls is written to the WAL once per batch. On
-// PostgreSQL one worker too (see postgresWriters): what it saves is the
+// PostgreSQL a few workers run batches side by side; what they save is the
 // event sequence row (see event.Log), which each transaction holds from
 // taking the sequence to the end of its commit: once per batch instead of
 // once per message. Under light load a batch holds a single call and runs

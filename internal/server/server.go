@@ -151,7 +151,11 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.Hub = realtime.NewHub(a.Log, realtime.Config{}, logger)
 	a.unsubHub = a.broker.Subscribe(a.Hub.Receive)
 	a.Queue = job.NewQueue()
-	a.Runner = job.NewRunner(d, a.Queue, job.Config{Poll: opt.JobPoll, BaseBackoff: opt.JobBackoff}, logger)
+	// Jobs are mostly sends that wait on the network (Graph answers in
+	// tens to hundreds of milliseconds) or for their pacing slot: twenty
+	// numbers at 80 messages/s need hundreds in flight, and a waiting job
+	// costs a goroutine.
+	a.Runner = job.NewRunner(d, a.Queue, job.Config{Workers: jobWorkers, Poll: opt.JobPoll, BaseBackoff: opt.JobBackoff}, logger)
 	a.Users = user.NewStore(d, a.Log, auth.HashPassword)
 	a.Auth = auth.New(d, a.Users)
 	a.Inboxes = inbox.NewStore(d, a.Log, box)
@@ -314,3 +318,6 @@ func (a *App) upkeep(ctx context.Context) error {
 		}
 	}
 }
+
+// jobWorkers is how many jobs a node runs at once.
+const jobWorkers = 256

@@ -191,11 +191,17 @@ func humanBytes(n int64) string {
 // runner on this node is woken then.
 func (s *Service) plan(ctx context.Context, tx *event.Tx, n *inbox.WhatsAppNumber, r recipient) (time.Time, error) {
 	now := s.now().UTC()
-	pair, _, err := reserve(ctx, tx.Tx, pairPlanKey(n.InboxID, r.key()), rule{s.opt.PairInterval, s.opt.PairBurst}, now, 0)
-	if err != nil {
-		return time.Time{}, err
-	}
-	slot, _, err := reserve(ctx, tx.Tx, numberPlanKey(n.InboxID), numberRule(n.MessagesPerSecond), pair, 0)
+	// The plan rows are hot: reserved alone (a slot of a message that is
+	// then not committed is only a gap in the plan).
+	var slot time.Time
+	err := tx.Tx.Alone(ctx, func(tx *db.Tx) error {
+		pair, _, err := reserve(ctx, tx, pairPlanKey(n.InboxID, r.key()), rule{s.opt.PairInterval, s.opt.PairBurst}, now, 0)
+		if err != nil {
+			return err
+		}
+		slot, _, err = reserve(ctx, tx, numberPlanKey(n.InboxID), numberRule(n.MessagesPerSecond), pair, 0)
+		return err
+	})
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -286,7 +292,7 @@ func (s *Service) admitOnce(ctx context.Context, n *inbox.WhatsAppNumber, m *con
 	var retry error
 	err := retryDB(func() error {
 		retry = nil
-		return s.db.Write(ctx, func(tx *db.Tx) error {
+		return s.db.WriteAlone(ctx, func(tx *db.Tx) error {
 			now := s.now().UTC()
 			if checkInFlight {
 				var inFlight *time.Time
@@ -383,7 +389,7 @@ func (s *Service) failed(ctx context.Context, n *inbox.WhatsAppNumber, m *conver
 	case f.Throttled:
 		wait := max(f.RetryAfter, s.opt.ThrottleWait)
 		at := now.Add(wait)
-		s.db.Write(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, numberKey(n.InboxID), at) })
+		s.db.WriteAlone(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, numberKey(n.InboxID), at) })
 		return job.RetryAt(out, at)
 	case f.PairRate:
 		var k int
@@ -395,7 +401,7 @@ func (s *Service) failed(ctx context.Context, n *inbox.WhatsAppNumber, m *conver
 		wait := time.Duration(math.Pow(4, float64(max(k-1, 0)))) * time.Second
 		at := now.Add(max(wait, f.RetryAfter))
 		pr := rule{s.opt.PairInterval, s.opt.PairBurst}
-		s.db.Write(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, pairKey(n.InboxID, r.key()), at.Add(pr.tolerance())) })
+		s.db.WriteAlone(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, pairKey(n.InboxID, r.key()), at.Add(pr.tolerance())) })
 		return job.RetryAt(out, at)
 	case f.Ambiguous:
 		// Meta may have taken it: the next attempt waits for its status.
