@@ -143,12 +143,7 @@ func ingest(ctx context.Context, args []string) error {
 		load(*dur)
 		elapsed := time.Since(start)
 		// Let the last events arrive.
-		for range 40 {
-			if n := countPending(&pending); n == 0 {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		awaitPending(&pending, 2*time.Second)
 		recording.Store(false)
 		m1, err := t.scrape(ctx)
 		if err != nil {
@@ -183,6 +178,14 @@ func ingest(ctx context.Context, args []string) error {
 	fmt.Printf("median of %d: %.0f msg/s  POST p50 %.2fms p99 %.2fms  POST->WS p50 %.2fms p99 %.2fms  %.2f statements/msg  RSS %.1f MB\n",
 		len(mps), median(mps), median(p50s), median(p99s), median(ws50s), median(ws99s), median(stmts), median(rsss))
 	return nil
+}
+
+// awaitPending lets the last events arrive: it returns when m is empty or
+// after d.
+func awaitPending(m *sync.Map, d time.Duration) {
+	for end := time.Now().Add(d); countPending(m) > 0 && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func countPending(m *sync.Map) int {

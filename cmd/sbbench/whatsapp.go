@@ -277,12 +277,7 @@ func webhookCmd(ctx context.Context, args []string) error {
 		start := time.Now()
 		offer(ctx, *rate/perPost, workers, *dur, send)
 		elapsed := time.Since(start)
-		for range 40 {
-			if countPending(&pending) == 0 {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		awaitPending(&pending, 2*time.Second)
 		recording.Store(false)
 		m1, err := t.scrape(ctx)
 		if err != nil {
