@@ -173,7 +173,11 @@ func (j *cookieJar) Cookies(_ *url.URL) []*http.Cookie {
 
 // engines runs fn against a SQLite data directory and a PostgreSQL database.
 func engines(t *testing.T, fn func(t *testing.T, env []string, open func() *db.DB)) {
+	// The two engines run side by side: each has its own server process,
+	// address and data, and most of their time is spent waiting (pacing,
+	// restarts), not computing.
 	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
 		dir := t.TempDir()
 		fn(t, []string{"SWITCHBOARD_DATA_DIR=" + dir}, func() *db.DB {
 			d, err := db.Open(context.Background(), "", dir)
@@ -185,6 +189,7 @@ func engines(t *testing.T, fn func(t *testing.T, env []string, open func() *db.D
 		})
 	})
 	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
 		u := dbtest.PostgresURL(t)
 		fn(t, []string{"SWITCHBOARD_DATA_DIR=" + t.TempDir(), "SWITCHBOARD_DATABASE_URL=" + u}, func() *db.DB {
 			d, err := db.Open(context.Background(), u, "")
