@@ -402,15 +402,32 @@ func (p *Patch) Validate(ctx context.Context, q db.Querier) error {
 		*p.Tags = tags
 	}
 	if p.OwnerID != nil && *p.OwnerID != 0 {
-		var one int
-		err := q.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1`, *p.OwnerID).Scan(&one)
-		if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		var role policy.Role
+		err := q.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *p.OwnerID).Scan(&role)
+		switch {
+		case errors.Is(db.MapErr(err), db.ErrNotFound):
 			f.Add("owner_id", "There is no agent with id %d.", *p.OwnerID)
-		} else if err != nil {
-			return err
+		case err != nil:
+			return fmt.Errorf("contact: owner: %w", err)
+		case !policy.MayOwnContacts(role):
+			f.Add("owner_id", "Only agents who work with customers can own contacts: choose an admin, service or sales agent.")
 		}
 	}
 	return f.Err()
+}
+
+// Lock takes the contact's row lock for the rest of tx (PostgreSQL;
+// SQLite has one writer), so that what tx reads of the contact next stays
+// true until it commits.
+func Lock(ctx context.Context, tx *db.Tx, id int64) error {
+	var one int
+	err := tx.QueryRow(ctx, `UPDATE contacts SET updated_at = updated_at WHERE id = $1 RETURNING 1`, id).Scan(&one)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return ErrNotFound
+	} else if err != nil {
+		return fmt.Errorf("contact: lock: %w", err)
+	}
+	return nil
 }
 
 // Apply writes a validated patch in tx and returns the previous owner.

@@ -679,19 +679,65 @@ func (s *Service) Assignees(ctx context.Context, a policy.Actor, id int64) ([]Ag
 	return out, rows.Err()
 }
 
-// UpdateContact edits a contact the actor may see. When the owner
-// changes, the contact's open conversations that the previous owner was
-// working move to the new owner: that is how a sales agent hands over a
-// customer.
+// Owners lists who may own contacts (policy.MayOwnContacts), by name.
+func (s *Service) Owners(ctx context.Context) ([]Agent, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, name, role FROM users ORDER BY lower(name), id`)
+	if err != nil {
+		return nil, fmt.Errorf("conversation: owners: %w", err)
+	}
+	defer rows.Close()
+	out := []Agent{}
+	for rows.Next() {
+		var ag Agent
+		if err := rows.Scan(&ag.ID, &ag.Name, &ag.Role); err != nil {
+			return nil, err
+		}
+		if policy.MayOwnContacts(ag.Role) {
+			out = append(out, ag)
+		}
+	}
+	return out, rows.Err()
+}
+
+// UpdateContact edits a contact the actor may see. Giving the contact
+// another owner is for those policy.MayChangeOwner allows (admins, service
+// agents, and sales agents handing over their own customers), and the new
+// owner must be an agent (policy.MayOwnContacts). The contact's open
+// conversations that the previous owner was working move to the new owner
+// where the new owner may be assigned them, as an assignment would check
+// (policy.MayBeAssigned); the others stay with their assignee.
 func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p contact.Patch) (contact.Contact, error) {
 	scope := policy.ConversationScope(a)
-	if _, err := contact.Get(ctx, s.db, scope, id); err != nil {
-		return contact.Contact{}, err
-	}
-	if err := p.Validate(ctx, s.db); err != nil {
-		return contact.Contact{}, err
-	}
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		// The contact's row is locked first, so that the owner checked is
+		// the owner replaced.
+		if err := contact.Lock(ctx, tx.Tx, id); err != nil {
+			return err
+		}
+		ct, err := contact.Get(ctx, tx, scope, id)
+		if err != nil {
+			return err
+		}
+		if p.OwnerID != nil && *p.OwnerID == deref(ct.OwnerID) {
+			p.OwnerID = nil // the owner it has: nothing changes hands
+		}
+		if p.OwnerID != nil && !policy.MayChangeOwner(a, deref(ct.OwnerID)) {
+			return problem.Forbidden("You may change the owner only of customers you own.")
+		}
+		if err := p.Validate(ctx, tx); err != nil {
+			return err
+		}
+		// Who the new owner may be assigned: their role and inboxes.
+		var ownerRole policy.Role
+		var ownerInboxes []int64
+		if p.OwnerID != nil && *p.OwnerID != 0 {
+			if err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *p.OwnerID).Scan(&ownerRole); err != nil {
+				return fmt.Errorf("conversation: update contact: owner: %w", err)
+			}
+			if ownerInboxes, err = user.Inboxes(ctx, tx, *p.OwnerID); err != nil {
+				return err
+			}
+		}
 		prevOwner, err := contact.Apply(ctx, tx.Tx, id, p)
 		if err != nil {
 			return err
@@ -728,7 +774,7 @@ func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p
 					owner = p.OwnerID
 				}
 				c.OwnerID = owner
-				if c.Status == Open && owner != nil && prevOwner != 0 && prev == prevOwner {
+				if c.Status == Open && owner != nil && prevOwner != 0 && prev == prevOwner && policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
 					c.AssigneeID = owner
 				}
 				if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, assignee_id = $3, updated_at = $4 WHERE id = $1`,

@@ -475,11 +475,14 @@ func TestSalesViews(t *testing.T) {
 }
 
 // TestConversationContactAndFiles edits the contact panel (with a refused
-// field), sends attachments, and pages through older messages.
+// field, and a new owner from the agents offered), sends attachments, and
+// pages through older messages.
 func TestConversationContactAndFiles(t *testing.T) {
 	srv := testrig.Start(t, dbtest.SQLite(t))
 	ana := srv.NewUser("ana@example.com", policy.Service)
 	in, _ := srv.NewWebchatInbox("Website", ana.UserID)
+	bob := srv.NewUser("bob@example.com", policy.Sales, in.ID)
+	srv.NewUser("ivy@example.com", policy.InboxManager) // may not own contacts
 	srv.NewVisitor(in.Token, map[string]string{"name": "Dora"}).Say("Line 00")
 	id := wsConversations(ana, "")[0].ID
 	for i := 1; i < 35; i++ {
@@ -521,6 +524,17 @@ func TestConversationContactAndFiles(t *testing.T) {
 	wsWaitText(t, ctx, `#contact-panel .contact-email`, "dora@example.com")
 	wsWaitText(t, ctx, `#contact-panel .contact-phone`, "+4930123456")
 	wsWaitText(t, ctx, `#contact-panel .contact-tags`, "wholesale")
+
+	// Owner: the agents are offered, not the inbox manager.
+	Do(t, ctx, chromedp.Click(chromedp.CSS(`.edit-contact`)), chromedp.WaitVisible(chromedp.CSS(`.contact-form select[name=owner_id]`)))
+	if got := wsEval[string](t, ctx, `Array.from(document.querySelectorAll(".contact-form select[name=owner_id] option")).map(o => o.textContent).join(",")`); got != "No owner,Ana,Bob" {
+		t.Fatalf("owners offered: %q, want No owner,Ana,Bob", got)
+	}
+	Do(t, ctx,
+		chromedp.SetValue(chromedp.CSS(`.contact-form select[name=owner_id]`), fmt.Sprint(bob.UserID)),
+		chromedp.Click(chromedp.CSS(`.contact-form button[type=submit]`)),
+	)
+	wsWaitText(t, ctx, `#contact-panel .contact-owner`, "Bob")
 
 	// Attachments: an image shows inline, another file is a download.
 	dir := t.TempDir()

@@ -81,10 +81,15 @@ func Allow(a Actor, action Action) bool {
 		return true
 	case a.Anonymous() || !a.Role.Valid():
 		return false
-	case action == Self, a.Role == Admin:
+	case action == Self:
 		return true
 	}
-	return slices.Contains(grants[action], a.Role)
+	return a.Role.may(action)
+}
+
+// may reports whether the role is granted action.
+func (r Role) may(action Action) bool {
+	return r.Valid() && (r == Admin || slices.Contains(grants[action], r))
 }
 
 // ScopeKind says which conversations (and contacts) an actor sees.
@@ -150,6 +155,29 @@ func MayBeAssigned(role Role, memberOf []int64, inboxID int64) bool {
 		return true
 	case Service, Sales:
 		return slices.Contains(memberOf, inboxID)
+	}
+	return false
+}
+
+// MayOwnContacts reports whether a user of role may be a contact's owner:
+// an agent, who works conversations and sees the customers behind them.
+// Inbox managers see conversations and nothing else, so they own nobody.
+func MayOwnContacts(role Role) bool {
+	return role.may(WorkConversations) && role.may(ReadContacts)
+}
+
+// MayChangeOwner reports whether a may give a contact it sees, owned by
+// ownerID (0 for nobody), another owner. Admins and service agents may;
+// a sales agent only hands over their own customers.
+func MayChangeOwner(a Actor, ownerID int64) bool {
+	if !Allow(a, WriteContacts) {
+		return false
+	}
+	switch a.Role {
+	case Admin, Service:
+		return true
+	case Sales:
+		return ownerID != 0 && ownerID == a.UserID
 	}
 	return false
 }

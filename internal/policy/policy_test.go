@@ -55,3 +55,39 @@ func TestScope(t *testing.T) {
 		t.Error("the empty scope allows something")
 	}
 }
+
+func TestOwners(t *testing.T) {
+	owners := map[Role]bool{Admin: true, Service: true, Sales: true}
+	for _, r := range Roles {
+		if got := MayOwnContacts(r); got != owners[r] {
+			t.Errorf("MayOwnContacts(%s) = %v", r, got)
+		}
+	}
+	if MayOwnContacts("boss") {
+		t.Error("an unknown role may own contacts")
+	}
+
+	const me, colleague = 7, 8
+	for _, tc := range []struct {
+		role  Role
+		owner int64
+		want  bool
+	}{
+		{Admin, colleague, true},
+		{Admin, 0, true},
+		{Service, colleague, true},
+		{Service, 0, true},
+		{Sales, me, true},
+		{Sales, colleague, false},
+		{Sales, 0, false},
+		{InboxManager, me, false},
+		{InboxManager, 0, false},
+	} {
+		if got := MayChangeOwner(Actor{UserID: me, Role: tc.role}, tc.owner); got != tc.want {
+			t.Errorf("MayChangeOwner(%s, owner %d) = %v, want %v", tc.role, tc.owner, got, tc.want)
+		}
+	}
+	if MayChangeOwner(Actor{Role: Admin}, 0) {
+		t.Error("nobody may change an owner")
+	}
+}

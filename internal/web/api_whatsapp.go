@@ -82,8 +82,40 @@ func (s *Server) apiWhatsAppStart(w http.ResponseWriter, r *http.Request, a poli
 type lookupResult struct {
 	// Phone is the number in E.164.
 	Phone         string                      `json:"phone"`
-	Contacts      []contact.Contact           `json:"contacts"`
+	Contacts      []foundContact              `json:"contacts"`
 	Conversations []conversation.Conversation `json:"conversations"`
+}
+
+// foundContact is a contact a lookup found, as the caller may see it:
+// everyone who works the inbox gets what a conversation shows of its
+// contact; those who may read contacts get the rest of it too (inbox
+// managers see conversations, not contacts).
+type foundContact struct {
+	ID    int64   `json:"id"`
+	Name  string  `json:"name"`
+	Phone *string `json:"phone"`
+	Email *string `json:"email"`
+	// Only for those who may read contacts (omitempty marks its fields
+	// optional in the OpenAPI document; encoding/json leaves a nil
+	// embedded pointer out).
+	*contactRecord `json:",omitempty"`
+}
+
+// contactRecord is the part of a contact that conversations do not show.
+type contactRecord struct {
+	OwnerID   *int64    `json:"owner_id"`
+	Tags      []string  `json:"tags"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// found returns c as a lookup by a shows it.
+func found(a policy.Actor, c contact.Contact) foundContact {
+	f := foundContact{ID: c.ID, Name: c.Name, Phone: c.Phone, Email: c.Email}
+	if policy.Allow(a, policy.ReadContacts) {
+		f.contactRecord = &contactRecord{OwnerID: c.OwnerID, Tags: c.Tags, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	}
+	return f
 }
 
 // lookup finds the contacts with a phone number and their conversations
@@ -93,7 +125,7 @@ func (s *Server) lookup(ctx context.Context, a policy.Actor, inboxID int64, phon
 	if msg != "" {
 		return lookupResult{}, problem.Invalid("phone", "%s", msg)
 	}
-	out := lookupResult{Phone: e164, Contacts: []contact.Contact{}, Conversations: []conversation.Conversation{}}
+	out := lookupResult{Phone: e164, Contacts: []foundContact{}, Conversations: []conversation.Conversation{}}
 	cs, err := s.Conversations.Contacts(ctx, a, contact.ListOptions{Query: e164, Limit: 20})
 	if err != nil {
 		return out, err
@@ -102,7 +134,7 @@ func (s *Server) lookup(ctx context.Context, a policy.Actor, inboxID int64, phon
 		if c.Phone == nil || *c.Phone != e164 {
 			continue
 		}
-		out.Contacts = append(out.Contacts, c)
+		out.Contacts = append(out.Contacts, found(a, c))
 		page, err := s.Conversations.List(ctx, a, conversation.ListOptions{ContactID: c.ID, InboxID: inboxID, Limit: 20})
 		if err != nil {
 			return out, err

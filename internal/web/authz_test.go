@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/switchboardhq/switchboard/internal/config"
+	"github.com/switchboardhq/switchboard/internal/contact"
+	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/graphfake"
@@ -267,6 +270,71 @@ func roleMatrix(t *testing.T, d *db.DB) {
 			t.Errorf("the role matrix lists %s, which the server does not serve", key)
 		}
 	}
+}
+
+// lookupContactFields are the fields of a contact each role gets from a
+// WhatsApp lookup, written out by hand like apiAccess: what conversations
+// show of their contact for everyone who works the inbox, the whole
+// contact for those who may read contacts (inbox managers may not).
+var lookupContactFields = map[string][]string{
+	"admin":         {"created_at", "email", "id", "name", "owner_id", "phone", "tags", "updated_at"},
+	"inbox_manager": {"email", "id", "name", "phone"},
+	"service":       {"created_at", "email", "id", "name", "owner_id", "phone", "tags", "updated_at"},
+	"sales":         {"created_at", "email", "id", "name", "owner_id", "phone", "tags", "updated_at"},
+}
+
+// TestLookupContactFields looks a customer's number up as every role and
+// checks which of the contact's fields each one gets.
+func TestLookupContactFields(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		fake := graphfake.NewServer(graphfake.Options{Seed: 1})
+		t.Cleanup(fake.Close)
+		srv := testrig.Start(t, d, testrig.Options{Config: func(c *config.Config) { c.WhatsAppGraphURL, _ = url.Parse(fake.URL) }})
+		num := fake.AddNumber(graphfake.Number{AppSecret: "lookup"})
+		wa, _, err := srv.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: inbox.WhatsApp, Name: "Line",
+			WhatsApp: &inbox.WhatsAppConfig{PhoneNumberID: num.ID, WABAID: num.WABAID, DisplayPhoneNumber: num.Phone, AccessToken: num.Token, AppSecret: "lookup"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		roles := map[string]*testrig.Client{}
+		for _, r := range policy.Roles {
+			roles[string(r)] = srv.NewUser(string(r)+"@example.com", r, wa.ID)
+		}
+		// A customer of the sales agent's, with a tag.
+		const phone = "+14155550123"
+		rc, err := srv.App.Conversations.Receive(context.Background(), conversation.Incoming{InboxID: wa.ID, ExternalID: "14155550123",
+			Profile: contact.Profile{Name: "Dora", Phone: phone}, ChannelMessageID: "wamid.lookup", Text: "hello"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		roles["admin"].Do("PATCH", fmt.Sprintf("/api/v1/contacts/%d", rc.Conversation.ContactID),
+			map[string]any{"owner_id": roles["sales"].UserID, "tags": []string{"vip"}}).Expect(200)
+
+		callers := apiAccess["GET /api/v1/inboxes/{id}/whatsapp/lookup"]
+		if len(callers) != len(lookupContactFields) {
+			t.Errorf("the lookup's callers %v and lookupContactFields differ", callers)
+		}
+		for _, r := range callers {
+			var res struct {
+				Contacts      []map[string]any `json:"contacts"`
+				Conversations []conv           `json:"conversations"`
+			}
+			roles[r].Do("GET", fmt.Sprintf("/api/v1/inboxes/%d/whatsapp/lookup?phone=%s", wa.ID, url.QueryEscape(phone)), nil).Expect(200).Decode(&res)
+			if len(res.Contacts) != 1 || len(res.Conversations) != 1 || res.Conversations[0].ID != rc.Conversation.ID {
+				t.Errorf("%s finds %d contacts and conversations %+v, want Dora and her conversation", r, len(res.Contacts), res.Conversations)
+				continue
+			}
+			var got []string
+			for k := range res.Contacts[0] {
+				got = append(got, k)
+			}
+			sort.Strings(got)
+			if want := lookupContactFields[r]; !slices.Equal(got, want) {
+				t.Errorf("%s gets the contact's fields %v, want %v", r, got, want)
+			}
+		}
+	})
 }
 
 func contains(list []string, s string) bool {

@@ -194,6 +194,9 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	return map[string]any{}
 }
 
+// fields adds the properties of struct t. The fields of an embedded
+// struct are promoted; those of an embedded pointer tagged
+// `json:",omitempty"` are absent when it is nil, so they are not required.
 func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]string) {
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -203,12 +206,15 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]str
 		}
 		name, opts, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" {
-			ft := f.Type
+			ft, req := f.Type, required
 			if ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
+				if strings.Contains(opts, "omitempty") {
+					req = new([]string)
+				}
 			}
 			if ft.Kind() == reflect.Struct {
-				g.fields(ft, props, required)
+				g.fields(ft, props, req)
 				continue
 			}
 		}

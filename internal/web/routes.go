@@ -151,7 +151,7 @@ func (s *Server) routeTable() []route {
 		api("GET", "/api/v1/inboxes/{id}/whatsapp/templates", policy.ReadInboxes, s.apiWhatsAppTemplates, doc{summary: "The number's message templates, with the values each needs; ?approved=true for those that can be sent", tag: "whatsapp", out: []whatsapp.Template{},
 			query: []param{{"approved", "true: only APPROVED templates", "string"}}}),
 		api("POST", "/api/v1/inboxes/{id}/whatsapp/templates/sync", policy.ManageInboxes, s.apiWhatsAppSync, doc{summary: "Synchronise the templates from the WhatsApp Business Account now", tag: "whatsapp", out: whatsapp.SyncResult{}}),
-		api("GET", "/api/v1/inboxes/{id}/whatsapp/lookup", policy.ReadConversations, s.apiWhatsAppLookup, doc{summary: "Find a phone number's contacts and their conversations on the number", tag: "whatsapp", out: lookupResult{},
+		api("GET", "/api/v1/inboxes/{id}/whatsapp/lookup", policy.ReadConversations, s.apiWhatsAppLookup, doc{summary: "Find a phone number's contacts and their conversations on the number; inbox managers get of a contact what its conversations show (id, name, phone, email)", tag: "whatsapp", out: lookupResult{},
 			query: []param{{"phone", "The number in international format, like +14155550123", "string"}}}),
 		api("POST", "/api/v1/inboxes/{id}/whatsapp/conversations", policy.WorkConversations, s.apiWhatsAppStart, doc{summary: "Write first to a customer by phone number (E.164): their open conversation or a new one gets the message (a template outside the 24-hour window)", tag: "whatsapp", in: startRequest{}, out: whatsapp.StartResult{}, status: 201}),
 		api("POST", "/api/v1/conversations/{id}/whatsapp/messages", policy.WorkConversations, s.apiWhatsAppSend, doc{summary: "Send a WhatsApp message: text, media, reply buttons, a list, a link button, a template or a reaction, checked against Meta's limits and the 24-hour window; an idempotency_key already used returns the first message (200)", tag: "whatsapp", in: whatsapp.Compose{}, out: msg, status: 201}),
@@ -184,7 +184,7 @@ func (s *Server) routeTable() []route {
 		api("GET", "/api/v1/contacts", policy.ReadContacts, s.apiContacts, doc{summary: "Contacts you may see, newest first", tag: "contacts", out: ctPage,
 			query: append([]param{{"q", "Part of the name, phone or email", "string"}}, pageParam...)}),
 		api("GET", "/api/v1/contacts/{id}", policy.ReadContacts, s.apiContact, doc{summary: "One contact", tag: "contacts", out: ct}),
-		api("PATCH", "/api/v1/contacts/{id}", policy.WriteContacts, s.apiUpdateContact, doc{summary: "Change a contact; a new owner takes over the contact's open conversations the previous owner was working", tag: "contacts", in: contact.Patch{}, out: ct}),
+		api("PATCH", "/api/v1/contacts/{id}", policy.WriteContacts, s.apiUpdateContact, doc{summary: "Change a contact. The owner (an admin, service or sales agent) may be changed by admins and service agents, and by a sales agent for their own customers; the new owner takes over the open conversations the previous owner was working in the inboxes the new owner may be assigned", tag: "contacts", in: contact.Patch{}, out: ct}),
 
 		// The web chat widget.
 		{method: "GET", path: "/widget.js", action: policy.Public, h: s.widgetJS},

@@ -451,9 +451,12 @@ type contactView struct {
 	Owner   string
 	Write   bool
 	Edit    bool
-	Users   []ownerOption
-	Form    map[string]string
-	Fields  map[string]string
+	// OwnerEdit says whether the viewer may give the contact another
+	// owner; Users are then the agents who may own it.
+	OwnerEdit bool
+	Users     []ownerOption
+	Form      map[string]string
+	Fields    map[string]string
 }
 
 type ownerOption struct {
@@ -861,7 +864,7 @@ func (u *ui) contactPanel(w http.ResponseWriter, r *http.Request, a policy.Actor
 		return err
 	}
 	if r.URL.Query().Get("edit") == "1" && cv.Write {
-		if err := u.contactForm(r, &cv); err != nil {
+		if err := u.contactForm(r, a, &cv); err != nil {
 			return err
 		}
 		ct := cv.Contact
@@ -878,15 +881,30 @@ func ownerValue(id *int64) string {
 	return strconv.FormatInt(*id, 10)
 }
 
-// contactForm prepares the edit form: the people who may own a contact.
-func (u *ui) contactForm(r *http.Request, cv *contactView) error {
-	us, err := u.s.Users.List(r.Context())
+// contactForm prepares the edit form: when the viewer may change the
+// owner, the agents who may own the contact (and the owner it has, even
+// one who may no longer own contacts, so that saving keeps them).
+func (u *ui) contactForm(r *http.Request, a policy.Actor, cv *contactView) error {
+	cv.Edit = true
+	owner := cv.Contact.OwnerID
+	var ownerID int64
+	if owner != nil {
+		ownerID = *owner
+	}
+	if cv.OwnerEdit = policy.MayChangeOwner(a, ownerID); !cv.OwnerEdit {
+		return nil
+	}
+	agents, err := u.s.Conversations.Owners(r.Context())
 	if err != nil {
 		return err
 	}
-	cv.Edit = true
-	for _, x := range us {
-		cv.Users = append(cv.Users, ownerOption{ID: x.ID, Name: x.Name})
+	current := owner == nil
+	for _, ag := range agents {
+		cv.Users = append(cv.Users, ownerOption{ID: ag.ID, Name: ag.Name})
+		current = current || ag.ID == *owner
+	}
+	if !current {
+		cv.Users = append(cv.Users, ownerOption{ID: *owner, Name: cv.Owner})
 	}
 	return nil
 }
@@ -915,9 +933,11 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if !cv.Write {
 		return problem.Forbidden("You may not edit this contact.")
 	}
-	form := map[string]string{}
+	form := map[string]string{"owner_id": ownerValue(cv.Contact.OwnerID)}
 	for _, k := range []string{"name", "phone", "email", "owner_id", "tags"} {
-		form[k] = r.PostForm.Get(k)
+		if r.PostForm.Has(k) {
+			form[k] = r.PostForm.Get(k)
+		}
 	}
 	p := contact.Patch{Name: new(form["name"]), Phone: new(strings.TrimSpace(form["phone"])), Email: new(strings.TrimSpace(form["email"]))}
 	tags := []string{}
@@ -939,21 +959,38 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if err == nil {
 		_, err = u.s.Conversations.UpdateContact(r.Context(), a, c.ContactID, p)
 	}
-	if pe, ok := problem.As(err); ok && pe.Kind == problem.KindInvalid && isHTMX(r) {
-		if err := u.contactForm(r, &cv); err != nil {
+	if pe, ok := problem.As(err); ok && isHTMX(r) && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindForbidden && p.OwnerID != nil) {
+		if err := u.contactForm(r, a, &cv); err != nil {
 			return err
 		}
 		cv.Form, cv.Fields = form, pe.Fields
-		return u.partial(w, r, http.StatusUnprocessableEntity, "inbox", "contact-panel", cv)
+		if pe.Kind == problem.KindForbidden {
+			// Someone who may not hand the contact over asked to: say so
+			// beside the owner.
+			cv.Fields = map[string]string{"owner_id": pe.Message}
+		}
+		status, _, _ := classify(pe, "")
+		return u.partial(w, r, status, "inbox", "contact-panel", cv)
+	} else if err != nil {
+		return err
+	}
+	// A sales agent who hands their customer over may no longer see the
+	// conversation: back to the inbox then.
+	c, err = u.s.Conversations.Get(r.Context(), a, id)
+	if isKind(err, problem.KindNotFound) {
+		if isHTMX(r) {
+			w.Header().Set("HX-Redirect", "/inbox")
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+		return nil
 	} else if err != nil {
 		return err
 	}
 	if !isHTMX(r) {
 		backToConversation(w, r, id)
 		return nil
-	}
-	if c, err = u.s.Conversations.Get(r.Context(), a, id); err != nil {
-		return err
 	}
 	if n, err = u.convNames(r.Context(), c); err != nil {
 		return err
