@@ -34,6 +34,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/mail"
 	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/outbox"
+	"github.com/switchboardhq/switchboard/internal/raster"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/sms"
@@ -63,6 +64,9 @@ type App struct {
 	WhatsApp      *whatsapp.Service
 	Metrics       *metrics.Metrics
 	Web           *web.Server
+	// Images decodes every picture the node opens (avatars), a few at a
+	// time and within a memory budget.
+	Images *raster.Decoder
 
 	// People: translations, mail and texts, two-factor authentication,
 	// invitations, teams, availability and presence, avatars.
@@ -162,6 +166,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), attachment.DefaultLimits)
 	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
+	a.Images = raster.NewDecoder(raster.DefaultLimits)
 	a.Metrics = metrics.New(metrics.Sources{
 		DBStats:    d.Stats,
 		Statements: d.Statements,
