@@ -2,7 +2,8 @@
 // documents a visitor or an agent uploads. Files are checked by their
 // content (not by the name or the type the client claims), limited in size,
 // and stored once per content under the data directory, named by their
-// SHA-256.
+// SHA-256. Anonymous uploads (a web chat visitor's) not yet sent are capped
+// in number and bytes per uploader and per client address.
 package attachment
 
 import (
@@ -52,10 +53,25 @@ type Limits struct {
 	MaxFile     int64 // bytes, any other kind
 	PerMessage  int   // attachments per message
 	MaxFilename int   // characters
+	// PerUploader and PerClient bound the anonymous uploads not yet sent
+	// (they are removed after a day): an uploader's, and those from one
+	// client address.
+	PerUploader, PerClient Quota
 }
 
-// DefaultLimits fit what the channels accept.
-var DefaultLimits = Limits{MaxImage: 10 << 20, MaxFile: 20 << 20, PerMessage: 10, MaxFilename: 200}
+// Quota bounds the files kept uploaded and not sent.
+type Quota struct {
+	Files int
+	Bytes int64
+}
+
+// DefaultLimits fit what the channels accept. A visitor's widget sends the
+// files of a message (at most 10) as soon as they are uploaded, so even
+// its retries stay well within the quotas; an address may be shared by
+// many visitors (an office, a mobile network).
+var DefaultLimits = Limits{MaxImage: 10 << 20, MaxFile: 20 << 20, PerMessage: 10, MaxFilename: 200,
+	PerUploader: Quota{Files: 20, Bytes: 100 << 20},
+	PerClient:   Quota{Files: 200, Bytes: 1 << 30}}
 
 // Store saves and opens attachments.
 type Store struct {
@@ -72,10 +88,25 @@ func NewStore(d *db.DB, dir string, limits Limits) *Store {
 // Uploader names who uploaded a file that is not yet attached.
 func Uploader(kind string, id int64) string { return kind + ":" + strconv.FormatInt(id, 10) }
 
+// From says who uploads a file.
+type From struct {
+	Uploader string // see Uploader
+	// ClientIP is set for an anonymous upload: the address it came from.
+	// Until the file is sent it counts against Limits.PerUploader and
+	// Limits.PerClient.
+	ClientIP string
+}
+
 // Save reads a file (at most MaxFile bytes, checked), recognises its type
-// from its content, stores it and records it as uploaded by uploader.
-func (s *Store) Save(ctx context.Context, uploader, filename string, r io.Reader) (Attachment, error) {
+// from its content, stores it and records it as uploaded by from. An
+// anonymous upload over its quotas is refused before it is read (when the
+// quota is full already) or before it is recorded: 429 for the number of
+// files, 413 for their bytes.
+func (s *Store) Save(ctx context.Context, from From, filename string, r io.Reader) (Attachment, error) {
 	filename = cleanFilename(filename, s.Limits.MaxFilename)
+	if err := s.checkQuota(ctx, s.db, from, 0); err != nil {
+		return Attachment{}, err
+	}
 	if err := os.MkdirAll(filepath.Join(s.dir, "tmp"), 0o750); err != nil {
 		return Attachment{}, err
 	}
@@ -113,17 +144,75 @@ func (s *Store) Save(ctx context.Context, uploader, filename string, r io.Reader
 	if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
 		return Attachment{}, err
 	}
+	// Recorded first, within the quotas, then put in place: a refused
+	// upload leaves no file behind. (On PostgreSQL, uploads racing from
+	// one visitor may pass a quota by the few that commit side by side.)
+	a := Attachment{Kind: kind, Filename: filename, ContentType: ctype, Size: n, SHA256: sum, CreatedAt: db.Now()}
+	var ip *string
+	if from.ClientIP != "" {
+		ip = &from.ClientIP
+	}
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		if err := s.checkQuota(ctx, tx, from, n); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `INSERT INTO attachments (uploader, kind, filename, content_type, size, sha256, created_at, client_ip)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, from.Uploader, a.Kind, a.Filename, a.ContentType, a.Size, a.SHA256, a.CreatedAt, ip).Scan(&a.ID)
+	})
+	if err != nil {
+		return Attachment{}, err
+	}
 	if _, err := os.Stat(final); errors.Is(err, os.ErrNotExist) {
 		if err := os.Rename(tmp.Name(), final); err != nil {
-			return Attachment{}, err
+			ctx := context.WithoutCancel(ctx)
+			s.db.Write(ctx, func(tx *db.Tx) error {
+				_, err := tx.Exec(ctx, `DELETE FROM attachments WHERE id = $1`, a.ID)
+				return err
+			})
+			return Attachment{}, fmt.Errorf("attachment: save: %w", err)
 		}
 	}
-	a := Attachment{Kind: kind, Filename: filename, ContentType: ctype, Size: n, SHA256: sum, CreatedAt: db.Now()}
-	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO attachments (uploader, kind, filename, content_type, size, sha256, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, uploader, a.Kind, a.Filename, a.ContentType, a.Size, a.SHA256, a.CreatedAt).Scan(&a.ID)
-	})
-	return a, err
+	return a, nil
+}
+
+// checkQuota refuses an anonymous upload of n bytes (0: not read yet)
+// that would take its uploader or its client address over their quota.
+func (s *Store) checkQuota(ctx context.Context, q db.Querier, from From, n int64) error {
+	if from.ClientIP == "" {
+		return nil
+	}
+	for _, c := range []struct {
+		column, value string
+		quota         Quota
+		files, bytes  string // what to tell about either limit
+	}{
+		{"uploader", from.Uploader, s.Limits.PerUploader,
+			"You have %d files uploaded and not yet sent: send them before uploading more.",
+			"Files uploaded and not yet sent may take at most %d MB: send them before uploading more."},
+		{"client_ip", from.ClientIP, s.Limits.PerClient,
+			"%d files uploaded from your network are not yet sent: send them, or try again later.",
+			"Files uploaded from your network and not yet sent may take at most %d MB: send them, or try again later."},
+	} {
+		var files, bytes int64
+		err := q.QueryRow(ctx, `SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM attachments
+			WHERE `+c.column+` = $1 AND message_id IS NULL`, c.value).Scan(&files, &bytes)
+		if err != nil {
+			return fmt.Errorf("attachment: quota: %w", err)
+		}
+		if files+1 > int64(c.quota.Files) {
+			return problem.New(problem.KindRateLimited, c.files, files)
+		}
+		if bytes+max(n, 1) > c.quota.Bytes {
+			return problem.New(problem.KindTooLarge, c.bytes, c.quota.Bytes>>20)
+		}
+	}
+	return nil
+}
+
+// Unattached counts the uploads not yet sent, and their bytes.
+func (s *Store) Unattached(ctx context.Context) (files, bytes int64, err error) {
+	err = s.db.QueryRow(ctx, `SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM attachments WHERE message_id IS NULL`).Scan(&files, &bytes)
+	return files, bytes, err
 }
 
 func (s *Store) path(sum string) string {
@@ -145,7 +234,8 @@ func Link(ctx context.Context, tx *db.Tx, messageID int64, uploader string, ids 
 	out := make([]Attachment, 0, len(ids))
 	for _, id := range ids {
 		var a Attachment
-		err := tx.QueryRow(ctx, `UPDATE attachments SET message_id = $1 WHERE id = $2 AND uploader = $3 AND message_id IS NULL
+		// Sent: the client address is no longer kept.
+		err := tx.QueryRow(ctx, `UPDATE attachments SET message_id = $1, client_ip = NULL WHERE id = $2 AND uploader = $3 AND message_id IS NULL
 			RETURNING id, kind, filename, content_type, size, sha256, created_at`, messageID, id, uploader).
 			Scan(&a.ID, &a.Kind, &a.Filename, &a.ContentType, &a.Size, &a.SHA256, &a.CreatedAt)
 		if errors.Is(db.MapErr(err), db.ErrNotFound) {

@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -19,6 +20,8 @@ import (
 	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/raster"
+	"github.com/switchboardhq/switchboard/internal/raster/rastertest"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -65,7 +68,8 @@ func hugePNG(w, h uint32) []byte {
 }
 
 func TestProcess(t *testing.T) {
-	out, err := avatar.Process(wide(t), "me.png", "image/png")
+	dec := raster.NewDecoder(raster.DefaultLimits)
+	out, err := avatar.Process(t.Context(), dec, wide(t), "me.png", "image/png")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +93,7 @@ func TestProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := avatar.Process(webp, "photo.webp", "image/webp"); err != nil {
+	if out, err := avatar.Process(t.Context(), dec, webp, "photo.webp", "image/webp"); err != nil {
 		t.Errorf("WebP: %v", err)
 	} else if cfg, err := jpeg.DecodeConfig(bytes.NewReader(out)); err != nil || cfg.Width != 640 {
 		t.Errorf("WebP result: %+v %v", cfg, err)
@@ -113,11 +117,74 @@ func TestProcessRefuses(t *testing.T) {
 		{"empty", "x.png", "image/png", nil, problem.KindInvalid, "Choose an image"},
 	}
 	for _, tc := range cases {
-		_, err := avatar.Process(tc.data, tc.file, tc.ctype)
+		_, err := avatar.Process(t.Context(), raster.NewDecoder(raster.DefaultLimits), tc.data, tc.file, tc.ctype)
 		p, ok := problem.As(err)
 		if !ok || p.Kind != tc.kind || !strings.Contains(p.Fields["avatar"], tc.want) {
 			t.Errorf("%s: %v, want a %v problem on avatar saying %q", tc.name, err, tc.kind, tc.want)
 		}
+	}
+}
+
+// TestProcessLarge: a large picture is shrunk by averaging before it is
+// scaled; the result keeps its parts where they were.
+func TestProcessLarge(t *testing.T) {
+	const side = 4000
+	img := image.NewYCbCr(image.Rect(0, 0, side, side), image.YCbCrSubsampleRatio420)
+	for y := range side {
+		for x := range side {
+			// Top half white, bottom half black, left of it all a thin
+			// grey stripe that averaging must not lose.
+			yy := uint8(255)
+			if y >= side/2 {
+				yy = 0
+			}
+			if x < 40 {
+				yy = 128
+			}
+			img.Y[img.YOffset(x, y)] = yy
+		}
+	}
+	for i := range img.Cb {
+		img.Cb[i], img.Cr[i] = 128, 128
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := avatar.Process(t.Context(), raster.NewDecoder(raster.DefaultLimits), b.Bytes(), "big.jpg", "image/jpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := jpeg.Decode(bytes.NewReader(out))
+	if err != nil || got.Bounds().Dx() != 640 {
+		t.Fatalf("result %v, %v", got.Bounds(), err)
+	}
+	for _, c := range []struct {
+		x, y int
+		want uint8
+	}{{320, 100, 255}, {320, 540, 0}, {3, 100, 128}, {3, 540, 128}} {
+		r, _, _, _ := got.At(c.x, c.y).RGBA()
+		if d := int(r>>8) - int(c.want); d < -12 || d > 12 {
+			t.Errorf("pixel (%d,%d) is %d, want about %d", c.x, c.y, r>>8, c.want)
+		}
+	}
+}
+
+// TestProcessRefusesBomb: a 381 KB PNG of 7000×7000 16-bit pixels, that
+// decodes into 392 MB, is refused from its header (413, on the avatar
+// field) without the memory being allocated.
+func TestProcessRefusesBomb(t *testing.T) {
+	bomb := rastertest.Bomb(7000, 7000)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := avatar.Process(t.Context(), raster.NewDecoder(raster.DefaultLimits), bomb, "bomb.png", "image/png")
+	runtime.ReadMemStats(&after)
+	p, ok := problem.As(err)
+	if !ok || p.Kind != problem.KindTooLarge || !strings.Contains(p.Fields["avatar"], "7000×7000 pixels in 16-bit colour, too large to open") {
+		t.Fatalf("Process = %v, want a too-large problem on avatar", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("refusing the bomb allocated %d bytes", n)
 	}
 }
 
@@ -130,7 +197,7 @@ func TestStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := avatar.NewStore(d, log)
+		s := avatar.NewStore(d, log, raster.NewDecoder(raster.DefaultLimits))
 		if _, err := s.Get(ctx, u.ID); err != avatar.ErrNone {
 			t.Fatalf("no avatar yet: %v", err)
 		}
@@ -142,7 +209,7 @@ func TestStore(t *testing.T) {
 			t.Errorf("avatar URL %q", got.AvatarURL)
 		}
 		img, err := s.Get(ctx, u.ID)
-		if err != nil || avatar.Sniff(img) != avatar.JPEG {
+		if err != nil || raster.Sniff(img) != raster.JPEG {
 			t.Fatalf("stored avatar: %v", err)
 		}
 		if again, _ := users.Get(ctx, u.ID); again.AvatarURL != got.AvatarURL {

@@ -71,24 +71,33 @@ func NormalizePhone(s string) (string, string) {
 	return s, ""
 }
 
+// Find returns the contact known on inboxID as externalID (ok=false when
+// there is none), filling in the name it lacks from profile.
+func Find(ctx context.Context, tx *db.Tx, inboxID int64, externalID string, p Profile) (Contact, bool, error) {
+	var c Contact
+	err := tx.QueryRow(ctx, `SELECT c.id, c.name, c.owner_id FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+		WHERE i.inbox_id = $1 AND i.external_id = $2`, inboxID, externalID).Scan(&c.ID, &c.Name, &c.OwnerID)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return Contact{}, false, nil
+	} else if err != nil {
+		return c, false, fmt.Errorf("contact: find: %w", err)
+	}
+	if c.Name == "" && p.Name != "" {
+		c.Name = p.Name
+		if _, err := tx.Exec(ctx, `UPDATE contacts SET name = $2, updated_at = $3 WHERE id = $1`, c.ID, c.Name, db.Now()); err != nil {
+			return c, false, fmt.Errorf("contact: update name: %w", err)
+		}
+	}
+	return c, true, nil
+}
+
 // FindOrCreate returns the contact known on inboxID as externalID,
 // creating it (with profile) when it is new. It runs in tx, so a message
 // and its new contact commit together.
 func FindOrCreate(ctx context.Context, tx *db.Tx, inboxID int64, externalID string, p Profile) (Contact, bool, error) {
-	var c Contact
-	err := tx.QueryRow(ctx, `SELECT c.id, c.name, c.owner_id FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
-		WHERE i.inbox_id = $1 AND i.external_id = $2`, inboxID, externalID).Scan(&c.ID, &c.Name, &c.OwnerID)
-	if err == nil {
-		if c.Name == "" && p.Name != "" {
-			c.Name = p.Name
-			if _, err := tx.Exec(ctx, `UPDATE contacts SET name = $2, updated_at = $3 WHERE id = $1`, c.ID, c.Name, db.Now()); err != nil {
-				return c, false, fmt.Errorf("contact: update name: %w", err)
-			}
-		}
-		return c, false, nil
-	}
-	if !errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return c, false, fmt.Errorf("contact: find: %w", err)
+	c, ok, err := Find(ctx, tx, inboxID, externalID, p)
+	if ok || err != nil {
+		return c, false, err
 	}
 	now := db.Now()
 	c = Contact{Name: p.Name, Phone: nullable(p.Phone), Email: nullable(p.Email), Tags: []string{}, CreatedAt: now, UpdatedAt: now}

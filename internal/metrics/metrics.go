@@ -1,6 +1,7 @@
 // Package metrics defines what Switchboard exposes at /metrics: request
 // latency by route pattern, messages ingested and sent, WebSocket clients,
-// the database pools and statements, and the job queue depth.
+// the database pools and statements, the job queue depth, and what
+// anonymous visitors keep: web chat sessions and uploads not yet sent.
 package metrics
 
 import (
@@ -31,6 +32,11 @@ type Sources struct {
 	Statements func() int64
 	// JobDepth returns waiting and failed jobs.
 	JobDepth func(ctx context.Context) (waiting, failed int64, err error)
+	// WebchatSessions returns the visitor sessions, and those whose
+	// visitor never wrote.
+	WebchatSessions func(ctx context.Context) (all, silent int64, err error)
+	// Unattached returns the uploads not yet sent, and their bytes.
+	Unattached func(ctx context.Context) (files, bytes int64, err error)
 }
 
 // New registers every collector.
@@ -89,29 +95,45 @@ func New(src Sources) *Metrics {
 			Help: "SQL statements run, including BEGIN and COMMIT.",
 		}, func() float64 { return float64(src.Statements()) }))
 	}
-	if src.JobDepth != nil {
-		r.MustRegister(&jobDepth{fn: src.JobDepth,
-			waiting: prometheus.NewDesc("switchboard_jobs_waiting", "Durable jobs waiting to run (due or scheduled).", nil, nil),
-			failed:  prometheus.NewDesc("switchboard_jobs_failed", "Durable jobs that ran out of attempts.", nil, nil)})
+	for _, p := range []struct {
+		fn         func(context.Context) (int64, int64, error)
+		name, help [2]string
+	}{
+		{src.JobDepth,
+			[2]string{"switchboard_jobs_waiting", "switchboard_jobs_failed"},
+			[2]string{"Durable jobs waiting to run (due or scheduled).", "Durable jobs that ran out of attempts."}},
+		{src.WebchatSessions,
+			[2]string{"switchboard_webchat_sessions", "switchboard_webchat_sessions_silent"},
+			[2]string{"Web chat visitor sessions.", "Web chat visitor sessions whose visitor never wrote (pruned a day after they start)."}},
+		{src.Unattached,
+			[2]string{"switchboard_attachments_unattached", "switchboard_attachments_unattached_bytes"},
+			[2]string{"Uploads not yet sent with a message (removed after a day).", "Bytes of the uploads not yet sent."}},
+	} {
+		if p.fn != nil {
+			r.MustRegister(&pair{fn: p.fn,
+				a: prometheus.NewDesc(p.name[0], p.help[0], nil, nil),
+				b: prometheus.NewDesc(p.name[1], p.help[1], nil, nil)})
+		}
 	}
 	return m
 }
 
-type jobDepth struct {
-	fn              func(ctx context.Context) (int64, int64, error)
-	waiting, failed *prometheus.Desc
+// pair is two gauges read from the database with one query when scraped.
+type pair struct {
+	fn   func(ctx context.Context) (int64, int64, error)
+	a, b *prometheus.Desc
 }
 
-func (j *jobDepth) Describe(ch chan<- *prometheus.Desc) { ch <- j.waiting; ch <- j.failed }
+func (p *pair) Describe(ch chan<- *prometheus.Desc) { ch <- p.a; ch <- p.b }
 
-func (j *jobDepth) Collect(ch chan<- prometheus.Metric) {
+func (p *pair) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	w, f, err := j.fn(ctx)
+	a, b, err := p.fn(ctx)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(j.waiting, err)
+		ch <- prometheus.NewInvalidMetric(p.a, err)
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(j.waiting, prometheus.GaugeValue, float64(w))
-	ch <- prometheus.MustNewConstMetric(j.failed, prometheus.GaugeValue, float64(f))
+	ch <- prometheus.MustNewConstMetric(p.a, prometheus.GaugeValue, float64(a))
+	ch <- prometheus.MustNewConstMetric(p.b, prometheus.GaugeValue, float64(b))
 }

@@ -56,7 +56,7 @@ func (a *App) assemblePeople(box *secret.Box) error {
 	}
 	a.Presence = availability.NewPresence(a.DB, a.Log, a.Queue, nodeName(), away, a.Logger)
 	a.Runner.Handle(availability.AwayJob, a.Presence)
-	a.Avatars = avatar.NewStore(a.DB, a.Log)
+	a.Avatars = avatar.NewStore(a.DB, a.Log, a.Images)
 	return nil
 }
 

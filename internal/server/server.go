@@ -34,6 +34,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/mail"
 	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/outbox"
+	"github.com/switchboardhq/switchboard/internal/raster"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/sms"
@@ -63,6 +64,9 @@ type App struct {
 	WhatsApp      *whatsapp.Service
 	Metrics       *metrics.Metrics
 	Web           *web.Server
+	// Images decodes every picture the node opens (avatars), a few at a
+	// time and within a memory budget.
+	Images *raster.Decoder
 
 	// People: translations, mail and texts, two-factor authentication,
 	// invitations, teams, availability and presence, avatars.
@@ -100,6 +104,8 @@ type Options struct {
 	// WhatsApp tunes the WhatsApp channel; its Graph URL and API version
 	// come from the configuration when empty.
 	WhatsApp whatsapp.Options
+	// Attachments replaces attachment.DefaultLimits (tests of the quotas).
+	Attachments *attachment.Limits
 }
 
 // Open opens the database, applies migrations and assembles the node.
@@ -159,13 +165,20 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.Users = user.NewStore(d, a.Log, auth.HashPassword)
 	a.Auth = auth.New(d, a.Users)
 	a.Inboxes = inbox.NewStore(d, a.Log, box)
-	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), attachment.DefaultLimits)
+	files := attachment.DefaultLimits
+	if opt.Attachments != nil {
+		files = *opt.Attachments
+	}
+	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), files)
 	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
+	a.Images = raster.NewDecoder(raster.DefaultLimits)
 	a.Metrics = metrics.New(metrics.Sources{
-		DBStats:    d.Stats,
-		Statements: d.Statements,
-		JobDepth:   func(ctx context.Context) (int64, int64, error) { return job.Depth(ctx, d) },
+		DBStats:         d.Stats,
+		Statements:      d.Statements,
+		JobDepth:        func(ctx context.Context) (int64, int64, error) { return job.Depth(ctx, d) },
+		WebchatSessions: a.Webchat.Sessions,
+		Unattached:      a.Files.Unattached,
 	})
 	if err := a.assemblePeople(box); err != nil {
 		return nil, err
@@ -293,7 +306,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// upkeep prunes the event log and removes uploads that were never sent.
+// upkeep prunes the event log, removes uploads that were never sent and
+// web chat sessions whose visitor never wrote, and drops spent sign-in
+// codes.
 func (a *App) upkeep(ctx context.Context) error {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -308,6 +323,11 @@ func (a *App) upkeep(ctx context.Context) error {
 		} else if n > 0 {
 			a.Logger.Info("upkeep: removed unsent uploads", "count", n)
 		}
+		if n, err := a.Webchat.PruneSilent(ctx, time.Now().Add(-silentSessionAge)); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("upkeep: silent web chat sessions", "err", err)
+		} else if n > 0 {
+			a.Logger.Info("upkeep: removed silent web chat sessions", "count", n)
+		}
 		if _, err := a.Factors.Prune(ctx); err != nil && ctx.Err() == nil {
 			a.Logger.Warn("upkeep: prune sign-in codes", "err", err)
 		}
@@ -318,6 +338,10 @@ func (a *App) upkeep(ctx context.Context) error {
 		}
 	}
 }
+
+// silentSessionAge is how long a web chat session whose visitor never
+// wrote is kept.
+const silentSessionAge = 24 * time.Hour
 
 // jobWorkers is how many jobs a node runs at once.
 const jobWorkers = 256

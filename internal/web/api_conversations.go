@@ -230,7 +230,7 @@ func (s *Server) apiRemoveTag(w http.ResponseWriter, r *http.Request, a policy.A
 }
 
 // readUpload reads the multipart "file" field and stores it.
-func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, uploader string) (attachment.Attachment, error) {
+func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, from attachment.From) (attachment.Attachment, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
 		return attachment.Attachment{}, &problem.Error{Kind: problem.KindUnsupported, Message: "Upload the file as multipart/form-data in a field named file."}
@@ -258,7 +258,7 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, uploader str
 			part.Close()
 			continue
 		}
-		a, err := s.Files.Save(r.Context(), uploader, part.FileName(), part)
+		a, err := s.Files.Save(r.Context(), from, part.FileName(), part)
 		part.Close()
 		if p, ok := problem.As(err); ok && p.Kind == problem.KindMalformed {
 			// The body ended early: was it cut off for being too large?
@@ -271,7 +271,7 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, uploader str
 }
 
 func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	att, err := s.readUpload(w, r, attachment.Uploader("user", a.UserID))
+	att, err := s.readUpload(w, r, attachment.From{Uploader: attachment.Uploader("user", a.UserID)})
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/mail"
 	"github.com/switchboardhq/switchboard/internal/mail/mailtest"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/raster/rastertest"
 	"github.com/switchboardhq/switchboard/internal/sms"
 	"github.com/switchboardhq/switchboard/internal/sms/smstest"
 	"github.com/switchboardhq/switchboard/internal/testrig"
@@ -541,6 +542,8 @@ func TestProfile(t *testing.T) {
 			{"too large", "big.png", "image/png", bytes.Repeat([]byte("x"), 6<<20), 413, "larger than 5 MB"},
 			{"not an image", "notes.png", "image/png", []byte("just some text, not a picture"), 422, "not an image"},
 			{"lies about its type", "photo.jpg", "image/jpeg", pngOf(t, 50, 50), 422, "says it is a JPEG image but it is a PNG image"},
+			// 381 KB that would unpack into 392 MB.
+			{"decompression bomb", "bomb.png", "image/png", rastertest.Bomb(7000, 7000), 413, "7000×7000 pixels in 16-bit colour, too large to open"},
 		}
 		for _, tc := range refused {
 			body, ctype := multipartFile(t, "avatar", tc.file, tc.ctype, tc.data)
@@ -553,6 +556,10 @@ func TestProfile(t *testing.T) {
 		body, ctype = multipartFile(t, "file", "x.png", "image/png", []byte("<svg/>"))
 		if e := ana.Do("PUT", "/api/v1/me/avatar", body, "Content-Type", ctype).Expect(422).Err(); e.Fields["avatar"] == "" {
 			t.Errorf("API refusal %+v", e)
+		}
+		body, ctype = multipartFile(t, "file", "bomb.png", "image/png", rastertest.Bomb(7000, 7000))
+		if e := ana.Do("PUT", "/api/v1/me/avatar", body, "Content-Type", ctype).Expect(413).Err(); !strings.Contains(e.Fields["avatar"], "save it in 8-bit colour") {
+			t.Errorf("API refusal of a bomb %+v", e)
 		}
 		ana.Do("DELETE", "/api/v1/me/avatar", nil).Expect(200)
 		if me(t, ana).AvatarURL != "" {

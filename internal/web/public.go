@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
@@ -249,7 +250,7 @@ func (s *Server) publicUpload(w http.ResponseWriter, r *http.Request, _ policy.A
 	if ok, wait := s.limits.allowAt("visitor:"+strconv.FormatInt(v.ID, 10), visitorSendRate, visitorSendBurst); !ok {
 		return problem.RateLimited(wait)
 	}
-	a, err := s.readUpload(w, r, v.Uploader())
+	a, err := s.readUpload(w, r, attachment.From{Uploader: v.Uploader(), ClientIP: s.clientIP(r)})
 	if err != nil {
 		return err
 	}
@@ -315,9 +316,26 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 	if err != nil {
 		return err
 	}
+	// A visitor who has not written yet has no contact: the stream waits
+	// for their first message, whose event carries the contact it made,
+	// and follows that contact from then on. (Live events reach the filter
+	// in order; a replay runs beside them, so a stream that finds the
+	// first message in its replay ends after it, and the browser
+	// reconnects as the visitor with their contact.)
+	var contactID atomic.Int64
+	contactID.Store(v.ContactID)
 	filter := func(e *event.Event) bool {
-		return e.Public && e.ContactID == v.ContactID && e.Ref.InboxID == v.InboxID &&
-			(e.Type == event.MessageCreated || e.Type == event.MessageUpdated)
+		if !e.Public || e.Ref.InboxID != v.InboxID || (e.Type != event.MessageCreated && e.Type != event.MessageUpdated) {
+			return false
+		}
+		if c := contactID.Load(); c != 0 {
+			return e.ContactID == c
+		}
+		if webchat.IsFirstMessage(v, e) {
+			contactID.CompareAndSwap(0, e.ContactID)
+			return true
+		}
+		return false
 	}
 	sub, replay, at, err := s.Hub.Subscribe(r.Context(), since, filter)
 	resync := err == realtime.ErrResync
@@ -366,6 +384,9 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 		if err := sendEvent(e); err != nil {
 			return nil
 		}
+	}
+	if v.ContactID == 0 && len(replay) > 0 {
+		return nil // the first message was in the replay: reconnect
 	}
 	heartbeat := time.NewTicker(25 * time.Second)
 	defer heartbeat.Stop()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/db"
@@ -842,6 +843,203 @@ func TestPublicStream(t *testing.T) {
 		r := v.Do("GET", "/public/v1/stream?since=abc", nil)
 		if r.StatusCode != http.StatusUnprocessableEntity {
 			t.Errorf("since=abc: %d", r.StatusCode)
+		}
+	})
+}
+
+// metric is the value of an unlabelled metric in /metrics.
+func metric(t *testing.T, srv *testrig.Server, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(string(srv.Anonymous().Do("GET", "/metrics", nil).Expect(http.StatusOK).Body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	t.Fatalf("/metrics lacks %s", name)
+	return ""
+}
+
+// TestPublicSilentSessions: a session costs no contact until its visitor
+// writes; the first message makes it (with the profile given at the
+// start); sessions that never wrote are pruned, and counted meanwhile.
+func TestPublicSilentSessions(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		srv := testrig.Start(t, d)
+		agent := srv.NewUser("agent@example.com", policy.Service)
+		in, secret := srv.NewWebchatInbox("Site", agent.UserID)
+
+		// Opening the widget starts a session: no contact, no conversation,
+		// and what the widget asks for before a first message works.
+		quiet := srv.NewVisitor(in.Token, map[string]string{"name": "Quiet"})
+		srv.NewVisitor(in.Token, nil)
+		if n := countRows(t, d, "contacts"); n != 0 {
+			t.Fatalf("two sessions made %d contacts", n)
+		}
+		if h := history(t, quiet); len(h) != 0 {
+			t.Fatalf("history %+v", h)
+		}
+		quiet.Do("POST", "/public/v1/seen", map[string]any{"up_to": 1, "read": true}).Expect(http.StatusNoContent)
+
+		// The first message makes the contact, with the profile.
+		ada := srv.NewVisitor(in.Token, map[string]string{"name": "Ada", "email": "Ada@Example.com"})
+		send(ada, "first", "Hello").Expect(http.StatusCreated)
+		send(ada, "first", "Hello").Expect(http.StatusOK) // a retry
+		send(ada, "second", "Anyone?").Expect(http.StatusCreated)
+		var name, email string
+		if err := d.QueryRow(t.Context(), `SELECT name, email FROM contacts`).Scan(&name, &email); err != nil || name != "Ada" || email != "ada@example.com" {
+			t.Fatalf("contact %q %q, %v", name, email, err)
+		}
+		if h := history(t, ada); len(h) != 2 {
+			t.Fatalf("history %+v", h)
+		}
+
+		// A verified person who wrote before is their contact from the
+		// start: the new device shows the conversation before writing.
+		id := map[string]string{"identifier": "customer-7", "identifier_hash": webchat.Sign(secret, "customer-7")}
+		srv.NewVisitor(in.Token, id).Say("From my phone")
+		laptop := srv.NewVisitor(in.Token, id)
+		if h := history(t, laptop); len(h) != 1 || h[0].Text != "From my phone" {
+			t.Fatalf("the laptop sees %+v", h)
+		}
+		if n := countRows(t, d, "contacts"); n != 2 {
+			t.Fatalf("%d contacts, want Ada and customer-7", n)
+		}
+		if s, silent := metric(t, srv, "switchboard_webchat_sessions"), metric(t, srv, "switchboard_webchat_sessions_silent"); s != "5" || silent != "2" {
+			t.Errorf("metrics: %s sessions, %s silent; want 5 and 2", s, silent)
+		}
+
+		// Pruning takes the sessions started before the time given that
+		// never wrote; the widget then starts a new one.
+		if n, err := srv.App.Webchat.PruneSilent(t.Context(), time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("pruned %d younger sessions, %v", n, err)
+		}
+		if n, err := srv.App.Webchat.PruneSilent(t.Context(), time.Now().Add(time.Minute)); err != nil || n != 2 {
+			t.Fatalf("pruned %d, %v; want the 2 silent sessions", n, err)
+		}
+		quiet.Do("GET", "/public/v1/messages", nil).Expect(http.StatusUnauthorized)
+		send(ada, "third", "Still here").Expect(http.StatusCreated)
+		laptop.Do("GET", "/public/v1/messages", nil).Expect(http.StatusOK)
+		if s, silent := metric(t, srv, "switchboard_webchat_sessions"), metric(t, srv, "switchboard_webchat_sessions_silent"); s != "3" || silent != "0" {
+			t.Errorf("metrics after pruning: %s sessions, %s silent; want 3 and 0", s, silent)
+		}
+
+		// A visitor whose stream dropped before their first message
+		// resumes (Last-Event-ID) with it, then follows their contact.
+		z := srv.NewVisitor(in.Token, nil)
+		s := openStream(t, srv, z.Token, "", "")
+		hello := s.next(t)
+		s.stop()
+		var zm visitorMessage
+		send(z, "z-1", "Z here").Expect(http.StatusCreated).Decode(&zm)
+		s = openStream(t, srv, z.Token, "", strconv.FormatInt(hello.ID, 10))
+		if m := s.next(t).message(t); m.ID != zm.ID {
+			t.Fatalf("replayed %+v", m)
+		}
+		var convs agentList
+		agent.Do("GET", "/api/v1/conversations", nil).Expect(http.StatusOK).Decode(&convs)
+		for _, c := range convs.Items {
+			var msgs agentList
+			agent.Do("GET", fmt.Sprintf("/api/v1/conversations/%d/messages", c.ID), nil).Expect(http.StatusOK).Decode(&msgs)
+			if msgs.Items[0].Text == "Z here" {
+				agent.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", c.ID), map[string]string{"text": "Hello Z"}).Expect(http.StatusCreated)
+			}
+		}
+		if m := s.next(t).message(t); m.Text != "Hello Z" {
+			t.Fatalf("after reconnecting: %+v", m)
+		}
+		s.stop()
+
+		// A first message whose session was pruned meanwhile leaves
+		// nothing behind.
+		sess, err := srv.App.Webchat.StartSession(t.Context(), in.Token, webchat.Start{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := srv.App.Webchat.Visitor(t.Context(), sess.Token)
+		if err != nil || v.ContactID != 0 {
+			t.Fatalf("visitor %+v, %v", v, err)
+		}
+		if _, err := srv.App.Webchat.PruneSilent(t.Context(), time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.App.Webchat.Receive(t.Context(), v, webchat.Send{ID: "late", Text: "Hello?"}); err != webchat.ErrUnknownVisitor {
+			t.Fatalf("Receive on a pruned session: %v", err)
+		}
+		if n := countRows(t, d, "contacts"); n != 3 {
+			t.Fatalf("%d contacts after a refused first message", n)
+		}
+	})
+}
+
+// TestPublicUploadQuotas: a visitor, and an address, may keep only so
+// many files (and bytes) uploaded and not sent; sending frees them, and
+// agents are not counted.
+func TestPublicUploadQuotas(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		limits := attachment.DefaultLimits
+		limits.PerUploader = attachment.Quota{Files: 2, Bytes: 1 << 20}
+		limits.PerClient = attachment.Quota{Files: 3, Bytes: 2 << 20}
+		srv := testrig.Start(t, d, testrig.Options{Options: server.Options{Attachments: &limits},
+			Config: func(c *config.Config) { c.TrustProxy = true }})
+		agent := srv.NewUser("agent@example.com", policy.Service)
+		in, _ := srv.NewWebchatInbox("Site", agent.UserID)
+		const kb = 1 << 10
+		upload := func(c *testrig.Client, path, ip string, size int) *testrig.Response {
+			t.Helper()
+			body, ctype := fileForm(t, "notes.txt", bytes.Repeat([]byte("a"), size))
+			return c.Do("POST", path, body, "Content-Type", ctype, "X-Forwarded-For", ip)
+		}
+		refused := func(r *testrig.Response, status int, says string) {
+			t.Helper()
+			if r.StatusCode != status {
+				t.Fatalf("status %d, want %d: %s", r.StatusCode, status, r.Body)
+			}
+			if e := r.Err(); !strings.Contains(e.Message, says) {
+				t.Fatalf("message %q, want it to say %q", e.Message, says)
+			}
+		}
+		const office, home = "203.0.113.7", "198.51.100.2"
+
+		// Files: two per visitor, three per address.
+		a, b := srv.NewVisitor(in.Token, nil), srv.NewVisitor(in.Token, nil)
+		var first, second visitorFileInfo
+		upload(a.Client, "/public/v1/attachments", office, 400*kb).Expect(http.StatusCreated).Decode(&first)
+		upload(a.Client, "/public/v1/attachments", office, 400*kb).Expect(http.StatusCreated).Decode(&second)
+		refused(upload(a.Client, "/public/v1/attachments", office, 400*kb), http.StatusTooManyRequests, "You have 2 files uploaded and not yet sent")
+		upload(b.Client, "/public/v1/attachments", office, 400*kb).Expect(http.StatusCreated)
+		refused(upload(b.Client, "/public/v1/attachments", office, 10), http.StatusTooManyRequests, "3 files uploaded from your network are not yet sent")
+
+		// Bytes: 1 MB per visitor, 2 MB per address.
+		c, e, f := srv.NewVisitor(in.Token, nil), srv.NewVisitor(in.Token, nil), srv.NewVisitor(in.Token, nil)
+		upload(c.Client, "/public/v1/attachments", home, 700*kb).Expect(http.StatusCreated)
+		refused(upload(c.Client, "/public/v1/attachments", home, 400*kb), http.StatusRequestEntityTooLarge, "may take at most 1 MB: send them")
+		upload(e.Client, "/public/v1/attachments", home, 1024*kb).Expect(http.StatusCreated)
+		refused(upload(f.Client, "/public/v1/attachments", home, 400*kb), http.StatusRequestEntityTooLarge, "from your network and not yet sent may take at most 2 MB")
+		// Full already: refused before the file is read.
+		refused(upload(e.Client, "/public/v1/attachments", home, 1), http.StatusRequestEntityTooLarge, "may take at most 1 MB")
+
+		// Sending frees the visitor's and the address's share, and the
+		// address is not kept with a sent file.
+		send(a, "files", "", first.ID, second.ID).Expect(http.StatusCreated)
+		upload(b.Client, "/public/v1/attachments", office, 400*kb).Expect(http.StatusCreated)
+		var kept int
+		if err := d.QueryRow(t.Context(), `SELECT COUNT(*) FROM attachments WHERE message_id IS NOT NULL AND client_ip IS NOT NULL`).Scan(&kept); err != nil || kept != 0 {
+			t.Fatalf("%d sent files keep their address, %v", kept, err)
+		}
+
+		// Agents are not counted.
+		for range 3 {
+			upload(agent, "/api/v1/attachments", office, 400*kb).Expect(http.StatusCreated)
+		}
+		// What was refused left nothing behind.
+		if n := countRows(t, d, "attachments"); n != 2+2+1+1+3 {
+			t.Fatalf("%d attachments stored, want the 9 accepted", n)
+		}
+		n, size := metric(t, srv, "switchboard_attachments_unattached"), metric(t, srv, "switchboard_attachments_unattached_bytes")
+		if bytes, _ := strconv.ParseFloat(size, 64); n != "7" || bytes != (400+400+700+1024+3*400)*kb {
+			t.Errorf("metrics: %s unattached files of %s bytes", n, size)
 		}
 	})
 }

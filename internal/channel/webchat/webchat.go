@@ -3,15 +3,23 @@
 // the widget across page reloads); a site may vouch for who the visitor is
 // by passing an identifier with its HMAC-SHA256 under the inbox secret, so
 // the same person is one contact on every device.
+//
+// Starting a session costs one row: the visitor's contact is made with
+// their first message (a verified person who wrote before, on any device,
+// is their contact from the start). Sessions whose visitor never wrote are
+// pruned after a day (PruneSilent); the widget starts a new one when such
+// a visitor comes back.
 package webchat
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -24,6 +32,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
@@ -31,10 +40,16 @@ import (
 
 // Visitor is a person chatting through the widget.
 type Visitor struct {
-	ID         int64
-	InboxID    int64
+	ID      int64
+	InboxID int64
+	// ContactID is 0 until the visitor's first message finds or makes
+	// their contact.
 	ContactID  int64
 	Identifier string // the site's id for the person, when verified
+
+	// external and profile are what the contact is made with.
+	external string
+	profile  contact.Profile
 }
 
 // Uploader names the visitor as the owner of files they upload.
@@ -46,7 +61,9 @@ type Service struct {
 	inboxes *inbox.Store
 	conv    *conversation.Service
 
-	mu         sync.Mutex // guards visitors and inboxCache
+	mu sync.Mutex // guards visitors and inboxCache
+	// visitors caches visitors who have a contact (a visitor without one
+	// is read each time, so that every node sees their first message).
 	visitors   map[string]cachedVisitor
 	inboxCache map[string]cachedInbox
 }
@@ -144,22 +161,39 @@ func (s *Service) StartSession(ctx context.Context, inboxToken string, st Start)
 	}
 	token := "sbv_" + randomString(32)
 	sess := Session{Token: token, Inbox: in}
+	profile := contact.Profile{Name: st.Name, Email: st.Email}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		c, _, err := contact.FindOrCreate(ctx, tx, in.ID, external, contact.Profile{Name: st.Name, Email: st.Email})
-		if err != nil {
-			return err
-		}
-		now := db.Now()
-		var ident *string
+		var ident, email *string
+		var cid *int64
 		if st.Identifier != "" {
 			ident = &st.Identifier
+			// A verified person who wrote before is their contact already:
+			// this device shows what they wrote on another.
+			c, ok, err := contact.Find(ctx, tx, in.ID, external, profile)
+			if err != nil {
+				return err
+			}
+			if ok {
+				cid = &c.ID
+			}
 		}
-		sess.Visitor = Visitor{InboxID: in.ID, ContactID: c.ID, Identifier: st.Identifier}
-		return tx.QueryRow(ctx, `INSERT INTO webchat_visitors (inbox_id, contact_id, token_hash, identifier, created_at, last_seen_at)
-			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, in.ID, c.ID, hashToken(token), ident, now).Scan(&sess.Visitor.ID)
+		if st.Email != "" {
+			email = &st.Email
+		}
+		sess.Visitor = Visitor{InboxID: in.ID, ContactID: deref(cid), Identifier: st.Identifier, external: external, profile: profile}
+		return tx.QueryRow(ctx, `INSERT INTO webchat_visitors (inbox_id, contact_id, token_hash, identifier, external_id, name, email, created_at, last_seen_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`, in.ID, cid, hashToken(token), ident, external, st.Name, email, db.Now()).Scan(&sess.Visitor.ID)
 	})
 	sess.ContactID = sess.Visitor.ContactID
 	return sess, err
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 func randomString(n int) string {
@@ -188,16 +222,18 @@ func (s *Service) Visitor(ctx context.Context, token string) (Visitor, error) {
 		return c.v, nil
 	}
 	var v Visitor
-	var ident *string
-	err := s.db.QueryRow(ctx, `SELECT id, inbox_id, contact_id, identifier FROM webchat_visitors WHERE token_hash = $1`, h).
-		Scan(&v.ID, &v.InboxID, &v.ContactID, &ident)
+	var cid *int64
+	var ident, email *string
+	err := s.db.QueryRow(ctx, `SELECT id, inbox_id, contact_id, identifier, external_id, name, email FROM webchat_visitors WHERE token_hash = $1`, h).
+		Scan(&v.ID, &v.InboxID, &cid, &ident, &v.external, &v.profile.Name, &email)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return v, ErrUnknownVisitor
 	} else if err != nil {
 		return v, fmt.Errorf("webchat: visitor: %w", err)
 	}
-	if ident != nil {
-		v.Identifier = *ident
+	v.ContactID, v.Identifier, v.profile.Email = deref(cid), deref(ident), deref(email)
+	if v.ContactID == 0 {
+		return v, nil
 	}
 	s.mu.Lock()
 	if len(s.visitors) > 200_000 {
@@ -225,23 +261,93 @@ func (s *Service) Receive(ctx context.Context, v Visitor, m Send) (conversation.
 	case len(m.ID) > 64:
 		return conversation.Receipt{}, problem.Invalid("id", "A message id has at most 64 characters.")
 	}
-	typ := conversation.TypeText
-	return s.conv.Receive(ctx, conversation.Incoming{
+	in := conversation.Incoming{
 		InboxID:   v.InboxID,
 		ContactID: v.ContactID,
 		// Namespaced by visitor, so one visitor's ids cannot collide with
 		// (or claim) another's.
-		ChannelMessageID: "v" + strconv.FormatInt(v.ID, 10) + ":" + m.ID,
-		Type:             typ,
+		ChannelMessageID: ChannelMessageID(v, m.ID),
+		Type:             conversation.TypeText,
 		Text:             m.Text,
 		AttachmentIDs:    m.AttachmentIDs,
 		Uploader:         v.Uploader(),
-	})
+	}
+	if v.ContactID == 0 {
+		// The first message finds or makes the contact, and the session
+		// keeps it; a session pruned meanwhile takes everything back.
+		in.ExternalID, in.Profile = v.external, v.profile
+		in.Then = func(ctx context.Context, tx *event.Tx, r *conversation.Receipt) error {
+			res, err := tx.Exec(ctx, `UPDATE webchat_visitors SET contact_id = $2 WHERE id = $1 AND (contact_id IS NULL OR contact_id = $2)`,
+				v.ID, r.Conversation.ContactID)
+			if err != nil {
+				return fmt.Errorf("webchat: first message: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return ErrUnknownVisitor
+			}
+			return nil
+		}
+	}
+	return s.conv.Receive(ctx, in)
+}
+
+// ChannelMessageID is the channel id of the visitor's message with the
+// widget's id.
+func ChannelMessageID(v Visitor, id string) string {
+	return "v" + strconv.FormatInt(v.ID, 10) + ":" + id
+}
+
+// IsFirstMessage reports whether an event is the visitor's first message
+// (for an event stream opened before it: its contact is the event's).
+func IsFirstMessage(v Visitor, e *event.Event) bool {
+	if e.Type != event.MessageCreated || !e.Public || e.Ref.InboxID != v.InboxID || e.ContactID == 0 {
+		return false
+	}
+	// Quick to refuse the messages of others, then certain.
+	prefix := ChannelMessageID(v, "")
+	if !bytes.Contains(e.Data, []byte(`"channel_message_id":"`+prefix)) {
+		return false
+	}
+	var m struct {
+		Direction        conversation.Direction `json:"direction"`
+		ChannelMessageID string                 `json:"channel_message_id"`
+	}
+	return json.Unmarshal(e.Data, &m) == nil && m.Direction == conversation.Inbound && strings.HasPrefix(m.ChannelMessageID, prefix)
+}
+
+// PruneSilent removes the sessions started before before whose visitor
+// never wrote (they have no contact, and nothing else refers to them), a
+// batch at a time, and returns how many went.
+func (s *Service) PruneSilent(ctx context.Context, before time.Time) (int64, error) {
+	const batch = 10_000
+	var total int64
+	for {
+		res, err := s.db.Exec(ctx, `DELETE FROM webchat_visitors WHERE id IN (
+			SELECT id FROM webchat_visitors WHERE contact_id IS NULL AND created_at < $1 LIMIT $2)`, before, batch)
+		if err != nil {
+			return total, fmt.Errorf("webchat: prune: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < batch {
+			return total, nil
+		}
+	}
+}
+
+// Sessions counts the visitor sessions, and those whose visitor never
+// wrote.
+func (s *Service) Sessions(ctx context.Context) (all, silent int64, err error) {
+	err = s.db.QueryRow(ctx, `SELECT COUNT(*), COUNT(*) - COUNT(contact_id) FROM webchat_visitors`).Scan(&all, &silent)
+	return all, silent, err
 }
 
 // CurrentConversation returns the visitor's latest conversation on the
 // inbox, or ok=false when they have not written yet.
 func (s *Service) CurrentConversation(ctx context.Context, v Visitor) (int64, bool, error) {
+	if v.ContactID == 0 {
+		return 0, false, nil
+	}
 	var id int64
 	err := s.db.QueryRow(ctx, `SELECT id FROM conversations WHERE contact_id = $1 AND inbox_id = $2 ORDER BY id DESC LIMIT 1`, v.ContactID, v.InboxID).Scan(&id)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
@@ -315,6 +421,9 @@ func (s *Service) Deliver(_ context.Context, _ inbox.Inbox, m conversation.Messa
 
 // Owns reports whether a conversation is the visitor's.
 func (s *Service) Owns(ctx context.Context, v Visitor, conversationID int64) bool {
+	if v.ContactID == 0 {
+		return false
+	}
 	var one int
 	err := s.db.QueryRow(ctx, `SELECT 1 FROM conversations WHERE id = $1 AND contact_id = $2 AND inbox_id = $3`, conversationID, v.ContactID, v.InboxID).Scan(&one)
 	return err == nil

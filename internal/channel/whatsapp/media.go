@@ -150,7 +150,7 @@ func (s *Service) fetchMedia(ctx context.Context, token, phoneNumberID string, i
 	if name == "" {
 		name = kind + extensionOf(firstNonEmpty(info.MimeType, md.MimeType))
 	}
-	a, err := s.media.Save(ctx, mediaUploader(inboxID), name, tmp)
+	a, err := s.media.Save(ctx, attachment.From{Uploader: mediaUploader(inboxID)}, name, tmp)
 	if p, ok := problem.As(err); ok {
 		return a, &mediaError{"The file could not be kept: " + p.Message}
 	}
