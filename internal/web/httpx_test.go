@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/text"
 )
 
 // TestCheckJSON: every string of a request body, at any depth, keys
@@ -77,5 +78,23 @@ func TestFormsReadThroughTheRule(t *testing.T) {
 				t.Errorf("%s:%d reads a form without the text rule: %s", f, i+1, strings.TrimSpace(line))
 			}
 		}
+	}
+}
+
+// TestTextRuleTranslated: the rule's messages, formatted with the
+// character, reach people in their language.
+func TestTextRuleTranslated(t *testing.T) {
+	cat, err := Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"a\x00", "\xff"} {
+		m := text.Problem(s)
+		if got := cat.Message("es", m); got == m || got == "" {
+			t.Errorf("%q is not translated: %q", m, got)
+		}
+	}
+	if got := cat.Message("es", text.Problem("\x1b")); !strings.Contains(got, "(U+001B)") {
+		t.Errorf("the character is lost in translation: %q", got)
 	}
 }
