@@ -17,6 +17,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/server"
+	"github.com/switchboardhq/switchboard/internal/text"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -150,6 +151,12 @@ func createUser(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("read password: %w", err)
 	}
 	password := strings.TrimRight(line, "\r\n")
+	// The rule every sign-in applies: a password it refuses could never be used.
+	for _, f := range [][2]string{{"email", *email}, {"name", *name}, {"password", password}} {
+		if err := text.Check(f[0], f[1]); err != nil {
+			return err
+		}
+	}
 	var cfgArgs []string
 	if *dataDir != "" {
 		cfgArgs = append(cfgArgs, "-data-dir", *dataDir)

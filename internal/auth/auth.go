@@ -22,6 +22,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/text"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -193,9 +194,9 @@ type Session struct {
 func (s *Service) CreateSession(ctx context.Context, userID int64, userAgent, ip string) (string, error) {
 	token, hash := newSecret(sessionPrefix)
 	now := db.Now()
-	if len(userAgent) > 300 {
-		userAgent = userAgent[:300]
-	}
+	// The browser's User-Agent is not to refuse: made storable (bytes that
+	// are not UTF-8 would make PostgreSQL refuse the row) and bounded.
+	userAgent = text.Cut(text.Clean(userAgent), 300)
 	_, err := s.db.Exec(ctx, `INSERT INTO sessions (user_id, token_hash, user_agent, ip, created_at, last_seen_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $5, $6)`, userID, hash, userAgent, ip, now, now.Add(SessionLifetime))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,15 @@ type Server struct {
 	App  *server.App
 	t    testing.TB
 	stop func()
+	log  *testWriter
+}
+
+// Errors returns the lines the node has logged at level ERROR so far:
+// a request refused for bad input must not add one.
+func (s *Server) Errors() []string {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	return slices.Clone(s.log.errors)
 }
 
 // Stop shuts the node down gracefully now (it is stopped at the end of
@@ -101,20 +111,24 @@ func Start(t testing.TB, d *db.DB, opts ...Options) *Server {
 		})
 	}
 	t.Cleanup(stop)
-	return &Server{URL: base.String(), App: app, t: t, stop: stop}
+	return &Server{URL: base.String(), App: app, t: t, stop: stop, log: w}
 }
 
 // testWriter sends the node's warnings and errors to the test log until
-// the test ends.
+// the test ends, and keeps the errors.
 type testWriter struct {
-	t    testing.TB
-	mu   sync.Mutex
-	done bool
+	t      testing.TB
+	mu     sync.Mutex // guards done and errors
+	done   bool
+	errors []string
 }
 
 func (w *testWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if bytes.Contains(p, []byte("level=ERROR")) {
+		w.errors = append(w.errors, strings.TrimRight(string(p), "\n"))
+	}
 	if !w.done {
 		w.t.Log(strings.TrimRight(string(p), "\n"))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/text"
 )
 
 // sessionCookie holds the browser session token.
@@ -46,7 +47,8 @@ func (s *Server) clientIP(r *http.Request) string {
 	if s.TrustProxy {
 		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
 			parts := strings.Split(xff, ",")
-			return strings.TrimSpace(parts[len(parts)-1])
+			// Stored with sessions and throttles: made storable, bounded.
+			return text.Cut(text.Clean(strings.TrimSpace(parts[len(parts)-1])), 64)
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/text"
 )
 
 // handler is an API handler: it writes a response or returns an error for
@@ -156,7 +158,160 @@ func decodeBytes(body []byte, v any) error {
 	if dec.More() {
 		return malformed("The request body must hold a single JSON value.")
 	}
+	return checkJSON(body)
+}
+
+// checkJSON applies the text rule to every string of a JSON document that
+// decoded, keys included: a string it refuses is a problem of the field at
+// its path, like "name", "metadata.plan" or "interactive.buttons.0.title"
+// (a key, of the object that holds it; anything at the top, of "body").
+func checkJSON(body []byte) error {
+	type level struct {
+		object  bool
+		wantKey bool   // an object's next token is a key
+		key     string // the current member of an object
+		index   int    // the current element of an array
+	}
+	var stack []level
+	// path names the value at depth n of the stack.
+	path := func(n int) string {
+		parts := make([]string, n)
+		for i, l := range stack[:n] {
+			if l.object {
+				parts[i] = l.key
+			} else {
+				parts[i] = strconv.Itoa(l.index)
+			}
+		}
+		if len(parts) == 0 {
+			return "body"
+		}
+		return strings.Join(parts, ".")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // the end (decodeBytes has refused anything else)
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+			key, ok := tok.(string)
+			if !ok { // '}': the object ends
+				stack = stack[:n-1]
+				if n > 1 && stack[n-2].object {
+					stack[n-2].wantKey = true
+				}
+				continue
+			}
+			if err := text.Check(path(n-1), key); err != nil {
+				return err
+			}
+			stack[n-1].key, stack[n-1].wantKey = key, false
+			continue
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].wantKey = true
+			}
+			continue
+		}
+		// A value begins.
+		if n := len(stack); n > 0 && !stack[n-1].object {
+			stack[n-1].index++
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' {
+				stack = append(stack, level{object: true, wantKey: true})
+			} else {
+				stack = append(stack, level{index: -1})
+			}
+			continue
+		case string:
+			if err := text.Check(path(len(stack)), v); err != nil {
+				return err
+			}
+		}
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+}
+
+// parseForm reads a form post and applies the text rule to every field: a
+// body that cannot be read is malformed (400), a value the rule refuses is
+// a problem of its field (422). Handlers read forms only through it (or
+// readForm).
+func parseForm(r *http.Request) error {
+	fields, err := readForm(r)
+	if err != nil {
+		return err
+	}
+	return fields.Err()
+}
+
+// readForm is parseForm for a handler that answers a form's problems
+// field by field: it returns the fields the rule refuses, to which the
+// handler adds its own before it writes anything (only if there are none).
+func readForm(r *http.Request) (problem.Fields, error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, malformed("The form could not be read.")
+	}
+	fields := problem.Fields{}
+	for k, vs := range r.PostForm {
+		if m := text.Problem(k); m != "" {
+			fields.Add("form", "%s", m)
+			continue
+		}
+		for _, v := range vs {
+			if m := text.Problem(v); m != "" {
+				fields.Add(k, "%s", m)
+				break
+			}
+		}
+	}
+	return fields, nil
+}
+
+// checkURL applies the text rule to a request's path values (named by
+// the route's wildcards) and query parameters, before any handler sees
+// them: a refused one is a problem of its name (a key, of "query").
+func checkURL(r *http.Request, wildcards []string) error {
+	for _, name := range wildcards {
+		if err := text.Check(name, r.PathValue(name)); err != nil {
+			return err
+		}
+	}
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	for k, vs := range r.URL.Query() {
+		if err := text.Check("query", k); err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if err := text.Check(k, v); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// wildcards lists the names of a route pattern's wildcards:
+// "/api/v1/conversations/{id}/tags/{tag}" has id and tag.
+func wildcards(pattern string) []string {
+	var names []string
+	for _, seg := range strings.Split(pattern, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			name := strings.TrimSuffix(strings.TrimSuffix(seg[1:len(seg)-1], "..."), "$")
+			if name != "" {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
 }
 
 func jsonKind(goKind string) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/text"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -137,6 +138,9 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	for _, m := range inbox.WhatsAppMessages() {
 		add(m, "inbox/whatsapp.go")
+	}
+	for _, m := range text.Messages() {
+		add(m, "text/text.go")
 	}
 	// Error pages are titled with the status text.
 	for _, code := range []int{400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503} {

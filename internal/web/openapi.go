@@ -110,7 +110,7 @@ func (s *Server) OpenAPI() map[string]any {
 		"info": map[string]any{
 			"title":       "Switchboard API",
 			"version":     s.Version,
-			"description": "Agents' REST API (/api/v1, session cookie or personal API token) and the web chat widget's API (/public/v1, visitor token). Errors are {\"error\": {\"code\", \"message\", \"fields\"}}.",
+			"description": "Agents' REST API (/api/v1, session cookie or personal API token) and the web chat widget's API (/public/v1, visitor token). Errors are {\"error\": {\"code\", \"message\", \"fields\"}}. Every string of a request (body, query, path) must be valid UTF-8 without control characters other than tab, line feed and carriage return; otherwise the answer is 422 with the field named by its path (like metadata.plan or tags.1).",
 		},
 		"servers": []any{map[string]any{"url": s.BaseURL.String()}},
 		"paths":   paths,

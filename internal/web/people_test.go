@@ -82,7 +82,7 @@ func fieldError(body []byte, field string) string {
 }
 
 func htmlUnescape(s string) string {
-	return strings.NewReplacer("&#39;", "'", "&#34;", `"`, "&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+	return strings.NewReplacer("&#39;", "'", "&#34;", `"`, "&#43;", "+", "&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
 type meInfo struct {

@@ -212,8 +212,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	})
 }
 
-// wrap authenticates, authorises, times and runs one route.
+// wrap authenticates, authorises, times and runs one route; the route's
+// path values and query parameters must follow the text rule.
 func (s *Server) wrap(rt route) http.Handler {
+	names := wildcards(rt.path)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
@@ -231,6 +233,10 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		if !policy.Allow(a, rt.action) {
 			rt.deny(s, rec, r, errForbidden)
+			return
+		}
+		if err := checkURL(r, names); err != nil {
+			rt.fail(s, rec, r, err)
 			return
 		}
 		if err := rt.h(rec, r, a); err != nil {

@@ -299,15 +299,8 @@ func (u *ui) fail(w http.ResponseWriter, r *http.Request, err error) {
 		u.s.logger.Error("page failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestID(r))
 	}
 	detail = u.s.translateDetail(r, detail)
-	if len(detail.Fields) > 0 {
-		// Forms answer their own fields; anything else says what was wrong.
-		msgs := make([]string, 0, len(detail.Fields))
-		for _, m := range detail.Fields {
-			msgs = append(msgs, m)
-		}
-		slices.Sort(msgs)
-		detail.Message = strings.Join(msgs, " ")
-	}
+	// Forms answer their own fields; anything else says what was wrong.
+	detail.Message = summary(detail)
 	if isHTMX(r) {
 		h := w.Header()
 		h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -321,6 +314,20 @@ func (u *ui) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if rerr := u.render(w, r, status, "error", pageData{Title: http.StatusText(status), Actor: a, Error: detail.Message}); rerr != nil {
 		http.Error(w, detail.Message, status)
 	}
+}
+
+// summary is an error's message for a page that has no place for its
+// fields: the fields' messages, when it has any.
+func summary(d errorDetail) string {
+	if len(d.Fields) == 0 {
+		return d.Message
+	}
+	msgs := make([]string, 0, len(d.Fields))
+	for _, m := range d.Fields {
+		msgs = append(msgs, m)
+	}
+	slices.Sort(msgs)
+	return strings.Join(msgs, " ")
 }
 
 func (u *ui) notFound(w http.ResponseWriter, r *http.Request) {
@@ -381,11 +388,15 @@ func (u *ui) setup(w http.ResponseWriter, r *http.Request, _ policy.Actor) error
 	if n > 0 {
 		return problem.NotFound("Page")
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	form := map[string]string{"name": r.PostForm.Get("name"), "email": r.PostForm.Get("email")}
-	nu, err := u.s.Users.Create(r.Context(), user.NewUser{Email: form["email"], Name: form["name"], Role: policy.Admin, Password: r.PostForm.Get("password")})
+	var nu user.User
+	if err = fields.Err(); err == nil {
+		nu, err = u.s.Users.Create(r.Context(), user.NewUser{Email: form["email"], Name: form["name"], Role: policy.Admin, Password: r.PostForm.Get("password")})
+	}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
 		return u.render(w, r, http.StatusUnprocessableEntity, "setup", pageData{Title: "Set up Switchboard", Fields: p.Fields, Form: form})
 	} else if err != nil {
@@ -411,17 +422,21 @@ func (u *ui) loginPage(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 }
 
 func (u *ui) login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	form := map[string]string{"email": r.PostForm.Get("email"), "next": r.PostForm.Get("next")}
-	usr, err := u.s.Auth.Login(r.Context(), form["email"], r.PostForm.Get("password"), u.s.clientIP(r))
+	var usr user.User
+	if err = fields.Err(); err == nil {
+		usr, err = u.s.Auth.Login(r.Context(), form["email"], r.PostForm.Get("password"), u.s.clientIP(r))
+	}
 	if p, ok := problem.As(err); ok {
 		status, detail, _ := classify(p, "")
 		if p.RetryAfter > 0 {
 			w.Header().Set("Retry-After", fmt.Sprint(int(p.RetryAfter.Seconds())))
 		}
-		return u.render(w, r, status, "login", pageData{Title: "Sign in", Error: detail.Message, Form: form})
+		return u.render(w, r, status, "login", pageData{Title: "Sign in", Error: summary(detail), Form: form})
 	} else if err != nil {
 		return err
 	}

@@ -152,15 +152,15 @@ type createdInboxPage struct {
 }
 
 func (u *ui) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	var f inboxForm
-	fields := problem.Fields{}
 	settings := readInboxForm(r, &f, fields)
 	var in inbox.Inbox
 	var secret string
-	err := fields.Err()
+	err = fields.Err()
 	if err == nil {
 		in, secret, err = u.s.Inboxes.Create(r.Context(), inbox.NewInbox{Type: inbox.Webchat, Name: f.Name, Webchat: settings, MemberIDs: f.Members})
 	}
@@ -210,11 +210,11 @@ func (u *ui) updateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	if in.Type == inbox.WhatsApp {
 		return u.updateWhatsApp(w, r, a, in)
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	f := inboxForm{Inbox: in}
-	fields := problem.Fields{}
 	settings := readInboxForm(r, &f, fields)
 	p := inbox.Patch{Name: &f.Name, MemberIDs: &f.Members}
 	if in.Type == inbox.Webchat {
@@ -327,14 +327,14 @@ func (u *ui) newUser(w http.ResponseWriter, r *http.Request, a policy.Actor) err
 }
 
 func (u *ui) createUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
-	fields := problem.Fields{}
 	f := userForm{Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name"), Role: policy.Role(r.PostForm.Get("role")),
 		Inboxes: formIDs(r, "inbox_ids", fields)}
 	var nu user.User
-	err := fields.Err()
+	err = fields.Err()
 	if err == nil {
 		nu, err = u.s.Users.Create(r.Context(), user.NewUser{Email: f.Email, Name: f.Name, Role: f.Role, Password: r.PostForm.Get("password"), InboxIDs: f.Inboxes})
 	}
@@ -373,10 +373,10 @@ func (u *ui) updateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	if err != nil {
 		return err
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
-	fields := problem.Fields{}
 	f := userForm{User: usr, Email: usr.Email, Name: r.PostForm.Get("name"), Role: policy.Role(r.PostForm.Get("role")),
 		Inboxes: formIDs(r, "inbox_ids", fields)}
 	if !f.Role.Valid() {

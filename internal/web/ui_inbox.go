@@ -649,8 +649,9 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	// A form posted by the browser itself has CRLF line breaks.
 	text := strings.ReplaceAll(r.PostForm.Get("text"), "\r\n", "\n")
@@ -670,7 +671,10 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 			cv.Attachments = append(cv.Attachments, ref.Attachment)
 		}
 	}
-	m, _, err := u.s.Conversations.Send(r.Context(), a, id, conversation.Outgoing{Text: cv.Text, IdempotencyKey: cv.Key, AttachmentIDs: ids})
+	var m conversation.Message
+	if err = fields.Err(); err == nil {
+		m, _, err = u.s.Conversations.Send(r.Context(), a, id, conversation.Outgoing{Text: cv.Text, IdempotencyKey: cv.Key, AttachmentIDs: ids})
+	}
 	if c, gerr := u.s.Conversations.Get(r.Context(), a, id); gerr == nil {
 		cv.WA = u.waConvOf(r.Context(), c)
 	}
@@ -779,8 +783,8 @@ func (u *ui) reopenConv(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 
 // assign takes assignee_id: "me", "" (unassign) or a user id.
 func (u *ui) assign(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	var to *int64
 	switch v := r.PostForm.Get("assignee_id"); v {
@@ -814,14 +818,17 @@ func (u *ui) tagChange(w http.ResponseWriter, r *http.Request, a policy.Actor, a
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	t := r.PostForm.Get("tag")
 	var c conversation.Conversation
-	if add {
+	switch err = fields.Err(); {
+	case err != nil:
+	case add:
 		c, err = u.s.Conversations.Tag(r.Context(), a, id, []string{t}, nil)
-	} else {
+	default:
 		c, err = u.s.Conversations.Tag(r.Context(), a, id, nil, []string{t})
 	}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid && isHTMX(r) {
@@ -915,8 +922,9 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	c, err := u.s.Conversations.Get(r.Context(), a, id)
 	if err != nil {
@@ -947,7 +955,6 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 		}
 	}
 	p.Tags = &tags
-	fields := problem.Fields{}
 	if form["owner_id"] != ownerValue(cv.Contact.OwnerID) {
 		owner, err := strconv.ParseInt("0"+form["owner_id"], 10, 64)
 		if err != nil {

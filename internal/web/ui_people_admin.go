@@ -76,10 +76,10 @@ func (u *ui) adminInvitations(w http.ResponseWriter, r *http.Request, a policy.A
 }
 
 func (u *ui) invite(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
-	fields := problem.Fields{}
 	form := map[string]string{"email": r.PostForm.Get("email"), "role": r.PostForm.Get("role")}
 	ids := formIDs(r, "inbox_ids", fields)
 	me, err := u.s.Users.Get(r.Context(), a.UserID)
@@ -139,8 +139,8 @@ func (u *ui) revokeInvitation(w http.ResponseWriter, r *http.Request, a policy.A
 // saveSecurity turns on or off the requirement of two-factor
 // authentication for everyone (on the users page).
 func (u *ui) saveSecurity(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	if err := u.s.Factors.SetRequired(r.Context(), r.PostForm.Get("require_two_factor") != ""); err != nil {
 		return err
@@ -211,13 +211,13 @@ func (u *ui) adminTeams(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 }
 
 func (u *ui) createTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
-	fields := problem.Fields{}
 	form := map[string]string{"name": r.PostForm.Get("name")}
 	ids := formIDs(r, "member_ids", fields)
-	err := fields.Err()
+	err = fields.Err()
 	if err == nil {
 		_, err = u.s.Teams.Create(r.Context(), team.NewTeam{Name: form["name"], MemberIDs: ids})
 	}
@@ -255,10 +255,10 @@ func (u *ui) updateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	if err != nil {
 		return err
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
-	fields := problem.Fields{}
 	form := map[string]string{"name": r.PostForm.Get("name")}
 	ids := formIDs(r, "member_ids", fields)
 	err = fields.Err()
@@ -323,8 +323,8 @@ func (u *ui) saveAssignment(w http.ResponseWriter, r *http.Request, _ policy.Act
 	if err != nil {
 		return err
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	if err := u.s.Availability.SetAssignment(r.Context(), in.ID, availability.Assignment{AutoAssign: r.PostForm.Get("auto_assign") != ""}); err != nil {
 		return err

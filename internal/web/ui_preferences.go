@@ -136,15 +136,18 @@ func (u *ui) profile(w http.ResponseWriter, r *http.Request, a policy.Actor) err
 }
 
 func (u *ui) saveProfile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	form := map[string]string{}
 	for _, k := range []string{"name", "public_name", "language", "landline"} {
 		form[k] = r.PostForm.Get(k)
 	}
-	_, err := u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{Name: new(form["name"]), PublicName: new(form["public_name"]),
-		Language: new(form["language"]), Landline: new(form["landline"])}, u.s.languageCodes())
+	if err = fields.Err(); err == nil {
+		_, err = u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{Name: new(form["name"]), PublicName: new(form["public_name"]),
+			Language: new(form["language"]), Landline: new(form["landline"])}, u.s.languageCodes())
+	}
 	if err != nil {
 		return u.problemPage(w, r, a, "profile", prefsView{}, form, err)
 	}
@@ -189,8 +192,8 @@ func (u *ui) me(r *http.Request, a policy.Actor) (user.User, error) {
 }
 
 func (u *ui) startPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	me, err := u.me(r, a)
 	if err != nil {
@@ -208,8 +211,8 @@ func (u *ui) startPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 }
 
 func (u *ui) verifyPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	me, err := u.me(r, a)
 	if err != nil {
@@ -253,8 +256,8 @@ func (u *ui) security(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 }
 
 func (u *ui) changePassword(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	repeat := r.PostForm.Get("repeat_password")
 	err := u.s.Auth.ChangePassword(r.Context(), a.UserID, u.s.currentSession(r), auth.PasswordChange{
@@ -281,8 +284,8 @@ func (u *ui) revokeSession(w http.ResponseWriter, r *http.Request, a policy.Acto
 }
 
 func (u *ui) startTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	me, err := u.me(r, a)
 	if err != nil {
@@ -302,8 +305,8 @@ func (u *ui) startTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Act
 }
 
 func (u *ui) verifyTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	me, err := u.me(r, a)
 	if err != nil {
@@ -362,8 +365,8 @@ func readAlerts(form url.Values) map[user.Trigger]user.Alert {
 }
 
 func (u *ui) saveNotifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	alerts := readAlerts(r.PostForm)
 	_, err := u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{Notifications: alerts}, u.s.languageCodes())
@@ -379,8 +382,8 @@ func (u *ui) settings(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 }
 
 func (u *ui) saveSettings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	on := r.PostForm.Get("capitalize_first") != ""
 	if _, err := u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{CapitalizeFirst: &on}, u.s.languageCodes()); err != nil {
@@ -395,8 +398,8 @@ func (u *ui) saveSettings(w http.ResponseWriter, r *http.Request, a policy.Actor
 // gets 204 (the page follows the status.changed event), a plain form
 // goes back where it came from.
 func (u *ui) setStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	if _, err := u.s.Availability.Set(r.Context(), a.UserID, user.Status(r.PostForm.Get("status"))); err != nil {
 		return err

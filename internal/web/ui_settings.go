@@ -31,11 +31,16 @@ func (u *ui) tokens(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 }
 
 func (u *ui) createToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	name := r.PostForm.Get("name")
-	t, secret, err := u.s.Auth.CreateToken(r.Context(), a.UserID, name)
+	var t auth.APIToken
+	var secret string
+	if err = fields.Err(); err == nil {
+		t, secret, err = u.s.Auth.CreateToken(r.Context(), a.UserID, name)
+	}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
 		return u.renderTokens(w, r, a, http.StatusUnprocessableEntity, tokensPage{}, pageData{Fields: p.Fields, Form: map[string]string{"name": name}})
 	} else if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/user"
 )
 
 // codePage is the second step of signing in.
@@ -20,17 +21,17 @@ type codePage struct {
 }
 
 func (u *ui) renderCode(w http.ResponseWriter, r *http.Request, status int, d pageData, sent bool) error {
-	m, err := u.s.Factors.ChallengeMethod(r.Context(), challenge(r))
-	if err != nil {
-		// Expired or unknown: back to the password.
-		http.Redirect(w, r, "/login?next="+urlQueryEscape(safeNext(r.FormValue("next"))), http.StatusSeeOther)
-		return nil
-	}
 	if d.Form == nil {
 		d.Form = map[string]string{}
 	}
 	if d.Form["next"] == "" {
-		d.Form["next"] = r.FormValue("next")
+		d.Form["next"] = r.URL.Query().Get("next")
+	}
+	m, err := u.s.Factors.ChallengeMethod(r.Context(), challenge(r))
+	if err != nil {
+		// Expired or unknown: back to the password.
+		http.Redirect(w, r, "/login?next="+urlQueryEscape(safeNext(d.Form["next"])), http.StatusSeeOther)
+		return nil
 	}
 	d.Title, d.Data = "Enter your code", codePage{Method: m, Sent: sent, Recent: r.URL.Query().Get("recent") == "1"}
 	return u.render(w, r, status, "login_code", d)
@@ -45,8 +46,8 @@ func (u *ui) loginCodePage(w http.ResponseWriter, r *http.Request, a policy.Acto
 }
 
 func (u *ui) loginCode(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	next := r.PostForm.Get("next")
 	_, err := u.s.finishLogin(w, r, r.PostForm.Get("code"))
@@ -70,8 +71,8 @@ func statusOf429(p *problem.Error) int {
 }
 
 func (u *ui) loginCodeResend(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	next := r.PostForm.Get("next")
 	err := u.s.Factors.ResendLogin(r.Context(), challenge(r), u.s.clientIP(r))
@@ -109,8 +110,9 @@ func (u *ui) invitationPage(w http.ResponseWriter, r *http.Request, a policy.Act
 }
 
 func (u *ui) acceptInvitation(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	token := r.PathValue("token")
 	form := map[string]string{"name": r.PostForm.Get("name"), "language": r.PostForm.Get("language")}
@@ -118,8 +120,11 @@ func (u *ui) acceptInvitation(w http.ResponseWriter, r *http.Request, _ policy.A
 	if !u.s.Catalog.Supported(lang) {
 		lang = i18n.Default
 	}
-	usr, err := u.s.Invites.Accept(r.Context(), token, invite.Acceptance{Name: form["name"], Password: r.PostForm.Get("password"),
-		Repeat: r.PostForm.Get("repeat_password"), Language: lang})
+	var usr user.User
+	if err = fields.Err(); err == nil {
+		usr, err = u.s.Invites.Accept(r.Context(), token, invite.Acceptance{Name: form["name"], Password: r.PostForm.Get("password"),
+			Repeat: r.PostForm.Get("repeat_password"), Language: lang})
+	}
 	v := invitationView{Token: token, Languages: u.s.Catalog.Languages(), Lang: lang}
 	if p, ok := problem.As(err); ok {
 		if inv, oerr := u.s.Invites.Open(r.Context(), token); oerr == nil {

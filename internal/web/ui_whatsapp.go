@@ -140,15 +140,15 @@ func readWhatsAppForm(r *http.Request, f *waAdminPage, fields problem.Fields) (c
 }
 
 func (u *ui) createWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	var f waAdminPage
-	fields := problem.Fields{}
 	cfg, _ := readWhatsAppForm(r, &f, fields)
 	var in inbox.Inbox
 	var made string
-	err := fields.Err()
+	err = fields.Err()
 	if err == nil {
 		in, made, err = u.s.Inboxes.Create(r.Context(), inbox.NewInbox{Type: inbox.WhatsApp, Name: f.Form["name"], WhatsApp: &cfg, MemberIDs: f.Members})
 	}
@@ -191,11 +191,11 @@ func (u *ui) editWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor
 // updateWhatsApp saves a WhatsApp inbox's form (updateInbox sends
 // WhatsApp inboxes here).
 func (u *ui) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	f := waAdminPage{Inbox: in}
-	fields := problem.Fields{}
 	cfg, secrets := readWhatsAppForm(r, &f, fields)
 	wp := &inbox.WhatsAppPatch{PhoneNumberID: &cfg.PhoneNumberID, WABAID: &cfg.WABAID, DisplayPhoneNumber: &cfg.DisplayPhoneNumber}
 	if f.Form["messages_per_second"] != "" {
@@ -212,7 +212,7 @@ func (u *ui) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Act
 	}
 	name := f.Form["name"]
 	var changed []int64
-	err := fields.Err()
+	err = fields.Err()
 	if err == nil {
 		_, changed, err = u.s.Inboxes.Update(r.Context(), in.ID, inbox.Patch{Name: &name, MemberIDs: &f.Members, WhatsApp: wp})
 	}
@@ -294,8 +294,8 @@ func (u *ui) waIceBreakers(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if err != nil {
 		return err
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	prompts := r.PostForm["prompt"]
 	st, err := u.s.WhatsApp.SetIceBreakers(r.Context(), in.ID, prompts)
@@ -520,8 +520,8 @@ func (u *ui) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	c, err := u.s.Conversations.Get(r.Context(), a, id)
 	if err != nil {
@@ -672,8 +672,8 @@ func (u *ui) newConversation(w http.ResponseWriter, r *http.Request, a policy.Ac
 // lookupConversation finds a number's conversations on the inbox; the
 // page then offers to start a new one with a template.
 func (u *ui) lookupConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	p := waNewPage{Phone: r.PostForm.Get("phone")}
 	p.InboxID, _ = strconv.ParseInt(r.PostForm.Get("inbox_id"), 10, 64)
@@ -708,8 +708,8 @@ func (u *ui) fillNew(r *http.Request, p *waNewPage, res lookupResult) error {
 // startConversation sends the first template to the number and opens
 // the conversation.
 func (u *ui) startConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	p := waNewPage{Phone: r.PostForm.Get("phone"), Key: r.PostForm.Get("idempotency_key")}
 	p.InboxID, _ = strconv.ParseInt(r.PostForm.Get("inbox_id"), 10, 64)

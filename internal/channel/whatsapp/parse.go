@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/internal/conversation"
+	textrule "github.com/switchboardhq/switchboard/internal/text" // this package has a type named text
 )
 
 // ErrMalformed is a webhook body that is not a WhatsApp delivery at all:
@@ -387,14 +388,13 @@ func unixTime(s string) time.Time {
 	return time.Unix(n, 0).UTC()
 }
 
-// clean makes a string from Meta safe to store: valid UTF-8 (the decoder
-// has seen to that), no NUL (PostgreSQL refuses it in text), and at most
-// max characters.
+// clean makes a string from Meta safe to store, never refusing it (a
+// customer's message must not be lost): what the text rule refuses — NUL,
+// which PostgreSQL cannot store, other control characters but tab and line
+// breaks, invalid UTF-8 — becomes U+FFFD (text.Clean), and the string is
+// cut to at most max characters.
 func clean(s string, max int) string {
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "")
-	}
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = textrule.Clean(s)
 	if len(s) > max && utf8.RuneCountInString(s) > max {
 		r := []rune(s)
 		s = string(r[:max])

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	textrule "github.com/switchboardhq/switchboard/internal/text"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of the webhook parser")
@@ -138,7 +140,8 @@ func TestParseMalformed(t *testing.T) {
 
 // FuzzParse feeds the parser arbitrary bodies (seeded with every
 // fixture): it must never panic, and whatever it accepts must be safe to
-// store: valid UTF-8 without NUL in every string, bounded, every message
+// store: every string follows the text rule (valid UTF-8, no NUL or other
+// control character but tab and line breaks), bounded, every message
 // with an id and a sender. (That a refused body writes nothing is
 // FuzzWebhook's business, in webhook_test.go.)
 func FuzzParse(f *testing.F) {
@@ -157,8 +160,8 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		check := func(what, s string) {
-			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
-				t.Fatalf("%s is not safe to store: %q", what, s)
+			if m := textrule.Problem(s); m != "" {
+				t.Fatalf("%s is not safe to store (%s): %q", what, m, s)
 			}
 		}
 		for _, c := range d.Changes {

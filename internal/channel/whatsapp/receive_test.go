@@ -255,3 +255,48 @@ func TestContactsByBSUID(t *testing.T) {
 		}
 	})
 }
+
+// TestControlCharacters: a customer's message and profile name with NUL
+// and other control characters are never refused (Meta would retry the
+// webhook for days and the message would be lost): the webhook is
+// acknowledged the first time, and what the text rule refuses is stored
+// as U+FFFD — on PostgreSQL too, which cannot store NUL. Tabs and line
+// breaks are kept.
+func TestControlCharacters(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		h := newHarness(t, d, harnessOptions{})
+		ada := graphfake.Customer{Name: "Ada\x00 Love\x07lace", Username: "@ada\x00", Phone: "15550001234"}
+		if _, err := h.fake.Inbound(h.num.ID, ada, graphfake.Text("one\x00two\x1b[0m\tthree\r\nfour")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.fake.Inbound(h.num.ID, ada, graphfake.Place(52.5, 13.4, "Caf\x00e", "Street\x0b1")); err != nil {
+			t.Fatal(err)
+		}
+		h.waitWebhooks()
+		for _, dl := range h.fake.Deliveries() {
+			if !dl.Acked || len(dl.Attempts) != 1 || dl.Attempts[0].Status != 200 {
+				t.Errorf("delivery %d: acked %v, attempts %+v", dl.ID, dl.Acked, dl.Attempts)
+			}
+		}
+		c := h.conversationOf("Ada\uFFFD Love\uFFFDlace")
+		ms := h.messages(c.ID)
+		if len(ms) != 2 {
+			t.Fatalf("%d messages, want 2", len(ms))
+		}
+		for _, m := range ms {
+			if loc := content(t, m).Location; loc != nil {
+				if loc.Name != "Caf\uFFFDe" || loc.Address != "Street\uFFFD1" {
+					t.Errorf("location stored as %+v", loc)
+				}
+			} else if m.Text != "one\uFFFDtwo\uFFFD[0m\tthree\r\nfour" {
+				t.Errorf("text stored as %q", m.Text)
+			}
+		}
+		var username string
+		d.QueryRow(context.Background(), `SELECT username FROM whatsapp_contacts WHERE contact_id = $1`, c.ContactID).Scan(&username)
+		if username != "@ada\uFFFD" {
+			t.Errorf("username stored as %q", username)
+		}
+	})
+}

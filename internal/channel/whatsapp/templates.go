@@ -116,32 +116,33 @@ func (s *Service) SyncTemplates(ctx context.Context, inboxID int64) (SyncResult,
 		now := db.Now()
 		keep := map[string]bool{}
 		for _, g := range all {
-			if g.Name == "" || g.Language == "" {
+			name, lang := clean(g.Name, 512), clean(g.Language, 20)
+			if name == "" || lang == "" {
 				continue
 			}
 			comps, _ := json.Marshal(g.Components)
 			if g.Components == nil {
 				comps = []byte("[]")
 			}
-			format := strings.ToUpper(g.ParameterFormat)
+			format := strings.ToUpper(clean(g.ParameterFormat, 20))
 			if format == "" {
 				format = "POSITIONAL"
 			}
 			quality := ""
 			if g.QualityScore != nil {
-				quality = g.QualityScore.Score
+				quality = clean(g.QualityScore.Score, 20)
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO whatsapp_templates (inbox_id, meta_id, name, language, status, category, parameter_format, components, quality, reason, updated_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 				ON CONFLICT (inbox_id, name, language) DO UPDATE SET meta_id = excluded.meta_id, status = excluded.status, category = excluded.category,
 					parameter_format = excluded.parameter_format, components = excluded.components, quality = excluded.quality,
 					reason = excluded.reason, updated_at = excluded.updated_at`,
-				inboxID, string(g.ID), clean(g.Name, 512), clean(g.Language, 20), strings.ToUpper(g.Status), strings.ToUpper(g.Category), format,
+				inboxID, clean(string(g.ID), 64), name, lang, strings.ToUpper(clean(g.Status, 40)), strings.ToUpper(clean(g.Category, 40)), format,
 				string(comps), quality, clean(g.RejectedReason, 1000), now)
 			if err != nil {
 				return err
 			}
-			keep[g.Name+"\x00"+g.Language] = true
+			keep[name+"\x00"+lang] = true
 			res.Templates++
 			if strings.EqualFold(g.Status, StatusApproved) {
 				res.Approved++

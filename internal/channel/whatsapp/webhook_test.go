@@ -163,29 +163,37 @@ func TestPacingAcrossNodes(t *testing.T) {
 	}
 }
 
-// FuzzWebhook posts arbitrary bodies, correctly signed, to a node: the
-// answer is 200 or 400, never a server error, and a body refused with 400
-// writes nothing at all. The seed corpus (every fixture) runs on SQLite
-// with the other tests. To fuzz, use PostgreSQL: coverage instrumentation
-// makes the pure-Go SQLite engine too slow to explore:
+// FuzzWebhook posts arbitrary bodies, correctly signed, to a node on each
+// engine: the answer is 200 or 400, never a server error (PostgreSQL
+// refuses NUL and invalid UTF-8 that SQLite would store: a customer's
+// message with them must still be stored), and a body refused with 400
+// writes nothing at all. The seed corpus (every fixture, control
+// characters included) runs on both engines with the other tests. To
+// fuzz, use PostgreSQL: coverage instrumentation makes the pure-Go SQLite
+// engine too slow to explore:
 //
 //	SWITCHBOARD_FUZZ_POSTGRES=1 go test -run XXX -fuzz FuzzWebhook ./internal/channel/whatsapp
 func FuzzWebhook(f *testing.F) {
-	d := dbtest.SQLite(f)
-	if os.Getenv("SWITCHBOARD_FUZZ_POSTGRES") != "" {
-		d = dbtest.Postgres(f)
+	type node struct {
+		engine string
+		d      *db.DB
+		url    string
 	}
-	app, url := quietNode(f, d)
-	num := inbox.WhatsAppConfig{PhoneNumberID: "106540352242922", WABAID: "102290129340398", DisplayPhoneNumber: "15550783881", AccessToken: "t", AppSecret: appSecret}
-	if _, _, err := app.Inboxes.Create(context.Background(), inbox.NewInbox{Type: inbox.WhatsApp, Name: "Fuzz", WhatsApp: &num}); err != nil {
-		f.Fatal(err)
+	var nodes []node
+	for _, e := range dbtest.FuzzEngines(f) {
+		app, url := quietNode(f, e.DB)
+		num := inbox.WhatsAppConfig{PhoneNumberID: "106540352242922", WABAID: "102290129340398", DisplayPhoneNumber: "15550783881", AccessToken: "t", AppSecret: appSecret}
+		if _, _, err := app.Inboxes.Create(context.Background(), inbox.NewInbox{Type: inbox.WhatsApp, Name: "Fuzz", WhatsApp: &num}); err != nil {
+			f.Fatal(err)
+		}
+		nodes = append(nodes, node{e.Name, e.DB, url})
 	}
 	files, _ := filepath.Glob("testdata/webhooks/*.json")
 	for _, name := range files {
 		b, _ := os.ReadFile(name)
 		f.Add(b)
 	}
-	counts := func() string {
+	counts := func(d *db.DB) string {
 		var b bytes.Buffer
 		for _, table := range []string{"messages", "contacts", "conversations", "contact_identities", "whatsapp_contacts", "message_reactions", "whatsapp_templates"} {
 			var n int
@@ -195,23 +203,25 @@ func FuzzWebhook(f *testing.F) {
 		return b.String()
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		before := counts()
-		req, _ := http.NewRequest("POST", url+"/webhooks/whatsapp", bytes.NewReader(body))
-		req.Header.Set("X-Hub-Signature-256", whatsapp.Sign(body, appSecret))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		switch resp.StatusCode {
-		case 200:
-		case 400:
-			if after := counts(); after != before {
-				t.Fatalf("a refused body wrote something:\n before %s\n after  %s", before, after)
+		for _, n := range nodes {
+			before := counts(n.d)
+			req, _ := http.NewRequest("POST", n.url+"/webhooks/whatsapp", bytes.NewReader(body))
+			req.Header.Set("X-Hub-Signature-256", whatsapp.Sign(body, appSecret))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
 			}
-		default:
-			t.Fatalf("status %d: %s", resp.StatusCode, out)
+			out, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case 200:
+			case 400:
+				if after := counts(n.d); after != before {
+					t.Fatalf("%s: a refused body wrote something:\n before %s\n after  %s", n.engine, before, after)
+				}
+			default:
+				t.Fatalf("%s: status %d: %s", n.engine, resp.StatusCode, out)
+			}
 		}
 	})
 }

@@ -50,6 +50,35 @@ func Engines(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
 }
 
+// Engine is a fresh database of one engine, named "sqlite" or "postgres".
+type Engine struct {
+	Name string
+	DB   *db.DB
+}
+
+// FuzzEngines returns the databases a fuzz target that touches storage
+// runs its inputs against: both engines, so that the seed corpus (run as a
+// test) finds on PostgreSQL what SQLite would let through. Without
+// PostgreSQL the target runs on SQLite alone, with a log line (under
+// CI=true it fails). With SWITCHBOARD_FUZZ_POSTGRES set it is PostgreSQL
+// alone: coverage instrumentation makes the pure-Go SQLite engine too slow
+// to explore, so fuzzing (-fuzz) is done there.
+func FuzzEngines(f *testing.F) []Engine {
+	f.Helper()
+	if os.Getenv("SWITCHBOARD_FUZZ_POSTGRES") != "" {
+		return []Engine{{"postgres", Postgres(f)}}
+	}
+	es := []Engine{{"sqlite", SQLite(f)}}
+	if _, err := server(); err != nil {
+		if os.Getenv("CI") == "true" {
+			f.Fatalf("PostgreSQL is required under CI: %v", err)
+		}
+		f.Logf("PostgreSQL not available, fuzzing SQLite only: %v", err)
+		return es
+	}
+	return append(es, Engine{"postgres", Postgres(f)})
+}
+
 // SQLite opens a fresh, migrated SQLite database in a temporary directory.
 func SQLite(t testing.TB) *db.DB {
 	t.Helper()
