@@ -408,7 +408,7 @@ func (u *ui) setStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 	}
 	back := "/inbox"
 	if ref, err := url.Parse(r.Referer()); err == nil && ref.Path != "" && (ref.Host == "" || ref.Host == r.Host) {
-		back = ref.Path
+		back = ref.EscapedPath()
 		if ref.RawQuery != "" {
 			back += "?" + ref.RawQuery
 		}

@@ -30,7 +30,7 @@ func (u *ui) renderCode(w http.ResponseWriter, r *http.Request, status int, d pa
 		d.Form = map[string]string{}
 	}
 	if d.Form["next"] == "" {
-		d.Form["next"] = r.FormValue("next")
+		d.Form["next"] = keepNext(r.FormValue("next"))
 	}
 	d.Title, d.Data = "Enter your code", codePage{Method: m, Sent: sent, Recent: r.URL.Query().Get("recent") == "1"}
 	return u.render(w, r, status, "login_code", d)
@@ -48,7 +48,7 @@ func (u *ui) loginCode(w http.ResponseWriter, r *http.Request, _ policy.Actor) e
 	if err := r.ParseForm(); err != nil {
 		return malformed("The form could not be read.")
 	}
-	next := r.PostForm.Get("next")
+	next := keepNext(r.PostForm.Get("next"))
 	_, err := u.s.finishLogin(w, r, r.PostForm.Get("code"))
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindUnauthorized {
 		return u.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})
@@ -73,7 +73,7 @@ func (u *ui) loginCodeResend(w http.ResponseWriter, r *http.Request, _ policy.Ac
 	if err := r.ParseForm(); err != nil {
 		return malformed("The form could not be read.")
 	}
-	next := r.PostForm.Get("next")
+	next := keepNext(r.PostForm.Get("next"))
 	err := u.s.Factors.ResendLogin(r.Context(), challenge(r), u.s.clientIP(r))
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindUnauthorized {
 		return u.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})
