@@ -55,6 +55,7 @@ type Service struct {
 type cachedToken struct {
 	userID    int64
 	sessionID int64 // 0 for API tokens
+	tokenID   int64 // 0 for sessions
 	expires   time.Time
 }
 
@@ -261,6 +262,20 @@ func (s *Service) Tokens(ctx context.Context, userID int64) ([]APIToken, error) 
 	return out, rows.Err()
 }
 
+// TokenOf returns the live API token with secret token.
+func (s *Service) TokenOf(ctx context.Context, token string) (APIToken, error) {
+	if !strings.HasPrefix(token, tokenPrefix) {
+		return APIToken{}, ErrUnauthenticated
+	}
+	var t APIToken
+	err := s.db.QueryRow(ctx, `SELECT id, name, created_at, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`,
+		hashToken(token)).Scan(&t.ID, &t.Name, &t.CreatedAt, &t.LastUsedAt)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return APIToken{}, ErrUnauthenticated
+	}
+	return t, err
+}
+
 // RevokeToken revokes userID's token id.
 func (s *Service) RevokeToken(ctx context.Context, userID, id int64) error {
 	var hash string
@@ -329,7 +344,7 @@ func (s *Service) lookup(ctx context.Context, hash string, session bool) (cached
 		}
 	} else {
 		err = s.db.QueryRow(ctx, `SELECT id, user_id, token_hash FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, hash).
-			Scan(new(int64), &c.userID, &stored)
+			Scan(&c.tokenID, &c.userID, &stored)
 		if err == nil {
 			_, err = s.db.Exec(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1`, hash, now)
 		}
