@@ -311,6 +311,9 @@ func (a *App) upkeep(ctx context.Context) error {
 		if _, err := a.Factors.Prune(ctx); err != nil && ctx.Err() == nil {
 			a.Logger.Warn("upkeep: prune sign-in codes", "err", err)
 		}
+		if _, err := a.Auth.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("upkeep: prune device cookies", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil

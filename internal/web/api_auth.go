@@ -15,8 +15,12 @@ import (
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
 
-// sessionCookie holds the browser session token.
-const sessionCookie = "sb_session"
+// sessionCookie holds the browser session token; deviceCookie the token
+// that says the browser signed in to its account before (auth.RememberDevice).
+const (
+	sessionCookie = "sb_session"
+	deviceCookie  = "sb_device"
+)
 
 var errForbidden = problem.Forbidden("Your role does not allow this.")
 
@@ -65,10 +69,26 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID int
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(auth.SessionLifetime / time.Second)})
+	// Signing out keeps it: the browser stays known to the account.
+	device, err := s.Auth.RememberDevice(r.Context(), userID, s.deviceToken(r))
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: device, Path: "/", HttpOnly: true, Secure: s.secure,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(auth.DeviceLifetime / time.Second)})
 	if err := s.Availability.SignedIn(r.Context(), userID); err != nil {
 		s.logger.Warn("sign-in status", "err", err, "user", userID)
 	}
 	return nil
+}
+
+// deviceToken is the browser's device cookie, "" for none.
+func (s *Server) deviceToken(r *http.Request) string {
+	c, err := r.Cookie(deviceCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }
 
 // endSession signs this browser out; an agent signed out everywhere is
@@ -109,7 +129,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request, _ policy.Actor
 	if err := f.Err(); err != nil {
 		return err
 	}
-	u, err := s.Auth.Login(r.Context(), req.Email, req.Password, s.clientIP(r))
+	u, err := s.Auth.Login(r.Context(), req.Email, req.Password, s.clientIP(r), s.deviceToken(r))
 	if err != nil {
 		return err
 	}

@@ -456,7 +456,7 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error
 		return malformed("The form could not be read.")
 	}
 	form := map[string]string{"email": r.PostForm.Get("email"), "next": keepNext(r.PostForm.Get("next"))}
-	usr, err := u.s.Auth.Login(r.Context(), form["email"], r.PostForm.Get("password"), u.s.clientIP(r))
+	usr, err := u.s.Auth.Login(r.Context(), form["email"], r.PostForm.Get("password"), u.s.clientIP(r), u.s.deviceToken(r))
 	if p, ok := problem.As(err); ok {
 		status, detail, _ := classify(p, "")
 		if p.RetryAfter > 0 {
