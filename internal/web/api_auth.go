@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"net"
 	"net/http"
@@ -240,6 +242,41 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ policy.Actor) 
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	if s.MetricsElsewhere {
+		s.notFound().ServeHTTP(w, r)
+		return nil
+	}
+	s.serveMetrics(w, r)
 	return nil
+}
+
+// MetricsHandler serves /metrics and nothing else, for a listener of its
+// own (config.Config.MetricsAddr).
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	return mux
+}
+
+// serveMetrics writes the metrics to a caller with the metrics token (when
+// one is configured).
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.MetricsToken != "" && !bearerIs(r, s.MetricsToken) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+		http.Error(w, "The metrics need their bearer token.", http.StatusUnauthorized)
+		return
+	}
+	promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+// bearerIs reports whether r carries "Authorization: Bearer want". The
+// comparison is of SHA-256 digests in constant time, so that neither the
+// token's bytes nor its length show in how long a refusal takes.
+func bearerIs(r *http.Request, want string) bool {
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
