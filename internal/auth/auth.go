@@ -172,21 +172,12 @@ func (s *Service) blocked(ctx context.Context, keys []string) (time.Duration, er
 	return max(until.Sub(s.now()), 0), nil
 }
 
-// recordFailure counts one failure on every key and returns the failures
-// of the first.
+// recordFailure counts one failure on every key.
 func (s *Service) recordFailure(ctx context.Context, keys []string) error {
-	_, err := s.countFailure(ctx, keys)
-	return err
-}
-
-func (s *Service) countFailure(ctx context.Context, keys []string) (int, error) {
-	var first int
-	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		var err error
-		first, err = s.failure(ctx, tx, keys)
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		_, err := s.failure(ctx, tx, keys)
 		return err
 	})
-	return first, err
 }
 
 // failure counts one failure on every key (once each) in tx and returns
