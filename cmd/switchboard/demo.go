@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -200,12 +199,12 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 			return fmt.Errorf("demo administrator: %w", err)
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ls, err := app.Listen()
 	if err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return app.Run(gctx, ln) })
+	g.Go(func() error { return app.Run(gctx, ls) })
 	g.Go(func() error {
 		<-gctx.Done()
 		sim.Close() // its event streams would hold the graceful stop

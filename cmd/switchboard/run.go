@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,7 +86,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer app.Close()
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ls, err := app.Listen()
 	if err != nil {
 		return err
 	}
@@ -97,11 +96,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	} else if cfg.DatabaseURL != "" {
 		engine = "SQLite at " + cfg.DatabaseURL
 	}
-	logger.Info("switchboard listening", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(), "database", engine, "version", server.Version)
+	logger.Info("switchboard listening", "addr", ls.HTTP.Addr().String(), "url", cfg.BaseURL.String(), "database", engine, "version", server.Version)
+	if ls.Metrics != nil {
+		logger.Info("metrics listening", "addr", ls.Metrics.Addr().String())
+	}
 	if n, err := app.Users.Count(ctx); err == nil && n == 0 {
 		fmt.Fprintf(stdout, "\nNo users yet: open %s/setup to create the first administrator.\n\n", cfg.BaseURL)
 	}
-	return app.Run(ctx, ln)
+	return app.Run(ctx, ls)
 }
 
 // openDB opens the configured database without starting anything.

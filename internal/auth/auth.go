@@ -47,6 +47,7 @@ var ErrUnauthenticated = &problem.Error{Kind: problem.KindUnauthorized, Message:
 type Service struct {
 	db    *db.DB
 	users *user.Store
+	now   func() time.Time // login throttling and device cookies (tests move it)
 
 	mu     sync.Mutex // guards tokens and actors
 	tokens map[string]cachedToken
@@ -56,6 +57,7 @@ type Service struct {
 type cachedToken struct {
 	userID    int64
 	sessionID int64 // 0 for API tokens
+	tokenID   int64 // 0 for sessions
 	expires   time.Time
 }
 
@@ -67,7 +69,7 @@ type cachedActor struct {
 
 // New returns the auth service.
 func New(d *db.DB, users *user.Store) *Service {
-	return &Service{db: d, users: users, tokens: map[string]cachedToken{}, actors: map[int64]cachedActor{}}
+	return &Service{db: d, users: users, now: db.Now, tokens: map[string]cachedToken{}, actors: map[int64]cachedActor{}}
 }
 
 func newSecret(prefix string) (token, hash string) {
@@ -84,10 +86,20 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Login checks an email and password, with throttling per account and per
-// IP, and returns the user.
-func (s *Service) Login(ctx context.Context, email, password, ip string) (user.User, error) {
+// Login checks an email and password, with throttling, and returns the
+// user. device is the browser's device cookie ("" for none): when it is a
+// live device of this account the sign-in is throttled by that device's
+// own counter (see devices.go); otherwise by the account's and the
+// address's.
+func (s *Service) Login(ctx context.Context, email, password, ip, device string) (user.User, error) {
+	dev, err := s.deviceOf(ctx, device, email)
+	if err != nil {
+		return user.User{}, err
+	}
 	keys := []string{"email:" + user.NormalizeEmail(email), "ip:" + ip}
+	if dev != 0 {
+		keys = []string{deviceKey(dev), deviceKey(dev)}
+	}
 	if wait, err := s.blocked(ctx, keys); err != nil {
 		return user.User{}, err
 	} else if wait > 0 {
@@ -106,19 +118,26 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (user.U
 		}
 	}
 	if !ok {
-		if err := s.recordFailure(ctx, keys); err != nil {
+		if dev != 0 {
+			err = s.deviceFailure(ctx, dev)
+		} else {
+			err = s.recordFailure(ctx, keys)
+		}
+		if err != nil {
 			return user.User{}, err
 		}
 		return user.User{}, &problem.Error{Kind: problem.KindUnauthorized, Message: "The email or password is not right."}
 	}
+	// A known device's success forgives its own failures only: the
+	// account's count is of other people's guesses.
 	if _, err := s.db.Exec(ctx, `DELETE FROM login_attempts WHERE key = $1`, keys[0]); err != nil {
 		return user.User{}, err
 	}
 	return u, nil
 }
 
-// Throttling: an account gets 5 free failures, an IP 20; after that each
-// failure doubles the wait, from 1 s up to 15 min.
+// Throttling: an account (or a device) gets 5 free failures, an IP 20;
+// after that each failure doubles the wait, from 1 s up to 15 min.
 const maxLoginDelay = 15 * time.Minute
 
 func freeFailures(key string) int {
@@ -151,33 +170,48 @@ func (s *Service) blocked(ctx context.Context, keys []string) (time.Duration, er
 	if err != nil {
 		return 0, fmt.Errorf("auth: login throttle: %w", err)
 	}
-	return time.Until(until), nil
+	return max(until.Sub(s.now()), 0), nil
 }
 
+// recordFailure counts one failure on every key.
 func (s *Service) recordFailure(ctx context.Context, keys []string) error {
 	return s.db.Write(ctx, func(tx *db.Tx) error {
-		now := db.Now()
-		for _, key := range keys {
-			var failures int
-			var updated time.Time
-			err := tx.QueryRow(ctx, `SELECT failures, updated_at FROM login_attempts WHERE key = $1`, key).Scan(&failures, &updated)
-			if err != nil && !errors.Is(db.MapErr(err), db.ErrNotFound) {
-				return err
-			}
-			if now.Sub(updated) > 24*time.Hour {
-				failures = 0 // a day without failures forgives
-			}
-			failures++
-			until := now.Add(LoginDelay(key, failures))
-			_, err = tx.Exec(ctx, `INSERT INTO login_attempts (key, failures, blocked_until, updated_at) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, blocked_until = excluded.blocked_until, updated_at = excluded.updated_at`,
-				key, failures, until, now)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := s.failure(ctx, tx, keys)
+		return err
 	})
+}
+
+// failure counts one failure on every key (once each) in tx and returns
+// the failures of the first. Each row is locked before it is read (on
+// PostgreSQL the upsert locks it), so failures on several nodes at once
+// all count.
+func (s *Service) failure(ctx context.Context, tx *db.Tx, keys []string) (int, error) {
+	now := s.now()
+	var first int
+	for i, key := range keys {
+		if i > 0 && key == keys[i-1] {
+			continue
+		}
+		var failures int
+		var updated time.Time
+		err := tx.QueryRow(ctx, `INSERT INTO login_attempts (key, failures, blocked_until, updated_at) VALUES ($1, 0, $2, $2)
+			ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING failures, updated_at`, key, now).Scan(&failures, &updated)
+		if err != nil {
+			return 0, err
+		}
+		if now.Sub(updated) > 24*time.Hour {
+			failures = 0 // a day without failures forgives
+		}
+		failures++
+		if i == 0 {
+			first = failures
+		}
+		if _, err := tx.Exec(ctx, `UPDATE login_attempts SET failures = $2, blocked_until = $3, updated_at = $4 WHERE key = $1`,
+			key, failures, now.Add(LoginDelay(key, failures)), now); err != nil {
+			return 0, err
+		}
+	}
+	return first, nil
 }
 
 // Session is a browser session.
@@ -262,6 +296,20 @@ func (s *Service) Tokens(ctx context.Context, userID int64) ([]APIToken, error) 
 	return out, rows.Err()
 }
 
+// TokenOf returns the live API token with secret token.
+func (s *Service) TokenOf(ctx context.Context, token string) (APIToken, error) {
+	if !strings.HasPrefix(token, tokenPrefix) {
+		return APIToken{}, ErrUnauthenticated
+	}
+	var t APIToken
+	err := s.db.QueryRow(ctx, `SELECT id, name, created_at, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`,
+		hashToken(token)).Scan(&t.ID, &t.Name, &t.CreatedAt, &t.LastUsedAt)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return APIToken{}, ErrUnauthenticated
+	}
+	return t, err
+}
+
 // RevokeToken revokes userID's token id.
 func (s *Service) RevokeToken(ctx context.Context, userID, id int64) error {
 	var hash string
@@ -330,7 +378,7 @@ func (s *Service) lookup(ctx context.Context, hash string, session bool) (cached
 		}
 	} else {
 		err = s.db.QueryRow(ctx, `SELECT id, user_id, token_hash FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, hash).
-			Scan(new(int64), &c.userID, &stored)
+			Scan(&c.tokenID, &c.userID, &stored)
 		if err == nil {
 			_, err = s.db.Exec(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1`, hash, now)
 		}

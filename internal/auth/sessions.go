@@ -54,7 +54,7 @@ func (s *Service) RevokeSession(ctx context.Context, userID, id int64) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return problem.NotFound("Session")
 	}
-	s.forgetTokens(func(c cachedToken) bool { return c.sessionID == id })
+	s.forgetTokens(func(c cachedToken) bool { return c.sessionID != 0 && c.sessionID == id })
 	return nil
 }
 
@@ -65,13 +65,13 @@ func endOtherSessions(ctx context.Context, tx *db.Tx, userID, keep int64) error 
 	return err
 }
 
-// forgetTokens drops cached tokens that match, so that this node refuses
-// them at once (other nodes within the cache period).
+// forgetTokens drops cached sessions and API tokens that match, so that
+// this node refuses them at once (other nodes within the cache period).
 func (s *Service) forgetTokens(match func(cachedToken) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, c := range s.tokens {
-		if c.sessionID != 0 && match(c) {
+		if match(c) {
 			delete(s.tokens, k)
 		}
 	}
@@ -83,12 +83,31 @@ type PasswordChange struct {
 	New     string `json:"new_password"`
 	// Repeat must equal New; API clients may leave it out.
 	Repeat *string `json:"repeat_password,omitempty"`
+	// KeepAPITokens keeps the user's API tokens working. Without it a new
+	// password revokes them all, but the one making the change.
+	KeepAPITokens bool `json:"keep_api_tokens,omitempty"`
 }
 
-// ChangePassword checks the current password and sets a new one, then
-// ends every other session of the user (keep is the session making the
-// change, 0 for an API token).
-func (s *Service) ChangePassword(ctx context.Context, userID, keep int64, p PasswordChange) error {
+// Credential is what a request authenticated with: a browser session or
+// an API token (the other id is 0).
+type Credential struct {
+	SessionID int64
+	TokenID   int64
+}
+
+// PasswordChanged says what a new password did to the user's API tokens.
+type PasswordChanged struct {
+	// APITokensRevoked is how many API tokens stopped working.
+	APITokensRevoked int `json:"api_tokens_revoked"`
+	// APITokensKept is how many still work: all of them when the user
+	// kept them, else the one that made the change (if one did).
+	APITokensKept int `json:"api_tokens_kept"`
+}
+
+// ChangePassword checks the current password and sets a new one. Every
+// other session of the user ends, and so does every API token unless
+// p.KeepAPITokens; by, the session or token making the change, stays.
+func (s *Service) ChangePassword(ctx context.Context, userID int64, by Credential, p PasswordChange) (PasswordChanged, error) {
 	f := problem.Fields{}
 	if p.Current == "" {
 		f.Add("current_password", "Enter your current password.")
@@ -102,32 +121,33 @@ func (s *Service) ChangePassword(ctx context.Context, userID, keep int64, p Pass
 		f.Add("repeat_password", "The two new passwords are not the same.")
 	}
 	if err := f.Err(); err != nil {
-		return err
+		return PasswordChanged{}, err
 	}
 	key := fmt.Sprintf("password:user:%d", userID)
 	if wait, err := s.blocked(ctx, []string{key, key}); err != nil {
-		return err
+		return PasswordChanged{}, err
 	} else if wait > 0 {
-		return problem.RateLimited(wait)
+		return PasswordChanged{}, problem.RateLimited(wait)
 	}
 	hash, err := s.users.PasswordHash(ctx, userID)
 	if err != nil {
-		return err
+		return PasswordChanged{}, err
 	}
 	ok, err := CheckPassword(hash, p.Current)
 	if err != nil {
-		return err
+		return PasswordChanged{}, err
 	}
 	if !ok {
 		if err := s.recordFailure(ctx, []string{key}); err != nil {
-			return err
+			return PasswordChanged{}, err
 		}
-		return problem.Invalid("current_password", "This is not your current password.")
+		return PasswordChanged{}, problem.Invalid("current_password", "This is not your current password.")
 	}
 	newHash, err := HashPassword(p.New)
 	if err != nil {
-		return err
+		return PasswordChanged{}, err
 	}
+	var out PasswordChanged
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		if err := user.SetPasswordHash(ctx, tx, userID, newHash); err != nil {
 			return err
@@ -135,13 +155,47 @@ func (s *Service) ChangePassword(ctx context.Context, userID, keep int64, p Pass
 		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE key = $1`, key); err != nil {
 			return err
 		}
-		return endOtherSessions(ctx, tx, userID, keep)
+		out, err = newPassword(ctx, tx, userID, by, p.KeepAPITokens)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("auth: change password: %w", err)
+		return PasswordChanged{}, fmt.Errorf("auth: change password: %w", err)
 	}
-	s.forgetTokens(func(c cachedToken) bool { return c.userID == userID && c.sessionID != keep })
-	return nil
+	s.forgetTokens(func(c cachedToken) bool {
+		if c.userID != userID {
+			return false
+		}
+		if c.sessionID != 0 {
+			return c.sessionID != by.SessionID
+		}
+		return !p.KeepAPITokens && c.tokenID != by.TokenID
+	})
+	return out, nil
+}
+
+// newPassword is what every new password of an existing user brings, in
+// the transaction that stores it: the user's other sessions end, and their
+// API tokens are revoked unless keepTokens (by stays either way). The
+// caller forgets the cached credentials after the commit.
+func newPassword(ctx context.Context, tx *db.Tx, userID int64, by Credential, keepTokens bool) (PasswordChanged, error) {
+	var out PasswordChanged
+	if err := endOtherSessions(ctx, tx, userID, by.SessionID); err != nil {
+		return out, err
+	}
+	if !keepTokens {
+		res, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2`,
+			userID, by.TokenID, db.Now())
+		if err != nil {
+			return out, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return out, err
+		}
+		out.APITokensRevoked = int(n)
+	}
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL`, userID).Scan(&out.APITokensKept)
+	return out, err
 }
 
 // Device describes a browser from its User-Agent, for people: "Firefox

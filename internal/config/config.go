@@ -75,6 +75,14 @@ type Config struct {
 	// AwayAfter is how long after an agent's last connection closed they
 	// become Away (SWITCHBOARD_AWAY_AFTER, default 5m).
 	AwayAfter time.Duration
+
+	// MetricsAddr, when set, is a listener of its own for /metrics (like
+	// 127.0.0.1:9090), and the main listener answers 404 there
+	// (SWITCHBOARD_METRICS_ADDR).
+	MetricsAddr string
+	// MetricsToken, when set, is the bearer token /metrics requires
+	// (SWITCHBOARD_METRICS_TOKEN).
+	MetricsToken string
 }
 
 // DefaultAwayAfter is how long agents may be gone before they become Away.
@@ -119,6 +127,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	smtpURL := fs.String("smtp-url", env("SWITCHBOARD_SMTP_URL", ""), "mail server, smtp://user:pass@host:port or smtps://… (SWITCHBOARD_SMTP_URL; empty: mail goes to the log)")
 	mailFrom := fs.String("mail-from", env("SWITCHBOARD_MAIL_FROM", ""), "sender of mail, like \"Switchboard <support@example.com>\" (SWITCHBOARD_MAIL_FROM)")
 	smsURL := fs.String("sms-url", env("SWITCHBOARD_SMS_URL", ""), "text message provider, twilio://SID:TOKEN@api.twilio.com?from=%2B1555… (SWITCHBOARD_SMS_URL; empty: texts go to the log)")
+	metricsAddr := fs.String("metrics-addr", env("SWITCHBOARD_METRICS_ADDR", ""), "serve /metrics only on this address, like 127.0.0.1:9090 (SWITCHBOARD_METRICS_ADDR)")
+	metricsToken := fs.String("metrics-token", env("SWITCHBOARD_METRICS_TOKEN", ""), "bearer token that /metrics requires (SWITCHBOARD_METRICS_TOKEN)")
 	awayAfter := fs.String("away-after", env("SWITCHBOARD_AWAY_AFTER", DefaultAwayAfter.String()), "agents whose connections are all gone this long become Away (SWITCHBOARD_AWAY_AFTER)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -189,6 +199,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if err := loadPeople(&c, *smtpURL, *mailFrom, *smsURL, *awayAfter); err != nil {
 		return c, err
 	}
+	if err := loadMetrics(&c, *metricsAddr, *metricsToken); err != nil {
+		return c, err
+	}
 	if k := getenv("SWITCHBOARD_SECRET_KEY"); k != "" {
 		if c.SecretKey, err = secret.ParseKey(k); err != nil {
 			return c, fmt.Errorf("SWITCHBOARD_SECRET_KEY: %v", err)
@@ -226,6 +239,32 @@ func loadPeople(c *Config, smtpURL, mailFrom, smsURL, awayAfter string) error {
 		return fmt.Errorf("SWITCHBOARD_AWAY_AFTER %q must be a duration from 10s to 24h, like 5m", awayAfter)
 	}
 	c.AwayAfter = d
+	return nil
+}
+
+// metricsToken is a bearer token's syntax (RFC 6750's b64token).
+var metricsToken = regexp.MustCompile(`^[A-Za-z0-9._~+/-]+=*$`)
+
+// loadMetrics reads where /metrics is served and the token it needs.
+func loadMetrics(c *Config, addr, token string) error {
+	if addr != "" {
+		host, port, err := net.SplitHostPort(addr)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("SWITCHBOARD_METRICS_ADDR %q is not a listen address like 127.0.0.1:9090", addr)
+		}
+		mainHost, mainPort, _ := net.SplitHostPort(c.Addr)
+		anyHost := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+		if port == mainPort && (host == mainHost || anyHost(host) || anyHost(mainHost)) {
+			return fmt.Errorf("SWITCHBOARD_METRICS_ADDR %q overlaps SWITCHBOARD_ADDR %q: choose another port", addr, c.Addr)
+		}
+		c.MetricsAddr = addr
+	}
+	if token != "" {
+		if len(token) < 16 || len(token) > 256 || !metricsToken.MatchString(token) {
+			return errors.New("SWITCHBOARD_METRICS_TOKEN must be 16 to 256 characters: letters, digits and - . _ ~ + / (openssl rand -hex 32 makes one)")
+		}
+		c.MetricsToken = token
+	}
 	return nil
 }
 

@@ -143,3 +143,58 @@ func TestPeople(t *testing.T) {
 		}
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	get := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := Load(nil, get(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsAddr != "" || c.MetricsToken != "" {
+		t.Errorf("defaults: %q %q", c.MetricsAddr, c.MetricsToken)
+	}
+	token := "q7Zx-4mR2_kP9vLw8sT1"
+	c, err = Load([]string{"-metrics-addr", "127.0.0.1:9090"}, get(map[string]string{"SWITCHBOARD_METRICS_ADDR": ":1", "SWITCHBOARD_METRICS_TOKEN": token}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsAddr != "127.0.0.1:9090" || c.MetricsToken != token {
+		t.Errorf("set: %q %q", c.MetricsAddr, c.MetricsToken)
+	}
+	c, err = Load([]string{"-metrics-token", token + "=="}, get(nil), io.Discard)
+	if err != nil || c.MetricsToken != token+"==" {
+		t.Errorf("flag: %q, %v", c.MetricsToken, err)
+	}
+	for _, tc := range []struct {
+		kv   map[string]string
+		name string
+	}{
+		{map[string]string{"SWITCHBOARD_METRICS_ADDR": "9090"}, "SWITCHBOARD_METRICS_ADDR"},
+		{map[string]string{"SWITCHBOARD_METRICS_ADDR": "localhost"}, "SWITCHBOARD_METRICS_ADDR"},
+		{map[string]string{"SWITCHBOARD_METRICS_ADDR": "127.0.0.1:"}, "SWITCHBOARD_METRICS_ADDR"},
+		{map[string]string{"SWITCHBOARD_METRICS_ADDR": "127.0.0.1:http"}, "SWITCHBOARD_METRICS_ADDR"},
+		{map[string]string{"SWITCHBOARD_METRICS_ADDR": "127.0.0.1:70000"}, "SWITCHBOARD_METRICS_ADDR"},
+		{map[string]string{"SWITCHBOARD_METRICS_ADDR": ":8080"}, "SWITCHBOARD_METRICS_ADDR"}, // the main listener's
+		{map[string]string{"SWITCHBOARD_ADDR": "127.0.0.1:9000", "SWITCHBOARD_METRICS_ADDR": ":9000"}, "SWITCHBOARD_METRICS_ADDR"},
+		{map[string]string{"SWITCHBOARD_ADDR": ":9000", "SWITCHBOARD_METRICS_ADDR": "127.0.0.1:9000"}, "SWITCHBOARD_METRICS_ADDR"},
+		{map[string]string{"SWITCHBOARD_METRICS_TOKEN": "short"}, "SWITCHBOARD_METRICS_TOKEN"},
+		{map[string]string{"SWITCHBOARD_METRICS_TOKEN": "with a space in the middle"}, "SWITCHBOARD_METRICS_TOKEN"},
+		{map[string]string{"SWITCHBOARD_METRICS_TOKEN": "tab\tin-the-middle-of-it"}, "SWITCHBOARD_METRICS_TOKEN"},
+		{map[string]string{"SWITCHBOARD_METRICS_TOKEN": "ñññññññññññññññññññññ"}, "SWITCHBOARD_METRICS_TOKEN"},
+		{map[string]string{"SWITCHBOARD_METRICS_TOKEN": strings.Repeat("a", 257)}, "SWITCHBOARD_METRICS_TOKEN"},
+	} {
+		_, err := Load(nil, get(tc.kv), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.name) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: err = %v", tc.kv, err)
+		}
+		if err != nil && tc.kv["SWITCHBOARD_METRICS_TOKEN"] != "" && strings.Contains(err.Error(), tc.kv["SWITCHBOARD_METRICS_TOKEN"]) {
+			t.Errorf("the token shows in %v", err)
+		}
+	}
+	// A different port, or another address on the same port, is fine.
+	for _, ok := range [][2]string{{":8080", "127.0.0.1:9090"}, {"127.0.0.1:8080", "127.0.0.2:8080"}, {"localhost:8080", "127.0.0.1:8081"}} {
+		if _, err := Load(nil, get(map[string]string{"SWITCHBOARD_ADDR": ok[0], "SWITCHBOARD_METRICS_ADDR": ok[1]}), io.Discard); err != nil {
+			t.Errorf("%s and %s: %v", ok[0], ok[1], err)
+		}
+	}
+}

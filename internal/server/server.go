@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -219,6 +220,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
 		Inboxes: a.Inboxes, Conversations: a.Conversations, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
+		MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, Teams: a.Teams, Availability: a.Availability,
 		Presence: a.Presence, Avatars: a.Avatars,
 	})
@@ -249,16 +251,51 @@ func (a *App) Close() error {
 	return nil
 }
 
-// Run serves HTTP on ln and runs the background work until ctx ends, then
-// shuts down gracefully within the configured timeout.
-func (a *App) Run(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute, // large uploads on slow links
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+// Listeners are where a node serves HTTP.
+type Listeners struct {
+	// HTTP serves everything (config.Config.Addr).
+	HTTP net.Listener
+	// Metrics serves /metrics alone (config.Config.MetricsAddr); it is
+	// needed exactly when that is set.
+	Metrics net.Listener
+}
+
+// Listen opens the listeners of the configuration.
+func (a *App) Listen() (Listeners, error) {
+	var ls Listeners
+	var err error
+	if ls.HTTP, err = net.Listen("tcp", a.Config.Addr); err != nil {
+		return ls, err
+	}
+	if a.Config.MetricsAddr != "" {
+		if ls.Metrics, err = net.Listen("tcp", a.Config.MetricsAddr); err != nil {
+			ls.HTTP.Close()
+			return ls, fmt.Errorf("SWITCHBOARD_METRICS_ADDR: %w", err)
+		}
+	}
+	return ls, nil
+}
+
+// Run serves HTTP on the listeners and runs the background work until ctx
+// ends, then shuts down gracefully within the configured timeout.
+func (a *App) Run(ctx context.Context, ls Listeners) error {
+	if (ls.Metrics != nil) != (a.Config.MetricsAddr != "") {
+		return errors.New("server: a metrics listener is needed exactly when SWITCHBOARD_METRICS_ADDR is set")
+	}
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       2 * time.Minute, // large uploads on slow links
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		}
+	}
+	srv := newServer(a.handler)
+	var metricsSrv *http.Server
+	if ls.Metrics != nil {
+		metricsSrv = newServer(a.Web.MetricsHandler())
 	}
 	if err := a.Hub.Start(ctx); err != nil {
 		return err
@@ -275,12 +312,18 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	work.Go(func() error { return a.WhatsApp.Run(workCtx) })
 	work.Go(func() error { return a.upkeep(workCtx) })
 
-	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
+	serve := func(srv *http.Server, ln net.Listener) func() error {
+		return func() error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
 		}
-		return nil
-	})
+	}
+	g.Go(serve(srv, ls.HTTP))
+	if metricsSrv != nil {
+		g.Go(serve(metricsSrv, ls.Metrics))
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
@@ -294,6 +337,12 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		err := <-shut
 		if err != nil {
 			srv.Close()
+		}
+		if metricsSrv != nil {
+			if merr := metricsSrv.Shutdown(sctx); merr != nil {
+				metricsSrv.Close()
+				err = cmp.Or(err, merr)
+			}
 		}
 		stopWork()
 		return err
@@ -330,6 +379,9 @@ func (a *App) upkeep(ctx context.Context) error {
 		}
 		if _, err := a.Factors.Prune(ctx); err != nil && ctx.Err() == nil {
 			a.Logger.Warn("upkeep: prune sign-in codes", "err", err)
+		}
+		if _, err := a.Auth.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("upkeep: prune device cookies", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -33,11 +33,15 @@ const Password = "correct horse battery"
 
 // Server is a running node.
 type Server struct {
-	URL  string
-	App  *server.App
-	t    testing.TB
-	stop func()
-	log  *testWriter
+	URL string
+	// MetricsURL is the base URL of the metrics listener, when the
+	// configuration has one (config.Config.MetricsAddr; "127.0.0.1:0"
+	// picks a free port).
+	MetricsURL string
+	App        *server.App
+	t          testing.TB
+	stop       func()
+	log        *testWriter
 }
 
 // Errors returns the lines the node has logged at level ERROR so far:
@@ -92,9 +96,17 @@ func Start(t testing.TB, d *db.DB, opts ...Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ls := server.Listeners{HTTP: ln}
+	metricsURL := ""
+	if cfg.MetricsAddr != "" {
+		if ls.Metrics, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			t.Fatal(err)
+		}
+		metricsURL = "http://" + ls.Metrics.Addr().String()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, ln) }()
+	go func() { done <- app.Run(ctx, ls) }()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
@@ -111,7 +123,7 @@ func Start(t testing.TB, d *db.DB, opts ...Options) *Server {
 		})
 	}
 	t.Cleanup(stop)
-	return &Server{URL: base.String(), App: app, t: t, stop: stop, log: w}
+	return &Server{URL: base.String(), MetricsURL: metricsURL, App: app, t: t, stop: stop, log: w}
 }
 
 // testWriter sends the node's warnings and errors to the test log until

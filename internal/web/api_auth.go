@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"net"
 	"net/http"
@@ -16,8 +18,12 @@ import (
 	"github.com/switchboardhq/switchboard/internal/text"
 )
 
-// sessionCookie holds the browser session token.
-const sessionCookie = "sb_session"
+// sessionCookie holds the browser session token; deviceCookie the token
+// that says the browser signed in to its account before (auth.RememberDevice).
+const (
+	sessionCookie = "sb_session"
+	deviceCookie  = "sb_device"
+)
 
 var errForbidden = problem.Forbidden("Your role does not allow this.")
 
@@ -67,10 +73,26 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID int
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(auth.SessionLifetime / time.Second)})
+	// Signing out keeps it: the browser stays known to the account.
+	device, err := s.Auth.RememberDevice(r.Context(), userID, s.deviceToken(r))
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: device, Path: "/", HttpOnly: true, Secure: s.secure,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(auth.DeviceLifetime / time.Second)})
 	if err := s.Availability.SignedIn(r.Context(), userID); err != nil {
 		s.logger.Warn("sign-in status", "err", err, "user", userID)
 	}
 	return nil
+}
+
+// deviceToken is the browser's device cookie, "" for none.
+func (s *Server) deviceToken(r *http.Request) string {
+	c, err := r.Cookie(deviceCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }
 
 // endSession signs this browser out; an agent signed out everywhere is
@@ -111,7 +133,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request, _ policy.Actor
 	if err := f.Err(); err != nil {
 		return err
 	}
-	u, err := s.Auth.Login(r.Context(), req.Email, req.Password, s.clientIP(r))
+	u, err := s.Auth.Login(r.Context(), req.Email, req.Password, s.clientIP(r), s.deviceToken(r))
 	if err != nil {
 		return err
 	}
@@ -222,6 +244,41 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ policy.Actor) 
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	if s.MetricsElsewhere {
+		s.notFound().ServeHTTP(w, r)
+		return nil
+	}
+	s.serveMetrics(w, r)
 	return nil
+}
+
+// MetricsHandler serves /metrics and nothing else, for a listener of its
+// own (config.Config.MetricsAddr).
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	return mux
+}
+
+// serveMetrics writes the metrics to a caller with the metrics token (when
+// one is configured).
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.MetricsToken != "" && !bearerIs(r, s.MetricsToken) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+		http.Error(w, "The metrics need their bearer token.", http.StatusUnauthorized)
+		return
+	}
+	promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+// bearerIs reports whether r carries "Authorization: Bearer want". The
+// comparison is of SHA-256 digests in constant time, so that neither the
+// token's bytes nor its length show in how long a refusal takes.
+func bearerIs(r *http.Request, want string) bool {
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/auth"
@@ -183,15 +184,28 @@ func (s *Server) currentSession(r *http.Request) int64 {
 	return ses.ID
 }
 
+// currentCredential is the session or API token r authenticates with.
+func (s *Server) currentCredential(r *http.Request) auth.Credential {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		t, err := s.Auth.TokenOf(r.Context(), token)
+		if err != nil {
+			return auth.Credential{}
+		}
+		return auth.Credential{TokenID: t.ID}
+	}
+	return auth.Credential{SessionID: s.currentSession(r)}
+}
+
 func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var p auth.PasswordChange
 	if err := decode(w, r, &p); err != nil {
 		return err
 	}
-	if err := s.Auth.ChangePassword(r.Context(), a.UserID, s.currentSession(r), p); err != nil {
+	out, err := s.Auth.ChangePassword(r.Context(), a.UserID, s.currentCredential(r), p)
+	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

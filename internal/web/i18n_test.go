@@ -158,6 +158,9 @@ func catalogKeys(t *testing.T) map[string]string {
 		"Too many requests: try again in %d %s.", "Something went wrong on our side (request %s). It has been logged.",
 		"There is no %s %s.", "The request body is larger than %d bytes.", "Expected %s here, not a JSON %s.",
 		"Use at least %d characters.", "WhatsApp could not be asked for the templates: %s",
+		"Your password is changed. Your other sessions have been signed out and your %d API tokens were revoked: programs that used them need new ones.",
+		"Your password is changed. Your other sessions have been signed out, %d API tokens were revoked and %d kept.",
+		"Your password is changed. Your other sessions have been signed out; your %d API tokens were kept.",
 		// Mail and text messages.
 		"%s invites you to Switchboard", "%s has invited you to join Switchboard as %s.",
 		"Open this link to choose your name and password. It works once, until %s (UTC):",

@@ -55,6 +55,11 @@ type Deps struct {
 	PublicBurst int
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
+	// MetricsElsewhere says /metrics has a listener of its own
+	// (MetricsHandler); this handler answers 404 there.
+	MetricsElsewhere bool
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 
 	// People: languages, two-factor authentication, invitations, teams,
 	// availability and presence, avatars.

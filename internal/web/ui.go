@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -343,10 +344,50 @@ func urlQueryEscape(s string) string {
 	return strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", "+", "%2B", " ", "%20", "?", "%3F").Replace(s)
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext is where to go after signing in: next when it is a path of
+// this site (see keepNext), the inbox otherwise.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if keepNext(next) == "" {
 		return "/inbox"
+	}
+	return next
+}
+
+// keepNext returns next when it is a path of this site, "" otherwise.
+//
+// Browsers clean a Location before they parse it (they drop tabs and
+// newlines anywhere, trim control characters and spaces at both ends, and
+// read a backslash as a slash), so "/\t/evil.test" is //evil.test to them:
+// another site. Rather than clean the same way, a return path must need no
+// cleaning at all: printable ASCII without spaces or backslashes (the site
+// percent-encodes its own), one leading slash, and nothing url.Parse reads
+// as a scheme, host or user. Its path, decoded, must not start with two
+// slashes, hold a backslash or a control character, or have dot segments:
+// "/%2F%2Fevil.test" is harmless to a browser, but a proxy or server that
+// decodes the path before resolving it makes it //evil.test, and no page of
+// Switchboard has such a path.
+func keepNext(next string) string {
+	if len(next) < 1 || len(next) > 2048 || next[0] != '/' || (len(next) > 1 && next[1] == '/') {
+		return ""
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return ""
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return ""
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return ""
+		}
+	}
+	for _, c := range u.Path {
+		if c < ' ' || c == 0x7f || c == '\\' {
+			return ""
+		}
 	}
 	return next
 }
@@ -418,7 +459,7 @@ func (u *ui) loginPage(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 		return nil
 	}
-	return u.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Form: map[string]string{"next": r.URL.Query().Get("next")}})
+	return u.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Form: map[string]string{"next": keepNext(r.URL.Query().Get("next"))}})
 }
 
 func (u *ui) login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
@@ -426,10 +467,10 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error
 	if err != nil {
 		return err
 	}
-	form := map[string]string{"email": r.PostForm.Get("email"), "next": r.PostForm.Get("next")}
+	form := map[string]string{"email": r.PostForm.Get("email"), "next": keepNext(r.PostForm.Get("next"))}
 	var usr user.User
 	if err = fields.Err(); err == nil {
-		usr, err = u.s.Auth.Login(r.Context(), form["email"], r.PostForm.Get("password"), u.s.clientIP(r))
+		usr, err = u.s.Auth.Login(r.Context(), form["email"], r.PostForm.Get("password"), u.s.clientIP(r), u.s.deviceToken(r))
 	}
 	if p, ok := problem.As(err); ok {
 		status, detail, _ := classify(p, "")

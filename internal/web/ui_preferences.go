@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,7 +58,9 @@ func (u *ui) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, s
 	}
 	v.Tab, v.Me, v.Languages = tab, me, u.s.Catalog.Languages()
 	if v.Notice == "" {
-		if k := r.URL.Query().Get("saved"); k != "" {
+		if k := r.URL.Query().Get("saved"); k == "password" {
+			v.Notice = passwordNotice(r.URL.Query())
+		} else if k != "" {
 			v.Notice = notices[k]
 		} else if r.URL.Query().Get("welcome") == "1" {
 			v.Notice = notices["welcome"]
@@ -260,12 +263,39 @@ func (u *ui) changePassword(w http.ResponseWriter, r *http.Request, a policy.Act
 		return err
 	}
 	repeat := r.PostForm.Get("repeat_password")
-	err := u.s.Auth.ChangePassword(r.Context(), a.UserID, u.s.currentSession(r), auth.PasswordChange{
-		Current: r.PostForm.Get("current_password"), New: r.PostForm.Get("new_password"), Repeat: &repeat})
+	keep := r.PostForm.Get("keep_api_tokens") != ""
+	out, err := u.s.Auth.ChangePassword(r.Context(), a.UserID, auth.Credential{SessionID: u.s.currentSession(r)}, auth.PasswordChange{
+		Current: r.PostForm.Get("current_password"), New: r.PostForm.Get("new_password"), Repeat: &repeat, KeepAPITokens: keep})
 	if err != nil {
-		return u.problemPage(w, r, a, "security", prefsView{}, nil, err)
+		form := map[string]string{}
+		if keep {
+			form["keep_api_tokens"] = "1"
+		}
+		return u.problemPage(w, r, a, "security", prefsView{}, form, err)
 	}
-	return u.redirectSaved(w, r, "/preferences/security", "password")
+	q := url.Values{"saved": {"password"}, "revoked": {strconv.Itoa(out.APITokensRevoked)}, "kept": {strconv.Itoa(out.APITokensKept)}}
+	http.Redirect(w, r, "/preferences/security?"+q.Encode(), http.StatusSeeOther)
+	return nil
+}
+
+// passwordNotice is the message after a password change: the sessions
+// signed out and what became of the API tokens (counts from the query).
+func passwordNotice(q url.Values) string {
+	revoked, _ := strconv.Atoi(q.Get("revoked"))
+	kept, _ := strconv.Atoi(q.Get("kept"))
+	switch {
+	case revoked == 1 && kept == 0:
+		return "Your password is changed. Your other sessions have been signed out and your API token was revoked: programs that used it need a new one."
+	case revoked > 1 && kept == 0:
+		return fmt.Sprintf("Your password is changed. Your other sessions have been signed out and your %d API tokens were revoked: programs that used them need new ones.", revoked)
+	case revoked > 0:
+		return fmt.Sprintf("Your password is changed. Your other sessions have been signed out, %d API tokens were revoked and %d kept.", revoked, kept)
+	case kept == 1:
+		return "Your password is changed. Your other sessions have been signed out; your API token was kept."
+	case kept > 1:
+		return fmt.Sprintf("Your password is changed. Your other sessions have been signed out; your %d API tokens were kept.", kept)
+	}
+	return notices["password"]
 }
 
 func (u *ui) revokeSession(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -411,7 +441,7 @@ func (u *ui) setStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 	}
 	back := "/inbox"
 	if ref, err := url.Parse(r.Referer()); err == nil && ref.Path != "" && (ref.Host == "" || ref.Host == r.Host) {
-		back = ref.Path
+		back = ref.EscapedPath()
 		if ref.RawQuery != "" {
 			back += "?" + ref.RawQuery
 		}

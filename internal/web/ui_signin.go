@@ -25,7 +25,7 @@ func (u *ui) renderCode(w http.ResponseWriter, r *http.Request, status int, d pa
 		d.Form = map[string]string{}
 	}
 	if d.Form["next"] == "" {
-		d.Form["next"] = r.URL.Query().Get("next")
+		d.Form["next"] = keepNext(r.URL.Query().Get("next"))
 	}
 	m, err := u.s.Factors.ChallengeMethod(r.Context(), challenge(r))
 	if err != nil {
@@ -49,7 +49,7 @@ func (u *ui) loginCode(w http.ResponseWriter, r *http.Request, _ policy.Actor) e
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	next := r.PostForm.Get("next")
+	next := keepNext(r.PostForm.Get("next"))
 	_, err := u.s.finishLogin(w, r, r.PostForm.Get("code"))
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindUnauthorized {
 		return u.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})
@@ -74,7 +74,7 @@ func (u *ui) loginCodeResend(w http.ResponseWriter, r *http.Request, _ policy.Ac
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	next := r.PostForm.Get("next")
+	next := keepNext(r.PostForm.Get("next"))
 	err := u.s.Factors.ResendLogin(r.Context(), challenge(r), u.s.clientIP(r))
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindUnauthorized {
 		return u.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})

@@ -243,7 +243,7 @@ func quietNode(tb testing.TB, d *db.DB) (*server.App, string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, ln) }()
+	go func() { done <- app.Run(ctx, server.Listeners{HTTP: ln}) }()
 	tb.Cleanup(func() { cancel(); <-done; app.Close() })
 	return app, base.String()
 }
