@@ -260,6 +260,9 @@ func readForm(r *http.Request) (problem.Fields, error) {
 	}
 	fields := problem.Fields{}
 	for k, vs := range r.PostForm {
+		if k == returnPath {
+			continue
+		}
 		if m := text.Problem(k); m != "" {
 			fields.Add("form", "%s", m)
 			continue
@@ -273,6 +276,12 @@ func readForm(r *http.Request) (problem.Fields, error) {
 	}
 	return fields, nil
 }
+
+// returnPath is the parameter that carries where to go after signing
+// in. It is never stored: keepNext drops a hostile one (control
+// characters included) and the visitor lands on the inbox, instead of an
+// error page for a link someone else crafted.
+const returnPath = "next"
 
 // checkURL applies the text rule to a request's path values (named by
 // the route's wildcards) and query parameters, before any handler sees
@@ -289,6 +298,9 @@ func checkURL(r *http.Request, wildcards []string) error {
 	for k, vs := range r.URL.Query() {
 		if err := text.Check("query", k); err != nil {
 			return err
+		}
+		if k == returnPath {
+			continue
 		}
 		for _, v := range vs {
 			if err := text.Check(k, v); err != nil {
