@@ -118,7 +118,7 @@ func TestDownReceiver(t *testing.T) {
 			id, _ := fake.Inbound(num.ID, graphfake.Customer{Phone: fmt.Sprint(16505550000 + i%20)}, graphfake.Text(fmt.Sprint(i)))
 			ids = append(ids, id)
 		}
-		time.Sleep(50 * time.Millisecond) // retried three times each, on the bubble's clock
+		time.Sleep(50 * time.Millisecond) // three attempts each, on the bubble's clock
 		synctest.Wait()
 		if fake.Pending() != 200 {
 			t.Errorf("pending %d while down", fake.Pending())
