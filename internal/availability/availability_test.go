@@ -3,6 +3,7 @@ package availability_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -197,50 +198,142 @@ func TestAutomaticAssignment(t *testing.T) {
 }
 
 // TestPresence: an agent whose connections have all closed, on every node,
-// becomes Away after the delay; one who comes back in time stays; a node
-// that dies is noticed by the sweep.
+// becomes Away once the delay has passed; one who is still connected on
+// another node, or who comes back in time, stays; a node that dies is
+// noticed by the sweep. The nodes read a clock the test moves, their
+// changes are written when the test says (as Run does once they settle),
+// and the test runs the Away jobs that are due as the job runner would.
 func TestPresence(t *testing.T) {
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		f := newFixture(t, d)
 		q := job.NewQueue()
-		const away = 400 * time.Millisecond
+		const away = 10 * time.Second // well within a node's heartbeat staleness
+		clk := newClock()
 		nodeA := availability.NewPresence(d, f.log, q, "node-a", away, quiet)
 		nodeB := availability.NewPresence(d, f.log, q, "node-b", away, quiet)
-		r := job.NewRunner(d, q, job.Config{Poll: 20 * time.Millisecond}, quiet)
-		r.Handle(availability.AwayJob, nodeA)
-		rctx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		for _, run := range []func(context.Context) error{r.Run, nodeA.Run, nodeB.Run} {
-			wg.Add(1)
-			go func() { defer wg.Done(); run(rctx) }()
+		nodeA.SetClock(clk.Now)
+		nodeB.SetClock(clk.Now)
+		// due runs the Away jobs due by the clock and reports how many ran.
+		due := func() int {
+			t.Helper()
+			rows, err := d.Query(ctx, `SELECT id, payload FROM jobs WHERE kind = $1 AND run_at <= $2 ORDER BY run_at, id`, availability.AwayJob, clk.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var jobs []job.Job
+			for rows.Next() {
+				var j job.Job
+				var payload string
+				if err := rows.Scan(&j.ID, &payload); err != nil {
+					t.Fatal(err)
+				}
+				j.Kind, j.Payload, j.Attempt, j.MaxAttempts = availability.AwayJob, json.RawMessage(payload), 1, 5
+				jobs = append(jobs, j)
+			}
+			rows.Close()
+			for _, j := range jobs {
+				if err := nodeA.Handle(ctx, &j); err != nil {
+					t.Fatalf("Away job %d: %v", j.ID, err)
+				}
+				if _, err := d.Exec(ctx, `DELETE FROM jobs WHERE id = $1`, j.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return len(jobs)
 		}
-		defer func() { cancel(); wg.Wait() }()
+		// scheduled returns when the Away jobs waiting are due.
+		scheduled := func() []time.Time {
+			t.Helper()
+			rows, err := d.Query(ctx, `SELECT run_at FROM jobs WHERE kind = $1 ORDER BY run_at`, availability.AwayJob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var out []time.Time
+			for rows.Next() {
+				var at time.Time
+				if err := rows.Scan(&at); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, at.UTC())
+			}
+			return out
+		}
 
 		ana := f.user(t, "ana@example.com")
 		f.svc.Set(ctx, ana.ID, user.Available)
 		nodeA.Connect(ana.ID)
 		nodeB.Connect(ana.ID)
 		nodeB.Connect(ana.ID)
-		time.Sleep(50 * time.Millisecond)
-		nodeA.Disconnect(ana.ID) // still connected on node B
-		time.Sleep(2 * away)
+		nodeA.Flush(ctx)
+		nodeB.Flush(ctx)
+		if at := scheduled(); len(at) != 0 {
+			t.Fatalf("connecting scheduled Away jobs at %v", at)
+		}
+
+		// Gone from node A, still connected on node B: the job comes due
+		// and finds her there.
+		clk.Advance(time.Second)
+		goneA := clk.Now()
+		nodeA.Disconnect(ana.ID)
+		nodeA.Flush(ctx)
+		if at := scheduled(); len(at) != 1 || !at[0].Equal(goneA.Add(away)) {
+			t.Fatalf("Away jobs at %v, want one at %v", at, goneA.Add(away))
+		}
+		clk.Advance(2 * away)
+		if n := due(); n != 1 {
+			t.Fatalf("%d Away jobs ran, want 1", n)
+		}
 		if st := f.status(t, ana.ID); st != user.Available {
 			t.Fatalf("connected on another node, yet %s", st)
 		}
+
+		// A reload (a close and an open before they settle) changes
+		// nothing and schedules nothing.
+		nodeB.Disconnect(ana.ID)
+		nodeB.Connect(ana.ID)
+		nodeB.Flush(ctx)
+		if at := scheduled(); len(at) != 0 {
+			t.Fatalf("a reload scheduled Away jobs at %v", at)
+		}
+
+		// Gone from every node, back before the delay: the job finds her
+		// back.
 		nodeB.Disconnect(ana.ID)
 		nodeB.Disconnect(ana.ID)
-		time.Sleep(away / 4)
-		nodeB.Connect(ana.ID) // back in time
-		time.Sleep(2 * away)
+		nodeB.Flush(ctx)
+		clk.Advance(away / 4)
+		nodeB.Connect(ana.ID)
+		nodeB.Flush(ctx)
+		clk.Advance(2 * away)
+		if n := due(); n != 1 {
+			t.Fatalf("%d Away jobs ran, want 1", n)
+		}
 		if st := f.status(t, ana.ID); st != user.Available {
 			t.Fatalf("came back in time, yet %s", st)
 		}
-		start := time.Now()
+
+		// Gone for good: Away at the delay, not a moment before.
+		gone := clk.Now()
 		nodeB.Disconnect(ana.ID)
-		waitFor(t, "Away", func() bool { return f.status(t, ana.ID) == user.Away })
-		if el := time.Since(start); el < away {
-			t.Errorf("Away after %v, before the delay of %v", el, away)
+		nodeB.Flush(ctx)
+		clk.Advance(away - time.Microsecond)
+		if n := due(); n != 0 {
+			t.Fatalf("%d Away jobs ran before the delay", n)
+		}
+		if changed, err := nodeA.AwayIfGone(ctx, ana.ID); err != nil || changed {
+			t.Fatalf("AwayIfGone %v after %v, before the delay of %v (%v)", changed, clk.Now().Sub(gone), away, err)
+		}
+		if st := f.status(t, ana.ID); st != user.Available {
+			t.Fatalf("before the delay: %s", st)
+		}
+		clk.Advance(time.Microsecond)
+		if n := due(); n != 1 {
+			t.Fatalf("%d Away jobs ran at the delay, want 1", n)
+		}
+		if st := f.status(t, ana.ID); st != user.Away {
+			t.Fatalf("gone for %v: %s", clk.Now().Sub(gone), st)
 		}
 
 		// A node that dies leaves a row with connections and an old
@@ -248,7 +341,7 @@ func TestPresence(t *testing.T) {
 		bo := f.user(t, "bo@example.com")
 		f.svc.Set(ctx, bo.ID, user.OnBreak)
 		if _, err := d.Exec(ctx, `INSERT INTO presence (user_id, node, connections, seen_at) VALUES ($1, 'dead-node', 2, $2)`,
-			bo.ID, db.Now().Add(-2*time.Minute)); err != nil {
+			bo.ID, clk.Now().Add(-2*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if err := nodeA.Sweep(ctx); err != nil {
@@ -273,6 +366,58 @@ func TestPresence(t *testing.T) {
 	})
 }
 
+// TestPresenceRun runs a node and the job runner on the real clock: the
+// close of an agent's last connection is written once it settles and its
+// job makes them Away after the delay; a node that stops records its
+// connections as gone.
+func TestPresenceRun(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		q := job.NewQueue()
+		const away = 300 * time.Millisecond
+		node := availability.NewPresence(d, f.log, q, "node-a", away, quiet)
+		r := job.NewRunner(d, q, job.Config{Poll: 20 * time.Millisecond}, quiet)
+		r.Handle(availability.AwayJob, node)
+		run := func(run func(context.Context) error) (stop func()) {
+			rctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { run(rctx); close(done) }()
+			return func() { cancel(); <-done }
+		}
+		stopRunner := run(r.Run)
+		defer stopRunner()
+		stopNode := run(node.Run)
+		defer stopNode()
+
+		ana := f.user(t, "ana@example.com")
+		f.svc.Set(ctx, ana.ID, user.Available)
+		node.Connect(ana.ID)
+		start := time.Now()
+		node.Disconnect(ana.ID)
+		waitFor(t, "Away", func() bool { return f.status(t, ana.ID) == user.Away })
+		if el := time.Since(start); el < away {
+			t.Errorf("Away after %v, before the delay of %v", el, away)
+		}
+
+		bo := f.user(t, "bo@example.com")
+		node.Connect(bo.ID)
+		connections := func() (n int, gone bool) {
+			var goneAt *time.Time
+			err := d.QueryRow(ctx, `SELECT connections, gone_at FROM presence WHERE user_id = $1 AND node = 'node-a'`, bo.ID).Scan(&n, &goneAt)
+			if err != nil && !errors.Is(db.MapErr(err), db.ErrNotFound) {
+				t.Fatal(err)
+			}
+			return n, goneAt != nil
+		}
+		waitFor(t, "the connection written", func() bool { n, _ := connections(); return n == 1 })
+		stopNode()
+		if n, gone := connections(); n != 0 || !gone {
+			t.Fatalf("after the node stopped: %d connections, gone %v", n, gone)
+		}
+	})
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
@@ -280,6 +425,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
+}
+
+// clock is a time that moves only when the test says.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: db.Now()} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = db.Time(c.now.Add(d))
+	c.mu.Unlock()
 }
 
 func TestTimeInStatus(t *testing.T) {
@@ -339,12 +504,13 @@ func TestTimeInStatus(t *testing.T) {
 		}
 		// An open interval counts until now.
 		dan := f.user(t, "dan@example.com")
-		f.svc.Set(ctx, dan.ID, user.Available)
-		time.Sleep(1100 * time.Millisecond)
+		if _, err := d.Exec(ctx, `INSERT INTO status_intervals (user_id, status, started_at) VALUES ($1, $2, $3)`, dan.ID, user.Available, db.Now().Add(-90*time.Second)); err != nil {
+			t.Fatal(err)
+		}
 		rep, _ = f.svc.TimeInStatus(ctx, db.Now().Add(-time.Hour), db.Now().Add(time.Hour), availability.ByAgent)
 		for _, r := range rep.Rows {
-			if r.ID == dan.ID && r.Times[user.Available].TotalSeconds < 1 {
-				t.Errorf("open interval: %+v", r.Times[user.Available])
+			if a := r.Times[user.Available]; r.ID == dan.ID && (a.TotalSeconds < 90 || a.TotalSeconds > 100 || a.Intervals != 1) {
+				t.Errorf("open interval started 90 s ago: %+v", a)
 			}
 		}
 		if _, err := f.svc.TimeInStatus(ctx, at(0), at(1), "inbox"); err == nil {

@@ -47,6 +47,7 @@ type Presence struct {
 	node      string
 	awayAfter time.Duration
 	logger    *slog.Logger
+	now       func() time.Time // db.Now; tests set their own clock
 
 	mu    sync.Mutex          // guards conns and dirty
 	conns map[int64]int       // open connections per user on this node
@@ -57,7 +58,7 @@ type Presence struct {
 // NewPresence returns the tracker of a node (node names the node in the
 // presence table; it must differ between nodes and between runs).
 func NewPresence(d *db.DB, log *event.Log, queue *job.Queue, node string, awayAfter time.Duration, logger *slog.Logger) *Presence {
-	return &Presence{db: d, log: log, queue: queue, node: node, awayAfter: awayAfter, logger: logger,
+	return &Presence{db: d, log: log, queue: queue, node: node, awayAfter: awayAfter, logger: logger, now: db.Now,
 		conns: map[int64]int{}, dirty: map[int64]time.Time{}, wake: make(chan struct{}, 1)}
 }
 
@@ -77,7 +78,7 @@ func (p *Presence) change(userID int64, d int) {
 		p.conns[userID] = n
 	}
 	if (before == 0) != (n == 0) {
-		p.dirty[userID] = db.Now()
+		p.dirty[userID] = p.now()
 	}
 	p.mu.Unlock()
 	select {
@@ -144,7 +145,7 @@ func (p *Presence) flush(ctx context.Context) {
 	}
 	p.mu.Unlock()
 	err := p.db.Write(ctx, func(tx *db.Tx) error {
-		now := db.Now()
+		now := p.now()
 		for id, at := range dirty {
 			var gone any
 			if counts[id] == 0 {
@@ -181,7 +182,7 @@ func (p *Presence) flush(ctx context.Context) {
 }
 
 func (p *Presence) beat(ctx context.Context) error {
-	_, err := p.db.Exec(ctx, `UPDATE presence SET seen_at = $2 WHERE node = $1 AND connections > 0`, p.node, db.Now())
+	_, err := p.db.Exec(ctx, `UPDATE presence SET seen_at = $2 WHERE node = $1 AND connections > 0`, p.node, p.now())
 	return err
 }
 
@@ -193,7 +194,7 @@ func (p *Presence) stop() {
 	defer cancel()
 	p.mu.Lock()
 	for id := range p.conns {
-		p.dirty[id] = db.Now()
+		p.dirty[id] = p.now()
 	}
 	clear(p.conns)
 	p.mu.Unlock()
@@ -218,7 +219,7 @@ func (p *Presence) AwayIfGone(ctx context.Context, userID int64) (bool, error) {
 	changed := false
 	err := p.log.Write(ctx, func(tx *event.Tx) error {
 		changed = false
-		now := db.Now()
+		now := p.now()
 		var st user.Status
 		err := tx.QueryRow(ctx, `SELECT status FROM users WHERE id = $1`, userID).Scan(&st)
 		if errors.Is(db.MapErr(err), db.ErrNotFound) {
@@ -280,7 +281,7 @@ func later(a, b time.Time) time.Time {
 // left out (their node died before it could schedule the job), and
 // forgets old rows. Every node runs it; it is idempotent.
 func (p *Presence) Sweep(ctx context.Context) error {
-	now := db.Now()
+	now := p.now()
 	rows, err := p.db.Query(ctx, `SELECT DISTINCT p.user_id FROM presence p JOIN users u ON u.id = p.user_id
 		WHERE u.status NOT IN ('away', 'unavailable')
 		AND NOT EXISTS (SELECT 1 FROM presence q WHERE q.user_id = p.user_id AND q.connections > 0 AND q.seen_at > $1)`, now.Add(-staleAfter))

@@ -30,10 +30,10 @@ func upload(t *testing.T, e *env, product, typ, filename string, data []byte) (i
 		mw.WriteField("type", typ)
 	}
 	mw.Close()
-	req, _ := http.NewRequest("POST", e.fake.URL+"/v23.0/"+e.num.ID+"/media", &buf)
+	req, _ := http.NewRequest("POST", e.URL+"/v23.0/"+e.num.ID+"/media", &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+e.num.Token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func upload(t *testing.T, e *env, product, typ, filename string, data []byte) (i
 	return resp.StatusCode, out
 }
 
-func get(t *testing.T, url, token string, hdr ...string) (*http.Response, []byte) {
+func get(t *testing.T, e *env, url, token string, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	if token != "" {
@@ -52,7 +52,7 @@ func get(t *testing.T, url, token string, hdr ...string) (*http.Response, []byte
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,21 +100,21 @@ func TestMedia(t *testing.T) {
 		t.Errorf("descriptor %v", desc)
 	}
 	url := desc["url"].(string)
-	if !strings.HasPrefix(url, e.fake.URL+"/whatsapp_business/attachments/?") {
+	if !strings.HasPrefix(url, e.URL+"/whatsapp_business/attachments/?") {
 		t.Errorf("url %s", url)
 	}
-	if resp, _ := get(t, url, ""); resp.StatusCode != 401 {
+	if resp, _ := get(t, e, url, ""); resp.StatusCode != 401 {
 		t.Errorf("download without token: %d", resp.StatusCode)
 	}
 	other := e.fake.AddNumber(graphfake.Number{})
-	if resp, _ := get(t, url, other.Token); resp.StatusCode != 404 {
+	if resp, _ := get(t, e, url, other.Token); resp.StatusCode != 404 {
 		t.Errorf("download with another number's token: %d", resp.StatusCode)
 	}
-	resp, body := get(t, url, e.num.Token)
+	resp, body := get(t, e, url, e.num.Token)
 	if resp.StatusCode != 200 || !bytes.Equal(body, png) || resp.Header.Get("Content-Type") != "image/png" {
 		t.Errorf("download: %d %s", resp.StatusCode, resp.Header)
 	}
-	resp, body = get(t, url, e.num.Token, "Range", "bytes=0-7")
+	resp, body = get(t, e, url, e.num.Token, "Range", "bytes=0-7")
 	if resp.StatusCode != 206 || string(body) != "\x89PNG\r\n\x1a\n" || resp.Header.Get("Content-Range") != "bytes 0-7/1008" {
 		t.Errorf("range: %d %q", resp.StatusCode, body)
 	}
@@ -124,7 +124,7 @@ func TestMedia(t *testing.T) {
 
 	// The URL works for five minutes.
 	now = now.Add(5*time.Minute + time.Second)
-	if resp, _ := get(t, url, e.num.Token); resp.StatusCode != 404 {
+	if resp, _ := get(t, e, url, e.num.Token); resp.StatusCode != 404 {
 		t.Errorf("expired URL: %d", resp.StatusCode)
 	}
 
@@ -149,7 +149,7 @@ func TestInboundMedia(t *testing.T) {
 	if img["mime_type"] != "image/jpeg" || img["caption"] != "look" {
 		t.Errorf("node %v", img)
 	}
-	resp, body := get(t, img["url"].(string), e.num.Token)
+	resp, body := get(t, e, img["url"].(string), e.num.Token)
 	if resp.StatusCode != 200 || !bytes.Equal(body, jpeg) {
 		t.Errorf("download from the webhook url: %d", resp.StatusCode)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/graphfake"
@@ -174,8 +175,8 @@ func TestAuth(t *testing.T) {
 	}
 	e.fake.RestoreToken(e.num.Token)
 	// access_token as a parameter works too, on any version.
-	req, _ := http.NewRequest("GET", e.fake.URL+"/v25.0/"+e.num.ID+"?access_token="+e.num.Token, nil)
-	resp, err := http.DefaultClient.Do(req)
+	req, _ := http.NewRequest("GET", e.URL+"/v25.0/"+e.num.ID+"?access_token="+e.num.Token, nil)
+	resp, err := e.client.Do(req)
 	if err != nil || resp.StatusCode != 200 || resp.Header.Get("facebook-api-version") != "v25.0" {
 		t.Errorf("access_token parameter: %v %v", resp.Status, err)
 	}
@@ -211,69 +212,69 @@ func TestNumberInfo(t *testing.T) {
 // and then failed with 131047 (or refused at once when asked); templates
 // go through.
 func TestWindow(t *testing.T) {
-	e := setup(t, graphfake.Options{})
-	e.fake.AddTemplate("", graphfake.Template{Name: "hello_world", Components: []graphfake.TemplateComponent{{Type: "BODY", Text: "Hello"}}})
-	st, out, _ := e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","to":"16505550000","type":"text","text":{"body":"Hi"},"biz_opaque_callback_data":"w1"}`)
-	if st != 200 {
-		t.Fatal(out)
-	}
-	id := dig(out, "messages", 0, "id").(string)
-	st, _, _ = e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","to":"16505550000","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}`)
-	if st != 200 {
-		t.Fatal("template refused outside the window")
-	}
-	e.wait(t)
-	time.Sleep(80 * time.Millisecond)
-	e.wait(t)
-	var failed map[string]any
-	for _, s := range e.rc.statuses(t) {
-		if s["id"] == id {
-			if s["status"] != "failed" {
-				t.Errorf("status %v before failing", s["status"])
-			}
-			failed = s
+	synctest.Test(t, func(t *testing.T) {
+		e := setup(t, graphfake.Options{})
+		e.fake.AddTemplate("", graphfake.Template{Name: "hello_world", Components: []graphfake.TemplateComponent{{Type: "BODY", Text: "Hello"}}})
+		st, out, _ := e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","to":"16505550000","type":"text","text":{"body":"Hi"},"biz_opaque_callback_data":"w1"}`)
+		if st != 200 {
+			t.Fatal(out)
 		}
-	}
-	if failed == nil || dig(failed, "errors", 0, "code") != float64(131047) || failed["biz_opaque_callback_data"] != "w1" {
-		t.Fatalf("failed status: %v", failed)
-	}
-	m, _ := e.fake.Message(id)
-	if m.Status != "failed" {
-		t.Errorf("message %v", m.Status)
-	}
+		id := dig(out, "messages", 0, "id").(string)
+		st, _, _ = e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","to":"16505550000","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}`)
+		if st != 200 {
+			t.Fatal("template refused outside the window")
+		}
+		e.settle(t)
+		var failed map[string]any
+		for _, s := range e.rc.statuses(t) {
+			if s["id"] == id {
+				if s["status"] != "failed" {
+					t.Errorf("status %v before failing", s["status"])
+				}
+				failed = s
+			}
+		}
+		if failed == nil || dig(failed, "errors", 0, "code") != float64(131047) || failed["biz_opaque_callback_data"] != "w1" {
+			t.Fatalf("failed status: %v", failed)
+		}
+		m, _ := e.fake.Message(id)
+		if m.Status != "failed" {
+			t.Errorf("message %v", m.Status)
+		}
 
-	sync := setup(t, graphfake.Options{SyncWindowErrors: true})
-	st, out, _ = sync.graph(t, "POST", msgsPath(sync), `{"messaging_product":"whatsapp","to":"16505550000","type":"text","text":{"body":"Hi"}}`)
-	if st != 400 || errCode(out) != 131047 {
-		t.Errorf("sync: %d %v", st, out)
-	}
+		sync := setup(t, graphfake.Options{SyncWindowErrors: true})
+		st, out, _ = sync.graph(t, "POST", msgsPath(sync), `{"messaging_product":"whatsapp","to":"16505550000","type":"text","text":{"body":"Hi"}}`)
+		if st != 400 || errCode(out) != 131047 {
+			t.Errorf("sync: %d %v", st, out)
+		}
+	})
 }
 
 func TestUnreachableAndReaction(t *testing.T) {
-	e := setup(t, graphfake.Options{IgnoreWindow: true})
-	e.fake.Unreachable("+1 650 555 0000")
-	_, out, _ := e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","to":"16505550000","type":"text","text":{"body":"Hi"}}`)
-	id := dig(out, "messages", 0, "id").(string)
-	ann := graphfake.Customer{Name: "Ann", Phone: "16505551234"}
-	in, _ := e.fake.Inbound(e.num.ID, ann, graphfake.Text("hello"))
-	_, out, _ = e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","to":"16505551234","type":"reaction","reaction":{"message_id":"`+in+`","emoji":"\ud83d\ude00"}}`)
-	react := dig(out, "messages", 0, "id").(string)
-	_, out, _ = e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","to":"16505551234","type":"reaction","reaction":{"message_id":"wamid.unknown","emoji":"👍"}}`)
-	badReact := dig(out, "messages", 0, "id").(string)
-	e.wait(t)
-	time.Sleep(100 * time.Millisecond)
-	e.wait(t)
-	got := map[string][]string{}
-	for _, s := range e.rc.statuses(t) {
-		st := s["status"].(string)
-		if st == "failed" {
-			st += fmt.Sprint(dig(s, "errors", 0, "code"))
+	synctest.Test(t, func(t *testing.T) {
+		e := setup(t, graphfake.Options{IgnoreWindow: true})
+		e.fake.Unreachable("+1 650 555 0000")
+		_, out, _ := e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","to":"16505550000","type":"text","text":{"body":"Hi"}}`)
+		id := dig(out, "messages", 0, "id").(string)
+		ann := graphfake.Customer{Name: "Ann", Phone: "16505551234"}
+		in, _ := e.fake.Inbound(e.num.ID, ann, graphfake.Text("hello"))
+		_, out, _ = e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","to":"16505551234","type":"reaction","reaction":{"message_id":"`+in+`","emoji":"\ud83d\ude00"}}`)
+		react := dig(out, "messages", 0, "id").(string)
+		_, out, _ = e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","to":"16505551234","type":"reaction","reaction":{"message_id":"wamid.unknown","emoji":"👍"}}`)
+		badReact := dig(out, "messages", 0, "id").(string)
+		e.settle(t)
+		got := map[string][]string{}
+		for _, s := range e.rc.statuses(t) {
+			st := s["status"].(string)
+			if st == "failed" {
+				st += fmt.Sprint(dig(s, "errors", 0, "code"))
+			}
+			got[s["id"].(string)] = append(got[s["id"].(string)], st)
 		}
-		got[s["id"].(string)] = append(got[s["id"].(string)], st)
-	}
-	if fmt.Sprint(got[id]) != "[failed131026]" || fmt.Sprint(got[react]) != "[sent]" || fmt.Sprint(got[badReact]) != "[failed131009]" {
-		t.Errorf("statuses: unreachable %v, reaction %v, bad reaction %v", got[id], got[react], got[badReact])
-	}
+		if fmt.Sprint(got[id]) != "[failed131026]" || fmt.Sprint(got[react]) != "[sent]" || fmt.Sprint(got[badReact]) != "[failed131009]" {
+			t.Errorf("statuses: unreachable %v, reaction %v, bad reaction %v", got[id], got[react], got[badReact])
+		}
+	})
 }
 
 // TestMarkReadAndTyping: marking a message read turns it and the earlier
@@ -316,30 +317,30 @@ func TestMarkReadAndTyping(t *testing.T) {
 
 // TestBSUIDRecipient sends to a username user by BSUID.
 func TestBSUIDRecipient(t *testing.T) {
-	e := setup(t, graphfake.Options{})
-	c := e.fake.AddCustomer(graphfake.Customer{Name: "Sheena", Username: "realsheena"})
-	e.fake.Inbound(e.num.ID, c, graphfake.Text("hi"))
-	st, out, _ := e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","recipient":"`+c.UserID+`","type":"text","text":{"body":"Hello"}}`)
-	if st != 200 {
-		t.Fatal(out)
-	}
-	ct := dig(out, "contacts", 0).(map[string]any)
-	if ct["input"] != c.UserID || ct["user_id"] != c.UserID || ct["wa_id"] != nil {
-		t.Errorf("contacts %v", ct)
-	}
-	e.wait(t)
-	time.Sleep(80 * time.Millisecond)
-	e.wait(t)
-	for _, s := range e.rc.statuses(t) {
-		if s["recipient_id"] != nil || s["recipient_user_id"] != c.UserID {
-			t.Errorf("status %v", s)
+	synctest.Test(t, func(t *testing.T) {
+		e := setup(t, graphfake.Options{})
+		c := e.fake.AddCustomer(graphfake.Customer{Name: "Sheena", Username: "realsheena"})
+		e.fake.Inbound(e.num.ID, c, graphfake.Text("hi"))
+		st, out, _ := e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","recipient":"`+c.UserID+`","type":"text","text":{"body":"Hello"}}`)
+		if st != 200 {
+			t.Fatal(out)
 		}
-	}
-	for _, v := range e.rc.values(t) {
-		if v["messages"] != nil && (dig(v, "contacts", 0, "profile", "username") != "@realsheena" || dig(v, "contacts", 0).(map[string]any)["wa_id"] != nil) {
-			t.Errorf("inbound contacts %v", v["contacts"])
+		ct := dig(out, "contacts", 0).(map[string]any)
+		if ct["input"] != c.UserID || ct["user_id"] != c.UserID || ct["wa_id"] != nil {
+			t.Errorf("contacts %v", ct)
 		}
-	}
+		e.settle(t)
+		for _, s := range e.rc.statuses(t) {
+			if s["recipient_id"] != nil || s["recipient_user_id"] != c.UserID {
+				t.Errorf("status %v", s)
+			}
+		}
+		for _, v := range e.rc.values(t) {
+			if v["messages"] != nil && (dig(v, "contacts", 0, "profile", "username") != "@realsheena" || dig(v, "contacts", 0).(map[string]any)["wa_id"] != nil) {
+				t.Errorf("inbound contacts %v", v["contacts"])
+			}
+		}
+	})
 }
 
 // TestLimits: sends beyond the throughput or the pair rate are refused
@@ -434,10 +435,10 @@ func TestInjection(t *testing.T) {
 
 func TestSendFormEncoded(t *testing.T) {
 	e := setup(t, graphfake.Options{IgnoreWindow: true})
-	req, _ := http.NewRequest("POST", e.fake.URL+msgsPath(e), strings.NewReader(`messaging_product=whatsapp&to=16505551234&type=text&text=%7B%22body%22%3A%22hi%22%7D`))
+	req, _ := http.NewRequest("POST", e.URL+msgsPath(e), strings.NewReader(`messaging_product=whatsapp&to=16505551234&type=text&text=%7B%22body%22%3A%22hi%22%7D`))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Authorization", "Bearer "+e.num.Token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,31 +456,32 @@ func TestSendFormEncoded(t *testing.T) {
 // TestLostAnswer: the send is carried out but its answer never comes;
 // the status webhook says it went.
 func TestLostAnswer(t *testing.T) {
-	e := setup(t, graphfake.Options{IgnoreWindow: true})
-	e.fake.FailNext(graphfake.EndpointMessages, graphfake.LostAnswer())
-	req, _ := http.NewRequest("POST", e.fake.URL+msgsPath(e), strings.NewReader(`{"messaging_product":"whatsapp","to":"16505551234","text":{"body":"x"},"biz_opaque_callback_data":"lost-1"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+e.num.Token)
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close()
-		t.Fatalf("an answer came: %d", resp.StatusCode)
-	}
-	if e.fake.Accepted("lost-1") != 1 {
-		t.Errorf("accepted %d times", e.fake.Accepted("lost-1"))
-	}
-	a := e.fake.Attempts()
-	if len(a) != 1 || !a[0].Injected || a[0].Status != 0 || a[0].MessageID == "" {
-		t.Errorf("attempts %+v", a)
-	}
-	time.Sleep(80 * time.Millisecond)
-	e.wait(t)
-	found := false
-	for _, s := range e.rc.statuses(t) {
-		if s["biz_opaque_callback_data"] == "lost-1" && s["status"] == "sent" {
-			found = true
+	synctest.Test(t, func(t *testing.T) {
+		e := setup(t, graphfake.Options{IgnoreWindow: true})
+		e.fake.FailNext(graphfake.EndpointMessages, graphfake.LostAnswer())
+		req, _ := http.NewRequest("POST", e.URL+msgsPath(e), strings.NewReader(`{"messaging_product":"whatsapp","to":"16505551234","text":{"body":"x"},"biz_opaque_callback_data":"lost-1"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+e.num.Token)
+		if resp, err := e.client.Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatalf("an answer came: %d", resp.StatusCode)
 		}
-	}
-	if !found {
-		t.Error("no sent status for the lost answer's message")
-	}
+		if e.fake.Accepted("lost-1") != 1 {
+			t.Errorf("accepted %d times", e.fake.Accepted("lost-1"))
+		}
+		a := e.fake.Attempts()
+		if len(a) != 1 || !a[0].Injected || a[0].Status != 0 || a[0].MessageID == "" {
+			t.Errorf("attempts %+v", a)
+		}
+		e.settle(t)
+		found := false
+		for _, s := range e.rc.statuses(t) {
+			if s["biz_opaque_callback_data"] == "lost-1" && s["status"] == "sent" {
+				found = true
+			}
+		}
+		if !found {
+			t.Error("no sent status for the lost answer's message")
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/graphfake"
@@ -43,10 +44,10 @@ func TestTemplatePaging(t *testing.T) {
 		path = ""
 		if next != "" {
 			u, _ := url.Parse(next)
-			if !strings.HasPrefix(next, e.fake.URL+"/v23.0/"+e.num.WABAID+"/message_templates?") || u.Query().Get("fields") != "name,status" || u.Query().Get("access_token") != e.num.Token {
+			if !strings.HasPrefix(next, e.URL+"/v23.0/"+e.num.WABAID+"/message_templates?") || u.Query().Get("fields") != "name,status" || u.Query().Get("access_token") != e.num.Token {
 				t.Errorf("next %s", next)
 			}
-			path = strings.TrimPrefix(next, e.fake.URL)
+			path = strings.TrimPrefix(next, e.URL)
 		}
 	}
 	if pages != 3 || fmt.Sprint(names) != "[t0 t1 t2 t3 t4 t5 t6]" {
@@ -55,7 +56,7 @@ func TestTemplatePaging(t *testing.T) {
 	// Going back with before.
 	_, out, _ := e.graph(t, "GET", "/v23.0/"+e.num.WABAID+"/message_templates?limit=3&after="+dig(mustGet(t, e, "/v23.0/"+e.num.WABAID+"/message_templates?limit=3"), "paging", "cursors", "after").(string), nil)
 	prev := dig(out, "paging", "previous").(string)
-	_, back, _ := e.graph(t, "GET", strings.TrimPrefix(prev, e.fake.URL), nil)
+	_, back, _ := e.graph(t, "GET", strings.TrimPrefix(prev, e.URL), nil)
 	if len(back["data"].([]any)) != 3 || dig(back, "data", 0, "name") != "t0" || dig(back, "paging").(map[string]any)["previous"] != nil {
 		t.Errorf("previous page %v", back)
 	}
@@ -92,91 +93,92 @@ func mustGet(t *testing.T, e *env, path string) map[string]any {
 // REJECTED with the status webhook; pauses and deletes are announced
 // too; duplicates are refused.
 func TestTemplateLifecycle(t *testing.T) {
-	e := setup(t, graphfake.Options{TemplateReview: 10 * time.Millisecond})
-	create := func(name, body string) (int, map[string]any) {
-		st, out, _ := e.graph(t, "POST", "/v23.0/"+e.num.WABAID+"/message_templates", map[string]any{
-			"name": name, "language": "en_US", "category": "UTILITY",
-			"components": []any{map[string]any{"type": "BODY", "text": body, "example": map[string]any{"body_text": [][]string{{"Mark", "FALL25"}}}}},
-		})
-		return st, out
-	}
-	st, out := create("order_shipped", "Hi {{1}}, order {{2}} shipped.")
-	if st != 200 || out["status"] != "PENDING" || out["category"] != "UTILITY" || len(out) != 3 {
-		t.Fatalf("create: %d %v", st, out)
-	}
-	good := out["id"].(string)
-	_, out = create("abandoned_cart", "Hello {{1}}{{2}} come back")
-	bad := out["id"].(string)
-	st, out = create("order_shipped", "Again {{1}} x")
-	if st != 400 || errCode(out) != 100 || dig(out, "error", "error_subcode") != float64(2388024) || !strings.Contains(dig(out, "error", "error_user_title").(string), "Already Exists") {
-		t.Errorf("duplicate: %d %v", st, out)
-	}
-	if st, out := create("Bad Name", "x"); st != 400 || errCode(out) != 100 {
-		t.Errorf("bad name: %d %v", st, out)
-	}
-	time.Sleep(50 * time.Millisecond)
-	e.wait(t)
-	events := map[string]map[string]any{}
-	for _, p := range e.rc.payloads(t) {
-		entry := dig(p, "entry", 0).(map[string]any)
-		if entry["time"] == nil {
-			t.Errorf("template entry without time: %v", entry)
+	synctest.Test(t, func(t *testing.T) {
+		e := setup(t, graphfake.Options{TemplateReview: 10 * time.Millisecond})
+		create := func(name, body string) (int, map[string]any) {
+			st, out, _ := e.graph(t, "POST", "/v23.0/"+e.num.WABAID+"/message_templates", map[string]any{
+				"name": name, "language": "en_US", "category": "UTILITY",
+				"components": []any{map[string]any{"type": "BODY", "text": body, "example": map[string]any{"body_text": [][]string{{"Mark", "FALL25"}}}}},
+			})
+			return st, out
 		}
-		ch := dig(entry, "changes", 0).(map[string]any)
-		if ch["field"] != "message_template_status_update" {
-			continue
+		st, out := create("order_shipped", "Hi {{1}}, order {{2}} shipped.")
+		if st != 200 || out["status"] != "PENDING" || out["category"] != "UTILITY" || len(out) != 3 {
+			t.Fatalf("create: %d %v", st, out)
 		}
-		v := ch["value"].(map[string]any)
-		events[fmt.Sprint(int64(v["message_template_id"].(float64)))] = v
-	}
-	if v := events[good]; v["event"] != "APPROVED" || v["reason"] != "NONE" || v["message_template_name"] != "order_shipped" || v["message_template_category"] != "UTILITY" {
-		t.Errorf("approved: %v", v)
-	}
-	if v := events[bad]; v["event"] != "REJECTED" || v["reason"] != "INVALID_FORMAT" || !strings.Contains(dig(v, "rejection_info", "reason").(string), "{{1}}{{2}}") {
-		t.Errorf("rejected: %v", v)
-	}
-	if tm, _ := e.fake.TemplateByName("", "order_shipped", "en_US"); tm.Status != "APPROVED" {
-		t.Errorf("status %s", tm.Status)
-	}
+		good := out["id"].(string)
+		_, out = create("abandoned_cart", "Hello {{1}}{{2}} come back")
+		bad := out["id"].(string)
+		st, out = create("order_shipped", "Again {{1}} x")
+		if st != 400 || errCode(out) != 100 || dig(out, "error", "error_subcode") != float64(2388024) || !strings.Contains(dig(out, "error", "error_user_title").(string), "Already Exists") {
+			t.Errorf("duplicate: %d %v", st, out)
+		}
+		if st, out := create("Bad Name", "x"); st != 400 || errCode(out) != 100 {
+			t.Errorf("bad name: %d %v", st, out)
+		}
+		e.settle(t)
+		events := map[string]map[string]any{}
+		for _, p := range e.rc.payloads(t) {
+			entry := dig(p, "entry", 0).(map[string]any)
+			if entry["time"] == nil {
+				t.Errorf("template entry without time: %v", entry)
+			}
+			ch := dig(entry, "changes", 0).(map[string]any)
+			if ch["field"] != "message_template_status_update" {
+				continue
+			}
+			v := ch["value"].(map[string]any)
+			events[fmt.Sprint(int64(v["message_template_id"].(float64)))] = v
+		}
+		if v := events[good]; v["event"] != "APPROVED" || v["reason"] != "NONE" || v["message_template_name"] != "order_shipped" || v["message_template_category"] != "UTILITY" {
+			t.Errorf("approved: %v", v)
+		}
+		if v := events[bad]; v["event"] != "REJECTED" || v["reason"] != "INVALID_FORMAT" || !strings.Contains(dig(v, "rejection_info", "reason").(string), "{{1}}{{2}}") {
+			t.Errorf("rejected: %v", v)
+		}
+		if tm, _ := e.fake.TemplateByName("", "order_shipped", "en_US"); tm.Status != "APPROVED" {
+			t.Errorf("status %s", tm.Status)
+		}
 
-	// A paused template cannot be sent; the webhook says why.
-	e.fake.SetTemplateStatus(good, "PAUSED", "NONE")
-	e.wait(t)
-	ps := e.rc.payloads(t)
-	last := dig(ps[len(ps)-1], "entry", 0, "changes", 0, "value").(map[string]any)
-	if last["event"] != "PAUSED" || dig(last, "other_info", "title") != "FIRST_PAUSE" {
-		t.Errorf("paused: %v", last)
-	}
-	golden(t, "template_paused.json", mustJSONStable(last, "description"))
+		// A paused template cannot be sent; the webhook says why.
+		e.fake.SetTemplateStatus(good, "PAUSED", "NONE")
+		e.wait(t)
+		ps := e.rc.payloads(t)
+		last := dig(ps[len(ps)-1], "entry", 0, "changes", 0, "value").(map[string]any)
+		if last["event"] != "PAUSED" || dig(last, "other_info", "title") != "FIRST_PAUSE" {
+			t.Errorf("paused: %v", last)
+		}
+		golden(t, "template_paused.json", mustJSONStable(last, "description"))
 
-	// Edit: back to review.
-	st, out, _ = e.graph(t, "POST", "/v23.0/"+good, map[string]any{"components": []any{map[string]any{"type": "BODY", "text": "Hi {{1}}, your order shipped!"}}})
-	if st != 200 || out["success"] != true {
-		t.Errorf("edit: %d %v", st, out)
-	}
-	_, one, _ := e.graph(t, "GET", "/v23.0/"+good, nil)
-	if one["status"] != "PENDING" || one["name"] != "order_shipped" {
-		t.Errorf("after edit: %v", one)
-	}
+		// Edit: back to review.
+		st, out, _ = e.graph(t, "POST", "/v23.0/"+good, map[string]any{"components": []any{map[string]any{"type": "BODY", "text": "Hi {{1}}, your order shipped!"}}})
+		if st != 200 || out["success"] != true {
+			t.Errorf("edit: %d %v", st, out)
+		}
+		_, one, _ := e.graph(t, "GET", "/v23.0/"+good, nil)
+		if one["status"] != "PENDING" || one["name"] != "order_shipped" {
+			t.Errorf("after edit: %v", one)
+		}
 
-	// Delete: every language of the name.
-	e.fake.AddTemplate(e.num.WABAID, graphfake.Template{Name: "order_shipped", Language: "fr", Components: []graphfake.TemplateComponent{{Type: "BODY", Text: "Bonjour"}}})
-	st, out, _ = e.graph(t, "DELETE", "/v23.0/"+e.num.WABAID+"/message_templates?name=order_shipped", nil)
-	if st != 200 || out["success"] != true {
-		t.Errorf("delete: %d %v", st, out)
-	}
-	if len(e.fake.Templates("")) != 1 {
-		t.Errorf("left: %v", e.fake.Templates(""))
-	}
-	if st, out, _ := e.graph(t, "DELETE", "/v23.0/"+e.num.WABAID+"/message_templates?name=order_shipped", nil); st != 400 || errCode(out) != 100 {
-		t.Errorf("delete again: %d %v", st, out)
-	}
-	e.wait(t)
-	ps = e.rc.payloads(t)
-	last = dig(ps[len(ps)-1], "entry", 0, "changes", 0, "value").(map[string]any)
-	if r, ok := last["reason"]; last["event"] != "DELETED" || !ok || r != nil {
-		t.Errorf("deleted event: %v", last)
-	}
+		// Delete: every language of the name.
+		e.fake.AddTemplate(e.num.WABAID, graphfake.Template{Name: "order_shipped", Language: "fr", Components: []graphfake.TemplateComponent{{Type: "BODY", Text: "Bonjour"}}})
+		st, out, _ = e.graph(t, "DELETE", "/v23.0/"+e.num.WABAID+"/message_templates?name=order_shipped", nil)
+		if st != 200 || out["success"] != true {
+			t.Errorf("delete: %d %v", st, out)
+		}
+		if len(e.fake.Templates("")) != 1 {
+			t.Errorf("left: %v", e.fake.Templates(""))
+		}
+		if st, out, _ := e.graph(t, "DELETE", "/v23.0/"+e.num.WABAID+"/message_templates?name=order_shipped", nil); st != 400 || errCode(out) != 100 {
+			t.Errorf("delete again: %d %v", st, out)
+		}
+		e.wait(t)
+		ps = e.rc.payloads(t)
+		last = dig(ps[len(ps)-1], "entry", 0, "changes", 0, "value").(map[string]any)
+		if r, ok := last["reason"]; last["event"] != "DELETED" || !ok || r != nil {
+			t.Errorf("deleted event: %v", last)
+		}
+	})
 }
 
 // mustJSONStable encodes v without the keys that carry times.

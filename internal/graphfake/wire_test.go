@@ -60,18 +60,19 @@ func refMessage(contacts bool, msg string) string {
 
 // reference sets up the fake with the ids of the reference examples and
 // a clock stopped at ts; no automatic statuses, one webhook at a time.
-func reference(t *testing.T, ts int64) (*graphfake.Server, graphfake.Number) {
+func reference(t *testing.T, ts int64) (*graphfake.Fake, graphfake.Number) {
 	t.Helper()
-	rc := newReceiver(t)
-	fake := graphfake.NewServer(graphfake.Options{
+	fake, _ := newFake(t, graphfake.Options{
 		Seed: 7, Now: func() time.Time { return time.Unix(ts, 0) }, Statuses: []graphfake.Step{},
-		WebhookURL: rc.srv.URL, AppSecret: secret, WebhookConcurrency: 1, Retry: graphfake.FastRetry,
-		IgnoreWindow: true, BaseURL: "https://graph.fake.test",
-	})
-	t.Cleanup(fake.Close)
+		WebhookConcurrency: 1, Retry: graphfake.FastRetry,
+		IgnoreWindow: true, BaseURL: referenceURL,
+	}, newReceiver(t))
 	num := fake.AddNumber(graphfake.Number{ID: "106540352242922", WABAID: "102290129340398", Phone: "15550783881"})
 	return fake, num
 }
+
+// referenceURL is the base URL of reference fakes.
+const referenceURL = "https://graph.fake.test"
 
 func decode(t *testing.T, s []byte) any {
 	t.Helper()
@@ -118,7 +119,7 @@ func dig(v any, path ...any) any {
 }
 
 // lastBody returns the body of the latest webhook.
-func lastBody(t *testing.T, f *graphfake.Server) []byte {
+func lastBody(t *testing.T, f *graphfake.Fake) []byte {
 	t.Helper()
 	d := f.Deliveries()
 	if len(d) == 0 {
@@ -165,7 +166,7 @@ func TestInboundMatchesReference(t *testing.T) {
 	type tc struct {
 		name, want string
 		ts         int64
-		in         func(f *graphfake.Server, prev string) graphfake.In
+		in         func(f *graphfake.Fake, prev string) graphfake.In
 		fix        func(got any) map[string]string // our generated values → the reference's
 	}
 	msgID := func(ref string) func(got any) map[string]string {
@@ -174,17 +175,17 @@ func TestInboundMatchesReference(t *testing.T) {
 		}
 	}
 	// An outbound message for replies to point at.
-	outbound := func(f *graphfake.Server) string {
+	outbound := func(f *graphfake.Fake) string {
 		b := f.Sent()
 		return b[len(b)-1].ID
 	}
 	cases := []tc{
-		{"A1 text", refA1, 1749416383, func(*graphfake.Server, string) graphfake.In { return graphfake.Text("Does it come in another color?") },
+		{"A1 text", refA1, 1749416383, func(*graphfake.Fake, string) graphfake.In { return graphfake.Text("Does it come in another color?") },
 			msgID("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=")},
-		{"A5 request_welcome", refA5, 1749416383, func(*graphfake.Server, string) graphfake.In { return graphfake.RequestWelcome() },
+		{"A5 request_welcome", refA5, 1749416383, func(*graphfake.Fake, string) graphfake.In { return graphfake.RequestWelcome() },
 			msgID("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQkRFRjAwMUU4MjEyRTQ3MTEA")},
 		{"image", refMessage(true, `{"from":"16505551234","id":"wamid.I","timestamp":"1744344496","type":"image","image":{"caption":"Taj Mahal","mime_type":"image/jpeg","sha256":"SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=","id":"1003383421387256","url":"https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=133"}}`), 1744344496,
-			func(*graphfake.Server, string) graphfake.In {
+			func(*graphfake.Fake, string) graphfake.In {
 				return graphfake.Image([]byte("\xff\xd8\xff\xe0 jpeg"), "image/jpeg", "Taj Mahal")
 			},
 			func(got any) map[string]string {
@@ -194,7 +195,7 @@ func TestInboundMatchesReference(t *testing.T) {
 					img["url"].(string): "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=133"}
 			}},
 		{"audio voice", refMessage(true, `{"from":"16505551234","id":"wamid.A","timestamp":"1744344496","type":"audio","audio":{"mime_type":"audio/ogg; codecs=opus","sha256":"S","id":"1","url":"U","voice":true}}`), 1744344496,
-			func(*graphfake.Server, string) graphfake.In {
+			func(*graphfake.Fake, string) graphfake.In {
 				return graphfake.Audio([]byte("OggS voice"), "audio/ogg; codecs=opus", true)
 			},
 			func(got any) map[string]string {
@@ -203,32 +204,32 @@ func TestInboundMatchesReference(t *testing.T) {
 					a["id"].(string): "1", a["sha256"].(string): "S", a["url"].(string): "U"}
 			}},
 		{"location", refMessage(true, `{"from":"16505551234","id":"wamid.L","timestamp":"1749416383","type":"location","location":{"address":"101 Forest Ave, Palo Alto, CA 94301","latitude":37.44221496582,"longitude":-122.16165924072,"name":"Philz Coffee"}}`), 1749416383,
-			func(*graphfake.Server, string) graphfake.In {
+			func(*graphfake.Fake, string) graphfake.In {
 				return graphfake.Place(37.44221496582, -122.16165924072, "Philz Coffee", "101 Forest Ave, Palo Alto, CA 94301")
 			}, msgID("wamid.L")},
 		{"button_reply", refMessage(true, `{"context":{"from":"15550783881","id":"wamid.OUT"},"from":"16505551234","id":"wamid.B","timestamp":"1750025136","type":"interactive","interactive":{"type":"button_reply","button_reply":{"id":"cancel-button","title":"Cancel"}}}`), 1750025136,
-			func(f *graphfake.Server, out string) graphfake.In {
+			func(f *graphfake.Fake, out string) graphfake.In {
 				return graphfake.ButtonReply(out, "cancel-button", "Cancel")
 			},
 			nil},
 		{"list_reply", refMessage(true, `{"context":{"from":"15550783881","id":"wamid.OUT"},"from":"16505551234","id":"wamid.B","timestamp":"1750025136","type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"priority_express","title":"Priority Mail Express","description":"Next Day to 2 Days"}}}`), 1750025136,
-			func(f *graphfake.Server, out string) graphfake.In {
+			func(f *graphfake.Fake, out string) graphfake.In {
 				return graphfake.ListReply(out, "priority_express", "Priority Mail Express", "Next Day to 2 Days")
 			}, nil},
 		{"template button", refMessage(true, `{"context":{"from":"15550783881","id":"wamid.OUT"},"from":"16505551234","id":"wamid.B","timestamp":"1750091045","type":"button","button":{"payload":"Unsubscribe","text":"Unsubscribe"}}`), 1750091045,
-			func(f *graphfake.Server, out string) graphfake.In {
+			func(f *graphfake.Fake, out string) graphfake.In {
 				return graphfake.QuickReply(out, "Unsubscribe", "Unsubscribe")
 			}, nil},
 		{"reaction", refMessage(true, `{"from":"16505551234","id":"wamid.B","timestamp":"1749419544","type":"reaction","reaction":{"message_id":"wamid.OUT","emoji":"👍"}}`), 1749419544,
-			func(f *graphfake.Server, out string) graphfake.In { return graphfake.React(out, "👍") }, nil},
+			func(f *graphfake.Fake, out string) graphfake.In { return graphfake.React(out, "👍") }, nil},
 		{"reaction removed", refMessage(true, `{"from":"16505551234","id":"wamid.B","timestamp":"1749419544","type":"reaction","reaction":{"message_id":"wamid.OUT"}}`), 1749419544,
-			func(f *graphfake.Server, out string) graphfake.In { return graphfake.React(out, "") }, nil},
+			func(f *graphfake.Fake, out string) graphfake.In { return graphfake.React(out, "") }, nil},
 		{"unsupported", refMessage(true, `{"from":"16505551234","id":"wamid.B","timestamp":"1750090702","errors":[{"code":131051,"title":"Message type unknown","message":"Message type unknown","error_data":{"details":"Message type is currently not supported."}}],"type":"unsupported","unsupported":{"type":"edit"}}`), 1750090702,
-			func(*graphfake.Server, string) graphfake.In { return graphfake.UnsupportedType("edit") }, nil},
+			func(*graphfake.Fake, string) graphfake.In { return graphfake.UnsupportedType("edit") }, nil},
 		{"system", refMessage(false, `{"from":"16505551234","id":"wamid.B","timestamp":"1781265600","type":"system","system":{"body":"User Sheena Nelson changed from 16505551234 to 12195555358","wa_id":"12195555358","new_wa_id":"12195555358","type":"user_changed_number"}}`), 1781265600,
-			func(*graphfake.Server, string) graphfake.In { return graphfake.ChangedNumber("12195555358") }, nil},
+			func(*graphfake.Fake, string) graphfake.In { return graphfake.ChangedNumber("12195555358") }, nil},
 		{"contacts", refMessage(true, `{"from":"16505551234","id":"wamid.B","timestamp":"1749416383","type":"contacts","contacts":[{"addresses":[{"city":"Menlo Park","country":"United States","country_code":"US","state":"CA","street":"1 Hacker Way","type":"HOME","zip":"94025"}],"birthday":"1999-01-23","emails":[{"email":"bjohson@socialtsunami.com","type":"WORK"}],"name":{"formatted_name":"Barbara J. Johnson","first_name":"Barbara","last_name":"Johnson","middle_name":"Joana","suffix":"Esq.","prefix":"Dr."},"org":{"company":"Social Tsunami","department":"Engineering","title":"Software Engineer"},"phones":[{"phone":"+1 (415) 555-0829","wa_id":"14125550829","type":"MOBILE"}],"urls":[{"url":"socialtsunami.com","type":"WORK"}]}]}`), 1749416383,
-			func(*graphfake.Server, string) graphfake.In {
+			func(*graphfake.Fake, string) graphfake.In {
 				return graphfake.ContactCards(graphfake.SharedContact{
 					Addresses: []graphfake.ContactAddress{{City: "Menlo Park", Country: "United States", CountryCode: "US", State: "CA", Street: "1 Hacker Way", Type: "HOME", Zip: "94025"}},
 					Birthday:  "1999-01-23",
@@ -278,8 +279,7 @@ func TestInboundMatchesReference(t *testing.T) {
 
 func TestInboundBSUIDMatchesA2(t *testing.T) {
 	rc := newReceiver(t)
-	fake := graphfake.NewServer(graphfake.Options{Seed: 1, Now: func() time.Time { return time.Unix(1779372805, 0) }, WebhookURL: rc.srv.URL, AppSecret: secret})
-	defer fake.Close()
+	fake, _ := newFake(t, graphfake.Options{Seed: 1, Now: func() time.Time { return time.Unix(1779372805, 0) }}, rc)
 	num := fake.AddNumber(graphfake.Number{ID: "1088451004357858", WABAID: "1009231178199082", Phone: "15556481025"})
 	if _, err := fake.Inbound(num.ID, graphfake.Customer{Name: "Krish Thakur", Phone: "919810218674", UserID: "IN.1410018717833190"}, graphfake.Text("Hey")); err != nil {
 		t.Fatal(err)
@@ -301,9 +301,9 @@ func TestInboundBSUIDMatchesA2(t *testing.T) {
 	sameJSON(t, "username sender", walk(map[string]any{"contacts": v["contacts"], "messages": v["messages"]}, map[string]string{dig(v, "messages", 0, "id").(string): "X"}), want)
 }
 
-func sendJSON(t *testing.T, f *graphfake.Server, num graphfake.Number, body string) (int, string) {
+func sendJSON(t *testing.T, f *graphfake.Fake, num graphfake.Number, body string) (int, string) {
 	t.Helper()
-	e := &env{fake: f, num: num}
+	e := newEnv(f, referenceURL, num, nil)
 	st, out, _ := e.graph(t, "POST", "/v23.0/"+num.ID+"/messages", body)
 	b, _ := json.Marshal(out)
 	return st, string(b)
@@ -315,7 +315,7 @@ func TestStatusesMatchReference(t *testing.T) {
 	pablo := graphfake.Customer{Name: "Pablo M.", Phone: "16505551234", UserID: "US.13491208655302741918", Username: "@pablo"}
 	fake.Inbound(num.ID, pablo, graphfake.Text("hi"))
 	// v24 omits the conversation object, as A3 does.
-	e := &env{fake: fake, num: num}
+	e := newEnv(fake, referenceURL, num, nil)
 	st, out, _ := e.graph(t, "POST", "/v24.0/"+num.ID+"/messages", `{"messaging_product":"whatsapp","to":"16505551234","type":"text","text":{"body":"Hello"}}`)
 	if st != 200 {
 		t.Fatal(out)
@@ -364,7 +364,7 @@ func TestStatusesMatchReference(t *testing.T) {
 func TestErrorEnvelope(t *testing.T) {
 	fake, num := reference(t, 1750030073)
 	fake.Inbound(num.ID, sheena, graphfake.Text("hi"))
-	e := &env{fake: fake, num: num}
+	e := newEnv(fake, referenceURL, num, nil)
 	req, _ := json.Marshal(map[string]any{"messaging_product": "whatsapp", "to": "16505551234", "type": "interactive",
 		"interactive": map[string]any{"type": "button", "body": map[string]any{"text": "Pick"},
 			"action": map[string]any{"buttons": []any{map[string]any{"type": "reply", "reply": map[string]any{"id": "a", "title": "A title that is far too long"}}}}}})
@@ -382,10 +382,10 @@ func TestErrorEnvelope(t *testing.T) {
 
 func rawCall(t *testing.T, e *env, method, path, body string) []byte {
 	t.Helper()
-	req, _ := http.NewRequest(method, e.fake.URL+path, strings.NewReader(body))
+	req, _ := http.NewRequest(method, e.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+e.num.Token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

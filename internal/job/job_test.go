@@ -19,13 +19,16 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 var quiet = slog.New(slog.DiscardHandler)
 
-// runFor runs r until the test ends.
-func runFor(t *testing.T, r *job.Runner) {
+// runFor runs r until the test ends, or until stop (which returns once
+// r's handlers have).
+func runFor(t *testing.T, r *job.Runner) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	stop = sync.OnceFunc(func() { cancel(); <-done })
+	t.Cleanup(stop)
+	return stop
 }
 
 func enqueue(t *testing.T, d *db.DB, q *job.Queue, kind string, payload any, o job.Options) int64 {
@@ -87,7 +90,7 @@ func TestRunRetryFail(t *testing.T) {
 			final.Add(1)
 			return fmt.Errorf("attempt %d of %d", j.Attempt, j.MaxAttempts)
 		}))
-		runFor(t, r)
+		stop := runFor(t, r)
 		okID := enqueue(t, d, q, "ok", nil, job.Options{})
 		flakyID := enqueue(t, d, q, "flaky", nil, job.Options{})
 		permID := enqueue(t, d, q, "perm", nil, job.Options{})
@@ -102,7 +105,9 @@ func TestRunRetryFail(t *testing.T) {
 		waitFor(t, "perm failed", func() bool { _, f, _ := jobRow(t, d, permID); return f })
 		waitFor(t, "final failed", func() bool { _, f, _ := jobRow(t, d, finalID); return f })
 		waitFor(t, "unknown failed", func() bool { _, f, _ := jobRow(t, d, unknownID); return f })
-		time.Sleep(50 * time.Millisecond)
+		// Done rows are gone and failed ones are never claimed again: once
+		// the runner has stopped, the counts are final.
+		stop()
 		if perm.Load() != 1 || final.Load() != 3 || ok.Load() != 1 {
 			t.Errorf("runs: perm %d (want 1), final %d (want 3), ok %d (want 1)", perm.Load(), final.Load(), ok.Load())
 		}
@@ -203,6 +208,7 @@ func TestEachJobRunsOnceAcrossRunners(t *testing.T) {
 		}
 		var mu sync.Mutex
 		seen := map[string]int{}
+		var stops []func()
 		for node := range 3 {
 			r := job.NewRunner(d, job.NewQueue(), job.Config{Node: fmt.Sprint("node", node), Poll: 5 * time.Millisecond, Workers: 4}, quiet)
 			r.Handle("count", job.HandlerFunc(func(ctx context.Context, j *job.Job) error {
@@ -211,12 +217,25 @@ func TestEachJobRunsOnceAcrossRunners(t *testing.T) {
 				mu.Unlock()
 				return nil
 			}))
-			runFor(t, r)
+			stops = append(stops, runFor(t, r))
 		}
-		waitFor(t, "all jobs", func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) == n })
-		time.Sleep(50 * time.Millisecond)
+		waitFor(t, "all jobs done", func() bool {
+			var left int
+			if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM jobs`).Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			return left == 0
+		})
+		// No row is left to claim: once the runners have stopped, every
+		// run is counted.
+		for _, stop := range stops {
+			stop()
+		}
 		mu.Lock()
 		defer mu.Unlock()
+		if len(seen) != n {
+			t.Errorf("%d of %d jobs ran", len(seen), n)
+		}
 		for p, c := range seen {
 			if c != 1 {
 				t.Errorf("job %s ran %d times", p, c)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,16 +121,33 @@ func TestOutbox(t *testing.T) {
 		if strings.Contains(payload, "secret-token") || strings.Contains(payload, "bo@example.com") {
 			t.Errorf("job payload is not sealed: %s", payload)
 		}
+		jobs := func() int {
+			var n int
+			if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM jobs WHERE kind = $1`, mail.Job).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := jobs(); n != 1 {
+			t.Fatalf("%d mail jobs queued, want 1", n)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { r.Run(ctx); close(done) }()
-		defer func() { cancel(); <-done }()
+		stop := sync.OnceFunc(func() { cancel(); <-done })
+		defer stop()
 		m := s.Wait(t, "bo@example.com", "Invitation")
 		if m.Link() != "https://sb.example.com/invitations/secret-token" {
 			t.Errorf("link %q", m.Link())
 		}
-		// Nothing is queued twice.
-		time.Sleep(200 * time.Millisecond)
+		// Sent once: the job is done (its row gone), and once the runner
+		// has stopped nothing else can send it.
+		for deadline := time.Now().Add(10 * time.Second); jobs() != 0; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the mail job is still there after its mail arrived")
+			}
+		}
+		stop()
 		if n := s.Count(); n != 1 {
 			t.Errorf("%d mails delivered, want 1", n)
 		}

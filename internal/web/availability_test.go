@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
@@ -205,7 +206,20 @@ func TestAwayWhenGone(t *testing.T) {
 		one, two := dialWS(t, srv, tok, -1), dialWS(t, srv, tok, -1)
 		setStatus(t, ana, "available")
 		one.Close(websocket.StatusNormalClosure, "")
-		time.Sleep(1500 * time.Millisecond)
+		// Once the node has counted the close, nothing is scheduled and
+		// nothing would make her Away: a tab is still open.
+		for deadline := time.Now().Add(10 * time.Second); srv.App.Presence.Connections(ana.UserID) != 1; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections counted after closing one of two", srv.App.Presence.Connections(ana.UserID))
+			}
+		}
+		var jobs int
+		if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM jobs WHERE kind = $1`, availability.AwayJob).Scan(&jobs); err != nil || jobs != 0 {
+			t.Fatalf("%d Away jobs scheduled with a tab left (%v)", jobs, err)
+		}
+		if changed, err := srv.App.Presence.AwayIfGone(context.Background(), ana.UserID); changed || err != nil {
+			t.Fatalf("one tab left, yet made Away (%v)", err)
+		}
 		if st := me(t, ana).Status; st != "available" {
 			t.Fatalf("one tab left, yet %s", st)
 		}
@@ -233,10 +247,10 @@ func TestTimeInStatusReport(t *testing.T) {
 		ana := srv.NewUser("ana@example.com", policy.Service)
 		admin.Do("POST", "/api/v1/teams", map[string]any{"name": "Support", "member_ids": []int64{ana.UserID}}).Expect(201)
 		setStatus(t, ana, "available")
-		time.Sleep(1100 * time.Millisecond)
 		setStatus(t, ana, "on_break")
-		time.Sleep(1100 * time.Millisecond)
 		setStatus(t, ana, "available")
+		// As if each status had lasted a second.
+		spread(t, d, ana.UserID, time.Second)
 
 		today := time.Now().UTC().Format("2006-01-02")
 		var rep struct {
@@ -304,6 +318,36 @@ func TestTimeInStatusReport(t *testing.T) {
 			t.Errorf("CSV lacks Ana's break: %v", lines)
 		}
 	})
+}
+
+// spread moves userID's last intervals back in time so that each one
+// lasts step and the last one, still open, began step ago.
+func spread(t *testing.T, d *db.DB, userID int64, step time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := d.Query(ctx, `SELECT id FROM status_intervals WHERE user_id = $1 ORDER BY id DESC LIMIT 3`, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	now := db.Now()
+	for i, id := range ids {
+		start, end := now.Add(-time.Duration(i+1)*step), any(now.Add(-time.Duration(i)*step))
+		if i == 0 {
+			end = nil
+		}
+		if _, err := d.Exec(ctx, `UPDATE status_intervals SET started_at = $2, ended_at = $3 WHERE id = $1`, id, start, end); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestNotificationSettings: the triggers' settings are saved, bad values

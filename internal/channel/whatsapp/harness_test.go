@@ -249,6 +249,18 @@ func subscribe(a *server.App, fn func([]event.Event)) func() { return a.Subscrib
 func has(s, sub string) bool { return strings.Contains(s, sub) }
 
 // jobs describes the job table, for failures.
+// waitJobsDone waits until no job of kind is left: none can run again.
+func (h *harness) waitJobsDone(kind string) {
+	h.t.Helper()
+	eventually(h.t, "the "+kind+" jobs done", func() bool {
+		var n int
+		if err := h.srv.App.DB.QueryRow(context.Background(), `SELECT COUNT(*) FROM jobs WHERE kind = $1`, kind).Scan(&n); err != nil {
+			h.t.Fatal(err)
+		}
+		return n == 0
+	})
+}
+
 func (h *harness) jobs() string {
 	rows, err := h.srv.App.DB.Query(context.Background(), `SELECT id, kind, payload, run_at, attempts, last_error, failed_at IS NOT NULL FROM jobs ORDER BY id`)
 	if err != nil {

@@ -247,9 +247,10 @@ func TestMarkRead(t *testing.T) {
 				t.Errorf("customer message %s is %s, want read", m.ID, m.Status)
 			}
 		}
-		// Opening it again marks nothing new.
+		// Opening it again marks nothing new: once no read job is left,
+		// none can send another receipt.
 		h.agent.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/read", c.ID), nil).Expect(204)
-		time.Sleep(300 * time.Millisecond)
+		h.waitJobsDone(whatsapp.ReadJob)
 		if reads() != 1 {
 			t.Errorf("%d read receipts, want 1", reads())
 		}
@@ -286,7 +287,9 @@ func TestLostAnswerSentOnce(t *testing.T) {
 		if got.ChannelMessageID == nil {
 			t.Fatal("no WhatsApp id learnt from the status webhook")
 		}
-		time.Sleep(2500 * time.Millisecond) // past the grace: a second attempt would have gone by now
+		// Past the grace the send job finds the message sent and ends;
+		// then nothing can send it again.
+		h.waitJobsDone(conversation.SendJob)
 		if n := h.fake.Accepted(fmt.Sprint(m.ID)); n != 1 {
 			t.Errorf("accepted %d times, want 1", n)
 		}

@@ -188,7 +188,9 @@ func TestWindow(t *testing.T) {
 			t.Fatalf("window ends %v", conv.ReplyWindowEndsAt)
 		}
 		h.post(c.ID, map[string]any{"type": "text", "text": "in time"}).Expect(201)
-		time.Sleep(time.Until(*conv.ReplyWindowEndsAt) + 100*time.Millisecond)
+		eventually(t, "the window closed", func() bool {
+			return strings.Contains(string(h.agent.Do("GET", fmt.Sprintf("/inbox/conversations/%d", c.ID), nil).Expect(200).Body), `class="wa-window closed"`)
+		})
 		attempts := len(h.fake.Attempts())
 		e := h.post(c.ID, map[string]any{"type": "text", "text": "too late"}).Expect(409).Err()
 		if !strings.Contains(e.Message, "template") {

@@ -235,10 +235,10 @@ func TestWorkspace(t *testing.T) {
 
 		// Outside the window: the text composer refuses with the reason,
 		// the panel offers templates and checks their values.
-		var full conversation.Conversation
-		h.agent.Do("GET", fmt.Sprintf("/api/v1/conversations/%d", c.ID), nil).Expect(200).Decode(&full)
-		time.Sleep(time.Until(*full.ReplyWindowEndsAt) + 100*time.Millisecond)
-		view = page(h.agent.Do("GET", conv, nil).Expect(200))
+		eventually(t, "the window closed", func() bool {
+			view = page(h.agent.Do("GET", conv, nil).Expect(200))
+			return strings.Contains(view, `class="wa-window closed"`)
+		})
 		expectIn(t, "the closed conversation", view, "24-hour window closed", "The 24-hour window to reply freely has closed", "follow_up (en_US, UTILITY)")
 		text := page(form(h.agent, conv+"/messages", url.Values{"text": {"Are you there?"}, "idempotency_key": {"t1"}}, true))
 		expectIn(t, "the refused text", text, "send an approved template")

@@ -3,6 +3,7 @@ package whatsapp_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -78,6 +79,30 @@ func TestBatch(t *testing.T) {
 // TestStatusesOutOfOrder: read before delivered before sent, played after
 // read: the message ends read, then played, never moving back; a status
 // for a message Switchboard does not have is acknowledged.
+// statusesTaken is which statuses of the message wamid Switchboard has
+// acknowledged.
+func statusesTaken(fake *graphfake.Server, wamid string) map[string]bool {
+	seen := map[string]bool{}
+	for _, dl := range fake.Deliveries() {
+		var p graphfake.Payload
+		if !dl.Acked || json.Unmarshal(dl.Body, &p) != nil {
+			continue
+		}
+		for _, e := range p.Entry {
+			for _, c := range e.Changes {
+				v, _ := c.Value.(map[string]any)
+				ss, _ := v["statuses"].([]any)
+				for _, s := range ss {
+					if st, _ := s.(map[string]any); st["id"] == wamid {
+						seen[fmt.Sprint(st["status"])] = true
+					}
+				}
+			}
+		}
+	}
+	return seen
+}
+
 func TestStatusesOutOfOrder(t *testing.T) {
 	t.Parallel()
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
@@ -93,7 +118,11 @@ func TestStatusesOutOfOrder(t *testing.T) {
 			}
 		}()
 		got := h.waitStatus(m.ID, conversation.Read)
-		time.Sleep(200 * time.Millisecond)
+		// Then delivered and sent come, and are taken.
+		eventually(t, "delivered and sent taken", func() bool {
+			seen := statusesTaken(h.fake, *got.ChannelMessageID)
+			return seen["delivered"] && seen["sent"]
+		})
 		h.waitWebhooks()
 		if got, _ = h.srv.App.Conversations.LoadMessage(context.Background(), m.ID); got.Status != conversation.Read {
 			t.Fatalf("after read, delivered, sent: %s", got.Status)

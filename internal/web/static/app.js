@@ -92,7 +92,26 @@
       if (el) upsertMessage(document.importNode(el, true), true);
     });
     root.querySelectorAll("[data-copy]").forEach(setupCopy);
+    root.querySelectorAll(".side-toggle").forEach(syncSideToggle);
   }
+
+  // At phone width a conversation shows either its messages or its side
+  // panel (contact and tags). The choice is kept on #conv, so a header
+  // rendered again (after an assignment, or live) shows it as it is.
+  function sideOpen() {
+    const conv = document.getElementById("conv");
+    return conv !== null && conv.dataset.side === "open";
+  }
+
+  function syncSideToggle(btn) { btn.setAttribute("aria-expanded", String(sideOpen())); }
+
+  document.addEventListener("click", function (e) {
+    const btn = e.target.closest && e.target.closest(".side-toggle");
+    const conv = document.getElementById("conv");
+    if (!btn || !conv) return;
+    if (sideOpen()) delete conv.dataset.side; else conv.dataset.side = "open";
+    document.querySelectorAll(".side-toggle").forEach(syncSideToggle);
+  });
 
   function setupCopy(btn) {
     if (btn.dataset.ready) return;
