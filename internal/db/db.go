@@ -12,7 +12,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,6 +29,12 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrRetryable marks a transaction the database gave up on through
+	// no fault of its own: a deadlock (PostgreSQL 40P01), a serialization
+	// failure (40001), or SQLite still busy after its busy timeout
+	// (another process holding the write lock). Running the transaction
+	// again can succeed; Write and WriteAlone do so (see Retry).
+	ErrRetryable = errors.New("retryable")
 )
 
 // Dialect names the database engine.
@@ -358,25 +363,13 @@ func (tx *Tx) BeforeCommit(f func() error) { tx.beforeCommit = append(tx.beforeC
 // fn must therefore not call Write itself, nor Exec on SQLite (a worker
 // would wait for itself), and should be quick.
 //
-// On PostgreSQL a deadlock or a serialization failure (possible between
-// batches of unrelated writes, and between nodes) is not the caller's
-// fault: fn is run again, in a later batch, a few times. fn must therefore
-// keep its effects to the transaction (and to variables it sets afresh).
+// A write the database gave up on through no fault of its own
+// (ErrRetryable: on PostgreSQL a deadlock or a serialization failure,
+// possible between batches of unrelated writes and between nodes) is run
+// again, in a later batch, as Retry does. fn must therefore keep its
+// effects to the transaction (and to variables it sets afresh).
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := db.group.write(ctx, fn)
-		if err == nil || attempt == maxWriteAttempts || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		// Let the other side of the deadlock finish first.
-		t := time.NewTimer(time.Duration(attempt*attempt)*5*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond))))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-	}
+	return Retry(ctx, func() error { return db.group.write(ctx, fn) })
 }
 
 // WriteAlone is Write for a short transaction on rows that many writers
@@ -388,13 +381,7 @@ func (db *DB) WriteAlone(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.dialect != Postgres {
 		return db.Write(ctx, fn)
 	}
-	for attempt := 1; ; attempt++ {
-		err := db.alone(ctx, fn)
-		if err == nil || attempt == maxWriteAttempts || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
-	}
+	return Retry(ctx, func() error { return db.alone(ctx, fn) })
 }
 
 // Alone runs fn like DB.WriteAlone from inside a transaction: on
@@ -434,20 +421,10 @@ func (db *DB) alone(ctx context.Context, fn func(*Tx) error) error {
 	return nil
 }
 
-// maxWriteAttempts bounds the runs of a write that keeps deadlocking.
-const maxWriteAttempts = 5
-
-// retryable reports whether err is a deadlock or a serialization failure,
-// which running the transaction again resolves.
-func retryable(err error) bool {
-	var perr *pgconn.PgError
-	return errors.As(err, &perr) && (perr.Code == "40P01" || perr.Code == "40001")
-}
-
-// MapErr maps driver errors to ErrNotFound and ErrConflict, keeping the
-// original error in the chain.
+// MapErr maps driver errors to ErrNotFound, ErrConflict and ErrRetryable,
+// keeping the original error in the chain.
 func MapErr(err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrRetryable) {
 		return err
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -455,14 +432,21 @@ func MapErr(err error) error {
 	}
 	var serr *sqlite.Error
 	if errors.As(err, &serr) {
-		switch serr.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		switch code := serr.Code(); {
+		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE, code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %w", ErrConflict, err)
+		case code&0xff == sqlite3.SQLITE_BUSY:
+			return fmt.Errorf("%w: %w", ErrRetryable, err)
 		}
 	}
 	var perr *pgconn.PgError
-	if errors.As(err, &perr) && perr.Code == "23505" {
-		return fmt.Errorf("%w: %w", ErrConflict, err)
+	if errors.As(err, &perr) {
+		switch perr.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %w", ErrConflict, err)
+		case "40P01", "40001": // deadlock_detected, serialization_failure
+			return fmt.Errorf("%w: %w", ErrRetryable, err)
+		}
 	}
 	return err
 }
