@@ -204,8 +204,10 @@ type Querier interface {
 }
 
 // Exec runs a statement outside a transaction (on SQLite through the
-// writer, in a transaction of its own or committed with others).
+// writer, in a transaction of its own or committed with others). It
+// panics when called from inside the function of a Write (see Write).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	db.mustNotBeInWrite("Exec")
 	if db.dialect == Postgres {
 		db.statements.Add(1)
 		return db.write.ExecContext(ctx, query, args...)
@@ -360,8 +362,10 @@ func (tx *Tx) BeforeCommit(f func() error) { tx.beforeCommit = append(tx.beforeC
 // each fn runs inside a SAVEPOINT of a shared transaction (IMMEDIATE on
 // SQLite, READ COMMITTED on PostgreSQL), so an error undoes only that fn's
 // work, and Write returns once the COMMIT that includes it has succeeded.
-// fn must therefore not call Write itself, nor Exec on SQLite (a worker
-// would wait for itself), and should be quick.
+// fn runs on the writer's goroutine and must therefore be quick, and run
+// its statements through tx: DB.Write (or WriteAlone on SQLite) and
+// DB.Exec called from inside fn panic, since the writer would wait for
+// itself.
 //
 // A write the database gave up on through no fault of its own
 // (ErrRetryable: on PostgreSQL a deadlock or a serialization failure,
@@ -369,6 +373,7 @@ func (tx *Tx) BeforeCommit(f func() error) { tx.beforeCommit = append(tx.beforeC
 // again, in a later batch, as Retry does. fn must therefore keep its
 // effects to the transaction (and to variables it sets afresh).
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	db.mustNotBeInWrite("Write")
 	return Retry(ctx, func() error { return db.group.write(ctx, fn) })
 }
 
