@@ -5,6 +5,47 @@
 // Feature packages own their SQL and write it in the dialect both engines
 // share: $1 placeholders, RETURNING, ON CONFLICT. Where the engines differ the
 // difference is isolated in a named method of Dialect.
+//
+// # Writes
+//
+// DB.Write runs a function in a transaction. Concurrent calls are committed
+// together (group commit): a writer goroutine runs the functions waiting at
+// that moment one after the other in one transaction, each in a savepoint,
+// and commits once. Three rules follow. The function runs on the writer's
+// goroutine, so it must be quick and must run its statements through the
+// *Tx it is given: DB.Write and DB.Exec called from inside it panic (the
+// writer would wait for itself). It may run more than once: a write that
+// fails with ErrRetryable (a deadlock, a serialization failure, SQLite
+// busy) is run again by Retry, so its effects must stay in the transaction.
+// And it shares its transaction's locks with the other calls of the batch,
+// which is what the next section is about.
+//
+// # Hot rows
+//
+// A batch holds the row locks of all its calls until it commits. Two calls
+// that lock the same two rows in opposite orders deadlock whether or not
+// they are batched; batching adds deadlocks between calls that do not: on
+// PostgreSQL, with four writers, one batch may hold row A (its first call)
+// and wait for row B (its second call) while the batch beside it holds B
+// and waits for A. PostgreSQL breaks the cycle after its deadlock_timeout
+// (a second), during which every write behind those rows waits, and Write
+// runs the victim again (TestCrossingBatches). For a row that only a few
+// writes touch this is rare and the retry is the answer. For a row that
+// most concurrent writes update — a hot row, like a WhatsApp number's send
+// pacing — it happens under load all the time.
+//
+// Hot rows are written with DB.WriteAlone (from inside a write,
+// Tx.Alone): on PostgreSQL the function runs in a transaction of its own,
+// not in a batch, so the hot row's lock lasts only as long as that short
+// transaction and never crosses a batch's other locks. What it writes is
+// committed on its own: keep such a function to the hot row (reserve a
+// slot, bump a counter), and let the rest of the work cope with that
+// staying when the write around it fails (a reserved slot goes unused).
+// On SQLite, with its single writer,
+// nothing can cross, and WriteAlone is Write (Tx.Alone runs in tx).
+// The event sequence row is hot too; the event log takes it once per
+// batch, after every call's work, just before the commit (Tx.BeforeCommit),
+// so it is never held while a batch waits for another.
 package db
 
 import (

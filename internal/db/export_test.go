@@ -1,0 +1,31 @@
+package db
+
+import "context"
+
+// CommitBatch runs fns as one batch of the group writer, in one
+// transaction on a connection of its own, each in its own savepoint, and
+// returns each function's error (after MapErr); the OnCommit functions of
+// the calls that succeeded run before it returns. Tests use it to build
+// batches that would otherwise depend on timing.
+func CommitBatch(d *DB, fns ...func(*Tx) error) []error {
+	w := &worker{g: d.group}
+	defer w.dropConn()
+	batch := make([]*writeReq, len(fns))
+	for i, fn := range fns {
+		batch[i] = &writeReq{ctx: context.Background(), fn: fn}
+	}
+	w.commit(batch)
+	errs := make([]error, len(fns))
+	for i, r := range batch {
+		if r.panicked != nil {
+			panic(r.panicked)
+		}
+		errs[i] = r.err
+		if r.err == nil {
+			for _, f := range r.tx.onCommit {
+				f()
+			}
+		}
+	}
+	return errs
+}
