@@ -1,6 +1,9 @@
 package db
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // CommitBatch runs fns as one batch of the group writer, in one
 // transaction on a connection of its own, each in its own savepoint, and
@@ -28,4 +31,36 @@ func CommitBatch(d *DB, fns ...func(*Tx) error) []error {
 		}
 	}
 	return errs
+}
+
+// SetWriters replaces d's group writer by one with n workers. With n == 0
+// there is no group commit: every Write runs as a transaction of its own
+// on a connection of its own (the same code, with batches of one), for
+// comparison in BenchmarkWriters.
+func SetWriters(d *DB, n int) {
+	d.group.close()
+	g := newGroupWriter(d, n)
+	d.group = g
+	if n > 0 {
+		return
+	}
+	g.workers.Add(1)
+	go func() {
+		defer g.workers.Done()
+		var calls sync.WaitGroup
+		defer calls.Wait()
+		for {
+			select {
+			case r := <-g.reqs:
+				calls.Go(func() {
+					w := &worker{g: g}
+					w.commit([]*writeReq{r})
+					w.dropConn()
+					r.done <- struct{}{}
+				})
+			case <-g.quit:
+				return
+			}
+		}
+	}()
 }

@@ -258,7 +258,9 @@ func (s *Service) Deliver(ctx context.Context, in inbox.Inbox, m conversation.Me
 	}
 	// The node is too busy to keep to its slots: try again a little later
 	// (nothing was sent: the send is not in flight).
-	s.db.Exec(ctx, `UPDATE whatsapp_sends SET in_flight_at = NULL WHERE message_id = $1`, m.ID)
+	if _, err := s.db.Exec(ctx, `UPDATE whatsapp_sends SET in_flight_at = NULL WHERE message_id = $1`, m.ID); err != nil {
+		s.logger.Warn("whatsapp: clear in flight", "message", m.ID, "err", err) // the next attempt waits for a status first
+	}
 	return "", job.RetryAt(&outbox.SendError{Code: "busy", Message: "The node is too busy to send at the number's pace."}, time.Now().Add(100*time.Millisecond))
 }
 
@@ -354,7 +356,9 @@ func (s *Service) failed(ctx context.Context, n *inbox.WhatsAppNumber, m *conver
 	out := &outbox.SendError{Code: f.Code, Message: f.Message, Details: f.Details, Permanent: f.Permanent}
 	if !f.Ambiguous {
 		// An answer came: the message was not taken, it may go again at once.
-		s.db.Exec(ctx, `UPDATE whatsapp_sends SET in_flight_at = NULL, updated_at = $2 WHERE message_id = $1`, m.ID, now)
+		if _, err := s.db.Exec(ctx, `UPDATE whatsapp_sends SET in_flight_at = NULL, updated_at = $2 WHERE message_id = $1`, m.ID, now); err != nil {
+			s.logger.Warn("whatsapp: clear in flight", "message", m.ID, "err", err) // the next attempt waits for a status first
+		}
 	}
 	switch {
 	case f.Permanent:
@@ -365,19 +369,25 @@ func (s *Service) failed(ctx context.Context, n *inbox.WhatsAppNumber, m *conver
 	case f.Throttled:
 		wait := max(f.RetryAfter, s.opt.ThrottleWait)
 		at := now.Add(wait)
-		s.db.WriteAlone(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, numberKey(n.InboxID), at) })
+		if err := s.db.WriteAlone(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, numberKey(n.InboxID), at) }); err != nil {
+			s.logger.Warn("whatsapp: hold the number's sends", "inbox", n.InboxID, "err", err)
+		}
 		return job.RetryAt(out, at)
 	case f.PairRate:
 		var k int
-		s.db.Write(ctx, func(tx *db.Tx) error {
+		if err := s.db.Write(ctx, func(tx *db.Tx) error {
 			return tx.QueryRow(ctx, `INSERT INTO whatsapp_sends (message_id, pair_retries, updated_at) VALUES ($1, 1, $2)
 				ON CONFLICT (message_id) DO UPDATE SET pair_retries = whatsapp_sends.pair_retries + 1, updated_at = excluded.updated_at
 				RETURNING pair_retries`, m.ID, now).Scan(&k)
-		})
+		}); err != nil {
+			s.logger.Warn("whatsapp: count pair-rate retries", "message", m.ID, "err", err) // waits as after the first
+		}
 		wait := time.Duration(math.Pow(4, float64(max(k-1, 0)))) * time.Second
 		at := now.Add(max(wait, f.RetryAfter))
 		pr := rule{s.opt.PairInterval, s.opt.PairBurst}
-		s.db.WriteAlone(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, pairKey(n.InboxID, r.key()), at.Add(pr.tolerance())) })
+		if err := s.db.WriteAlone(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, pairKey(n.InboxID, r.key()), at.Add(pr.tolerance())) }); err != nil {
+			s.logger.Warn("whatsapp: hold the customer's sends", "inbox", n.InboxID, "err", err)
+		}
 		return job.RetryAt(out, at)
 	case f.Ambiguous:
 		// Meta may have taken it: the next attempt waits for its status.
