@@ -124,12 +124,18 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Optio
 	return a, nil
 }
 
-// Assemble builds a node on an open, migrated database.
-func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*App, error) {
+// Assemble builds a node on an open, migrated database. It fails when the
+// node could not take part: among others, when it cannot subscribe to the
+// events of the other nodes.
+func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ *App, err error) {
 	a := &App{Config: cfg, Logger: logger, DB: d}
+	defer func() {
+		if err != nil {
+			a.Close() // what was acquired so far (not the database, which is the caller's)
+		}
+	}()
 	key := cfg.SecretKey
 	if key == nil {
-		var err error
 		if key, err = secret.LoadOrCreateKey(cfg.DataDir); err != nil {
 			return nil, err
 		}
@@ -149,7 +155,9 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	}
 	a.Log = event.NewLog(d, a.broker, logger)
 	a.Hub = realtime.NewHub(a.Log, realtime.Config{}, logger)
-	a.unsubHub = a.broker.Subscribe(a.Hub.Receive)
+	if a.unsubHub, err = a.broker.Subscribe(a.Hub.Receive); err != nil {
+		return nil, err
+	}
 	a.Queue = job.NewQueue()
 	// Jobs are mostly sends that wait on the network (Graph answers in
 	// tens to hundreds of milliseconds) or for their pacing slot: twenty
@@ -180,7 +188,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.WhatsApp = whatsapp.New(d, a.Log, a.Queue, a.Inboxes, a.Conversations,
 		attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), whatsapp.MediaLimits), a.Files, a.Metrics, logger, waOpt)
 	a.WhatsApp.Register(a.Runner)
-	a.unsubWhatsApp = a.broker.Subscribe(func(es []event.Event) {
+	a.unsubWhatsApp, err = a.broker.Subscribe(func(es []event.Event) {
 		for _, e := range es {
 			if e.Type == event.InboxChanged {
 				a.WhatsApp.Forget() // a number changed on some node
@@ -188,6 +196,9 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 			}
 		}
 	})
+	if err != nil {
+		return nil, err
+	}
 	a.Runner.Handle(conversation.SendJob, outbox.New(a.Conversations, a.Inboxes,
 		map[inbox.Type]outbox.Sender{inbox.Webchat: a.Webchat, inbox.WhatsApp: a.WhatsApp}, a.Metrics))
 
@@ -221,12 +232,17 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 
 // Subscribe receives the events this node's broker carries (tests watch
 // for events that go to no page, like WhatsApp alerts).
-func (a *App) Subscribe(fn func([]event.Event)) (unsubscribe func()) { return a.broker.Subscribe(fn) }
+func (a *App) Subscribe(fn func([]event.Event)) (unsubscribe func(), err error) {
+	return a.broker.Subscribe(fn)
+}
 
 // Close releases what Open acquired.
 func (a *App) Close() error {
-	a.unsubHub()
-	a.unsubWhatsApp()
+	for _, unsub := range []func(){a.unsubHub, a.unsubWhatsApp} {
+		if unsub != nil {
+			unsub()
+		}
+	}
 	if a.closeNATS != nil {
 		a.closeNATS()
 	}
