@@ -77,6 +77,7 @@ type App struct {
 	Avatars      *avatar.Store
 
 	handler       http.Handler // a.Web, or what Options.Handler made of it
+	work          map[string]func(context.Context) error
 	broker        event.Broker
 	closeNATS     func()
 	unsubHub      func()
@@ -100,6 +101,9 @@ type Options struct {
 	// WhatsApp tunes the WhatsApp channel; its Graph URL and API version
 	// come from the configuration when empty.
 	WhatsApp whatsapp.Options
+	// Work is more long-running work, by name, supervised with the node's
+	// own: it runs until its context ends, and an error stops the node.
+	Work map[string]func(context.Context) error
 }
 
 // Open opens the database, applies migrations and assembles the node.
@@ -224,6 +228,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		return nil, err
 	}
 	a.handler = a.Web
+	a.work = opt.Work
 	if opt.Handler != nil {
 		a.handler = opt.Handler(a.Web)
 	}
@@ -252,8 +257,10 @@ func (a *App) Close() error {
 	return nil
 }
 
-// Run serves HTTP on ln and runs the background work until ctx ends, then
-// shuts down gracefully within the configured timeout.
+// Run serves HTTP on ln and runs the background work until ctx ends or a
+// part of the node fails, then shuts down gracefully within the
+// configured timeout. A worker that fails (or stops on its own) stops the
+// node at once, and Run returns its error.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.handler,
@@ -267,17 +274,33 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	// Workers run on their own context so that they stop after the HTTP
-	// server has drained, not before.
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	// server has drained, not before; workCtx also ends when one of them
+	// fails, which stops the HTTP server too.
+	stopCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	g, gctx := errgroup.WithContext(ctx)
-	work, _ := errgroup.WithContext(workCtx)
-	work.Go(func() error { return a.Hub.Run(workCtx) })
-	work.Go(func() error { return a.Runner.Run(workCtx) })
-	work.Go(func() error { return a.Presence.Run(workCtx) })
-	work.Go(func() error { return a.WhatsApp.Run(workCtx) })
-	work.Go(func() error { return a.upkeep(workCtx) })
+	work, workCtx := errgroup.WithContext(stopCtx)
+	supervise := func(name string, run func(context.Context) error) {
+		work.Go(func() error {
+			err := run(workCtx)
+			if workCtx.Err() == nil {
+				if err == nil {
+					err = errors.New("stopped")
+				}
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return err
+		})
+	}
+	supervise("hub", a.Hub.Run)
+	supervise("job runner", a.Runner.Run)
+	supervise("presence", a.Presence.Run)
+	supervise("whatsapp", a.WhatsApp.Run)
+	supervise("upkeep", a.upkeep)
+	for name, run := range a.work {
+		supervise(name, run)
+	}
 
+	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -285,7 +308,11 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		return nil
 	})
 	g.Go(func() error {
-		<-gctx.Done()
+		select {
+		case <-gctx.Done():
+		case <-workCtx.Done():
+			a.Logger.Error("stopping the node: a worker failed", "err", context.Cause(workCtx))
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
 		defer cancel()
 		a.Logger.Info("shutting down")
@@ -303,10 +330,8 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	})
 	err := g.Wait()
 	stopWork()
-	if werr := work.Wait(); err == nil {
-		err = werr
-	}
-	return err
+	// The failed worker's error first: it is why the node stopped.
+	return errors.Join(work.Wait(), err)
 }
 
 // upkeep prunes the event log and removes uploads that were never sent.
