@@ -37,6 +37,9 @@ type groupWriter struct {
 	// inCall counts the workers running a call's function, so that
 	// mustNotBeInWrite looks at the stack only when one might be.
 	inCall atomic.Int32
+	// reqPool keeps the writeReqs of finished calls, for reuse (per writer, not
+	// per process: a synctest bubble's channels stay in the bubble).
+	reqPool sync.Pool
 }
 
 // Batch limits: how many calls share a transaction (and so how long the
@@ -71,10 +74,9 @@ var errClosed = errors.New("db: closed")
 // errPanicked marks a call whose function panicked; the caller re-panics.
 var errPanicked = errors.New("db: write function panicked")
 
-var reqPool = sync.Pool{New: func() any { return &writeReq{done: make(chan struct{}, 1)} }}
-
 func newGroupWriter(d *DB, workers int) *groupWriter {
 	g := &groupWriter{db: d, reqs: make(chan *writeReq), quit: make(chan struct{}), maxBatch: maxBatchSQLite}
+	g.reqPool.New = func() any { return &writeReq{done: make(chan struct{}, 1)} }
 	if d.dialect == Postgres {
 		g.maxBatch = maxBatchPostgres
 	}
@@ -88,7 +90,7 @@ func newGroupWriter(d *DB, workers int) *groupWriter {
 // write runs fn through the writer and waits for the commit that includes
 // it; then it runs fn's OnCommit functions.
 func (g *groupWriter) write(ctx context.Context, fn func(*Tx) error) error {
-	r := reqPool.Get().(*writeReq)
+	r := g.reqPool.Get().(*writeReq)
 	r.ctx, r.fn = ctx, fn
 	select {
 	case g.reqs <- r:
@@ -118,7 +120,7 @@ func (g *groupWriter) write(ctx context.Context, fn func(*Tx) error) error {
 
 func (g *groupWriter) recycle(r *writeReq) {
 	*r = writeReq{done: r.done}
-	reqPool.Put(r)
+	g.reqPool.Put(r)
 }
 
 // close stops the workers once the batches in hand are committed.
