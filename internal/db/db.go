@@ -5,6 +5,47 @@
 // Feature packages own their SQL and write it in the dialect both engines
 // share: $1 placeholders, RETURNING, ON CONFLICT. Where the engines differ the
 // difference is isolated in a named method of Dialect.
+//
+// # Writes
+//
+// DB.Write runs a function in a transaction. Concurrent calls are committed
+// together (group commit): a writer goroutine runs the functions waiting at
+// that moment one after the other in one transaction, each in a savepoint,
+// and commits once. Three rules follow. The function runs on the writer's
+// goroutine, so it must be quick and must run its statements through the
+// *Tx it is given: DB.Write and DB.Exec called from inside it panic (the
+// writer would wait for itself). It may run more than once: a write that
+// fails with ErrRetryable (a deadlock, a serialization failure, SQLite
+// busy) is run again by Retry, so its effects must stay in the transaction.
+// And it shares its transaction's locks with the other calls of the batch,
+// which is what the next section is about.
+//
+// # Hot rows
+//
+// A batch holds the row locks of all its calls until it commits. Two calls
+// that lock the same two rows in opposite orders deadlock whether or not
+// they are batched; batching adds deadlocks between calls that do not: on
+// PostgreSQL, with four writers, one batch may hold row A (its first call)
+// and wait for row B (its second call) while the batch beside it holds B
+// and waits for A. PostgreSQL breaks the cycle after its deadlock_timeout
+// (a second), during which every write behind those rows waits, and Write
+// runs the victim again (TestCrossingBatches). For a row that only a few
+// writes touch this is rare and the retry is the answer. For a row that
+// most concurrent writes update — a hot row, like a WhatsApp number's send
+// pacing — it happens under load all the time.
+//
+// Hot rows are written with DB.WriteAlone (from inside a write,
+// Tx.Alone): on PostgreSQL the function runs in a transaction of its own,
+// not in a batch, so the hot row's lock lasts only as long as that short
+// transaction and never crosses a batch's other locks. What it writes is
+// committed on its own: keep such a function to the hot row (reserve a
+// slot, bump a counter), and let the rest of the work cope with that
+// staying when the write around it fails (a reserved slot goes unused).
+// On SQLite, with its single writer,
+// nothing can cross, and WriteAlone is Write (Tx.Alone runs in tx).
+// The event sequence row is hot too; the event log takes it once per
+// batch, after every call's work, just before the commit (Tx.BeforeCommit),
+// so it is never held while a batch waits for another.
 package db
 
 import (
@@ -12,7 +53,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,6 +70,12 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrRetryable marks a transaction the database gave up on through
+	// no fault of its own: a deadlock (PostgreSQL 40P01), a serialization
+	// failure (40001), or SQLite still busy after its busy timeout
+	// (another process holding the write lock). Running the transaction
+	// again can succeed; Write and WriteAlone do so (see Retry).
+	ErrRetryable = errors.New("retryable")
 )
 
 // Dialect names the database engine.
@@ -199,8 +245,10 @@ type Querier interface {
 }
 
 // Exec runs a statement outside a transaction (on SQLite through the
-// writer, in a transaction of its own or committed with others).
+// writer, in a transaction of its own or committed with others). It
+// panics when called from inside the function of a Write (see Write).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	db.mustNotBeInWrite("Exec")
 	if db.dialect == Postgres {
 		db.statements.Add(1)
 		return db.write.ExecContext(ctx, query, args...)
@@ -355,28 +403,19 @@ func (tx *Tx) BeforeCommit(f func() error) { tx.beforeCommit = append(tx.beforeC
 // each fn runs inside a SAVEPOINT of a shared transaction (IMMEDIATE on
 // SQLite, READ COMMITTED on PostgreSQL), so an error undoes only that fn's
 // work, and Write returns once the COMMIT that includes it has succeeded.
-// fn must therefore not call Write itself, nor Exec on SQLite (a worker
-// would wait for itself), and should be quick.
+// fn runs on the writer's goroutine and must therefore be quick, and run
+// its statements through tx: DB.Write (or WriteAlone on SQLite) and
+// DB.Exec called from inside fn panic, since the writer would wait for
+// itself.
 //
-// On PostgreSQL a deadlock or a serialization failure (possible between
-// batches of unrelated writes, and between nodes) is not the caller's
-// fault: fn is run again, in a later batch, a few times. fn must therefore
-// keep its effects to the transaction (and to variables it sets afresh).
+// A write the database gave up on through no fault of its own
+// (ErrRetryable: on PostgreSQL a deadlock or a serialization failure,
+// possible between batches of unrelated writes and between nodes) is run
+// again, in a later batch, as Retry does. fn must therefore keep its
+// effects to the transaction (and to variables it sets afresh).
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := db.group.write(ctx, fn)
-		if err == nil || attempt == maxWriteAttempts || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		// Let the other side of the deadlock finish first.
-		t := time.NewTimer(time.Duration(attempt*attempt)*5*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond))))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-	}
+	db.mustNotBeInWrite("Write")
+	return Retry(ctx, func() error { return db.group.write(ctx, fn) })
 }
 
 // WriteAlone is Write for a short transaction on rows that many writers
@@ -388,13 +427,7 @@ func (db *DB) WriteAlone(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.dialect != Postgres {
 		return db.Write(ctx, fn)
 	}
-	for attempt := 1; ; attempt++ {
-		err := db.alone(ctx, fn)
-		if err == nil || attempt == maxWriteAttempts || !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
-	}
+	return Retry(ctx, func() error { return db.alone(ctx, fn) })
 }
 
 // Alone runs fn like DB.WriteAlone from inside a transaction: on
@@ -434,20 +467,10 @@ func (db *DB) alone(ctx context.Context, fn func(*Tx) error) error {
 	return nil
 }
 
-// maxWriteAttempts bounds the runs of a write that keeps deadlocking.
-const maxWriteAttempts = 5
-
-// retryable reports whether err is a deadlock or a serialization failure,
-// which running the transaction again resolves.
-func retryable(err error) bool {
-	var perr *pgconn.PgError
-	return errors.As(err, &perr) && (perr.Code == "40P01" || perr.Code == "40001")
-}
-
-// MapErr maps driver errors to ErrNotFound and ErrConflict, keeping the
-// original error in the chain.
+// MapErr maps driver errors to ErrNotFound, ErrConflict and ErrRetryable,
+// keeping the original error in the chain.
 func MapErr(err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrRetryable) {
 		return err
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -455,14 +478,21 @@ func MapErr(err error) error {
 	}
 	var serr *sqlite.Error
 	if errors.As(err, &serr) {
-		switch serr.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		switch code := serr.Code(); {
+		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE, code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %w", ErrConflict, err)
+		case code&0xff == sqlite3.SQLITE_BUSY:
+			return fmt.Errorf("%w: %w", ErrRetryable, err)
 		}
 	}
 	var perr *pgconn.PgError
-	if errors.As(err, &perr) && perr.Code == "23505" {
-		return fmt.Errorf("%w: %w", ErrConflict, err)
+	if errors.As(err, &perr) {
+		switch perr.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %w", ErrConflict, err)
+		case "40P01", "40001": // deadlock_detected, serialization_failure
+			return fmt.Errorf("%w: %w", ErrRetryable, err)
+		}
 	}
 	return err
 }

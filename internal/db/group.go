@@ -6,7 +6,10 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // groupWriter commits concurrent writes together. Write calls hand their
@@ -31,6 +34,12 @@ type groupWriter struct {
 	workers  sync.WaitGroup
 	once     sync.Once
 	maxBatch int
+	// inCall counts the workers running a call's function, so that
+	// mustNotBeInWrite looks at the stack only when one might be.
+	inCall atomic.Int32
+	// reqPool keeps the writeReqs of finished calls, for reuse (per writer, not
+	// per process: a synctest bubble's channels stay in the bubble).
+	reqPool sync.Pool
 }
 
 // Batch limits: how many calls share a transaction (and so how long the
@@ -65,10 +74,9 @@ var errClosed = errors.New("db: closed")
 // errPanicked marks a call whose function panicked; the caller re-panics.
 var errPanicked = errors.New("db: write function panicked")
 
-var reqPool = sync.Pool{New: func() any { return &writeReq{done: make(chan struct{}, 1)} }}
-
 func newGroupWriter(d *DB, workers int) *groupWriter {
 	g := &groupWriter{db: d, reqs: make(chan *writeReq), quit: make(chan struct{}), maxBatch: maxBatchSQLite}
+	g.reqPool.New = func() any { return &writeReq{done: make(chan struct{}, 1)} }
 	if d.dialect == Postgres {
 		g.maxBatch = maxBatchPostgres
 	}
@@ -82,7 +90,7 @@ func newGroupWriter(d *DB, workers int) *groupWriter {
 // write runs fn through the writer and waits for the commit that includes
 // it; then it runs fn's OnCommit functions.
 func (g *groupWriter) write(ctx context.Context, fn func(*Tx) error) error {
-	r := reqPool.Get().(*writeReq)
+	r := g.reqPool.Get().(*writeReq)
 	r.ctx, r.fn = ctx, fn
 	select {
 	case g.reqs <- r:
@@ -112,7 +120,7 @@ func (g *groupWriter) write(ctx context.Context, fn func(*Tx) error) error {
 
 func (g *groupWriter) recycle(r *writeReq) {
 	*r = writeReq{done: r.done}
-	reqPool.Put(r)
+	g.reqPool.Put(r)
 }
 
 // close stops the workers once the batches in hand are committed.
@@ -212,7 +220,9 @@ func (w *worker) commit(batch []*writeReq) {
 				return
 			}
 		}
+		w.g.inCall.Add(1)
 		err := call(r)
+		w.g.inCall.Add(-1)
 		if err == nil {
 			if savepoints {
 				if err := exec("RELEASE w"); err != nil {
@@ -282,7 +292,11 @@ func (w *worker) dropConn() {
 	}
 }
 
-// call runs a call's function, turning a panic into errPanicked.
+// call runs a call's function, turning a panic into errPanicked. Its
+// frame on a worker's stack is how mustNotBeInWrite recognises the
+// function's goroutine: it must not be inlined.
+//
+//go:noinline
 func call(r *writeReq) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -291,6 +305,48 @@ func call(r *writeReq) (err error) {
 		}
 	}()
 	return r.fn(r.tx)
+}
+
+// mustNotBeInWrite panics when it is called, through the DB method named
+// what, from inside the function of a Write: that function runs on a
+// group writer's goroutine, which would wait for itself (on SQLite, and
+// on PostgreSQL once every worker does it), or run the statement outside
+// the transaction and wait for a row lock the transaction holds. Nothing
+// in the context can tell (the function closes over its caller's context,
+// which other goroutines may share), so the stack is looked at instead:
+// only while some worker is running a function, and only for the frame of
+// call. A function that hands a write to another goroutine and waits for
+// it is not caught.
+func (db *DB) mustNotBeInWrite(what string) {
+	if db.group.inCall.Load() == 0 || !onCallStack() {
+		return
+	}
+	panic("db: DB." + what + " called from inside the function of a Write, whose writer would wait for itself: " +
+		"use the *db.Tx the function was given (Tx.Alone for a transaction of its own, see Hot rows in the package doc)")
+}
+
+// callEntry is where call's code starts; callSpan bounds its length, so
+// that only return addresses near it are looked up.
+var callEntry = runtime.FuncForPC(reflect.ValueOf(call).Pointer()).Entry()
+
+const callSpan = 8 << 10
+
+// onCallStack reports whether call is on the current goroutine's stack.
+func onCallStack() bool {
+	var pcs [64]uintptr
+	for skip := 2; ; skip += len(pcs) {
+		n := runtime.Callers(skip, pcs[:])
+		for _, pc := range pcs[:n] {
+			if pc > callEntry && pc <= callEntry+callSpan {
+				if f := runtime.FuncForPC(pc - 1); f != nil && f.Entry() == callEntry {
+					return true
+				}
+			}
+		}
+		if n < len(pcs) {
+			return false
+		}
+	}
 }
 
 // compile-time check that both ways of running statements fit Tx.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
@@ -217,6 +219,80 @@ func TestBeforeCommit(t *testing.T) {
 		})
 		if !errors.Is(err, boom) || keyExists(t, d, "w3") {
 			t.Fatalf("failing hook: err=%v", err)
+		}
+	})
+}
+
+// TestNestedWritePanics: DB.Write and DB.Exec called from inside a Write's
+// function would wait for the writer that runs it; they panic with a
+// message that says what to do instead, and the writer goes on working.
+// Tx.Alone and writes from other goroutines meanwhile are fine.
+func TestNestedWritePanics(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		for _, c := range []struct {
+			name  string
+			inner func() error
+		}{
+			{"Write", func() error { return d.Write(ctx, func(tx *db.Tx) error { return insertKey(ctx, tx, "inner-w") }) }},
+			{"Exec", func() error {
+				_, err := d.Exec(ctx, `DELETE FROM login_attempts WHERE key = 'outer'`)
+				return err
+			}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				done := make(chan any, 1)
+				go func() {
+					defer func() { done <- recover() }()
+					err := d.Write(ctx, func(tx *db.Tx) error {
+						if err := insertKey(ctx, tx, "outer"); err != nil {
+							return err
+						}
+						return c.inner()
+					})
+					t.Errorf("Write returned %v; want a panic", err)
+				}()
+				select {
+				case p := <-done:
+					if msg, _ := p.(string); !strings.Contains(msg, "DB."+c.name+" called from inside the function of a Write") {
+						t.Fatalf("recovered %v", p)
+					}
+				case <-time.After(20 * time.Second):
+					t.Fatal("the nested call waited for its own writer")
+				}
+				if keyExists(t, d, "outer") || keyExists(t, d, "inner-w") {
+					t.Fatal("the panicking write left rows behind")
+				}
+			})
+		}
+		// What is allowed: Tx.Alone, and another goroutine's write while a
+		// function runs.
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			if err := tx.Alone(ctx, func(tx *db.Tx) error { return insertKey(ctx, tx, "alone") }); err != nil {
+				return err
+			}
+			other := make(chan error)
+			go func() { other <- d.Write(ctx, func(tx *db.Tx) error { return insertKey(ctx, tx, "other") }) }()
+			if d.Dialect() == db.Postgres {
+				// Another worker commits it meanwhile (on SQLite it waits
+				// for this batch, so it is awaited after Write returns).
+				if err := <-other; err != nil {
+					return err
+				}
+				other = nil
+			}
+			tx.OnCommit(func() {
+				if other != nil {
+					if err := <-other; err != nil {
+						t.Error(err)
+					}
+				}
+			})
+			return insertKey(ctx, tx, "outer")
+		})
+		if err != nil || !keyExists(t, d, "alone") || !keyExists(t, d, "outer") || !keyExists(t, d, "other") {
+			t.Fatalf("allowed writes: err=%v", err)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -133,7 +134,13 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7201001)`); err != nil {
 			return 0, fmt.Errorf("db: migrate: lock: %w", err)
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7201001)`)
+		defer func() {
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7201001)`); err != nil {
+				// The lock is the session's: end the session rather than
+				// give it back to the pool still holding the lock.
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
 	}
 	if _, err := db.Exec(ctx, createMigrationsTable); err != nil {
 		return 0, fmt.Errorf("db: migrate: %w", err)

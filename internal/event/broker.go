@@ -30,8 +30,8 @@ func (b *Local) Publish(_ context.Context, events []Event) error {
 	return nil
 }
 
-// Subscribe registers fn; fn must not block.
-func (b *Local) Subscribe(fn func([]Event)) func() {
+// Subscribe registers fn; fn must not block. It never fails.
+func (b *Local) Subscribe(fn func([]Event)) (func(), error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	id := b.next
@@ -41,7 +41,7 @@ func (b *Local) Subscribe(fn func([]Event)) func() {
 		b.mu.Lock()
 		delete(b.subs, id)
 		b.mu.Unlock()
-	}
+	}, nil
 }
 
 // natsSubject carries every event of the installation.
@@ -99,8 +99,9 @@ func (b *NATS) Publish(_ context.Context, events []Event) error {
 	return b.conn.Publish(natsSubject, b2)
 }
 
-// Subscribe delivers every node's events to fn.
-func (b *NATS) Subscribe(fn func([]Event)) func() {
+// Subscribe delivers every node's events to fn. It fails when the
+// connection cannot take the subscription (closed, draining).
+func (b *NATS) Subscribe(fn func([]Event)) (func(), error) {
 	sub, err := b.conn.Subscribe(natsSubject, func(m *nats.Msg) {
 		var wire []wireEvent
 		if err := json.Unmarshal(m.Data, &wire); err != nil {
@@ -117,13 +118,15 @@ func (b *NATS) Subscribe(fn func([]Event)) func() {
 		fn(events)
 	})
 	if err != nil {
-		b.logger.Error("nats: subscribe", "err", err)
-		return func() {}
+		return nil, fmt.Errorf("event: subscribe to %s on NATS: %w", natsSubject, err)
 	}
 	// Subscriptions matter more than the default pending limits suggest:
 	// a burst must not be dropped (the hub would catch up, but later).
-	sub.SetPendingLimits(1<<20, 256<<20)
-	return func() { sub.Unsubscribe() }
+	if err := sub.SetPendingLimits(1<<20, 256<<20); err != nil {
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("event: subscribe to %s on NATS: %w", natsSubject, err)
+	}
+	return func() { sub.Unsubscribe() }, nil
 }
 
 // Close drains and closes the connection.

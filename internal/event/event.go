@@ -78,10 +78,13 @@ func New(typ string, data any) Event {
 }
 
 // Broker carries events from the node that committed them to every node's
-// hub. Publish must not block on slow consumers.
+// hub. Publish must not block on slow consumers. Subscribe fails when the
+// broker cannot deliver to fn (a NATS connection that is closed): a node
+// without its subscriptions would miss other nodes' events until its hub
+// polled the log, so it does not start.
 type Broker interface {
 	Publish(ctx context.Context, events []Event) error
-	Subscribe(fn func([]Event)) (unsubscribe func())
+	Subscribe(fn func([]Event)) (unsubscribe func(), err error)
 }
 
 // Tx is a database transaction that also records events; they are written

@@ -29,7 +29,7 @@ func (r *recorder) Publish(_ context.Context, events []event.Event) error {
 	return nil
 }
 
-func (r *recorder) Subscribe(func([]event.Event)) func() { return func() {} }
+func (r *recorder) Subscribe(func([]event.Event)) (func(), error) { return func() {}, nil }
 
 // TestSequenceWithoutGaps writes events from many goroutines at once, some
 // transactions failing: the log must hold 1..N without a gap, each

@@ -2,8 +2,10 @@
 // due at a time, claimed by one node at a time for a lease, retried with
 // backoff and removed when done. A job is enqueued in the same transaction
 // as the change that needs it, so a committed change never loses its job,
-// and jobs survive restarts. Handlers must be idempotent: a node that dies
-// mid-job lets its lease run out and another node runs the job again.
+// and jobs survive restarts. The lease is renewed while the handler runs,
+// so a long job stays with its runner. Handlers must be idempotent: a node
+// that dies mid-job lets its lease run out and another node runs the job
+// again (and a runner that finds its job taken that way stops its handler).
 package job
 
 import (
@@ -145,7 +147,7 @@ type Config struct {
 	Node        string        // names the claimer, for inspection
 	Workers     int           // jobs run at once; default 8
 	Poll        time.Duration // how often to look for due jobs without a wake-up; default 1s
-	Lease       time.Duration // how long a claim lasts; default 1m
+	Lease       time.Duration // how long a claim lasts without renewal (renewed while the job runs); default 1m
 	ClaimBatch  int           // jobs claimed per query; default Workers
 	MaxBackoff  time.Duration // default 10m
 	BaseBackoff time.Duration // default 1s
@@ -263,7 +265,16 @@ func (r *Runner) run(ctx context.Context, j *Job) {
 	if !ok {
 		err = Permanent(fmt.Errorf("no handler for job kind %q", j.Kind))
 	} else {
-		err = safeHandle(ctx, h, j)
+		hctx, cancel := context.WithCancelCause(ctx)
+		renewed := make(chan struct{})
+		go func() { defer close(renewed); r.keepLease(hctx, j, cancel) }()
+		err = safeHandle(hctx, h, j)
+		cancel(nil)
+		<-renewed
+		if errors.Is(context.Cause(hctx), errLeaseLost) {
+			r.logger.Warn("job: lease lost while running; another runner has the job", "job", j.ID, "kind", j.Kind, "err", err)
+			return
+		}
 	}
 	// Record the outcome even when shutting down: the handler's work is done.
 	ctx = context.WithoutCancel(ctx)
@@ -276,7 +287,7 @@ func (r *Runner) run(ctx context.Context, j *Job) {
 	var perm *errPermanent
 	if errors.As(err, &perm) || j.Final() {
 		r.logger.Warn("job: failed", "job", j.ID, "kind", j.Kind, "attempt", j.Attempt, "err", err)
-		if _, derr := r.db.Exec(ctx, `UPDATE jobs SET failed_at = $2, last_error = $3, locked_until = NULL, dedup_key = NULL WHERE id = $1`, j.ID, db.Now(), err.Error()); derr != nil {
+		if _, derr := r.db.Exec(ctx, `UPDATE jobs SET failed_at = $2, last_error = $3, locked_until = NULL, dedup_key = NULL WHERE id = $1 AND locked_by = $4`, j.ID, db.Now(), err.Error(), r.cfg.Node); derr != nil {
 			r.logger.Error("job: record failure", "job", j.ID, "err", derr)
 		}
 		return
@@ -287,8 +298,39 @@ func (r *Runner) run(ctx context.Context, j *Job) {
 		next = db.Time(ra.at)
 	}
 	r.logger.Info("job: retry", "job", j.ID, "kind", j.Kind, "attempt", j.Attempt, "next", next, "err", err)
-	if _, derr := r.db.Exec(ctx, `UPDATE jobs SET run_at = $2, last_error = $3, locked_until = NULL, locked_by = NULL WHERE id = $1`, j.ID, next, err.Error()); derr != nil {
+	if _, derr := r.db.Exec(ctx, `UPDATE jobs SET run_at = $2, last_error = $3, locked_until = NULL, locked_by = NULL WHERE id = $1 AND locked_by = $4`, j.ID, next, err.Error(), r.cfg.Node); derr != nil {
 		r.logger.Error("job: schedule retry", "job", j.ID, "err", derr)
+	}
+}
+
+// errLeaseLost ends a handler whose job another runner has claimed.
+var errLeaseLost = errors.New("job: lease lost")
+
+// keepLease extends j's lease while its handler runs (until ctx ends),
+// every third of the lease, so that a job that runs longer than its lease
+// is not claimed again meanwhile. A renewal that fails is tried again at
+// the next one, two more before the lease runs out. When the job is no
+// longer this runner's (its lease ran out and another runner took it),
+// keepLease cancels the handler with errLeaseLost.
+func (r *Runner) keepLease(ctx context.Context, j *Job, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(r.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := r.db.Exec(context.WithoutCancel(ctx), `UPDATE jobs SET locked_until = $3 WHERE id = $1 AND locked_by = $2`,
+			j.ID, r.cfg.Node, db.Now().Add(r.cfg.Lease))
+		if err != nil {
+			r.logger.Warn("job: renew lease", "job", j.ID, "kind", j.Kind, "err", err)
+			continue
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			cancel(errLeaseLost)
+			return
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/db"
@@ -259,4 +260,98 @@ func TestBackoff(t *testing.T) {
 			t.Errorf("Backoff(%d) = %v, want in [%v, %v]", tc.attempt, d, tc.min, tc.max)
 		}
 	}
+}
+
+// TestLeaseRenewedWhileRunning: a handler that runs for many leases keeps
+// its job; the other runner (and its own) never claim it meanwhile, and
+// the job runs once. On fake time (synctest), both engines.
+func TestLeaseRenewedWhileRunning(t *testing.T) {
+	t.Parallel()
+	for _, engine := range []struct {
+		name string
+		open func(testing.TB) *db.DB
+	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
+		t.Run(engine.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := engine.open(t)
+				q := job.NewQueue()
+				var runs atomic.Int32
+				release := make(chan struct{})
+				var claimedBy []string
+				var mu sync.Mutex
+				for _, node := range []string{"a", "b"} {
+					r := job.NewRunner(d, job.NewQueue(), job.Config{Node: node, Poll: time.Second, Lease: time.Minute}, quiet)
+					r.Handle("long", job.HandlerFunc(func(ctx context.Context, j *job.Job) error {
+						runs.Add(1)
+						mu.Lock()
+						claimedBy = append(claimedBy, node)
+						mu.Unlock()
+						select {
+						case <-release:
+							return nil
+						case <-ctx.Done():
+							return ctx.Err()
+						}
+					}))
+					runFor(t, r)
+				}
+				id := enqueue(t, d, q, "long", nil, job.Options{})
+				for runs.Load() == 0 {
+					time.Sleep(time.Second)
+				}
+				time.Sleep(10 * time.Minute) // ten leases
+				if n := runs.Load(); n != 1 {
+					mu.Lock()
+					t.Fatalf("the job ran %d times (%v) while its first run was still going", n, claimedBy)
+				}
+				close(release)
+				for {
+					if _, _, exists := jobRow(t, d, id); !exists {
+						break
+					}
+					time.Sleep(time.Second)
+				}
+				if n := runs.Load(); n != 1 {
+					t.Fatalf("the job ran %d times", n)
+				}
+			})
+		})
+	}
+}
+
+// TestLeaseLost: a runner whose job was taken by another (its lease ran
+// out while it could not renew) stops the handler at its next renewal and
+// leaves the job to the other runner.
+func TestLeaseLost(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		d := dbtest.SQLite(t)
+		q := job.NewQueue()
+		started, stopped := make(chan struct{}), make(chan error, 1)
+		r := job.NewRunner(d, q, job.Config{Node: "a", Poll: time.Second, Lease: time.Minute}, quiet)
+		r.Handle("long", job.HandlerFunc(func(ctx context.Context, j *job.Job) error {
+			close(started)
+			<-ctx.Done()
+			stopped <- ctx.Err()
+			return ctx.Err()
+		}))
+		runFor(t, r)
+		id := enqueue(t, d, q, "long", nil, job.Options{})
+		<-started
+		if _, err := d.Exec(context.Background(), `UPDATE jobs SET locked_by = 'b', locked_until = $2 WHERE id = $1`, id, db.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		select {
+		case <-stopped:
+		default:
+			t.Fatal("the handler still runs a job that is another runner's")
+		}
+		time.Sleep(time.Second)
+		var by string
+		var failed *time.Time
+		if err := d.QueryRow(context.Background(), `SELECT locked_by, failed_at FROM jobs WHERE id = $1`, id).Scan(&by, &failed); err != nil || by != "b" || failed != nil {
+			t.Fatalf("job after losing its lease: locked_by %q, failed %v, err %v; want it left to b", by, failed, err)
+		}
+	})
 }

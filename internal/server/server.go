@@ -82,6 +82,7 @@ type App struct {
 	Avatars      *avatar.Store
 
 	handler       http.Handler // a.Web, or what Options.Handler made of it
+	work          map[string]func(context.Context) error
 	broker        event.Broker
 	closeNATS     func()
 	unsubHub      func()
@@ -107,6 +108,9 @@ type Options struct {
 	WhatsApp whatsapp.Options
 	// Attachments replaces attachment.DefaultLimits (tests of the quotas).
 	Attachments *attachment.Limits
+	// Work is more long-running work, by name, supervised with the node's
+	// own: it runs until its context ends, and an error stops the node.
+	Work map[string]func(context.Context) error
 }
 
 // Open opens the database, applies migrations and assembles the node.
@@ -131,12 +135,18 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Optio
 	return a, nil
 }
 
-// Assemble builds a node on an open, migrated database.
-func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*App, error) {
+// Assemble builds a node on an open, migrated database. It fails when the
+// node could not take part: among others, when it cannot subscribe to the
+// events of the other nodes.
+func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ *App, err error) {
 	a := &App{Config: cfg, Logger: logger, DB: d}
+	defer func() {
+		if err != nil {
+			a.Close() // what was acquired so far (not the database, which is the caller's)
+		}
+	}()
 	key := cfg.SecretKey
 	if key == nil {
-		var err error
 		if key, err = secret.LoadOrCreateKey(cfg.DataDir); err != nil {
 			return nil, err
 		}
@@ -156,7 +166,9 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	}
 	a.Log = event.NewLog(d, a.broker, logger)
 	a.Hub = realtime.NewHub(a.Log, realtime.Config{}, logger)
-	a.unsubHub = a.broker.Subscribe(a.Hub.Receive)
+	if a.unsubHub, err = a.broker.Subscribe(a.Hub.Receive); err != nil {
+		return nil, err
+	}
 	a.Queue = job.NewQueue()
 	// Jobs are mostly sends that wait on the network (Graph answers in
 	// tens to hundreds of milliseconds) or for their pacing slot: twenty
@@ -194,7 +206,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.WhatsApp = whatsapp.New(d, a.Log, a.Queue, a.Inboxes, a.Conversations,
 		attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), whatsapp.MediaLimits), a.Files, a.Metrics, logger, waOpt)
 	a.WhatsApp.Register(a.Runner)
-	a.unsubWhatsApp = a.broker.Subscribe(func(es []event.Event) {
+	a.unsubWhatsApp, err = a.broker.Subscribe(func(es []event.Event) {
 		for _, e := range es {
 			if e.Type == event.InboxChanged {
 				a.WhatsApp.Forget() // a number changed on some node
@@ -202,6 +214,9 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 			}
 		}
 	})
+	if err != nil {
+		return nil, err
+	}
 	a.Runner.Handle(conversation.SendJob, outbox.New(a.Conversations, a.Inboxes,
 		map[inbox.Type]outbox.Sender{inbox.Webchat: a.Webchat, inbox.WhatsApp: a.WhatsApp}, a.Metrics))
 
@@ -228,6 +243,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 		return nil, err
 	}
 	a.handler = a.Web
+	a.work = opt.Work
 	if opt.Handler != nil {
 		a.handler = opt.Handler(a.Web)
 	}
@@ -236,12 +252,17 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 
 // Subscribe receives the events this node's broker carries (tests watch
 // for events that go to no page, like WhatsApp alerts).
-func (a *App) Subscribe(fn func([]event.Event)) (unsubscribe func()) { return a.broker.Subscribe(fn) }
+func (a *App) Subscribe(fn func([]event.Event)) (unsubscribe func(), err error) {
+	return a.broker.Subscribe(fn)
+}
 
 // Close releases what Open acquired.
 func (a *App) Close() error {
-	a.unsubHub()
-	a.unsubWhatsApp()
+	for _, unsub := range []func(){a.unsubHub, a.unsubWhatsApp} {
+		if unsub != nil {
+			unsub()
+		}
+	}
 	if a.closeNATS != nil {
 		a.closeNATS()
 	}
@@ -277,7 +298,9 @@ func (a *App) Listen() (Listeners, error) {
 }
 
 // Run serves HTTP on the listeners and runs the background work until ctx
-// ends, then shuts down gracefully within the configured timeout.
+// ends or a part of the node fails, then shuts down gracefully within the
+// configured timeout. A worker that fails (or stops on its own) stops the
+// node at once, and Run returns its error.
 func (a *App) Run(ctx context.Context, ls Listeners) error {
 	if (ls.Metrics != nil) != (a.Config.MetricsAddr != "") {
 		return errors.New("server: a metrics listener is needed exactly when SWITCHBOARD_METRICS_ADDR is set")
@@ -301,17 +324,33 @@ func (a *App) Run(ctx context.Context, ls Listeners) error {
 		return err
 	}
 	// Workers run on their own context so that they stop after the HTTP
-	// server has drained, not before.
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	// server has drained, not before; workCtx also ends when one of them
+	// fails, which stops the HTTP server too.
+	stopCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	g, gctx := errgroup.WithContext(ctx)
-	work, _ := errgroup.WithContext(workCtx)
-	work.Go(func() error { return a.Hub.Run(workCtx) })
-	work.Go(func() error { return a.Runner.Run(workCtx) })
-	work.Go(func() error { return a.Presence.Run(workCtx) })
-	work.Go(func() error { return a.WhatsApp.Run(workCtx) })
-	work.Go(func() error { return a.upkeep(workCtx) })
+	work, workCtx := errgroup.WithContext(stopCtx)
+	supervise := func(name string, run func(context.Context) error) {
+		work.Go(func() error {
+			err := run(workCtx)
+			if workCtx.Err() == nil {
+				if err == nil {
+					err = errors.New("stopped")
+				}
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return err
+		})
+	}
+	supervise("hub", a.Hub.Run)
+	supervise("job runner", a.Runner.Run)
+	supervise("presence", a.Presence.Run)
+	supervise("whatsapp", a.WhatsApp.Run)
+	supervise("upkeep", a.upkeep)
+	for name, run := range a.work {
+		supervise(name, run)
+	}
 
+	g, gctx := errgroup.WithContext(ctx)
 	serve := func(srv *http.Server, ln net.Listener) func() error {
 		return func() error {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -325,7 +364,11 @@ func (a *App) Run(ctx context.Context, ls Listeners) error {
 		g.Go(serve(metricsSrv, ls.Metrics))
 	}
 	g.Go(func() error {
-		<-gctx.Done()
+		select {
+		case <-gctx.Done():
+		case <-workCtx.Done():
+			a.Logger.Error("stopping the node: a worker failed", "err", context.Cause(workCtx))
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
 		defer cancel()
 		a.Logger.Info("shutting down")
@@ -349,10 +392,8 @@ func (a *App) Run(ctx context.Context, ls Listeners) error {
 	})
 	err := g.Wait()
 	stopWork()
-	if werr := work.Wait(); err == nil {
-		err = werr
-	}
-	return err
+	// The failed worker's error first: it is why the node stopped.
+	return errors.Join(work.Wait(), err)
 }
 
 // upkeep prunes the event log, removes uploads that were never sent and

@@ -244,7 +244,13 @@ func content(t *testing.T, m conversation.Message) whatsapp.Content {
 	return c
 }
 
-func subscribe(a *server.App, fn func([]event.Event)) func() { return a.Subscribe(fn) }
+func subscribe(a *server.App, fn func([]event.Event)) func() {
+	unsub, err := a.Subscribe(fn)
+	if err != nil {
+		panic(err) // the test node's broker is in-process
+	}
+	return unsub
+}
 
 func has(s, sub string) bool { return strings.Contains(s, sub) }
 

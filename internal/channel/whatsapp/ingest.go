@@ -291,8 +291,7 @@ func (s *Service) receive(ctx context.Context, n *inbox.WhatsAppNumber, m *Inbou
 		}
 		return nil
 	}
-	var r conversation.Receipt
-	err := retryDB(func() (err error) { r, err = s.conv.Receive(ctx, in); return err })
+	r, err := s.conv.Receive(ctx, in)
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
 		// Not storable as it is (cannot happen with what Parse makes):
 		// acknowledged, so that Meta does not retry it forever.
@@ -402,7 +401,7 @@ func (s *Service) receiveReaction(ctx context.Context, n *inbox.WhatsAppNumber, 
 	if at.IsZero() {
 		at = s.now()
 	}
-	if err := retryDB(func() error { _, err := s.conv.React(ctx, target, conversation.ByContact, r.Emoji, at); return err }); err != nil {
+	if _, err := s.conv.React(ctx, target, conversation.ByContact, r.Emoji, at); err != nil {
 		return errorf("reaction %s: %w", r.ID, err)
 	}
 	// A reaction is the customer writing: it keeps the window open.
@@ -438,11 +437,7 @@ func (s *Service) status(ctx context.Context, n *inbox.WhatsAppNumber, st *Statu
 		e = &conversation.MessageError{Code: code, Message: title, Details: details}
 	}
 	fallback, _ := strconv.ParseInt(st.Callback, 10, 64)
-	var found bool
-	err := retryDB(func() (err error) {
-		found, _, err = s.conv.SetDeliveryByChannelID(ctx, n.InboxID, st.ID, fallback, d, e)
-		return err
-	})
+	found, _, err := s.conv.SetDeliveryByChannelID(ctx, n.InboxID, st.ID, fallback, d, e)
 	if err != nil {
 		return errorf("status %s %s: %w", st.ID, st.Status, err)
 	}

@@ -319,8 +319,10 @@ func (s *Service) handleAutomation(ctx context.Context, j *job.Job) error {
 		return nil
 	}
 	if err != nil && j.Final() {
-		s.db.Exec(ctx, `UPDATE whatsapp_state SET ice_breakers_status = 'rejected', ice_breakers_error = $2 WHERE inbox_id = $1 AND ice_breakers_status = 'pending'`,
-			p.InboxID, "Graph could not be reached: "+describe(err))
+		if _, derr := s.db.Exec(ctx, `UPDATE whatsapp_state SET ice_breakers_status = 'rejected', ice_breakers_error = $2 WHERE inbox_id = $1 AND ice_breakers_status = 'pending'`,
+			p.InboxID, "Graph could not be reached: "+describe(err)); derr != nil {
+			s.logger.Error("whatsapp: record ice breakers failure", "inbox", p.InboxID, "err", derr)
+		}
 	}
 	return err
 }

@@ -258,7 +258,9 @@ func (s *Service) Deliver(ctx context.Context, in inbox.Inbox, m conversation.Me
 	}
 	// The node is too busy to keep to its slots: try again a little later
 	// (nothing was sent: the send is not in flight).
-	s.db.Exec(ctx, `UPDATE whatsapp_sends SET in_flight_at = NULL WHERE message_id = $1`, m.ID)
+	if _, err := s.db.Exec(ctx, `UPDATE whatsapp_sends SET in_flight_at = NULL WHERE message_id = $1`, m.ID); err != nil {
+		s.logger.Warn("whatsapp: clear in flight", "message", m.ID, "err", err) // the next attempt waits for a status first
+	}
 	return "", job.RetryAt(&outbox.SendError{Code: "busy", Message: "The node is too busy to send at the number's pace."}, time.Now().Add(100*time.Millisecond))
 }
 
@@ -290,41 +292,39 @@ func (s *Service) admit(ctx context.Context, n *inbox.WhatsAppNumber, m *convers
 func (s *Service) admitOnce(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient, checkInFlight bool) (time.Time, error) {
 	var slot time.Time
 	var retry error
-	err := retryDB(func() error {
-		retry = nil
-		return s.db.WriteAlone(ctx, func(tx *db.Tx) error {
-			now := s.now().UTC()
-			if checkInFlight {
-				var inFlight *time.Time
-				err := tx.QueryRow(ctx, `SELECT in_flight_at FROM whatsapp_sends WHERE message_id = $1`, m.ID).Scan(&inFlight)
-				if err != nil && !errors.Is(db.MapErr(err), db.ErrNotFound) {
-					return err
-				}
-				if inFlight != nil && now.Before(inFlight.Add(s.opt.InFlightGrace)) {
-					retry = job.RetryAt(&outbox.SendError{Code: "in_flight", Message: errInFlight.Error()}, inFlight.Add(s.opt.InFlightGrace))
-					return nil
-				}
-			}
-			pair, ok, err := reserve(ctx, tx, pairKey(n.InboxID, r.key()), rule{s.opt.PairInterval, s.opt.PairBurst}, now, time.Millisecond)
-			if err != nil {
+	err := s.db.WriteAlone(ctx, func(tx *db.Tx) error {
+		retry = nil // set afresh when the write runs again
+		now := s.now().UTC()
+		if checkInFlight {
+			var inFlight *time.Time
+			err := tx.QueryRow(ctx, `SELECT in_flight_at FROM whatsapp_sends WHERE message_id = $1`, m.ID).Scan(&inFlight)
+			if err != nil && !errors.Is(db.MapErr(err), db.ErrNotFound) {
 				return err
 			}
-			if !ok {
-				retry = job.RetryAt(&outbox.SendError{Code: "pair_rate", Message: "Waiting: this customer got many messages in a short time (WhatsApp's pair rate)."}, pair)
+			if inFlight != nil && now.Before(inFlight.Add(s.opt.InFlightGrace)) {
+				retry = job.RetryAt(&outbox.SendError{Code: "in_flight", Message: errInFlight.Error()}, inFlight.Add(s.opt.InFlightGrace))
 				return nil
 			}
-			if slot, ok, err = reserve(ctx, tx, numberKey(n.InboxID), numberRule(n.MessagesPerSecond), now.Add(sendLead), s.opt.MaxPacingWait); err != nil {
-				return err
-			}
-			if !ok {
-				// Undo the pair reservation with the rest of this transaction.
-				retry = job.RetryAt(&outbox.SendError{Code: "throughput", Message: "Waiting for the number's throughput."}, slot)
-				return errRollback
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO whatsapp_sends (message_id, in_flight_at, updated_at) VALUES ($1, $2, $3)
-				ON CONFLICT (message_id) DO UPDATE SET in_flight_at = excluded.in_flight_at, updated_at = excluded.updated_at`, m.ID, slot, now)
+		}
+		pair, ok, err := reserve(ctx, tx, pairKey(n.InboxID, r.key()), rule{s.opt.PairInterval, s.opt.PairBurst}, now, time.Millisecond)
+		if err != nil {
 			return err
-		})
+		}
+		if !ok {
+			retry = job.RetryAt(&outbox.SendError{Code: "pair_rate", Message: "Waiting: this customer got many messages in a short time (WhatsApp's pair rate)."}, pair)
+			return nil
+		}
+		if slot, ok, err = reserve(ctx, tx, numberKey(n.InboxID), numberRule(n.MessagesPerSecond), now.Add(sendLead), s.opt.MaxPacingWait); err != nil {
+			return err
+		}
+		if !ok {
+			// Undo the pair reservation with the rest of this transaction.
+			retry = job.RetryAt(&outbox.SendError{Code: "throughput", Message: "Waiting for the number's throughput."}, slot)
+			return errRollback
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO whatsapp_sends (message_id, in_flight_at, updated_at) VALUES ($1, $2, $3)
+				ON CONFLICT (message_id) DO UPDATE SET in_flight_at = excluded.in_flight_at, updated_at = excluded.updated_at`, m.ID, slot, now)
+		return err
 	})
 	if errors.Is(err, errRollback) {
 		err = nil
@@ -336,28 +336,6 @@ func (s *Service) admitOnce(ctx context.Context, n *inbox.WhatsAppNumber, m *con
 		return time.Time{}, retry
 	}
 	return slot, nil
-}
-
-// retryDB runs fn again when the database gave up on its transaction to
-// break a deadlock or a serialization conflict (PostgreSQL commits
-// unrelated callers together, so their locks can cross): trying again is
-// the documented answer.
-func retryDB(fn func() error) error {
-	var err error
-	for try := 0; try < 4; try++ {
-		if err = fn(); err == nil || !retryable(err) {
-			return err
-		}
-		time.Sleep(time.Duration(try+1) * 5 * time.Millisecond)
-	}
-	return err
-}
-
-// retryable reports a PostgreSQL deadlock (40P01) or serialization
-// failure (40001); the db package passes driver errors through.
-func retryable(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "SQLSTATE 40P01") || strings.Contains(s, "SQLSTATE 40001")
 }
 
 // errRollback ends a transaction whose work must not stay.
@@ -378,7 +356,9 @@ func (s *Service) failed(ctx context.Context, n *inbox.WhatsAppNumber, m *conver
 	out := &outbox.SendError{Code: f.Code, Message: f.Message, Details: f.Details, Permanent: f.Permanent}
 	if !f.Ambiguous {
 		// An answer came: the message was not taken, it may go again at once.
-		s.db.Exec(ctx, `UPDATE whatsapp_sends SET in_flight_at = NULL, updated_at = $2 WHERE message_id = $1`, m.ID, now)
+		if _, err := s.db.Exec(ctx, `UPDATE whatsapp_sends SET in_flight_at = NULL, updated_at = $2 WHERE message_id = $1`, m.ID, now); err != nil {
+			s.logger.Warn("whatsapp: clear in flight", "message", m.ID, "err", err) // the next attempt waits for a status first
+		}
 	}
 	switch {
 	case f.Permanent:
@@ -389,19 +369,25 @@ func (s *Service) failed(ctx context.Context, n *inbox.WhatsAppNumber, m *conver
 	case f.Throttled:
 		wait := max(f.RetryAfter, s.opt.ThrottleWait)
 		at := now.Add(wait)
-		s.db.WriteAlone(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, numberKey(n.InboxID), at) })
+		if err := s.db.WriteAlone(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, numberKey(n.InboxID), at) }); err != nil {
+			s.logger.Warn("whatsapp: hold the number's sends", "inbox", n.InboxID, "err", err)
+		}
 		return job.RetryAt(out, at)
 	case f.PairRate:
 		var k int
-		s.db.Write(ctx, func(tx *db.Tx) error {
+		if err := s.db.Write(ctx, func(tx *db.Tx) error {
 			return tx.QueryRow(ctx, `INSERT INTO whatsapp_sends (message_id, pair_retries, updated_at) VALUES ($1, 1, $2)
 				ON CONFLICT (message_id) DO UPDATE SET pair_retries = whatsapp_sends.pair_retries + 1, updated_at = excluded.updated_at
 				RETURNING pair_retries`, m.ID, now).Scan(&k)
-		})
+		}); err != nil {
+			s.logger.Warn("whatsapp: count pair-rate retries", "message", m.ID, "err", err) // waits as after the first
+		}
 		wait := time.Duration(math.Pow(4, float64(max(k-1, 0)))) * time.Second
 		at := now.Add(max(wait, f.RetryAfter))
 		pr := rule{s.opt.PairInterval, s.opt.PairBurst}
-		s.db.WriteAlone(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, pairKey(n.InboxID, r.key()), at.Add(pr.tolerance())) })
+		if err := s.db.WriteAlone(ctx, func(tx *db.Tx) error { return holdUntil(ctx, tx, pairKey(n.InboxID, r.key()), at.Add(pr.tolerance())) }); err != nil {
+			s.logger.Warn("whatsapp: hold the customer's sends", "inbox", n.InboxID, "err", err)
+		}
 		return job.RetryAt(out, at)
 	case f.Ambiguous:
 		// Meta may have taken it: the next attempt waits for its status.

@@ -192,8 +192,10 @@ func (s *Service) syncFailed(ctx context.Context, n *inbox.WhatsAppNumber, err e
 	if f.Details != "" {
 		msg += ": " + f.Details
 	}
-	s.db.Exec(ctx, `INSERT INTO whatsapp_state (inbox_id, templates_error, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (inbox_id) DO UPDATE SET templates_error = excluded.templates_error, updated_at = excluded.updated_at`, n.InboxID, msg, db.Now())
+	if _, derr := s.db.Exec(ctx, `INSERT INTO whatsapp_state (inbox_id, templates_error, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (inbox_id) DO UPDATE SET templates_error = excluded.templates_error, updated_at = excluded.updated_at`, n.InboxID, msg, db.Now()); derr != nil {
+		s.logger.Error("whatsapp: record template sync failure", "inbox", n.InboxID, "err", derr)
+	}
 	return &SyncError{Message: msg, Retry: !f.Permanent, cause: err}
 }
 

@@ -140,7 +140,9 @@ func PostgresURL(t testing.TB) string {
 			return
 		}
 		defer admin.Close()
-		admin.ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		if _, err := admin.ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			t.Logf("dbtest: drop database %s: %v", name, err)
+		}
 	})
 	return withDatabase(base, name)
 }
