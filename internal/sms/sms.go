@@ -167,53 +167,22 @@ const Job = "sms.send"
 
 // Outbox queues texts and is the handler of their jobs.
 type Outbox struct {
-	queue  *job.Queue
-	box    *secret.Box
-	sender Sender
+	jobs *job.Sealed[Message]
 }
 
-// NewOutbox returns an outbox sending through sender.
+// NewOutbox returns an outbox sending through sender. Texts carry codes
+// that expire in minutes, so they are tried a few times only.
 func NewOutbox(queue *job.Queue, box *secret.Box, sender Sender) *Outbox {
-	return &Outbox{queue: queue, box: box, sender: sender}
+	return &Outbox{jobs: job.NewSealed(queue, box, Job, job.Options{MaxAttempts: 5}, time.Minute, sender.Send)}
 }
 
-type payload struct {
-	Sealed string `json:"sealed"`
-}
-
-// Queue adds m to the outbox in tx. Texts carry codes that expire in
-// minutes, so they are tried a few times only.
+// Queue adds m to the outbox in tx.
 func (o *Outbox) Queue(ctx context.Context, tx *db.Tx, m Message) error {
 	if !e164.MatchString(m.To) {
 		return fmt.Errorf("sms: queue: %q is not an E.164 number", m.To)
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	sealed, err := o.box.Seal(string(b))
-	if err != nil {
-		return err
-	}
-	_, err = o.queue.Enqueue(ctx, tx, Job, payload{Sealed: sealed}, job.Options{MaxAttempts: 5})
-	return err
+	return o.jobs.Enqueue(ctx, tx, m)
 }
 
-// Handle sends the text of a job.
-func (o *Outbox) Handle(ctx context.Context, j *job.Job) error {
-	var p payload
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return job.Permanent(fmt.Errorf("sms: payload: %w", err))
-	}
-	plain, err := o.box.Open(p.Sealed)
-	if err != nil {
-		return job.Permanent(fmt.Errorf("sms: payload: %w", err))
-	}
-	var m Message
-	if err := json.Unmarshal([]byte(plain), &m); err != nil {
-		return job.Permanent(fmt.Errorf("sms: payload: %w", err))
-	}
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	return o.sender.Send(sctx, m)
-}
+// Handle sends the message of a job.
+func (o *Outbox) Handle(ctx context.Context, j *job.Job) error { return o.jobs.Handle(ctx, j) }
