@@ -28,24 +28,9 @@ func (s *Server) whatsappInbox(r *http.Request, a policy.Actor) (inbox.Inbox, er
 }
 
 func (s *Server) apiWhatsAppSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return conversation.ErrNotFound
-	}
-	var c whatsapp.Compose
-	if err := decode(w, r, &c); err != nil {
-		return err
-	}
-	m, created, err := s.WhatsApp.Send(r.Context(), a, id, c)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, m)
-	return nil
+	return sendMessage(w, r, func(id int64, c whatsapp.Compose) (conversation.Message, bool, error) {
+		return s.WhatsApp.Send(r.Context(), a, id, c)
+	})
 }
 
 // startRequest starts a conversation with a customer by phone number.
@@ -70,11 +55,7 @@ func (s *Server) apiWhatsAppStart(w http.ResponseWriter, r *http.Request, a poli
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, res)
+	writeSent(w, created, res)
 	return nil
 }
 
