@@ -207,7 +207,7 @@ func (s *Store) Create(ctx context.Context, n NewInbox) (Inbox, string, error) {
 				return err
 			}
 		}
-		if in.MemberIDs, err = setMembers(ctx, tx.Tx, in.ID, n.MemberIDs); err != nil {
+		if in.MemberIDs, err = memberships.Set(ctx, tx.Tx, in.ID, n.MemberIDs); err != nil {
 			return err
 		}
 		tx.Emit(changed(in))
@@ -228,27 +228,8 @@ func (s *Store) seal(sec secrets) (string, error) {
 	return s.box.Seal(string(b))
 }
 
-func setMembers(ctx context.Context, tx *db.Tx, inboxID int64, userIDs []int64) ([]int64, error) {
-	if _, err := tx.Exec(ctx, `DELETE FROM inbox_members WHERE inbox_id = $1`, inboxID); err != nil {
-		return nil, err
-	}
-	out := []int64{}
-	for _, id := range userIDs {
-		if slices.Contains(out, id) {
-			continue
-		}
-		res, err := tx.Exec(ctx, `INSERT INTO inbox_members (inbox_id, user_id) SELECT $1, id FROM users WHERE id = $2`, inboxID, id)
-		if err != nil {
-			return nil, err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, problem.Invalid("member_ids", "User %d does not exist.", id)
-		}
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out, nil
-}
+// memberships are the users of each inbox.
+var memberships = user.Members{Table: "inbox_members", Group: "inbox_id"}
 
 const columns = `id, type, name, COALESCE(public_token, ''), settings, created_at`
 
@@ -467,7 +448,7 @@ func (s *Store) Update(ctx context.Context, id int64, p Patch) (Inbox, []int64, 
 			}
 		}
 		if p.MemberIDs != nil {
-			if in.MemberIDs, err = setMembers(ctx, tx.Tx, id, *p.MemberIDs); err != nil {
+			if in.MemberIDs, err = memberships.Set(ctx, tx.Tx, id, *p.MemberIDs); err != nil {
 				return err
 			}
 			for _, uid := range symmetricDiff(before, in.MemberIDs) {
