@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -474,3 +475,16 @@ func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Time normalises t the way Now does.
 func Time(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// IDList renders ids as the items of an IN list: "3,5,8". They are
+// numbers, so the text is safe to put in a query.
+func IDList(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}
