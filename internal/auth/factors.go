@@ -24,6 +24,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/mail"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/sms"
@@ -853,12 +854,12 @@ func (f *Factors) PendingPhone(ctx context.Context, u user.User) (*PhoneChange, 
 	return c, nil
 }
 
-// StartPhone begins changing u's mobile number to phone ("" removes it).
+// StartPhone begins changing u's mobile number to number ("" removes it).
 // The previous number, if any, receives a code first; then the new one.
-func (f *Factors) StartPhone(ctx context.Context, u user.User, phone, ip string) error {
+func (f *Factors) StartPhone(ctx context.Context, u user.User, number, ip string) error {
 	target := ""
-	if strings.TrimSpace(phone) != "" {
-		n, msg := user.NormalizePhone(phone, true)
+	if strings.TrimSpace(number) != "" {
+		n, msg := phone.Normalize(number, phone.Mobile)
 		if msg != "" {
 			return problem.Invalid("mobile", "%s", msg)
 		}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/tag"
@@ -49,27 +49,6 @@ type Profile struct {
 
 // ErrNotFound is returned for a contact that does not exist or may not be seen.
 var ErrNotFound = problem.NotFound("Contact")
-
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
-// NormalizePhone turns "+44 20 7946-0958" into "+442079460958" and checks
-// it is E.164.
-func NormalizePhone(s string) (string, string) {
-	s = strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '-', '(', ')', '.', '\u00a0':
-			return -1
-		}
-		return r
-	}, strings.TrimSpace(s))
-	if strings.HasPrefix(s, "00") {
-		s = "+" + s[2:]
-	}
-	if !e164.MatchString(s) {
-		return "", "Enter the number in international format, like +14155550123."
-	}
-	return s, ""
-}
 
 // FindOrCreate returns the contact known on inboxID as externalID,
 // creating it (with profile) when it is new. It runs in tx, so a message
@@ -351,7 +330,7 @@ func (p *Patch) Validate(ctx context.Context, q db.Querier) error {
 		}
 	}
 	if p.Phone != nil && *p.Phone != "" {
-		if n, msg := NormalizePhone(*p.Phone); msg != "" {
+		if n, msg := phone.Normalize(*p.Phone, phone.Possible); msg != "" {
 			f.Add("phone", "%s", msg)
 		} else {
 			*p.Phone = n

@@ -11,8 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
 
@@ -143,7 +143,7 @@ func displayNumber(f problem.Fields, v string) string {
 	if !strings.HasPrefix(v, "+") && !strings.HasPrefix(v, "00") {
 		v = "+" + v
 	}
-	n, msg := contact.NormalizePhone(v)
+	n, msg := phone.Normalize(v, phone.Possible)
 	if msg != "" {
 		f.Add("whatsapp.display_phone_number", "Enter the phone number customers write to, like +14155550123.")
 		return v

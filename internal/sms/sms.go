@@ -14,13 +14,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/job"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/secret"
 )
 
@@ -35,8 +35,6 @@ type Message struct {
 type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
-
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // TwilioConfig is a Twilio account and the number texts come from.
 type TwilioConfig struct {
@@ -75,7 +73,7 @@ func ParseURL(raw string) (TwilioConfig, error) {
 		return c, errors.New("needs the account SID and auth token as user and password")
 	}
 	c.From = u.Query().Get("from")
-	if !e164.MatchString(c.From) {
+	if !phone.IsE164(c.From) {
 		return c, errors.New("needs ?from= with the sending number in international format (%2B15550001111)")
 	}
 	return c, nil
@@ -178,7 +176,7 @@ func NewOutbox(queue *job.Queue, box *secret.Box, sender Sender) *Outbox {
 
 // Queue adds m to the outbox in tx.
 func (o *Outbox) Queue(ctx context.Context, tx *db.Tx, m Message) error {
-	if !e164.MatchString(m.To) {
+	if !phone.IsE164(m.To) {
 		return fmt.Errorf("sms: queue: %q is not an E.164 number", m.To)
 	}
 	return o.jobs.Enqueue(ctx, tx, m)

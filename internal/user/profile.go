@@ -10,10 +10,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
 
@@ -70,30 +69,6 @@ const (
 
 var languageCode = regexp.MustCompile(`^[a-z]{2}$`)
 
-// NormalizePhone checks a phone number written in international format
-// ("+34 612 34 56 78") and returns it as E.164 ("+34612345678"), or what
-// is wrong with it. mobile refuses fixed lines (texts cannot reach them).
-func NormalizePhone(s string, mobile bool) (string, string) {
-	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "00") {
-		s = "+" + s[2:]
-	}
-	if !strings.HasPrefix(s, "+") {
-		return "", "Enter the number in international format, with + and the country code, like +34 612 34 56 78."
-	}
-	if len(s) > 32 {
-		return "", "This is not a valid phone number."
-	}
-	n, err := phonenumbers.Parse(s, "")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return "", "This is not a valid phone number."
-	}
-	if mobile && phonenumbers.GetNumberType(n) == phonenumbers.FIXED_LINE {
-		return "", "This is a landline number: enter a mobile number, which can receive text messages."
-	}
-	return phonenumbers.Format(n, phonenumbers.E164), ""
-}
-
 // ProfilePatch changes some of a user's own profile and preferences; nil
 // fields stay as they are. The email and the mobile number are not here:
 // the email never changes, the mobile number only with codes.
@@ -131,7 +106,7 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, p ProfilePatch, lan
 		f.Add("language", "Choose a language from the list.")
 	}
 	if p.Landline != nil && strings.TrimSpace(*p.Landline) != "" {
-		n, m := NormalizePhone(*p.Landline, false)
+		n, m := phone.Normalize(*p.Landline, phone.Valid)
 		if m != "" {
 			f.Add("landline", "%s", m)
 		}

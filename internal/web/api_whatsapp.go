@@ -10,6 +10,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
@@ -69,8 +70,8 @@ type lookupResult struct {
 
 // lookup finds the contacts with a phone number and their conversations
 // on an inbox, as the actor may see them.
-func (s *Server) lookup(ctx context.Context, a policy.Actor, inboxID int64, phone string) (lookupResult, error) {
-	e164, msg := contact.NormalizePhone(phone)
+func (s *Server) lookup(ctx context.Context, a policy.Actor, inboxID int64, number string) (lookupResult, error) {
+	e164, msg := phone.Normalize(number, phone.Possible)
 	if msg != "" {
 		return lookupResult{}, problem.Invalid("phone", "%s", msg)
 	}

@@ -53,7 +53,7 @@ var (
 // messageDirs are the packages whose messages reach agents and admins.
 var messageDirs = []string{
 	"../user", "../auth", "../avatar", "../invite", "../team", "../availability", "../conversation", "../contact",
-	"../inbox", "../tag", "../attachment", "../problem", "../channel/whatsapp", ".",
+	"../inbox", "../tag", "../attachment", "../problem", "../phone", "../channel/whatsapp", ".",
 }
 
 // notAgents are files of those packages that speak to customers (web
