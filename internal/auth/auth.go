@@ -8,11 +8,7 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,6 +18,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -67,20 +64,6 @@ type cachedActor struct {
 // New returns the auth service.
 func New(d *db.DB, users *user.Store) *Service {
 	return &Service{db: d, users: users, tokens: map[string]cachedToken{}, actors: map[int64]cachedActor{}}
-}
-
-func newSecret(prefix string) (token, hash string) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	token = prefix + base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token)
-}
-
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 // Login checks an email and password, with throttling per account and per
@@ -191,7 +174,7 @@ type Session struct {
 
 // CreateSession starts a session for userID and returns its secret token.
 func (s *Service) CreateSession(ctx context.Context, userID int64, userAgent, ip string) (string, error) {
-	token, hash := newSecret(sessionPrefix)
+	token, hash := secret.NewToken(sessionPrefix)
 	now := db.Now()
 	if len(userAgent) > 300 {
 		userAgent = userAgent[:300]
@@ -206,7 +189,7 @@ func (s *Service) CreateSession(ctx context.Context, userID int64, userAgent, ip
 
 // EndSession deletes the session with token.
 func (s *Service) EndSession(ctx context.Context, token string) error {
-	hash := hashToken(token)
+	hash := secret.HashToken(token)
 	s.mu.Lock()
 	delete(s.tokens, hash)
 	s.mu.Unlock()
@@ -231,7 +214,7 @@ func (s *Service) CreateToken(ctx context.Context, userID int64, name string) (A
 	if len([]rune(name)) > 100 {
 		return APIToken{}, "", problem.Invalid("name", "A token name has at most 100 characters.")
 	}
-	token, hash := newSecret(tokenPrefix)
+	token, hash := secret.NewToken(tokenPrefix)
 	t := APIToken{Name: name, CreatedAt: db.Now()}
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
@@ -290,7 +273,7 @@ func (s *Service) Identify(ctx context.Context, token string, fromCookie bool) (
 	if !strings.HasPrefix(token, want) || len(token) > 100 {
 		return policy.Actor{}, ErrUnauthenticated
 	}
-	hash := hashToken(token)
+	hash := secret.HashToken(token)
 	now := time.Now()
 	s.mu.Lock()
 	c, ok := s.tokens[hash]

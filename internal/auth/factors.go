@@ -469,7 +469,7 @@ type Challenge struct {
 // StartLogin begins the second step of u's sign-in by method m: a code
 // goes out by email or SMS (an app needs nothing sent).
 func (f *Factors) StartLogin(ctx context.Context, u user.User, m Method, ip string) (Challenge, error) {
-	token, hash := newSecret("sbc_")
+	token, hash := secret.NewToken("sbc_")
 	now := f.now()
 	err := f.db.Write(ctx, func(tx *db.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM login_challenges WHERE expires_at < $1`, now); err != nil {
@@ -516,7 +516,7 @@ func (f *Factors) challenge(ctx context.Context, token string) (int64, Method, e
 	var uid int64
 	var m Method
 	var expires time.Time
-	err := f.db.QueryRow(ctx, `SELECT user_id, method, expires_at FROM login_challenges WHERE token_hash = $1`, hashToken(token)).Scan(&uid, &m, &expires)
+	err := f.db.QueryRow(ctx, `SELECT user_id, method, expires_at FROM login_challenges WHERE token_hash = $1`, secret.HashToken(token)).Scan(&uid, &m, &expires)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) || (err == nil && f.now().After(expires)) {
 		return 0, "", errChallenge
 	}
@@ -559,7 +559,7 @@ func (f *Factors) FinishLogin(ctx context.Context, token, code string) (int64, e
 	if err := f.check(ctx, uid, m, PurposeLogin, code); err != nil {
 		return 0, err
 	}
-	res, err := f.db.Exec(ctx, `DELETE FROM login_challenges WHERE token_hash = $1`, hashToken(token))
+	res, err := f.db.Exec(ctx, `DELETE FROM login_challenges WHERE token_hash = $1`, secret.HashToken(token))
 	if err != nil {
 		return 0, err
 	}

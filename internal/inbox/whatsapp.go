@@ -2,8 +2,6 @@ package inbox
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/secret"
 )
 
 // WhatsAppSettings is a WhatsApp inbox's number as the API shows it. Its
@@ -228,10 +227,7 @@ func (p *WhatsAppPatch) changesSecrets() bool {
 }
 
 // HashVerifyToken is how a verify token is looked up.
-func HashVerifyToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func HashVerifyToken(token string) string { return secret.HashToken(token) }
 
 // errNumberTaken is the field error of a phone number id another inbox has.
 var errNumberTaken = problem.Invalid("whatsapp.phone_number_id", "Another inbox is already connected to this phone number ID.")
