@@ -44,9 +44,11 @@ func (db *DB) migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("db: migrations must be numbered 1, 2, 3…; found %s at position %d", m.name, i+1)
+	// Numbers only grow; a gap is fine (branches number their migrations
+	// apart until they are merged), a number used twice is not.
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("db: migrations %s and %s have the same number", ms[i-1].name, ms[i].name)
 		}
 	}
 	return ms, nil
@@ -55,10 +57,10 @@ func (db *DB) migrations() ([]migration, error) {
 // LatestVersion is the schema version this binary knows.
 func (db *DB) LatestVersion() int {
 	ms, err := db.migrations()
-	if err != nil {
+	if err != nil || len(ms) == 0 {
 		return 0
 	}
-	return len(ms)
+	return ms[len(ms)-1].version
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -117,6 +119,11 @@ func (db *DB) CheckSchema(ctx context.Context) error {
 // refuses to touch a database whose schema is newer than the binary. Nodes
 // starting together on PostgreSQL take turns through an advisory lock.
 func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
+	return db.migrate(ctx, db.LatestVersion())
+}
+
+// migrate applies the pending migrations up to version target.
+func (db *DB) migrate(ctx context.Context, target int) (applied int, err error) {
 	ms, err := db.migrations()
 	if err != nil {
 		return 0, err
@@ -140,10 +147,13 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	if current > len(ms) {
-		return 0, &ErrSchemaNewer{Database: current, Binary: len(ms)}
+	if latest := db.LatestVersion(); current > latest {
+		return 0, &ErrSchemaNewer{Database: current, Binary: latest}
 	}
-	for _, m := range ms[current:] {
+	for _, m := range ms {
+		if m.version <= current || m.version > target {
+			continue
+		}
 		err := db.Write(ctx, func(tx *Tx) error {
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return err

@@ -79,12 +79,16 @@ func schema(t *testing.T, d *db.DB) map[string]map[string]column {
 }
 
 // TestSchemasAgree migrates both engines and compares what the
-// migrations made of them: the same tables, the same columns, each column
+// migrations made of them: the same latest migration, the same tables, the same columns, each column
 // of the same kind and nullability. A migration written for one engine
 // only, or a column added with another type, fails here.
 func TestSchemasAgree(t *testing.T) {
 	t.Parallel()
-	lite, pg := schema(t, dbtest.SQLite(t)), schema(t, dbtest.Postgres(t))
+	liteDB, pgDB := dbtest.SQLite(t), dbtest.Postgres(t)
+	if a, b := liteDB.LatestVersion(), pgDB.LatestVersion(); a != b {
+		t.Errorf("the latest migration is %d on SQLite, %d on PostgreSQL", a, b)
+	}
+	lite, pg := schema(t, liteDB), schema(t, pgDB)
 	if len(lite) < 20 {
 		t.Fatalf("only %d SQLite tables read: the query is broken", len(lite))
 	}
