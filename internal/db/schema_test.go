@@ -79,9 +79,10 @@ func schema(t *testing.T, d *db.DB) map[string]map[string]column {
 }
 
 // TestSchemasAgree migrates both engines and compares what the
-// migrations made of them: the same latest migration, the same tables, the same columns, each column
-// of the same kind and nullability. A migration written for one engine
-// only, or a column added with another type, fails here.
+// migrations made of them: the same latest migration, the same tables,
+// the same columns, each column of the same kind and nullability. A
+// migration written for one engine only, or a column added with another
+// type, fails here.
 func TestSchemasAgree(t *testing.T) {
 	t.Parallel()
 	liteDB, pgDB := dbtest.SQLite(t), dbtest.Postgres(t)
