@@ -70,10 +70,16 @@ const (
 var languageCode = regexp.MustCompile(`^[a-z]{2}$`)
 
 // ProfilePatch changes some of a user's own profile and preferences; nil
-// fields stay as they are. The email and the mobile number are not here:
-// the email never changes, the mobile number only with codes.
+// fields stay as they are. The name is given in parts (FirstName,
+// LastName) or whole (Name). The email and the mobile number are not
+// here: an admin changes the email (confirmed from the new address), the
+// mobile number changes only with codes.
 type ProfilePatch struct {
-	Name       *string `json:"name,omitempty"`
+	FirstName *string `json:"first_name,omitempty"`
+	LastName  *string `json:"last_name,omitempty"`
+	Name      *string `json:"name,omitempty"`
+	// Location is where they work ("Madrid, Spain"); "" removes it.
+	Location   *string `json:"location,omitempty"`
 	PublicName *string `json:"public_name,omitempty"`
 	Language   *string `json:"language,omitempty"`
 	Landline   *string `json:"landline,omitempty"`
@@ -87,12 +93,8 @@ type ProfilePatch struct {
 // interface exists in. It tells the user's open tabs.
 func (s *Store) UpdateProfile(ctx context.Context, id int64, p ProfilePatch, languages []string) (User, error) {
 	f := problem.Fields{}
-	if p.Name != nil {
-		*p.Name = strings.TrimSpace(*p.Name)
-		if m := validName(*p.Name); m != "" {
-			f.Add("name", "%s", m)
-		}
-	}
+	name := readName(f, p.Name, p.FirstName, p.LastName)
+	readLocation(f, p.Location)
 	if p.PublicName != nil {
 		*p.PublicName = strings.TrimSpace(*p.PublicName)
 		switch {
@@ -144,9 +146,10 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, p ProfilePatch, lan
 			b, _ := json.Marshal(prefs)
 			prefsJSON = new(string(b))
 		}
-		res, err := tx.Exec(ctx, `UPDATE users SET name = COALESCE($2, name), public_name = COALESCE($3, public_name),
-			language = COALESCE($4, language), landline = COALESCE($5, landline), preferences = COALESCE($6, preferences), updated_at = $7
-			WHERE id = $1`, id, p.Name, p.PublicName, p.Language, p.Landline, prefsJSON, db.Now())
+		res, err := tx.Exec(ctx, `UPDATE users SET `+name.columns(8)+`, public_name = COALESCE($2, public_name),
+			language = COALESCE($3, language), landline = COALESCE($4, landline), preferences = COALESCE($5, preferences),
+			location = COALESCE($6, location), updated_at = $7
+			WHERE id = $1`, id, p.PublicName, p.Language, p.Landline, prefsJSON, p.Location, db.Now(), name.First, name.Last)
 		if err != nil {
 			return fmt.Errorf("user: update profile: %w", err)
 		}
@@ -156,7 +159,7 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, p ProfilePatch, lan
 		if u, err = getTx(ctx, tx.Tx, id); err != nil {
 			return err
 		}
-		if p.Name != nil || p.PublicName != nil || p.Language != nil || p.Landline != nil {
+		if name.changes() || p.Location != nil || p.PublicName != nil || p.Language != nil || p.Landline != nil {
 			e := event.New(ProfileChanged, u)
 			e.UserID = id
 			tx.Emit(e)
