@@ -52,9 +52,9 @@ type NewUser struct {
 	Name      string      `json:"name,omitempty"`
 	FirstName string      `json:"first_name,omitempty"`
 	LastName  string      `json:"last_name,omitempty"`
-	Role     policy.Role `json:"role"`
-	Password string      `json:"password"`
-	InboxIDs []int64     `json:"inbox_ids,omitempty"`
+	Role      policy.Role `json:"role"`
+	Password  string      `json:"password"`
+	InboxIDs  []int64     `json:"inbox_ids,omitempty"`
 	// Language is the interface language; English when empty.
 	Language string `json:"language,omitempty"`
 }
