@@ -137,6 +137,11 @@ func (s *Store) Get(ctx context.Context, id int64) (Team, error) {
 	return ts[0], nil
 }
 
+// Of returns the teams userID is a member of, by name.
+func (s *Store) Of(ctx context.Context, userID int64) ([]Team, error) {
+	return s.list(ctx, `WHERE t.id IN (SELECT team_id FROM team_members WHERE user_id = $1)`, userID)
+}
+
 // List returns every team by name, with its members.
 func (s *Store) List(ctx context.Context) ([]Team, error) { return s.list(ctx, ``) }
 
