@@ -189,22 +189,26 @@ func SetMobile(ctx context.Context, tx *event.Tx, id int64, phone string) error 
 	if _, err := tx.Exec(ctx, `UPDATE users SET mobile = $2, updated_at = $3 WHERE id = $1`, id, phone, db.Now()); err != nil {
 		return fmt.Errorf("user: set mobile: %w", err)
 	}
-	u, err := getTx(ctx, tx.Tx, id)
-	if err != nil {
-		return err
-	}
-	e := event.New(ProfileChanged, u)
-	e.UserID = id
-	tx.Emit(e)
-	return nil
+	_, err := profileChanged(ctx, tx, id)
+	return err
 }
 
-// SetAvatarVersion records the user's avatar version ("" for none) in tx
-// and tells the user's tabs.
-func SetAvatarVersion(ctx context.Context, tx *event.Tx, id int64, version string) (User, error) {
-	if _, err := tx.Exec(ctx, `UPDATE users SET avatar_version = $2, updated_at = $3 WHERE id = $1`, id, version, db.Now()); err != nil {
-		return User{}, fmt.Errorf("user: set avatar: %w", err)
+// SetEmail makes email, checked and normalised, user id's sign-in
+// address in tx and tells the user's tabs. An address another user has is
+// a conflict.
+func SetEmail(ctx context.Context, tx *event.Tx, id int64, email string) (User, error) {
+	_, err := tx.Exec(ctx, `UPDATE users SET email = $2, updated_at = $3 WHERE id = $1`, id, email, db.Now())
+	if errors.Is(db.MapErr(err), db.ErrConflict) {
+		return User{}, problem.Conflict("Another account has this email address.")
+	} else if err != nil {
+		return User{}, fmt.Errorf("user: set email: %w", err)
 	}
+	return profileChanged(ctx, tx, id)
+}
+
+// profileChanged tells user id's open tabs their profile as it is now in
+// tx, and returns it.
+func profileChanged(ctx context.Context, tx *event.Tx, id int64) (User, error) {
 	u, err := getTx(ctx, tx.Tx, id)
 	if err != nil {
 		return u, err
@@ -213,6 +217,15 @@ func SetAvatarVersion(ctx context.Context, tx *event.Tx, id int64, version strin
 	e.UserID = id
 	tx.Emit(e)
 	return u, nil
+}
+
+// SetAvatarVersion records the user's avatar version ("" for none) in tx
+// and tells the user's tabs.
+func SetAvatarVersion(ctx context.Context, tx *event.Tx, id int64, version string) (User, error) {
+	if _, err := tx.Exec(ctx, `UPDATE users SET avatar_version = $2, updated_at = $3 WHERE id = $1`, id, version, db.Now()); err != nil {
+		return User{}, fmt.Errorf("user: set avatar: %w", err)
+	}
+	return profileChanged(ctx, tx, id)
 }
 
 // PasswordHash returns the stored hash of user id's password.
