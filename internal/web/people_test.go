@@ -573,7 +573,7 @@ func TestLanguage(t *testing.T) {
 	ws := dialWS(t, srv, tok, -1)
 	read(t, ws) // hello
 	noRedirects(ana)
-	form(ana, "/preferences", url.Values{"name": {"Ana"}, "language": {"es"}}).Expect(303)
+	form(ana, "/preferences", url.Values{"first_name": {"Ana"}, "language": {"es"}}).Expect(303)
 	ana.HTTP.CheckRedirect = nil
 	if f := readUntil(t, ws, "profile.changed"); !strings.Contains(string(f.Data), `"language":"es"`) {
 		t.Errorf("event %s", f.Data)
@@ -584,8 +584,8 @@ func TestLanguage(t *testing.T) {
 			t.Errorf("Spanish page lacks %q", want)
 		}
 	}
-	r := form(ana, "/preferences", url.Values{"name": {""}, "language": {"es"}}).Expect(422)
-	if got := fieldError(r.Body, "name"); got != "Escribe un nombre." {
+	r := form(ana, "/preferences", url.Values{"first_name": {""}, "language": {"es"}}).Expect(422)
+	if got := fieldError(r.Body, "first_name"); got != "Escribe el nombre." {
 		t.Errorf("field message %q", got)
 	}
 	if e := ana.Do("PATCH", "/api/v1/me", map[string]any{"name": ""}).Expect(422).Err(); e.Fields["name"] != "Escribe un nombre." {
