@@ -8,14 +8,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
-	"github.com/switchboardhq/switchboard/internal/mail"
-	"github.com/switchboardhq/switchboard/internal/mail/mailtest"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/team"
-	"github.com/switchboardhq/switchboard/internal/testrig"
 )
 
 // TestProfileAndEmail, in two real browsers: an agent fills in first
@@ -29,15 +25,7 @@ func TestProfileAndEmail(t *testing.T) {
 }
 
 func profileAndEmail(t *testing.T, d *db.DB) {
-	smtp := mailtest.Start(t)
-	srv := testrig.Start(t, d, testrig.Options{Config: func(c *config.Config) {
-		m, err := mail.ParseURL(smtp.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.SMTP = &m
-		c.MailFrom, _ = mail.ParseFrom("Switchboard <switchboard@example.com>")
-	}})
+	srv, smtp := startWithMail(t, d)
 	srv.NewUser("admin@example.com", policy.Admin)
 	ana := srv.NewUser("ana@example.com", policy.Service)
 	srv.NewWebchatInbox("Main site", ana.UserID)

@@ -85,16 +85,23 @@ func htmlUnescape(s string) string {
 }
 
 type meInfo struct {
-	ID          int64  `json:"id"`
-	Name        string `json:"name"`
-	PublicName  string `json:"public_name"`
-	Language    string `json:"language"`
-	Landline    string `json:"landline"`
-	Mobile      string `json:"mobile"`
-	Status      string `json:"status"`
-	AvatarURL   string `json:"avatar_url"`
-	TwoFactor   string `json:"two_factor"`
-	Role        string `json:"role"`
+	ID          int64   `json:"id"`
+	Email       string  `json:"email"`
+	Name        string  `json:"name"`
+	FirstName   string  `json:"first_name"`
+	LastName    string  `json:"last_name"`
+	Location    string  `json:"location"`
+	EmailChange *string `json:"email_change"`
+	Teams       []named `json:"teams"`
+	Inboxes     []named `json:"inboxes"`
+	PublicName  string  `json:"public_name"`
+	Language    string  `json:"language"`
+	Landline    string  `json:"landline"`
+	Mobile      string  `json:"mobile"`
+	Status      string  `json:"status"`
+	AvatarURL   string  `json:"avatar_url"`
+	TwoFactor   string  `json:"two_factor"`
+	Role        string  `json:"role"`
 	InboxIDs    []int64
 	Preferences struct {
 		CapitalizeFirst bool `json:"capitalize_first"`

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,30 +13,10 @@ import (
 	"github.com/switchboardhq/switchboard/internal/testrig"
 )
 
-// profileInfo is what GET /api/v1/me says of the profile.
-type profileInfo struct {
-	Name        string  `json:"name"`
-	FirstName   string  `json:"first_name"`
-	LastName    string  `json:"last_name"`
-	Location    string  `json:"location"`
-	Email       string  `json:"email"`
-	Role        string  `json:"role"`
-	EmailChange *string `json:"email_change"`
-	Teams       []struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
-	} `json:"teams"`
-	Inboxes []struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
-	} `json:"inboxes"`
-}
-
-func profileOf(t *testing.T, c *testrig.Client) profileInfo {
-	t.Helper()
-	var p profileInfo
-	c.Do("GET", "/api/v1/me", nil).Expect(http.StatusOK).Decode(&p)
-	return p
+// named is a team or an inbox in the profile's summary.
+type named struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
 }
 
 // text is the text of the element with class in body, tags left out.
@@ -64,7 +43,7 @@ func TestProfileDetails(t *testing.T) {
 		admin.Do("POST", "/api/v1/teams", map[string]any{"name": "Night shift", "member_ids": []int64{ana.UserID}}).Expect(201)
 		admin.Do("POST", "/api/v1/teams", map[string]any{"name": "Billing", "member_ids": []int64{ana.UserID, admin.UserID}}).Expect(201)
 
-		p := profileOf(t, ana)
+		p := me(t, ana)
 		if p.FirstName != "Ana" || p.LastName != "" || p.Role != "sales" || len(p.Teams) != 2 || p.Teams[0].Name != "Billing" || p.Teams[1].Name != "Night shift" ||
 			len(p.Inboxes) != 2 || p.Inboxes[0].ID != site.ID || p.Inboxes[0].Name != "Main site" || p.Inboxes[1].ID != shop.ID || p.EmailChange != nil {
 			t.Fatalf("profile %+v", p)
@@ -73,7 +52,7 @@ func TestProfileDetails(t *testing.T) {
 		// The API: in parts, one part alone, refused field by field.
 		ana.Do("PATCH", "/api/v1/me", map[string]any{"first_name": "Ana María", "last_name": "Díaz", "location": "Sevilla, Spain"}).Expect(200)
 		ana.Do("PATCH", "/api/v1/me", map[string]any{"last_name": "Díaz Ruiz"}).Expect(200)
-		if p := profileOf(t, ana); p.Name != "Ana María Díaz Ruiz" || p.FirstName != "Ana María" || p.LastName != "Díaz Ruiz" || p.Location != "Sevilla, Spain" {
+		if p := me(t, ana); p.Name != "Ana María Díaz Ruiz" || p.FirstName != "Ana María" || p.LastName != "Díaz Ruiz" || p.Location != "Sevilla, Spain" {
 			t.Fatalf("after the API %+v", p)
 		}
 		e := ana.Do("PATCH", "/api/v1/me", map[string]any{"first_name": "", "location": strings.Repeat("x", 101)}).Expect(422).Err()
@@ -103,7 +82,7 @@ func TestProfileDetails(t *testing.T) {
 		noRedirects(ana)
 		form(ana, "/preferences", url.Values{"first_name": {"Ana"}, "last_name": {"Díaz"}, "location": {"Madrid"}, "language": {"en"}}).Expect(303)
 		ana.HTTP.CheckRedirect = nil
-		if p := profileOf(t, ana); p.Name != "Ana Díaz" || p.Location != "Madrid" {
+		if p := me(t, ana); p.Name != "Ana Díaz" || p.Location != "Madrid" {
 			t.Errorf("after the form %+v", p)
 		}
 		// Others see the whole name.
@@ -156,7 +135,7 @@ func TestEmailChange(t *testing.T) {
 			t.Fatalf("change %+v", c)
 		}
 		admin.Do("GET", path, nil).Expect(200)
-		if p := profileOf(t, ana); p.Email != "ana@example.com" || p.EmailChange == nil || *p.EmailChange != "ana.diaz@example.org" {
+		if p := me(t, ana); p.Email != "ana@example.com" || p.EmailChange == nil || *p.EmailChange != "ana.diaz@example.org" {
 			t.Fatalf("while waiting %+v", p)
 		}
 		if !strings.Contains(text(ana.Do("GET", "/preferences", nil).Expect(200).Body, "hint profile-email-change"), "ana.diaz@example.org") {
@@ -173,14 +152,14 @@ func TestEmailChange(t *testing.T) {
 		if text(page, "email-change-current") != "ana@example.com" || text(page, "email-change-new") != "ana.diaz@example.org" {
 			t.Fatalf("confirmation page %s", page)
 		}
-		if p := profileOf(t, ana); p.Email != "ana@example.com" {
+		if p := me(t, ana); p.Email != "ana@example.com" {
 			t.Fatal("changed by opening the link")
 		}
 		page = form(visitor, strings.TrimPrefix(link, srv.URL), url.Values{}).Expect(200).Body
 		if !strings.Contains(text(page, "notice email-change-done"), "ana.diaz@example.org") {
 			t.Fatalf("after confirming %s", page)
 		}
-		if p := profileOf(t, ana); p.Email != "ana.diaz@example.org" || p.EmailChange != nil {
+		if p := me(t, ana); p.Email != "ana.diaz@example.org" || p.EmailChange != nil {
 			t.Fatalf("after confirming %+v", p)
 		}
 		told := srv.smtp.Wait(t, "ana@example.com", "ana.diaz@example.org")
@@ -213,7 +192,7 @@ func TestEmailChange(t *testing.T) {
 		admin.Do("POST", path, map[string]any{"email": "ana@example.io"}).Expect(201)
 		admin.Do("DELETE", path, nil).Expect(204)
 		admin.Do("GET", path, nil).Expect(404)
-		if p := profileOf(t, ana); p.Email != "ana.diaz@example.org" {
+		if p := me(t, ana); p.Email != "ana.diaz@example.org" {
 			t.Errorf("in the end %s", p.Email)
 		}
 	})
