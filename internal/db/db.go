@@ -488,3 +488,22 @@ func IDList(ids []int64) string {
 	}
 	return b.String()
 }
+
+// IDs runs query, whose rows are one integer column, and returns its
+// values in order (an empty slice for none).
+func IDs(ctx context.Context, q Querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -345,20 +345,7 @@ func (s *Store) List(ctx context.Context, a policy.Actor) ([]Inbox, error) {
 }
 
 func members(ctx context.Context, q db.Querier, inboxID int64) ([]int64, error) {
-	rows, err := q.Query(ctx, `SELECT user_id FROM inbox_members WHERE inbox_id = $1 ORDER BY user_id`, inboxID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []int64{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return db.IDs(ctx, q, `SELECT user_id FROM inbox_members WHERE inbox_id = $1 ORDER BY user_id`, inboxID)
 }
 
 func allMembers(ctx context.Context, q db.Querier) (map[int64][]int64, error) {

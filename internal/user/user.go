@@ -305,20 +305,11 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 
 // Inboxes returns the ids of the inboxes userID is a member of.
 func Inboxes(ctx context.Context, q db.Querier, userID int64) ([]int64, error) {
-	rows, err := q.Query(ctx, `SELECT inbox_id FROM inbox_members WHERE user_id = $1 ORDER BY inbox_id`, userID)
+	ids, err := db.IDs(ctx, q, `SELECT inbox_id FROM inbox_members WHERE user_id = $1 ORDER BY inbox_id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("user: inboxes: %w", err)
 	}
-	defer rows.Close()
-	ids := []int64{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // Patch changes some of a user's fields; nil fields stay as they are. The
