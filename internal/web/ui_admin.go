@@ -64,8 +64,7 @@ func (u *ui) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor
 	if err != nil {
 		return err
 	}
-	u.forgetNames()
-	n, err := u.names(r.Context(), nil, nil)
+	n, err := u.freshNames(r.Context())
 	if err != nil {
 		return err
 	}
@@ -275,8 +274,7 @@ func (u *ui) adminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	if err != nil {
 		return err
 	}
-	u.forgetNames()
-	n, err := u.names(r.Context(), nil, nil)
+	n, err := u.freshNames(r.Context())
 	if err != nil {
 		return err
 	}

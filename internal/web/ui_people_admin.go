@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -16,6 +17,13 @@ import (
 
 // Admin pages of people: invitations, teams, the security setting and
 // an inbox's automatic assignment.
+
+// freshNames are the names of people and inboxes read anew: the admin
+// pages list what may have changed a moment ago.
+func (u *ui) freshNames(ctx context.Context) (*names, error) {
+	u.forgetNames()
+	return u.names(ctx, nil, nil)
+}
 
 // ---- Invitations ----
 
@@ -40,8 +48,7 @@ func (u *ui) renderInvitations(w http.ResponseWriter, r *http.Request, a policy.
 	if err != nil {
 		return err
 	}
-	u.forgetNames()
-	n, err := u.names(r.Context(), nil, nil)
+	n, err := u.freshNames(r.Context())
 	if err != nil {
 		return err
 	}
@@ -171,8 +178,7 @@ func (u *ui) renderTeams(w http.ResponseWriter, r *http.Request, a policy.Actor,
 	if err != nil {
 		return err
 	}
-	u.forgetNames()
-	n, err := u.names(r.Context(), nil, nil)
+	n, err := u.freshNames(r.Context())
 	if err != nil {
 		return err
 	}
