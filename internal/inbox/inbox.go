@@ -310,13 +310,19 @@ func (s *Store) RotateWebchatSecret(ctx context.Context, id int64) (string, erro
 // List returns the inboxes an actor works in: all of them for admins and
 // inbox managers, their own for everyone else.
 func (s *Store) List(ctx context.Context, a policy.Actor) ([]Inbox, error) {
-	q := `SELECT ` + columns + ` FROM inboxes ORDER BY lower(name), id`
-	args := []any{}
-	if a.Role != policy.Admin && a.Role != policy.InboxManager {
-		q = `SELECT ` + columns + ` FROM inboxes WHERE id IN (SELECT inbox_id FROM inbox_members WHERE user_id = $1) ORDER BY lower(name), id`
-		args = append(args, a.UserID)
+	if a.Role == policy.Admin || a.Role == policy.InboxManager {
+		return s.list(ctx, ``)
 	}
-	rows, err := s.db.Query(ctx, q, args...)
+	return s.Of(ctx, a.UserID)
+}
+
+// Of returns the inboxes userID is a member of, by name.
+func (s *Store) Of(ctx context.Context, userID int64) ([]Inbox, error) {
+	return s.list(ctx, `WHERE id IN (SELECT inbox_id FROM inbox_members WHERE user_id = $1)`, userID)
+}
+
+func (s *Store) list(ctx context.Context, where string, args ...any) ([]Inbox, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM inboxes `+where+` ORDER BY lower(name), id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: list: %w", err)
 	}

@@ -36,7 +36,7 @@ type meResponse struct {
 	// TwoFactor is the method of two-factor authentication, "" for off.
 	TwoFactor auth.Method `json:"two_factor"`
 	// Teams and Inboxes are the teams and inboxes the user is a member
-	// of, by name: with the role, the summary of their profile.
+	// of, ordered by name: with the role, the summary of their profile.
 	Teams   []membership `json:"teams"`
 	Inboxes []membership `json:"inboxes"`
 	// EmailChange is the new address an admin asked for, waiting for its
@@ -92,13 +92,13 @@ func (s *Server) memberships(ctx context.Context, u user.User) (teams, inboxes [
 	for i, t := range ts {
 		teams[i] = membership{ID: t.ID, Name: t.Name}
 	}
-	inboxes = make([]membership, 0, len(u.InboxIDs))
-	for _, id := range u.InboxIDs {
-		in, err := s.Inboxes.Get(ctx, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		inboxes = append(inboxes, membership{ID: in.ID, Name: in.Name})
+	ins, err := s.Inboxes.Of(ctx, u.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	inboxes = make([]membership, len(ins))
+	for i, in := range ins {
+		inboxes[i] = membership{ID: in.ID, Name: in.Name}
 	}
 	return teams, inboxes, nil
 }
