@@ -1,5 +1,6 @@
-// Package user keeps the people who work in Switchboard: their email, name,
-// role and the inboxes they are members of.
+// Package user keeps the people who work in Switchboard: their email, name
+// (first and last, and whole), role, the inboxes they are members of, and
+// their profile and preferences.
 package user
 
 import (
