@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -177,19 +178,12 @@ func webhookCmd(ctx context.Context, args []string) error {
 		people[i] = graphfake.Customer{Name: "Customer " + strconv.Itoa(i), Phone: "1555" + fmt.Sprintf("%07d", rand.IntN(1e7))}
 	}
 
+	m := newMeasure(t, os.Stdout, *rate, workers, *warm, *dur, *runs)
+	m.wsLabel = "webhook->WS"
 	// The agent's WebSocket: message events matched to sends by wamid.
-	var pending sync.Map // wamid -> time the POST was due
-	var recMu sync.Mutex
-	var wsLat durations
-	var recording atomic.Bool
 	closeWS, err := agentEvents(ctx, t, b.admin.Token, func(typ string, data eventData, at time.Time) {
-		if typ != "message.created" {
-			return
-		}
-		if v, ok := pending.LoadAndDelete(data.ChannelMessageID); ok && recording.Load() {
-			recMu.Lock()
-			wsLat = append(wsLat, at.Sub(v.(time.Time)))
-			recMu.Unlock()
+		if typ == "message.created" {
+			m.event(data.ChannelMessageID, at)
 		}
 	})
 	if err != nil {
@@ -198,9 +192,6 @@ func webhookCmd(ctx context.Context, args []string) error {
 	defer closeWS()
 
 	var seq atomic.Int64
-	var postLat durations
-	var posted, failed atomic.Int64
-	var firstErr atomic.Value
 	send := func(due time.Time) {
 		r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 		ni := r.IntN(len(nums))
@@ -215,8 +206,7 @@ func webhookCmd(ctx context.Context, args []string) error {
 			in, event := mixed(r, i, last, *textOnly)
 			id, err := bt.Inbound(n.ID, people[c], in)
 			if err != nil {
-				failed.Add(1)
-				firstErr.CompareAndSwap(nil, err.Error())
+				m.fail(ctx, err)
 				return
 			}
 			chat.Store(id)
@@ -226,86 +216,20 @@ func webhookCmd(ctx context.Context, args []string) error {
 		}
 		body, err := bt.Body()
 		if err != nil {
-			failed.Add(1)
+			m.fail(ctx, err)
 			return
 		}
 		for _, id := range ids {
-			pending.Store(id, due)
+			m.expect(id, due)
 		}
-		err = b.post(ctx, n, body)
-		d := time.Since(due)
-		if err != nil {
-			for _, id := range ids {
-				pending.Delete(id)
-			}
-			if ctx.Err() == nil {
-				failed.Add(1)
-				firstErr.CompareAndSwap(nil, err.Error())
-			}
+		if err := b.post(ctx, n, body); err != nil {
+			m.fail(ctx, err, ids...)
 			return
 		}
-		if recording.Load() {
-			posted.Add(int64(*batch))
-			recMu.Lock()
-			postLat = append(postLat, d)
-			recMu.Unlock()
-		}
+		m.sent(*batch, due)
 	}
-	perPost := 1.0
-	if *rate > 0 {
-		perPost = float64(*batch)
-	}
-	mode := "flat out, " + strconv.Itoa(workers) + " concurrent"
-	if *rate > 0 {
-		mode = fmt.Sprintf("open loop at %.0f messages/s", *rate)
-	}
-	fmt.Printf("webhook: %s, batches of %d, %d numbers, %d customers, %s per run, server pid %d\n", mode, *batch, len(nums), len(people), *dur, t.pid)
-	var mps, p50s, p99s, ws50s, ws99s, stmts []float64
-	for run := 1; run <= *runs && ctx.Err() == nil; run++ {
-		offer(ctx, *rate/perPost, workers, *warm, send)
-		time.Sleep(200 * time.Millisecond)
-		m0, err := t.scrape(ctx)
-		if err != nil {
-			return err
-		}
-		recMu.Lock()
-		postLat, wsLat = postLat[:0], wsLat[:0]
-		recMu.Unlock()
-		posted.Store(0)
-		failed.Store(0)
-		recording.Store(true)
-		start := time.Now()
-		offer(ctx, *rate/perPost, workers, *dur, send)
-		elapsed := time.Since(start)
-		awaitPending(&pending, 2*time.Second)
-		recording.Store(false)
-		m1, err := t.scrape(ctx)
-		if err != nil {
-			return err
-		}
-		lost := countPending(&pending)
-		pending.Clear()
-		ingested := m1.sum("switchboard_messages_ingested_total") - m0.sum("switchboard_messages_ingested_total")
-		st := m1.sum("switchboard_db_statements_total") - m0.sum("switchboard_db_statements_total")
-		recMu.Lock()
-		pl, wl := postLat, wsLat
-		recMu.Unlock()
-		r := float64(posted.Load()) / elapsed.Seconds()
-		fmt.Printf("run %d: %.0f msg/s (server counted %.0f)  POST p50 %s p99 %s  webhook->WS p50 %s p99 %s (%d events, %d missing)  %.2f statements/msg  errors %d",
-			run, r, ingested/elapsed.Seconds(), ms(pl.pct(50)), ms(pl.pct(99)), ms(wl.pct(50)), ms(wl.pct(99)), len(wl), lost, st/max(ingested, 1), failed.Load())
-		if e := firstErr.Swap(""); e != nil && e != "" {
-			fmt.Printf(" (first: %s)", e)
-		}
-		fmt.Println()
-		mps, p50s, p99s = append(mps, r), append(p50s, float64(pl.pct(50))/1e6), append(p99s, float64(pl.pct(99))/1e6)
-		ws50s, ws99s, stmts = append(ws50s, float64(wl.pct(50))/1e6), append(ws99s, float64(wl.pct(99))/1e6), append(stmts, st/max(ingested, 1))
-	}
-	if ctx.Err() != nil {
-		return errors.New("interrupted")
-	}
-	fmt.Printf("median of %d: %.0f msg/s  POST p50 %.2fms p99 %.2fms  webhook->WS p50 %.2fms p99 %.2fms  %.2f statements/msg\n",
-		len(mps), median(mps), median(p50s), median(p99s), median(ws50s), median(ws99s), median(stmts))
-	return nil
+	fmt.Printf("webhook: %s, batches of %d, %d numbers, %d customers, %s per run, server pid %d\n", m.mode("messages/s"), *batch, len(nums), len(people), *dur, t.pid)
+	return m.run(ctx, *batch, send)
 }
 
 func outboxCmd(ctx context.Context, args []string) error {

@@ -255,15 +255,8 @@ func ForMessages(ctx context.Context, q db.Querier, messageIDs []int64) (map[int
 	if len(messageIDs) == 0 {
 		return out, nil
 	}
-	var b strings.Builder
-	for i, id := range messageIDs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
-	}
 	rows, err := q.Query(ctx, `SELECT message_id, id, kind, filename, content_type, size, sha256, created_at
-		FROM attachments WHERE message_id IN (`+b.String()+`) ORDER BY id`)
+		FROM attachments WHERE message_id IN (`+db.IDList(messageIDs)+`) ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("attachment: for messages: %w", err)
 	}

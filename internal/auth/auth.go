@@ -8,11 +8,7 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,6 +19,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/text"
+	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -70,20 +67,6 @@ type cachedActor struct {
 // New returns the auth service.
 func New(d *db.DB, users *user.Store) *Service {
 	return &Service{db: d, users: users, now: db.Now, tokens: map[string]cachedToken{}, actors: map[int64]cachedActor{}}
-}
-
-func newSecret(prefix string) (token, hash string) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	token = prefix + base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token)
-}
-
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 // Login checks an email and password, with throttling, and returns the
@@ -226,7 +209,7 @@ type Session struct {
 
 // CreateSession starts a session for userID and returns its secret token.
 func (s *Service) CreateSession(ctx context.Context, userID int64, userAgent, ip string) (string, error) {
-	token, hash := newSecret(sessionPrefix)
+	token, hash := secret.NewToken(sessionPrefix)
 	now := db.Now()
 	// The browser's User-Agent is not to refuse: made storable (bytes that
 	// are not UTF-8 would make PostgreSQL refuse the row) and bounded.
@@ -241,7 +224,7 @@ func (s *Service) CreateSession(ctx context.Context, userID int64, userAgent, ip
 
 // EndSession deletes the session with token.
 func (s *Service) EndSession(ctx context.Context, token string) error {
-	hash := hashToken(token)
+	hash := secret.HashToken(token)
 	s.mu.Lock()
 	delete(s.tokens, hash)
 	s.mu.Unlock()
@@ -266,7 +249,7 @@ func (s *Service) CreateToken(ctx context.Context, userID int64, name string) (A
 	if len([]rune(name)) > 100 {
 		return APIToken{}, "", problem.Invalid("name", "A token name has at most 100 characters.")
 	}
-	token, hash := newSecret(tokenPrefix)
+	token, hash := secret.NewToken(tokenPrefix)
 	t := APIToken{Name: name, CreatedAt: db.Now()}
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
@@ -303,7 +286,7 @@ func (s *Service) TokenOf(ctx context.Context, token string) (APIToken, error) {
 	}
 	var t APIToken
 	err := s.db.QueryRow(ctx, `SELECT id, name, created_at, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`,
-		hashToken(token)).Scan(&t.ID, &t.Name, &t.CreatedAt, &t.LastUsedAt)
+		secret.HashToken(token)).Scan(&t.ID, &t.Name, &t.CreatedAt, &t.LastUsedAt)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return APIToken{}, ErrUnauthenticated
 	}
@@ -339,7 +322,7 @@ func (s *Service) Identify(ctx context.Context, token string, fromCookie bool) (
 	if !strings.HasPrefix(token, want) || len(token) > 100 {
 		return policy.Actor{}, ErrUnauthenticated
 	}
-	hash := hashToken(token)
+	hash := secret.HashToken(token)
 	now := time.Now()
 	s.mu.Lock()
 	c, ok := s.tokens[hash]

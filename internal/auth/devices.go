@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -50,7 +51,7 @@ func (s *Service) deviceOf(ctx context.Context, token, email string) (int64, err
 	}
 	var id int64
 	err := s.db.QueryRow(ctx, `SELECT d.id FROM login_devices d JOIN users u ON u.id = d.user_id
-		WHERE d.token_hash = $1 AND u.email = $2 AND d.expires_at > $3`, hashToken(token), user.NormalizeEmail(email), s.now()).Scan(&id)
+		WHERE d.token_hash = $1 AND u.email = $2 AND d.expires_at > $3`, secret.HashToken(token), user.NormalizeEmail(email), s.now()).Scan(&id)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return 0, nil
 	}
@@ -86,12 +87,12 @@ func (s *Service) deviceFailure(ctx context.Context, id int64) error {
 // user's is left to expire (a browser shared by two people remembers the
 // last one).
 func (s *Service) RememberDevice(ctx context.Context, userID int64, previous string) (string, error) {
-	token, hash := newSecret(devicePrefix)
+	token, hash := secret.NewToken(devicePrefix)
 	now := s.now()
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		if strings.HasPrefix(previous, devicePrefix) && len(previous) <= 100 {
 			res, err := tx.Exec(ctx, `UPDATE login_devices SET token_hash = $3, last_used_at = $4, expires_at = $5 WHERE token_hash = $1 AND user_id = $2`,
-				hashToken(previous), userID, hash, now, now.Add(DeviceLifetime))
+				secret.HashToken(previous), userID, hash, now, now.Add(DeviceLifetime))
 			if err != nil {
 				return err
 			}

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/mail"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/sms"
@@ -468,7 +469,7 @@ type Challenge struct {
 // StartLogin begins the second step of u's sign-in by method m: a code
 // goes out by email or SMS (an app needs nothing sent).
 func (f *Factors) StartLogin(ctx context.Context, u user.User, m Method, ip string) (Challenge, error) {
-	token, hash := newSecret("sbc_")
+	token, hash := secret.NewToken("sbc_")
 	now := f.now()
 	err := f.db.Write(ctx, func(tx *db.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM login_challenges WHERE expires_at < $1`, now); err != nil {
@@ -515,7 +516,7 @@ func (f *Factors) challenge(ctx context.Context, token string) (int64, Method, e
 	var uid int64
 	var m Method
 	var expires time.Time
-	err := f.db.QueryRow(ctx, `SELECT user_id, method, expires_at FROM login_challenges WHERE token_hash = $1`, hashToken(token)).Scan(&uid, &m, &expires)
+	err := f.db.QueryRow(ctx, `SELECT user_id, method, expires_at FROM login_challenges WHERE token_hash = $1`, secret.HashToken(token)).Scan(&uid, &m, &expires)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) || (err == nil && f.now().After(expires)) {
 		return 0, "", errChallenge
 	}
@@ -558,7 +559,7 @@ func (f *Factors) FinishLogin(ctx context.Context, token, code string) (int64, e
 	if err := f.check(ctx, uid, m, PurposeLogin, code); err != nil {
 		return 0, err
 	}
-	res, err := f.db.Exec(ctx, `DELETE FROM login_challenges WHERE token_hash = $1`, hashToken(token))
+	res, err := f.db.Exec(ctx, `DELETE FROM login_challenges WHERE token_hash = $1`, secret.HashToken(token))
 	if err != nil {
 		return 0, err
 	}
@@ -853,12 +854,12 @@ func (f *Factors) PendingPhone(ctx context.Context, u user.User) (*PhoneChange, 
 	return c, nil
 }
 
-// StartPhone begins changing u's mobile number to phone ("" removes it).
+// StartPhone begins changing u's mobile number to number ("" removes it).
 // The previous number, if any, receives a code first; then the new one.
-func (f *Factors) StartPhone(ctx context.Context, u user.User, phone, ip string) error {
+func (f *Factors) StartPhone(ctx context.Context, u user.User, number, ip string) error {
 	target := ""
-	if strings.TrimSpace(phone) != "" {
-		n, msg := user.NormalizePhone(phone, true)
+	if strings.TrimSpace(number) != "" {
+		n, msg := phone.Normalize(number, phone.Mobile)
 		if msg != "" {
 			return problem.Invalid("mobile", "%s", msg)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -18,7 +19,7 @@ func (s *Service) SessionOf(ctx context.Context, token string) (Session, error) 
 	}
 	var ses Session
 	err := s.db.QueryRow(ctx, `SELECT id, user_id, user_agent, ip, created_at, last_seen_at FROM sessions WHERE token_hash = $1 AND expires_at > $2`,
-		hashToken(token), db.Now()).Scan(&ses.ID, &ses.UserID, &ses.UserAgent, &ses.IP, &ses.CreatedAt, &ses.LastSeenAt)
+		secret.HashToken(token), db.Now()).Scan(&ses.ID, &ses.UserID, &ses.UserAgent, &ses.IP, &ses.CreatedAt, &ses.LastSeenAt)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return Session{}, ErrUnauthenticated
 	}

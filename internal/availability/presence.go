@@ -282,23 +282,10 @@ func later(a, b time.Time) time.Time {
 // forgets old rows. Every node runs it; it is idempotent.
 func (p *Presence) Sweep(ctx context.Context) error {
 	now := p.now()
-	rows, err := p.db.Query(ctx, `SELECT DISTINCT p.user_id FROM presence p JOIN users u ON u.id = p.user_id
+	ids, err := db.IDs(ctx, p.db, `SELECT DISTINCT p.user_id FROM presence p JOIN users u ON u.id = p.user_id
 		WHERE u.status NOT IN ('away', 'unavailable')
 		AND NOT EXISTS (SELECT 1 FROM presence q WHERE q.user_id = p.user_id AND q.connections > 0 AND q.seen_at > $1)`, now.Add(-staleAfter))
 	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, id := range ids {

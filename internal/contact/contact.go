@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/tag"
@@ -49,27 +49,6 @@ type Profile struct {
 
 // ErrNotFound is returned for a contact that does not exist or may not be seen.
 var ErrNotFound = problem.NotFound("Contact")
-
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
-// NormalizePhone turns "+44 20 7946-0958" into "+442079460958" and checks
-// it is E.164.
-func NormalizePhone(s string) (string, string) {
-	s = strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '-', '(', ')', '.', '\u00a0':
-			return -1
-		}
-		return r
-	}, strings.TrimSpace(s))
-	if strings.HasPrefix(s, "00") {
-		s = "+" + s[2:]
-	}
-	if !e164.MatchString(s) {
-		return "", "Enter the number in international format, like +14155550123."
-	}
-	return s, ""
-}
 
 // Find returns the contact known on inboxID as externalID (ok=false when
 // there is none), filling in the name it lacks from profile.
@@ -238,25 +217,13 @@ func scopeSQL(s policy.Scope, args *[]any) string {
 		if len(s.Inboxes) == 0 {
 			return "FALSE"
 		}
-		return `EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = c.id AND i.inbox_id IN (` + idList(s.Inboxes) + `))`
+		return `EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = c.id AND i.inbox_id IN (` + db.IDList(s.Inboxes) + `))`
 	case policy.ScopeAssignedOrOwned:
 		*args = append(*args, s.UserID)
 		n := strconv.Itoa(len(*args))
 		return `(c.owner_id = $` + n + ` OR EXISTS (SELECT 1 FROM conversations v WHERE v.contact_id = c.id AND v.assignee_id = $` + n + `))`
 	}
 	return "FALSE"
-}
-
-// idList renders ids for an IN list. They are int64s, so this is safe.
-func idList(ids []int64) string {
-	var b strings.Builder
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
-	}
-	return b.String()
 }
 
 const columns = `c.id, c.name, c.phone, c.email, c.owner_id, c.created_at, c.updated_at`
@@ -296,30 +263,11 @@ func Get(ctx context.Context, q db.Querier, s policy.Scope, id int64) (Contact, 
 	return c, rows.Err()
 }
 
+// contactTags are the tags of each contact.
+var contactTags = tag.Table{Name: "contact_tags", Item: "contact_id"}
+
 func fillTags(ctx context.Context, q db.Querier, cs []*Contact) error {
-	if len(cs) == 0 {
-		return nil
-	}
-	ids := make([]int64, len(cs))
-	byID := map[int64]*Contact{}
-	for i, c := range cs {
-		ids[i] = c.ID
-		byID[c.ID] = c
-	}
-	rows, err := q.Query(ctx, `SELECT contact_id, tag FROM contact_tags WHERE contact_id IN (`+idList(ids)+`) ORDER BY tag`)
-	if err != nil {
-		return fmt.Errorf("contact: tags: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var t string
-		if err := rows.Scan(&id, &t); err != nil {
-			return err
-		}
-		byID[id].Tags = append(byID[id].Tags, t)
-	}
-	return rows.Err()
+	return tag.Fill(ctx, q, contactTags, cs, func(c *Contact) (int64, *[]string) { return c.ID, &c.Tags })
 }
 
 // ListOptions filter and page the contact list.
@@ -391,7 +339,7 @@ func (p *Patch) Validate(ctx context.Context, q db.Querier) error {
 		}
 	}
 	if p.Phone != nil && *p.Phone != "" {
-		if n, msg := NormalizePhone(*p.Phone); msg != "" {
+		if n, msg := phone.Normalize(*p.Phone, phone.Possible); msg != "" {
 			f.Add("phone", "%s", msg)
 		} else {
 			*p.Phone = n

@@ -201,7 +201,7 @@ func reactionsOf(ctx context.Context, q db.Querier, ids []int64) (map[int64][]Re
 		return out, nil
 	}
 	rows, err := q.Query(ctx, `SELECT message_id, reactor, emoji, reacted_at FROM message_reactions
-		WHERE message_id IN (`+idList(ids)+`) AND emoji <> '' ORDER BY message_id, reactor`)
+		WHERE message_id IN (`+db.IDList(ids)+`) AND emoji <> '' ORDER BY message_id, reactor`)
 	if err != nil {
 		return nil, fmt.Errorf("conversation: reactions: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/tag"
 )
 
 // ErrNotFound is returned for a conversation that does not exist or that
@@ -89,42 +90,11 @@ func (s *Service) Get(ctx context.Context, a policy.Actor, id int64) (Conversati
 	return c, nil
 }
 
-func fillTags(ctx context.Context, q db.Querier, cs []*Conversation) error {
-	if len(cs) == 0 {
-		return nil
-	}
-	byID := make(map[int64]*Conversation, len(cs))
-	ids := make([]int64, len(cs))
-	for i, c := range cs {
-		byID[c.ID] = c
-		ids[i] = c.ID
-	}
-	rows, err := q.Query(ctx, `SELECT conversation_id, tag FROM conversation_tags WHERE conversation_id IN (`+idList(ids)+`) ORDER BY tag`)
-	if err != nil {
-		return fmt.Errorf("conversation: tags: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var t string
-		if err := rows.Scan(&id, &t); err != nil {
-			return err
-		}
-		byID[id].Tags = append(byID[id].Tags, t)
-	}
-	return rows.Err()
-}
+// conversationTags are the tags of each conversation.
+var conversationTags = tag.Table{Name: "conversation_tags", Item: "conversation_id"}
 
-// idList renders int64 ids for an IN list (safe: they are numbers).
-func idList(ids []int64) string {
-	var b strings.Builder
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
-	}
-	return b.String()
+func fillTags(ctx context.Context, q db.Querier, cs []*Conversation) error {
+	return tag.Fill(ctx, q, conversationTags, cs, func(c *Conversation) (int64, *[]string) { return c.ID, &c.Tags })
 }
 
 // Assignee filters the list by who works a conversation.
@@ -239,7 +209,7 @@ func (s *Service) byIDs(ctx context.Context, viewer int64, ids []int64) ([]Conve
 	rows, err := s.db.Query(ctx, `SELECT `+withTags(s.db.Dialect())+`, r.last_read_message_id FROM conversations c
 		JOIN contacts ct ON ct.id = c.contact_id
 		LEFT JOIN conversation_reads r ON r.conversation_id = c.id AND r.user_id = $1
-		WHERE c.id IN (`+idList(ids)+`)`, viewer)
+		WHERE c.id IN (`+db.IDList(ids)+`)`, viewer)
 	if err != nil {
 		return nil, fmt.Errorf("conversation: load page: %w", err)
 	}
@@ -354,7 +324,7 @@ func listQuery(s policy.Scope, viewer int64, o ListOptions, after *cursor) (stri
 			return "", nil
 		case assignee != "" || len(inboxes) > 20:
 			// One person's conversations: the assignee index, filtered.
-			add(nonEmpty(assignee, "inbox_id IN ("+idList(inboxes)+")")...)
+			add(nonEmpty(assignee, "inbox_id IN ("+db.IDList(inboxes)+")")...)
 		default:
 			for _, id := range inboxes {
 				add(nonEmpty("inbox_id = "+args.add(id), assignee)...)

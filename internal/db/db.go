@@ -56,6 +56,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -504,3 +505,35 @@ func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Time normalises t the way Now does.
 func Time(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// IDList renders ids as the items of an IN list: "3,5,8". They are
+// numbers, so the text is safe to put in a query.
+func IDList(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}
+
+// IDs runs query, whose rows are one integer column, and returns its
+// values in order (an empty slice for none).
+func IDs(ctx context.Context, q Querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -88,3 +88,32 @@ func TestRefusesNewerSchema(t *testing.T) {
 		}
 	})
 }
+
+// TestIDs reads a column of ids, in order, into a slice that is empty
+// rather than nil for none, and IDList writes them back into a query.
+func TestIDs(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var want []int64
+		for _, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+			var id int64
+			err := d.Write(ctx, func(tx *db.Tx) error {
+				return tx.QueryRow(ctx, `INSERT INTO users (email, name, role, password_hash, created_at, updated_at) VALUES ($1, 'X', 'sales', 'x', $2, $2) RETURNING id`,
+					email, db.Now()).Scan(&id)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, id)
+		}
+		got, err := db.IDs(ctx, d, `SELECT id FROM users WHERE id IN (`+db.IDList(want[1:])+`) ORDER BY id DESC`)
+		if err != nil || len(got) != 2 || got[0] != want[2] || got[1] != want[1] {
+			t.Fatalf("IDs = %v, %v; want %v reversed", got, err, want[1:])
+		}
+		none, err := db.IDs(ctx, d, `SELECT id FROM users WHERE email = $1`, "nobody@example.com")
+		if err != nil || none == nil || len(none) != 0 {
+			t.Fatalf("IDs of nothing = %#v, %v", none, err)
+		}
+	})
+}

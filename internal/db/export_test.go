@@ -5,6 +5,9 @@ import (
 	"sync"
 )
 
+// MigrateTo applies the pending migrations up to version target.
+func (db *DB) MigrateTo(ctx context.Context, target int) (int, error) { return db.migrate(ctx, target) }
+
 // CommitBatch runs fns as one batch of the group writer, in one
 // transaction on a connection of its own, each in its own savepoint, and
 // returns each function's error (after MapErr); the OnCommit functions of

@@ -45,11 +45,9 @@ func (db *DB) migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	// Numbers only increase; a gap is allowed (a migration numbered while
-	// others were written beside it).
 	for i, m := range ms {
-		if m.version < 1 || (i > 0 && m.version == ms[i-1].version) {
-			return nil, fmt.Errorf("db: migration %s: numbers start at 1 and are used once", m.name)
+		if m.version != i+1 {
+			return nil, fmt.Errorf("db: migrations must be numbered 1, 2, 3…; found %s at position %d", m.name, i+1)
 		}
 	}
 	return ms, nil
@@ -120,6 +118,11 @@ func (db *DB) CheckSchema(ctx context.Context) error {
 // refuses to touch a database whose schema is newer than the binary. Nodes
 // starting together on PostgreSQL take turns through an advisory lock.
 func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
+	return db.migrate(ctx, db.LatestVersion())
+}
+
+// migrate applies the pending migrations up to version target.
+func (db *DB) migrate(ctx context.Context, target int) (applied int, err error) {
 	ms, err := db.migrations()
 	if err != nil {
 		return 0, err
@@ -153,7 +156,7 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 		return 0, &ErrSchemaNewer{Database: current, Binary: latest}
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.version <= current || m.version > target {
 			continue
 		}
 		err := db.Write(ctx, func(tx *Tx) error {

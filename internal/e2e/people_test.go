@@ -34,7 +34,9 @@ func TestPeople(t *testing.T) {
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) { people(t, d) })
 }
 
-func people(t *testing.T, d *db.DB) {
+// startWithMail starts a node whose mail goes to an SMTP server in the
+// test, and returns both.
+func startWithMail(t *testing.T, d *db.DB) (*testrig.Server, *mailtest.Server) {
 	smtp := mailtest.Start(t)
 	srv := testrig.Start(t, d, testrig.Options{Config: func(c *config.Config) {
 		m, err := mail.ParseURL(smtp.URL)
@@ -44,6 +46,11 @@ func people(t *testing.T, d *db.DB) {
 		c.SMTP = &m
 		c.MailFrom, _ = mail.ParseFrom("Switchboard <switchboard@example.com>")
 	}})
+	return srv, smtp
+}
+
+func people(t *testing.T, d *db.DB) {
+	srv, smtp := startWithMail(t, d)
 	srv.NewUser("admin@example.com", policy.Admin)
 	in, _ := srv.NewWebchatInbox("Main site")
 

@@ -646,7 +646,7 @@ func TestAdminPages(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/admin/users/new"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "dana.example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "Dana"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=first_name]`), "Dana"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "short"),
 		chromedp.Click(chromedp.CSS(`form.user-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.field-error[data-field=email]`)),
@@ -657,7 +657,7 @@ func TestAdminPages(t *testing.T) {
 	if got := wsEval[string](t, ctx, `document.querySelector(".field-error[data-field=password]").textContent`); !strings.Contains(got, "at least 10") {
 		t.Fatalf("password error %q", got)
 	}
-	if got := wsEval[string](t, ctx, `document.querySelector("input[name=name]").value + "|" + document.querySelector("input[name=email]").value`); got != "Dana|dana.example.com" {
+	if got := wsEval[string](t, ctx, `document.querySelector("input[name=first_name]").value + "|" + document.querySelector("input[name=email]").value`); got != "Dana|dana.example.com" {
 		t.Fatalf("kept %q", got)
 	}
 	Do(t, ctx,
@@ -685,7 +685,7 @@ func TestAdminPages(t *testing.T) {
 	// Change the role and memberships.
 	Do(t, ctx,
 		chromedp.Navigate(fmt.Sprintf("%s/admin/users/%d", srv.URL, *dana)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=name]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=first_name]`)),
 		chromedp.Click(chromedp.CSS(`input[name=role][value=service]`)),
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`input[name=inbox_ids][value="%d"]`, shop.ID))),
 		chromedp.Click(chromedp.CSS(`form.user-form button[type=submit]`)),

@@ -207,7 +207,7 @@ func (s *Store) Create(ctx context.Context, n NewInbox) (Inbox, string, error) {
 				return err
 			}
 		}
-		if in.MemberIDs, err = setMembers(ctx, tx.Tx, in.ID, n.MemberIDs); err != nil {
+		if in.MemberIDs, err = memberships.Set(ctx, tx.Tx, in.ID, n.MemberIDs); err != nil {
 			return err
 		}
 		tx.Emit(changed(in))
@@ -228,27 +228,8 @@ func (s *Store) seal(sec secrets) (string, error) {
 	return s.box.Seal(string(b))
 }
 
-func setMembers(ctx context.Context, tx *db.Tx, inboxID int64, userIDs []int64) ([]int64, error) {
-	if _, err := tx.Exec(ctx, `DELETE FROM inbox_members WHERE inbox_id = $1`, inboxID); err != nil {
-		return nil, err
-	}
-	out := []int64{}
-	for _, id := range userIDs {
-		if slices.Contains(out, id) {
-			continue
-		}
-		res, err := tx.Exec(ctx, `INSERT INTO inbox_members (inbox_id, user_id) SELECT $1, id FROM users WHERE id = $2`, inboxID, id)
-		if err != nil {
-			return nil, err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, problem.Invalid("member_ids", "User %d does not exist.", id)
-		}
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out, nil
-}
+// memberships are the users of each inbox.
+var memberships = user.Members{Table: "inbox_members", Group: "inbox_id"}
 
 const columns = `id, type, name, COALESCE(public_token, ''), settings, created_at`
 
@@ -329,13 +310,19 @@ func (s *Store) RotateWebchatSecret(ctx context.Context, id int64) (string, erro
 // List returns the inboxes an actor works in: all of them for admins and
 // inbox managers, their own for everyone else.
 func (s *Store) List(ctx context.Context, a policy.Actor) ([]Inbox, error) {
-	q := `SELECT ` + columns + ` FROM inboxes ORDER BY lower(name), id`
-	args := []any{}
-	if a.Role != policy.Admin && a.Role != policy.InboxManager {
-		q = `SELECT ` + columns + ` FROM inboxes WHERE id IN (SELECT inbox_id FROM inbox_members WHERE user_id = $1) ORDER BY lower(name), id`
-		args = append(args, a.UserID)
+	if a.Role == policy.Admin || a.Role == policy.InboxManager {
+		return s.list(ctx, ``)
 	}
-	rows, err := s.db.Query(ctx, q, args...)
+	return s.Of(ctx, a.UserID)
+}
+
+// Of returns the inboxes userID is a member of, by name.
+func (s *Store) Of(ctx context.Context, userID int64) ([]Inbox, error) {
+	return s.list(ctx, `WHERE id IN (SELECT inbox_id FROM inbox_members WHERE user_id = $1)`, userID)
+}
+
+func (s *Store) list(ctx context.Context, where string, args ...any) ([]Inbox, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+columns+` FROM inboxes `+where+` ORDER BY lower(name), id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: list: %w", err)
 	}
@@ -364,20 +351,7 @@ func (s *Store) List(ctx context.Context, a policy.Actor) ([]Inbox, error) {
 }
 
 func members(ctx context.Context, q db.Querier, inboxID int64) ([]int64, error) {
-	rows, err := q.Query(ctx, `SELECT user_id FROM inbox_members WHERE inbox_id = $1 ORDER BY user_id`, inboxID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []int64{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return db.IDs(ctx, q, `SELECT user_id FROM inbox_members WHERE inbox_id = $1 ORDER BY user_id`, inboxID)
 }
 
 func allMembers(ctx context.Context, q db.Querier) (map[int64][]int64, error) {
@@ -467,7 +441,7 @@ func (s *Store) Update(ctx context.Context, id int64, p Patch) (Inbox, []int64, 
 			}
 		}
 		if p.MemberIDs != nil {
-			if in.MemberIDs, err = setMembers(ctx, tx.Tx, id, *p.MemberIDs); err != nil {
+			if in.MemberIDs, err = memberships.Set(ctx, tx.Tx, id, *p.MemberIDs); err != nil {
 				return err
 			}
 			for _, uid := range symmetricDiff(before, in.MemberIDs) {

@@ -2,8 +2,6 @@ package inbox
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,9 +9,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/secret"
 )
 
 // WhatsAppSettings is a WhatsApp inbox's number as the API shows it. Its
@@ -143,7 +142,7 @@ func displayNumber(f problem.Fields, v string) string {
 	if !strings.HasPrefix(v, "+") && !strings.HasPrefix(v, "00") {
 		v = "+" + v
 	}
-	n, msg := contact.NormalizePhone(v)
+	n, msg := phone.Normalize(v, phone.Possible)
 	if msg != "" {
 		f.Add("whatsapp.display_phone_number", "Enter the phone number customers write to, like +14155550123.")
 		return v
@@ -228,10 +227,7 @@ func (p *WhatsAppPatch) changesSecrets() bool {
 }
 
 // HashVerifyToken is how a verify token is looked up.
-func HashVerifyToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func HashVerifyToken(token string) string { return secret.HashToken(token) }
 
 // errNumberTaken is the field error of a phone number id another inbox has.
 var errNumberTaken = problem.Invalid("whatsapp.phone_number_id", "Another inbox is already connected to this phone number ID.")

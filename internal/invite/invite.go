@@ -8,10 +8,6 @@ package invite
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +20,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/mail"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -79,20 +76,6 @@ func New(d *db.DB, out *mail.Outbox, cat *i18n.Catalog, base *url.URL, hash func
 	return &Service{db: d, mail: out, cat: cat, base: base, hash: hash}
 }
 
-func newToken() (string, string) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	t := "sbi_" + base64.RawURLEncoding.EncodeToString(b)
-	return t, hashToken(t)
-}
-
-func hashToken(t string) string {
-	sum := sha256.Sum256([]byte(t))
-	return hex.EncodeToString(sum[:])
-}
-
 // Link is the address of an invitation with token.
 func (s *Service) Link(token string) string {
 	return s.base.String() + "/invitations/" + token
@@ -144,7 +127,7 @@ func (s *Service) Create(ctx context.Context, n NewInvitation, inviter user.User
 	if n.InboxIDs == nil {
 		n.InboxIDs = []int64{}
 	}
-	token, hash := newToken()
+	token, hash := secret.NewToken("sbi_")
 	now := db.Now()
 	inv := Invitation{Email: n.Email, Role: n.Role, InboxIDs: dedup(n.InboxIDs), InvitedBy: &inviter.ID, State: Pending,
 		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(Lifetime)}
@@ -258,7 +241,7 @@ func (s *Service) Get(ctx context.Context, id int64) (Invitation, error) {
 // now; the previous link stops working. Used and revoked invitations
 // cannot be sent again.
 func (s *Service) Resend(ctx context.Context, id int64, inviter user.User) (Invitation, error) {
-	token, hash := newToken()
+	token, hash := secret.NewToken("sbi_")
 	var inv Invitation
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		now := db.Now()
@@ -313,7 +296,7 @@ func (s *Service) Open(ctx context.Context, token string) (Invitation, error) {
 	if !strings.HasPrefix(token, "sbi_") || len(token) > 100 {
 		return Invitation{}, errBadLink
 	}
-	inv, err := scan(s.db.QueryRow(ctx, `SELECT `+columns+` FROM invitations WHERE token_hash = $1`, hashToken(token)), db.Now())
+	inv, err := scan(s.db.QueryRow(ctx, `SELECT `+columns+` FROM invitations WHERE token_hash = $1`, secret.HashToken(token)), db.Now())
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return inv, errBadLink
 	} else if err != nil {
@@ -376,7 +359,7 @@ func (s *Service) Accept(ctx context.Context, token string, a Acceptance) (user.
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		now := db.Now()
 		res, err := tx.Exec(ctx, `UPDATE invitations SET accepted_at = $2 WHERE id = $1 AND token_hash = $3
-			AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2`, inv.ID, now, hashToken(token))
+			AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2`, inv.ID, now, secret.HashToken(token))
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,6 @@ package mail
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -162,20 +161,13 @@ const Job = "mail.send"
 
 // Outbox queues mail and is the handler of its jobs.
 type Outbox struct {
-	queue  *job.Queue
-	box    *secret.Box
-	sender Sender
+	jobs *job.Sealed[Message]
 }
 
 // NewOutbox returns an outbox sending through sender; payloads are sealed
 // with box.
 func NewOutbox(queue *job.Queue, box *secret.Box, sender Sender) *Outbox {
-	return &Outbox{queue: queue, box: box, sender: sender}
-}
-
-// payload is a job's payload: the sealed message.
-type payload struct {
-	Sealed string `json:"sealed"`
+	return &Outbox{jobs: job.NewSealed(queue, box, Job, job.Options{MaxAttempts: 15}, time.Minute, sender.Send)}
 }
 
 // Queue adds m to the outbox in tx: it is sent once tx commits.
@@ -183,33 +175,8 @@ func (o *Outbox) Queue(ctx context.Context, tx *db.Tx, m Message) error {
 	if _, err := netmail.ParseAddress(m.To); err != nil {
 		return fmt.Errorf("mail: queue: bad recipient %q", m.To)
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	sealed, err := o.box.Seal(string(b))
-	if err != nil {
-		return err
-	}
-	_, err = o.queue.Enqueue(ctx, tx, Job, payload{Sealed: sealed}, job.Options{MaxAttempts: 15})
-	return err
+	return o.jobs.Enqueue(ctx, tx, m)
 }
 
-// Handle sends the mail of a job.
-func (o *Outbox) Handle(ctx context.Context, j *job.Job) error {
-	var p payload
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return job.Permanent(fmt.Errorf("mail: payload: %w", err))
-	}
-	plain, err := o.box.Open(p.Sealed)
-	if err != nil {
-		return job.Permanent(fmt.Errorf("mail: payload: %w", err))
-	}
-	var m Message
-	if err := json.Unmarshal([]byte(plain), &m); err != nil {
-		return job.Permanent(fmt.Errorf("mail: payload: %w", err))
-	}
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	return o.sender.Send(sctx, m)
-}
+// Handle sends the message of a job.
+func (o *Outbox) Handle(ctx context.Context, j *job.Job) error { return o.jobs.Handle(ctx, j) }

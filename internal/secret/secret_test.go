@@ -61,3 +61,14 @@ func TestKeys(t *testing.T) {
 		t.Error("16-byte key accepted")
 	}
 }
+
+func TestNewToken(t *testing.T) {
+	a, ha := NewToken("sbx_")
+	b, _ := NewToken("sbx_")
+	if !strings.HasPrefix(a, "sbx_") || len(a) != 4+43 || a == b {
+		t.Fatalf("tokens %q, %q", a, b)
+	}
+	if ha != HashToken(a) || len(ha) != 64 || strings.Contains(ha, a[4:]) {
+		t.Fatalf("hash %q of %q", ha, a)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/avatar"
 	"github.com/switchboardhq/switchboard/internal/config"
+	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/mail"
 	"github.com/switchboardhq/switchboard/internal/secret"
@@ -19,8 +20,8 @@ import (
 
 // assemblePeople builds what people need: translations, mail (SMTP, or
 // the log without a server), texts (Twilio, or the log), two-factor
-// authentication, invitations, teams, statuses with automatic assignment,
-// presence and avatars.
+// authentication, invitations, changes of address, teams, statuses with
+// automatic assignment, presence and avatars.
 func (a *App) assemblePeople(box *secret.Box) error {
 	cfg := a.Config
 	var err error
@@ -47,6 +48,7 @@ func (a *App) assemblePeople(box *secret.Box) error {
 	a.Runner.Handle(sms.Job, a.SMS)
 	a.Factors = auth.NewFactors(a.DB, a.Log, a.Users, box, a.Mail, a.SMS, a.Catalog)
 	a.Invites = invite.New(a.DB, a.Mail, a.Catalog, cfg.BaseURL, auth.HashPassword)
+	a.EmailChanges = emailchange.New(a.DB, a.Log, a.Mail, a.Catalog, cfg.BaseURL)
 	a.Teams = team.NewStore(a.DB)
 	a.Availability = availability.New(a.DB, a.Log)
 	a.Conversations.AssignNewWith(a.Availability)

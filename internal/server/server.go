@@ -27,6 +27,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/inbox"
@@ -70,12 +71,14 @@ type App struct {
 	Images *raster.Decoder
 
 	// People: translations, mail and texts, two-factor authentication,
-	// invitations, teams, availability and presence, avatars.
+	// invitations, changes of address, teams, availability and presence,
+	// avatars.
 	Catalog      *i18n.Catalog
 	Mail         *mail.Outbox
 	SMS          *sms.Outbox
 	Factors      *auth.Factors
 	Invites      *invite.Service
+	EmailChanges *emailchange.Service
 	Teams        *team.Store
 	Availability *availability.Service
 	Presence     *availability.Presence
@@ -236,7 +239,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		Inboxes: a.Inboxes, Conversations: a.Conversations, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
 		MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
-		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, Teams: a.Teams, Availability: a.Availability,
+		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,
 		Presence: a.Presence, Avatars: a.Avatars,
 	})
 	if err != nil {

@@ -47,6 +47,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/graphfake"
 	"github.com/switchboardhq/switchboard/internal/i18n"
+	"github.com/switchboardhq/switchboard/internal/phone"
 )
 
 //go:embed templates static
@@ -270,10 +271,7 @@ type identity struct {
 	Username  string `json:"username"`
 }
 
-var (
-	e164RE     = regexp.MustCompile(`^\+?[1-9][0-9]{6,14}$`)
-	usernameRE = regexp.MustCompile(`^@?[a-zA-Z0-9._]{3,30}$`)
-)
+var usernameRE = regexp.MustCompile(`^@?[a-zA-Z0-9._]{3,30}$`)
 
 // customer validates an identity and returns the fake's customer.
 func (s *Simulator) customer(id identity) (graphfake.Customer, error) {
@@ -281,7 +279,6 @@ func (s *Simulator) customer(id identity) (graphfake.Customer, error) {
 	if name == "" || utf8.RuneCountInString(name) > 64 {
 		return graphfake.Customer{}, bad("Enter a name of up to 64 characters.")
 	}
-	phone := strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(id.Phone)
 	c := graphfake.Customer{Name: name}
 	if id.HidePhone {
 		if !usernameRE.MatchString(id.Username) {
@@ -289,10 +286,11 @@ func (s *Simulator) customer(id identity) (graphfake.Customer, error) {
 		}
 		c.Username = "@" + strings.TrimPrefix(id.Username, "@")
 	} else {
-		if !e164RE.MatchString(phone) {
+		n, msg := phone.Normalize("+"+strings.TrimPrefix(strings.TrimSpace(id.Phone), "+"), phone.Possible)
+		if msg != "" {
 			return c, bad("Enter a phone number in international format, like +16505551234.")
 		}
-		c.Phone = strings.TrimPrefix(phone, "+")
+		c.Phone = strings.TrimPrefix(n, "+")
 		if u := strings.TrimSpace(id.Username); u != "" {
 			if !usernameRE.MatchString(u) {
 				return c, bad("Enter a username of 3 to 30 letters, digits, dots or underscores.")

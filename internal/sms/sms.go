@@ -14,13 +14,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/job"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/secret"
 )
 
@@ -35,8 +35,6 @@ type Message struct {
 type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
-
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // TwilioConfig is a Twilio account and the number texts come from.
 type TwilioConfig struct {
@@ -75,7 +73,7 @@ func ParseURL(raw string) (TwilioConfig, error) {
 		return c, errors.New("needs the account SID and auth token as user and password")
 	}
 	c.From = u.Query().Get("from")
-	if !e164.MatchString(c.From) {
+	if !phone.IsE164(c.From) {
 		return c, errors.New("needs ?from= with the sending number in international format (%2B15550001111)")
 	}
 	return c, nil
@@ -167,53 +165,22 @@ const Job = "sms.send"
 
 // Outbox queues texts and is the handler of their jobs.
 type Outbox struct {
-	queue  *job.Queue
-	box    *secret.Box
-	sender Sender
+	jobs *job.Sealed[Message]
 }
 
-// NewOutbox returns an outbox sending through sender.
+// NewOutbox returns an outbox sending through sender. Texts carry codes
+// that expire in minutes, so they are tried a few times only.
 func NewOutbox(queue *job.Queue, box *secret.Box, sender Sender) *Outbox {
-	return &Outbox{queue: queue, box: box, sender: sender}
+	return &Outbox{jobs: job.NewSealed(queue, box, Job, job.Options{MaxAttempts: 5}, time.Minute, sender.Send)}
 }
 
-type payload struct {
-	Sealed string `json:"sealed"`
-}
-
-// Queue adds m to the outbox in tx. Texts carry codes that expire in
-// minutes, so they are tried a few times only.
+// Queue adds m to the outbox in tx.
 func (o *Outbox) Queue(ctx context.Context, tx *db.Tx, m Message) error {
-	if !e164.MatchString(m.To) {
+	if !phone.IsE164(m.To) {
 		return fmt.Errorf("sms: queue: %q is not an E.164 number", m.To)
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	sealed, err := o.box.Seal(string(b))
-	if err != nil {
-		return err
-	}
-	_, err = o.queue.Enqueue(ctx, tx, Job, payload{Sealed: sealed}, job.Options{MaxAttempts: 5})
-	return err
+	return o.jobs.Enqueue(ctx, tx, m)
 }
 
-// Handle sends the text of a job.
-func (o *Outbox) Handle(ctx context.Context, j *job.Job) error {
-	var p payload
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return job.Permanent(fmt.Errorf("sms: payload: %w", err))
-	}
-	plain, err := o.box.Open(p.Sealed)
-	if err != nil {
-		return job.Permanent(fmt.Errorf("sms: payload: %w", err))
-	}
-	var m Message
-	if err := json.Unmarshal([]byte(plain), &m); err != nil {
-		return job.Permanent(fmt.Errorf("sms: payload: %w", err))
-	}
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	return o.sender.Send(sctx, m)
-}
+// Handle sends the message of a job.
+func (o *Outbox) Handle(ctx context.Context, j *job.Job) error { return o.jobs.Handle(ctx, j) }

@@ -6,13 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/user"
 )
 
 // Team is a named group of users.
@@ -73,33 +73,14 @@ func (s *Store) Create(ctx context.Context, n NewTeam) (Team, error) {
 		} else if err != nil {
 			return fmt.Errorf("team: create: %w", err)
 		}
-		t.MemberIDs, err = setMembers(ctx, tx, t.ID, n.MemberIDs)
+		t.MemberIDs, err = memberships.Set(ctx, tx, t.ID, n.MemberIDs)
 		return err
 	})
 	return t, err
 }
 
-func setMembers(ctx context.Context, tx *db.Tx, teamID int64, userIDs []int64) ([]int64, error) {
-	if _, err := tx.Exec(ctx, `DELETE FROM team_members WHERE team_id = $1`, teamID); err != nil {
-		return nil, err
-	}
-	out := []int64{}
-	for _, id := range userIDs {
-		if slices.Contains(out, id) {
-			continue
-		}
-		res, err := tx.Exec(ctx, `INSERT INTO team_members (team_id, user_id) SELECT $1, id FROM users WHERE id = $2`, teamID, id)
-		if err != nil {
-			return nil, err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, problem.Invalid("member_ids", "User %d does not exist.", id)
-		}
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out, nil
-}
+// memberships are the users of each team.
+var memberships = user.Members{Table: "team_members", Group: "team_id"}
 
 // Update renames a team or replaces its members.
 func (s *Store) Update(ctx context.Context, id int64, p Patch) (Team, error) {
@@ -122,7 +103,7 @@ func (s *Store) Update(ctx context.Context, id int64, p Patch) (Team, error) {
 			return ErrNotFound
 		}
 		if p.MemberIDs != nil {
-			_, err = setMembers(ctx, tx, id, *p.MemberIDs)
+			_, err = memberships.Set(ctx, tx, id, *p.MemberIDs)
 		}
 		return err
 	})
@@ -154,6 +135,11 @@ func (s *Store) Get(ctx context.Context, id int64) (Team, error) {
 		return Team{}, ErrNotFound
 	}
 	return ts[0], nil
+}
+
+// Of returns the teams userID is a member of, by name.
+func (s *Store) Of(ctx context.Context, userID int64) ([]Team, error) {
+	return s.list(ctx, `WHERE t.id IN (SELECT team_id FROM team_members WHERE user_id = $1)`, userID)
 }
 
 // List returns every team by name, with its members.

@@ -55,6 +55,17 @@ func TestTeams(t *testing.T) {
 		if len(list) != 2 || list[0].Name != "Customer care" || len(list[1].MemberIDs) != 0 {
 			t.Fatalf("list %+v", list)
 		}
+		// A member's teams, with every member of each.
+		if _, err := s.Update(ctx, sales.ID, team.Patch{MemberIDs: &[]int64{ids[2]}}); err != nil {
+			t.Fatal(err)
+		}
+		of, err := s.Of(ctx, ids[2])
+		if err != nil || len(of) != 2 || of[0].Name != "Customer care" || len(of[0].MemberIDs) != 2 || of[1].Name != "Sales" {
+			t.Fatalf("teams of a member: %+v %v", of, err)
+		}
+		if of, err := s.Of(ctx, ids[0]); err != nil || len(of) != 0 {
+			t.Fatalf("teams of nobody's member: %+v %v", of, err)
+		}
 		if err := s.Delete(ctx, sales.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -10,10 +10,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
 
@@ -70,35 +69,17 @@ const (
 
 var languageCode = regexp.MustCompile(`^[a-z]{2}$`)
 
-// NormalizePhone checks a phone number written in international format
-// ("+34 612 34 56 78") and returns it as E.164 ("+34612345678"), or what
-// is wrong with it. mobile refuses fixed lines (texts cannot reach them).
-func NormalizePhone(s string, mobile bool) (string, string) {
-	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "00") {
-		s = "+" + s[2:]
-	}
-	if !strings.HasPrefix(s, "+") {
-		return "", "Enter the number in international format, with + and the country code, like +34 612 34 56 78."
-	}
-	if len(s) > 32 {
-		return "", "This is not a valid phone number."
-	}
-	n, err := phonenumbers.Parse(s, "")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return "", "This is not a valid phone number."
-	}
-	if mobile && phonenumbers.GetNumberType(n) == phonenumbers.FIXED_LINE {
-		return "", "This is a landline number: enter a mobile number, which can receive text messages."
-	}
-	return phonenumbers.Format(n, phonenumbers.E164), ""
-}
-
 // ProfilePatch changes some of a user's own profile and preferences; nil
-// fields stay as they are. The email and the mobile number are not here:
-// the email never changes, the mobile number only with codes.
+// fields stay as they are. The name is given in parts (FirstName,
+// LastName) or whole (Name). The email and the mobile number are not
+// here: an admin changes the email (confirmed from the new address), the
+// mobile number changes only with codes.
 type ProfilePatch struct {
-	Name       *string `json:"name,omitempty"`
+	FirstName *string `json:"first_name,omitempty"`
+	LastName  *string `json:"last_name,omitempty"`
+	Name      *string `json:"name,omitempty"`
+	// Location is where they work ("Madrid, Spain"); "" removes it.
+	Location   *string `json:"location,omitempty"`
 	PublicName *string `json:"public_name,omitempty"`
 	Language   *string `json:"language,omitempty"`
 	Landline   *string `json:"landline,omitempty"`
@@ -112,12 +93,8 @@ type ProfilePatch struct {
 // interface exists in. It tells the user's open tabs.
 func (s *Store) UpdateProfile(ctx context.Context, id int64, p ProfilePatch, languages []string) (User, error) {
 	f := problem.Fields{}
-	if p.Name != nil {
-		*p.Name = strings.TrimSpace(*p.Name)
-		if m := validName(*p.Name); m != "" {
-			f.Add("name", "%s", m)
-		}
-	}
+	name := readName(f, p.Name, p.FirstName, p.LastName)
+	readLocation(f, p.Location)
 	if p.PublicName != nil {
 		*p.PublicName = strings.TrimSpace(*p.PublicName)
 		switch {
@@ -131,7 +108,7 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, p ProfilePatch, lan
 		f.Add("language", "Choose a language from the list.")
 	}
 	if p.Landline != nil && strings.TrimSpace(*p.Landline) != "" {
-		n, m := NormalizePhone(*p.Landline, false)
+		n, m := phone.Normalize(*p.Landline, phone.Valid)
 		if m != "" {
 			f.Add("landline", "%s", m)
 		}
@@ -169,9 +146,10 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, p ProfilePatch, lan
 			b, _ := json.Marshal(prefs)
 			prefsJSON = new(string(b))
 		}
-		res, err := tx.Exec(ctx, `UPDATE users SET name = COALESCE($2, name), public_name = COALESCE($3, public_name),
-			language = COALESCE($4, language), landline = COALESCE($5, landline), preferences = COALESCE($6, preferences), updated_at = $7
-			WHERE id = $1`, id, p.Name, p.PublicName, p.Language, p.Landline, prefsJSON, db.Now())
+		res, err := tx.Exec(ctx, `UPDATE users SET `+name.columns(8)+`, public_name = COALESCE($2, public_name),
+			language = COALESCE($3, language), landline = COALESCE($4, landline), preferences = COALESCE($5, preferences),
+			location = COALESCE($6, location), updated_at = $7
+			WHERE id = $1`, id, p.PublicName, p.Language, p.Landline, prefsJSON, p.Location, db.Now(), name.First, name.Last)
 		if err != nil {
 			return fmt.Errorf("user: update profile: %w", err)
 		}
@@ -181,7 +159,7 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, p ProfilePatch, lan
 		if u, err = getTx(ctx, tx.Tx, id); err != nil {
 			return err
 		}
-		if p.Name != nil || p.PublicName != nil || p.Language != nil || p.Landline != nil {
+		if name.changes() || p.Location != nil || p.PublicName != nil || p.Language != nil || p.Landline != nil {
 			e := event.New(ProfileChanged, u)
 			e.UserID = id
 			tx.Emit(e)
@@ -211,22 +189,26 @@ func SetMobile(ctx context.Context, tx *event.Tx, id int64, phone string) error 
 	if _, err := tx.Exec(ctx, `UPDATE users SET mobile = $2, updated_at = $3 WHERE id = $1`, id, phone, db.Now()); err != nil {
 		return fmt.Errorf("user: set mobile: %w", err)
 	}
-	u, err := getTx(ctx, tx.Tx, id)
-	if err != nil {
-		return err
-	}
-	e := event.New(ProfileChanged, u)
-	e.UserID = id
-	tx.Emit(e)
-	return nil
+	_, err := profileChanged(ctx, tx, id)
+	return err
 }
 
-// SetAvatarVersion records the user's avatar version ("" for none) in tx
-// and tells the user's tabs.
-func SetAvatarVersion(ctx context.Context, tx *event.Tx, id int64, version string) (User, error) {
-	if _, err := tx.Exec(ctx, `UPDATE users SET avatar_version = $2, updated_at = $3 WHERE id = $1`, id, version, db.Now()); err != nil {
-		return User{}, fmt.Errorf("user: set avatar: %w", err)
+// SetEmail makes email, checked and normalised, user id's sign-in
+// address in tx and tells the user's tabs. An address another user has is
+// a conflict.
+func SetEmail(ctx context.Context, tx *event.Tx, id int64, email string) (User, error) {
+	_, err := tx.Exec(ctx, `UPDATE users SET email = $2, updated_at = $3 WHERE id = $1`, id, email, db.Now())
+	if errors.Is(db.MapErr(err), db.ErrConflict) {
+		return User{}, problem.Conflict("Another account has this email address.")
+	} else if err != nil {
+		return User{}, fmt.Errorf("user: set email: %w", err)
 	}
+	return profileChanged(ctx, tx, id)
+}
+
+// profileChanged tells user id's open tabs their profile as it is now in
+// tx, and returns it.
+func profileChanged(ctx context.Context, tx *event.Tx, id int64) (User, error) {
 	u, err := getTx(ctx, tx.Tx, id)
 	if err != nil {
 		return u, err
@@ -235,6 +217,15 @@ func SetAvatarVersion(ctx context.Context, tx *event.Tx, id int64, version strin
 	e.UserID = id
 	tx.Emit(e)
 	return u, nil
+}
+
+// SetAvatarVersion records the user's avatar version ("" for none) in tx
+// and tells the user's tabs.
+func SetAvatarVersion(ctx context.Context, tx *event.Tx, id int64, version string) (User, error) {
+	if _, err := tx.Exec(ctx, `UPDATE users SET avatar_version = $2, updated_at = $3 WHERE id = $1`, id, version, db.Now()); err != nil {
+		return User{}, fmt.Errorf("user: set avatar: %w", err)
+	}
+	return profileChanged(ctx, tx, id)
 }
 
 // PasswordHash returns the stored hash of user id's password.

@@ -1,5 +1,6 @@
-// Package user keeps the people who work in Switchboard: their email, name,
-// role and the inboxes they are members of.
+// Package user keeps the people who work in Switchboard: their email, name
+// (first and last, and whole), role, the inboxes they are members of, and
+// their profile and preferences.
 package user
 
 import (
@@ -19,9 +20,12 @@ import (
 
 // User is a person who signs in.
 type User struct {
-	ID        int64       `json:"id"`
-	Email     string      `json:"email"`
+	ID    int64  `json:"id"`
+	Email string `json:"email"`
+	// Name is the whole name, FirstName and LastName joined.
 	Name      string      `json:"name"`
+	FirstName string      `json:"first_name"`
+	LastName  string      `json:"last_name"`
 	Role      policy.Role `json:"role"`
 	InboxIDs  []int64     `json:"inbox_ids"`
 	CreatedAt time.Time   `json:"created_at"`
@@ -38,15 +42,20 @@ type User struct {
 	Status Status `json:"status"`
 	// AvatarURL is where the avatar is served, "" for none.
 	AvatarURL string `json:"avatar_url"`
+	// Location is where they work ("Madrid, Spain"), "" for not given.
+	Location string `json:"location"`
 }
 
-// NewUser is what it takes to create a user.
+// NewUser is what it takes to create a user. The name is given whole
+// (Name) or in parts (FirstName, LastName).
 type NewUser struct {
-	Email    string      `json:"email"`
-	Name     string      `json:"name"`
-	Role     policy.Role `json:"role"`
-	Password string      `json:"password"`
-	InboxIDs []int64     `json:"inbox_ids,omitempty"`
+	Email     string      `json:"email"`
+	Name      string      `json:"name,omitempty"`
+	FirstName string      `json:"first_name,omitempty"`
+	LastName  string      `json:"last_name,omitempty"`
+	Role      policy.Role `json:"role"`
+	Password  string      `json:"password"`
+	InboxIDs  []int64     `json:"inbox_ids,omitempty"`
 	// Language is the interface language; English when empty.
 	Language string `json:"language,omitempty"`
 }
@@ -118,12 +127,19 @@ func validName(name string) string {
 func (n *NewUser) Validate() error {
 	f := problem.Fields{}
 	n.Email = NormalizeEmail(n.Email)
-	n.Name = strings.TrimSpace(n.Name)
 	if m := ValidateEmail(n.Email); m != "" {
 		f.Add("email", "%s", m)
 	}
-	if m := validName(n.Name); m != "" {
-		f.Add("name", "%s", m)
+	var name, first, last *string
+	if n.FirstName != "" || n.LastName != "" {
+		first, last = &n.FirstName, &n.LastName
+	}
+	if n.Name != "" || first == nil {
+		name = &n.Name
+	}
+	if c := readName(f, name, first, last); c.changes() {
+		n.FirstName, n.LastName = *c.First, *c.Last
+		n.Name = JoinName(n.FirstName, n.LastName)
 	}
 	if !n.Role.Valid() {
 		f.Add("role", "Choose one of admin, inbox_manager, service, sales.")
@@ -164,9 +180,9 @@ func (s *Store) HashPassword(pw string) (string, error) { return s.hash(pw) }
 // already hashed, in tx: for use cases that create a user together with
 // something else (accepting an invitation).
 func Insert(ctx context.Context, tx *db.Tx, n NewUser, hash string) (User, error) {
-	u := User{Email: n.Email, Name: n.Name, Role: n.Role, CreatedAt: db.Now(), Language: n.Language, Status: Unavailable}
-	err := tx.QueryRow(ctx, `INSERT INTO users (email, name, role, password_hash, language, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, u.Email, u.Name, u.Role, hash, u.Language, u.CreatedAt).Scan(&u.ID)
+	u := User{Email: n.Email, Name: n.Name, FirstName: n.FirstName, LastName: n.LastName, Role: n.Role, CreatedAt: db.Now(), Language: n.Language, Status: Unavailable}
+	err := tx.QueryRow(ctx, `INSERT INTO users (email, name, first_name, last_name, role, password_hash, language, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`, u.Email, u.Name, u.FirstName, u.LastName, u.Role, hash, u.Language, u.CreatedAt).Scan(&u.ID)
 	if errors.Is(db.MapErr(err), db.ErrConflict) {
 		return u, problem.Invalid("email", "A user with this email address already exists.")
 	}
@@ -201,12 +217,12 @@ func SetInboxes(ctx context.Context, tx *db.Tx, userID int64, inboxIDs []int64) 
 	return out, nil
 }
 
-const columns = `id, email, name, role, created_at, public_name, language, landline, mobile, status, avatar_version`
+const columns = `id, email, name, first_name, last_name, role, created_at, public_name, language, landline, mobile, status, avatar_version, location`
 
 func scan(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
 	var avatar string
-	err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.CreatedAt, &u.PublicName, &u.Language, &u.Landline, &u.Mobile, &u.Status, &avatar}, extra...)...)
+	err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.FirstName, &u.LastName, &u.Role, &u.CreatedAt, &u.PublicName, &u.Language, &u.Landline, &u.Mobile, &u.Status, &avatar, &u.Location}, extra...)...)
 	u.AvatarURL = AvatarURL(u.ID, avatar)
 	return u, err
 }
@@ -290,38 +306,27 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 
 // Inboxes returns the ids of the inboxes userID is a member of.
 func Inboxes(ctx context.Context, q db.Querier, userID int64) ([]int64, error) {
-	rows, err := q.Query(ctx, `SELECT inbox_id FROM inbox_members WHERE user_id = $1 ORDER BY inbox_id`, userID)
+	ids, err := db.IDs(ctx, q, `SELECT inbox_id FROM inbox_members WHERE user_id = $1 ORDER BY inbox_id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("user: inboxes: %w", err)
 	}
-	defer rows.Close()
-	ids := []int64{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
-// Patch changes some of a user's fields; nil fields stay as they are.
+// Patch changes some of a user's fields; nil fields stay as they are. The
+// name is given whole (Name) or in parts (FirstName, LastName).
 type Patch struct {
-	Name     *string      `json:"name,omitempty"`
-	Role     *policy.Role `json:"role,omitempty"`
-	InboxIDs *[]int64     `json:"inbox_ids,omitempty"`
+	Name      *string      `json:"name,omitempty"`
+	FirstName *string      `json:"first_name,omitempty"`
+	LastName  *string      `json:"last_name,omitempty"`
+	Role      *policy.Role `json:"role,omitempty"`
+	InboxIDs  *[]int64     `json:"inbox_ids,omitempty"`
 }
 
 // Update applies p to user id.
 func (s *Store) Update(ctx context.Context, id int64, p Patch) (User, error) {
 	f := problem.Fields{}
-	if p.Name != nil {
-		*p.Name = strings.TrimSpace(*p.Name)
-		if m := validName(*p.Name); m != "" {
-			f.Add("name", "%s", m)
-		}
-	}
+	name := readName(f, p.Name, p.FirstName, p.LastName)
 	if p.Role != nil && !p.Role.Valid() {
 		f.Add("role", "Choose one of admin, inbox_manager, service, sales.")
 	}
@@ -330,8 +335,8 @@ func (s *Store) Update(ctx context.Context, id int64, p Patch) (User, error) {
 	}
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
 		now := db.Now()
-		res, err := tx.Exec(ctx, `UPDATE users SET name = COALESCE($2, name), role = COALESCE($3, role), updated_at = $4 WHERE id = $1`,
-			id, p.Name, (*string)(p.Role), now)
+		res, err := tx.Exec(ctx, `UPDATE users SET `+name.columns(4)+`, role = COALESCE($2, role), updated_at = $3 WHERE id = $1`,
+			id, (*string)(p.Role), now, name.First, name.Last)
 		if err != nil {
 			return fmt.Errorf("user: update: %w", err)
 		}

@@ -15,31 +15,6 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-func TestNormalizePhone(t *testing.T) {
-	cases := []struct {
-		in     string
-		mobile bool
-		want   string
-		bad    bool
-	}{
-		{"+34 612 34 56 78", true, "+34612345678", false},
-		{"0034 612-34-56-78", true, "+34612345678", false},
-		{"+1 (415) 555-2671", true, "+14155552671", false},
-		{"+34 912 34 56 78", false, "+34912345678", false},
-		{"+34 912 34 56 78", true, "", true}, // a Spanish fixed line
-		{"612 34 56 78", true, "", true},     // no country code
-		{"+34 61234", true, "", true},
-		{"+999 1234567", false, "", true},
-		{"call me", false, "", true},
-	}
-	for _, tc := range cases {
-		got, msg := user.NormalizePhone(tc.in, tc.mobile)
-		if tc.bad != (msg != "") || got != tc.want {
-			t.Errorf("NormalizePhone(%q, %v) = %q, %q", tc.in, tc.mobile, got, msg)
-		}
-	}
-}
-
 func TestProfile(t *testing.T) {
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()

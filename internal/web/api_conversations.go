@@ -123,24 +123,39 @@ func (s *Server) apiMessages(w http.ResponseWriter, r *http.Request, a policy.Ac
 }
 
 func (s *Server) apiSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return sendMessage(w, r, func(id int64, o conversation.Outgoing) (conversation.Message, bool, error) {
+		return s.Conversations.Send(r.Context(), a, id, o)
+	})
+}
+
+// sendMessage decodes a message of type M from the body and sends it on
+// the conversation of the path with send. A repeat of a send (the same
+// idempotency key) answers 200 with the first message.
+func sendMessage[M any](w http.ResponseWriter, r *http.Request, send func(convID int64, m M) (conversation.Message, bool, error)) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	var o conversation.Outgoing
-	if err := decode(w, r, &o); err != nil {
+	var m M
+	if err := decode(w, r, &m); err != nil {
 		return err
 	}
-	m, created, err := s.Conversations.Send(r.Context(), a, id, o)
+	msg, created, err := send(id, m)
 	if err != nil {
 		return err
 	}
+	writeSent(w, created, msg)
+	return nil
+}
+
+// writeSent answers a send: 201 when it created v, 200 when it was a
+// repeat of an earlier one.
+func writeSent(w http.ResponseWriter, created bool, v any) {
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, m)
-	return nil
+	writeJSON(w, status, v)
 }
 
 // convAction runs a conversation change and answers with the conversation.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/avatar"
+	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
@@ -34,6 +36,19 @@ type meResponse struct {
 	Preferences user.Preferences `json:"preferences"`
 	// TwoFactor is the method of two-factor authentication, "" for off.
 	TwoFactor auth.Method `json:"two_factor"`
+	// Teams and Inboxes are the teams and inboxes the user is a member
+	// of, ordered by name: with the role, the summary of their profile.
+	Teams   []membership `json:"teams"`
+	Inboxes []membership `json:"inboxes"`
+	// EmailChange is the new address an admin asked for, waiting for its
+	// confirmation (null when none).
+	EmailChange *string `json:"email_change"`
+}
+
+// membership names a team or an inbox someone belongs to.
+type membership struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
 }
 
 func (s *Server) me(r *http.Request, id int64) (meResponse, error) {
@@ -56,7 +71,37 @@ func (s *Server) me(r *http.Request, id int64) (meResponse, error) {
 	if !c.Since.IsZero() {
 		m.StatusSince = &c.Since
 	}
+	if m.Teams, m.Inboxes, err = s.memberships(ctx, u); err != nil {
+		return m, err
+	}
+	switch ch, err := s.EmailChanges.Pending(ctx, id); {
+	case err == nil:
+		m.EmailChange = &ch.Email
+	case !errors.Is(err, emailchange.ErrNotFound):
+		return m, err
+	}
 	return m, nil
+}
+
+// memberships are the teams and the inboxes u is a member of.
+func (s *Server) memberships(ctx context.Context, u user.User) (teams, inboxes []membership, err error) {
+	ts, err := s.Teams.Of(ctx, u.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	teams = make([]membership, len(ts))
+	for i, t := range ts {
+		teams[i] = membership{ID: t.ID, Name: t.Name}
+	}
+	ins, err := s.Inboxes.Of(ctx, u.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	inboxes = make([]membership, len(ins))
+	for i, in := range ins {
+		inboxes[i] = membership{ID: in.ID, Name: in.Name}
+	}
+	return teams, inboxes, nil
 }
 
 // secondStep starts the second step of u's sign-in when it needs one: a

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
@@ -50,6 +53,65 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request, _ policy.
 	}
 	s.Auth.Forget(id)
 	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// userPath returns the user of the path.
+func (s *Server) userPath(r *http.Request) (user.User, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return user.User{}, problem.NotFound("User")
+	}
+	u, err := s.Users.Get(r.Context(), id)
+	if errors.Is(err, db.ErrNotFound) {
+		return u, problem.NotFound("User")
+	}
+	return u, err
+}
+
+func (s *Server) apiRequestEmailChange(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	u, err := s.userPath(r)
+	if err != nil {
+		return err
+	}
+	var req emailchange.Request
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	by, err := s.Users.Get(r.Context(), a.UserID)
+	if err != nil {
+		return err
+	}
+	c, err := s.EmailChanges.Request(r.Context(), u.ID, req, by)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (s *Server) apiEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	u, err := s.userPath(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.EmailChanges.Pending(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) apiCancelEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	u, err := s.userPath(r)
+	if err != nil {
+		return err
+	}
+	if err := s.EmailChanges.Cancel(r.Context(), u.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
@@ -28,24 +29,9 @@ func (s *Server) whatsappInbox(r *http.Request, a policy.Actor) (inbox.Inbox, er
 }
 
 func (s *Server) apiWhatsAppSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return conversation.ErrNotFound
-	}
-	var c whatsapp.Compose
-	if err := decode(w, r, &c); err != nil {
-		return err
-	}
-	m, created, err := s.WhatsApp.Send(r.Context(), a, id, c)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, m)
-	return nil
+	return sendMessage(w, r, func(id int64, c whatsapp.Compose) (conversation.Message, bool, error) {
+		return s.WhatsApp.Send(r.Context(), a, id, c)
+	})
 }
 
 // startRequest starts a conversation with a customer by phone number.
@@ -70,11 +56,7 @@ func (s *Server) apiWhatsAppStart(w http.ResponseWriter, r *http.Request, a poli
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, res)
+	writeSent(w, created, res)
 	return nil
 }
 
@@ -120,8 +102,8 @@ func found(a policy.Actor, c contact.Contact) foundContact {
 
 // lookup finds the contacts with a phone number and their conversations
 // on an inbox, as the actor may see them.
-func (s *Server) lookup(ctx context.Context, a policy.Actor, inboxID int64, phone string) (lookupResult, error) {
-	e164, msg := contact.NormalizePhone(phone)
+func (s *Server) lookup(ctx context.Context, a policy.Actor, inboxID int64, number string) (lookupResult, error) {
+	e164, msg := phone.Normalize(number, phone.Possible)
 	if msg != "" {
 		return lookupResult{}, problem.Invalid("phone", "%s", msg)
 	}

@@ -54,7 +54,7 @@ var (
 // messageDirs are the packages whose messages reach agents and admins.
 var messageDirs = []string{
 	"../user", "../auth", "../avatar", "../invite", "../team", "../availability", "../conversation", "../contact",
-	"../inbox", "../tag", "../attachment", "../problem", "../raster", "../channel/whatsapp", ".",
+	"../inbox", "../tag", "../attachment", "../problem", "../raster", "../phone", "../emailchange", "../channel/whatsapp", ".",
 }
 
 // notAgents are files of those packages that speak to customers (web
@@ -152,6 +152,9 @@ func catalogKeys(t *testing.T) map[string]string {
 	for _, n := range invitationNotices {
 		add(n, "invitationNotices")
 	}
+	for _, n := range emailNotices {
+		add(n, "emailNotices")
+	}
 	for _, w := range []string{"Visitor %d", "%s on %s", "Unknown device", "Go program", "seconds", "second",
 		"Agent", "Team", "Agents", "Status", "Total time", "Total seconds", "Average time", "Average seconds", "Spells",
 		// Messages formatted with fmt or by concatenation.
@@ -167,6 +170,11 @@ func catalogKeys(t *testing.T) map[string]string {
 		"If you did not expect this invitation, ignore this mail.", "Your Switchboard code: %s", "Your Switchboard code is %s.",
 		"It works once, for 5 minutes. If you did not ask for it, change your password.", "Switchboard code: %s (valid 5 minutes).",
 		"Use it to sign in.", "Use it to change your two-factor authentication.", "Use it to confirm your mobile number.",
+		"Confirm your new email address for Switchboard", "%s asked to change the email address you sign in to Switchboard with, as %s, to this one: %s.",
+		"Open this link to confirm the change. It works once, until %s (UTC):",
+		"Until then you sign in with your present address. If you did not expect this mail, ignore it: nothing changes.",
+		"Your Switchboard email address was changed", "If you did not expect this, tell an administrator at once.",
+		"The email address you sign in to Switchboard with is now %s; this address (%s) no longer signs you in.",
 		// Page titles built in handlers.
 		"%s created", "%s: new secret", "Mobile number"} {
 		add(w, "handlers")

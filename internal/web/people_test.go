@@ -86,16 +86,23 @@ func htmlUnescape(s string) string {
 }
 
 type meInfo struct {
-	ID          int64  `json:"id"`
-	Name        string `json:"name"`
-	PublicName  string `json:"public_name"`
-	Language    string `json:"language"`
-	Landline    string `json:"landline"`
-	Mobile      string `json:"mobile"`
-	Status      string `json:"status"`
-	AvatarURL   string `json:"avatar_url"`
-	TwoFactor   string `json:"two_factor"`
-	Role        string `json:"role"`
+	ID          int64   `json:"id"`
+	Email       string  `json:"email"`
+	Name        string  `json:"name"`
+	FirstName   string  `json:"first_name"`
+	LastName    string  `json:"last_name"`
+	Location    string  `json:"location"`
+	EmailChange *string `json:"email_change"`
+	Teams       []named `json:"teams"`
+	Inboxes     []named `json:"inboxes"`
+	PublicName  string  `json:"public_name"`
+	Language    string  `json:"language"`
+	Landline    string  `json:"landline"`
+	Mobile      string  `json:"mobile"`
+	Status      string  `json:"status"`
+	AvatarURL   string  `json:"avatar_url"`
+	TwoFactor   string  `json:"two_factor"`
+	Role        string  `json:"role"`
 	InboxIDs    []int64
 	Preferences struct {
 		CapitalizeFirst bool `json:"capitalize_first"`
@@ -580,7 +587,7 @@ func TestLanguage(t *testing.T) {
 	ws := dialWS(t, srv, tok, -1)
 	read(t, ws) // hello
 	noRedirects(ana)
-	form(ana, "/preferences", url.Values{"name": {"Ana"}, "language": {"es"}}).Expect(303)
+	form(ana, "/preferences", url.Values{"first_name": {"Ana"}, "language": {"es"}}).Expect(303)
 	ana.HTTP.CheckRedirect = nil
 	if f := readUntil(t, ws, "profile.changed"); !strings.Contains(string(f.Data), `"language":"es"`) {
 		t.Errorf("event %s", f.Data)
@@ -591,8 +598,8 @@ func TestLanguage(t *testing.T) {
 			t.Errorf("Spanish page lacks %q", want)
 		}
 	}
-	r := form(ana, "/preferences", url.Values{"name": {""}, "language": {"es"}}).Expect(422)
-	if got := fieldError(r.Body, "name"); got != "Escribe un nombre." {
+	r := form(ana, "/preferences", url.Values{"first_name": {""}, "language": {"es"}}).Expect(422)
+	if got := fieldError(r.Body, "first_name"); got != "Escribe el nombre." {
 		t.Errorf("field message %q", got)
 	}
 	if e := ana.Do("PATCH", "/api/v1/me", map[string]any{"name": ""}).Expect(422).Err(); e.Fields["name"] != "Escribe un nombre." {

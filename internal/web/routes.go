@@ -10,6 +10,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
@@ -112,7 +113,7 @@ func (s *Server) routeTable() []route {
 		// preferences, invitations, teams, security settings, reports.
 		api("POST", "/api/v1/auth/otp", policy.Public, s.apiLoginCode, doc{summary: "Finish a sign-in that answered otp_required with the code (email, SMS, authenticator app or a recovery code); sets the session cookie", tag: "auth", in: codeRequest{}, out: me}),
 		api("POST", "/api/v1/auth/otp/resend", policy.Public, s.apiLoginResend, doc{summary: "Send a new sign-in code (at most one every 30 seconds; limited per user and per address)", tag: "auth", status: 204}),
-		api("PATCH", "/api/v1/me", policy.Self, s.apiUpdateMe, doc{summary: "Change your profile and preferences: name, public name, language, landline, notification triggers, composer settings", tag: "me", in: user.ProfilePatch{}, out: meResponse{}}),
+		api("PATCH", "/api/v1/me", policy.Self, s.apiUpdateMe, doc{summary: "Change your profile and preferences: first and last name (or the name whole), location, public name, language, landline, notification triggers, composer settings", tag: "me", in: user.ProfilePatch{}, out: meResponse{}}),
 		api("PUT", "/api/v1/me/status", policy.Self, s.apiSetStatus, doc{summary: "Set your availability status; only Available agents get new conversations automatically", tag: "me", in: statusRequest{}, out: availability.Change{}}),
 		api("PUT", "/api/v1/me/password", policy.Self, s.apiChangePassword, doc{summary: "Change your password (the current one is needed); every other session of yours ends, and so do your API tokens (but the one making the change) unless keep_api_tokens is true; answers how many tokens were revoked and kept", tag: "me", in: auth.PasswordChange{}, out: auth.PasswordChanged{}}),
 		api("PUT", "/api/v1/me/avatar", policy.Self, s.apiSetAvatar, doc{summary: "Upload your avatar (multipart field \"file\": JPEG, PNG or WebP up to 5 MB, stored as 640×640)", tag: "me", form: true, out: meResponse{}}),
@@ -137,7 +138,10 @@ func (s *Server) routeTable() []route {
 		// People and inboxes.
 		api("GET", "/api/v1/users", policy.ManageUsers, s.apiUsers, doc{summary: "Every user", tag: "users", out: []user.User{}}),
 		api("POST", "/api/v1/users", policy.ManageUsers, s.apiCreateUser, doc{summary: "Create a user with a role and inbox memberships", tag: "users", in: user.NewUser{}, out: me, status: 201}),
-		api("PATCH", "/api/v1/users/{id}", policy.ManageUsers, s.apiUpdateUser, doc{summary: "Change a user's name, role or inbox memberships", tag: "users", in: user.Patch{}, out: me}),
+		api("PATCH", "/api/v1/users/{id}", policy.ManageUsers, s.apiUpdateUser, doc{summary: "Change a user's first and last name (or the name whole), role or inbox memberships", tag: "users", in: user.Patch{}, out: me}),
+		api("GET", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiEmailChange, doc{summary: "The change of a user's sign-in address that waits for its confirmation (404 when none)", tag: "users", out: emailchange.Change{}}),
+		api("POST", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiRequestEmailChange, doc{summary: "Change a user's sign-in address: a link, valid 7 days, is mailed to the new address, and the address changes when the link is opened and confirmed (the old address is then told); a change already waiting is replaced", tag: "users", in: emailchange.Request{}, out: emailchange.Change{}, status: 201}),
+		api("DELETE", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiCancelEmailChange, doc{summary: "Cancel the change of address that waits for its confirmation: its link stops working", tag: "users", status: 204}),
 		api("GET", "/api/v1/inboxes", policy.ReadInboxes, s.apiInboxes, doc{summary: "The inboxes you work in (all of them for admins and inbox managers)", tag: "inboxes", out: []inbox.Inbox{}}),
 		api("POST", "/api/v1/inboxes", policy.ManageInboxes, s.apiCreateInbox, doc{summary: "Create an inbox; a web chat inbox's identity secret and snippet are shown only in this answer", tag: "inboxes", in: inbox.NewInbox{}, out: createdInbox{}, status: 201}),
 		api("GET", "/api/v1/inboxes/{id}", policy.ReadInboxes, s.apiInbox, doc{summary: "One inbox", tag: "inboxes", out: in}),
@@ -250,6 +254,8 @@ func (s *Server) routeTable() []route {
 		page("POST", "/admin/users", policy.ManageUsers, s.ui.createUser),
 		page("GET", "/admin/users/{id}", policy.ManageUsers, s.ui.editUser),
 		page("POST", "/admin/users/{id}", policy.ManageUsers, s.ui.updateUser),
+		page("POST", "/admin/users/{id}/email", policy.ManageUsers, s.ui.requestEmailChange),
+		page("POST", "/admin/users/{id}/email/cancel", policy.ManageUsers, s.ui.cancelEmailChange),
 
 		page("GET", "/settings/tokens", policy.Self, s.ui.tokens),
 		page("POST", "/settings/tokens", policy.Self, s.ui.createToken),
@@ -262,6 +268,8 @@ func (s *Server) routeTable() []route {
 		page("POST", "/login/code/resend", policy.Public, s.ui.loginCodeResend),
 		page("GET", "/invitations/{token}", policy.Public, s.ui.invitationPage),
 		page("POST", "/invitations/{token}", policy.Public, s.ui.acceptInvitation),
+		page("GET", "/email-change/{token}", policy.Public, s.ui.emailChangePage),
+		page("POST", "/email-change/{token}", policy.Public, s.ui.confirmEmailChange),
 		page("GET", "/avatars/{id}", policy.Self, s.ui.avatar),
 		page("POST", "/preferences/status", policy.Self, s.ui.setStatus),
 		page("GET", "/preferences", policy.Self, s.ui.profile),

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/inbox"
@@ -61,11 +62,12 @@ type Deps struct {
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
 
-	// People: languages, two-factor authentication, invitations, teams,
-	// availability and presence, avatars.
+	// People: languages, two-factor authentication, invitations, changes
+	// of address, teams, availability and presence, avatars.
 	Catalog      *i18n.Catalog
 	Factors      *auth.Factors
 	Invites      *invite.Service
+	EmailChanges *emailchange.Service
 	Teams        *team.Store
 	Availability *availability.Service
 	Presence     *availability.Presence

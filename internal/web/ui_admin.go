@@ -1,10 +1,12 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
@@ -62,8 +64,7 @@ func (u *ui) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor
 	if err != nil {
 		return err
 	}
-	u.forgetNames()
-	n, err := u.names(r.Context(), nil, nil)
+	n, err := u.freshNames(r.Context())
 	if err != nil {
 		return err
 	}
@@ -273,8 +274,7 @@ func (u *ui) adminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	if err != nil {
 		return err
 	}
-	u.forgetNames()
-	n, err := u.names(r.Context(), nil, nil)
+	n, err := u.freshNames(r.Context())
 	if err != nil {
 		return err
 	}
@@ -295,17 +295,25 @@ func (u *ui) adminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	return u.render(w, r, http.StatusOK, "admin_users", pageData{Title: "Users", Actor: a, Data: p})
 }
 
-// userForm is the create and edit form of a user.
+// userForm is the create and edit form of a user, and on the edit page
+// the change of their address.
 type userForm struct {
-	User    user.User // ID 0 when new
-	Email   string
-	Name    string
-	Role    policy.Role
-	Inboxes []int64
-	Roles   []roleChoice
-	All     []inbox.Inbox
-	Saved   bool
-	Self    bool
+	User      user.User // ID 0 when new
+	Email     string
+	FirstName string
+	LastName  string
+	Role      policy.Role
+	Inboxes   []int64
+	Roles     []roleChoice
+	All       []inbox.Inbox
+	Saved     bool
+	Self      bool
+	// EmailChange is the change of address waiting for confirmation.
+	EmailChange *emailchange.Change
+	// EmailNotice says what became of a change of address.
+	EmailNotice string
+	// NewEmail is the address on the change form.
+	NewEmail string
 }
 
 func (u *ui) renderUserForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f userForm, fields map[string]string) error {
@@ -318,6 +326,12 @@ func (u *ui) renderUserForm(w http.ResponseWriter, r *http.Request, a policy.Act
 	title := "New user"
 	if f.User.ID != 0 {
 		title = f.User.Name
+		switch c, err := u.s.EmailChanges.Pending(r.Context(), f.User.ID); {
+		case err == nil:
+			f.EmailChange = &c
+		case !errors.Is(err, emailchange.ErrNotFound):
+			return err
+		}
 	}
 	return u.render(w, r, status, "admin_user", pageData{Title: title, Actor: a, Fields: fields, Data: f})
 }
@@ -331,12 +345,18 @@ func (u *ui) createUser(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	if err != nil {
 		return err
 	}
-	f := userForm{Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name"), Role: policy.Role(r.PostForm.Get("role")),
-		Inboxes: formIDs(r, "inbox_ids", fields)}
+	f := userForm{Email: r.PostForm.Get("email"), FirstName: r.PostForm.Get("first_name"), LastName: r.PostForm.Get("last_name"),
+		Role: policy.Role(r.PostForm.Get("role")), Inboxes: formIDs(r, "inbox_ids", fields)}
 	var nu user.User
 	err = fields.Err()
 	if err == nil {
-		nu, err = u.s.Users.Create(r.Context(), user.NewUser{Email: f.Email, Name: f.Name, Role: f.Role, Password: r.PostForm.Get("password"), InboxIDs: f.Inboxes})
+		nu, err = u.s.Users.Create(r.Context(), user.NewUser{Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Role: f.Role,
+			Password: r.PostForm.Get("password"), InboxIDs: f.Inboxes})
+	}
+	if p, ok := problem.As(err); ok && p.Fields["first_name"] == "" && p.Fields["name"] != "" {
+		// The form has the name in parts: no whole name was given.
+		p.Fields["first_name"] = "Enter a first name."
+		delete(p.Fields, "name")
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
@@ -364,7 +384,8 @@ func (u *ui) editUser(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 	if err != nil {
 		return err
 	}
-	f := userForm{User: usr, Email: usr.Email, Name: usr.Name, Role: usr.Role, Inboxes: usr.InboxIDs, Saved: r.URL.Query().Get("saved") == "1"}
+	f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs,
+		Saved: r.URL.Query().Get("saved") == "1", EmailNotice: emailNotices[r.URL.Query().Get("email")]}
 	return u.renderUserForm(w, r, a, http.StatusOK, f, nil)
 }
 
@@ -377,14 +398,14 @@ func (u *ui) updateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	if err != nil {
 		return err
 	}
-	f := userForm{User: usr, Email: usr.Email, Name: r.PostForm.Get("name"), Role: policy.Role(r.PostForm.Get("role")),
-		Inboxes: formIDs(r, "inbox_ids", fields)}
+	f := userForm{User: usr, Email: usr.Email, FirstName: r.PostForm.Get("first_name"), LastName: r.PostForm.Get("last_name"),
+		Role: policy.Role(r.PostForm.Get("role")), Inboxes: formIDs(r, "inbox_ids", fields)}
 	if !f.Role.Valid() {
 		fields.Add("role", "Choose a role.")
 	}
 	err = fields.Err()
 	if err == nil {
-		_, err = u.s.Users.Update(r.Context(), usr.ID, user.Patch{Name: &f.Name, Role: &f.Role, InboxIDs: &f.Inboxes})
+		_, err = u.s.Users.Update(r.Context(), usr.ID, user.Patch{FirstName: &f.FirstName, LastName: &f.LastName, Role: &f.Role, InboxIDs: &f.Inboxes})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, fields)

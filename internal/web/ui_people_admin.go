@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/switchboardhq/switchboard/internal/availability"
+	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
@@ -15,6 +17,13 @@ import (
 
 // Admin pages of people: invitations, teams, the security setting and
 // an inbox's automatic assignment.
+
+// freshNames are the names of people and inboxes read anew: the admin
+// pages list what may have changed a moment ago.
+func (u *ui) freshNames(ctx context.Context) (*names, error) {
+	u.forgetNames()
+	return u.names(ctx, nil, nil)
+}
 
 // ---- Invitations ----
 
@@ -39,8 +48,7 @@ func (u *ui) renderInvitations(w http.ResponseWriter, r *http.Request, a policy.
 	if err != nil {
 		return err
 	}
-	u.forgetNames()
-	n, err := u.names(r.Context(), nil, nil)
+	n, err := u.freshNames(r.Context())
 	if err != nil {
 		return err
 	}
@@ -170,8 +178,7 @@ func (u *ui) renderTeams(w http.ResponseWriter, r *http.Request, a policy.Actor,
 	if err != nil {
 		return err
 	}
-	u.forgetNames()
-	n, err := u.names(r.Context(), nil, nil)
+	n, err := u.freshNames(r.Context())
 	if err != nil {
 		return err
 	}
@@ -331,4 +338,90 @@ func (u *ui) saveAssignment(w http.ResponseWriter, r *http.Request, _ policy.Act
 	}
 	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"/assignment?saved=1", http.StatusSeeOther)
 	return nil
+}
+
+// ---- A user's email address ----
+
+// emailNotices say what became of a change of address (?email=…).
+var emailNotices = map[string]string{
+	"sent":      "A confirmation link is on its way to the new address. The address changes when the link is opened and confirmed.",
+	"cancelled": "The change of address is cancelled: its link no longer works.",
+}
+
+// requestEmailChange mails a confirmation link to the new address of the
+// user of the path (on the user's page).
+func (u *ui) requestEmailChange(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return malformed("The form could not be read.")
+	}
+	me, err := u.s.Users.Get(r.Context(), a.UserID)
+	if err != nil {
+		return err
+	}
+	email := r.PostForm.Get("email")
+	_, err = u.s.EmailChanges.Request(r.Context(), usr.ID, emailchange.Request{Email: email}, me)
+	if p, ok := problem.As(err); ok && len(p.Fields) > 0 {
+		f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs, NewEmail: email}
+		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, p.Fields)
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(usr.ID, 10)+"?email=sent", http.StatusSeeOther)
+	return nil
+}
+
+func (u *ui) cancelEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	if err := u.s.EmailChanges.Cancel(r.Context(), usr.ID); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(usr.ID, 10)+"?email=cancelled", http.StatusSeeOther)
+	return nil
+}
+
+// emailChangeView is the page of a confirmation link.
+type emailChangeView struct {
+	Token   string
+	Change  emailchange.Opened
+	Problem string
+	// Done is the address after the change.
+	Done string
+}
+
+// emailChangePage shows the change of a link, to be confirmed with a
+// button: opening the link alone changes nothing, because mail scanners
+// open links too.
+func (u *ui) emailChangePage(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	token := r.PathValue("token")
+	o, err := u.s.EmailChanges.Open(r.Context(), token)
+	return u.renderEmailChange(w, r, emailChangeView{Token: token, Change: o}, err)
+}
+
+func (u *ui) confirmEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	token := r.PathValue("token")
+	usr, err := u.s.EmailChanges.Confirm(r.Context(), token)
+	if err == nil {
+		u.s.Auth.Forget(usr.ID)
+		u.forgetNames()
+	}
+	return u.renderEmailChange(w, r, emailChangeView{Token: token, Done: usr.Email}, err)
+}
+
+// renderEmailChange shows v, or why the link does not work.
+func (u *ui) renderEmailChange(w http.ResponseWriter, r *http.Request, v emailChangeView, err error) error {
+	if p, ok := problem.As(err); ok && (p.Kind == problem.KindNotFound || p.Kind == problem.KindConflict) {
+		v.Problem = p.Message
+		status, _, _ := classify(p, "")
+		return u.render(w, r, status, "email_change", pageData{Title: "Email address", Data: v})
+	} else if err != nil {
+		return err
+	}
+	return u.render(w, r, http.StatusOK, "email_change", pageData{Title: "Email address", Data: v})
 }

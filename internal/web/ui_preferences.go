@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
@@ -24,8 +26,12 @@ type prefsView struct {
 	Languages []i18n.Language
 	// Notice is a message of success ("Saved.").
 	Notice string
-	// Profile
+	// Profile: the summary of the role, teams and inboxes, and the new
+	// address an admin asked for, waiting for its confirmation.
 	PendingPhone *auth.PhoneChange
+	Teams        []membership
+	Inboxes      []membership
+	EmailChange  *emailchange.Change
 	// Security
 	Method        auth.Method
 	Required      bool
@@ -74,6 +80,15 @@ func (u *ui) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, s
 	switch tab {
 	case "profile", "phone":
 		if v.PendingPhone, err = u.s.Factors.PendingPhone(ctx, me); err != nil {
+			return err
+		}
+		if v.Teams, v.Inboxes, err = u.s.memberships(ctx, me); err != nil {
+			return err
+		}
+		switch c, err := u.s.EmailChanges.Pending(ctx, me.ID); {
+		case err == nil:
+			v.EmailChange = &c
+		case !errors.Is(err, emailchange.ErrNotFound):
 			return err
 		}
 	case "security":
@@ -134,8 +149,16 @@ func (u *ui) profile(w http.ResponseWriter, r *http.Request, a policy.Actor) err
 	if err != nil {
 		return err
 	}
-	form := map[string]string{"name": me.Name, "public_name": me.PublicName, "language": me.Language, "landline": me.Landline}
-	return u.prefsPage(w, r, a, http.StatusOK, "profile", prefsView{}, pageData{Form: form})
+	return u.prefsPage(w, r, a, http.StatusOK, "profile", prefsView{}, pageData{Form: profileForm(me)})
+}
+
+// profileFields are the fields of the profile form.
+var profileFields = []string{"first_name", "last_name", "location", "public_name", "language", "landline"}
+
+// profileForm is the profile form filled in with me.
+func profileForm(me user.User) map[string]string {
+	return map[string]string{"first_name": me.FirstName, "last_name": me.LastName, "location": me.Location,
+		"public_name": me.PublicName, "language": me.Language, "landline": me.Landline}
 }
 
 func (u *ui) saveProfile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -144,12 +167,13 @@ func (u *ui) saveProfile(w http.ResponseWriter, r *http.Request, a policy.Actor)
 		return err
 	}
 	form := map[string]string{}
-	for _, k := range []string{"name", "public_name", "language", "landline"} {
+	for _, k := range profileFields {
 		form[k] = r.PostForm.Get(k)
 	}
 	if err = fields.Err(); err == nil {
-		_, err = u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{Name: new(form["name"]), PublicName: new(form["public_name"]),
-			Language: new(form["language"]), Landline: new(form["landline"])}, u.s.languageCodes())
+		_, err = u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{FirstName: new(form["first_name"]), LastName: new(form["last_name"]),
+			Location: new(form["location"]), PublicName: new(form["public_name"]), Language: new(form["language"]), Landline: new(form["landline"])},
+			u.s.languageCodes())
 	}
 	if err != nil {
 		return u.problemPage(w, r, a, "profile", prefsView{}, form, err)
@@ -169,8 +193,7 @@ func (u *ui) uploadAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor
 		if gerr != nil {
 			return gerr
 		}
-		form := map[string]string{"name": me.Name, "public_name": me.PublicName, "language": me.Language, "landline": me.Landline}
-		return u.problemPage(w, r, a, "profile", prefsView{}, form, err)
+		return u.problemPage(w, r, a, "profile", prefsView{}, profileForm(me), err)
 	}
 	u.forgetNames()
 	return u.redirectSaved(w, r, "/preferences", "avatar")

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/job"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
 
@@ -243,7 +244,7 @@ func phoneOf(waID string) string {
 	if waID == "" || strings.TrimLeft(waID, "0123456789") != "" {
 		return ""
 	}
-	if p, msg := contact.NormalizePhone("+" + waID); msg == "" {
+	if p, msg := phone.Normalize("+"+waID, phone.Possible); msg == "" {
 		return p
 	}
 	return ""

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/job"
 	"github.com/switchboardhq/switchboard/internal/outbox"
+	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
@@ -628,11 +629,11 @@ type StartResult struct {
 // Start writes first to a customer by phone number (E.164): their open
 // conversation on the number, or a new one, gets the message (a template,
 // unless the customer wrote in the last 24 hours).
-func (s *Service) Start(ctx context.Context, a policy.Actor, inboxID int64, phone string, c Compose) (StartResult, bool, error) {
+func (s *Service) Start(ctx context.Context, a policy.Actor, inboxID int64, number string, c Compose) (StartResult, bool, error) {
 	if !s.IsWhatsApp(ctx, inboxID) {
 		return StartResult{}, false, problem.NotFound("WhatsApp inbox")
 	}
-	e164, msg := contact.NormalizePhone(phone)
+	e164, msg := phone.Normalize(number, phone.Possible)
 	if msg != "" {
 		return StartResult{}, false, problem.Invalid("phone", "%s", msg)
 	}
