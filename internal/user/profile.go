@@ -89,10 +89,14 @@ type ProfilePatch struct {
 	CapitalizeFirst *bool `json:"capitalize_first,omitempty"`
 }
 
-// UpdateProfile applies p to user id. languages are the codes the
-// interface exists in. It tells the user's open tabs.
-func (s *Store) UpdateProfile(ctx context.Context, id int64, p ProfilePatch, languages []string) (User, error) {
-	f := problem.Fields{}
+// CheckProfile adds to f what is wrong with p's profile fields, reading
+// and writing nothing: a form refused for problems of its own shows every
+// field's at once.
+func CheckProfile(f problem.Fields, p ProfilePatch, languages []string) { p.check(f, languages) }
+
+// check adds to f what is wrong with p's profile fields and normalises
+// them.
+func (p *ProfilePatch) check(f problem.Fields, languages []string) nameChange {
 	name := readName(f, p.Name, p.FirstName, p.LastName)
 	readLocation(f, p.Location)
 	if p.PublicName != nil {
@@ -116,6 +120,14 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, p ProfilePatch, lan
 	} else if p.Landline != nil {
 		*p.Landline = ""
 	}
+	return name
+}
+
+// UpdateProfile applies p to user id. languages are the codes the
+// interface exists in. It tells the user's open tabs.
+func (s *Store) UpdateProfile(ctx context.Context, id int64, p ProfilePatch, languages []string) (User, error) {
+	f := problem.Fields{}
+	name := p.check(f, languages)
 	var prefs Preferences
 	prefsChanged := len(p.Notifications) > 0 || p.CapitalizeFirst != nil
 	if prefsChanged {

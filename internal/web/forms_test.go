@@ -61,7 +61,7 @@ func TestFormsRefuseBadInput(t *testing.T) {
 		{"team with a member who is not", admin, "/admin/teams", url.Values{"name": {"Night"}, "member_ids": {"x"}}, false, 422,
 			map[string]string{"member_ids": "Choose from the list."}, []string{`value="Night"`}},
 		{"profile", ana, "/preferences", url.Values{"first_name": {""}, "last_name": {"Díaz"}, "location": {"Madrid\x07"}, "public_name": {"Ana"}, "language": {"en"}, "landline": {"call me"}}, false, 422,
-			map[string]string{"first_name": "Enter a first name.", "location": "not valid text", "landline": "international format"}, []string{`value="call me"`, `value="Ana"`, `value="Díaz"`}},
+			map[string]string{"first_name": "Enter a first name.", "location": "invisible control character", "landline": "international format"}, []string{`value="call me"`, `value="Ana"`, `value="Díaz"`}},
 		{"profile language", ana, "/preferences", url.Values{"first_name": {"Ana"}, "language": {"tlh"}}, false, 422,
 			map[string]string{"language": "Choose a language"}, nil},
 		{"mobile number", ana, "/preferences/phone", url.Values{"mobile": {"+34 91 123 45 67"}}, false, 422,

@@ -355,8 +355,8 @@ func (u *ui) requestEmailChange(w http.ResponseWriter, r *http.Request, a policy
 	if err != nil {
 		return err
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	me, err := u.s.Users.Get(r.Context(), a.UserID)
 	if err != nil {

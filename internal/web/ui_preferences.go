@@ -170,10 +170,13 @@ func (u *ui) saveProfile(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	for _, k := range profileFields {
 		form[k] = r.PostForm.Get(k)
 	}
-	if err = fields.Err(); err == nil {
-		_, err = u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{FirstName: new(form["first_name"]), LastName: new(form["last_name"]),
-			Location: new(form["location"]), PublicName: new(form["public_name"]), Language: new(form["language"]), Landline: new(form["landline"])},
-			u.s.languageCodes())
+	patch := user.ProfilePatch{FirstName: new(form["first_name"]), LastName: new(form["last_name"]),
+		Location: new(form["location"]), PublicName: new(form["public_name"]), Language: new(form["language"]), Landline: new(form["landline"])}
+	if len(fields) > 0 {
+		user.CheckProfile(fields, patch, u.s.languageCodes())
+		err = fields.Err()
+	} else {
+		_, err = u.s.Users.UpdateProfile(r.Context(), a.UserID, patch, u.s.languageCodes())
 	}
 	if err != nil {
 		return u.problemPage(w, r, a, "profile", prefsView{}, form, err)
