@@ -44,9 +44,11 @@ func (db *DB) migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	// Numbers only increase; a gap is allowed (a migration numbered while
+	// others were written beside it).
 	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("db: migrations must be numbered 1, 2, 3…; found %s at position %d", m.name, i+1)
+		if m.version < 1 || (i > 0 && m.version == ms[i-1].version) {
+			return nil, fmt.Errorf("db: migration %s: numbers start at 1 and are used once", m.name)
 		}
 	}
 	return ms, nil
@@ -55,10 +57,10 @@ func (db *DB) migrations() ([]migration, error) {
 // LatestVersion is the schema version this binary knows.
 func (db *DB) LatestVersion() int {
 	ms, err := db.migrations()
-	if err != nil {
+	if err != nil || len(ms) == 0 {
 		return 0
 	}
-	return len(ms)
+	return ms[len(ms)-1].version
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -140,10 +142,13 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	if current > len(ms) {
-		return 0, &ErrSchemaNewer{Database: current, Binary: len(ms)}
+	if latest := db.LatestVersion(); current > latest {
+		return 0, &ErrSchemaNewer{Database: current, Binary: latest}
 	}
-	for _, m := range ms[current:] {
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
 		err := db.Write(ctx, func(tx *Tx) error {
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return err

@@ -158,7 +158,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.Runner = job.NewRunner(d, a.Queue, job.Config{Workers: jobWorkers, Poll: opt.JobPoll, BaseBackoff: opt.JobBackoff}, logger)
 	a.Users = user.NewStore(d, a.Log, auth.HashPassword)
 	a.Auth = auth.New(d, a.Users)
-	a.Inboxes = inbox.NewStore(d, a.Log, box)
+	a.Inboxes = inbox.NewStore(d, a.Log, box, webchat.Channel(), whatsapp.Channel())
 	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), attachment.DefaultLimits)
 	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
@@ -189,7 +189,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 		}
 	})
 	a.Runner.Handle(conversation.SendJob, outbox.New(a.Conversations, a.Inboxes,
-		map[inbox.Type]outbox.Sender{inbox.Webchat: a.Webchat, inbox.WhatsApp: a.WhatsApp}, a.Metrics))
+		map[inbox.Type]outbox.Sender{webchat.Type: a.Webchat, whatsapp.Type: a.WhatsApp}, a.Metrics))
 
 	rate := opt.PublicRate
 	if rate == 0 {

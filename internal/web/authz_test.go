@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
@@ -139,8 +140,8 @@ func roleMatrix(t *testing.T, d *db.DB) {
 	}
 	in, _ := srv.NewWebchatInbox("Site", ids...)
 	num := fake.AddNumber(graphfake.Number{AppSecret: "matrix"})
-	wa, waVerify, err := srv.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: inbox.WhatsApp, Name: "Line", MemberIDs: ids,
-		WhatsApp: &inbox.WhatsAppConfig{PhoneNumberID: num.ID, WABAID: num.WABAID, DisplayPhoneNumber: num.Phone, AccessToken: num.Token, AppSecret: "matrix"}})
+	wa, waVerify, err := srv.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: whatsapp.Type, Name: "Line", MemberIDs: ids,
+		Settings: map[inbox.Type]any{whatsapp.Type: &whatsapp.Config{PhoneNumberID: num.ID, WABAID: num.WABAID, DisplayPhoneNumber: num.Phone, AccessToken: num.Token, AppSecret: "matrix"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

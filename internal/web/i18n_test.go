@@ -14,7 +14,6 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
-	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -55,6 +54,11 @@ var messageDirs = []string{
 	"../user", "../auth", "../avatar", "../invite", "../team", "../availability", "../conversation", "../contact",
 	"../inbox", "../tag", "../attachment", "../problem", "../channel/whatsapp", ".",
 }
+
+// messageFiles are files of other packages whose messages reach admins:
+// a web chat inbox's settings (the rest of the channel speaks to
+// visitors).
+var messageFiles = []string{"../channel/webchat/settings.go"}
 
 // notAgents are files of those packages that speak to customers (web
 // chat visitors) or to Meta (WhatsApp's webhook), not to agents.
@@ -135,8 +139,8 @@ func catalogKeys(t *testing.T) map[string]string {
 	for _, m := range whatsapp.ParamLabels() {
 		add(m, "channel/whatsapp/template.go")
 	}
-	for _, m := range inbox.WhatsAppMessages() {
-		add(m, "inbox/whatsapp.go")
+	for _, m := range whatsapp.SettingsMessages() {
+		add(m, "channel/whatsapp/settings.go")
 	}
 	// Error pages are titled with the status text.
 	for _, code := range []int{400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503} {
@@ -165,8 +169,11 @@ func catalogKeys(t *testing.T) map[string]string {
 		add(w, "handlers")
 	}
 	// Messages of the feature packages.
-	for _, dir := range messageDirs {
+	for _, dir := range append(messageDirs, messageFiles...) {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if strings.HasSuffix(dir, ".go") {
+			files, err = []string{dir}, nil
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

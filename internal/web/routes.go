@@ -10,7 +10,6 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
-	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/team"
@@ -89,7 +88,7 @@ func (s *Server) routeTable() []route {
 		msg        conversation.Message
 		ctPage     conversation.Page[contact.Contact]
 		ct         contact.Contact
-		in         inbox.Inbox
+		in         apiInbox
 		att        attachment.Attachment
 		publicPage conversation.Page[publicMessage]
 	)
@@ -138,10 +137,10 @@ func (s *Server) routeTable() []route {
 		api("GET", "/api/v1/users", policy.ManageUsers, s.apiUsers, doc{summary: "Every user", tag: "users", out: []user.User{}}),
 		api("POST", "/api/v1/users", policy.ManageUsers, s.apiCreateUser, doc{summary: "Create a user with a role and inbox memberships", tag: "users", in: user.NewUser{}, out: me, status: 201}),
 		api("PATCH", "/api/v1/users/{id}", policy.ManageUsers, s.apiUpdateUser, doc{summary: "Change a user's name, role or inbox memberships", tag: "users", in: user.Patch{}, out: me}),
-		api("GET", "/api/v1/inboxes", policy.ReadInboxes, s.apiInboxes, doc{summary: "The inboxes you work in (all of them for admins and inbox managers)", tag: "inboxes", out: []inbox.Inbox{}}),
-		api("POST", "/api/v1/inboxes", policy.ManageInboxes, s.apiCreateInbox, doc{summary: "Create an inbox; a web chat inbox's identity secret and snippet are shown only in this answer", tag: "inboxes", in: inbox.NewInbox{}, out: createdInbox{}, status: 201}),
+		api("GET", "/api/v1/inboxes", policy.ReadInboxes, s.apiInboxes, doc{summary: "The inboxes you work in (all of them for admins and inbox managers)", tag: "inboxes", out: []apiInbox{}}),
+		api("POST", "/api/v1/inboxes", policy.ManageInboxes, s.apiCreateInbox, doc{summary: "Create an inbox; a web chat inbox's identity secret and snippet are shown only in this answer", tag: "inboxes", in: newInboxRequest{}, out: createdInbox{}, status: 201}),
 		api("GET", "/api/v1/inboxes/{id}", policy.ReadInboxes, s.apiInbox, doc{summary: "One inbox", tag: "inboxes", out: in}),
-		api("PATCH", "/api/v1/inboxes/{id}", policy.ManageInboxes, s.apiUpdateInbox, doc{summary: "Change an inbox's name, settings or members", tag: "inboxes", in: inbox.Patch{}, out: in}),
+		api("PATCH", "/api/v1/inboxes/{id}", policy.ManageInboxes, s.apiUpdateInbox, doc{summary: "Change an inbox's name, settings or members", tag: "inboxes", in: inboxPatch{}, out: in}),
 		api("POST", "/api/v1/inboxes/{id}/secret", policy.ManageInboxes, s.apiRotateSecret, doc{summary: "Replace a web chat inbox's identity secret; the new one is shown only in this answer", tag: "inboxes", out: secretResponse{}}),
 
 		// WhatsApp numbers.

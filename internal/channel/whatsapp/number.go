@@ -45,9 +45,13 @@ func (s *Service) onRead(ctx context.Context, _ policy.Actor, c conversation.Con
 // readState is the conversation's latest customer message with a
 // WhatsApp id, and the last one marked read.
 func (s *Service) readState(ctx context.Context, convID int64) (latest, marked int64, err error) {
-	err = s.db.QueryRow(ctx, `SELECT COALESCE((SELECT id FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND channel_message_id IS NOT NULL
-			AND type <> 'system' ORDER BY id DESC LIMIT 1), 0),
-		COALESCE((SELECT message_id FROM whatsapp_read_marks WHERE conversation_id = $1), 0)`, convID).Scan(&latest, &marked)
+	if latest, err = s.conv.LatestFromCustomer(ctx, convID); err != nil {
+		return 0, 0, err
+	}
+	err = s.db.QueryRow(ctx, `SELECT message_id FROM whatsapp_read_marks WHERE conversation_id = $1`, convID).Scan(&marked)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		err = nil
+	}
 	return latest, marked, err
 }
 

@@ -189,7 +189,7 @@ func humanBytes(n int64) string {
 // plan reserves the message's place in the number's and the customer's
 // schedules and returns when its job should run (zero: now). The job
 // runner on this node is woken then.
-func (s *Service) plan(ctx context.Context, tx *event.Tx, n *inbox.WhatsAppNumber, r recipient) (time.Time, error) {
+func (s *Service) plan(ctx context.Context, tx *event.Tx, n *Number, r recipient) (time.Time, error) {
 	now := s.now().UTC()
 	// The plan rows are hot: reserved alone (a slot of a message that is
 	// then not committed is only a gap in the plan).
@@ -221,9 +221,9 @@ func (s *Service) Deliver(ctx context.Context, in inbox.Inbox, m conversation.Me
 	if err != nil {
 		return "", &outbox.SendError{Code: "not_configured", Message: "This WhatsApp inbox has no number configured.", Permanent: true}
 	}
-	var contactID int64
-	if err := s.db.QueryRow(ctx, `SELECT contact_id FROM conversations WHERE id = $1`, m.ConversationID).Scan(&contactID); err != nil {
-		return "", errorf("deliver: conversation: %w", err)
+	contactID, err := s.conv.ContactOf(ctx, m.ConversationID)
+	if err != nil {
+		return "", errorf("deliver: %w", err)
 	}
 	r, err := recipientOf(ctx, s.db, n.InboxID, contactID)
 	if err != nil {
@@ -270,7 +270,7 @@ var errInFlight = errors.New("whatsapp: an earlier attempt may have been sent; w
 // that also marks the send in flight, and waits for it. A send that was
 // in flight when its answer was lost waits InFlightGrace for the status
 // webhook first (checkInFlight: the first reservation of an attempt).
-func (s *Service) admit(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient, checkInFlight bool) (time.Time, error) {
+func (s *Service) admit(ctx context.Context, n *Number, m *conversation.Message, r recipient, checkInFlight bool) (time.Time, error) {
 	slot, err := s.admitOnce(ctx, n, m, r, checkInFlight)
 	if err != nil {
 		return slot, err
@@ -287,7 +287,7 @@ func (s *Service) admit(ctx context.Context, n *inbox.WhatsAppNumber, m *convers
 	return slot, nil
 }
 
-func (s *Service) admitOnce(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient, checkInFlight bool) (time.Time, error) {
+func (s *Service) admitOnce(ctx context.Context, n *Number, m *conversation.Message, r recipient, checkInFlight bool) (time.Time, error) {
 	var slot time.Time
 	var retry error
 	err := retryDB(func() error {
@@ -365,7 +365,7 @@ var errRollback = errors.New("whatsapp: roll back")
 
 // failed turns a failed Graph call into what the outbox does: fail the
 // message, retry it (when, and with what held back), flag the inbox.
-func (s *Service) failed(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient, err error) error {
+func (s *Service) failed(ctx context.Context, n *Number, m *conversation.Message, r recipient, err error) error {
 	var se *outbox.SendError
 	if errors.As(err, &se) {
 		return err // decided already
@@ -414,7 +414,7 @@ func (s *Service) failed(ctx context.Context, n *inbox.WhatsAppNumber, m *conver
 }
 
 // request builds Meta's request for a message, uploading its file.
-func (s *Service) request(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient) (*SendRequest, error) {
+func (s *Service) request(ctx context.Context, n *Number, m *conversation.Message, r recipient) (*SendRequest, error) {
 	req := &SendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", BizOpaque: strconv.FormatInt(m.ID, 10)}
 	if r.WaID != "" {
 		req.To = r.WaID

@@ -176,8 +176,8 @@ func FuzzWebhook(f *testing.F) {
 		d = dbtest.Postgres(f)
 	}
 	app, url := quietNode(f, d)
-	num := inbox.WhatsAppConfig{PhoneNumberID: "106540352242922", WABAID: "102290129340398", DisplayPhoneNumber: "15550783881", AccessToken: "t", AppSecret: appSecret}
-	if _, _, err := app.Inboxes.Create(context.Background(), inbox.NewInbox{Type: inbox.WhatsApp, Name: "Fuzz", WhatsApp: &num}); err != nil {
+	num := whatsapp.Config{PhoneNumberID: "106540352242922", WABAID: "102290129340398", DisplayPhoneNumber: "15550783881", AccessToken: "t", AppSecret: appSecret}
+	if _, _, err := app.Inboxes.Create(context.Background(), inbox.NewInbox{Type: whatsapp.Type, Name: "Fuzz", Settings: map[inbox.Type]any{whatsapp.Type: &num}}); err != nil {
 		f.Fatal(err)
 	}
 	files, _ := filepath.Glob("testdata/webhooks/*.json")

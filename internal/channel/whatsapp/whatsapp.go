@@ -112,7 +112,7 @@ type Service struct {
 	db      *db.DB
 	log     *event.Log
 	queue   *job.Queue
-	inboxes *inbox.Store
+	inboxes Inboxes
 	conv    *conversation.Service
 	// media keeps inbound media (Meta's size limits); uploads are agents'
 	// files, read for sending.
@@ -133,11 +133,17 @@ type Service struct {
 	now func() time.Time
 }
 
+// Inboxes is what the channel reads of the inbox store: the WhatsApp
+// inboxes with their secrets.
+type Inboxes interface {
+	ListWithSecrets(ctx context.Context, typ inbox.Type) ([]inbox.WithSecret, error)
+}
+
 // numbers are the WhatsApp inboxes with their secrets, cached: every
 // webhook needs them.
 type numbers struct {
-	byInbox map[int64]*inbox.WhatsAppNumber
-	byPNID  map[string]*inbox.WhatsAppNumber
+	byInbox map[int64]*Number
+	byPNID  map[string]*Number
 	secrets []string // distinct app secrets
 	at      time.Time
 }
@@ -148,7 +154,7 @@ const numbersTTL = 30 * time.Second
 
 // New returns the channel. Register its hooks on the conversation
 // service and its jobs on the runner with Register.
-func New(d *db.DB, log *event.Log, queue *job.Queue, inboxes *inbox.Store, conv *conversation.Service, media, uploads *attachment.Store,
+func New(d *db.DB, log *event.Log, queue *job.Queue, inboxes Inboxes, conv *conversation.Service, media, uploads *attachment.Store,
 	m *metrics.Metrics, logger *slog.Logger, opt Options) *Service {
 	if opt.GraphURL == "" {
 		opt.GraphURL = "https://graph.facebook.com"
@@ -228,14 +234,17 @@ func (s *Service) numbers(ctx context.Context) (*numbers, error) {
 }
 
 func (s *Service) reload(ctx context.Context) (*numbers, error) {
-	list, err := s.inboxes.WhatsAppNumbers(ctx)
+	list, err := s.inboxes.ListWithSecrets(ctx, Type)
 	if err != nil {
-		return nil, err
+		return nil, errorf("numbers: %w", err)
 	}
-	c := &numbers{byInbox: map[int64]*inbox.WhatsAppNumber{}, byPNID: map[string]*inbox.WhatsAppNumber{}, at: time.Now()}
-	for i := range list {
-		n := &list[i]
-		c.byInbox[n.InboxID], c.byPNID[n.PhoneNumberID] = n, n
+	c := &numbers{byInbox: map[int64]*Number{}, byPNID: map[string]*Number{}, at: time.Now()}
+	for _, w := range list {
+		n, err := numberOf(w)
+		if err != nil {
+			return nil, err
+		}
+		c.byInbox[n.InboxID], c.byPNID[n.PhoneNumberID] = &n, &n
 		if n.AppSecret != "" && !containsString(c.secrets, n.AppSecret) {
 			c.secrets = append(c.secrets, n.AppSecret)
 		}
@@ -262,7 +271,7 @@ func (s *Service) reloadOnMiss(ctx context.Context) (*numbers, bool, error) {
 }
 
 // number returns the WhatsApp number of an inbox.
-func (s *Service) number(ctx context.Context, inboxID int64) (*inbox.WhatsAppNumber, error) {
+func (s *Service) number(ctx context.Context, inboxID int64) (*Number, error) {
 	c, err := s.numbers(ctx)
 	if err != nil {
 		return nil, err
@@ -315,11 +324,11 @@ func Sign(body []byte, appSecret string) string {
 // VerifyToken answers Meta's webhook handshake: whether token is one of
 // the numbers' verify tokens.
 func (s *Service) VerifyToken(ctx context.Context, token string) (bool, error) {
-	return s.inboxes.WhatsAppVerifyToken(ctx, token)
+	return verifyTokenKnown(ctx, s.db, token)
 }
 
 // alert tells admins about a number's trouble.
-func (s *Service) alert(ctx context.Context, n *inbox.WhatsAppNumber, code, message, title, details string) {
+func (s *Service) alert(ctx context.Context, n *Number, code, message, title, details string) {
 	s.logger.Warn("whatsapp: "+message, "inbox", n.InboxID, "code", code, "details", details)
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
 		tx.Emit(event.New(AlertEvent, Alert{InboxID: n.InboxID, Inbox: n.Name, Code: code, Message: message, Title: title, Details: details}))
@@ -332,7 +341,7 @@ func (s *Service) alert(ctx context.Context, n *inbox.WhatsAppNumber, code, mess
 
 // flagToken records that Meta refused the inbox's access token and tells
 // the admins, once per change.
-func (s *Service) flagToken(ctx context.Context, n *inbox.WhatsAppNumber, f failure) {
+func (s *Service) flagToken(ctx context.Context, n *Number, f failure) {
 	msg := f.Message
 	if f.Details != "" {
 		msg += " (" + f.Details + ")"
