@@ -337,13 +337,16 @@ type waConv struct {
 
 // waConvOf is the WhatsApp part of a conversation's pane, nil for other
 // channels.
-func (u *ui) waConvOf(ctx context.Context, c conversation.Conversation) *waConv {
-	if u.s.WhatsApp == nil || !u.s.WhatsApp.IsWhatsApp(ctx, c.InboxID) {
-		return nil
+func (u *ui) waConvOf(ctx context.Context, c conversation.Conversation) (*waConv, error) {
+	if u.s.WhatsApp == nil {
+		return nil, nil
+	}
+	if ok, err := u.s.WhatsApp.IsWhatsApp(ctx, c.InboxID); err != nil || !ok {
+		return nil, err
 	}
 	v := &waConv{ConvID: c.ID, InboxID: c.InboxID, WindowEndsAt: c.ReplyWindowEndsAt}
 	v.WindowOpen = c.ReplyWindowEndsAt != nil && time.Now().Before(*c.ReplyWindowEndsAt)
-	return v
+	return v, nil
 }
 
 // waPanel is the WhatsApp composer beside the text one: reply buttons, a
@@ -528,7 +531,10 @@ func (u *ui) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 	if err != nil {
 		return err
 	}
-	wc := u.waConvOf(r.Context(), c)
+	wc, err := u.waConvOf(r.Context(), c)
+	if err != nil {
+		return err
+	}
 	if wc == nil {
 		return problem.Conflict("This conversation is not on WhatsApp.")
 	}
@@ -689,7 +695,11 @@ func (u *ui) lookupConversation(w http.ResponseWriter, r *http.Request, a policy
 	}
 	p := waNewPage{Phone: r.PostForm.Get("phone")}
 	p.InboxID, _ = strconv.ParseInt(r.PostForm.Get("inbox_id"), 10, 64)
-	if !mayWork(a, p.InboxID) || !u.s.WhatsApp.IsWhatsApp(r.Context(), p.InboxID) {
+	isWA, err := u.s.WhatsApp.IsWhatsApp(r.Context(), p.InboxID)
+	if err != nil {
+		return err
+	}
+	if !mayWork(a, p.InboxID) || !isWA {
 		f := problem.Fields{}
 		f.Add("inbox_id", "Choose a WhatsApp number you work in.")
 		return u.renderNew(w, r, a, http.StatusUnprocessableEntity, p, f)

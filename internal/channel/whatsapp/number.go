@@ -26,7 +26,10 @@ type readPayload struct {
 // customer message is not marked read on WhatsApp yet, a job does it (the
 // customer sees blue ticks).
 func (s *Service) onRead(ctx context.Context, _ policy.Actor, c conversation.Conversation) {
-	if !s.IsWhatsApp(ctx, c.InboxID) {
+	if ok, err := s.IsWhatsApp(ctx, c.InboxID); err != nil {
+		s.logger.Warn("whatsapp: read receipt", "conversation", c.ID, "err", err)
+		return
+	} else if !ok {
 		return
 	}
 	latest, marked, err := s.readState(ctx, c.ID)

@@ -36,13 +36,16 @@ func (r recipient) key() string {
 	return r.UserID
 }
 
+// errNoRecipient is a contact the number has no WhatsApp ids of.
+var errNoRecipient = problem.Conflict("This customer has no WhatsApp identity on this number.")
+
 func recipientOf(ctx context.Context, q db.Querier, inboxID, contactID int64) (recipient, error) {
 	var r recipient
 	var wa, user *string
 	err := q.QueryRow(ctx, `SELECT wa_id, user_id, last_inbound_at FROM whatsapp_contacts WHERE inbox_id = $1 AND contact_id = $2`, inboxID, contactID).
 		Scan(&wa, &user, &r.LastInbound)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return r, problem.Conflict("This customer has no WhatsApp identity on this number.")
+		return r, errNoRecipient
 	} else if err != nil {
 		return r, errorf("recipient: %w", err)
 	}
@@ -75,11 +78,16 @@ func (s *Service) windowClosed(r recipient) *problem.Error {
 
 // replyWindow is the conversation's window end, for the workspace.
 func (s *Service) replyWindow(ctx context.Context, c *conversation.Conversation) (*time.Time, error) {
-	if !s.IsWhatsApp(ctx, c.InboxID) {
-		return nil, nil
+	if ok, err := s.IsWhatsApp(ctx, c.InboxID); err != nil || !ok {
+		return nil, err
 	}
 	r, err := recipientOf(ctx, s.db, c.InboxID, c.ContactID)
-	if err != nil || r.LastInbound == nil {
+	if errors.Is(err, errNoRecipient) {
+		return nil, nil // the customer never wrote to the number
+	} else if err != nil {
+		return nil, err
+	}
+	if r.LastInbound == nil {
 		return nil, nil
 	}
 	end := s.windowEnd(r)
@@ -114,8 +122,10 @@ func mediaKind(a attachment.Attachment) (kind string, max int64, why string) {
 // throughput and the customer's pair rate.
 func (s *Service) checkSend(ctx context.Context, tx *event.Tx, c *conversation.Conversation, m *conversation.Message) (time.Time, error) {
 	n, err := s.number(ctx, c.InboxID)
-	if err != nil {
+	if isNotFound(err) {
 		return time.Time{}, nil // not a WhatsApp inbox
+	} else if err != nil {
+		return time.Time{}, err // perhaps one: not sent unchecked
 	}
 	r, err := recipientOf(ctx, tx, c.InboxID, c.ContactID)
 	if err != nil {
@@ -218,8 +228,10 @@ func (s *Service) plan(ctx context.Context, tx *event.Tx, n *Number, r recipient
 // and sends. It returns the WhatsApp id, or an error the outbox acts on.
 func (s *Service) Deliver(ctx context.Context, in inbox.Inbox, m conversation.Message) (string, error) {
 	n, err := s.number(ctx, in.ID)
-	if err != nil {
+	if isNotFound(err) {
 		return "", &outbox.SendError{Code: "not_configured", Message: "This WhatsApp inbox has no number configured.", Permanent: true}
+	} else if err != nil {
+		return "", err // retried
 	}
 	contactID, err := s.conv.ContactOf(ctx, m.ConversationID)
 	if err != nil {
@@ -623,7 +635,9 @@ func (s *Service) Send(ctx context.Context, a policy.Actor, convID int64, c Comp
 	if err != nil {
 		return conversation.Message{}, false, err
 	}
-	if !s.IsWhatsApp(ctx, conv.InboxID) {
+	if ok, err := s.IsWhatsApp(ctx, conv.InboxID); err != nil {
+		return conversation.Message{}, false, err
+	} else if !ok {
 		return conversation.Message{}, false, problem.Conflict("This conversation is not on WhatsApp.")
 	}
 	o, err := s.outgoing(ctx, ownerOf(a), conv.InboxID, convID, c)
@@ -643,8 +657,10 @@ type StartResult struct {
 // conversation on the number, or a new one, gets the message (a template,
 // unless the customer wrote in the last 24 hours).
 func (s *Service) Start(ctx context.Context, a policy.Actor, inboxID int64, phone string, c Compose) (StartResult, bool, error) {
-	if !s.IsWhatsApp(ctx, inboxID) {
-		return StartResult{}, false, problem.NotFound("WhatsApp inbox")
+	if ok, err := s.IsWhatsApp(ctx, inboxID); err != nil {
+		return StartResult{}, false, err
+	} else if !ok {
+		return StartResult{}, false, errNoNumber
 	}
 	e164, msg := contact.NormalizePhone(phone)
 	if msg != "" {

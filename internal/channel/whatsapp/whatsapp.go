@@ -270,7 +270,13 @@ func (s *Service) reloadOnMiss(ctx context.Context) (*numbers, bool, error) {
 	return c, true, err
 }
 
-// number returns the WhatsApp number of an inbox.
+// errNoNumber is an inbox that is not a WhatsApp number (or no longer
+// exists).
+var errNoNumber = problem.NotFound("WhatsApp inbox")
+
+// number returns the WhatsApp number of an inbox: errNoNumber (a
+// not-found problem) when it has none, another error when the numbers
+// could not be read, which says nothing about the inbox.
 func (s *Service) number(ctx context.Context, inboxID int64) (*Number, error) {
 	c, err := s.numbers(ctx)
 	if err != nil {
@@ -285,13 +291,20 @@ func (s *Service) number(ctx context.Context, inboxID int64) (*Number, error) {
 	if c != nil && c.byInbox[inboxID] != nil {
 		return c.byInbox[inboxID], nil
 	}
-	return nil, problem.NotFound("WhatsApp inbox")
+	return nil, errNoNumber
 }
 
-// IsWhatsApp reports whether an inbox is a WhatsApp number.
-func (s *Service) IsWhatsApp(ctx context.Context, inboxID int64) bool {
+// IsWhatsApp reports whether an inbox is a WhatsApp number. An error
+// means the numbers could not be read: the inbox may be one.
+func (s *Service) IsWhatsApp(ctx context.Context, inboxID int64) (bool, error) {
 	_, err := s.number(ctx, inboxID)
-	return err == nil
+	switch {
+	case err == nil:
+		return true, nil
+	case isNotFound(err):
+		return false, nil
+	}
+	return false, err
 }
 
 // verifySignature finds the app secret that signed body; "" when none did.
