@@ -263,7 +263,9 @@ func (r *Runner) run(ctx context.Context, j *Job) {
 	if !ok {
 		err = Permanent(fmt.Errorf("no handler for job kind %q", j.Kind))
 	} else {
+		release := r.keepLease(ctx, j)
 		err = safeHandle(ctx, h, j)
+		release()
 	}
 	// Record the outcome even when shutting down: the handler's work is done.
 	ctx = context.WithoutCancel(ctx)
@@ -290,6 +292,34 @@ func (r *Runner) run(ctx context.Context, j *Job) {
 	if _, derr := r.db.Exec(ctx, `UPDATE jobs SET run_at = $2, last_error = $3, locked_until = NULL, locked_by = NULL WHERE id = $1`, j.ID, next, err.Error()); derr != nil {
 		r.logger.Error("job: schedule retry", "job", j.ID, "err", derr)
 	}
+}
+
+// keepLease extends a running job's lease every third of it, so that a
+// job that runs longer than its lease (a large download on a slow link)
+// is not claimed again while it runs; a node that dies stops extending
+// and the lease runs out. The returned function stops it.
+func (r *Runner) keepLease(ctx context.Context, j *Job) (release func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(r.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			now := db.Now()
+			if _, err := r.db.Exec(ctx, `UPDATE jobs SET locked_until = $3 WHERE id = $1 AND locked_by = $2`, j.ID, r.cfg.Node, now.Add(r.cfg.Lease)); err != nil && ctx.Err() == nil {
+				r.logger.Warn("job: extend lease", "job", j.ID, "kind", j.Kind, "err", err)
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 func safeHandle(ctx context.Context, h Handler, j *Job) (err error) {

@@ -241,3 +241,44 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestLongJobKeepsItsLease: a job that runs longer than its lease keeps
+// it while it runs: once the first lease is over, the row is still held
+// by the node running it, and no other node has claimed it again.
+func TestLongJobKeepsItsLease(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		const lease = time.Second
+		release := make(chan struct{})
+		var runs atomic.Int32
+		for node := range 2 {
+			r := job.NewRunner(d, job.NewQueue(), job.Config{Node: fmt.Sprint("node", node), Poll: 10 * time.Millisecond, Lease: lease}, quiet)
+			r.Handle("download", job.HandlerFunc(func(ctx context.Context, j *job.Job) error {
+				runs.Add(1)
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				return nil
+			}))
+			runFor(t, r)
+		}
+		id := enqueue(t, d, job.NewQueue(), "download", nil, job.Options{})
+		waitFor(t, "the job to start", func() bool { return runs.Load() == 1 })
+		var first time.Time
+		if err := d.QueryRow(context.Background(), `SELECT locked_until FROM jobs WHERE id = $1`, id).Scan(&first); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the first lease to end", func() bool { return db.Now().After(first.Add(lease / 2)) })
+		var until time.Time
+		var attempts int
+		if err := d.QueryRow(context.Background(), `SELECT locked_until, attempts FROM jobs WHERE id = $1`, id).Scan(&until, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		if !until.After(db.Now()) || attempts != 1 || runs.Load() != 1 {
+			t.Fatalf("lease until %v (now %v), %d attempts, %d runs", until, db.Now(), attempts, runs.Load())
+		}
+		close(release)
+		waitFor(t, "the job to finish", func() bool { _, _, exists := jobRow(t, d, id); return !exists })
+	})
+}

@@ -452,7 +452,7 @@ func (s *Service) request(ctx context.Context, n *Number, m *conversation.Messag
 		if ctype == "text/csv" {
 			ctype = "text/plain" // Meta refuses text/csv
 		}
-		id, err := s.graph.Upload(ctx, n.AccessToken, n.PhoneNumberID, a.Filename, ctype, f)
+		id, err := s.graph.Upload(ctx, n.AccessToken, n.PhoneNumberID, a.Filename, ctype, f, a.Size)
 		return id, kind, err
 	}
 	switch m.Type {

@@ -87,7 +87,12 @@ type Options struct {
 	// SWITCHBOARD_WHATSAPP_GRAPH_URL, SWITCHBOARD_WHATSAPP_API_VERSION).
 	GraphURL   string
 	APIVersion string
+	// HTTPClient calls Graph; nil makes one with Timeouts' connection
+	// timeouts.
 	HTTPClient *http.Client
+	// Timeouts bound each phase of a call to Graph (defaults: see
+	// Timeouts).
+	Timeouts Timeouts
 	// Window is the customer-service window (24 hours).
 	Window time.Duration
 	// InFlightGrace is how long a send whose answer was lost waits for
@@ -184,7 +189,7 @@ func New(d *db.DB, log *event.Log, queue *job.Queue, inboxes Inboxes, conv *conv
 		opt.PairBurst = 45
 	}
 	s := &Service{db: d, log: log, queue: queue, inboxes: inboxes, conv: conv, media: media, uploads: uploads,
-		graph: NewGraph(opt.GraphURL, opt.APIVersion, opt.HTTPClient), logger: logger, opt: opt, m: m, now: time.Now}
+		graph: NewGraph(opt.GraphURL, opt.APIVersion, opt.HTTPClient, opt.Timeouts), logger: logger, opt: opt, m: m, now: time.Now}
 	s.signatureFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "switchboard_whatsapp_webhook_signature_failures_total",
 		Help: "WhatsApp webhooks refused because X-Hub-Signature-256 was missing or wrong.",
