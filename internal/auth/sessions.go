@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
@@ -47,31 +48,56 @@ func (s *Service) Sessions(ctx context.Context, userID int64) ([]Session, error)
 
 // RevokeSession ends one of userID's sessions.
 func (s *Service) RevokeSession(ctx context.Context, userID, id int64) error {
-	res, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, id, userID)
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, id, userID)
+		if err != nil {
+			return fmt.Errorf("auth: revoke session: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return problem.NotFound("Session")
+		}
+		tx.Emit(sessionsEnded(userID, []int64{id}))
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("auth: revoke session: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return problem.NotFound("Session")
+		return err
 	}
 	s.forgetTokens(func(c cachedToken) bool { return c.sessionID == id })
 	return nil
 }
 
 // endOtherSessions ends every session of userID but keep (0 for none) in
-// tx; the caller forgets the cached tokens after the commit.
-func endOtherSessions(ctx context.Context, tx *db.Tx, userID, keep int64) error {
-	_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keep)
-	return err
+// tx, and tells; the caller forgets the cached tokens after the commit.
+func endOtherSessions(ctx context.Context, tx *event.Tx, userID, keep int64) error {
+	rows, err := tx.Query(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id`, userID, keep)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		tx.Emit(sessionsEnded(userID, ids))
+	}
+	return nil
 }
 
-// forgetTokens drops cached tokens that match, so that this node refuses
-// them at once (other nodes within the cache period).
+// forgetTokens drops cached sessions and tokens that match, so that this
+// node refuses them at once.
 func (s *Service) forgetTokens(match func(cachedToken) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, c := range s.tokens {
-		if c.sessionID != 0 && match(c) {
+		if match(c) {
 			delete(s.tokens, k)
 		}
 	}
@@ -128,8 +154,8 @@ func (s *Service) ChangePassword(ctx context.Context, userID, keep int64, p Pass
 	if err != nil {
 		return err
 	}
-	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		if err := user.SetPasswordHash(ctx, tx, userID, newHash); err != nil {
+	err = s.log.Write(ctx, func(tx *event.Tx) error {
+		if err := user.SetPasswordHash(ctx, tx.Tx, userID, newHash); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE key = $1`, key); err != nil {
@@ -140,7 +166,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, keep int64, p Pass
 	if err != nil {
 		return fmt.Errorf("auth: change password: %w", err)
 	}
-	s.forgetTokens(func(c cachedToken) bool { return c.userID == userID && c.sessionID != keep })
+	s.forgetTokens(func(c cachedToken) bool { return c.userID == userID && c.sessionID != 0 && c.sessionID != keep })
 	return nil
 }
 

@@ -97,7 +97,6 @@ func TestWidget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.App.Auth.Forget(agent.UserID)
 	api := agent.WithToken()
 
 	ctx := Browser(t)
@@ -339,7 +338,6 @@ func TestWidgetVerifiedDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.App.Auth.Forget(agent.UserID)
 
 	ctx := Browser(t)
 	console := chromedp.Console(ctx)

@@ -52,6 +52,7 @@ type App struct {
 	DB            *db.DB
 	Log           *event.Log
 	Hub           *realtime.Hub
+	Consumers     *event.Consumers
 	Queue         *job.Queue
 	Runner        *job.Runner
 	Users         *user.Store
@@ -76,12 +77,12 @@ type App struct {
 	Presence     *availability.Presence
 	Avatars      *avatar.Store
 
-	handler       http.Handler // a.Web, or what Options.Handler made of it
-	broker        event.Broker
-	closeNATS     func()
-	unsubHub      func()
-	unsubWhatsApp func()
-	closeDB       bool
+	handler        http.Handler // a.Web, or what Options.Handler made of it
+	broker         event.Broker
+	closeNATS      func()
+	unsubHub       func()
+	unsubConsumers func()
+	closeDB        bool
 }
 
 // Options tune an App beyond its configuration (tests and benchmarks).
@@ -157,7 +158,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	// costs a goroutine.
 	a.Runner = job.NewRunner(d, a.Queue, job.Config{Workers: jobWorkers, Poll: opt.JobPoll, BaseBackoff: opt.JobBackoff}, logger)
 	a.Users = user.NewStore(d, a.Log, auth.HashPassword)
-	a.Auth = auth.New(d, a.Users)
+	a.Auth = auth.New(d, a.Log, a.Users)
 	a.Inboxes = inbox.NewStore(d, a.Log, box, webchat.Channel(), whatsapp.Channel())
 	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), attachment.DefaultLimits)
 	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits)
@@ -180,14 +181,11 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.WhatsApp = whatsapp.New(d, a.Log, a.Queue, a.Inboxes, a.Conversations,
 		attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), whatsapp.MediaLimits), a.Files, a.Metrics, logger, waOpt)
 	a.WhatsApp.Register(a.Runner)
-	a.unsubWhatsApp = a.broker.Subscribe(func(es []event.Event) {
-		for _, e := range es {
-			if e.Type == event.InboxChanged {
-				a.WhatsApp.Forget() // a number changed on some node
-				return
-			}
-		}
-	})
+	// Reactions to events outside the transactions that write them.
+	a.Consumers = event.NewConsumers(a.Log, event.ConsumerConfig{}, logger)
+	a.Consumers.Add(a.Auth.Invalidation())
+	a.Consumers.Add(a.WhatsApp.NumberCache())
+	a.unsubConsumers = a.broker.Subscribe(a.Consumers.Receive)
 	a.Runner.Handle(conversation.SendJob, outbox.New(a.Conversations, a.Inboxes,
 		map[inbox.Type]outbox.Sender{webchat.Type: a.Webchat, whatsapp.Type: a.WhatsApp}, a.Metrics))
 
@@ -226,7 +224,7 @@ func (a *App) Subscribe(fn func([]event.Event)) (unsubscribe func()) { return a.
 // Close releases what Open acquired.
 func (a *App) Close() error {
 	a.unsubHub()
-	a.unsubWhatsApp()
+	a.unsubConsumers()
 	if a.closeNATS != nil {
 		a.closeNATS()
 	}
@@ -260,6 +258,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	work.Go(func() error { return a.Runner.Run(workCtx) })
 	work.Go(func() error { return a.Presence.Run(workCtx) })
 	work.Go(func() error { return a.WhatsApp.Run(workCtx) })
+	work.Go(func() error { return a.Consumers.Run(workCtx) })
 	work.Go(func() error { return a.upkeep(workCtx) })
 
 	g.Go(func() error {

@@ -175,9 +175,6 @@ func (s *Server) NewWebchatInbox(name string, members ...int64) (inbox.Inbox, st
 	if err != nil {
 		s.t.Fatalf("create inbox: %v", err)
 	}
-	for _, id := range members {
-		s.App.Auth.Forget(id)
-	}
 	return in, secret
 }
 

@@ -51,7 +51,6 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request, _ policy.
 	if err != nil {
 		return err
 	}
-	s.Auth.Forget(id)
 	writeJSON(w, http.StatusOK, u)
 	return nil
 }
@@ -183,9 +182,6 @@ func (s *Server) apiCreateInbox(w http.ResponseWriter, r *http.Request, _ policy
 	if err != nil {
 		return err
 	}
-	for _, id := range in.MemberIDs {
-		s.Auth.Forget(id)
-	}
 	if in.Type == whatsapp.Type {
 		s.WhatsApp.Changed(r.Context(), in.ID)
 	}
@@ -242,15 +238,12 @@ func (s *Server) apiUpdateInbox(w http.ResponseWriter, r *http.Request, _ policy
 	if err := decode(w, r, &p); err != nil {
 		return err
 	}
-	in, changed, err := s.Inboxes.Update(r.Context(), id, inbox.Patch{Name: p.Name, Settings: channelSettings(p.Webchat, p.WhatsApp), MemberIDs: p.MemberIDs})
+	in, _, err := s.Inboxes.Update(r.Context(), id, inbox.Patch{Name: p.Name, Settings: channelSettings(p.Webchat, p.WhatsApp), MemberIDs: p.MemberIDs})
 	if err != nil {
 		return err
 	}
 	if p.WhatsApp != nil {
 		s.WhatsApp.Changed(r.Context(), in.ID)
-	}
-	for _, uid := range changed {
-		s.Auth.Forget(uid)
 	}
 	v, err := showInbox(in)
 	if err != nil {

@@ -65,9 +65,6 @@ func newInbox(t *testing.T, srv *testrig.Server, name string, set webchat.Settin
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range members {
-		srv.App.Auth.Forget(id)
-	}
 	return in, secret
 }
 

@@ -177,9 +177,6 @@ func (u *ui) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	} else if err != nil {
 		return err
 	}
-	for _, id := range in.MemberIDs {
-		u.s.Auth.Forget(id)
-	}
 	u.forgetNames()
 	return u.render(w, r, http.StatusCreated, "admin_inbox_secret", pageData{Title: in.Name + " created", Actor: a,
 		Data: createdInboxPage{Inbox: in, Secret: secret, Snippet: u.s.snippet(in)}})
@@ -228,18 +225,14 @@ func (u *ui) updateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	if in.Type == webchat.Type {
 		p.Settings = map[inbox.Type]any{webchat.Type: settings}
 	}
-	var changed []int64
 	err = fields.Err()
 	if err == nil {
-		_, changed, err = u.s.Inboxes.Update(r.Context(), in.ID, p)
+		_, _, err = u.s.Inboxes.Update(r.Context(), in.ID, p)
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderInboxForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
-	}
-	for _, id := range changed {
-		u.s.Auth.Forget(id)
 	}
 	u.forgetNames()
 	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"?saved=1", http.StatusSeeOther)
@@ -399,7 +392,6 @@ func (u *ui) updateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	} else if err != nil {
 		return err
 	}
-	u.s.Auth.Forget(usr.ID)
 	u.forgetNames()
 	// Someone who removed their own admin role can no longer see this page.
 	if usr.ID == a.UserID && f.Role != policy.Admin {

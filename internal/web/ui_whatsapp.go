@@ -158,9 +158,6 @@ func (u *ui) createWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Act
 	} else if err != nil {
 		return err
 	}
-	for _, id := range in.MemberIDs {
-		u.s.Auth.Forget(id)
-	}
 	u.forgetNames()
 	u.s.WhatsApp.Changed(r.Context(), in.ID)
 	// The page after creation shows the verify token once: the one made
@@ -212,18 +209,14 @@ func (u *ui) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Act
 		wp.VerifyToken = &v
 	}
 	name := f.Form["name"]
-	var changed []int64
 	err := fields.Err()
 	if err == nil {
-		_, changed, err = u.s.Inboxes.Update(r.Context(), in.ID, inbox.Patch{Name: &name, MemberIDs: &f.Members, Settings: map[inbox.Type]any{whatsapp.Type: wp}})
+		_, _, err = u.s.Inboxes.Update(r.Context(), in.ID, inbox.Patch{Name: &name, MemberIDs: &f.Members, Settings: map[inbox.Type]any{whatsapp.Type: wp}})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
-	}
-	for _, id := range changed {
-		u.s.Auth.Forget(id)
 	}
 	u.forgetNames()
 	u.s.WhatsApp.Changed(r.Context(), in.ID)

@@ -227,6 +227,13 @@ func (s *Service) Forget() {
 	s.mu.Unlock()
 }
 
+// NumberCache is the consumer that drops this node's cached numbers when
+// an inbox changes on any node.
+func (s *Service) NumberCache() event.Consumer {
+	return event.Consumer{Name: "whatsapp.numbers", Scope: event.PerNode, Types: []string{event.InboxChanged},
+		Handle: func(context.Context, []event.Event) error { s.Forget(); return nil }}
+}
+
 // numbers returns the WhatsApp inboxes, from the cache while it is fresh.
 func (s *Service) numbers(ctx context.Context) (*numbers, error) {
 	s.mu.Lock()
