@@ -159,7 +159,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.Runner = job.NewRunner(d, a.Queue, job.Config{Workers: jobWorkers, Poll: opt.JobPoll, BaseBackoff: opt.JobBackoff}, logger)
 	a.Users = user.NewStore(d, a.Log, auth.HashPassword)
 	a.Auth = auth.New(d, a.Log, a.Users)
-	a.Inboxes = inbox.NewStore(d, a.Log, box, webchat.Channel(), whatsapp.Channel())
+	a.Inboxes = inbox.NewStore(d, a.Log, box, webchat.Channel(), whatsapp.Channel(a.Queue))
 	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), attachment.DefaultLimits)
 	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)

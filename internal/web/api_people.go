@@ -182,9 +182,6 @@ func (s *Server) apiCreateInbox(w http.ResponseWriter, r *http.Request, _ policy
 	if err != nil {
 		return err
 	}
-	if in.Type == whatsapp.Type {
-		s.WhatsApp.Changed(r.Context(), in.ID)
-	}
 	v, err := showInbox(in)
 	if err != nil {
 		return err
@@ -241,9 +238,6 @@ func (s *Server) apiUpdateInbox(w http.ResponseWriter, r *http.Request, _ policy
 	in, _, err := s.Inboxes.Update(r.Context(), id, inbox.Patch{Name: p.Name, Settings: channelSettings(p.Webchat, p.WhatsApp), MemberIDs: p.MemberIDs})
 	if err != nil {
 		return err
-	}
-	if p.WhatsApp != nil {
-		s.WhatsApp.Changed(r.Context(), in.ID)
 	}
 	v, err := showInbox(in)
 	if err != nil {

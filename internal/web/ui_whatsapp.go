@@ -159,7 +159,6 @@ func (u *ui) createWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Act
 		return err
 	}
 	u.forgetNames()
-	u.s.WhatsApp.Changed(r.Context(), in.ID)
 	// The page after creation shows the verify token once: the one made
 	// up, or the one the admin typed.
 	token := made
@@ -219,7 +218,6 @@ func (u *ui) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Act
 		return err
 	}
 	u.forgetNames()
-	u.s.WhatsApp.Changed(r.Context(), in.ID)
 	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"?saved=1", http.StatusSeeOther)
 	return nil
 }

@@ -31,7 +31,7 @@ func TestNumberLookupFailure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		store := inbox.NewStore(d, log, box, Channel())
+		store := inbox.NewStore(d, log, box, Channel(job.NewQueue()))
 		in, _, err := store.Create(ctx, inbox.NewInbox{Type: Type, Name: "Line", Settings: map[inbox.Type]any{Type: number("106540352242922")}})
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/job"
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
 
@@ -265,13 +266,16 @@ func writeNumber(ctx context.Context, tx *db.Tx, inboxID int64, w *Settings, ver
 	return nil
 }
 
-// Channel describes WhatsApp inboxes to the inbox store.
-func Channel() inbox.Channel {
+// Channel describes WhatsApp inboxes to the inbox store; jobs it needs
+// when a number's settings change go to queue.
+func Channel(queue *job.Queue) inbox.Channel {
 	return inbox.Channel{
 		Type:      Type,
 		Misplaced: "Only WhatsApp inboxes have WhatsApp settings.",
 		Check:     checkSettings,
-		Written:   written,
+		Written: func(ctx context.Context, tx *event.Tx, inboxID int64, s inbox.Settings) error {
+			return written(ctx, tx, queue, inboxID, s)
+		},
 	}
 }
 
@@ -313,8 +317,10 @@ func checkSettings(cur *inbox.Settings, given json.RawMessage, f problem.Fields)
 	return inbox.Settings{Public: mustJSON(set), Secret: mustJSON(sec)}, ""
 }
 
-// written keeps the number's routing row.
-func written(ctx context.Context, tx *event.Tx, inboxID int64, s inbox.Settings) error {
+// written runs in the transaction that connects a number or changes its
+// settings: it keeps the number's routing row, forgets a token error (the
+// next refusal flags it again) and has the templates synchronised.
+func written(ctx context.Context, tx *event.Tx, queue *job.Queue, inboxID int64, s inbox.Settings) error {
 	var set Settings
 	var sec secrets
 	if err := json.Unmarshal(s.Public, &set); err != nil {
@@ -323,7 +329,14 @@ func written(ctx context.Context, tx *event.Tx, inboxID int64, s inbox.Settings)
 	if err := json.Unmarshal(s.Secret, &sec); err != nil {
 		return errorf("secrets of inbox %d: %w", inboxID, err)
 	}
-	return writeNumber(ctx, tx.Tx, inboxID, &set, sec.VerifyToken)
+	if err := writeNumber(ctx, tx.Tx, inboxID, &set, sec.VerifyToken); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE whatsapp_state SET token_error = '', token_error_at = NULL WHERE inbox_id = $1 AND token_error <> ''`, inboxID); err != nil {
+		return errorf("clear token error: %w", err)
+	}
+	_, err := queue.Enqueue(ctx, tx.Tx, TemplatesJob, inboxPayload{InboxID: inboxID}, job.Options{DedupKey: templatesKey(inboxID), MaxAttempts: 8})
+	return err
 }
 
 func mustJSON(v any) json.RawMessage {

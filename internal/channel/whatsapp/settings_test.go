@@ -11,6 +11,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/job"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/secret"
 )
@@ -20,7 +21,7 @@ func newSettingsStore(t *testing.T, d *db.DB) *inbox.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return inbox.NewStore(d, event.NewLog(d, event.NewLocal(), slog.New(slog.DiscardHandler)), box, Channel())
+	return inbox.NewStore(d, event.NewLog(d, event.NewLocal(), slog.New(slog.DiscardHandler)), box, Channel(job.NewQueue()))
 }
 
 func number(id string) *Config {
@@ -170,9 +171,61 @@ func TestWhatsAppOnWebchat(t *testing.T) {
 	site := inbox.Channel{Type: "webchat", Check: func(*inbox.Settings, json.RawMessage, problem.Fields) (inbox.Settings, string) {
 		return inbox.Settings{}, ""
 	}}
-	s := inbox.NewStore(d, event.NewLog(d, event.NewLocal(), slog.New(slog.DiscardHandler)), box, Channel(), site)
+	s := inbox.NewStore(d, event.NewLog(d, event.NewLocal(), slog.New(slog.DiscardHandler)), box, Channel(job.NewQueue()), site)
 	_, _, err := s.Create(context.Background(), inbox.NewInbox{Type: "webchat", Name: "x", Settings: map[inbox.Type]any{Type: number("1")}})
 	if p, ok := problem.As(err); !ok || p.Fields["whatsapp"] != "Only WhatsApp inboxes have WhatsApp settings." {
 		t.Errorf("whatsapp settings on web chat: %v", err)
 	}
+}
+
+// TestSettingsWrittenWithTheInbox: connecting a number, or changing its
+// settings, has its templates synchronised and forgets a token Meta
+// refused, in the inbox's own transaction, whoever writes it.
+func TestSettingsWrittenWithTheInbox(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newSettingsStore(t, d)
+		in, _, err := s.Create(ctx, inbox.NewInbox{Type: Type, Name: "Sales line", Settings: map[inbox.Type]any{Type: number("106540352242922")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		syncs := func() int {
+			var n int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = $1 AND dedup_key = $2`, TemplatesJob, templatesKey(in.ID)).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if syncs() != 1 {
+			t.Fatal("connecting a number did not have its templates synchronised")
+		}
+		if _, err := d.Exec(ctx, `DELETE FROM jobs`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Exec(ctx, `INSERT INTO whatsapp_state (inbox_id, token_error, token_error_at, updated_at) VALUES ($1, 'expired', $2, $2)`, in.ID, db.Now()); err != nil {
+			t.Fatal(err)
+		}
+		name := "Renamed"
+		if _, _, err := s.Update(ctx, in.ID, inbox.Patch{Name: &name}); err != nil {
+			t.Fatal(err)
+		}
+		tokenError := func() string {
+			var e string
+			if err := d.QueryRow(ctx, `SELECT token_error FROM whatsapp_state WHERE inbox_id = $1`, in.ID).Scan(&e); err != nil {
+				t.Fatal(err)
+			}
+			return e
+		}
+		if syncs() != 0 || tokenError() != "expired" {
+			t.Fatal("a new name is not new settings of the number")
+		}
+		token := "EAAG-new"
+		if _, _, err := s.Update(ctx, in.ID, inbox.Patch{Settings: map[inbox.Type]any{Type: &Patch{AccessToken: &token}}}); err != nil {
+			t.Fatal(err)
+		}
+		if syncs() != 1 || tokenError() != "" {
+			t.Errorf("after a new token: %d syncs, token error %q", syncs(), tokenError())
+		}
+	})
 }

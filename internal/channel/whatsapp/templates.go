@@ -261,7 +261,7 @@ func (s *Service) applyTemplateEvent(ctx context.Context, n *Number, field strin
 	}
 	if k, _ := res.RowsAffected(); k == 0 && !strings.HasPrefix(q, "DELETE") {
 		// A template created elsewhere: fetch the account's list.
-		return s.enqueue(ctx, TemplatesJob, inboxPayload{InboxID: n.InboxID}, "wa-templates:"+strconv.FormatInt(n.InboxID, 10), time.Time{})
+		return s.enqueue(ctx, TemplatesJob, inboxPayload{InboxID: n.InboxID}, templatesKey(n.InboxID), time.Time{})
 	}
 	return nil
 }

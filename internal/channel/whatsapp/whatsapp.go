@@ -430,7 +430,7 @@ func (s *Service) sweep(ctx context.Context) error {
 			return err
 		}
 		if synced == nil || time.Since(*synced) >= s.opt.TemplateSync {
-			if err := s.enqueue(ctx, TemplatesJob, inboxPayload{InboxID: id}, "wa-templates:"+strconv.FormatInt(id, 10), time.Time{}); err != nil {
+			if err := s.enqueue(ctx, TemplatesJob, inboxPayload{InboxID: id}, templatesKey(id), time.Time{}); err != nil {
 				return err
 			}
 		}
@@ -488,13 +488,5 @@ func containsString(list []string, s string) bool {
 // errorf wraps an error with the package's prefix.
 func errorf(format string, args ...any) error { return fmt.Errorf("whatsapp: "+format, args...) }
 
-// Changed is told that an inbox's number was connected or its settings
-// changed: the cache is dropped, a token error is forgotten (the next
-// refusal flags it again), and templates are synchronised.
-func (s *Service) Changed(ctx context.Context, inboxID int64) {
-	s.Forget()
-	s.clearToken(ctx, inboxID)
-	if err := s.enqueue(ctx, TemplatesJob, inboxPayload{InboxID: inboxID}, "wa-templates:"+strconv.FormatInt(inboxID, 10), time.Time{}); err != nil {
-		s.logger.Warn("whatsapp: enqueue template sync", "inbox", inboxID, "err", err)
-	}
-}
+// templatesKey deduplicates a number's template synchronisations.
+func templatesKey(inboxID int64) string { return "wa-templates:" + strconv.FormatInt(inboxID, 10) }
