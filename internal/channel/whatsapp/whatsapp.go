@@ -1,6 +1,10 @@
 // Package whatsapp is the WhatsApp channel, on Meta's Cloud API: one
 // inbox per business phone number.
 //
+// A number's settings and secrets are kept by the inbox store, checked by
+// this package (Channel); the ids Meta routes by are its whatsapp_numbers
+// rows, written in the inbox's transaction.
+//
 // Receiving: Meta posts webhooks to one endpoint for every number. Ingest
 // checks the X-Hub-Signature-256 over the raw body with the app secrets of
 // the numbers before reading it, reads the whole delivery (Parse), routes
