@@ -77,12 +77,12 @@ type App struct {
 	Presence     *availability.Presence
 	Avatars      *avatar.Store
 
-	handler        http.Handler // a.Web, or what Options.Handler made of it
-	broker         event.Broker
-	closeNATS      func()
-	unsubHub       func()
-	unsubConsumers func()
-	closeDB        bool
+	handler       http.Handler // a.Web, or what Options.Handler made of it
+	broker        event.Broker
+	closeNATS     func()
+	unsubHub      func()
+	unsubConsumer func()
+	closeDB       bool
 }
 
 // Options tune an App beyond its configuration (tests and benchmarks).
@@ -185,7 +185,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	a.Consumers = event.NewConsumers(a.Log, event.ConsumerConfig{}, logger)
 	a.Consumers.Add(a.Auth.Invalidation())
 	a.Consumers.Add(a.WhatsApp.NumberCache())
-	a.unsubConsumers = a.broker.Subscribe(a.Consumers.Receive)
+	a.unsubConsumer = a.broker.Subscribe(a.Consumers.Receive)
 	a.Runner.Handle(conversation.SendJob, outbox.New(a.Conversations, a.Inboxes,
 		map[inbox.Type]outbox.Sender{webchat.Type: a.Webchat, whatsapp.Type: a.WhatsApp}, a.Metrics))
 
@@ -224,7 +224,7 @@ func (a *App) Subscribe(fn func([]event.Event)) (unsubscribe func()) { return a.
 // Close releases what Open acquired.
 func (a *App) Close() error {
 	a.unsubHub()
-	a.unsubConsumers()
+	a.unsubConsumer()
 	if a.closeNATS != nil {
 		a.closeNATS()
 	}
