@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/inbox"
@@ -88,7 +89,7 @@ func seed(ctx context.Context, args []string) error {
 	creds := Creds{Engine: string(d.Dialect()), Conversations: *nConv, Messages: *nMsg, Password: seedPassword}
 	// Inboxes first (users are made members of them).
 	for i := range *nInbox {
-		in, _, err := app.Inboxes.Create(ctx, inbox.NewInbox{Type: inbox.Webchat, Name: fmt.Sprintf("Site %d", i+1)})
+		in, _, err := app.Inboxes.Create(ctx, inbox.NewInbox{Type: webchat.Type, Name: fmt.Sprintf("Site %d", i+1)})
 		if err != nil {
 			return err
 		}

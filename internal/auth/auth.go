@@ -3,19 +3,25 @@
 // personal API tokens. Session and API tokens are random secrets stored as
 // SHA-256 hashes (a fast hash is right for 256-bit random secrets; argon2
 // is for passwords) and cached briefly in memory so that authenticated
-// requests do not each cost a database round trip.
+// requests do not each cost a database round trip. The cache follows the
+// event log (Invalidation): a change of a user's role, memberships or
+// language, or the end of a session or token, is forgotten by every node
+// as its event arrives.
 package auth
 
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/secret"
@@ -34,8 +40,20 @@ const (
 const SessionLifetime = 30 * 24 * time.Hour
 
 // cacheTTL bounds how long a revoked token or a changed role may still be
-// honoured by another node. The node that made the change forgets at once.
+// honoured should a node miss the change's event (events reach every node
+// within moments; the node that made the change forgets at once).
 const cacheTTL = 5 * time.Second
+
+// Events of the auth service. They go to the user's own tabs, and tell
+// every node's cache.
+const (
+	// SessionsEnded: browser sessions of the user ended (signed out,
+	// revoked, or by a change of password); data {"session_ids": […]}.
+	SessionsEnded = "auth.sessions_ended"
+	// TokenRevoked: one of the user's API tokens was revoked; data
+	// {"token_id": id}.
+	TokenRevoked = "auth.token_revoked"
+)
 
 // ErrUnauthenticated means no valid credentials were presented.
 var ErrUnauthenticated = &problem.Error{Kind: problem.KindUnauthorized, Message: "Sign in first."}
@@ -43,6 +61,7 @@ var ErrUnauthenticated = &problem.Error{Kind: problem.KindUnauthorized, Message:
 // Service signs people in and identifies requests.
 type Service struct {
 	db    *db.DB
+	log   *event.Log
 	users *user.Store
 	now   func() time.Time // login throttling and device cookies (tests move it)
 
@@ -65,8 +84,8 @@ type cachedActor struct {
 }
 
 // New returns the auth service.
-func New(d *db.DB, users *user.Store) *Service {
-	return &Service{db: d, users: users, now: db.Now, tokens: map[string]cachedToken{}, actors: map[int64]cachedActor{}}
+func New(d *db.DB, log *event.Log, users *user.Store) *Service {
+	return &Service{db: d, log: log, users: users, now: db.Now, tokens: map[string]cachedToken{}, actors: map[int64]cachedActor{}}
 }
 
 // Login checks an email and password, with throttling, and returns the
@@ -228,8 +247,23 @@ func (s *Service) EndSession(ctx context.Context, token string) error {
 	s.mu.Lock()
 	delete(s.tokens, hash)
 	s.mu.Unlock()
-	_, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hash)
-	return err
+	return s.log.Write(ctx, func(tx *event.Tx) error {
+		var id, userID int64
+		err := tx.QueryRow(ctx, `DELETE FROM sessions WHERE token_hash = $1 RETURNING id, user_id`, hash).Scan(&id, &userID)
+		if errors.Is(db.MapErr(err), db.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("auth: end session: %w", err)
+		}
+		tx.Emit(sessionsEnded(userID, []int64{id}))
+		return nil
+	})
+}
+
+func sessionsEnded(userID int64, ids []int64) event.Event {
+	e := event.New(SessionsEnded, map[string][]int64{"session_ids": ids})
+	e.UserID = userID
+	return e
 }
 
 // APIToken is a personal API token (its secret is shown once, at creation).
@@ -296,13 +330,20 @@ func (s *Service) TokenOf(ctx context.Context, token string) (APIToken, error) {
 // RevokeToken revokes userID's token id.
 func (s *Service) RevokeToken(ctx context.Context, userID, id int64) error {
 	var hash string
-	err := s.db.QueryRow(ctx, `SELECT token_hash FROM api_tokens WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`, id, userID).Scan(&hash)
-	if errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return problem.NotFound("Token")
-	} else if err != nil {
-		return err
-	}
-	if _, err := s.db.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE id = $1`, id, db.Now()); err != nil {
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		err := tx.QueryRow(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING token_hash`,
+			id, userID, db.Now()).Scan(&hash)
+		if errors.Is(db.MapErr(err), db.ErrNotFound) {
+			return problem.NotFound("Token")
+		} else if err != nil {
+			return fmt.Errorf("auth: revoke token: %w", err)
+		}
+		e := event.New(TokenRevoked, map[string]int64{"token_id": id})
+		e.UserID = userID
+		tx.Emit(e)
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -423,4 +464,42 @@ func (s *Service) Forget(userID int64) {
 	s.mu.Lock()
 	delete(s.actors, userID)
 	s.mu.Unlock()
+}
+
+// Invalidation is the consumer that keeps this node's cache true to the
+// event log: it forgets a user whose role, memberships or language
+// changed, and the sessions and tokens that ended.
+func (s *Service) Invalidation() event.Consumer {
+	return event.Consumer{
+		Name:   "auth.cache",
+		Scope:  event.PerNode,
+		Types:  []string{event.MembershipChanged, user.ProfileChanged, SessionsEnded, TokenRevoked},
+		Handle: s.invalidate,
+	}
+}
+
+func (s *Service) invalidate(_ context.Context, events []event.Event) error {
+	for _, e := range events {
+		switch e.Type {
+		case SessionsEnded:
+			var d struct {
+				SessionIDs []int64 `json:"session_ids"`
+			}
+			if err := json.Unmarshal(e.Data, &d); err != nil {
+				return fmt.Errorf("auth: %s %d: %w", e.Type, e.Seq, err)
+			}
+			s.forgetTokens(func(c cachedToken) bool { return c.sessionID != 0 && slices.Contains(d.SessionIDs, c.sessionID) })
+		case TokenRevoked:
+			var d struct {
+				TokenID int64 `json:"token_id"`
+			}
+			if err := json.Unmarshal(e.Data, &d); err != nil {
+				return fmt.Errorf("auth: %s %d: %w", e.Type, e.Seq, err)
+			}
+			s.forgetTokens(func(c cachedToken) bool { return c.tokenID != 0 && c.tokenID == d.TokenID })
+		default:
+			s.Forget(e.UserID)
+		}
+	}
+	return nil
 }

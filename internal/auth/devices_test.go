@@ -24,12 +24,13 @@ import (
 func TestDeviceCookies(t *testing.T) {
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		users := user.NewStore(d, event.NewLog(d, event.NewLocal(), slog.New(slog.DiscardHandler)), HashPassword)
+		log := event.NewLog(d, event.NewLocal(), slog.New(slog.DiscardHandler))
+		users := user.NewStore(d, log, HashPassword)
 		// One clock for both nodes that moves only when told: waits of a
 		// second must not run out while slow password hashes are checked.
 		start, clock := db.Now(), &atomic.Int64{}
 		node := func() *Service {
-			s := New(d, users)
+			s := New(d, log, users)
 			s.now = func() time.Time { return start.Add(time.Duration(clock.Load())) }
 			return s
 		}
@@ -154,8 +155,9 @@ func TestDeviceCookies(t *testing.T) {
 func TestDevicesPerUser(t *testing.T) {
 	d := dbtest.SQLite(t)
 	ctx := context.Background()
-	users := user.NewStore(d, event.NewLog(d, event.NewLocal(), slog.New(slog.DiscardHandler)), func(string) (string, error) { return dummyHash, nil })
-	s := New(d, users)
+	log := event.NewLog(d, event.NewLocal(), slog.New(slog.DiscardHandler))
+	users := user.NewStore(d, log, func(string) (string, error) { return dummyHash, nil })
+	s := New(d, log, users)
 	u, err := users.Create(ctx, user.NewUser{Email: "cy@example.com", Name: "Cy", Role: policy.Service, Password: "long enough password"})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/user"
@@ -48,22 +49,47 @@ func (s *Service) Sessions(ctx context.Context, userID int64) ([]Session, error)
 
 // RevokeSession ends one of userID's sessions.
 func (s *Service) RevokeSession(ctx context.Context, userID, id int64) error {
-	res, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, id, userID)
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, id, userID)
+		if err != nil {
+			return fmt.Errorf("auth: revoke session: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return problem.NotFound("Session")
+		}
+		tx.Emit(sessionsEnded(userID, []int64{id}))
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("auth: revoke session: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return problem.NotFound("Session")
+		return err
 	}
 	s.forgetTokens(func(c cachedToken) bool { return c.sessionID != 0 && c.sessionID == id })
 	return nil
 }
 
 // endOtherSessions ends every session of userID but keep (0 for none) in
-// tx; the caller forgets the cached tokens after the commit.
-func endOtherSessions(ctx context.Context, tx *db.Tx, userID, keep int64) error {
-	_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keep)
-	return err
+// tx, and tells; the caller forgets the cached tokens after the commit.
+func endOtherSessions(ctx context.Context, tx *event.Tx, userID, keep int64) error {
+	rows, err := tx.Query(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id`, userID, keep)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		tx.Emit(sessionsEnded(userID, ids))
+	}
+	return nil
 }
 
 // forgetTokens drops cached sessions and API tokens that match, so that
@@ -149,8 +175,8 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, by Credentia
 		return PasswordChanged{}, err
 	}
 	var out PasswordChanged
-	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		if err := user.SetPasswordHash(ctx, tx, userID, newHash); err != nil {
+	err = s.log.Write(ctx, func(tx *event.Tx) error {
+		if err := user.SetPasswordHash(ctx, tx.Tx, userID, newHash); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE key = $1`, key); err != nil {
@@ -176,24 +202,26 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, by Credentia
 
 // newPassword is what every new password of an existing user brings, in
 // the transaction that stores it: the user's other sessions end, and their
-// API tokens are revoked unless keepTokens (by stays either way). The
-// caller forgets the cached credentials after the commit.
-func newPassword(ctx context.Context, tx *db.Tx, userID int64, by Credential, keepTokens bool) (PasswordChanged, error) {
+// API tokens are revoked unless keepTokens (by stays either way); the
+// events tell every node's cache. The caller forgets this node's cached
+// credentials after the commit.
+func newPassword(ctx context.Context, tx *event.Tx, userID int64, by Credential, keepTokens bool) (PasswordChanged, error) {
 	var out PasswordChanged
 	if err := endOtherSessions(ctx, tx, userID, by.SessionID); err != nil {
 		return out, err
 	}
 	if !keepTokens {
-		res, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2`,
+		ids, err := db.IDs(ctx, tx.Tx, `UPDATE api_tokens SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2 RETURNING id`,
 			userID, by.TokenID, db.Now())
 		if err != nil {
 			return out, err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return out, err
+		for _, id := range ids {
+			e := event.New(TokenRevoked, map[string]int64{"token_id": id})
+			e.UserID = userID
+			tx.Emit(e)
 		}
-		out.APITokensRevoked = int(n)
+		out.APITokensRevoked = len(ids)
 	}
 	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL`, userID).Scan(&out.APITokensKept)
 	return out, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/availability"
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/event"
@@ -130,7 +131,7 @@ func TestAutomaticAssignment(t *testing.T) {
 		f := newFixture(t, d)
 		a, b, c := f.user(t, "a@example.com"), f.user(t, "b@example.com"), f.user(t, "c@example.com")
 		box, _ := secret.NewBox(make([]byte, 32))
-		in, _, err := inbox.NewStore(d, f.log, box).Create(ctx, inbox.NewInbox{Type: inbox.Webchat, Name: "Site", MemberIDs: []int64{a.ID, b.ID, c.ID}})
+		in, _, err := inbox.NewStore(d, f.log, box, webchat.Channel()).Create(ctx, inbox.NewInbox{Type: webchat.Type, Name: "Site", MemberIDs: []int64{a.ID, b.ID, c.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -272,3 +272,42 @@ func (s *Service) Start(ctx context.Context, a policy.Actor, n NewConversation) 
 	})
 	return m, c, created, err
 }
+
+// ContactOf returns the contact of a conversation (a channel's recipient),
+// or ErrNotFound.
+func (s *Service) ContactOf(ctx context.Context, conversationID int64) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT contact_id FROM conversations WHERE id = $1`, conversationID).Scan(&id)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return 0, ErrNotFound
+	} else if err != nil {
+		return 0, fmt.Errorf("conversation: contact of %d: %w", conversationID, err)
+	}
+	return id, nil
+}
+
+// ContactOfMessage returns the contact whose conversation holds a message,
+// or a not-found problem.
+func (s *Service) ContactOfMessage(ctx context.Context, messageID int64) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1`, messageID).Scan(&id)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return 0, problem.NotFound("Message")
+	} else if err != nil {
+		return 0, fmt.Errorf("conversation: contact of message %d: %w", messageID, err)
+	}
+	return id, nil
+}
+
+// LatestFromCustomer returns the id of a conversation's latest message
+// from the customer that its channel knows by an id (system messages left
+// out), 0 when there is none: what a channel marks read.
+func (s *Service) LatestFromCustomer(ctx context.Context, conversationID int64) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `SELECT COALESCE((SELECT id FROM messages WHERE conversation_id = $1 AND direction = 'inbound'
+		AND channel_message_id IS NOT NULL AND type <> 'system' ORDER BY id DESC LIMIT 1), 0)`, conversationID).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("conversation: latest from the customer in %d: %w", conversationID, err)
+	}
+	return id, nil
+}

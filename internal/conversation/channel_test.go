@@ -320,3 +320,40 @@ func itoa(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// TestChannelAccessors: what channels read of conversations without
+// querying their tables.
+func TestChannelAccessors(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		if id, err := f.svc.LatestFromCustomer(ctx, 999); err != nil || id != 0 {
+			t.Errorf("latest of no conversation: %d %v", id, err)
+		}
+		r1 := f.receive(t, f.inbox, "v", "c1", "first")
+		r2 := f.receive(t, f.inbox, "v", "c2", "second")
+		// Neither a system message nor the business's reply counts.
+		if _, err := f.svc.Receive(ctx, conversation.Incoming{InboxID: f.inbox, ExternalID: "v", ChannelMessageID: "c3", Type: conversation.TypeSystem, Text: "changed number"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.svc.Send(ctx, f.admin, r1.Conversation.ID, conversation.Outgoing{Text: "hello", IdempotencyKey: "k1"}); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := f.svc.LatestFromCustomer(ctx, r1.Conversation.ID); err != nil || id != r2.Message.ID {
+			t.Errorf("latest from the customer: %d %v, want %d", id, err, r2.Message.ID)
+		}
+		if id, err := f.svc.ContactOf(ctx, r1.Conversation.ID); err != nil || id != r1.Conversation.ContactID {
+			t.Errorf("contact of the conversation: %d %v", id, err)
+		}
+		if _, err := f.svc.ContactOf(ctx, 999); !errors.Is(err, conversation.ErrNotFound) {
+			t.Errorf("contact of no conversation: %v", err)
+		}
+		if id, err := f.svc.ContactOfMessage(ctx, r2.Message.ID); err != nil || id != r1.Conversation.ContactID {
+			t.Errorf("contact of the message: %d %v", id, err)
+		}
+		if _, err := f.svc.ContactOfMessage(ctx, 999); !isKind(err, problem.KindNotFound) {
+			t.Errorf("contact of no message: %v", err)
+		}
+	})
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
@@ -91,12 +92,11 @@ type apiPage[T any] struct {
 func TestWidget(t *testing.T) {
 	srv := testrig.Start(t, dbtest.SQLite(t))
 	agent := srv.NewUser("agent@example.com", policy.Service)
-	in, _, err := srv.App.Inboxes.Create(t.Context(), inbox.NewInbox{Type: inbox.Webchat, Name: "Northwind Shop", MemberIDs: []int64{agent.UserID},
-		Webchat: &inbox.WebchatSettings{Greeting: "Hi! How can we help?", Color: "#0b6e4f"}})
+	in, _, err := srv.App.Inboxes.Create(t.Context(), inbox.NewInbox{Type: webchat.Type, Name: "Northwind Shop", MemberIDs: []int64{agent.UserID},
+		Settings: map[inbox.Type]any{webchat.Type: &webchat.Settings{Greeting: "Hi! How can we help?", Color: "#0b6e4f"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.App.Auth.Forget(agent.UserID)
 	api := agent.WithToken()
 
 	ctx := Browser(t)
@@ -333,12 +333,11 @@ func testPNG(t *testing.T) []byte {
 func TestWidgetVerifiedDemo(t *testing.T) {
 	srv := testrig.Start(t, dbtest.SQLite(t))
 	agent := srv.NewUser("agent@example.com", policy.Service)
-	in, _, err := srv.App.Inboxes.Create(t.Context(), inbox.NewInbox{Type: inbox.Webchat, Name: "Members", MemberIDs: []int64{agent.UserID},
-		Webchat: &inbox.WebchatSettings{RequireIdentity: true}})
+	in, _, err := srv.App.Inboxes.Create(t.Context(), inbox.NewInbox{Type: webchat.Type, Name: "Members", MemberIDs: []int64{agent.UserID},
+		Settings: map[inbox.Type]any{webchat.Type: &webchat.Settings{RequireIdentity: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.App.Auth.Forget(agent.UserID)
 
 	ctx := Browser(t)
 	console := chromedp.Console(ctx)

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/event"
@@ -604,15 +605,16 @@ func TestAdminPages(t *testing.T) {
 		t.Fatalf("inboxes %v, %v", ins, err)
 	}
 	shop := ins[0]
-	if shop.Name != "Shop" || shop.Webchat.Color != "#16a34a" || shop.Webchat.AllowedOrigins[0] != "https://shop.example.com" || len(shop.MemberIDs) != 1 {
-		t.Fatalf("created %+v %+v", shop, shop.Webchat)
+	set, err := webchat.SettingsOf(shop)
+	if err != nil || shop.Name != "Shop" || set.Color != "#16a34a" || set.AllowedOrigins[0] != "https://shop.example.com" || len(shop.MemberIDs) != 1 {
+		t.Fatalf("created %+v %+v %v", shop, set, err)
 	}
 	snippet := wsEval[string](t, ctx, `document.querySelector("#snippet").textContent`)
 	if want := `<script src="` + srv.URL + `/widget.js" data-inbox="` + shop.Token + `" async></script>`; snippet != want {
 		t.Fatalf("snippet %q, want %q", snippet, want)
 	}
 	secret := wsEval[string](t, ctx, `document.querySelector("#secret").textContent`)
-	stored, err := srv.App.Inboxes.WebchatSecret(context.Background(), shop.ID)
+	stored, err := srv.App.Webchat.Secret(context.Background(), shop.ID)
 	if err != nil || secret != stored {
 		t.Fatalf("shown secret %q, stored %q (%v)", secret, stored, err)
 	}
@@ -637,7 +639,7 @@ func TestAdminPages(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#secret`)),
 	)
 	rotated := wsEval[string](t, ctx, `document.querySelector("#secret").textContent`)
-	if now, _ := srv.App.Inboxes.WebchatSecret(context.Background(), shop.ID); rotated == secret || rotated != now {
+	if now, _ := srv.App.Webchat.Secret(context.Background(), shop.ID); rotated == secret || rotated != now {
 		t.Fatalf("rotated secret %q, stored %q, old %q", rotated, now, secret)
 	}
 

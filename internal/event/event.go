@@ -4,6 +4,8 @@
 // published to a Broker after commit. The real-time hub of each node
 // delivers events in sequence order and fills any gap from the log, so a
 // client that resumes after the last sequence it saw misses nothing.
+// Consumers follow the log from cursors of their own for the reactions
+// that run after the writing transaction (consumer.go).
 package event
 
 import (

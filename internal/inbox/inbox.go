@@ -1,20 +1,26 @@
 // Package inbox keeps the channels customers write to: one inbox per web
 // chat site or WhatsApp number (and, later, per phone line), each with the
-// agents who are members of it. Channel secrets (a web chat identity
-// secret, a WhatsApp access token, app secret and verify token) are sealed
-// with the secret box and never returned.
+// agents who are members of it.
+//
+// The store knows no channel's settings. Each channel's package describes
+// its kind of inbox with a Channel, handed to NewStore when the node is
+// assembled: the channel checks the settings an admin gives, splits them
+// into public ones (shown with the inbox) and secret ones (sealed with the
+// secret box, never shown), and may keep rows of its own in the
+// transaction that writes the inbox (an index of its ids). Adding a
+// channel adds a Channel, not code here.
 package inbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -27,75 +33,92 @@ import (
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
-// Type is the kind of channel.
+// Type is the kind of channel an inbox is; each channel's package names
+// its own ("webchat", "whatsapp").
 type Type string
-
-// The channel types.
-const (
-	Webchat  Type = "webchat"
-	WhatsApp Type = "whatsapp"
-)
 
 // Inbox is a channel customers write to.
 type Inbox struct {
 	ID   int64  `json:"id"`
 	Type Type   `json:"type"`
 	Name string `json:"name"`
-	// Token identifies a web chat inbox in the widget snippet; it is public.
-	Token     string            `json:"token,omitempty"`
-	Webchat   *WebchatSettings  `json:"webchat,omitempty"`
-	WhatsApp  *WhatsAppSettings `json:"whatsapp,omitempty"`
-	MemberIDs []int64           `json:"member_ids"`
-	CreatedAt time.Time         `json:"created_at"`
+	// Token identifies the inbox in a public snippet (web chat); it is
+	// public.
+	Token string `json:"token,omitempty"`
+	// Settings are the channel's public settings (JSON, as the channel
+	// wrote them); the channel's package reads them.
+	Settings  json.RawMessage `json:"-"`
+	MemberIDs []int64         `json:"member_ids"`
+	CreatedAt time.Time       `json:"created_at"`
 }
 
-// WebchatSettings configure a web chat widget.
-type WebchatSettings struct {
-	// RequireIdentity refuses visitors whose identifier is not signed with
-	// the inbox secret (HMAC-SHA256).
-	RequireIdentity bool `json:"require_identity"`
-	// Greeting is shown at the top of the chat.
-	Greeting string `json:"greeting"`
-	// Color is the widget's accent colour, #rrggbb.
-	Color string `json:"color"`
-	// AllowedOrigins are the sites that may embed the widget; empty means any.
-	AllowedOrigins []string `json:"allowed_origins"`
+// Settings are a channel's settings of one inbox, as JSON the channel
+// defines.
+type Settings struct {
+	// Public are shown with the inbox.
+	Public json.RawMessage
+	// Secret are sealed with the secret box; only the channel reads them
+	// (Store.Secret, Store.ListWithSecrets).
+	Secret json.RawMessage
 }
 
-// settings is what the settings column holds.
-type settings struct {
-	Webchat  *WebchatSettings  `json:"webchat,omitempty"`
-	WhatsApp *WhatsAppSettings `json:"whatsapp,omitempty"`
+// Channel is a kind of inbox as its package describes it to the store.
+type Channel struct {
+	// Type names the channel.
+	Type Type
+	// PublicToken gives each inbox of the channel a random public token
+	// (a web chat snippet names its inbox by it).
+	PublicToken bool
+	// Misplaced is the message for settings of this channel given to an
+	// inbox of another type.
+	Misplaced string
+	// Check validates the settings of a new inbox (cur is nil, given is
+	// nil when none came) or a change to an inbox's (cur holds the stored
+	// settings, secrets opened), adding what is wrong to f. It returns the
+	// settings to store and what is shown this once ("" for nothing: a
+	// secret made up for the admin).
+	Check func(cur *Settings, given json.RawMessage, f problem.Fields) (next Settings, shown string)
+	// Written, when set, runs in the transaction that creates an inbox of
+	// the channel or changes its settings: the channel keeps its own rows
+	// there. A *problem.Error it returns is the admin's to fix.
+	Written func(ctx context.Context, tx *event.Tx, inboxID int64, s Settings) error
 }
 
-// secrets is what the (encrypted) secrets column holds.
-type secrets struct {
-	Webchat  string           `json:"webchat,omitempty"`
-	WhatsApp *whatsappSecrets `json:"whatsapp,omitempty"`
-}
+// stored is what the settings column holds, and (sealed) the secrets
+// column: each channel's JSON under its type.
+type stored map[Type]json.RawMessage
 
 // Store reads and writes inboxes.
 type Store struct {
-	db  *db.DB
-	log *event.Log
-	box *secret.Box
+	db       *db.DB
+	log      *event.Log
+	box      *secret.Box
+	channels map[Type]Channel
 }
 
-// NewStore returns a store sealing secrets with box.
-func NewStore(d *db.DB, log *event.Log, box *secret.Box) *Store {
-	return &Store{db: d, log: log, box: box}
+// NewStore returns a store of inboxes of the given channels, sealing
+// their secrets with box.
+func NewStore(d *db.DB, log *event.Log, box *secret.Box, channels ...Channel) *Store {
+	s := &Store{db: d, log: log, box: box, channels: map[Type]Channel{}}
+	for _, ch := range channels {
+		if ch.Type == "" || ch.Check == nil {
+			panic("inbox: a channel needs a type and a check")
+		}
+		s.channels[ch.Type] = ch
+	}
+	return s
 }
 
 // NewInbox is what it takes to create an inbox.
 type NewInbox struct {
-	Type      Type             `json:"type"`
-	Name      string           `json:"name"`
-	Webchat   *WebchatSettings `json:"webchat,omitempty"`
-	WhatsApp  *WhatsAppConfig  `json:"whatsapp,omitempty"`
-	MemberIDs []int64          `json:"member_ids,omitempty"`
+	Type Type
+	Name string
+	// Settings are the channel's settings, under its type: a value of the
+	// type its package defines, or its JSON. Settings of another type are
+	// refused.
+	Settings  map[Type]any
+	MemberIDs []int64
 }
-
-var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 func validName(f problem.Fields, name string) {
 	switch {
@@ -103,31 +126,6 @@ func validName(f problem.Fields, name string) {
 		f.Add("name", "Enter a name.")
 	case utf8.RuneCountInString(name) > 100:
 		f.Add("name", "A name has at most 100 characters.")
-	}
-}
-
-func (w *WebchatSettings) validate(f problem.Fields) {
-	if utf8.RuneCountInString(w.Greeting) > 500 {
-		f.Add("webchat.greeting", "A greeting has at most 500 characters.")
-	}
-	if w.Color == "" {
-		w.Color = "#2563eb"
-	} else if !colorRE.MatchString(w.Color) {
-		f.Add("webchat.color", "Use a colour like #2563eb.")
-	}
-	if len(w.AllowedOrigins) > 20 {
-		f.Add("webchat.allowed_origins", "List at most 20 sites.")
-	}
-	for i, o := range w.AllowedOrigins {
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			f.Add("webchat.allowed_origins", "Origin %d is not a site like https://www.example.com.", i+1)
-			continue
-		}
-		w.AllowedOrigins[i] = u.Scheme + "://" + u.Host
-	}
-	if w.AllowedOrigins == nil {
-		w.AllowedOrigins = []string{}
 	}
 }
 
@@ -139,89 +137,133 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Create adds an inbox. It also returns what is shown this once: a web
-// chat inbox's identity secret, or the verify token made up for a
-// WhatsApp number that came without one.
+// given returns the settings of typ among all, as JSON (nil when none),
+// after refusing those of another type.
+func (s *Store) given(f problem.Fields, typ Type, all map[Type]any) (json.RawMessage, error) {
+	var own json.RawMessage
+	for t, v := range all {
+		if v == nil {
+			continue
+		}
+		if t != typ {
+			if ch, ok := s.channels[t]; ok && ch.Misplaced != "" {
+				f.Add(string(t), "%s", ch.Misplaced)
+			} else {
+				f.Add(string(t), "Settings of another kind of inbox cannot be given here.")
+			}
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("inbox: %s settings: %w", t, err)
+		}
+		if !bytes.Equal(b, []byte("null")) {
+			own = b
+		}
+	}
+	return own, nil
+}
+
+// types lists the registered channels, for a message.
+func (s *Store) types() string {
+	var out []string
+	for t := range s.channels {
+		out = append(out, string(t))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// Create adds an inbox. It also returns what is shown this once (a web
+// chat inbox's identity secret, the verify token made up for a WhatsApp
+// number that came without one).
 func (s *Store) Create(ctx context.Context, n NewInbox) (Inbox, string, error) {
 	f := problem.Fields{}
 	n.Name = strings.TrimSpace(n.Name)
 	validName(f, n.Name)
-	switch n.Type {
-	case Webchat:
-		if n.Webchat == nil {
-			n.Webchat = &WebchatSettings{}
-		}
-		n.Webchat.validate(f)
-	case WhatsApp:
-		if n.WhatsApp == nil {
-			f.Add("whatsapp", "Give the number's phone_number_id, waba_id, display_phone_number, access_token and app_secret.")
-		}
-	default:
-		f.Add("type", "Choose the inbox type: webchat or whatsapp.")
+	ch, known := s.channels[n.Type]
+	if !known {
+		f.Add("type", "Choose one of the inbox types: %s.", s.types())
 	}
-	if n.Type != Webchat && n.Webchat != nil {
-		f.Add("webchat", "Only web chat inboxes have web chat settings.")
+	given, err := s.given(f, n.Type, n.Settings)
+	if err != nil {
+		return Inbox{}, "", err
 	}
-	if n.Type != WhatsApp && n.WhatsApp != nil {
-		f.Add("whatsapp", "Only WhatsApp inboxes have WhatsApp settings.")
-	}
-	madeToken := false
-	if n.Type == WhatsApp && n.WhatsApp != nil {
-		madeToken = n.WhatsApp.validate(f)
+	var set Settings
+	var shown string
+	if known {
+		set, shown = ch.Check(nil, given, f)
 	}
 	if err := f.Err(); err != nil {
 		return Inbox{}, "", err
 	}
-	in := Inbox{Type: n.Type, Name: n.Name, Webchat: n.Webchat, CreatedAt: db.Now()}
-	var plain string
-	var sec secrets
-	switch n.Type {
-	case Webchat:
-		in.Token = randomToken(12)
-		plain = randomToken(32)
-		sec.Webchat = plain
-	case WhatsApp:
-		in.WhatsApp = n.WhatsApp.settings()
-		sec.WhatsApp = &whatsappSecrets{AccessToken: n.WhatsApp.AccessToken, AppSecret: n.WhatsApp.AppSecret, VerifyToken: n.WhatsApp.VerifyToken}
-		if madeToken {
-			plain = n.WhatsApp.VerifyToken
-		}
-	}
+	in := Inbox{Type: n.Type, Name: n.Name, Settings: orEmpty(set.Public), CreatedAt: db.Now()}
 	var token *string
-	if in.Token != "" {
+	if ch.PublicToken {
+		in.Token = randomToken(12)
 		token = &in.Token
 	}
-	sealed, err := s.seal(sec)
+	sealed, err := s.seal(stored{n.Type: set.Secret})
 	if err != nil {
 		return Inbox{}, "", err
 	}
-	set, _ := json.Marshal(settings{Webchat: in.Webchat, WhatsApp: in.WhatsApp})
+	public, err := json.Marshal(stored{n.Type: in.Settings})
+	if err != nil {
+		return Inbox{}, "", err
+	}
 	err = s.log.Write(ctx, func(tx *event.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO inboxes (type, name, public_token, settings, secrets, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, in.Type, in.Name, token, string(set), sealed, in.CreatedAt).Scan(&in.ID)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, in.Type, in.Name, token, string(public), sealed, in.CreatedAt).Scan(&in.ID)
 		if err != nil {
 			return fmt.Errorf("inbox: create: %w", err)
 		}
-		if in.WhatsApp != nil {
-			if err := writeNumber(ctx, tx.Tx, in.ID, in.WhatsApp, sec.WhatsApp.VerifyToken); err != nil {
+		if ch.Written != nil {
+			if err := ch.Written(ctx, tx, in.ID, set); err != nil {
 				return err
 			}
 		}
 		if in.MemberIDs, err = memberships.Set(ctx, tx.Tx, in.ID, n.MemberIDs); err != nil {
 			return err
 		}
+		if err := membershipChanged(ctx, tx, in.MemberIDs); err != nil {
+			return err
+		}
 		tx.Emit(changed(in))
 		return nil
 	})
-	return in, plain, err
+	return in, shown, err
+}
+
+// orEmpty is a channel's public settings, {} for none.
+func orEmpty(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("{}")
+	}
+	return b
 }
 
 func changed(in Inbox) event.Event {
 	return event.New(event.InboxChanged, in)
 }
 
-func (s *Store) seal(sec secrets) (string, error) {
-	b, err := json.Marshal(sec)
+// membershipChanged tells each user whose memberships changed, with the
+// inboxes they are now a member of (their open tabs see other
+// conversations, and what this node caches about them is stale).
+func membershipChanged(ctx context.Context, tx *event.Tx, userIDs []int64) error {
+	for _, uid := range userIDs {
+		ids, err := user.Inboxes(ctx, tx, uid)
+		if err != nil {
+			return err
+		}
+		e := event.New(event.MembershipChanged, map[string]any{"inbox_ids": ids})
+		e.UserID = uid
+		tx.Emit(e)
+	}
+	return nil
+}
+
+func (s *Store) seal(st stored) (string, error) {
+	b, err := json.Marshal(st)
 	if err != nil {
 		return "", err
 	}
@@ -231,6 +273,19 @@ func (s *Store) seal(sec secrets) (string, error) {
 // memberships are the users of each inbox.
 var memberships = user.Members{Table: "inbox_members", Group: "inbox_id"}
 
+func (s *Store) open(sealed string) (stored, error) {
+	st := stored{}
+	if sealed == "" {
+		return st, nil
+	}
+	plain, err := s.box.Open(sealed)
+	if err != nil {
+		return st, err
+	}
+	err = json.Unmarshal([]byte(plain), &st)
+	return st, err
+}
+
 const columns = `id, type, name, COALESCE(public_token, ''), settings, created_at`
 
 func scan(row interface{ Scan(...any) error }) (Inbox, error) {
@@ -239,11 +294,11 @@ func scan(row interface{ Scan(...any) error }) (Inbox, error) {
 	if err := row.Scan(&in.ID, &in.Type, &in.Name, &in.Token, &set, &in.CreatedAt); err != nil {
 		return in, err
 	}
-	var st settings
+	var st stored
 	if err := json.Unmarshal([]byte(set), &st); err != nil {
 		return in, fmt.Errorf("inbox %d: settings: %w", in.ID, err)
 	}
-	in.Webchat, in.WhatsApp = st.Webchat, st.WhatsApp
+	in.Settings = orEmpty(st[in.Type])
 	in.MemberIDs = []int64{}
 	return in, nil
 }
@@ -260,7 +315,7 @@ func (s *Store) Get(ctx context.Context, id int64) (Inbox, error) {
 	return in, err
 }
 
-// ByToken returns the web chat inbox with the public token.
+// ByToken returns the inbox with the public token.
 func (s *Store) ByToken(ctx context.Context, token string) (Inbox, error) {
 	in, err := scan(s.db.QueryRow(ctx, `SELECT `+columns+` FROM inboxes WHERE public_token = $1`, token))
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
@@ -269,42 +324,73 @@ func (s *Store) ByToken(ctx context.Context, token string) (Inbox, error) {
 	return in, err
 }
 
-// WebchatSecret returns the identity secret of a web chat inbox.
-func (s *Store) WebchatSecret(ctx context.Context, id int64) (string, error) {
-	sec, err := s.sealedSecrets(ctx, id)
-	return sec.Webchat, err
-}
-
-// sealedSecrets reads and opens an inbox's secrets.
-func (s *Store) sealedSecrets(ctx context.Context, id int64) (secrets, error) {
+// Secret returns the secret settings of an inbox (JSON, as its channel
+// wrote them); db.ErrNotFound when there is no such inbox.
+func (s *Store) Secret(ctx context.Context, id int64) (json.RawMessage, error) {
+	var typ Type
 	var sealed string
-	if err := s.db.QueryRow(ctx, `SELECT secrets FROM inboxes WHERE id = $1`, id).Scan(&sealed); err != nil {
-		return secrets{}, db.MapErr(err)
+	if err := s.db.QueryRow(ctx, `SELECT type, secrets FROM inboxes WHERE id = $1`, id).Scan(&typ, &sealed); err != nil {
+		return nil, db.MapErr(err)
 	}
-	sec, err := s.open(sealed)
+	st, err := s.open(sealed)
 	if err != nil {
-		return sec, fmt.Errorf("inbox %d: %w", id, err)
+		return nil, fmt.Errorf("inbox %d: %w", id, err)
 	}
-	return sec, nil
+	return st[typ], nil
 }
 
-// RotateWebchatSecret replaces a web chat inbox's identity secret and
-// returns the new one (shown once).
-func (s *Store) RotateWebchatSecret(ctx context.Context, id int64) (string, error) {
-	in, err := s.Get(ctx, id)
+// SetSecret replaces the secret settings of inbox id, which must be of
+// type typ (a conflict otherwise).
+func (s *Store) SetSecret(ctx context.Context, id int64, typ Type, secret json.RawMessage) error {
+	sealed, err := s.seal(stored{typ: secret})
 	if err != nil {
-		return "", err
+		return err
 	}
-	if in.Type != Webchat {
-		return "", problem.Conflict("Only web chat inboxes have an identity secret.")
-	}
-	plain := randomToken(32)
-	sealed, err := s.seal(secrets{Webchat: plain})
+	res, err := s.db.Exec(ctx, `UPDATE inboxes SET secrets = $3, updated_at = $4 WHERE id = $1 AND type = $2`, id, typ, sealed, db.Now())
 	if err != nil {
-		return "", err
+		return fmt.Errorf("inbox: set secret: %w", err)
 	}
-	_, err = s.db.Exec(ctx, `UPDATE inboxes SET secrets = $2, updated_at = $3 WHERE id = $1`, id, sealed, db.Now())
-	return plain, err
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("inbox %d of type %s: %w", id, typ, db.ErrNotFound)
+	}
+	return nil
+}
+
+// WithSecret is an inbox with its secret settings opened.
+type WithSecret struct {
+	Inbox
+	Secret json.RawMessage
+}
+
+// ListWithSecrets returns every inbox of a type with its secret settings
+// (without members), by id: a channel keeps them to route what arrives
+// and to call its provider.
+func (s *Store) ListWithSecrets(ctx context.Context, typ Type) ([]WithSecret, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+columns+`, secrets FROM inboxes WHERE type = $1 ORDER BY id`, typ)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: list %s: %w", typ, err)
+	}
+	defer rows.Close()
+	var out []WithSecret
+	for rows.Next() {
+		var w WithSecret
+		var set, sealed string
+		if err := rows.Scan(&w.ID, &w.Type, &w.Name, &w.Token, &set, &w.CreatedAt, &sealed); err != nil {
+			return nil, fmt.Errorf("inbox: list %s: %w", typ, err)
+		}
+		var st stored
+		if err := json.Unmarshal([]byte(set), &st); err != nil {
+			return nil, fmt.Errorf("inbox %d: settings: %w", w.ID, err)
+		}
+		w.Settings, w.MemberIDs = orEmpty(st[typ]), []int64{}
+		sec, err := s.open(sealed)
+		if err != nil {
+			return nil, fmt.Errorf("inbox %d: %w", w.ID, err)
+		}
+		w.Secret = sec[typ]
+		out = append(out, w)
+	}
+	return out, rows.Err()
 }
 
 // List returns the inboxes an actor works in: all of them for admins and
@@ -373,14 +459,15 @@ func allMembers(ctx context.Context, q db.Querier) (map[int64][]int64, error) {
 
 // Patch changes some of an inbox's settings; nil fields stay as they are.
 type Patch struct {
-	Name      *string          `json:"name,omitempty"`
-	Webchat   *WebchatSettings `json:"webchat,omitempty"`
-	WhatsApp  *WhatsAppPatch   `json:"whatsapp,omitempty"`
-	MemberIDs *[]int64         `json:"member_ids,omitempty"`
+	Name *string
+	// Settings change the channel's settings, under its type (as in
+	// NewInbox: a value of the type the channel's package defines for a
+	// change, or its JSON); none leaves them as they are.
+	Settings  map[Type]any
+	MemberIDs *[]int64
 }
 
-// Update applies p to inbox id and returns the changed member ids (so the
-// caller can refresh what it caches about them).
+// Update applies p to inbox id and returns the changed member ids.
 func (s *Store) Update(ctx context.Context, id int64, p Patch) (Inbox, []int64, error) {
 	in, err := s.Get(ctx, id)
 	if err != nil {
@@ -392,51 +479,53 @@ func (s *Store) Update(ctx context.Context, id int64, p Patch) (Inbox, []int64, 
 		validName(f, *p.Name)
 		in.Name = *p.Name
 	}
-	if p.Webchat != nil {
-		if in.Type != Webchat {
-			f.Add("webchat", "Only web chat inboxes have web chat settings.")
-		} else {
-			p.Webchat.validate(f)
-			in.Webchat = p.Webchat
-		}
+	given, err := s.given(f, in.Type, p.Settings)
+	if err != nil {
+		return in, nil, err
 	}
-	var sec secrets
-	if p.WhatsApp != nil {
-		if in.Type != WhatsApp || in.WhatsApp == nil {
-			f.Add("whatsapp", "Only WhatsApp inboxes have WhatsApp settings.")
-		} else {
-			if sec, err = s.sealedSecrets(ctx, id); err != nil {
-				return in, nil, err
-			}
-			if sec.WhatsApp == nil {
-				sec.WhatsApp = &whatsappSecrets{}
-			}
-			w := *in.WhatsApp
-			p.WhatsApp.apply(f, &w, sec.WhatsApp)
-			in.WhatsApp = &w
+	var set *Settings
+	var resealed bool
+	ch := s.channels[in.Type]
+	if given != nil {
+		if ch.Check == nil {
+			return in, nil, problem.Conflict("This kind of inbox cannot be changed on this server.")
 		}
+		secret, err := s.Secret(ctx, id)
+		if err != nil {
+			return in, nil, err
+		}
+		cur := Settings{Public: in.Settings, Secret: secret}
+		next, _ := ch.Check(&cur, given, f)
+		next.Public = orEmpty(next.Public)
+		set, resealed = &next, !bytes.Equal(next.Secret, secret)
+		in.Settings = next.Public
 	}
 	if err := f.Err(); err != nil {
 		return in, nil, err
 	}
 	before := in.MemberIDs
-	set, _ := json.Marshal(settings{Webchat: in.Webchat, WhatsApp: in.WhatsApp})
+	public, err := json.Marshal(stored{in.Type: in.Settings})
+	if err != nil {
+		return in, nil, err
+	}
+	var sealed string
+	if resealed {
+		if sealed, err = s.seal(stored{in.Type: set.Secret}); err != nil {
+			return in, nil, err
+		}
+	}
 	err = s.log.Write(ctx, func(tx *event.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE inboxes SET name = $2, settings = $3, updated_at = $4 WHERE id = $1`, id, in.Name, string(set), db.Now())
+		_, err := tx.Exec(ctx, `UPDATE inboxes SET name = $2, settings = $3, updated_at = $4 WHERE id = $1`, id, in.Name, string(public), db.Now())
 		if err != nil {
 			return fmt.Errorf("inbox: update: %w", err)
 		}
-		if p.WhatsApp != nil {
-			if p.WhatsApp.changesSecrets() {
-				sealed, err := s.seal(sec)
-				if err != nil {
-					return err
-				}
-				if _, err := tx.Exec(ctx, `UPDATE inboxes SET secrets = $2 WHERE id = $1`, id, sealed); err != nil {
-					return fmt.Errorf("inbox: update secrets: %w", err)
-				}
+		if resealed {
+			if _, err := tx.Exec(ctx, `UPDATE inboxes SET secrets = $2 WHERE id = $1`, id, sealed); err != nil {
+				return fmt.Errorf("inbox: update secrets: %w", err)
 			}
-			if err := writeNumber(ctx, tx.Tx, id, in.WhatsApp, sec.WhatsApp.VerifyToken); err != nil {
+		}
+		if set != nil && ch.Written != nil {
+			if err := ch.Written(ctx, tx, id, *set); err != nil {
 				return err
 			}
 		}
@@ -444,14 +533,8 @@ func (s *Store) Update(ctx context.Context, id int64, p Patch) (Inbox, []int64, 
 			if in.MemberIDs, err = memberships.Set(ctx, tx.Tx, id, *p.MemberIDs); err != nil {
 				return err
 			}
-			for _, uid := range symmetricDiff(before, in.MemberIDs) {
-				ids, err := user.Inboxes(ctx, tx, uid)
-				if err != nil {
-					return err
-				}
-				e := event.New(event.MembershipChanged, map[string]any{"inbox_ids": ids})
-				e.UserID = uid
-				tx.Emit(e)
+			if err := membershipChanged(ctx, tx, symmetricDiff(before, in.MemberIDs)); err != nil {
+				return err
 			}
 		}
 		tx.Emit(changed(in))

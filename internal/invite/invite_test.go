@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/event"
@@ -103,7 +104,7 @@ func TestInvitations(t *testing.T) {
 		svc := invite.New(d, mo, cat, base, hash)
 
 		admin, _ := users.Create(ctx, user.NewUser{Email: "admin@example.com", Name: "Ada", Role: policy.Admin, Password: "long enough password", Language: "es"})
-		in, _, err := inbox.NewStore(d, log, box).Create(ctx, inbox.NewInbox{Type: inbox.Webchat, Name: "Site"})
+		in, _, err := inbox.NewStore(d, log, box, webchat.Channel()).Create(ctx, inbox.NewInbox{Type: webchat.Type, Name: "Site"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -55,6 +55,7 @@ type App struct {
 	DB            *db.DB
 	Log           *event.Log
 	Hub           *realtime.Hub
+	Consumers     *event.Consumers
 	Queue         *job.Queue
 	Runner        *job.Runner
 	Users         *user.Store
@@ -89,7 +90,7 @@ type App struct {
 	broker        event.Broker
 	closeNATS     func()
 	unsubHub      func()
-	unsubWhatsApp func()
+	unsubConsumer func()
 	closeDB       bool
 }
 
@@ -179,8 +180,8 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	// costs a goroutine.
 	a.Runner = job.NewRunner(d, a.Queue, job.Config{Workers: jobWorkers, Poll: opt.JobPoll, BaseBackoff: opt.JobBackoff}, logger)
 	a.Users = user.NewStore(d, a.Log, auth.HashPassword)
-	a.Auth = auth.New(d, a.Users)
-	a.Inboxes = inbox.NewStore(d, a.Log, box)
+	a.Auth = auth.New(d, a.Log, a.Users)
+	a.Inboxes = inbox.NewStore(d, a.Log, box, webchat.Channel(), whatsapp.Channel(a.Queue))
 	files := attachment.DefaultLimits
 	if opt.Attachments != nil {
 		files = *opt.Attachments
@@ -209,19 +210,15 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.WhatsApp = whatsapp.New(d, a.Log, a.Queue, a.Inboxes, a.Conversations,
 		attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), whatsapp.MediaLimits), a.Files, a.Metrics, logger, waOpt)
 	a.WhatsApp.Register(a.Runner)
-	a.unsubWhatsApp, err = a.broker.Subscribe(func(es []event.Event) {
-		for _, e := range es {
-			if e.Type == event.InboxChanged {
-				a.WhatsApp.Forget() // a number changed on some node
-				return
-			}
-		}
-	})
-	if err != nil {
+	// Reactions to events outside the transactions that write them.
+	a.Consumers = event.NewConsumers(a.Log, event.ConsumerConfig{}, logger)
+	a.Consumers.Add(a.Auth.Invalidation())
+	a.Consumers.Add(a.WhatsApp.NumberCache())
+	if a.unsubConsumer, err = a.broker.Subscribe(a.Consumers.Receive); err != nil {
 		return nil, err
 	}
 	a.Runner.Handle(conversation.SendJob, outbox.New(a.Conversations, a.Inboxes,
-		map[inbox.Type]outbox.Sender{inbox.Webchat: a.Webchat, inbox.WhatsApp: a.WhatsApp}, a.Metrics))
+		map[inbox.Type]outbox.Sender{webchat.Type: a.Webchat, whatsapp.Type: a.WhatsApp}, a.Metrics))
 
 	rate := opt.PublicRate
 	if rate == 0 {
@@ -261,7 +258,7 @@ func (a *App) Subscribe(fn func([]event.Event)) (unsubscribe func(), err error) 
 
 // Close releases what Open acquired.
 func (a *App) Close() error {
-	for _, unsub := range []func(){a.unsubHub, a.unsubWhatsApp} {
+	for _, unsub := range []func(){a.unsubHub, a.unsubConsumer} {
 		if unsub != nil {
 			unsub()
 		}
@@ -348,6 +345,7 @@ func (a *App) Run(ctx context.Context, ls Listeners) error {
 	supervise("job runner", a.Runner.Run)
 	supervise("presence", a.Presence.Run)
 	supervise("whatsapp", a.WhatsApp.Run)
+	supervise("event consumers", a.Consumers.Run)
 	supervise("upkeep", a.upkeep)
 	for name, run := range a.work {
 		supervise(name, run)

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/inbox"
@@ -196,12 +197,9 @@ func (c *Client) WithToken() *Client {
 // with its identity secret.
 func (s *Server) NewWebchatInbox(name string, members ...int64) (inbox.Inbox, string) {
 	s.t.Helper()
-	in, secret, err := s.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: inbox.Webchat, Name: name, MemberIDs: members})
+	in, secret, err := s.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: webchat.Type, Name: name, MemberIDs: members})
 	if err != nil {
 		s.t.Fatalf("create inbox: %v", err)
-	}
-	for _, id := range members {
-		s.App.Auth.Forget(id)
 	}
 	return in, secret
 }

@@ -189,7 +189,6 @@ func (s *Server) apiUpdateMe(w http.ResponseWriter, r *http.Request, a policy.Ac
 	if _, err := s.Users.UpdateProfile(r.Context(), a.UserID, p, s.languageCodes()); err != nil {
 		return err
 	}
-	s.Auth.Forget(a.UserID)
 	s.ui.forgetNames()
 	return s.apiMe(w, r, a)
 }

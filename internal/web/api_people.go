@@ -4,7 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"time"
 
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/inbox"
@@ -51,7 +54,6 @@ func (s *Server) apiUpdateUser(w http.ResponseWriter, r *http.Request, _ policy.
 	if err != nil {
 		return err
 	}
-	s.Auth.Forget(id)
 	writeJSON(w, http.StatusOK, u)
 	return nil
 }
@@ -115,18 +117,99 @@ func (s *Server) apiCancelEmailChange(w http.ResponseWriter, r *http.Request, _ 
 	return nil
 }
 
+// apiInbox is an inbox as the API shows it: its channel's settings under
+// the channel's type, never its secrets.
+type apiInbox struct {
+	ID   int64      `json:"id"`
+	Type inbox.Type `json:"type"`
+	Name string     `json:"name"`
+	// Token identifies a web chat inbox in the widget snippet; it is public.
+	Token     string             `json:"token,omitempty"`
+	Webchat   *webchat.Settings  `json:"webchat,omitempty"`
+	WhatsApp  *whatsapp.Settings `json:"whatsapp,omitempty"`
+	MemberIDs []int64            `json:"member_ids"`
+	CreatedAt time.Time          `json:"created_at"`
+}
+
+// showInbox is the API form of an inbox.
+func showInbox(in inbox.Inbox) (apiInbox, error) {
+	out := apiInbox{ID: in.ID, Type: in.Type, Name: in.Name, Token: in.Token, MemberIDs: in.MemberIDs, CreatedAt: in.CreatedAt}
+	switch in.Type {
+	case webchat.Type:
+		set, err := webchat.SettingsOf(in)
+		if err != nil {
+			return out, err
+		}
+		out.Webchat = &set
+	case whatsapp.Type:
+		set, err := whatsapp.SettingsOf(in)
+		if err != nil {
+			return out, err
+		}
+		out.WhatsApp = &set
+	}
+	return out, nil
+}
+
+// newInboxRequest is what it takes to create an inbox: the settings of
+// its channel under the channel's type.
+type newInboxRequest struct {
+	Type      inbox.Type        `json:"type"`
+	Name      string            `json:"name"`
+	Webchat   *webchat.Settings `json:"webchat,omitempty"`
+	WhatsApp  *whatsapp.Config  `json:"whatsapp,omitempty"`
+	MemberIDs []int64           `json:"member_ids,omitempty"`
+}
+
+// inboxPatch changes some of an inbox's settings; nil fields stay as they
+// are.
+type inboxPatch struct {
+	Name      *string           `json:"name,omitempty"`
+	Webchat   *webchat.Settings `json:"webchat,omitempty"`
+	WhatsApp  *whatsapp.Patch   `json:"whatsapp,omitempty"`
+	MemberIDs *[]int64          `json:"member_ids,omitempty"`
+}
+
+// channelSettings are the settings given for each channel, leaving out
+// those not given.
+func channelSettings(wc *webchat.Settings, wa any) map[inbox.Type]any {
+	out := map[inbox.Type]any{}
+	if wc != nil {
+		out[webchat.Type] = wc
+	}
+	switch v := wa.(type) {
+	case *whatsapp.Config:
+		if v != nil {
+			out[whatsapp.Type] = v
+		}
+	case *whatsapp.Patch:
+		if v != nil {
+			out[whatsapp.Type] = v
+		}
+	}
+	return out
+}
+
 func (s *Server) apiInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	ins, err := s.Inboxes.List(r.Context(), a)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ins)
+	out := make([]apiInbox, 0, len(ins))
+	for _, in := range ins {
+		v, err := showInbox(in)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 // createdInbox is a new inbox with what is shown only once.
 type createdInbox struct {
-	inbox.Inbox
+	apiInbox
 	// Secret signs verified visitor identities (web chat); not shown again.
 	Secret string `json:"secret,omitempty"`
 	// Snippet is the HTML to paste into the site (web chat).
@@ -145,30 +228,29 @@ type secretResponse struct {
 
 // snippet is the HTML a site embeds to show the widget.
 func (s *Server) snippet(in inbox.Inbox) string {
-	if in.Type != inbox.Webchat {
+	if in.Type != webchat.Type {
 		return ""
 	}
 	return `<script src="` + s.BaseURL.String() + `/widget.js" data-inbox="` + in.Token + `" async></script>`
 }
 
 func (s *Server) apiCreateInbox(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	var n inbox.NewInbox
+	var n newInboxRequest
 	if err := decode(w, r, &n); err != nil {
 		return err
 	}
-	in, secret, err := s.Inboxes.Create(r.Context(), n)
+	in, secret, err := s.Inboxes.Create(r.Context(), inbox.NewInbox{Type: n.Type, Name: n.Name,
+		Settings: channelSettings(n.Webchat, n.WhatsApp), MemberIDs: n.MemberIDs})
 	if err != nil {
 		return err
 	}
-	for _, id := range in.MemberIDs {
-		s.Auth.Forget(id)
+	v, err := showInbox(in)
+	if err != nil {
+		return err
 	}
-	if in.Type == inbox.WhatsApp {
-		s.WhatsApp.Changed(r.Context(), in.ID)
-	}
-	out := createdInbox{Inbox: in, Snippet: s.snippet(in)}
+	out := createdInbox{apiInbox: v, Snippet: s.snippet(in)}
 	switch in.Type {
-	case inbox.WhatsApp:
+	case whatsapp.Type:
 		out.WebhookURL, out.VerifyToken = s.webhookURL(), secret
 	default:
 		out.Secret = secret
@@ -198,7 +280,11 @@ func (s *Server) apiInbox(w http.ResponseWriter, r *http.Request, a policy.Actor
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, in)
+	v, err := showInbox(in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -207,21 +293,19 @@ func (s *Server) apiUpdateInbox(w http.ResponseWriter, r *http.Request, _ policy
 	if err != nil {
 		return problem.NotFound("Inbox")
 	}
-	var p inbox.Patch
+	var p inboxPatch
 	if err := decode(w, r, &p); err != nil {
 		return err
 	}
-	in, changed, err := s.Inboxes.Update(r.Context(), id, p)
+	in, _, err := s.Inboxes.Update(r.Context(), id, inbox.Patch{Name: p.Name, Settings: channelSettings(p.Webchat, p.WhatsApp), MemberIDs: p.MemberIDs})
 	if err != nil {
 		return err
 	}
-	if p.WhatsApp != nil {
-		s.WhatsApp.Changed(r.Context(), in.ID)
+	v, err := showInbox(in)
+	if err != nil {
+		return err
 	}
-	for _, uid := range changed {
-		s.Auth.Forget(uid)
-	}
-	writeJSON(w, http.StatusOK, in)
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -230,7 +314,7 @@ func (s *Server) apiRotateSecret(w http.ResponseWriter, r *http.Request, _ polic
 	if err != nil {
 		return problem.NotFound("Inbox")
 	}
-	secret, err := s.Inboxes.RotateWebchatSecret(r.Context(), id)
+	secret, err := s.Webchat.RotateSecret(r.Context(), id)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,6 @@ func setupConversation(t *testing.T, srv *testrig.Server, role policy.Role) (*te
 	t.Helper()
 	agent := srv.NewUser(fmt.Sprintf("%s-%d@example.com", role, len(t.Name())), role)
 	in, _ := srv.NewWebchatInbox("Site", agent.UserID)
-	srv.App.Auth.Forget(agent.UserID)
 	srv.NewVisitor(in.Token, nil).Say("hello")
 	var list page[conv]
 	agent.Do("GET", "/api/v1/conversations?inbox_id="+strconv.FormatInt(in.ID, 10), nil).Expect(200).Decode(&list)

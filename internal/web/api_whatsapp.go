@@ -22,7 +22,7 @@ func (s *Server) whatsappInbox(r *http.Request, a policy.Actor) (inbox.Inbox, er
 	if err != nil {
 		return in, err
 	}
-	if in.Type != inbox.WhatsApp {
+	if in.Type != whatsapp.Type {
 		return in, problem.NotFound("WhatsApp inbox")
 	}
 	return in, nil

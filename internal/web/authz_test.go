@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
@@ -146,13 +147,10 @@ func roleMatrix(t *testing.T, d *db.DB) {
 	}
 	in, _ := srv.NewWebchatInbox("Site", ids...)
 	num := fake.AddNumber(graphfake.Number{AppSecret: "matrix"})
-	wa, waVerify, err := srv.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: inbox.WhatsApp, Name: "Line", MemberIDs: ids,
-		WhatsApp: &inbox.WhatsAppConfig{PhoneNumberID: num.ID, WABAID: num.WABAID, DisplayPhoneNumber: num.Phone, AccessToken: num.Token, AppSecret: "matrix"}})
+	wa, waVerify, err := srv.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: whatsapp.Type, Name: "Line", MemberIDs: ids,
+		Settings: map[inbox.Type]any{whatsapp.Type: &whatsapp.Config{PhoneNumberID: num.ID, WABAID: num.WABAID, DisplayPhoneNumber: num.Phone, AccessToken: num.Token, AppSecret: "matrix"}}})
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, c := range roles {
-		srv.App.Auth.Forget(c.UserID)
 	}
 	admin := roles["admin"]
 
@@ -299,8 +297,8 @@ func TestLookupContactFields(t *testing.T) {
 		t.Cleanup(fake.Close)
 		srv := testrig.Start(t, d, testrig.Options{Config: func(c *config.Config) { c.WhatsAppGraphURL, _ = url.Parse(fake.URL) }})
 		num := fake.AddNumber(graphfake.Number{AppSecret: "lookup"})
-		wa, _, err := srv.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: inbox.WhatsApp, Name: "Line",
-			WhatsApp: &inbox.WhatsAppConfig{PhoneNumberID: num.ID, WABAID: num.WABAID, DisplayPhoneNumber: num.Phone, AccessToken: num.Token, AppSecret: "lookup"}})
+		wa, _, err := srv.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: whatsapp.Type, Name: "Line",
+			Settings: map[inbox.Type]any{whatsapp.Type: &whatsapp.Config{PhoneNumberID: num.ID, WABAID: num.WABAID, DisplayPhoneNumber: num.Phone, AccessToken: num.Token, AppSecret: "lookup"}}})
 		if err != nil {
 			t.Fatal(err)
 		}

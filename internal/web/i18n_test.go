@@ -14,7 +14,6 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
-	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/text"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
@@ -56,6 +55,11 @@ var messageDirs = []string{
 	"../user", "../auth", "../avatar", "../invite", "../team", "../availability", "../conversation", "../contact",
 	"../inbox", "../tag", "../attachment", "../problem", "../raster", "../phone", "../emailchange", "../channel/whatsapp", ".",
 }
+
+// messageFiles are files of other packages whose messages reach admins:
+// a web chat inbox's settings (the rest of the channel speaks to
+// visitors).
+var messageFiles = []string{"../channel/webchat/settings.go"}
 
 // notAgents are files of those packages that speak to customers (web
 // chat visitors) or to Meta (WhatsApp's webhook), not to agents.
@@ -136,8 +140,8 @@ func catalogKeys(t *testing.T) map[string]string {
 	for _, m := range whatsapp.ParamLabels() {
 		add(m, "channel/whatsapp/template.go")
 	}
-	for _, m := range inbox.WhatsAppMessages() {
-		add(m, "inbox/whatsapp.go")
+	for _, m := range whatsapp.SettingsMessages() {
+		add(m, "channel/whatsapp/settings.go")
 	}
 	for _, m := range text.Messages() {
 		add(m, "text/text.go")
@@ -180,8 +184,11 @@ func catalogKeys(t *testing.T) map[string]string {
 		add(w, "handlers")
 	}
 	// Messages of the feature packages.
-	for _, dir := range messageDirs {
+	for _, dir := range append(messageDirs, messageFiles...) {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if strings.HasSuffix(dir, ".go") {
+			files, err = []string{dir}, nil
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/policy"
 )
 
@@ -37,11 +40,23 @@ func (rt route) documented() bool {
 	return rt.kind == apiRoute && rt.doc.summary != ""
 }
 
+// schemaNames name the schemas of types whose Go names say less outside
+// their package (the settings of each channel).
+var schemaNames = map[reflect.Type]string{
+	reflect.TypeFor[apiInbox]():          "Inbox",
+	reflect.TypeFor[newInboxRequest]():   "NewInbox",
+	reflect.TypeFor[inboxPatch]():        "InboxPatch",
+	reflect.TypeFor[webchat.Settings]():  "WebchatSettings",
+	reflect.TypeFor[whatsapp.Settings](): "WhatsAppSettings",
+	reflect.TypeFor[whatsapp.Config]():   "WhatsAppConfig",
+	reflect.TypeFor[whatsapp.Patch]():    "WhatsAppPatch",
+}
+
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 // OpenAPI returns the API description.
 func (s *Server) OpenAPI() map[string]any {
-	g := &schemaGen{defs: map[string]any{}, names: map[reflect.Type]string{}}
+	g := &schemaGen{defs: map[string]any{}, names: maps.Clone(schemaNames)}
 	paths := map[string]map[string]any{}
 	errResp := map[string]any{"description": "Error", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(errorBody{}))}}}
 	for _, rt := range s.routes {

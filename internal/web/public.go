@@ -15,7 +15,6 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/event"
-	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/realtime"
@@ -117,9 +116,9 @@ func (s *Server) publicGuard(w http.ResponseWriter, r *http.Request) error {
 }
 
 // checkOrigin refuses a browser request from a site the inbox does not allow.
-func checkOrigin(r *http.Request, in inbox.Inbox) error {
+func checkOrigin(r *http.Request, in webchat.Site) error {
 	o := r.Header.Get("Origin")
-	if o == "" || in.Webchat == nil || len(in.Webchat.AllowedOrigins) == 0 || slices.Contains(in.Webchat.AllowedOrigins, o) {
+	if o == "" || len(in.Settings.AllowedOrigins) == 0 || slices.Contains(in.Settings.AllowedOrigins, o) {
 		return nil
 	}
 	return problem.Forbidden("This chat is not enabled on %s.", o)
@@ -137,9 +136,9 @@ func (s *Server) publicPreflight(w http.ResponseWriter, r *http.Request, _ polic
 }
 
 // visitor authenticates the widget's request.
-func (s *Server) visitor(w http.ResponseWriter, r *http.Request) (webchat.Visitor, inbox.Inbox, error) {
+func (s *Server) visitor(w http.ResponseWriter, r *http.Request) (webchat.Visitor, webchat.Site, error) {
 	if err := s.publicGuard(w, r); err != nil {
-		return webchat.Visitor{}, inbox.Inbox{}, err
+		return webchat.Visitor{}, webchat.Site{}, err
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
@@ -147,7 +146,7 @@ func (s *Server) visitor(w http.ResponseWriter, r *http.Request) (webchat.Visito
 	}
 	v, err := s.Webchat.Visitor(r.Context(), token)
 	if err != nil {
-		return v, inbox.Inbox{}, err
+		return v, webchat.Site{}, err
 	}
 	in, err := s.Webchat.InboxByID(r.Context(), v.InboxID)
 	if err != nil {
@@ -167,7 +166,7 @@ func (s *Server) publicInbox(w http.ResponseWriter, r *http.Request, _ policy.Ac
 	if err := checkOrigin(r, in); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, publicInbox{Name: in.Name, Greeting: in.Webchat.Greeting, Color: in.Webchat.Color, RequireIdentity: in.Webchat.RequireIdentity})
+	writeJSON(w, http.StatusOK, publicInbox{Name: in.Name, Greeting: in.Settings.Greeting, Color: in.Settings.Color, RequireIdentity: in.Settings.RequireIdentity})
 	return nil
 }
 
@@ -236,7 +235,7 @@ func (s *Server) publicSend(w http.ResponseWriter, r *http.Request, _ policy.Act
 	status := http.StatusOK
 	if !rc.Duplicate {
 		status = http.StatusCreated
-		s.Metrics.MessagesIngested.WithLabelValues(string(inbox.Webchat)).Inc()
+		s.Metrics.MessagesIngested.WithLabelValues(string(webchat.Type)).Inc()
 	}
 	writeJSON(w, status, toPublic(&rc.Message))
 	return nil

@@ -60,14 +60,11 @@ type visitorPage struct {
 }
 
 // newInbox creates a web chat inbox with settings and members.
-func newInbox(t *testing.T, srv *testrig.Server, name string, set inbox.WebchatSettings, members ...int64) (inbox.Inbox, string) {
+func newInbox(t *testing.T, srv *testrig.Server, name string, set webchat.Settings, members ...int64) (inbox.Inbox, string) {
 	t.Helper()
-	in, secret, err := srv.App.Inboxes.Create(t.Context(), inbox.NewInbox{Type: inbox.Webchat, Name: name, Webchat: &set, MemberIDs: members})
+	in, secret, err := srv.App.Inboxes.Create(t.Context(), inbox.NewInbox{Type: webchat.Type, Name: name, Settings: map[inbox.Type]any{webchat.Type: &set}, MemberIDs: members})
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, id := range members {
-		srv.App.Auth.Forget(id)
 	}
 	return in, secret
 }
@@ -128,7 +125,7 @@ func TestPublicSessions(t *testing.T) {
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
 		srv := testrig.Start(t, d)
 		agent := srv.NewUser("agent@example.com", policy.Service)
-		in, _ := newInbox(t, srv, "Northwind", inbox.WebchatSettings{Greeting: "Hi there!", Color: "#0b6e4f"}, agent.UserID)
+		in, _ := newInbox(t, srv, "Northwind", webchat.Settings{Greeting: "Hi there!", Color: "#0b6e4f"}, agent.UserID)
 		anon := srv.Anonymous()
 
 		var cfg struct {
@@ -239,7 +236,7 @@ func TestPublicVerifiedIdentity(t *testing.T) {
 		}
 
 		// An inbox that requires identity refuses anonymous visitors.
-		strict, strictSecret := newInbox(t, srv, "Members", inbox.WebchatSettings{RequireIdentity: true}, agent.UserID)
+		strict, strictSecret := newInbox(t, srv, "Members", webchat.Settings{RequireIdentity: true}, agent.UserID)
 		var cfg struct {
 			RequireIdentity bool `json:"require_identity"`
 		}
@@ -485,7 +482,7 @@ func TestPublicRateLimits(t *testing.T) {
 func TestPublicCORS(t *testing.T) {
 	t.Parallel()
 	srv := testrig.Start(t, dbtest.SQLite(t))
-	shop, _ := newInbox(t, srv, "Shop", inbox.WebchatSettings{AllowedOrigins: []string{"https://shop.example"}})
+	shop, _ := newInbox(t, srv, "Shop", webchat.Settings{AllowedOrigins: []string{"https://shop.example"}})
 	open, _ := srv.NewWebchatInbox("Anywhere")
 	anon := srv.Anonymous()
 	from := func(origin string) []string {

@@ -11,7 +11,6 @@ import (
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/emailchange"
-	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/team"
@@ -90,7 +89,7 @@ func (s *Server) routeTable() []route {
 		msg        conversation.Message
 		ctPage     conversation.Page[contact.Contact]
 		ct         contact.Contact
-		in         inbox.Inbox
+		in         apiInbox
 		att        attachment.Attachment
 		publicPage conversation.Page[publicMessage]
 	)
@@ -142,10 +141,10 @@ func (s *Server) routeTable() []route {
 		api("GET", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiEmailChange, doc{summary: "The change of a user's sign-in address that waits for its confirmation (404 when none)", tag: "users", out: emailchange.Change{}}),
 		api("POST", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiRequestEmailChange, doc{summary: "Change a user's sign-in address: a link, valid 7 days, is mailed to the new address, and the address changes when the link is opened and confirmed (the old address is then told); a change already waiting is replaced", tag: "users", in: emailchange.Request{}, out: emailchange.Change{}, status: 201}),
 		api("DELETE", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiCancelEmailChange, doc{summary: "Cancel the change of address that waits for its confirmation: its link stops working", tag: "users", status: 204}),
-		api("GET", "/api/v1/inboxes", policy.ReadInboxes, s.apiInboxes, doc{summary: "The inboxes you work in (all of them for admins and inbox managers)", tag: "inboxes", out: []inbox.Inbox{}}),
-		api("POST", "/api/v1/inboxes", policy.ManageInboxes, s.apiCreateInbox, doc{summary: "Create an inbox; a web chat inbox's identity secret and snippet are shown only in this answer", tag: "inboxes", in: inbox.NewInbox{}, out: createdInbox{}, status: 201}),
+		api("GET", "/api/v1/inboxes", policy.ReadInboxes, s.apiInboxes, doc{summary: "The inboxes you work in (all of them for admins and inbox managers)", tag: "inboxes", out: []apiInbox{}}),
+		api("POST", "/api/v1/inboxes", policy.ManageInboxes, s.apiCreateInbox, doc{summary: "Create an inbox; a web chat inbox's identity secret and snippet are shown only in this answer", tag: "inboxes", in: newInboxRequest{}, out: createdInbox{}, status: 201}),
 		api("GET", "/api/v1/inboxes/{id}", policy.ReadInboxes, s.apiInbox, doc{summary: "One inbox", tag: "inboxes", out: in}),
-		api("PATCH", "/api/v1/inboxes/{id}", policy.ManageInboxes, s.apiUpdateInbox, doc{summary: "Change an inbox's name, settings or members", tag: "inboxes", in: inbox.Patch{}, out: in}),
+		api("PATCH", "/api/v1/inboxes/{id}", policy.ManageInboxes, s.apiUpdateInbox, doc{summary: "Change an inbox's name, settings or members", tag: "inboxes", in: inboxPatch{}, out: in}),
 		api("POST", "/api/v1/inboxes/{id}/secret", policy.ManageInboxes, s.apiRotateSecret, doc{summary: "Replace a web chat inbox's identity secret; the new one is shown only in this answer", tag: "inboxes", out: secretResponse{}}),
 
 		// WhatsApp numbers.

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
@@ -56,7 +58,9 @@ func formIDs(r *http.Request, name string, f problem.Fields) []int64 {
 // inboxRow is an inbox in the admin list.
 type inboxRow struct {
 	inbox.Inbox
-	Members []string
+	// WhatsApp is a WhatsApp inbox's number, nil for other inboxes.
+	WhatsApp *whatsapp.Settings
+	Members  []string
 }
 
 func (u *ui) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -71,6 +75,9 @@ func (u *ui) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor
 	rows := make([]inboxRow, len(ins))
 	for i, in := range ins {
 		rows[i] = inboxRow{Inbox: in}
+		if set, err := whatsapp.SettingsOf(in); err == nil {
+			rows[i].WhatsApp = &set
+		}
 		for _, id := range in.MemberIDs {
 			rows[i].Members = append(rows[i].Members, n.User(&id))
 		}
@@ -115,7 +122,7 @@ func (u *ui) newInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 }
 
 // readInboxForm reads the posted form; settings are web chat settings.
-func readInboxForm(r *http.Request, f *inboxForm, fields problem.Fields) *inbox.WebchatSettings {
+func readInboxForm(r *http.Request, f *inboxForm, fields problem.Fields) *webchat.Settings {
 	f.Name = r.PostForm.Get("name")
 	f.Greeting = r.PostForm.Get("greeting")
 	f.Color = strings.TrimSpace(r.PostForm.Get("color"))
@@ -126,7 +133,7 @@ func readInboxForm(r *http.Request, f *inboxForm, fields problem.Fields) *inbox.
 	for _, o := range strings.FieldsFunc(f.Origins, func(c rune) bool { return c == '\n' || c == '\r' || c == ',' || c == ' ' }) {
 		origins = append(origins, o)
 	}
-	return &inbox.WebchatSettings{RequireIdentity: f.RequireIdentity, Greeting: strings.TrimSpace(f.Greeting), Color: f.Color, AllowedOrigins: origins}
+	return &webchat.Settings{RequireIdentity: f.RequireIdentity, Greeting: strings.TrimSpace(f.Greeting), Color: f.Color, AllowedOrigins: origins}
 }
 
 // mergeFields adds the fields of a refused change to the form's own.
@@ -163,15 +170,13 @@ func (u *ui) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	var secret string
 	err = fields.Err()
 	if err == nil {
-		in, secret, err = u.s.Inboxes.Create(r.Context(), inbox.NewInbox{Type: inbox.Webchat, Name: f.Name, Webchat: settings, MemberIDs: f.Members})
+		in, secret, err = u.s.Inboxes.Create(r.Context(), inbox.NewInbox{Type: webchat.Type, Name: f.Name,
+			Settings: map[inbox.Type]any{webchat.Type: settings}, MemberIDs: f.Members})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderInboxForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
-	}
-	for _, id := range in.MemberIDs {
-		u.s.Auth.Forget(id)
 	}
 	u.forgetNames()
 	return u.render(w, r, http.StatusCreated, "admin_inbox_secret", pageData{Title: in.Name + " created", Actor: a,
@@ -192,13 +197,13 @@ func (u *ui) editInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 	if err != nil {
 		return err
 	}
-	if in.Type == inbox.WhatsApp {
+	if in.Type == whatsapp.Type {
 		return u.editWhatsApp(w, r, a, in)
 	}
 	f := inboxForm{Inbox: in, Name: in.Name, Members: in.MemberIDs, Saved: r.URL.Query().Get("saved") == "1"}
-	if in.Webchat != nil {
-		f.Greeting, f.Color, f.RequireIdentity = in.Webchat.Greeting, in.Webchat.Color, in.Webchat.RequireIdentity
-		f.Origins = strings.Join(in.Webchat.AllowedOrigins, "\n")
+	if set, err := webchat.SettingsOf(in); err == nil {
+		f.Greeting, f.Color, f.RequireIdentity = set.Greeting, set.Color, set.RequireIdentity
+		f.Origins = strings.Join(set.AllowedOrigins, "\n")
 	}
 	return u.renderInboxForm(w, r, a, http.StatusOK, f, nil)
 }
@@ -208,7 +213,7 @@ func (u *ui) updateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	if err != nil {
 		return err
 	}
-	if in.Type == inbox.WhatsApp {
+	if in.Type == whatsapp.Type {
 		return u.updateWhatsApp(w, r, a, in)
 	}
 	fields, err := readForm(r)
@@ -218,21 +223,17 @@ func (u *ui) updateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	f := inboxForm{Inbox: in}
 	settings := readInboxForm(r, &f, fields)
 	p := inbox.Patch{Name: &f.Name, MemberIDs: &f.Members}
-	if in.Type == inbox.Webchat {
-		p.Webchat = settings
+	if in.Type == webchat.Type {
+		p.Settings = map[inbox.Type]any{webchat.Type: settings}
 	}
-	var changed []int64
 	err = fields.Err()
 	if err == nil {
-		_, changed, err = u.s.Inboxes.Update(r.Context(), in.ID, p)
+		_, _, err = u.s.Inboxes.Update(r.Context(), in.ID, p)
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderInboxForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
-	}
-	for _, id := range changed {
-		u.s.Auth.Forget(id)
 	}
 	u.forgetNames()
 	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"?saved=1", http.StatusSeeOther)
@@ -244,7 +245,7 @@ func (u *ui) rotateInboxSecret(w http.ResponseWriter, r *http.Request, a policy.
 	if err != nil {
 		return err
 	}
-	secret, err := u.s.Inboxes.RotateWebchatSecret(r.Context(), in.ID)
+	secret, err := u.s.Webchat.RotateSecret(r.Context(), in.ID)
 	if err != nil {
 		return err
 	}
@@ -412,7 +413,6 @@ func (u *ui) updateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	} else if err != nil {
 		return err
 	}
-	u.s.Auth.Forget(usr.ID)
 	u.forgetNames()
 	// Someone who removed their own admin role can no longer see this page.
 	if usr.ID == a.UserID && f.Role != policy.Admin {

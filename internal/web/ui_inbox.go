@@ -521,7 +521,11 @@ func (u *ui) convView(r *http.Request, a policy.Actor, c conversation.Conversati
 	}
 	v.Tags = tagsView{ConvID: c.ID, Tags: c.Tags, Work: policy.Allow(a, policy.WorkConversations)}
 	v.Composer = composerView{ConvID: c.ID, Key: newKey()}
-	if v.WA = u.waConvOf(r.Context(), c); v.WA != nil {
+	wa, err := u.waConvOf(r.Context(), c)
+	if err != nil {
+		return nil, err
+	}
+	if v.WA = wa; v.WA != nil {
 		v.Composer.WA = v.WA
 		if policy.Allow(a, policy.WorkConversations) {
 			var err error
@@ -676,7 +680,13 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 		m, _, err = u.s.Conversations.Send(r.Context(), a, id, conversation.Outgoing{Text: cv.Text, IdempotencyKey: cv.Key, AttachmentIDs: ids})
 	}
 	if c, gerr := u.s.Conversations.Get(r.Context(), a, id); gerr == nil {
-		cv.WA = u.waConvOf(r.Context(), c)
+		// Best effort, like the conversation: the page shows the send's
+		// outcome either way.
+		if wa, werr := u.waConvOf(r.Context(), c); werr != nil {
+			u.s.logger.Warn("web: whatsapp pane", "conversation", c.ID, "err", werr)
+		} else {
+			cv.WA = wa
+		}
 	}
 	if p, ok := problem.As(err); ok && (p.Kind == problem.KindInvalid || p.Kind == problem.KindConflict) {
 		if !isHTMX(r) {

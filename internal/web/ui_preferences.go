@@ -181,7 +181,6 @@ func (u *ui) saveProfile(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	if err != nil {
 		return u.problemPage(w, r, a, "profile", prefsView{}, form, err)
 	}
-	u.s.Auth.Forget(a.UserID)
 	u.forgetNames()
 	return u.redirectSaved(w, r, "/preferences", "1")
 }
@@ -252,7 +251,6 @@ func (u *ui) verifyPhone(w http.ResponseWriter, r *http.Request, a policy.Actor)
 		return u.problemPage(w, r, a, "phone", prefsView{}, nil, err)
 	}
 	if done {
-		u.s.Auth.Forget(a.UserID)
 		return u.redirectSaved(w, r, "/preferences", "phone")
 	}
 	http.Redirect(w, r, "/preferences/phone", http.StatusSeeOther)

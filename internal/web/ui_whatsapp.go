@@ -106,7 +106,7 @@ func (u *ui) renderWhatsAppAdmin(w http.ResponseWriter, r *http.Request, a polic
 }
 
 func (u *ui) newWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Form: map[string]string{"messages_per_second": strconv.Itoa(inbox.DefaultMessagesPerSecond)}}, nil)
+	return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Form: map[string]string{"messages_per_second": strconv.Itoa(whatsapp.DefaultMessagesPerSecond)}}, nil)
 }
 
 // waFormFields are the plain fields of the number's form.
@@ -114,7 +114,7 @@ var waFormFields = []string{"name", "phone_number_id", "waba_id", "display_phone
 
 // readWhatsAppForm reads the posted number form; secrets left empty are
 // not changed.
-func readWhatsAppForm(r *http.Request, f *waAdminPage, fields problem.Fields) (cfg inbox.WhatsAppConfig, secrets map[string]string) {
+func readWhatsAppForm(r *http.Request, f *waAdminPage, fields problem.Fields) (cfg whatsapp.Config, secrets map[string]string) {
 	f.Form = map[string]string{}
 	for _, k := range waFormFields {
 		f.Form[k] = strings.TrimSpace(r.PostForm.Get(k))
@@ -130,11 +130,11 @@ func readWhatsAppForm(r *http.Request, f *waAdminPage, fields problem.Fields) (c
 	if v := f.Form["messages_per_second"]; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			fields.Add("whatsapp.messages_per_second", "Use a whole number from 1 to %d (Meta's default is %d).", inbox.MaxMessagesPerSecond, inbox.DefaultMessagesPerSecond)
+			fields.Add("whatsapp.messages_per_second", "Use a whole number from 1 to %d (Meta's default is %d).", whatsapp.MaxMessagesPerSecond, whatsapp.DefaultMessagesPerSecond)
 		}
 		rate = n
 	}
-	cfg = inbox.WhatsAppConfig{PhoneNumberID: f.Form["phone_number_id"], WABAID: f.Form["waba_id"], DisplayPhoneNumber: f.Form["display_phone_number"],
+	cfg = whatsapp.Config{PhoneNumberID: f.Form["phone_number_id"], WABAID: f.Form["waba_id"], DisplayPhoneNumber: f.Form["display_phone_number"],
 		AccessToken: secrets["access_token"], AppSecret: secrets["app_secret"], VerifyToken: secrets["verify_token"], MessagesPerSecond: rate}
 	return cfg, secrets
 }
@@ -150,18 +150,15 @@ func (u *ui) createWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Act
 	var made string
 	err = fields.Err()
 	if err == nil {
-		in, made, err = u.s.Inboxes.Create(r.Context(), inbox.NewInbox{Type: inbox.WhatsApp, Name: f.Form["name"], WhatsApp: &cfg, MemberIDs: f.Members})
+		in, made, err = u.s.Inboxes.Create(r.Context(), inbox.NewInbox{Type: whatsapp.Type, Name: f.Form["name"],
+			Settings: map[inbox.Type]any{whatsapp.Type: &cfg}, MemberIDs: f.Members})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
 	}
-	for _, id := range in.MemberIDs {
-		u.s.Auth.Forget(id)
-	}
 	u.forgetNames()
-	u.s.WhatsApp.Changed(r.Context(), in.ID)
 	// The page after creation shows the verify token once: the one made
 	// up, or the one the admin typed.
 	token := made
@@ -175,7 +172,7 @@ func (u *ui) createWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Act
 // waForm fills the form from an inbox.
 func waForm(in inbox.Inbox) map[string]string {
 	f := map[string]string{"name": in.Name}
-	if wa := in.WhatsApp; wa != nil {
+	if wa, err := whatsapp.SettingsOf(in); err == nil {
 		f["phone_number_id"], f["waba_id"], f["display_phone_number"] = wa.PhoneNumberID, wa.WABAID, wa.DisplayPhoneNumber
 		f["messages_per_second"] = strconv.Itoa(wa.MessagesPerSecond)
 	}
@@ -197,7 +194,7 @@ func (u *ui) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Act
 	}
 	f := waAdminPage{Inbox: in}
 	cfg, secrets := readWhatsAppForm(r, &f, fields)
-	wp := &inbox.WhatsAppPatch{PhoneNumberID: &cfg.PhoneNumberID, WABAID: &cfg.WABAID, DisplayPhoneNumber: &cfg.DisplayPhoneNumber}
+	wp := &whatsapp.Patch{PhoneNumberID: &cfg.PhoneNumberID, WABAID: &cfg.WABAID, DisplayPhoneNumber: &cfg.DisplayPhoneNumber}
 	if f.Form["messages_per_second"] != "" {
 		wp.MessagesPerSecond = &cfg.MessagesPerSecond
 	}
@@ -211,21 +208,16 @@ func (u *ui) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Act
 		wp.VerifyToken = &v
 	}
 	name := f.Form["name"]
-	var changed []int64
 	err = fields.Err()
 	if err == nil {
-		_, changed, err = u.s.Inboxes.Update(r.Context(), in.ID, inbox.Patch{Name: &name, MemberIDs: &f.Members, WhatsApp: wp})
+		_, _, err = u.s.Inboxes.Update(r.Context(), in.ID, inbox.Patch{Name: &name, MemberIDs: &f.Members, Settings: map[inbox.Type]any{whatsapp.Type: wp}})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
 	}
-	for _, id := range changed {
-		u.s.Auth.Forget(id)
-	}
 	u.forgetNames()
-	u.s.WhatsApp.Changed(r.Context(), in.ID)
 	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"?saved=1", http.StatusSeeOther)
 	return nil
 }
@@ -233,7 +225,7 @@ func (u *ui) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Act
 // waAdminInbox is the WhatsApp inbox of an admin route.
 func (u *ui) waAdminInbox(r *http.Request) (inbox.Inbox, error) {
 	in, err := u.adminInbox(r)
-	if err == nil && in.Type != inbox.WhatsApp {
+	if err == nil && in.Type != whatsapp.Type {
 		err = problem.NotFound("WhatsApp inbox")
 	}
 	return in, err
@@ -336,13 +328,16 @@ type waConv struct {
 
 // waConvOf is the WhatsApp part of a conversation's pane, nil for other
 // channels.
-func (u *ui) waConvOf(ctx context.Context, c conversation.Conversation) *waConv {
-	if u.s.WhatsApp == nil || !u.s.WhatsApp.IsWhatsApp(ctx, c.InboxID) {
-		return nil
+func (u *ui) waConvOf(ctx context.Context, c conversation.Conversation) (*waConv, error) {
+	if u.s.WhatsApp == nil {
+		return nil, nil
+	}
+	if ok, err := u.s.WhatsApp.IsWhatsApp(ctx, c.InboxID); err != nil || !ok {
+		return nil, err
 	}
 	v := &waConv{ConvID: c.ID, InboxID: c.InboxID, WindowEndsAt: c.ReplyWindowEndsAt}
 	v.WindowOpen = c.ReplyWindowEndsAt != nil && time.Now().Before(*c.ReplyWindowEndsAt)
-	return v
+	return v, nil
 }
 
 // waPanel is the WhatsApp composer beside the text one: reply buttons, a
@@ -527,7 +522,10 @@ func (u *ui) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 	if err != nil {
 		return err
 	}
-	wc := u.waConvOf(r.Context(), c)
+	wc, err := u.waConvOf(r.Context(), c)
+	if err != nil {
+		return err
+	}
 	if wc == nil {
 		return problem.Conflict("This conversation is not on WhatsApp.")
 	}
@@ -622,7 +620,7 @@ func mayWork(a policy.Actor, inboxID int64) bool {
 // waNewPage is the new-conversation page: a number on an inbox, what it
 // finds, and the template to start with.
 type waNewPage struct {
-	Inboxes       []inbox.Inbox
+	Inboxes       []waNumber
 	InboxID       int64
 	Phone         string
 	E164          string
@@ -635,17 +633,28 @@ type waNewPage struct {
 	Error         string
 }
 
+// waNumber is a WhatsApp inbox with its number.
+type waNumber struct {
+	inbox.Inbox
+	WhatsApp whatsapp.Settings
+}
+
 // waInboxes are the WhatsApp inboxes the actor may write in.
-func (u *ui) waInboxes(r *http.Request, a policy.Actor) ([]inbox.Inbox, error) {
+func (u *ui) waInboxes(r *http.Request, a policy.Actor) ([]waNumber, error) {
 	ins, err := u.s.Inboxes.List(r.Context(), a)
 	if err != nil {
 		return nil, err
 	}
-	var out []inbox.Inbox
+	var out []waNumber
 	for _, in := range ins {
-		if in.Type == inbox.WhatsApp && mayWork(a, in.ID) {
-			out = append(out, in)
+		if in.Type != whatsapp.Type || !mayWork(a, in.ID) {
+			continue
 		}
+		set, err := whatsapp.SettingsOf(in)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, waNumber{Inbox: in, WhatsApp: set})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -677,7 +686,11 @@ func (u *ui) lookupConversation(w http.ResponseWriter, r *http.Request, a policy
 	}
 	p := waNewPage{Phone: r.PostForm.Get("phone")}
 	p.InboxID, _ = strconv.ParseInt(r.PostForm.Get("inbox_id"), 10, 64)
-	if !mayWork(a, p.InboxID) || !u.s.WhatsApp.IsWhatsApp(r.Context(), p.InboxID) {
+	isWA, err := u.s.WhatsApp.IsWhatsApp(r.Context(), p.InboxID)
+	if err != nil {
+		return err
+	}
+	if !mayWork(a, p.InboxID) || !isWA {
 		f := problem.Fields{}
 		f.Add("inbox_id", "Choose a WhatsApp number you work in.")
 		return u.renderNew(w, r, a, http.StatusUnprocessableEntity, p, f)

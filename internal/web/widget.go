@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
-	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 )
 
@@ -25,7 +24,7 @@ func (s *Server) widgetJS(w http.ResponseWriter, r *http.Request, _ policy.Actor
 
 // demoPage is what the demo template shows.
 type demoPage struct {
-	Inbox inbox.Inbox
+	Inbox webchat.Site
 	// Snippet is the tag a site puts in its pages.
 	Snippet string
 	// Identifier and IdentifierHash vouch for a signed-in user on an inbox
@@ -49,8 +48,8 @@ func (s *Server) widgetDemo(w http.ResponseWriter, r *http.Request, a policy.Act
 	// An inbox that requires identity shows the widget only to verified
 	// visitors: vouch for a signed-in user as a demo visitor of their own
 	// (never for anonymous readers of this public page).
-	if in.Webchat.RequireIdentity && !a.Anonymous() {
-		secret, err := s.Inboxes.WebchatSecret(r.Context(), in.ID)
+	if in.Settings.RequireIdentity && !a.Anonymous() {
+		secret, err := s.Webchat.Secret(r.Context(), in.ID)
 		if err != nil {
 			return err
 		}

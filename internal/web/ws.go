@@ -191,7 +191,6 @@ func (wc *wsConn) write() {
 		buf = wc.sub.Take(buf[:0])
 		for _, e := range buf {
 			if e.Type == event.MembershipChanged && e.UserID == wc.userID {
-				wc.s.Auth.Forget(wc.userID)
 				if u, err := wc.s.Users.Get(wc.ctx, wc.userID); err == nil {
 					na := policy.Actor{UserID: u.ID, Role: u.Role, Inboxes: u.InboxIDs}
 					wc.view.Store(&wsView{scope: policy.ConversationScope(na), role: na.Role})

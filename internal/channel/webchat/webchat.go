@@ -94,22 +94,22 @@ type Start struct {
 
 // Session is a started visitor session.
 type Session struct {
-	Token     string      `json:"token"`
-	Visitor   Visitor     `json:"-"`
-	Inbox     inbox.Inbox `json:"-"`
-	ContactID int64       `json:"-"`
+	Token     string  `json:"token"`
+	Visitor   Visitor `json:"-"`
+	Inbox     Site    `json:"-"`
+	ContactID int64   `json:"-"`
 }
 
 // Inbox returns the web chat inbox with the public token.
-func (s *Service) Inbox(ctx context.Context, token string) (inbox.Inbox, error) {
+func (s *Service) Inbox(ctx context.Context, token string) (Site, error) {
 	in, err := s.inboxes.ByToken(ctx, token)
 	if err != nil {
-		return in, err
+		return Site{}, err
 	}
-	if in.Type != inbox.Webchat || in.Webchat == nil {
-		return in, problem.NotFound("Inbox")
+	if in.Type != Type {
+		return Site{}, problem.NotFound("Inbox")
 	}
-	return in, nil
+	return siteOf(in)
 }
 
 // Sign computes the identifier hash a site sends with a verified identity.
@@ -145,7 +145,7 @@ func (s *Service) StartSession(ctx context.Context, inboxToken string, st Start)
 	var external string
 	switch {
 	case st.Identifier != "":
-		secret, err := s.inboxes.WebchatSecret(ctx, in.ID)
+		secret, err := s.Secret(ctx, in.ID)
 		if err != nil {
 			return Session{}, err
 		}
@@ -154,7 +154,7 @@ func (s *Service) StartSession(ctx context.Context, inboxToken string, st Start)
 			return Session{}, problem.Forbidden("The identity could not be verified: identifier_hash must be the HMAC-SHA256 of identifier under the inbox secret.")
 		}
 		external = "user:" + st.Identifier
-	case in.Webchat.RequireIdentity:
+	case in.Settings.RequireIdentity:
 		return Session{}, problem.Forbidden("This chat only accepts verified visitors: the site must pass identifier and identifier_hash.")
 	default:
 		external = "visitor:" + randomString(16)
@@ -431,7 +431,7 @@ func (s *Service) Owns(ctx context.Context, v Visitor, conversationID int64) boo
 
 // InboxByID returns a web chat inbox, cached briefly: every widget request
 // needs its settings.
-func (s *Service) InboxByID(ctx context.Context, id int64) (inbox.Inbox, error) {
+func (s *Service) InboxByID(ctx context.Context, id int64) (Site, error) {
 	key := "inbox:" + strconv.FormatInt(id, 10)
 	s.mu.Lock()
 	c, ok := s.inboxCache[key]
@@ -441,15 +441,19 @@ func (s *Service) InboxByID(ctx context.Context, id int64) (inbox.Inbox, error) 
 	}
 	in, err := s.inboxes.Get(ctx, id)
 	if err != nil {
-		return in, err
+		return Site{}, err
+	}
+	site, err := siteOf(in)
+	if err != nil {
+		return site, err
 	}
 	s.mu.Lock()
-	s.inboxCache[key] = cachedInbox{in: in, expires: time.Now().Add(5 * time.Second)}
+	s.inboxCache[key] = cachedInbox{in: site, expires: time.Now().Add(5 * time.Second)}
 	s.mu.Unlock()
-	return in, nil
+	return site, nil
 }
 
 type cachedInbox struct {
-	in      inbox.Inbox
+	in      Site
 	expires time.Time
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -23,18 +24,144 @@ import (
 // itself. It is a thin client: requests in Meta's wire format, errors as
 // *GraphError.
 type Graph struct {
-	base    string // scheme://host[/prefix], no trailing slash
-	version string // v23.0
-	http    *http.Client
+	base     string // scheme://host[/prefix], no trailing slash
+	version  string // v23.0
+	http     *http.Client
+	timeouts Timeouts
+}
+
+// Timeouts bound each phase of a call to Graph. Calls that answer JSON
+// have a total timeout; media have none that a large file on a slow link
+// would overrun: a transfer fails when no byte has moved for Idle, or
+// when it has run longer than its size takes at MinRate (plus a minute).
+type Timeouts struct {
+	// Connect, TLSHandshake and ResponseHeader bound establishing the
+	// connection, its TLS handshake, and the wait from the request sent
+	// to the answer's headers (10 s, 10 s, 30 s). They apply to the
+	// client NewGraph makes, not to one it is given.
+	Connect, TLSHandshake, ResponseHeader time.Duration
+	// API bounds a whole call that answers JSON (30 s).
+	API time.Duration
+	// Idle is the longest a media transfer waits for its next byte (30 s).
+	Idle time.Duration
+	// MinRate is the slowest a media transfer may average, in bytes per
+	// second (64 KiB/s: 100 MB may take 27 minutes).
+	MinRate int64
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.Connect, 10*time.Second)
+	def(&t.TLSHandshake, 10*time.Second)
+	def(&t.ResponseHeader, 30*time.Second)
+	def(&t.API, 30*time.Second)
+	def(&t.Idle, 30*time.Second)
+	if t.MinRate <= 0 {
+		t.MinRate = 64 << 10
+	}
+	return t
 }
 
 // NewGraph returns a client of base (https://graph.facebook.com, or a
-// fake) speaking API version (v23.0).
-func NewGraph(base, version string, client *http.Client) *Graph {
+// fake) speaking API version (v23.0). A nil client is made with t's
+// connection timeouts.
+func NewGraph(base, version string, client *http.Client, t Timeouts) *Graph {
+	t = t.withDefaults()
 	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = (&net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}).DialContext
+		tr.TLSHandshakeTimeout = t.TLSHandshake
+		tr.ResponseHeaderTimeout = t.ResponseHeader
+		// Sends to one host run side by side (hundreds a second): keep
+		// their connections.
+		tr.MaxIdleConnsPerHost = 100
+		client = &http.Client{Transport: tr}
 	}
-	return &Graph{base: strings.TrimSuffix(base, "/"), version: version, http: client}
+	return &Graph{base: strings.TrimSuffix(base, "/"), version: version, http: client, timeouts: t}
+}
+
+// maxMediaSize is the largest file WhatsApp carries (a document).
+const maxMediaSize = 100 << 20
+
+// Why a media transfer was stopped.
+var (
+	errStalled = errors.New("no data moved for too long")
+	errTooSlow = errors.New("the transfer is too slow for its size")
+)
+
+// transfer watches a media transfer: its context is cancelled when no
+// byte has moved for the idle timeout, or once the transfer has taken
+// longer than its size allows. Readers wrapped by progress move it on.
+type transfer struct {
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	idle     time.Duration
+	minRate  int64
+	start    time.Time
+	stalled  *time.Timer // fires after idle without a byte
+	deadline *time.Timer // fires when the transfer is too slow for its size
+}
+
+// transfer starts watching a transfer of size bytes (an upper bound when
+// the size is not known yet).
+func (g *Graph) transfer(ctx context.Context, size int64) *transfer {
+	t := &transfer{idle: g.timeouts.Idle, minRate: g.timeouts.MinRate, start: time.Now()}
+	t.ctx, t.cancel = context.WithCancelCause(ctx)
+	t.stalled = time.AfterFunc(t.idle, func() { t.cancel(fmt.Errorf("%w (%s)", errStalled, t.idle)) })
+	t.deadline = time.AfterFunc(t.budget(size), func() { t.cancel(errTooSlow) })
+	return t
+}
+
+// budget is how long a transfer of size bytes may take: a minute, and
+// the size at the slowest rate.
+func (t *transfer) budget(size int64) time.Duration {
+	return time.Minute + time.Duration(float64(max(size, 0))/float64(t.minRate)*float64(time.Second))
+}
+
+// expect sets the transfer's size once the answer tells it.
+func (t *transfer) expect(size int64) {
+	t.deadline.Reset(t.budget(size) - time.Since(t.start))
+}
+
+// stop releases the transfer.
+func (t *transfer) stop() {
+	t.stalled.Stop()
+	t.deadline.Stop()
+	t.cancel(nil)
+}
+
+// err is what a failed transfer returns: the caller's error when the
+// caller gave up, a network GraphError saying why when the transfer was
+// stopped, err otherwise.
+func (t *transfer) err(parent context.Context, err error) error {
+	if parent.Err() != nil {
+		return parent.Err()
+	}
+	if t.ctx.Err() != nil {
+		return &GraphError{Network: fmt.Errorf("media transfer stopped: %w", context.Cause(t.ctx))}
+	}
+	return err
+}
+
+// progress wraps r so that each read that moves bytes resets the idle
+// timeout.
+func (t *transfer) progress(r io.Reader) io.Reader { return &progressReader{r: r, t: t} }
+
+type progressReader struct {
+	r io.Reader
+	t *transfer
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.t.stalled.Reset(p.t.idle)
+	}
+	return n, err
 }
 
 // GraphError is an error answer of the Graph API
@@ -110,8 +237,18 @@ func (g *Graph) url(path string, q url.Values) string {
 	return u
 }
 
-// do sends a request and decodes a 2xx answer into out.
+// do sends a request that answers JSON, within the API timeout, and
+// decodes a 2xx answer into out.
 func (g *Graph) do(ctx context.Context, token, method, target string, ctype string, body io.Reader, out any) error {
+	cctx, cancel := context.WithTimeout(ctx, g.timeouts.API)
+	defer cancel()
+	return g.send(ctx, cctx, token, method, target, ctype, body, -1, out)
+}
+
+// send is do on a context of the caller's choosing: parent is the
+// caller's (its end is returned as it is), ctx the call's. size is the
+// body's length, -1 when unknown.
+func (g *Graph) send(parent, ctx context.Context, token, method, target, ctype string, body io.Reader, size int64, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return err
@@ -121,16 +258,22 @@ func (g *Graph) do(ctx context.Context, token, method, target string, ctype stri
 		req.Header.Set("Content-Type", ctype)
 	}
 	req.Header.Set("Accept", "application/json")
+	if size >= 0 {
+		req.ContentLength = size
+	}
 	resp, err := g.http.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if parent.Err() != nil {
+			return parent.Err()
 		}
 		return &GraphError{Network: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
+		if parent.Err() != nil {
+			return parent.Err()
+		}
 		return &GraphError{HTTPStatus: resp.StatusCode, Network: err}
 	}
 	if resp.StatusCode/100 != 2 {
@@ -281,23 +424,24 @@ var ErrChecksum = errors.New("whatsapp: media checksum mismatch")
 // Download fetches media from its URL with the access token, into w: at
 // most max bytes, and (when sum is Meta's base64 SHA-256) only if the
 // content has that hash; on ErrChecksum, w holds bad bytes the caller
-// throws away.
+// throws away. The download has no total timeout: it fails when no byte
+// has come for the idle timeout, or when it takes longer than its size
+// (max, until the answer says) allows at the slowest rate.
 func (g *Graph) Download(ctx context.Context, token, rawURL string, max int64, sum string, w io.Writer) (int64, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return 0, &GraphError{Code: -1, Message: "Graph gave an invalid media URL"}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	t := g.transfer(ctx, max)
+	defer t.stop()
+	req, err := http.NewRequestWithContext(t.ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := g.http.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		return 0, &GraphError{Network: err}
+		return 0, t.err(ctx, &GraphError{Network: err})
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
@@ -307,13 +451,13 @@ func (g *Graph) Download(ctx context.Context, token, rawURL string, max int64, s
 	if resp.ContentLength > max {
 		return 0, ErrTooLarge
 	}
+	if resp.ContentLength >= 0 {
+		t.expect(resp.ContentLength) // the time its size allows
+	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(resp.Body, max+1))
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(t.progress(resp.Body), max+1))
 	if err != nil {
-		if ctx.Err() != nil {
-			return n, ctx.Err()
-		}
-		return n, &GraphError{HTTPStatus: resp.StatusCode, Network: err}
+		return n, t.err(ctx, &GraphError{HTTPStatus: resp.StatusCode, Network: err})
 	}
 	if n > max {
 		return n, ErrTooLarge
@@ -330,30 +474,43 @@ func (g *Graph) Download(ctx context.Context, token, rawURL string, max int64, s
 	return n, nil
 }
 
-// Upload stores a file on Graph for sending and returns its media id.
-func (g *Graph) Upload(ctx context.Context, token, phoneNumberID, filename, contentType string, r io.Reader) (string, error) {
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
+// Upload stores a file on Graph for sending and returns its media id. The
+// file is streamed from r (size bytes; -1 when unknown), not held in
+// memory, and like a download the upload has no total timeout: it fails
+// when no byte has moved for the idle timeout, or when it takes longer
+// than its size allows at the slowest rate.
+func (g *Graph) Upload(ctx context.Context, token, phoneNumberID, filename, contentType string, r io.Reader, size int64) (string, error) {
+	// The form's parts before and after the file are small: built here,
+	// they give the body's exact length.
+	var head bytes.Buffer
+	mw := multipart.NewWriter(&head)
 	mw.WriteField("messaging_product", "whatsapp")
 	mw.WriteField("type", contentType)
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, strings.NewReplacer(`"`, "", "\r", "", "\n", "").Replace(filename)))
 	h.Set("Content-Type", contentType)
-	part, err := mw.CreatePart(h)
-	if err != nil {
+	if _, err := mw.CreatePart(h); err != nil {
 		return "", err
 	}
-	if _, err := io.Copy(part, r); err != nil {
-		return "", err
+	ctype := mw.FormDataContentType()
+	// The file's part ends with the closing delimiter (RFC 2046).
+	closing := "\r\n--" + mw.Boundary() + "--\r\n"
+	length := int64(-1)
+	if size >= 0 {
+		length = int64(head.Len()) + size + int64(len(closing))
 	}
-	if err := mw.Close(); err != nil {
-		return "", err
+	bound := size
+	if bound < 0 {
+		bound = maxMediaSize
 	}
+	t := g.transfer(ctx, bound)
+	defer t.stop()
+	body := io.MultiReader(&head, t.progress(r), strings.NewReader(closing))
 	var out struct {
 		ID string `json:"id"`
 	}
-	if err := g.do(ctx, token, http.MethodPost, g.url(phoneNumberID+"/media", nil), mw.FormDataContentType(), &buf, &out); err != nil {
-		return "", err
+	if err := g.send(ctx, t.ctx, token, http.MethodPost, g.url(phoneNumberID+"/media", nil), ctype, body, length, &out); err != nil {
+		return "", t.err(ctx, err)
 	}
 	if out.ID == "" {
 		return "", &GraphError{HTTPStatus: 200, Code: -1, Message: "Graph stored the file without giving its id"}

@@ -14,7 +14,6 @@ import (
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/event"
-	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/job"
 	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/problem"
@@ -122,7 +121,7 @@ func (s *Service) Ingest(ctx context.Context, body []byte, signature string) (In
 // ingestChange stores one change of a number: messages and reactions by
 // sender (each sender's in order, senders side by side), then statuses,
 // id updates and the number's errors.
-func (s *Service) ingestChange(ctx context.Context, n *inbox.WhatsAppNumber, ch *Change, res *IngestResult) error {
+func (s *Service) ingestChange(ctx context.Context, n *Number, ch *Change, res *IngestResult) error {
 	type item struct {
 		m *Inbound
 		r *InReaction
@@ -251,7 +250,7 @@ func phoneOf(waID string) string {
 }
 
 // receive stores one inbound message; dup reports a redelivery.
-func (s *Service) receive(ctx context.Context, n *inbox.WhatsAppNumber, m *Inbound) (bool, error) {
+func (s *Service) receive(ctx context.Context, n *Number, m *Inbound) (bool, error) {
 	primary, alt := identities(m.From)
 	in := conversation.Incoming{
 		InboxID: n.InboxID, ExternalID: primary, AltExternalIDs: alt,
@@ -368,7 +367,7 @@ func (s *Service) systemChange(ctx context.Context, tx *db.Tx, inboxID, contactI
 }
 
 // updateUserID links a customer's new business-scoped id.
-func (s *Service) updateUserID(ctx context.Context, n *inbox.WhatsAppNumber, u IDUpdate) error {
+func (s *Service) updateUserID(ctx context.Context, n *Number, u IDUpdate) error {
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		ids := []string{}
 		if u.Previous != "" {
@@ -390,7 +389,7 @@ func (s *Service) updateUserID(ctx context.Context, n *inbox.WhatsAppNumber, u I
 }
 
 // receiveReaction puts a customer's reaction on the business's message.
-func (s *Service) receiveReaction(ctx context.Context, n *inbox.WhatsAppNumber, r *InReaction) error {
+func (s *Service) receiveReaction(ctx context.Context, n *Number, r *InReaction) error {
 	target, err := s.conv.FindByChannelID(ctx, n.InboxID, r.MessageID)
 	if isNotFound(err) {
 		s.logger.Info("whatsapp: reaction to a message Switchboard does not have", "inbox", n.InboxID, "message", r.MessageID)
@@ -406,10 +405,13 @@ func (s *Service) receiveReaction(ctx context.Context, n *inbox.WhatsAppNumber, 
 		return errorf("reaction %s: %w", r.ID, err)
 	}
 	// A reaction is the customer writing: it keeps the window open.
+	contactID, err := s.conv.ContactOfMessage(ctx, target)
+	if err != nil {
+		return errorf("reaction %s: %w", r.ID, err)
+	}
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE whatsapp_contacts SET last_inbound_at = $3, updated_at = $4
-			WHERE inbox_id = $1 AND contact_id = (SELECT c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $2)
-			AND (last_inbound_at IS NULL OR last_inbound_at < $3)`, n.InboxID, target, db.Time(at), db.Now())
+			WHERE inbox_id = $1 AND contact_id = $2 AND (last_inbound_at IS NULL OR last_inbound_at < $3)`, n.InboxID, contactID, db.Time(at), db.Now())
 		return err
 	})
 }
@@ -426,7 +428,7 @@ var deliveries = map[string]conversation.Delivery{
 }
 
 // status applies a status webhook to the message it is about.
-func (s *Service) status(ctx context.Context, n *inbox.WhatsAppNumber, st *StatusUpdate) error {
+func (s *Service) status(ctx context.Context, n *Number, st *StatusUpdate) error {
 	d, ok := deliveries[st.Status]
 	if !ok {
 		s.logger.Debug("whatsapp: status not used", "status", st.Status)

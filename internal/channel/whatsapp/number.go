@@ -26,7 +26,10 @@ type readPayload struct {
 // customer message is not marked read on WhatsApp yet, a job does it (the
 // customer sees blue ticks).
 func (s *Service) onRead(ctx context.Context, _ policy.Actor, c conversation.Conversation) {
-	if !s.IsWhatsApp(ctx, c.InboxID) {
+	if ok, err := s.IsWhatsApp(ctx, c.InboxID); err != nil {
+		s.logger.Warn("whatsapp: read receipt", "conversation", c.ID, "err", err)
+		return
+	} else if !ok {
 		return
 	}
 	latest, marked, err := s.readState(ctx, c.ID)
@@ -45,9 +48,13 @@ func (s *Service) onRead(ctx context.Context, _ policy.Actor, c conversation.Con
 // readState is the conversation's latest customer message with a
 // WhatsApp id, and the last one marked read.
 func (s *Service) readState(ctx context.Context, convID int64) (latest, marked int64, err error) {
-	err = s.db.QueryRow(ctx, `SELECT COALESCE((SELECT id FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND channel_message_id IS NOT NULL
-			AND type <> 'system' ORDER BY id DESC LIMIT 1), 0),
-		COALESCE((SELECT message_id FROM whatsapp_read_marks WHERE conversation_id = $1), 0)`, convID).Scan(&latest, &marked)
+	if latest, err = s.conv.LatestFromCustomer(ctx, convID); err != nil {
+		return 0, 0, err
+	}
+	err = s.db.QueryRow(ctx, `SELECT message_id FROM whatsapp_read_marks WHERE conversation_id = $1`, convID).Scan(&marked)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		err = nil
+	}
 	return latest, marked, err
 }
 

@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -11,13 +10,12 @@ import (
 
 // Pacing holds Meta's limits across nodes with the generic cell rate
 // algorithm: each key (a number; a number and a customer) has a
-// theoretical arrival time, TAT, in the whatsapp_pacing table. A message
-// at time t with emission interval T and burst b (tolerance τ = (b-1)·T)
-// gets the slot max(t, TAT-τ) and moves TAT to max(TAT, t)+T. The update
-// is one statement (INSERT … ON CONFLICT DO UPDATE … RETURNING), which
-// PostgreSQL runs under the row's lock and SQLite under its single
-// writer, so two nodes never get the same slot.
-//
+// theoretical arrival time, TAT, in the whatsapp_pacing table, and gcra
+// does the arithmetic. A reservation locks the key's row (an upsert that
+// returns it: PostgreSQL holds the row's lock to the commit, SQLite's
+// single writer runs one transaction at a time), computes the slot in Go
+// and writes the new TAT back, so two nodes never get the same slot.
+
 // Two kinds of keys use it: plans, reserved when a message is committed,
 // say when its job should run (so one busy number does not hold back the
 // others); limits, reserved right before a send, say when it may go. A
@@ -68,37 +66,47 @@ const jitterAllowance = 5 * time.Millisecond
 // does not move sends closer together.
 const sendLead = 25 * time.Millisecond
 
+// gcra is the generic cell rate algorithm for one message at now on a
+// cell whose theoretical arrival time is tat (the zero time, or any time
+// in the past, for a cell at rest), with emission interval interval and
+// burst burst (at least one message; the tolerance is (burst-1)·interval).
+// allowedAt is the message's slot: now, or later when the cell has used
+// its burst; newTAT is what the cell holds once the message has its slot.
+func gcra(tat, now time.Time, interval time.Duration, burst int) (newTAT, allowedAt time.Time) {
+	tolerance := time.Duration(max(burst-1, 0)) * interval
+	allowedAt = now
+	if earliest := tat.Add(-tolerance); earliest.After(now) {
+		allowedAt = earliest
+	}
+	if tat.Before(now) {
+		tat = now
+	}
+	return tat.Add(interval), allowedAt
+}
+
 // reserve takes the next slot of key no earlier than t. With limit > 0 it
 // takes one only if the slot is at most limit after t, and otherwise
-// returns ok=false and the time from which one would be.
+// reserves nothing and returns ok=false and the time from which one
+// would be (the slot it would get, less limit).
+// Times are kept to the microsecond, as the table stores them.
 func reserve(ctx context.Context, tx *db.Tx, key pacingKey, r rule, t time.Time, limit time.Duration) (slot time.Time, ok bool, err error) {
-	tu := t.UnixMicro()
-	iv := r.interval.Microseconds()
-	tol := r.tolerance().Microseconds()
+	// Lock the row (creating it at rest) and read its TAT: every
+	// reservation of the key waits here until this transaction ends.
 	var tat int64
-	// Every argument is cast: PostgreSQL cannot guess the type of a
-	// parameter that is only added to another.
-	if limit <= 0 {
-		err = tx.QueryRow(ctx, `INSERT INTO whatsapp_pacing (key, tat) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
-			ON CONFLICT (key) DO UPDATE SET tat = (CASE WHEN whatsapp_pacing.tat > CAST($2 AS BIGINT) THEN whatsapp_pacing.tat ELSE CAST($2 AS BIGINT) END) + CAST($3 AS BIGINT)
-			RETURNING tat`, string(key), tu, iv).Scan(&tat)
-	} else {
-		err = tx.QueryRow(ctx, `INSERT INTO whatsapp_pacing (key, tat) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
-			ON CONFLICT (key) DO UPDATE SET tat = (CASE WHEN whatsapp_pacing.tat > CAST($2 AS BIGINT) THEN whatsapp_pacing.tat ELSE CAST($2 AS BIGINT) END) + CAST($3 AS BIGINT)
-			WHERE whatsapp_pacing.tat - CAST($4 AS BIGINT) <= CAST($2 AS BIGINT) + CAST($5 AS BIGINT)
-			RETURNING tat`, string(key), tu, iv, tol, limit.Microseconds()).Scan(&tat)
-		if errors.Is(db.MapErr(err), db.ErrNotFound) {
-			// Over the limit: nothing was reserved.
-			if err := tx.QueryRow(ctx, `SELECT tat FROM whatsapp_pacing WHERE key = $1`, string(key)).Scan(&tat); err != nil {
-				return time.Time{}, false, err
-			}
-			return time.UnixMicro(tat - tol - limit.Microseconds()).UTC(), false, nil
-		}
-	}
+	err = tx.QueryRow(ctx, `INSERT INTO whatsapp_pacing (key, tat) VALUES ($1, 0)
+		ON CONFLICT (key) DO UPDATE SET tat = whatsapp_pacing.tat RETURNING tat`, string(key)).Scan(&tat)
 	if err != nil {
 		return time.Time{}, false, errorf("pacing %s: %w", key, err)
 	}
-	return time.UnixMicro(max(tu, tat-iv-tol)).UTC(), true, nil
+	now := time.UnixMicro(t.UnixMicro()).UTC()
+	next, slot := gcra(time.UnixMicro(tat).UTC(), now, r.interval.Truncate(time.Microsecond), r.burst)
+	if limit > 0 && slot.Sub(now) > limit {
+		return slot.Add(-limit), false, nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE whatsapp_pacing SET tat = $2 WHERE key = $1`, string(key), next.UnixMicro()); err != nil {
+		return time.Time{}, false, errorf("pacing %s: %w", key, err)
+	}
+	return slot, true, nil
 }
 
 // holdUntil pushes a key's next slot to at (Meta said to back off).

@@ -37,13 +37,16 @@ func (r recipient) key() string {
 	return r.UserID
 }
 
+// errNoRecipient is a contact the number has no WhatsApp ids of.
+var errNoRecipient = problem.Conflict("This customer has no WhatsApp identity on this number.")
+
 func recipientOf(ctx context.Context, q db.Querier, inboxID, contactID int64) (recipient, error) {
 	var r recipient
 	var wa, user *string
 	err := q.QueryRow(ctx, `SELECT wa_id, user_id, last_inbound_at FROM whatsapp_contacts WHERE inbox_id = $1 AND contact_id = $2`, inboxID, contactID).
 		Scan(&wa, &user, &r.LastInbound)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return r, problem.Conflict("This customer has no WhatsApp identity on this number.")
+		return r, errNoRecipient
 	} else if err != nil {
 		return r, errorf("recipient: %w", err)
 	}
@@ -76,11 +79,16 @@ func (s *Service) windowClosed(r recipient) *problem.Error {
 
 // replyWindow is the conversation's window end, for the workspace.
 func (s *Service) replyWindow(ctx context.Context, c *conversation.Conversation) (*time.Time, error) {
-	if !s.IsWhatsApp(ctx, c.InboxID) {
-		return nil, nil
+	if ok, err := s.IsWhatsApp(ctx, c.InboxID); err != nil || !ok {
+		return nil, err
 	}
 	r, err := recipientOf(ctx, s.db, c.InboxID, c.ContactID)
-	if err != nil || r.LastInbound == nil {
+	if errors.Is(err, errNoRecipient) {
+		return nil, nil // the customer never wrote to the number
+	} else if err != nil {
+		return nil, err
+	}
+	if r.LastInbound == nil {
 		return nil, nil
 	}
 	end := s.windowEnd(r)
@@ -115,8 +123,10 @@ func mediaKind(a attachment.Attachment) (kind string, max int64, why string) {
 // throughput and the customer's pair rate.
 func (s *Service) checkSend(ctx context.Context, tx *event.Tx, c *conversation.Conversation, m *conversation.Message) (time.Time, error) {
 	n, err := s.number(ctx, c.InboxID)
-	if err != nil {
+	if isNotFound(err) {
 		return time.Time{}, nil // not a WhatsApp inbox
+	} else if err != nil {
+		return time.Time{}, err // perhaps one: not sent unchecked
 	}
 	r, err := recipientOf(ctx, tx, c.InboxID, c.ContactID)
 	if err != nil {
@@ -190,7 +200,7 @@ func humanBytes(n int64) string {
 // plan reserves the message's place in the number's and the customer's
 // schedules and returns when its job should run (zero: now). The job
 // runner on this node is woken then.
-func (s *Service) plan(ctx context.Context, tx *event.Tx, n *inbox.WhatsAppNumber, r recipient) (time.Time, error) {
+func (s *Service) plan(ctx context.Context, tx *event.Tx, n *Number, r recipient) (time.Time, error) {
 	now := s.now().UTC()
 	// The plan rows are hot: reserved alone (a slot of a message that is
 	// then not committed is only a gap in the plan).
@@ -219,12 +229,14 @@ func (s *Service) plan(ctx context.Context, tx *event.Tx, n *inbox.WhatsAppNumbe
 // and sends. It returns the WhatsApp id, or an error the outbox acts on.
 func (s *Service) Deliver(ctx context.Context, in inbox.Inbox, m conversation.Message) (string, error) {
 	n, err := s.number(ctx, in.ID)
-	if err != nil {
+	if isNotFound(err) {
 		return "", &outbox.SendError{Code: "not_configured", Message: "This WhatsApp inbox has no number configured.", Permanent: true}
+	} else if err != nil {
+		return "", err // retried
 	}
-	var contactID int64
-	if err := s.db.QueryRow(ctx, `SELECT contact_id FROM conversations WHERE id = $1`, m.ConversationID).Scan(&contactID); err != nil {
-		return "", errorf("deliver: conversation: %w", err)
+	contactID, err := s.conv.ContactOf(ctx, m.ConversationID)
+	if err != nil {
+		return "", errorf("deliver: %w", err)
 	}
 	r, err := recipientOf(ctx, s.db, n.InboxID, contactID)
 	if err != nil {
@@ -273,7 +285,7 @@ var errInFlight = errors.New("whatsapp: an earlier attempt may have been sent; w
 // that also marks the send in flight, and waits for it. A send that was
 // in flight when its answer was lost waits InFlightGrace for the status
 // webhook first (checkInFlight: the first reservation of an attempt).
-func (s *Service) admit(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient, checkInFlight bool) (time.Time, error) {
+func (s *Service) admit(ctx context.Context, n *Number, m *conversation.Message, r recipient, checkInFlight bool) (time.Time, error) {
 	slot, err := s.admitOnce(ctx, n, m, r, checkInFlight)
 	if err != nil {
 		return slot, err
@@ -290,7 +302,7 @@ func (s *Service) admit(ctx context.Context, n *inbox.WhatsAppNumber, m *convers
 	return slot, nil
 }
 
-func (s *Service) admitOnce(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient, checkInFlight bool) (time.Time, error) {
+func (s *Service) admitOnce(ctx context.Context, n *Number, m *conversation.Message, r recipient, checkInFlight bool) (time.Time, error) {
 	var slot time.Time
 	var retry error
 	err := s.db.WriteAlone(ctx, func(tx *db.Tx) error {
@@ -344,7 +356,7 @@ var errRollback = errors.New("whatsapp: roll back")
 
 // failed turns a failed Graph call into what the outbox does: fail the
 // message, retry it (when, and with what held back), flag the inbox.
-func (s *Service) failed(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient, err error) error {
+func (s *Service) failed(ctx context.Context, n *Number, m *conversation.Message, r recipient, err error) error {
 	var se *outbox.SendError
 	if errors.As(err, &se) {
 		return err // decided already
@@ -401,7 +413,7 @@ func (s *Service) failed(ctx context.Context, n *inbox.WhatsAppNumber, m *conver
 }
 
 // request builds Meta's request for a message, uploading its file.
-func (s *Service) request(ctx context.Context, n *inbox.WhatsAppNumber, m *conversation.Message, r recipient) (*SendRequest, error) {
+func (s *Service) request(ctx context.Context, n *Number, m *conversation.Message, r recipient) (*SendRequest, error) {
 	req := &SendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", BizOpaque: strconv.FormatInt(m.ID, 10)}
 	if r.WaID != "" {
 		req.To = r.WaID
@@ -427,7 +439,7 @@ func (s *Service) request(ctx context.Context, n *inbox.WhatsAppNumber, m *conve
 		if ctype == "text/csv" {
 			ctype = "text/plain" // Meta refuses text/csv
 		}
-		id, err := s.graph.Upload(ctx, n.AccessToken, n.PhoneNumberID, a.Filename, ctype, f)
+		id, err := s.graph.Upload(ctx, n.AccessToken, n.PhoneNumberID, a.Filename, ctype, f, a.Size)
 		return id, kind, err
 	}
 	switch m.Type {
@@ -610,7 +622,9 @@ func (s *Service) Send(ctx context.Context, a policy.Actor, convID int64, c Comp
 	if err != nil {
 		return conversation.Message{}, false, err
 	}
-	if !s.IsWhatsApp(ctx, conv.InboxID) {
+	if ok, err := s.IsWhatsApp(ctx, conv.InboxID); err != nil {
+		return conversation.Message{}, false, err
+	} else if !ok {
 		return conversation.Message{}, false, problem.Conflict("This conversation is not on WhatsApp.")
 	}
 	o, err := s.outgoing(ctx, ownerOf(a), conv.InboxID, convID, c)
@@ -630,8 +644,10 @@ type StartResult struct {
 // conversation on the number, or a new one, gets the message (a template,
 // unless the customer wrote in the last 24 hours).
 func (s *Service) Start(ctx context.Context, a policy.Actor, inboxID int64, number string, c Compose) (StartResult, bool, error) {
-	if !s.IsWhatsApp(ctx, inboxID) {
-		return StartResult{}, false, problem.NotFound("WhatsApp inbox")
+	if ok, err := s.IsWhatsApp(ctx, inboxID); err != nil {
+		return StartResult{}, false, err
+	} else if !ok {
+		return StartResult{}, false, errNoNumber
 	}
 	e164, msg := phone.Normalize(number, phone.Possible)
 	if msg != "" {

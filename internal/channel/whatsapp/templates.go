@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/db"
-	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/job"
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
@@ -180,7 +179,7 @@ func (s *Service) SyncTemplates(ctx context.Context, inboxID int64) (SyncResult,
 
 // syncFailed records why a synchronisation failed and returns the error
 // as an admin reads it.
-func (s *Service) syncFailed(ctx context.Context, n *inbox.WhatsAppNumber, err error) error {
+func (s *Service) syncFailed(ctx context.Context, n *Number, err error) error {
 	if ctx.Err() != nil {
 		return err
 	}
@@ -229,7 +228,7 @@ func (s *Service) handleTemplates(ctx context.Context, j *job.Job) error {
 // applyTemplateEvent applies a template webhook (status, quality or
 // category) to the number's copy; a template it does not know yet is
 // fetched by a synchronisation.
-func (s *Service) applyTemplateEvent(ctx context.Context, n *inbox.WhatsAppNumber, field string, e *TemplateEvent) error {
+func (s *Service) applyTemplateEvent(ctx context.Context, n *Number, field string, e *TemplateEvent) error {
 	// which selects the template: by Meta's id, or by name and language.
 	which, args := `inbox_id = $1 AND meta_id = $2`, []any{n.InboxID, e.TemplateID}
 	if e.TemplateID == "" {
@@ -265,7 +264,7 @@ func (s *Service) applyTemplateEvent(ctx context.Context, n *inbox.WhatsAppNumbe
 	}
 	if k, _ := res.RowsAffected(); k == 0 && !strings.HasPrefix(q, "DELETE") {
 		// A template created elsewhere: fetch the account's list.
-		return s.enqueue(ctx, TemplatesJob, inboxPayload{InboxID: n.InboxID}, "wa-templates:"+strconv.FormatInt(n.InboxID, 10), time.Time{})
+		return s.enqueue(ctx, TemplatesJob, inboxPayload{InboxID: n.InboxID}, templatesKey(n.InboxID), time.Time{})
 	}
 	return nil
 }

@@ -211,8 +211,8 @@ func FuzzWebhook(f *testing.F) {
 	var nodes []node
 	for _, e := range dbtest.FuzzEngines(f) {
 		app, url := quietNode(f, e.DB)
-		num := inbox.WhatsAppConfig{PhoneNumberID: "106540352242922", WABAID: "102290129340398", DisplayPhoneNumber: "15550783881", AccessToken: "t", AppSecret: appSecret}
-		if _, _, err := app.Inboxes.Create(context.Background(), inbox.NewInbox{Type: inbox.WhatsApp, Name: "Fuzz", WhatsApp: &num}); err != nil {
+		num := whatsapp.Config{PhoneNumberID: "106540352242922", WABAID: "102290129340398", DisplayPhoneNumber: "15550783881", AccessToken: "t", AppSecret: appSecret}
+		if _, _, err := app.Inboxes.Create(context.Background(), inbox.NewInbox{Type: whatsapp.Type, Name: "Fuzz", Settings: map[inbox.Type]any{whatsapp.Type: &num}}); err != nil {
 			f.Fatal(err)
 		}
 		nodes = append(nodes, node{e.Name, e.DB, url})

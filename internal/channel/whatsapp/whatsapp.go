@@ -1,6 +1,10 @@
 // Package whatsapp is the WhatsApp channel, on Meta's Cloud API: one
 // inbox per business phone number.
 //
+// A number's settings and secrets are kept by the inbox store, checked by
+// this package (Channel); the ids Meta routes by are its whatsapp_numbers
+// rows, written in the inbox's transaction.
+//
 // Receiving: Meta posts webhooks to one endpoint for every number. Ingest
 // checks the X-Hub-Signature-256 over the raw body with the app secrets of
 // the numbers before reading it, reads the whole delivery (Parse), routes
@@ -87,7 +91,12 @@ type Options struct {
 	// SWITCHBOARD_WHATSAPP_GRAPH_URL, SWITCHBOARD_WHATSAPP_API_VERSION).
 	GraphURL   string
 	APIVersion string
+	// HTTPClient calls Graph; nil makes one with Timeouts' connection
+	// timeouts.
 	HTTPClient *http.Client
+	// Timeouts bound each phase of a call to Graph (defaults: see
+	// Timeouts).
+	Timeouts Timeouts
 	// Window is the customer-service window (24 hours).
 	Window time.Duration
 	// InFlightGrace is how long a send whose answer was lost waits for
@@ -112,7 +121,7 @@ type Service struct {
 	db      *db.DB
 	log     *event.Log
 	queue   *job.Queue
-	inboxes *inbox.Store
+	inboxes Inboxes
 	conv    *conversation.Service
 	// media keeps inbound media (Meta's size limits); uploads are agents'
 	// files, read for sending.
@@ -133,11 +142,17 @@ type Service struct {
 	now func() time.Time
 }
 
+// Inboxes is what the channel reads of the inbox store: the WhatsApp
+// inboxes with their secrets.
+type Inboxes interface {
+	ListWithSecrets(ctx context.Context, typ inbox.Type) ([]inbox.WithSecret, error)
+}
+
 // numbers are the WhatsApp inboxes with their secrets, cached: every
 // webhook needs them.
 type numbers struct {
-	byInbox map[int64]*inbox.WhatsAppNumber
-	byPNID  map[string]*inbox.WhatsAppNumber
+	byInbox map[int64]*Number
+	byPNID  map[string]*Number
 	secrets []string // distinct app secrets
 	at      time.Time
 }
@@ -148,7 +163,7 @@ const numbersTTL = 30 * time.Second
 
 // New returns the channel. Register its hooks on the conversation
 // service and its jobs on the runner with Register.
-func New(d *db.DB, log *event.Log, queue *job.Queue, inboxes *inbox.Store, conv *conversation.Service, media, uploads *attachment.Store,
+func New(d *db.DB, log *event.Log, queue *job.Queue, inboxes Inboxes, conv *conversation.Service, media, uploads *attachment.Store,
 	m *metrics.Metrics, logger *slog.Logger, opt Options) *Service {
 	if opt.GraphURL == "" {
 		opt.GraphURL = "https://graph.facebook.com"
@@ -178,7 +193,7 @@ func New(d *db.DB, log *event.Log, queue *job.Queue, inboxes *inbox.Store, conv 
 		opt.PairBurst = 45
 	}
 	s := &Service{db: d, log: log, queue: queue, inboxes: inboxes, conv: conv, media: media, uploads: uploads,
-		graph: NewGraph(opt.GraphURL, opt.APIVersion, opt.HTTPClient), logger: logger, opt: opt, m: m, now: time.Now}
+		graph: NewGraph(opt.GraphURL, opt.APIVersion, opt.HTTPClient, opt.Timeouts), logger: logger, opt: opt, m: m, now: time.Now}
 	s.signatureFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "switchboard_whatsapp_webhook_signature_failures_total",
 		Help: "WhatsApp webhooks refused because X-Hub-Signature-256 was missing or wrong.",
@@ -216,6 +231,13 @@ func (s *Service) Forget() {
 	s.mu.Unlock()
 }
 
+// NumberCache is the consumer that drops this node's cached numbers when
+// an inbox changes on any node.
+func (s *Service) NumberCache() event.Consumer {
+	return event.Consumer{Name: "whatsapp.numbers", Scope: event.PerNode, Types: []string{event.InboxChanged},
+		Handle: func(context.Context, []event.Event) error { s.Forget(); return nil }}
+}
+
 // numbers returns the WhatsApp inboxes, from the cache while it is fresh.
 func (s *Service) numbers(ctx context.Context) (*numbers, error) {
 	s.mu.Lock()
@@ -228,14 +250,17 @@ func (s *Service) numbers(ctx context.Context) (*numbers, error) {
 }
 
 func (s *Service) reload(ctx context.Context) (*numbers, error) {
-	list, err := s.inboxes.WhatsAppNumbers(ctx)
+	list, err := s.inboxes.ListWithSecrets(ctx, Type)
 	if err != nil {
-		return nil, err
+		return nil, errorf("numbers: %w", err)
 	}
-	c := &numbers{byInbox: map[int64]*inbox.WhatsAppNumber{}, byPNID: map[string]*inbox.WhatsAppNumber{}, at: time.Now()}
-	for i := range list {
-		n := &list[i]
-		c.byInbox[n.InboxID], c.byPNID[n.PhoneNumberID] = n, n
+	c := &numbers{byInbox: map[int64]*Number{}, byPNID: map[string]*Number{}, at: time.Now()}
+	for _, w := range list {
+		n, err := numberOf(w)
+		if err != nil {
+			return nil, err
+		}
+		c.byInbox[n.InboxID], c.byPNID[n.PhoneNumberID] = &n, &n
 		if n.AppSecret != "" && !containsString(c.secrets, n.AppSecret) {
 			c.secrets = append(c.secrets, n.AppSecret)
 		}
@@ -261,8 +286,14 @@ func (s *Service) reloadOnMiss(ctx context.Context) (*numbers, bool, error) {
 	return c, true, err
 }
 
-// number returns the WhatsApp number of an inbox.
-func (s *Service) number(ctx context.Context, inboxID int64) (*inbox.WhatsAppNumber, error) {
+// errNoNumber is an inbox that is not a WhatsApp number (or no longer
+// exists).
+var errNoNumber = problem.NotFound("WhatsApp inbox")
+
+// number returns the WhatsApp number of an inbox: errNoNumber (a
+// not-found problem) when it has none, another error when the numbers
+// could not be read, which says nothing about the inbox.
+func (s *Service) number(ctx context.Context, inboxID int64) (*Number, error) {
 	c, err := s.numbers(ctx)
 	if err != nil {
 		return nil, err
@@ -276,13 +307,20 @@ func (s *Service) number(ctx context.Context, inboxID int64) (*inbox.WhatsAppNum
 	if c != nil && c.byInbox[inboxID] != nil {
 		return c.byInbox[inboxID], nil
 	}
-	return nil, problem.NotFound("WhatsApp inbox")
+	return nil, errNoNumber
 }
 
-// IsWhatsApp reports whether an inbox is a WhatsApp number.
-func (s *Service) IsWhatsApp(ctx context.Context, inboxID int64) bool {
+// IsWhatsApp reports whether an inbox is a WhatsApp number. An error
+// means the numbers could not be read: the inbox may be one.
+func (s *Service) IsWhatsApp(ctx context.Context, inboxID int64) (bool, error) {
 	_, err := s.number(ctx, inboxID)
-	return err == nil
+	switch {
+	case err == nil:
+		return true, nil
+	case isNotFound(err):
+		return false, nil
+	}
+	return false, err
 }
 
 // verifySignature finds the app secret that signed body; "" when none did.
@@ -315,11 +353,11 @@ func Sign(body []byte, appSecret string) string {
 // VerifyToken answers Meta's webhook handshake: whether token is one of
 // the numbers' verify tokens.
 func (s *Service) VerifyToken(ctx context.Context, token string) (bool, error) {
-	return s.inboxes.WhatsAppVerifyToken(ctx, token)
+	return verifyTokenKnown(ctx, s.db, token)
 }
 
 // alert tells admins about a number's trouble.
-func (s *Service) alert(ctx context.Context, n *inbox.WhatsAppNumber, code, message, title, details string) {
+func (s *Service) alert(ctx context.Context, n *Number, code, message, title, details string) {
 	s.logger.Warn("whatsapp: "+message, "inbox", n.InboxID, "code", code, "details", details)
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
 		tx.Emit(event.New(AlertEvent, Alert{InboxID: n.InboxID, Inbox: n.Name, Code: code, Message: message, Title: title, Details: details}))
@@ -332,7 +370,7 @@ func (s *Service) alert(ctx context.Context, n *inbox.WhatsAppNumber, code, mess
 
 // flagToken records that Meta refused the inbox's access token and tells
 // the admins, once per change.
-func (s *Service) flagToken(ctx context.Context, n *inbox.WhatsAppNumber, f failure) {
+func (s *Service) flagToken(ctx context.Context, n *Number, f failure) {
 	msg := f.Message
 	if f.Details != "" {
 		msg += " (" + f.Details + ")"
@@ -396,7 +434,7 @@ func (s *Service) sweep(ctx context.Context) error {
 			return err
 		}
 		if synced == nil || time.Since(*synced) >= s.opt.TemplateSync {
-			if err := s.enqueue(ctx, TemplatesJob, inboxPayload{InboxID: id}, "wa-templates:"+strconv.FormatInt(id, 10), time.Time{}); err != nil {
+			if err := s.enqueue(ctx, TemplatesJob, inboxPayload{InboxID: id}, templatesKey(id), time.Time{}); err != nil {
 				return err
 			}
 		}
@@ -454,13 +492,5 @@ func containsString(list []string, s string) bool {
 // errorf wraps an error with the package's prefix.
 func errorf(format string, args ...any) error { return fmt.Errorf("whatsapp: "+format, args...) }
 
-// Changed is told that an inbox's number was connected or its settings
-// changed: the cache is dropped, a token error is forgotten (the next
-// refusal flags it again), and templates are synchronised.
-func (s *Service) Changed(ctx context.Context, inboxID int64) {
-	s.Forget()
-	s.clearToken(ctx, inboxID)
-	if err := s.enqueue(ctx, TemplatesJob, inboxPayload{InboxID: inboxID}, "wa-templates:"+strconv.FormatInt(inboxID, 10), time.Time{}); err != nil {
-		s.logger.Warn("whatsapp: enqueue template sync", "inbox", inboxID, "err", err)
-	}
-}
+// templatesKey deduplicates a number's template synchronisations.
+func templatesKey(inboxID int64) string { return "wa-templates:" + strconv.FormatInt(inboxID, 10) }

@@ -1,24 +1,37 @@
-package inbox
+package whatsapp
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/inbox"
+	"github.com/switchboardhq/switchboard/internal/job"
 	"github.com/switchboardhq/switchboard/internal/phone"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/secret"
 )
 
-// WhatsAppSettings is a WhatsApp inbox's number as the API shows it. Its
+// Type is the inbox type of WhatsApp numbers.
+const Type inbox.Type = "whatsapp"
+
+// A WhatsApp inbox's settings are kept by the inbox store: Settings are
+// its public ones, secrets (access token, app secret, verify token) are
+// sealed. The channel checks them (Channel) and keeps the ids Meta routes
+// by in whatsapp_numbers, written in the inbox's transaction.
+
+// Settings are a WhatsApp inbox's number as the API shows it (the
+// inbox's public settings). Its
 // secrets (access token, app secret, verify token) are never shown: only
 // whether they are set.
-type WhatsAppSettings struct {
+type Settings struct {
 	// PhoneNumberID is Meta's id of the number; webhooks are routed by it.
 	PhoneNumberID string `json:"phone_number_id"`
 	// WABAID is the WhatsApp Business Account (its templates live there).
@@ -33,9 +46,9 @@ type WhatsAppSettings struct {
 	VerifyTokenSet    bool `json:"verify_token_set"`
 }
 
-// WhatsAppConfig connects a number: what an admin copies from Meta's app
+// Config connects a number: what an admin copies from Meta's app
 // dashboard. An empty verify token is made up (and shown once).
-type WhatsAppConfig struct {
+type Config struct {
 	PhoneNumberID      string `json:"phone_number_id"`
 	WABAID             string `json:"waba_id"`
 	DisplayPhoneNumber string `json:"display_phone_number"`
@@ -45,9 +58,9 @@ type WhatsAppConfig struct {
 	MessagesPerSecond  int    `json:"messages_per_second,omitempty"`
 }
 
-// WhatsAppPatch changes a number's configuration; nil fields, and secrets
+// Patch changes a number's configuration; nil fields, and secrets
 // left out, stay as they are.
-type WhatsAppPatch struct {
+type Patch struct {
 	PhoneNumberID      *string `json:"phone_number_id,omitempty"`
 	WABAID             *string `json:"waba_id,omitempty"`
 	DisplayPhoneNumber *string `json:"display_phone_number,omitempty"`
@@ -57,8 +70,8 @@ type WhatsAppPatch struct {
 	MessagesPerSecond  *int    `json:"messages_per_second,omitempty"`
 }
 
-// WhatsAppNumber is a WhatsApp inbox with its secrets, for the channel.
-type WhatsAppNumber struct {
+// Number is a WhatsApp inbox with its secrets, as the channel keeps it.
+type Number struct {
 	InboxID            int64
 	Name               string
 	PhoneNumberID      string
@@ -70,8 +83,8 @@ type WhatsAppNumber struct {
 	VerifyToken        string
 }
 
-// whatsappSecrets is the WhatsApp part of the sealed secrets.
-type whatsappSecrets struct {
+// secrets are the inbox's sealed settings.
+type secrets struct {
 	AccessToken string `json:"access_token"`
 	AppSecret   string `json:"app_secret"`
 	VerifyToken string `json:"verify_token"`
@@ -162,7 +175,7 @@ func rate(f problem.Fields, n int) int {
 
 // validate checks a new number and fills in the verify token when none
 // was given; it reports whether it made one up.
-func (c *WhatsAppConfig) validate(f problem.Fields) bool {
+func (c *Config) validate(f problem.Fields) bool {
 	c.PhoneNumberID = strings.TrimSpace(c.PhoneNumberID)
 	c.WABAID = strings.TrimSpace(c.WABAID)
 	c.AccessToken = strings.TrimSpace(c.AccessToken)
@@ -183,13 +196,13 @@ func (c *WhatsAppConfig) validate(f problem.Fields) bool {
 	return made
 }
 
-func (c *WhatsAppConfig) settings() *WhatsAppSettings {
-	return &WhatsAppSettings{PhoneNumberID: c.PhoneNumberID, WABAID: c.WABAID, DisplayPhoneNumber: c.DisplayPhoneNumber,
+func (c *Config) settings() *Settings {
+	return &Settings{PhoneNumberID: c.PhoneNumberID, WABAID: c.WABAID, DisplayPhoneNumber: c.DisplayPhoneNumber,
 		MessagesPerSecond: c.MessagesPerSecond, AccessTokenSet: true, AppSecretSet: true, VerifyTokenSet: true}
 }
 
 // apply validates p over the current configuration.
-func (p *WhatsAppPatch) apply(f problem.Fields, cur *WhatsAppSettings, sec *whatsappSecrets) {
+func (p *Patch) apply(f problem.Fields, cur *Settings, sec *secrets) {
 	if p.PhoneNumberID != nil {
 		cur.PhoneNumberID = strings.TrimSpace(*p.PhoneNumberID)
 		digitsID(f, phoneNumberIDField, cur.PhoneNumberID)
@@ -222,7 +235,7 @@ func (p *WhatsAppPatch) apply(f problem.Fields, cur *WhatsAppSettings, sec *what
 }
 
 // changesSecrets reports whether the patch replaces a secret.
-func (p *WhatsAppPatch) changesSecrets() bool {
+func (p *Patch) changesSecrets() bool {
 	return p.AccessToken != nil || p.AppSecret != nil || p.VerifyToken != nil
 }
 
@@ -233,7 +246,7 @@ func HashVerifyToken(token string) string { return secret.HashToken(token) }
 var errNumberTaken = problem.Invalid("whatsapp.phone_number_id", "Another inbox is already connected to this phone number ID.")
 
 // writeNumber inserts or updates an inbox's routing row.
-func writeNumber(ctx context.Context, tx *db.Tx, inboxID int64, w *WhatsAppSettings, verifyToken string) error {
+func writeNumber(ctx context.Context, tx *db.Tx, inboxID int64, w *Settings, verifyToken string) error {
 	now := db.Now()
 	_, err := tx.Exec(ctx, `INSERT INTO whatsapp_numbers (inbox_id, phone_number_id, waba_id, verify_token_hash, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $5)
@@ -244,74 +257,147 @@ func writeNumber(ctx context.Context, tx *db.Tx, inboxID int64, w *WhatsAppSetti
 		return errNumberTaken
 	}
 	if err != nil {
-		return fmt.Errorf("inbox: whatsapp number: %w", err)
+		return errorf("number: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) open(sealed string) (secrets, error) {
+// Channel describes WhatsApp inboxes to the inbox store; jobs it needs
+// when a number's settings change go to queue.
+func Channel(queue *job.Queue) inbox.Channel {
+	return inbox.Channel{
+		Type:      Type,
+		Misplaced: "Only WhatsApp inboxes have WhatsApp settings.",
+		Check:     checkSettings,
+		Written: func(ctx context.Context, tx *event.Tx, inboxID int64, s inbox.Settings) error {
+			return written(ctx, tx, queue, inboxID, s)
+		},
+	}
+}
+
+// checkSettings checks a new number's Config, or a Patch of a number.
+func checkSettings(cur *inbox.Settings, given json.RawMessage, f problem.Fields) (inbox.Settings, string) {
+	if cur == nil {
+		if given == nil {
+			f.Add("whatsapp", "Give the number's phone_number_id, waba_id, display_phone_number, access_token and app_secret.")
+			return inbox.Settings{}, ""
+		}
+		var c Config
+		if err := json.Unmarshal(given, &c); err != nil {
+			f.Add("whatsapp", "Give the number's phone_number_id, waba_id, display_phone_number, access_token and app_secret.")
+			return inbox.Settings{}, ""
+		}
+		made := c.validate(f)
+		next := inbox.Settings{Public: mustJSON(c.settings()), Secret: mustJSON(secrets{AccessToken: c.AccessToken, AppSecret: c.AppSecret, VerifyToken: c.VerifyToken})}
+		if made {
+			return next, c.VerifyToken
+		}
+		return next, ""
+	}
+	var p Patch
+	if err := json.Unmarshal(given, &p); err != nil {
+		f.Add("whatsapp", "Give the number's phone_number_id, waba_id, display_phone_number, access_token and app_secret.")
+		return *cur, ""
+	}
+	var set Settings
 	var sec secrets
-	if sealed == "" {
-		return sec, nil
+	if err := json.Unmarshal(cur.Public, &set); err != nil {
+		f.Add("whatsapp", "Give the number's phone_number_id, waba_id, display_phone_number, access_token and app_secret.")
+		return *cur, ""
 	}
-	plain, err := s.box.Open(sealed)
-	if err != nil {
-		return sec, err
+	if len(cur.Secret) > 0 {
+		json.Unmarshal(cur.Secret, &sec)
 	}
-	err = json.Unmarshal([]byte(plain), &sec)
-	return sec, err
+	p.apply(f, &set, &sec)
+	set.AccessTokenSet, set.AppSecretSet, set.VerifyTokenSet = sec.AccessToken != "", sec.AppSecret != "", sec.VerifyToken != ""
+	return inbox.Settings{Public: mustJSON(set), Secret: mustJSON(sec)}, ""
 }
 
-// WhatsAppNumbers returns every WhatsApp inbox with its secrets: the
-// channel keeps them to check webhook signatures and call Graph.
-func (s *Store) WhatsAppNumbers(ctx context.Context) ([]WhatsAppNumber, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, name, settings, secrets FROM inboxes WHERE type = 'whatsapp' ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("inbox: whatsapp numbers: %w", err)
+// written runs in the transaction that connects a number or changes its
+// settings: it keeps the number's routing row, forgets a token error (the
+// next refusal flags it again) and has the templates synchronised.
+func written(ctx context.Context, tx *event.Tx, queue *job.Queue, inboxID int64, s inbox.Settings) error {
+	var set Settings
+	var sec secrets
+	if err := json.Unmarshal(s.Public, &set); err != nil {
+		return errorf("settings of inbox %d: %w", inboxID, err)
 	}
-	defer rows.Close()
-	var out []WhatsAppNumber
-	for rows.Next() {
-		var n WhatsAppNumber
-		var set, sealed string
-		if err := rows.Scan(&n.InboxID, &n.Name, &set, &sealed); err != nil {
-			return nil, err
-		}
-		var st settings
-		if err := json.Unmarshal([]byte(set), &st); err != nil || st.WhatsApp == nil {
-			return nil, fmt.Errorf("inbox %d: whatsapp settings: %v", n.InboxID, err)
-		}
-		sec, err := s.open(sealed)
-		if err != nil {
-			return nil, fmt.Errorf("inbox %d: %w", n.InboxID, err)
-		}
-		w := st.WhatsApp
-		n.PhoneNumberID, n.WABAID, n.DisplayPhoneNumber, n.MessagesPerSecond = w.PhoneNumberID, w.WABAID, w.DisplayPhoneNumber, w.MessagesPerSecond
-		if sec.WhatsApp != nil {
-			n.AccessToken, n.AppSecret, n.VerifyToken = sec.WhatsApp.AccessToken, sec.WhatsApp.AppSecret, sec.WhatsApp.VerifyToken
-		}
-		out = append(out, n)
+	if err := json.Unmarshal(s.Secret, &sec); err != nil {
+		return errorf("secrets of inbox %d: %w", inboxID, err)
 	}
-	return out, rows.Err()
+	if err := writeNumber(ctx, tx.Tx, inboxID, &set, sec.VerifyToken); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE whatsapp_state SET token_error = '', token_error_at = NULL WHERE inbox_id = $1 AND token_error <> ''`, inboxID); err != nil {
+		return errorf("clear token error: %w", err)
+	}
+	_, err := queue.Enqueue(ctx, tx.Tx, TemplatesJob, inboxPayload{InboxID: inboxID}, job.Options{DedupKey: templatesKey(inboxID), MaxAttempts: 8})
+	return err
 }
 
-// WhatsAppVerifyToken reports whether token is some WhatsApp inbox's
-// verify token (Meta's webhook handshake names no number).
-func (s *Store) WhatsAppVerifyToken(ctx context.Context, token string) (bool, error) {
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// SettingsOf reads a WhatsApp inbox's public settings.
+func SettingsOf(in inbox.Inbox) (Settings, error) {
+	var s Settings
+	if in.Type != Type {
+		return s, problem.NotFound("WhatsApp inbox")
+	}
+	if err := json.Unmarshal(in.Settings, &s); err != nil {
+		return s, errorf("settings of inbox %d: %w", in.ID, err)
+	}
+	return s, nil
+}
+
+// numberOf is a WhatsApp inbox with its secrets as the channel uses it.
+func numberOf(w inbox.WithSecret) (Number, error) {
+	n := Number{InboxID: w.ID, Name: w.Name}
+	s, err := SettingsOf(w.Inbox)
+	if err != nil {
+		return n, err
+	}
+	var sec secrets
+	if len(w.Secret) > 0 {
+		if err := json.Unmarshal(w.Secret, &sec); err != nil {
+			return n, errorf("secrets of inbox %d: %w", w.ID, err)
+		}
+	}
+	n.PhoneNumberID, n.WABAID, n.DisplayPhoneNumber, n.MessagesPerSecond = s.PhoneNumberID, s.WABAID, s.DisplayPhoneNumber, s.MessagesPerSecond
+	n.AccessToken, n.AppSecret, n.VerifyToken = sec.AccessToken, sec.AppSecret, sec.VerifyToken
+	return n, nil
+}
+
+// verifyTokenKnown reports whether token is some WhatsApp inbox's verify
+// token (Meta's webhook handshake names no number).
+func verifyTokenKnown(ctx context.Context, q db.Querier, token string) (bool, error) {
 	if token == "" {
 		return false, nil
 	}
 	var one int
-	err := s.db.QueryRow(ctx, `SELECT 1 FROM whatsapp_numbers WHERE verify_token_hash = $1 LIMIT 1`, HashVerifyToken(token)).Scan(&one)
+	err := q.QueryRow(ctx, `SELECT 1 FROM whatsapp_numbers WHERE verify_token_hash = $1 LIMIT 1`, HashVerifyToken(token)).Scan(&one)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil, err
 }
 
-// WhatsAppMessages are the messages of the number's fields that reach
+// SettingsMessages are the messages of the number's fields that reach
 // admins, for the translations' completeness test.
-func WhatsAppMessages() []string {
+func SettingsMessages() []string {
 	var out []string
 	for _, id := range []idField{phoneNumberIDField, wabaIDField} {
 		out = append(out, id.missing, id.bad)
