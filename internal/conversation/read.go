@@ -23,7 +23,7 @@ var ErrNotFound = problem.NotFound("Conversation")
 
 const convColumns = `c.id, c.inbox_id, c.contact_id, c.status, c.assignee_id, c.owner_id, c.started_by, c.last_message_id,
 	c.last_message_preview, c.last_activity_at, c.last_customer_message_at, c.last_agent_message_at, c.closed_at,
-	c.created_at, c.updated_at, ct.name, ct.phone, ct.email`
+	c.created_at, c.updated_at, c.last_customer_message_id, ct.name, ct.phone, ct.email`
 
 // withTags is convColumns and the conversation's tags, one per line, in
 // one column (a correlated subquery: no second query for the tags).
@@ -45,7 +45,7 @@ func scanConv(row interface{ Scan(...any) error }, extra ...any) (Conversation, 
 	var tags *string
 	dest := []any{&c.ID, &c.InboxID, &c.ContactID, &c.Status, &c.AssigneeID, &c.OwnerID, &c.StartedBy, &c.LastMessageID,
 		&c.LastMessagePreview, &c.LastActivityAt, &c.LastCustomerMessageAt, &c.LastAgentMessageAt, &c.ClosedAt,
-		&c.CreatedAt, &c.UpdatedAt, &c.Contact.Name, &c.Contact.Phone, &c.Contact.Email, &tags}
+		&c.CreatedAt, &c.UpdatedAt, &c.lastCustomerMessageID, &c.Contact.Name, &c.Contact.Phone, &c.Contact.Email, &tags}
 	err := row.Scan(append(dest, extra...)...)
 	c.Tags = []string{}
 	if tags != nil && *tags != "" {
@@ -80,7 +80,7 @@ func (s *Service) Get(ctx context.Context, a policy.Actor, id int64) (Conversati
 	if !policy.ConversationScope(a).Allows(c.ref()) {
 		return Conversation{}, ErrNotFound
 	}
-	c.Unread = c.LastMessageID > deref(lastRead)
+	c.Unread = c.unreadBy(lastRead)
 	if s.replyWindow != nil {
 		if c.ReplyWindowEndsAt, err = s.replyWindow(ctx, &c); err != nil {
 			return Conversation{}, err
@@ -251,7 +251,7 @@ func (s *Service) byIDs(ctx context.Context, viewer int64, ids []int64) ([]Conve
 		if err != nil {
 			return nil, err
 		}
-		c.Unread = c.LastMessageID > deref(lastRead)
+		c.Unread = c.unreadBy(lastRead)
 		byID[c.ID] = &c
 	}
 	if err := rows.Err(); err != nil {

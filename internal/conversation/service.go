@@ -216,9 +216,10 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 				return err
 			}
 		}
-		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, preview(&m), now, &now, now
-		_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_activity_at = $4,
-			last_customer_message_at = $4, updated_at = $4 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now)
+		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, keepPreview(c.LastMessagePreview, &m), now, &now, now
+		c.lastCustomerMessageID = m.ID
+		_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_customer_message_id = $2, last_message_preview = $3,
+			last_activity_at = $4, last_customer_message_at = $4, updated_at = $4 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now)
 		if err != nil {
 			return fmt.Errorf("conversation: receive: %w", err)
 		}
@@ -269,8 +270,9 @@ func insertInboundPostgres(ctx context.Context, tx *db.Tx, m *Message, c *Conver
 			INSERT INTO messages (conversation_id, inbox_id, direction, sender_type, type, text, content, status, channel_message_id, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
 			ON CONFLICT (inbox_id, channel_message_id) DO NOTHING RETURNING id)
-		UPDATE conversations SET last_message_id = m.id, last_message_preview = $11, last_activity_at = $10,
-			last_customer_message_at = $10, updated_at = $10
+		UPDATE conversations SET last_message_id = m.id, last_customer_message_id = m.id,
+			last_message_preview = CASE WHEN $11 = '' THEN conversations.last_message_preview ELSE $11 END,
+			last_activity_at = $10, last_customer_message_at = $10, updated_at = $10
 		FROM m WHERE conversations.id = $1 RETURNING m.id`,
 		m.ConversationID, m.InboxID, m.Direction, m.SenderType, m.Type, m.Text, string(m.Content), m.Status, m.ChannelMessageID, m.CreatedAt,
 		preview(m)).Scan(&m.ID)
@@ -281,7 +283,8 @@ func insertInboundPostgres(ctx context.Context, tx *db.Tx, m *Message, c *Conver
 	}
 	m.Attachments = []attachment.Attachment{}
 	now := m.CreatedAt
-	c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, preview(m), now, &now, now
+	c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, keepPreview(c.LastMessagePreview, m), now, &now, now
+	c.lastCustomerMessageID = m.ID
 	return nil
 }
 
@@ -468,7 +471,7 @@ func (s *Service) post(ctx context.Context, a policy.Actor, o Outgoing, convID i
 		if c.AssigneeID == nil {
 			c.AssigneeID = &sender
 		}
-		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastAgentMessageAt, c.UpdatedAt = m.ID, preview(&m), now, &now, now
+		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastAgentMessageAt, c.UpdatedAt = m.ID, keepPreview(c.LastMessagePreview, &m), now, &now, now
 		_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_activity_at = $4,
 			last_agent_message_at = $4, updated_at = $4, assignee_id = $5 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now, c.AssigneeID)
 		if err != nil {
