@@ -2,6 +2,8 @@ package conversation_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/switchboardhq/switchboard/internal/contact"
@@ -107,6 +109,109 @@ func TestPreviewOfNotices(t *testing.T) {
 		}
 		if c.LastMessagePreview != "Do you deliver on Sundays?" || r.Conversation.LastMessagePreview != c.LastMessagePreview {
 			t.Fatalf("preview after the chat was opened again %q (receipt %q), want the customer's question", c.LastMessagePreview, r.Conversation.LastMessagePreview)
+		}
+	})
+}
+
+// TestActivities: every change of assignee, status and tags is an
+// activity of the conversation, written with the change, by whom, after
+// the message that was last then; a refused change writes none, and
+// only those who see the conversation see its activities.
+func TestActivities(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		r := f.receive(t, f.inbox, "v1", "m1", "Hello")
+		id, first := r.Conversation.ID, r.Message.ID
+		must := func(_ conversation.Conversation, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc, admin := f.service.UserID, f.admin.UserID
+		must(f.svc.Assign(ctx, f.admin, id, &svc))
+		must(f.svc.Assign(ctx, f.admin, id, &svc)) // no change: no activity
+		must(f.svc.Assign(ctx, f.admin, id, &admin))
+		must(f.svc.Assign(ctx, f.admin, id, nil))
+		reply, _, err := f.svc.Send(ctx, f.service, id, conversation.Outgoing{Text: "On it"}) // takes it
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(f.svc.Tag(ctx, f.service, id, []string{"VIP", "billing"}, nil))
+		must(f.svc.Tag(ctx, f.service, id, []string{"vip"}, []string{"billing", "absent"}))
+		must(f.svc.Close(ctx, f.service, id))
+		if _, err := f.svc.Close(ctx, f.service, id); err == nil {
+			t.Fatal("closing twice was not refused")
+		}
+		must(f.svc.Reopen(ctx, f.admin, id))
+
+		acts, err := f.svc.Activities(ctx, f.admin, id, conversation.ActivityOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		type row struct {
+			kind       conversation.ActivityKind
+			actor      int64
+			to, from   int64
+			tag        string
+			afterReply bool
+		}
+		want := []row{
+			{conversation.ActAssigned, admin, svc, 0, "", false},
+			{conversation.ActTransferred, admin, admin, svc, "", false},
+			{conversation.ActUnassigned, admin, 0, admin, "", false},
+			{conversation.ActAssigned, svc, svc, 0, "", false},
+			{conversation.ActTagged, svc, 0, 0, "billing", true},
+			{conversation.ActTagged, svc, 0, 0, "vip", true},
+			{conversation.ActUntagged, svc, 0, 0, "billing", true},
+			{conversation.ActClosed, svc, 0, 0, "", true},
+			{conversation.ActReopened, admin, 0, 0, "", true},
+		}
+		deref := func(p *int64) int64 {
+			if p == nil {
+				return 0
+			}
+			return *p
+		}
+		var got []row
+		for _, a := range acts {
+			if a.ConversationID != id || a.ActorType != conversation.ActorAgent || a.CreatedAt.IsZero() {
+				t.Errorf("activity %+v", a)
+			}
+			switch a.AfterMessageID {
+			case first, reply.ID:
+			default:
+				t.Errorf("%s after message %d, want %d or %d", a.Kind, a.AfterMessageID, first, reply.ID)
+			}
+			got = append(got, row{a.Kind, deref(a.ActorID), deref(a.AssigneeID), deref(a.PrevAssigneeID), a.Tag, a.AfterMessageID == reply.ID})
+		}
+		// Tags added together are written in the order given: sort
+		// nothing, compare as a set within each change.
+		if len(got) == len(want) && got[4].tag == "vip" {
+			got[4], got[5] = got[5], got[4]
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("activities\n got %v\nwant %v", got, want)
+		}
+
+		// Paged with the messages: those after the reply, and those after
+		// the last one seen.
+		later, err := f.svc.Activities(ctx, f.admin, id, conversation.ActivityOptions{AfterMessage: reply.ID})
+		if err != nil || len(later) != 5 {
+			t.Fatalf("after the reply: %d activities (%v), want 5", len(later), err)
+		}
+		earlier, err := f.svc.Activities(ctx, f.admin, id, conversation.ActivityOptions{BeforeMessage: reply.ID})
+		if err != nil || len(earlier) != 4 {
+			t.Fatalf("before the reply: %d activities (%v), want 4", len(earlier), err)
+		}
+		since, err := f.svc.Activities(ctx, f.admin, id, conversation.ActivityOptions{AfterID: acts[6].ID})
+		if err != nil || len(since) != 2 || since[0].Kind != conversation.ActClosed {
+			t.Fatalf("since the seventh: %+v (%v)", since, err)
+		}
+		if _, err := f.svc.Activities(ctx, f.outsider, id, conversation.ActivityOptions{}); !errors.Is(err, conversation.ErrNotFound) {
+			t.Fatalf("an outsider reads the activities: %v", err)
 		}
 	})
 }

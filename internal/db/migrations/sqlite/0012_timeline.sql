@@ -4,11 +4,13 @@
 -- preview that is not the word "system".
 
 -- Who changed a conversation and how, written in the transaction of the
--- change. kind: assigned (to assignee_id, from nobody), transferred
--- (from prev_assignee_id to assignee_id), unassigned (prev_assignee_id),
+-- change. kind: assigned (to assignee_id, from nobody), transferred (from
+-- prev_assignee_id to assignee_id), unassigned (prev_assignee_id),
 -- closed, reopened, tagged and untagged (tag). actor_type is agent
 -- (actor_id; NULL once that user is deleted) or system (automatic
--- assignment).
+-- assignment). after_message_id is the conversation's last message at
+-- the time: the timeline shows the activity after it, and pages
+-- activities with the messages.
 CREATE TABLE conversation_activities (
 	id               INTEGER PRIMARY KEY,
 	conversation_id  INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
@@ -18,9 +20,10 @@ CREATE TABLE conversation_activities (
 	assignee_id      INTEGER REFERENCES users (id) ON DELETE SET NULL,
 	prev_assignee_id INTEGER REFERENCES users (id) ON DELETE SET NULL,
 	tag              TEXT NOT NULL DEFAULT '',
+	after_message_id INTEGER NOT NULL DEFAULT 0,
 	created_at       DATETIME NOT NULL
 );
-CREATE INDEX conversation_activities_conversation ON conversation_activities (conversation_id, id);
+CREATE INDEX conversation_activities_conversation ON conversation_activities (conversation_id, after_message_id, id);
 
 ALTER TABLE conversations ADD COLUMN last_customer_message_id INTEGER NOT NULL DEFAULT 0;
 UPDATE conversations SET last_customer_message_id = COALESCE(
