@@ -527,3 +527,106 @@ func (s *Service) history(ctx context.Context, convID int64, o MessageOptions) (
 	}
 	return page, nil
 }
+
+// Earlier returns the contact's conversation before the one given (on
+// any inbox): the latest one started before it that the actor may see.
+// It is ErrNotFound when there is none, and when the actor may not see
+// the one given.
+func (s *Service) Earlier(ctx context.Context, a policy.Actor, convID int64) (Conversation, error) {
+	c, err := s.Get(ctx, a, convID)
+	if err != nil {
+		return Conversation{}, err
+	}
+	scope := policy.ConversationScope(a)
+	// The contact's conversations by the (contact_id, id) index, newest
+	// first, until one is visible: a contact has few.
+	rows, err := s.db.Query(ctx, `SELECT id, inbox_id, assignee_id, owner_id FROM conversations WHERE contact_id = $1 AND id < $2 ORDER BY id DESC`,
+		c.ContactID, c.ID)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("conversation: earlier: %w", err)
+	}
+	var found int64
+	for rows.Next() {
+		var e Conversation
+		if err := rows.Scan(&e.ID, &e.InboxID, &e.AssigneeID, &e.OwnerID); err != nil {
+			rows.Close()
+			return Conversation{}, err
+		}
+		if scope.Allows(e.ref()) {
+			found = e.ID
+			break
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Conversation{}, err
+	}
+	if found == 0 {
+		return Conversation{}, ErrNotFound
+	}
+	return s.Get(ctx, a, found)
+}
+
+// Replied returns the messages that ids answer (a WhatsApp reply's
+// quote), by id, with their attachments: those in conversations the
+// actor may see; the others are left out.
+func (s *Service) Replied(ctx context.Context, a policy.Actor, ids []int64) (map[int64]Message, error) {
+	out := map[int64]Message{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+msgColumns+` FROM messages WHERE id IN (`+idList(ids)+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("conversation: replied: %w", err)
+	}
+	var convs []int64
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[m.ID] = m
+		convs = append(convs, m.ConversationID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		return out, err
+	}
+	scope := policy.ConversationScope(a)
+	visible := map[int64]bool{}
+	rows, err = s.db.Query(ctx, `SELECT id, inbox_id, assignee_id, owner_id FROM conversations WHERE id IN (`+idList(convs)+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("conversation: replied: %w", err)
+	}
+	for rows.Next() {
+		var c Conversation
+		if err := rows.Scan(&c.ID, &c.InboxID, &c.AssigneeID, &c.OwnerID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		visible[c.ID] = scope.Allows(c.ref())
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	found := make([]int64, 0, len(out))
+	for id, m := range out {
+		if !visible[m.ConversationID] {
+			delete(out, id)
+			continue
+		}
+		found = append(found, id)
+	}
+	att, err := attachment.ForMessages(ctx, s.db, found)
+	if err != nil {
+		return nil, err
+	}
+	for id, list := range att {
+		m := out[id]
+		m.Attachments = list
+		out[id] = m
+	}
+	return out, nil
+}

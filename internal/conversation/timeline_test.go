@@ -215,3 +215,86 @@ func TestActivities(t *testing.T) {
 		}
 	})
 }
+
+// TestEarlier: a returning customer's earlier conversations come one by
+// one, newest first, and only those the reader may see.
+func TestEarlier(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		var ids []int64
+		for i := range 3 {
+			r := f.receive(t, f.inbox, "v1", fmt.Sprintf("m%d", i), fmt.Sprintf("Visit %d", i))
+			ids = append(ids, r.Conversation.ID)
+			if i < 2 {
+				if _, err := f.svc.Close(ctx, f.admin, r.Conversation.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		f.receive(t, f.inbox, "v2", "x1", "Someone else") // another contact
+		if ids[0] == ids[1] || ids[1] == ids[2] {
+			t.Fatalf("conversations %v: each visit should open one", ids)
+		}
+		for _, a := range []policy.Actor{f.admin, f.service} {
+			e, err := f.svc.Earlier(ctx, a, ids[2])
+			if err != nil || e.ID != ids[1] {
+				t.Fatalf("user %d: before %d comes %d (%v), want %d", a.UserID, ids[2], e.ID, err, ids[1])
+			}
+			e, err = f.svc.Earlier(ctx, a, ids[1])
+			if err != nil || e.ID != ids[0] {
+				t.Fatalf("user %d: before %d comes %d (%v), want %d", a.UserID, ids[1], e.ID, err, ids[0])
+			}
+			if _, err = f.svc.Earlier(ctx, a, ids[0]); !errors.Is(err, conversation.ErrNotFound) {
+				t.Fatalf("user %d: before the first: %v, want none", a.UserID, err)
+			}
+		}
+		// A sales agent sees what is assigned to them: the current
+		// conversation, and of the earlier ones only the first.
+		sales := f.sales.UserID
+		if _, err := d.Exec(ctx, `INSERT INTO inbox_members (inbox_id, user_id) VALUES ($1, $2)`, f.inbox, sales); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []int64{ids[2], ids[0]} {
+			if _, err := f.svc.Assign(ctx, f.admin, id, &sales); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e, err := f.svc.Earlier(ctx, f.sales, ids[2])
+		if err != nil || e.ID != ids[0] {
+			t.Fatalf("sales: before %d comes %d (%v), want %d (the one in between is not theirs)", ids[2], e.ID, err, ids[0])
+		}
+		if _, err := f.svc.Earlier(ctx, f.sales, ids[1]); !errors.Is(err, conversation.ErrNotFound) {
+			t.Fatalf("sales asked before a conversation they do not see: %v", err)
+		}
+		if _, err := f.svc.Earlier(ctx, f.outsider, ids[2]); !errors.Is(err, conversation.ErrNotFound) {
+			t.Fatalf("an outsider: %v", err)
+		}
+	})
+}
+
+// TestReplied: the message a reply quotes is read for those who see its
+// conversation, and for nobody else.
+func TestReplied(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		q := f.receive(t, f.inbox, "v1", "m1", "My order is 42\nand it is late")
+		r, err := f.svc.Receive(ctx, conversation.Incoming{InboxID: f.inbox, ExternalID: "v1", ChannelMessageID: "m2", Text: "Any news?", ReplyToChannelID: "m1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Message.ReplyToID == nil || *r.Message.ReplyToID != q.Message.ID {
+			t.Fatalf("reply to %v, want %d", r.Message.ReplyToID, q.Message.ID)
+		}
+		got, err := f.svc.Replied(ctx, f.service, []int64{q.Message.ID, 999999})
+		if err != nil || len(got) != 1 || got[q.Message.ID].Text != "My order is 42\nand it is late" || got[q.Message.ID].Attachments == nil {
+			t.Fatalf("replied: %+v (%v)", got, err)
+		}
+		if got, err := f.svc.Replied(ctx, f.outsider, []int64{q.Message.ID}); err != nil || len(got) != 0 {
+			t.Fatalf("an outsider reads the quoted message: %+v (%v)", got, err)
+		}
+	})
+}
