@@ -219,3 +219,98 @@ func waLayout(t *testing.T, ctx context.Context, height float64) {
 		t.Errorf("a field spans %.0f–%.0f px in a column of %.0f–%.0f: it touches the edge", field.Left, field.Right, main.Left, main.Right)
 	}
 }
+
+// TestTimelineActivities: assignments, tags, closing and reopening are
+// lines of the timeline, by whom and when, as they happen (from this page
+// or another agent's) and after a reload. A returning customer's earlier
+// conversation shows above the new one on demand, with dividers; a sales
+// agent who may see only the new one is not offered the earlier one.
+func TestTimelineActivities(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) { timelineActivities(t, d) })
+}
+
+func timelineActivities(t *testing.T, d *db.DB) {
+	srv := testrig.Start(t, d)
+	ana := srv.NewUser("ana@example.com", policy.Service)
+	ben := srv.NewUser("ben@example.com", policy.Service)
+	in, _ := srv.NewWebchatInbox("Website", ana.UserID, ben.UserID)
+	sam := srv.NewUser("sam@example.com", policy.Sales, in.ID)
+	v := srv.NewVisitor(in.Token, map[string]string{"name": "Carla Customer"})
+	v.Say("My first order is late")
+	first := wsConversations(ana, "")[0].ID
+
+	ctx := wsSignIn(t, srv, "ana@example.com", fmt.Sprintf("/inbox/conversations/%d", first))
+	Do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#composer textarea`)))
+	wsLive(t, ctx)
+	// From another agent, live.
+	ben.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", first), map[string]any{"assignee_id": ben.UserID}).Expect(http.StatusOK)
+	wsWaitText(t, ctx, `#messages p.activity`, "Ben took this conversation")
+	// From this page.
+	wsChoose(t, ctx, `#assignee`, fmt.Sprint(ana.UserID))
+	wsWaitText(t, ctx, `#messages p.activity`, "Ana transferred this from Ben to Ana")
+	Do(t, ctx, chromedp.SendKeys(chromedp.CSS(`#new-tag`), "late\n"))
+	wsWaitText(t, ctx, `#messages p.activity`, "Ana added the tag late")
+	Do(t, ctx, chromedp.Click(chromedp.CSS(`#conv-tags li[data-tag="late"] .remove-tag`)))
+	wsWaitText(t, ctx, `#messages p.activity`, "Ana removed the tag late")
+	Do(t, ctx, chromedp.Click(chromedp.CSS(`button.close-conv`)))
+	wsWaitText(t, ctx, `#messages p.activity`, "Ana closed this conversation")
+	lines := `Array.from(document.querySelectorAll("#messages p.activity")).map(p => p.textContent.split(" · ")[0].trim()).join("|")`
+	want := "Ben took this conversation|Ana transferred this from Ben to Ana|Ana added the tag late|Ana removed the tag late|Ana closed this conversation"
+	if got := wsEval[string](t, ctx, lines); got != want {
+		t.Fatalf("activity lines %q, want %q", got, want)
+	}
+	// Each once, with its time, after a reload too.
+	Do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#messages p.activity`)))
+	if got := wsEval[string](t, ctx, lines); got != want {
+		t.Fatalf("after a reload: activity lines %q, want %q", got, want)
+	}
+	if n := wsEval[int](t, ctx, `document.querySelectorAll("#messages p.activity time").length`); n != 5 {
+		t.Fatalf("%d activity times, want 5", n)
+	}
+	phoneShot(t, ctx, "activities")
+
+	// The customer comes back: a new conversation, the earlier one above
+	// it on demand.
+	v.Say("Now the second order")
+	var second int64
+	wsEventually(t, "a new conversation", func() string {
+		for _, c := range wsConversations(ana, "status=open") {
+			second = c.ID
+			return ""
+		}
+		return "none open"
+	})
+	Do(t, ctx,
+		chromedp.Navigate(fmt.Sprintf("%s/inbox/conversations/%d", srv.URL, second)),
+		chromedp.WaitVisible(chromedp.CSS(`#messages button.earlier-load`)),
+	)
+	if n := wsEval[int](t, ctx, `document.querySelectorAll("#messages article.msg").length`); n != 1 {
+		t.Fatalf("%d messages before asking for earlier conversations, want 1", n)
+	}
+	Do(t, ctx, chromedp.Click(chromedp.CSS(`#messages button.earlier-load`)))
+	wsWaitText(t, ctx, `#messages .divider.earlier`, "Earlier conversation")
+	wsWaitText(t, ctx, `#messages .divider.current`, "This conversation")
+	if !order(t, ctx, `#messages`, ".divider.earlier", fmt.Sprintf(`article.msg[data-conversation="%d"]`, first),
+		fmt.Sprintf(`p.activity[data-conversation="%d"]`, first), ".divider.current", fmt.Sprintf(`article.msg[data-conversation="%d"]`, second)) {
+		t.Fatalf("the timeline reads out of order: %s", Run(t, ctx, chromedp.OuterHTML(chromedp.CSS(`#messages`))))
+	}
+	if n := wsEval[int](t, ctx, `document.querySelectorAll("#messages button.earlier-load").length`); n != 0 {
+		t.Fatal("still offers earlier conversations: there are none")
+	}
+	phoneShot(t, ctx, "earlier")
+	// A new message still goes at the end.
+	v.Say("Any news?")
+	wsWait(t, ctx, `() => Array.from(document.querySelectorAll("#messages article.msg")).pop().textContent.includes("Any news?")`)
+
+	// A sales agent assigned the new conversation does not see the
+	// earlier one, nor is it offered.
+	ana.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", second), map[string]any{"assignee_id": sam.UserID}).Expect(http.StatusOK)
+	sales := wsSignIn(t, srv, "sam@example.com", fmt.Sprintf("/inbox/conversations/%d", second))
+	Do(t, sales, chromedp.WaitVisible(chromedp.CSS(`#composer textarea`)))
+	if n := wsEval[int](t, sales, `document.querySelectorAll("#messages button.earlier-load, #messages .divider").length`); n != 0 {
+		t.Fatal("a sales agent is offered a conversation they may not see")
+	}
+	if body := string(sam.Do("GET", fmt.Sprintf("/inbox/conversations/%d/earlier", second), nil, "HX-Request", "true").Expect(http.StatusOK).Body); strings.Contains(body, "My first order") {
+		t.Fatal("a sales agent reads an earlier conversation they may not see")
+	}
+}
