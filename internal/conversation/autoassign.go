@@ -34,5 +34,5 @@ func (s *Service) autoAssign(ctx context.Context, tx *event.Tx, c *Conversation)
 		return fmt.Errorf("conversation: assign new: %w", err)
 	}
 	c.AssigneeID = &id
-	return nil
+	return record(ctx, tx.Tx, c, 0, Activity{Kind: ActAssigned, AssigneeID: &id})
 }

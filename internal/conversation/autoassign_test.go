@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/event"
@@ -37,6 +38,11 @@ func TestAutoAssign(t *testing.T) {
 		c, err := f.svc.Get(context.Background(), f.admin, r.Conversation.ID)
 		if err != nil || c.AssigneeID == nil || *c.AssigneeID != f.service.UserID {
 			t.Fatalf("stored assignee %v (%v)", c.AssigneeID, err)
+		}
+		acts, err := f.svc.Activities(context.Background(), f.admin, c.ID, conversation.ActivityOptions{})
+		if err != nil || len(acts) != 1 || acts[0].Kind != conversation.ActAssigned || acts[0].ActorType != conversation.ActorSystem ||
+			acts[0].ActorID != nil || acts[0].AfterMessageID != r.Message.ID {
+			t.Fatalf("activities %+v (%v), want one automatic assignment after the first message", acts, err)
 		}
 		f.receive(t, f.inbox, "v1", "m2", "Still there?")
 		if p.calls != 1 {

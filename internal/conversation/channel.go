@@ -123,7 +123,7 @@ func (s *Service) Amend(ctx context.Context, id int64, fn func(tx *event.Tx, m *
 			return err
 		}
 		if c.LastMessageID == m.ID {
-			if p := preview(&m); p != c.LastMessagePreview {
+			if p := keepPreview(c.LastMessagePreview, &m); p != c.LastMessagePreview {
 				c.LastMessagePreview = p
 				if _, err := tx.Exec(ctx, `UPDATE conversations SET last_message_preview = $2 WHERE id = $1`, c.ID, p); err != nil {
 					return err

@@ -56,9 +56,20 @@ type Conversation struct {
 	// reads of conversations whose channel has such a window; null when
 	// the customer never wrote.
 	ReplyWindowEndsAt *time.Time `json:"reply_window_ends_at,omitempty"`
-	// Unread is true when there are messages the viewer has not seen; it
+	// Unread is true when the customer wrote since the viewer last read
+	// the conversation (a colleague's reply does not make it unread); it
 	// is set for lists and single reads, not in events.
 	Unread bool `json:"unread"`
+
+	// lastCustomerMessageID is the customer's last message, which Unread
+	// compares with the viewer's read mark.
+	lastCustomerMessageID int64
+}
+
+// unreadBy reports whether the customer wrote after lastRead, the last
+// message a viewer has seen (nil: none).
+func (c *Conversation) unreadBy(lastRead *int64) bool {
+	return c.lastCustomerMessageID > deref(lastRead)
 }
 
 // Party is the contact as shown beside a conversation.
@@ -204,11 +215,16 @@ type Reaction struct {
 // MaxTextLength is the longest message text, in characters.
 const MaxTextLength = 4096
 
-// preview shortens text for the conversation list.
+// preview shortens text for the conversation list. A notice without
+// text (a WhatsApp customer opening the chat) has none: the list keeps
+// the preview it had (see keepPreview), and shows that the customer
+// opened the chat when there was none.
 func preview(m *Message) string {
 	t := m.Text
 	if t == "" {
 		switch {
+		case m.Type == TypeSystem:
+			return ""
 		case len(m.Attachments) > 0:
 			t = "📎 " + m.Attachments[0].Filename
 		default:
@@ -220,4 +236,13 @@ func preview(m *Message) string {
 		return string(r[:139]) + "…"
 	}
 	return t
+}
+
+// keepPreview is the preview of a conversation whose preview was prev
+// after message m: m's, unless m has none to show.
+func keepPreview(prev string, m *Message) string {
+	if p := preview(m); p != "" {
+		return p
+	}
+	return prev
 }

@@ -24,7 +24,7 @@ var ErrNotFound = problem.NotFound("Conversation")
 
 const convColumns = `c.id, c.inbox_id, c.contact_id, c.status, c.assignee_id, c.owner_id, c.started_by, c.last_message_id,
 	c.last_message_preview, c.last_activity_at, c.last_customer_message_at, c.last_agent_message_at, c.closed_at,
-	c.created_at, c.updated_at, ct.name, ct.phone, ct.email`
+	c.created_at, c.updated_at, c.last_customer_message_id, ct.name, ct.phone, ct.email`
 
 // withTags is convColumns and the conversation's tags, one per line, in
 // one column (a correlated subquery: no second query for the tags).
@@ -46,7 +46,7 @@ func scanConv(row interface{ Scan(...any) error }, extra ...any) (Conversation, 
 	var tags *string
 	dest := []any{&c.ID, &c.InboxID, &c.ContactID, &c.Status, &c.AssigneeID, &c.OwnerID, &c.StartedBy, &c.LastMessageID,
 		&c.LastMessagePreview, &c.LastActivityAt, &c.LastCustomerMessageAt, &c.LastAgentMessageAt, &c.ClosedAt,
-		&c.CreatedAt, &c.UpdatedAt, &c.Contact.Name, &c.Contact.Phone, &c.Contact.Email, &tags}
+		&c.CreatedAt, &c.UpdatedAt, &c.lastCustomerMessageID, &c.Contact.Name, &c.Contact.Phone, &c.Contact.Email, &tags}
 	err := row.Scan(append(dest, extra...)...)
 	c.Tags = []string{}
 	if tags != nil && *tags != "" {
@@ -81,7 +81,7 @@ func (s *Service) Get(ctx context.Context, a policy.Actor, id int64) (Conversati
 	if !policy.ConversationScope(a).Allows(c.ref()) {
 		return Conversation{}, ErrNotFound
 	}
-	c.Unread = c.LastMessageID > deref(lastRead)
+	c.Unread = c.unreadBy(lastRead)
 	if s.replyWindow != nil {
 		if c.ReplyWindowEndsAt, err = s.replyWindow(ctx, &c); err != nil {
 			return Conversation{}, err
@@ -221,7 +221,7 @@ func (s *Service) byIDs(ctx context.Context, viewer int64, ids []int64) ([]Conve
 		if err != nil {
 			return nil, err
 		}
-		c.Unread = c.LastMessageID > deref(lastRead)
+		c.Unread = c.unreadBy(lastRead)
 		byID[c.ID] = &c
 	}
 	if err := rows.Err(); err != nil {
@@ -496,4 +496,107 @@ func (s *Service) history(ctx context.Context, convID int64, o MessageOptions) (
 		page.Items = []Message{}
 	}
 	return page, nil
+}
+
+// Earlier returns the contact's conversation before the one given (on
+// any inbox): the latest one started before it that the actor may see.
+// It is ErrNotFound when there is none, and when the actor may not see
+// the one given.
+func (s *Service) Earlier(ctx context.Context, a policy.Actor, convID int64) (Conversation, error) {
+	c, err := s.Get(ctx, a, convID)
+	if err != nil {
+		return Conversation{}, err
+	}
+	scope := policy.ConversationScope(a)
+	// The contact's conversations by the (contact_id, id) index, newest
+	// first, until one is visible: a contact has few.
+	rows, err := s.db.Query(ctx, `SELECT id, inbox_id, assignee_id, owner_id FROM conversations WHERE contact_id = $1 AND id < $2 ORDER BY id DESC`,
+		c.ContactID, c.ID)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("conversation: earlier: %w", err)
+	}
+	var found int64
+	for rows.Next() {
+		var e Conversation
+		if err := rows.Scan(&e.ID, &e.InboxID, &e.AssigneeID, &e.OwnerID); err != nil {
+			rows.Close()
+			return Conversation{}, err
+		}
+		if scope.Allows(e.ref()) {
+			found = e.ID
+			break
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Conversation{}, err
+	}
+	if found == 0 {
+		return Conversation{}, ErrNotFound
+	}
+	return s.Get(ctx, a, found)
+}
+
+// Replied returns the messages that ids answer (a WhatsApp reply's
+// quote), by id, with their attachments: those in conversations the
+// actor may see; the others are left out.
+func (s *Service) Replied(ctx context.Context, a policy.Actor, ids []int64) (map[int64]Message, error) {
+	out := map[int64]Message{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+msgColumns+` FROM messages WHERE id IN (`+db.IDList(ids)+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("conversation: replied: %w", err)
+	}
+	var convs []int64
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[m.ID] = m
+		convs = append(convs, m.ConversationID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		return out, err
+	}
+	scope := policy.ConversationScope(a)
+	visible := map[int64]bool{}
+	rows, err = s.db.Query(ctx, `SELECT id, inbox_id, assignee_id, owner_id FROM conversations WHERE id IN (`+db.IDList(convs)+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("conversation: replied: %w", err)
+	}
+	for rows.Next() {
+		var c Conversation
+		if err := rows.Scan(&c.ID, &c.InboxID, &c.AssigneeID, &c.OwnerID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		visible[c.ID] = scope.Allows(c.ref())
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	found := make([]int64, 0, len(out))
+	for id, m := range out {
+		if !visible[m.ConversationID] {
+			delete(out, id)
+			continue
+		}
+		found = append(found, id)
+	}
+	att, err := attachment.ForMessages(ctx, s.db, found)
+	if err != nil {
+		return nil, err
+	}
+	for id, list := range att {
+		m := out[id]
+		m.Attachments = list
+		out[id] = m
+	}
+	return out, nil
 }

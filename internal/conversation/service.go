@@ -216,9 +216,10 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 				return err
 			}
 		}
-		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, preview(&m), now, &now, now
-		_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_activity_at = $4,
-			last_customer_message_at = $4, updated_at = $4 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now)
+		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, keepPreview(c.LastMessagePreview, &m), now, &now, now
+		c.lastCustomerMessageID = m.ID
+		_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_customer_message_id = $2, last_message_preview = $3,
+			last_activity_at = $4, last_customer_message_at = $4, updated_at = $4 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now)
 		if err != nil {
 			return fmt.Errorf("conversation: receive: %w", err)
 		}
@@ -269,8 +270,9 @@ func insertInboundPostgres(ctx context.Context, tx *db.Tx, m *Message, c *Conver
 			INSERT INTO messages (conversation_id, inbox_id, direction, sender_type, type, text, content, status, channel_message_id, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
 			ON CONFLICT (inbox_id, channel_message_id) DO NOTHING RETURNING id)
-		UPDATE conversations SET last_message_id = m.id, last_message_preview = $11, last_activity_at = $10,
-			last_customer_message_at = $10, updated_at = $10
+		UPDATE conversations SET last_message_id = m.id, last_customer_message_id = m.id,
+			last_message_preview = CASE WHEN $11 = '' THEN conversations.last_message_preview ELSE $11 END,
+			last_activity_at = $10, last_customer_message_at = $10, updated_at = $10
 		FROM m WHERE conversations.id = $1 RETURNING m.id`,
 		m.ConversationID, m.InboxID, m.Direction, m.SenderType, m.Type, m.Text, string(m.Content), m.Status, m.ChannelMessageID, m.CreatedAt,
 		preview(m)).Scan(&m.ID)
@@ -281,7 +283,8 @@ func insertInboundPostgres(ctx context.Context, tx *db.Tx, m *Message, c *Conver
 	}
 	m.Attachments = []attachment.Attachment{}
 	now := m.CreatedAt
-	c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, preview(m), now, &now, now
+	c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, keepPreview(c.LastMessagePreview, m), now, &now, now
+	c.lastCustomerMessageID = m.ID
 	return nil
 }
 
@@ -466,9 +469,13 @@ func (s *Service) post(ctx context.Context, a policy.Actor, o Outgoing, convID i
 		}
 		prev := deref(c.AssigneeID)
 		if c.AssigneeID == nil {
+			// The reply takes the conversation: shown before the reply.
 			c.AssigneeID = &sender
+			if err := record(ctx, tx.Tx, &c, a.UserID, Activity{Kind: ActAssigned, AssigneeID: &sender}); err != nil {
+				return err
+			}
 		}
-		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastAgentMessageAt, c.UpdatedAt = m.ID, preview(&m), now, &now, now
+		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastAgentMessageAt, c.UpdatedAt = m.ID, keepPreview(c.LastMessagePreview, &m), now, &now, now
 		_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_activity_at = $4,
 			last_agent_message_at = $4, updated_at = $4, assignee_id = $5 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now, c.AssigneeID)
 		if err != nil {
@@ -562,8 +569,10 @@ func (s *Service) Close(ctx context.Context, a policy.Actor, id int64) (Conversa
 		}
 		now := db.Now()
 		c.Status, c.ClosedAt, c.UpdatedAt = Closed, &now, now
-		_, err := tx.Exec(ctx, `UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2 WHERE id = $1`, id, now)
-		return err
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2 WHERE id = $1`, id, now); err != nil {
+			return err
+		}
+		return record(ctx, tx.Tx, c, a.UserID, Activity{Kind: ActClosed})
 	})
 }
 
@@ -576,8 +585,10 @@ func (s *Service) Reopen(ctx context.Context, a policy.Actor, id int64) (Convers
 		}
 		now := db.Now()
 		c.Status, c.ClosedAt, c.UpdatedAt = Open, nil, now
-		_, err := tx.Exec(ctx, `UPDATE conversations SET status = 'open', closed_at = NULL, updated_at = $2 WHERE id = $1`, id, now)
-		return err
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'open', closed_at = NULL, updated_at = $2 WHERE id = $1`, id, now); err != nil {
+			return err
+		}
+		return record(ctx, tx.Tx, c, a.UserID, Activity{Kind: ActReopened})
 	})
 	if errors.Is(err, db.ErrConflict) {
 		return c, problem.Conflict("This contact already has an open conversation in this inbox: continue there.")
@@ -606,9 +617,15 @@ func (s *Service) Assign(ctx context.Context, a policy.Actor, id int64, assignee
 			}
 		}
 		now := db.Now()
+		act, changed := assignment(c.AssigneeID, assigneeID)
 		c.AssigneeID, c.UpdatedAt = assigneeID, now
-		_, err := tx.Exec(ctx, `UPDATE conversations SET assignee_id = $2, updated_at = $3 WHERE id = $1`, id, assigneeID, now)
-		return err
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET assignee_id = $2, updated_at = $3 WHERE id = $1`, id, assigneeID, now); err != nil {
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		return record(ctx, tx.Tx, c, a.UserID, act)
 	})
 }
 
@@ -624,13 +641,25 @@ func (s *Service) Tag(ctx context.Context, a policy.Actor, id int64, add, remove
 	}
 	return s.change(ctx, a, id, func(tx *event.Tx, c *Conversation) error {
 		for _, t := range remove {
-			if _, err := tx.Exec(ctx, `DELETE FROM conversation_tags WHERE conversation_id = $1 AND tag = $2`, id, t); err != nil {
+			res, err := tx.Exec(ctx, `DELETE FROM conversation_tags WHERE conversation_id = $1 AND tag = $2`, id, t)
+			if err != nil {
 				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				if err := record(ctx, tx.Tx, c, a.UserID, Activity{Kind: ActUntagged, Tag: t}); err != nil {
+					return err
+				}
 			}
 		}
 		for _, t := range add {
-			if _, err := tx.Exec(ctx, `INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, t); err != nil {
+			res, err := tx.Exec(ctx, `INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, t)
+			if err != nil {
 				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				if err := record(ctx, tx.Tx, c, a.UserID, Activity{Kind: ActTagged, Tag: t}); err != nil {
+					return err
+				}
 			}
 		}
 		c.Tags = []string{}
@@ -775,6 +804,11 @@ func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p
 				}
 				c.OwnerID = owner
 				if c.Status == Open && owner != nil && prevOwner != 0 && prev == prevOwner && policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
+					if act, changed := assignment(c.AssigneeID, owner); changed {
+						if err := record(ctx, tx.Tx, &c, a.UserID, act); err != nil {
+							return err
+						}
+					}
 					c.AssigneeID = owner
 				}
 				if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, assignee_id = $3, updated_at = $4 WHERE id = $1`,

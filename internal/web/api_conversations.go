@@ -122,6 +122,40 @@ func (s *Server) apiMessages(w http.ResponseWriter, r *http.Request, a policy.Ac
 	return nil
 }
 
+// activityList is a conversation's activities.
+type activityList struct {
+	Items []conversation.Activity `json:"items"`
+}
+
+func (s *Server) apiActivities(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return conversation.ErrNotFound
+	}
+	var o conversation.ActivityOptions
+	f := problem.Fields{}
+	q := r.URL.Query()
+	if v := q.Get("after"); v != "" {
+		if o.AfterID, err = strconv.ParseInt(v, 10, 64); err != nil || o.AfterID < 0 {
+			f.Add("after", "Use the id of an activity.")
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if o.Limit, err = strconv.Atoi(v); err != nil || o.Limit < 1 || o.Limit > 500 {
+			f.Add("limit", "Use a number from 1 to 500.")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	acts, err := s.Conversations.Activities(r.Context(), a, id, o)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, activityList{Items: acts})
+	return nil
+}
+
 func (s *Server) apiSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return sendMessage(w, r, func(id int64, o conversation.Outgoing) (conversation.Message, bool, error) {
 		return s.Conversations.Send(r.Context(), a, id, o)

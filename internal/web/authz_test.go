@@ -58,6 +58,7 @@ var apiAccess = map[string][]string{
 	"GET /api/v1/conversations":                    {"admin", "inbox_manager", "service", "sales"},
 	"GET /api/v1/conversations/{id}":               {"admin", "inbox_manager", "service", "sales"},
 	"GET /api/v1/conversations/{id}/messages":      {"admin", "inbox_manager", "service", "sales"},
+	"GET /api/v1/conversations/{id}/activities":    {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/messages":     {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/close":        {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/reopen":       {"admin", "inbox_manager", "service", "sales"},

@@ -84,6 +84,7 @@ func newUI(s *Server) (*ui, error) {
 		},
 		"time":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"clock":    func(t time.Time) string { return t.UTC().Format("Jan 2, 15:04") },
+		"day":      func(t time.Time) string { return t.UTC().Format("Jan 2, 2006") },
 		"hasRole":  func(a policy.Actor, roles ...string) bool { return hasRole(a, roles...) },
 		"allow":    func(a policy.Actor, action string) bool { return policy.Allow(a, policy.Action(action)) },
 		"deref":    func(p *int64) int64 { return derefID(p) },
@@ -93,6 +94,7 @@ func newUI(s *Server) (*ui, error) {
 		"micros":   func(t time.Time) int64 { return t.UnixMicro() },
 		"size":     humanSize,
 		"maxText":  func() int { return conversation.MaxTextLength },
+		"linkify":  linkify,
 	}
 	for k, v := range peopleFuncs() {
 		funcs[k] = v

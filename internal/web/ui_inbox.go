@@ -397,14 +397,6 @@ type convView struct {
 	Panel *waPanel
 }
 
-// messagesView is a page of history, oldest first, with the cursor of
-// the page before it.
-type messagesView struct {
-	ConvID int64
-	Items  []messageView
-	Older  string
-}
-
 // messageView is one message.
 type messageView struct {
 	M      conversation.Message
@@ -415,6 +407,8 @@ type messageView struct {
 	// what to do about a failure with WhatsApp's code.
 	WA   *whatsapp.Content
 	Hint string
+	// Quote is the message this one answers, when the reader may see it.
+	Quote *quoteView
 }
 
 // composerView is the reply form. Key is the idempotency key of the next
@@ -490,23 +484,6 @@ func (n *names) message(m conversation.Message) messageView {
 		v.Sender = "System"
 	}
 	return v
-}
-
-// history reads a page of messages and puts it oldest first.
-func (u *ui) history(r *http.Request, a policy.Actor, id, before int64) (messagesView, error) {
-	page, err := u.s.Conversations.Messages(r.Context(), a, id, conversation.MessageOptions{Before: before, Limit: 30})
-	if err != nil {
-		return messagesView{}, err
-	}
-	n, err := u.msgNames(r.Context(), page.Items...)
-	if err != nil {
-		return messagesView{}, err
-	}
-	mv := messagesView{ConvID: id, Older: page.NextCursor, Items: make([]messageView, len(page.Items))}
-	for i, m := range page.Items {
-		mv.Items[len(page.Items)-1-i] = n.message(m)
-	}
-	return mv, nil
 }
 
 // convView reads everything the conversation pane shows.
@@ -587,7 +564,7 @@ func (u *ui) conversation(w http.ResponseWriter, r *http.Request, a policy.Actor
 		return err
 	}
 	cv.Back = template.URL(f.Query())
-	if cv.Messages, err = u.history(r, a, id, 0); err != nil {
+	if cv.Messages, err = u.history(r, a, c, 0, false); err != nil {
 		return err
 	}
 	title := cv.Name
@@ -610,7 +587,13 @@ func (u *ui) messages(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 			return problem.Invalid("before", "The position is not valid; reload the page.")
 		}
 	}
-	mv, err := u.history(r, a, id, before)
+	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	// A page of an earlier conversation, shown above the open one, does
+	// not offer the conversations before it: its divider's control does.
+	mv, err := u.history(r, a, c, before, r.URL.Query().Get("earlier") == "1")
 	if err != nil {
 		return err
 	}
@@ -634,11 +617,15 @@ func (u *ui) message(w http.ResponseWriter, r *http.Request, a policy.Actor) err
 	if m.ConversationID != id {
 		return problem.NotFound("Message")
 	}
-	n, err := u.msgNames(r.Context(), m)
+	c, err := u.s.Conversations.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
-	return u.partial(w, r, http.StatusOK, "inbox", "message", n.message(m))
+	views, err := u.messageViews(r.Context(), a, c, []conversation.Message{m})
+	if err != nil {
+		return err
+	}
+	return u.partial(w, r, http.StatusOK, "inbox", "message", views[0])
 }
 
 // backToConversation answers a form posted without htmx (no script): the

@@ -36,6 +36,8 @@ var pageAccess = map[string][]string{
 	"GET /inbox/conversations/{id}/head":               everyone,
 	"GET /inbox/conversations/{id}/messages":           everyone,
 	"GET /inbox/conversations/{id}/messages/{message}": everyone,
+	"GET /inbox/conversations/{id}/activities":         everyone,
+	"GET /inbox/conversations/{id}/earlier":            everyone,
 	"GET /inbox/conversations/{id}/contact":            everyone,
 	"POST /inbox/conversations/{id}/messages":          everyone,
 	"POST /inbox/conversations/{id}/close":             everyone,

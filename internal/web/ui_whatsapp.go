@@ -357,6 +357,9 @@ type waPanel struct {
 	Sent      *messageView
 	// Action is where the forms post.
 	Action string
+	// buttonAt and rowAt are the form's input of each button and row
+	// sent (empty inputs are left out), to show a message by its input.
+	buttonAt, rowAt []int
 }
 
 // waRow is a button or a list row of the forms, with its messages.
@@ -396,15 +399,27 @@ func (u *ui) waPanelFor(ctx context.Context, wc *waConv) (*waPanel, error) {
 
 // fillRows lays out the button and row inputs with their messages.
 func (p *waPanel) fillRows() {
+	// sent is the index of input i among those sent.
+	sent := func(at []int, i int) string {
+		for k, in := range at {
+			if in == i {
+				return strconv.Itoa(k)
+			}
+		}
+		if at == nil {
+			return strconv.Itoa(i)
+		}
+		return "-"
+	}
 	p.Buttons = make([]waRow, whatsapp.MaxButtons)
 	for i := range p.Buttons {
-		p.Buttons[i] = waRow{Index: i, Title: p.Form["button."+strconv.Itoa(i)], TitleError: p.Fields["interactive.buttons."+strconv.Itoa(i)+".title"]}
+		p.Buttons[i] = waRow{Index: i, Title: p.Form["button."+strconv.Itoa(i)], TitleError: p.Fields["interactive.buttons."+sent(p.buttonAt, i)+".title"]}
 	}
 	p.Rows = make([]waRow, whatsapp.MaxRows)
 	for i := range p.Rows {
-		k := strconv.Itoa(i)
+		k, f := strconv.Itoa(i), "interactive.sections.0.rows."+sent(p.rowAt, i)
 		p.Rows[i] = waRow{Index: i, Title: p.Form["row."+k], Description: p.Form["row_description."+k],
-			TitleError: p.Fields["interactive.sections.0.rows."+k+".title"], DescError: p.Fields["interactive.sections.0.rows."+k+".description"]}
+			TitleError: p.Fields[f+".title"], DescError: p.Fields[f+".description"]}
 	}
 }
 
@@ -469,19 +484,23 @@ func waComposeForm(r *http.Request, p *waPanel) (whatsapp.Compose, int64) {
 	switch p.Kind {
 	case "buttons":
 		in := &whatsapp.Interactive{Type: whatsapp.InteractiveButtons, Header: header, Body: body, Footer: form.Get("footer")}
+		p.buttonAt = []int{}
 		for i := range whatsapp.MaxButtons {
 			if t := strings.TrimSpace(form.Get("button." + strconv.Itoa(i))); t != "" {
 				in.Buttons = append(in.Buttons, whatsapp.Button{Title: t})
+				p.buttonAt = append(p.buttonAt, i)
 			}
 		}
 		c.Type, c.Interactive = "interactive", in
 	case "list":
 		in := &whatsapp.Interactive{Type: whatsapp.InteractiveList, Header: header, Body: body, Footer: form.Get("footer"), ListButton: form.Get("list_button")}
 		sec := whatsapp.Section{Title: strings.TrimSpace(form.Get("section_title"))}
+		p.rowAt = []int{}
 		for i := range whatsapp.MaxRows {
 			k := strconv.Itoa(i)
 			if t := strings.TrimSpace(form.Get("row." + k)); t != "" {
 				sec.Rows = append(sec.Rows, whatsapp.Row{Title: t, Description: form.Get("row_description." + k)})
+				p.rowAt = append(p.rowAt, i)
 			}
 		}
 		if len(sec.Rows) > 0 {

@@ -189,6 +189,14 @@ func TestWorkspace(t *testing.T) {
 		}
 		refused := page(post(url.Values{"kind": {"buttons"}, "idempotency_key": {"b1"}, "body": {""}, "button.0": {"Express delivery, please"}, "button.1": {"Standard"}, "button.2": {"Standard"}}).Expect(422))
 		expectIn(t, "the refused buttons", refused, "Write the message text.", "A button title has at most 20 characters (this one has 24).", "Two buttons have the same title.", `value="Express delivery, please"`)
+		// Nothing cuts what is typed (the page counts it), and a refused
+		// title's message shows beside its own input even after an empty
+		// one, which the message leaves out.
+		expectNotIn(t, "the rich composer", refused, "maxlength=")
+		gap := page(post(url.Values{"kind": {"buttons"}, "idempotency_key": {"b3"}, "body": {"Pick"}, "button.0": {""}, "button.1": {"Deliver it to my door"}}).Expect(422))
+		if !regexp.MustCompile(`name="button.1" value="Deliver it to my door" data-max="20"[^>]*>\s*<p class="field-error">A button title has at most 20 characters \(this one has 21\).`).MatchString(gap) {
+			t.Errorf("the second button's message is not beside it:\n%s", grep(gap, "button."))
+		}
 		sent := page(post(url.Values{"kind": {"buttons"}, "idempotency_key": {"b2"}, "body": {"Pick a delivery option"}, "button.0": {"Express"}, "button.1": {"Standard"}}).Expect(200))
 		expectIn(t, "the panel after sending", sent, `data-upsert="message"`, "Pick a delivery option", `<span class="wa-button">Express</span>`)
 		var buttons conversation.Message
@@ -205,7 +213,8 @@ func TestWorkspace(t *testing.T) {
 		}
 		h.waitWebhooks()
 		view = page(h.agent.Do("GET", conv, nil).Expect(200))
-		expectIn(t, "the conversation after the tap", view, "Tapped a button", "In reply to a message")
+		expectIn(t, "the conversation after the tap", view, "Tapped a button", fmt.Sprintf(`<a class="quote" href="#msg-%d"`, buttons.ID),
+			`<span class="quote-text">Pick a delivery option</span>`)
 
 		// A reaction to the customer's message.
 		var first conversation.Message

@@ -69,7 +69,8 @@
     const d = new Date(el.getAttribute("datetime"));
     if (isNaN(d)) return;
     const sameDay = d.toDateString() === new Date().toDateString();
-    const opts = sameDay ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    let opts = sameDay ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    if (el.dataset.local === "date") opts = { day: "numeric", month: "short", year: d.getFullYear() === new Date().getFullYear() ? undefined : "numeric" };
     const lang = document.documentElement.lang || [];
     el.textContent = d.toLocaleString(lang, opts);
     el.title = d.toLocaleString(lang);
@@ -300,6 +301,70 @@
     scrollToBottom();
   }
 
+  // The open conversation's part of the timeline: its messages and
+  // activities (earlier conversations shown above it are not).
+  function ownItems(box, id) {
+    return Array.from(box.querySelectorAll('[data-conversation="' + id + '"]')).filter(function (el) {
+      return el.matches("article.msg, p.activity");
+    });
+  }
+
+  // placeActivity puts an activity line after the message it followed
+  // and the activities before it.
+  function placeActivity(box, el) {
+    const after = Number(el.dataset.after);
+    const id = Number(el.dataset.activity);
+    const existing = document.getElementById(el.id);
+    if (existing) { existing.replaceWith(el); return; }
+    const next = ownItems(box, openConversation()).find(function (x) {
+      if (x.matches("article.msg")) return Number(x.dataset.id) > after;
+      const a = Number(x.dataset.after);
+      return a > after || (a === after && Number(x.dataset.activity) > id);
+    });
+    if (next) box.insertBefore(el, next); else box.append(el);
+  }
+
+  // loadActivities fetches the activities the open conversation's
+  // timeline lacks (after the last one shown, from its first message
+  // shown on).
+  let activityVersion = 0;
+  async function loadActivities() {
+    const id = openConversation();
+    const box = messagesBox();
+    if (!id || !box) return;
+    const v = ++activityVersion;
+    let after = 0;
+    let from = 0;
+    ownItems(box, id).forEach(function (el) {
+      if (el.matches("p.activity")) after = Math.max(after, Number(el.dataset.activity));
+      else if (!from) from = Number(el.dataset.id);
+    });
+    const html = await fetchHTML("/inbox/conversations/" + id + "/activities?after=" + after + "&from=" + from);
+    if (!html || v !== activityVersion || id !== openConversation()) return;
+    const stick = nearBottom(box);
+    const t = document.createElement("template");
+    t.innerHTML = html;
+    Array.from(t.content.children).forEach(function (el) { placeActivity(box, processed(el)); });
+    if (stick) scrollToBottom();
+  }
+
+  // A quote of the message replied to scrolls to it when it is in the
+  // timeline.
+  document.addEventListener("click", function (e) {
+    const q = e.target.closest && e.target.closest("a.quote[data-quote]");
+    if (!q) return;
+    e.preventDefault();
+    const target = document.getElementById("msg-" + q.dataset.quote);
+    if (!target) {
+      flash(t("The message replied to is further up: load older messages to see it."));
+      return;
+    }
+    target.scrollIntoView({ block: "center", behavior: "smooth" });
+    target.classList.remove("highlight");
+    void target.offsetWidth; // restart the animation
+    target.classList.add("highlight");
+  });
+
   let headVersion = 0;
   async function refreshHead() {
     const id = openConversation();
@@ -516,7 +581,7 @@
       case "conversation.created":
       case "conversation.updated":
         refreshRow(d.id);
-        if (d.id === openConversation()) refreshHead();
+        if (d.id === openConversation()) { refreshHead(); loadActivities(); }
         break;
       case "message.created":
       case "message.updated":

@@ -61,6 +61,37 @@
     });
   }
 
+  // ---- Limits: a live count -------------------------------------------------
+
+  // Fields with Meta's limits (data-max) count their characters as they
+  // are typed. Nothing is cut: a value over the limit shows in red and
+  // the server refuses it with the limit and the count.
+  function setupCounts(root) {
+    root.querySelectorAll(".wa-panel [data-max], .wa-template-fields [data-max]").forEach(function (input) {
+      if (input.dataset.counted) return;
+      input.dataset.counted = "1";
+      const max = Number(input.dataset.max);
+      const wrap = document.createElement("span");
+      wrap.className = "wa-field";
+      const count = document.createElement("span");
+      count.className = "wa-count";
+      count.setAttribute("aria-live", "polite");
+      count.dataset.countFor = input.name;
+      input.replaceWith(wrap);
+      wrap.append(input, count);
+      const update = function () {
+        const n = Array.from(input.value).length;
+        count.textContent = n ? n + " / " + max : "";
+        count.classList.toggle("over", n > max);
+        if (n > max) input.setAttribute("aria-invalid", "true");
+        else if (input.dataset.countedInvalid !== "server") input.removeAttribute("aria-invalid");
+      };
+      if (input.getAttribute("aria-invalid") === "true") input.dataset.countedInvalid = "server";
+      input.addEventListener("input", function () { delete input.dataset.countedInvalid; update(); });
+      update();
+    });
+  }
+
   // ---- Templates: preview and header file ----------------------------------
 
   function preview(box) {
@@ -143,6 +174,7 @@
     const panel = root.id === "wa-panel" ? root : root.querySelector("#wa-panel");
     if (panel) setupPanel(panel);
     setupTemplateFields(root.classList && root.classList.contains("wa-template-fields") ? root.parentNode || root : root);
+    setupCounts(root);
     setupIce(root);
     updateWindows();
   }
