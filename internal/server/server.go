@@ -107,6 +107,9 @@ type Options struct {
 	WhatsApp whatsapp.Options
 	// Attachments replaces attachment.DefaultLimits (tests of the quotas).
 	Attachments *attachment.Limits
+	// Clock, when set, is the time of the web layer's expiring links and
+	// tickets and of the typing indicators' throttles (tests).
+	Clock func() time.Time
 }
 
 // Open opens the database, applies migrations and assembles the node.
@@ -142,6 +145,12 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 		}
 	}
 	box, err := secret.NewBox(key)
+	if err != nil {
+		return nil, err
+	}
+	// The widget's links to files and its event stream tickets are signed
+	// with a key of their own, derived from the secret key.
+	links, err := secret.NewSigner(key, "public links")
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +231,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
 		MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, Teams: a.Teams, Availability: a.Availability,
-		Presence: a.Presence, Avatars: a.Avatars,
+		Presence: a.Presence, Avatars: a.Avatars, Links: links, Now: opt.Clock,
 	})
 	if err != nil {
 		return nil, err

@@ -117,7 +117,10 @@ var apiAccess = map[string][]string{
 	"POST /public/v1/messages":                 {"public"},
 	"POST /public/v1/attachments":              {"public"},
 	"GET /public/v1/attachments/{id}":          {"public"},
+	"GET /public/v1/attachments/{id}/link":     {"public"},
+	"GET /public/v1/avatars/{version}":         {"public"},
 	"POST /public/v1/seen":                     {"public"},
+	"POST /public/v1/stream/tickets":           {"public"},
 	"GET /public/v1/stream":                    {"public"},
 }
 

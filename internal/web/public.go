@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,9 +23,10 @@ import (
 )
 
 // The web chat widget's API. Visitors authenticate with the session token
-// the widget keeps (Authorization: Bearer sbv_…, or ?token= where a header
-// cannot be set: event streams and images). Every request is rate-limited
-// per IP; sends also per visitor.
+// the widget keeps, in the Authorization header (Bearer sbv_…) and never
+// in a URL: what a browser loads by URL (files, avatars, the event stream)
+// carries a capability of its own instead (links.go). Every request is
+// rate-limited per IP; sends also per visitor.
 
 // visitorSendRate bounds one visitor's messages.
 const (
@@ -57,8 +59,10 @@ type publicMessage struct {
 	CreatedAt   time.Time          `json:"created_at"`
 
 	// Agent is the public name of the agent who wrote a reply ("" when
-	// they chose to show none).
-	Agent string `json:"agent,omitempty"`
+	// they chose to show none); AgentAvatar links to their picture, when
+	// they show a name and have one.
+	Agent       string `json:"agent,omitempty"`
+	AgentAvatar string `json:"agent_avatar,omitempty"`
 }
 
 type publicAttachment struct {
@@ -67,6 +71,26 @@ type publicAttachment struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`
 	Size        int64  `json:"size"`
+	// URL downloads the file, without the session token, until
+	// URLExpiresAt; the messages the widget is given carry fresh ones.
+	URL          string    `json:"url"`
+	URLExpiresAt time.Time `json:"url_expires_at"`
+}
+
+// publicPage is a page of the visitor's conversation.
+type publicPage struct {
+	Items      []publicMessage `json:"items"`
+	NextCursor string          `json:"next_cursor"`
+	// Closed says the conversation was closed: the visitor's next message
+	// starts a new one.
+	Closed bool `json:"closed"`
+}
+
+// publicTicket opens the visitor's event stream (EventSource cannot send
+// the token in a header).
+type publicTicket struct {
+	Ticket    string    `json:"ticket"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 type seenRequest struct {
@@ -75,7 +99,14 @@ type seenRequest struct {
 	Read bool  `json:"read"`
 }
 
-func toPublic(m *conversation.Message) publicMessage {
+// publicFile is an attachment as the visitor is given it, with a fresh
+// link.
+func (s *Server) publicFile(a attachment.Attachment) publicAttachment {
+	l := s.attachmentLink(a.ID)
+	return publicAttachment{ID: a.ID, Kind: string(a.Kind), Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, URL: l.URL, URLExpiresAt: l.Expires}
+}
+
+func (s *Server) toPublic(m *conversation.Message) publicMessage {
 	p := publicMessage{ID: m.ID, From: "business", Type: string(m.Type), Text: m.Text, Status: string(m.Status), CreatedAt: m.CreatedAt,
 		Attachments: make([]publicAttachment, len(m.Attachments))}
 	if m.Direction == conversation.Inbound {
@@ -85,21 +116,34 @@ func toPublic(m *conversation.Message) publicMessage {
 		}
 	}
 	for i, a := range m.Attachments {
-		p.Attachments[i] = publicAttachment{ID: a.ID, Kind: string(a.Kind), Filename: a.Filename, ContentType: a.ContentType, Size: a.Size}
+		p.Attachments[i] = s.publicFile(a)
 	}
 	return p
 }
 
 // publicOf is a message as the visitor sees it, with the public name of
-// the agent who wrote it.
+// the agent who wrote it and, with the name, their picture (an agent who
+// shows no name shows no face).
 func (s *Server) publicOf(ctx context.Context, m *conversation.Message) publicMessage {
-	p := toPublic(m)
+	p := s.toPublic(m)
 	if m.SenderType == conversation.SenderAgent && m.SenderID != nil {
 		if n, err := s.ui.names(ctx, []int64{*m.SenderID}, nil); err == nil {
 			p.Agent = n.public[*m.SenderID]
+			if p.Agent != "" {
+				p.AgentAvatar = s.avatarLink(avatarVersion(n.avatars[*m.SenderID]))
+			}
 		}
 	}
 	return p
+}
+
+// avatarVersion is the version in an avatar's address (user.AvatarURL).
+func avatarVersion(address string) string {
+	u, err := url.Parse(address)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("v")
 }
 
 // publicGuard applies CORS and the per-IP limit to a widget request.
@@ -113,8 +157,15 @@ func (s *Server) publicGuard(w http.ResponseWriter, r *http.Request) error {
 	if ok, wait := s.limits.allow("ip:" + s.clientIP(r)); !ok {
 		return problem.RateLimited(wait)
 	}
+	if r.URL.Query().Has("token") {
+		return errTokenInURL
+	}
 	return nil
 }
+
+// errTokenInURL refuses a session token given in the address, where logs
+// and shared links would keep it.
+var errTokenInURL = problem.New(problem.KindUnauthorized, "The session token goes in the Authorization header, never in the address.")
 
 // checkOrigin refuses a browser request from a site the inbox does not allow.
 func checkOrigin(r *http.Request, in inbox.Inbox) error {
@@ -141,14 +192,17 @@ func (s *Server) visitor(w http.ResponseWriter, r *http.Request) (webchat.Visito
 	if err := s.publicGuard(w, r); err != nil {
 		return webchat.Visitor{}, inbox.Inbox{}, err
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		token = r.URL.Query().Get("token")
-	}
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	v, err := s.Webchat.Visitor(r.Context(), token)
 	if err != nil {
 		return v, inbox.Inbox{}, err
 	}
+	return s.visitorInbox(r, v)
+}
+
+// visitorInbox loads the visitor's inbox and checks the request's origin
+// against it.
+func (s *Server) visitorInbox(r *http.Request, v webchat.Visitor) (webchat.Visitor, inbox.Inbox, error) {
 	in, err := s.Webchat.InboxByID(r.Context(), v.InboxID)
 	if err != nil {
 		return v, in, err
@@ -205,11 +259,11 @@ func (s *Server) publicMessages(w http.ResponseWriter, r *http.Request, _ policy
 	if err != nil {
 		return err
 	}
-	page, err := s.Webchat.Messages(r.Context(), v, o.Before, o.Limit)
+	page, cur, err := s.Webchat.Messages(r.Context(), v, o.Before, o.Limit)
 	if err != nil {
 		return err
 	}
-	out := conversation.Page[publicMessage]{Items: make([]publicMessage, len(page.Items)), NextCursor: page.NextCursor}
+	out := publicPage{Items: make([]publicMessage, len(page.Items)), NextCursor: page.NextCursor, Closed: cur.Closed}
 	for i := range page.Items {
 		out.Items[i] = s.publicOf(r.Context(), &page.Items[i])
 	}
@@ -238,7 +292,7 @@ func (s *Server) publicSend(w http.ResponseWriter, r *http.Request, _ policy.Act
 		status = http.StatusCreated
 		s.Metrics.MessagesIngested.WithLabelValues(string(inbox.Webchat)).Inc()
 	}
-	writeJSON(w, status, toPublic(&rc.Message))
+	writeJSON(w, status, s.toPublic(&rc.Message))
 	return nil
 }
 
@@ -254,34 +308,104 @@ func (s *Server) publicUpload(w http.ResponseWriter, r *http.Request, _ policy.A
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, publicAttachment{ID: a.ID, Kind: string(a.Kind), Filename: a.Filename, ContentType: a.ContentType, Size: a.Size})
+	writeJSON(w, http.StatusCreated, s.publicFile(a))
 	return nil
 }
 
+// publicDownload serves an attachment to whoever has its link (the
+// capability in the query), or to the visitor whose conversation has it
+// (the Authorization header).
 func (s *Server) publicDownload(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	v, _, err := s.visitor(w, r)
-	if err != nil {
-		return err
-	}
 	id, err := pathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Attachment")
 	}
-	ref, err := attachment.Get(r.Context(), s.DB, id)
+	if r.URL.Query().Has("sig") {
+		if err := s.publicGuard(w, r); err != nil {
+			return err
+		}
+		if err := s.checkAttachmentLink(r, id); err != nil {
+			return err
+		}
+		ref, err := attachment.Get(r.Context(), s.DB, id)
+		if err != nil {
+			return err
+		}
+		// Whoever has the link may keep the file until the link expires.
+		exp, _ := strconv.ParseInt(r.URL.Query().Get("expires"), 10, 64)
+		w.Header().Set("Cache-Control", "private, max-age="+strconv.FormatInt(max(0, exp-s.Now().Unix()), 10))
+		return s.serveAttachment(w, r, ref.Attachment)
+	}
+	_, ref, err := s.visitorFile(w, r, id)
 	if err != nil {
 		return err
 	}
+	return s.serveAttachment(w, r, ref.Attachment)
+}
+
+// visitorFile finds an attachment the visitor of the request may see:
+// one they uploaded, or one of a message of their conversation that they
+// see.
+func (s *Server) visitorFile(w http.ResponseWriter, r *http.Request, id int64) (webchat.Visitor, attachment.Ref, error) {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return v, attachment.Ref{}, err
+	}
+	ref, err := attachment.Get(r.Context(), s.DB, id)
+	if err != nil {
+		return v, ref, err
+	}
 	if ref.MessageID == 0 {
 		if ref.Uploader != v.Uploader() {
-			return problem.NotFound("Attachment")
+			return v, ref, problem.NotFound("Attachment")
 		}
 	} else {
 		m, err := s.Conversations.LoadMessage(r.Context(), ref.MessageID)
 		if err != nil || !s.Webchat.Owns(r.Context(), v, m.ConversationID) || !webchat.VisibleToCustomer(&m) {
-			return problem.NotFound("Attachment")
+			return v, ref, problem.NotFound("Attachment")
 		}
 	}
-	return s.serveAttachment(w, r, ref.Attachment)
+	return v, ref, nil
+}
+
+// publicFileLink gives the visitor a fresh link to one of their files
+// (one whose link expired while the widget was open).
+func (s *Server) publicFileLink(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return problem.NotFound("Attachment")
+	}
+	_, ref, err := s.visitorFile(w, r, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.publicFile(ref.Attachment))
+	return nil
+}
+
+// publicAvatar serves the picture of an agent who shows their name to
+// customers, by the signed link their replies carry; nothing else of the
+// agent comes with it.
+func (s *Server) publicAvatar(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := s.publicGuard(w, r); err != nil {
+		return err
+	}
+	version := r.PathValue("version")
+	if err := s.checkAvatarLink(r, version); err != nil {
+		return err
+	}
+	img, err := s.Avatars.Shown(r.Context(), version)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/jpeg")
+	h.Set("Content-Length", strconv.Itoa(len(img)))
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	// A version is the picture's hash: it never changes.
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Write(img)
+	return nil
 }
 
 func (s *Server) publicSeen(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
@@ -303,12 +427,49 @@ func (s *Server) publicSeen(w http.ResponseWriter, r *http.Request, _ policy.Act
 	return nil
 }
 
+// publicStreamTicket gives the widget a ticket to open its event stream
+// with (EventSource cannot send the token in a header).
+func (s *Server) publicStreamTicket(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return err
+	}
+	t, exp := s.streamTicket(v.ID)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, publicTicket{Ticket: t, ExpiresAt: exp})
+	return nil
+}
+
+// streamVisitor authenticates an event stream: by a ticket in the query
+// (the widget's EventSource), or by the token in the Authorization header
+// (other clients).
+func (s *Server) streamVisitor(w http.ResponseWriter, r *http.Request) (webchat.Visitor, error) {
+	ticket := r.URL.Query().Get("ticket")
+	if ticket == "" {
+		v, _, err := s.visitor(w, r)
+		return v, err
+	}
+	if err := s.publicGuard(w, r); err != nil {
+		return webchat.Visitor{}, err
+	}
+	id, err := s.checkStreamTicket(ticket)
+	if err != nil {
+		return webchat.Visitor{}, err
+	}
+	v, err := s.Webchat.VisitorByID(r.Context(), id)
+	if err != nil {
+		return v, err
+	}
+	v, _, err = s.visitorInbox(r, v)
+	return v, err
+}
+
 // publicStream is the visitor's server-sent event stream: their messages
 // and the business's replies, each with the event sequence as its id so
 // that EventSource's automatic reconnect (Last-Event-ID) resumes without
 // a gap.
 func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	v, _, err := s.visitor(w, r)
+	v, err := s.streamVisitor(w, r)
 	if err != nil {
 		return err
 	}

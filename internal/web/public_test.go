@@ -35,14 +35,29 @@ type visitorMessage struct {
 	Status      string            `json:"status"`
 	ClientID    string            `json:"client_id"`
 	Attachments []visitorFileInfo `json:"attachments"`
+	Agent       string            `json:"agent"`
+	AgentAvatar string            `json:"agent_avatar"`
 }
 
 type visitorFileInfo struct {
-	ID          int64  `json:"id"`
-	Kind        string `json:"kind"`
-	Filename    string `json:"filename"`
-	ContentType string `json:"content_type"`
-	Size        int64  `json:"size"`
+	ID           int64     `json:"id"`
+	Kind         string    `json:"kind"`
+	Filename     string    `json:"filename"`
+	ContentType  string    `json:"content_type"`
+	Size         int64     `json:"size"`
+	URL          string    `json:"url"`
+	URLExpiresAt time.Time `json:"url_expires_at"`
+}
+
+// relative is the path and query of a link the server gave, checked to
+// be on the server.
+func relative(t *testing.T, srv *testrig.Server, link string) string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(link, srv.URL)
+	if !ok || !strings.HasPrefix(rest, "/") {
+		t.Fatalf("link %q is not on the server %s", link, srv.URL)
+	}
+	return rest
 }
 
 // agentList is the agent API's list of conversations or messages, as
@@ -414,10 +429,24 @@ func TestPublicTokens(t *testing.T) {
 				}
 			}
 		}
-		// ?token= works where a header cannot be set (images, streams).
+		// A token in the address is refused, valid or not, wherever it is
+		// given (logs and shared links would keep it).
 		c := srv.Anonymous()
-		c.Do("GET", "/public/v1/messages?token="+url.QueryEscape(live.Token), nil).Expect(http.StatusOK)
-		c.Do("GET", "/public/v1/messages?token="+url.QueryEscape(gone.Token), nil).Expect(http.StatusUnauthorized)
+		for _, path := range []string{"/public/v1/messages", "/public/v1/stream", "/public/v1/attachments/1", "/public/v1/stream/tickets", "/public/v1/seen"} {
+			method := "GET"
+			if path == "/public/v1/stream/tickets" || path == "/public/v1/seen" {
+				method = "POST"
+			}
+			for _, token := range []string{live.Token, gone.Token} {
+				r := c.Do(method, path+"?token="+url.QueryEscape(token), nil)
+				if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Err().Message, "Authorization header") {
+					t.Errorf("%s %s?token=: %d %s", method, path, r.StatusCode, r.Body)
+				}
+			}
+			// Even with the header as well.
+			live.Do(method, path+"?token="+url.QueryEscape(live.Token), nil).Expect(http.StatusUnauthorized)
+		}
+		live.Do("GET", "/public/v1/messages", nil).Expect(http.StatusOK)
 		if n := countRows(t, d, "messages"); n != 1 {
 			t.Fatalf("%d messages stored, want 1", n)
 		}
@@ -591,10 +620,11 @@ func TestPublicUploads(t *testing.T) {
 			t.Fatalf("refused uploads stored %d attachments", n-before)
 		}
 
-		// Sent: served with safe headers, by token in the URL too (as an
-		// <img> loads it); not to another visitor.
-		send(v, "pic", "", a.ID).Expect(http.StatusCreated)
-		r := srv.Anonymous().Do("GET", file+"?token="+url.QueryEscape(v.Token), nil).Expect(http.StatusOK)
+		// Sent: served with safe headers, by the link the message carries
+		// (as an <img> loads it, without the token); not to another visitor.
+		var sent visitorMessage
+		send(v, "pic", "", a.ID).Expect(http.StatusCreated).Decode(&sent)
+		r := srv.Anonymous().Do("GET", relative(t, srv, sent.Attachments[0].URL), nil).Expect(http.StatusOK)
 		if h := r.Header; h.Get("Content-Type") != "image/png" || h.Get("X-Content-Type-Options") != "nosniff" ||
 			!strings.Contains(h.Get("Content-Security-Policy"), "sandbox") || !strings.HasPrefix(h.Get("Content-Disposition"), "inline") {
 			t.Errorf("download headers %v", h)
@@ -653,14 +683,31 @@ type sseStream struct {
 	stop   func()
 }
 
-// openStream connects as the widget's EventSource does; lastEventID is
-// what a reconnecting EventSource sends.
+// openStream connects as the widget's EventSource does, with a ticket
+// asked for with the token; lastEventID is what a reconnecting
+// EventSource sends.
 func openStream(t *testing.T, srv *testrig.Server, token, query, lastEventID string) *sseStream {
 	t.Helper()
+	c := srv.Anonymous()
+	c.Token = token
+	var ticket struct {
+		Ticket string `json:"ticket"`
+	}
+	c.Do("POST", "/public/v1/stream/tickets", nil).Expect(http.StatusCreated).Decode(&ticket)
+	return openStreamAt(t, srv, "/public/v1/stream?ticket="+url.QueryEscape(ticket.Ticket)+query, "", lastEventID)
+}
+
+// openStreamAt opens the stream at path, with the Authorization header
+// when token is not "".
+func openStreamAt(t *testing.T, srv *testrig.Server, path, token, lastEventID string) *sseStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/public/v1/stream?token="+url.QueryEscape(token)+query, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	if lastEventID != "" {

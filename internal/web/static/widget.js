@@ -301,14 +301,37 @@ form .send{color:var(--accent)}
     return h('li', { class: 'msg ' + (visitor ? 'visitor' : 'business') + (it.state === 'failed' ? ' failed' : '') }, bubble, meta);
   }
 
+  // attachment shows a file: by the link the server gave (a capability for
+  // that file, valid for about an hour: never the session token), or a
+  // preview of one being sent.
   function attachment(a) {
     const label = [icon(ICON.clip), a.filename + ' (' + size(a.size) + ')'];
-    const url = a.id ? BASE + '/public/v1/attachments/' + a.id + '?token=' + encodeURIComponent(saved.token || '') : a.url;
-    if (!url) return h('span', { class: 'file' }, ...label); // a document being sent
-    const link = { href: url, target: '_blank', rel: 'noopener' };
+    if (!a.url) return h('span', { class: 'file' }, ...label); // a document being sent
+    const link = { href: a.url, target: '_blank', rel: 'noopener', onclick: (e) => openFile(e, a) };
     if (a.kind !== 'image') return h('a', { class: 'file', ...link }, ...label);
-    // Images change the height of the log when they load.
-    return h('a', link, h('img', { src: url, alt: a.filename, onload: () => pinned && toBottom() }));
+    // Images change the height of the log when they load; one whose link
+    // expired meanwhile gets a new link, once.
+    const img = h('img', { src: a.url, alt: a.filename, onload: () => pinned && toBottom(),
+      onerror: () => { if (a.id && !a.renewed) { a.renewed = true; renew(a).then((u) => { img.src = u; img.parentNode.href = u; }, () => {}); } } });
+    return h('a', link, img);
+  }
+
+  // renew asks for a new link to a file of the visitor's.
+  async function renew(a) {
+    const f = await api('GET', '/public/v1/attachments/' + a.id + '/link');
+    a.url = f.url;
+    a.url_expires_at = f.url_expires_at;
+    return f.url;
+  }
+
+  // openFile opens a file whose link is about to expire with a new one.
+  function openFile(e, a) {
+    if (!a.id || !a.url_expires_at || Date.parse(a.url_expires_at) - Date.now() > 60000) return;
+    e.preventDefault();
+    const w = window.open('', '_blank');
+    if (w) w.opener = null;
+    renew(a).then((u) => { e.target.closest('a').href = u; if (w) w.location = u; else window.open(u, '_blank', 'noopener'); },
+      (err) => { if (w) w.close(); show(err.message); });
   }
 
   // linkify turns web addresses into links; everything stays text.
@@ -420,11 +443,26 @@ form .send{color:var(--accent)}
   let stream = null;
   let streamFailures = 0;
   let streamTimer = 0;
+  let connecting = 0; // bumped to abandon a connection being made
 
-  function connect() {
+  // connect opens the event stream with a ticket (EventSource cannot send
+  // the token in a header, and the token never goes in a URL). The ticket
+  // is good for a minute: the browser's own reconnect (with Last-Event-ID)
+  // works within it; after that the stream is refused, and connectLater
+  // gets a new ticket and resumes from the last event seen.
+  async function connect() {
     disconnect();
     if (!saved.token) return;
-    const q = new URLSearchParams({ token: saved.token });
+    const attempt = connecting;
+    let ticket;
+    try {
+      ticket = (await api('POST', '/public/v1/stream/tickets')).ticket;
+    } catch (err) {
+      if (attempt === connecting && err.status !== 401) connectLater();
+      return;
+    }
+    if (attempt !== connecting || !saved.token) return;
+    const q = new URLSearchParams({ ticket });
     if (saved.seq != null) q.set('since', saved.seq);
     const es = (stream = new EventSource(BASE + '/public/v1/stream?' + q));
     const position = (e) => {
@@ -459,6 +497,7 @@ form .send{color:var(--accent)}
   }
 
   function disconnect() {
+    connecting++;
     clearTimeout(streamTimer);
     if (stream) stream.close();
     stream = null;
