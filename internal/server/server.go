@@ -200,6 +200,12 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (*A
 	if waOpt.APIVersion == "" {
 		waOpt.APIVersion = cfg.WhatsAppAPIVersion
 	}
+	if waOpt.Clock == nil {
+		waOpt.Clock = opt.Clock
+	}
+	if opt.Clock != nil {
+		a.Conversations.SetClock(opt.Clock)
+	}
 	a.WhatsApp = whatsapp.New(d, a.Log, a.Queue, a.Inboxes, a.Conversations,
 		attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), whatsapp.MediaLimits), a.Files, a.Metrics, logger, waOpt)
 	a.WhatsApp.Register(a.Runner)

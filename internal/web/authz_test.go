@@ -55,6 +55,7 @@ var apiAccess = map[string][]string{
 	"GET /api/v1/conversations/{id}/messages":      {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/messages":     {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/close":        {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/conversations/{id}/typing":       {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/reopen":       {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/read":         {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/tags":         {"admin", "inbox_manager", "service", "sales"},
@@ -121,6 +122,7 @@ var apiAccess = map[string][]string{
 	"GET /public/v1/avatars/{version}":         {"public"},
 	"POST /public/v1/seen":                     {"public"},
 	"POST /public/v1/stream/tickets":           {"public"},
+	"POST /public/v1/typing":                   {"public"},
 	"GET /public/v1/stream":                    {"public"},
 }
 

@@ -86,6 +86,30 @@ type publicPage struct {
 	Closed bool `json:"closed"`
 }
 
+// publicStatus is the state of the visitor's conversation, sent on the
+// event stream when it changes.
+type publicStatus struct {
+	// Closed: the agent closed the conversation; the visitor's next
+	// message starts a new one.
+	Closed bool `json:"closed"`
+}
+
+// publicTypingEvent says, on the event stream, that the business is
+// writing a reply.
+type publicTypingEvent struct {
+	// Agent is the public name of who types ("" when they show none).
+	Agent string `json:"agent,omitempty"`
+}
+
+// publicTyping is an agent's typing as the visitor sees it.
+func (s *Server) publicTyping(ctx context.Context, t conversation.Typing) publicTypingEvent {
+	var p publicTypingEvent
+	if n, err := s.ui.names(ctx, []int64{t.UserID}, nil); err == nil {
+		p.Agent = n.public[t.UserID]
+	}
+	return p
+}
+
 // publicTicket opens the visitor's event stream (EventSource cannot send
 // the token in a header).
 type publicTicket struct {
@@ -427,6 +451,20 @@ func (s *Server) publicSeen(w http.ResponseWriter, r *http.Request, _ policy.Act
 	return nil
 }
 
+// publicTypingSignal tells the agents that the visitor is writing. The
+// answer is the same whether the signal went or was throttled.
+func (s *Server) publicTypingSignal(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return err
+	}
+	if err := s.Webchat.Typing(r.Context(), v); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // publicStreamTicket gives the widget a ticket to open its event stream
 // with (EventSource cannot send the token in a header).
 func (s *Server) publicStreamTicket(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
@@ -486,7 +524,21 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 	var contactID atomic.Int64
 	contactID.Store(v.ContactID)
 	filter := func(e *event.Event) bool {
-		if !e.Public || e.Ref.InboxID != v.InboxID || (e.Type != event.MessageCreated && e.Type != event.MessageUpdated) {
+		if e.Ref.InboxID != v.InboxID {
+			return false
+		}
+		switch e.Type {
+		case event.MessageCreated, event.MessageUpdated:
+			if !e.Public {
+				return false
+			}
+		case event.Typing:
+			// The agent's typing (the customer's own is not public).
+			return e.Public && e.ContactID != 0 && e.ContactID == contactID.Load()
+		case event.ConversationUpdated:
+			// Only the status is passed on (closed or not).
+			return e.ContactID != 0 && e.ContactID == contactID.Load()
+		default:
 			return false
 		}
 		if c := contactID.Load(); c != 0 {
@@ -518,9 +570,16 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 	h.Set("X-Accel-Buffering", "no")
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
+	// write sends an event; a signal goes without an id (it is not in the
+	// log), so the browser's Last-Event-ID stays on the last one that is.
 	write := func(id int64, typ string, data any) error {
 		b, _ := json.Marshal(data)
-		if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", id, typ, b); err != nil {
+		if id > 0 {
+			if _, err := fmt.Fprintf(w, "id: %d\n", id); err != nil {
+				return err
+			}
+		}
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", typ, b); err != nil {
 			return err
 		}
 		return rc.Flush()
@@ -534,10 +593,60 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 			return nil
 		}
 	}
+	// current is the visitor's latest conversation, the one the widget
+	// shows (0 until it is needed): typing and status events of older
+	// ones are not passed on.
+	var current int64
+	// closed is what the stream last said of current (nil: nothing yet,
+	// so the first change it sees is passed on, whatever it was).
+	var closed *bool
+	status := func(id int64, c bool) error {
+		if closed != nil && *closed == c {
+			return nil
+		}
+		closed = &c
+		return write(id, "status", publicStatus{Closed: c})
+	}
+	loadCurrent := func() int64 {
+		if current == 0 {
+			cv := v
+			cv.ContactID = contactID.Load()
+			if c, ok, err := s.Webchat.CurrentConversation(r.Context(), cv); err == nil && ok {
+				current = c.ID
+			}
+		}
+		return current
+	}
 	sendEvent := func(e event.Event) error {
+		switch e.Type {
+		case event.Typing:
+			var t conversation.Typing
+			if json.Unmarshal(e.Data, &t) != nil || t.ConversationID != loadCurrent() {
+				return nil
+			}
+			return write(0, "typing", s.publicTyping(r.Context(), t))
+		case event.ConversationUpdated:
+			var c conversation.Conversation
+			if json.Unmarshal(e.Data, &c) != nil || c.ID < loadCurrent() {
+				return nil
+			}
+			if c.ID > current {
+				current, closed = c.ID, nil
+			}
+			return status(e.Seq, c.Status == conversation.Closed)
+		}
 		var m conversation.Message
 		if err := json.Unmarshal(e.Data, &m); err != nil {
 			return nil
+		}
+		if m.ConversationID > current {
+			// A message after a close began a new conversation.
+			if current != 0 {
+				if err := status(0, false); err != nil {
+					return err
+				}
+			}
+			current = m.ConversationID
 		}
 		return write(e.Seq, "message", s.publicOf(r.Context(), &m))
 	}

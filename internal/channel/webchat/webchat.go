@@ -403,6 +403,18 @@ func (s *Service) Messages(ctx context.Context, v Visitor, before int64, limit i
 	return p, c, err
 }
 
+// Typing tells the agents who may see the visitor's conversation that the
+// visitor is writing (nothing before their first message: there is no
+// conversation to show it in). Signals are throttled per conversation.
+func (s *Service) Typing(ctx context.Context, v Visitor) error {
+	c, ok, err := s.CurrentConversation(ctx, v)
+	if err != nil || !ok {
+		return err
+	}
+	_, err = s.conv.CustomerTyping(ctx, c.ID)
+	return err
+}
+
 // Seen records that the visitor's widget received (read=false) or showed
 // (read=true) the agent replies up to message id upTo.
 func (s *Service) Seen(ctx context.Context, v Visitor, upTo int64, read bool) error {
