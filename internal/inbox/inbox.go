@@ -60,6 +60,9 @@ type WebchatSettings struct {
 	Color string `json:"color"`
 	// AllowedOrigins are the sites that may embed the widget; empty means any.
 	AllowedOrigins []string `json:"allowed_origins"`
+	// PreChatForm has the widget ask the visitor's name and email before
+	// their first message; the contact gets them.
+	PreChatForm bool `json:"pre_chat_form"`
 }
 
 // settings is what the settings column holds.

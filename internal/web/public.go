@@ -16,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
@@ -40,6 +41,14 @@ type publicInbox struct {
 	Greeting        string `json:"greeting"`
 	Color           string `json:"color"`
 	RequireIdentity bool   `json:"require_identity"`
+	// PreChatForm: ask the visitor's name and email before the first
+	// message (a session needs both).
+	PreChatForm bool `json:"pre_chat_form"`
+	// Language is the language the widget speaks, the best match for
+	// ?lang= (the site's); Words are the widget's words in it, keyed by
+	// the English (none for English).
+	Language string            `json:"language"`
+	Words    map[string]string `json:"words,omitempty"`
 }
 
 type publicSession struct {
@@ -204,7 +213,7 @@ func (s *Server) publicPreflight(w http.ResponseWriter, r *http.Request, _ polic
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
 	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept-Language, Last-Event-ID")
 	h.Set("Access-Control-Max-Age", "86400")
 	h.Add("Vary", "Origin")
 	w.WriteHeader(http.StatusNoContent)
@@ -245,8 +254,23 @@ func (s *Server) publicInbox(w http.ResponseWriter, r *http.Request, _ policy.Ac
 	if err := checkOrigin(r, in); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, publicInbox{Name: in.Name, Greeting: in.Webchat.Greeting, Color: in.Webchat.Color, RequireIdentity: in.Webchat.RequireIdentity})
+	lang := s.Catalog.Match(r.URL.Query().Get("lang"))
+	writeJSON(w, http.StatusOK, publicInbox{Name: in.Name, Greeting: in.Webchat.Greeting, Color: in.Webchat.Color, RequireIdentity: in.Webchat.RequireIdentity,
+		PreChatForm: in.Webchat.PreChatForm, Language: lang, Words: s.widgetWords(lang)})
 	return nil
+}
+
+// widgetWords are the widget's words (its t("…") strings) in lang; nil
+// for English.
+func (s *Server) widgetWords(lang string) map[string]string {
+	if lang == i18n.Default {
+		return nil
+	}
+	words := make(map[string]string, len(s.ui.widgetKeys))
+	for _, k := range s.ui.widgetKeys {
+		words[k] = s.Catalog.T(lang, k)
+	}
+	return words
 }
 
 func (s *Server) publicStart(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {

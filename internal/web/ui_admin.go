@@ -85,6 +85,7 @@ type inboxForm struct {
 	Color           string
 	Origins         string
 	RequireIdentity bool
+	PreChatForm     bool
 	Members         []int64
 	Users           []user.User
 	Saved           bool
@@ -120,12 +121,14 @@ func readInboxForm(r *http.Request, f *inboxForm, fields problem.Fields) *inbox.
 	f.Color = strings.TrimSpace(r.PostForm.Get("color"))
 	f.Origins = r.PostForm.Get("allowed_origins")
 	f.RequireIdentity = r.PostForm.Get("require_identity") != ""
+	f.PreChatForm = r.PostForm.Get("pre_chat_form") != ""
 	f.Members = formIDs(r, "member_ids", fields)
 	origins := []string{}
 	for _, o := range strings.FieldsFunc(f.Origins, func(c rune) bool { return c == '\n' || c == '\r' || c == ',' || c == ' ' }) {
 		origins = append(origins, o)
 	}
-	return &inbox.WebchatSettings{RequireIdentity: f.RequireIdentity, Greeting: strings.TrimSpace(f.Greeting), Color: f.Color, AllowedOrigins: origins}
+	return &inbox.WebchatSettings{RequireIdentity: f.RequireIdentity, Greeting: strings.TrimSpace(f.Greeting), Color: f.Color, AllowedOrigins: origins,
+		PreChatForm: f.PreChatForm}
 }
 
 // mergeFields adds the fields of a refused change to the form's own.
@@ -197,6 +200,7 @@ func (u *ui) editInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 	f := inboxForm{Inbox: in, Name: in.Name, Members: in.MemberIDs, Saved: r.URL.Query().Get("saved") == "1"}
 	if in.Webchat != nil {
 		f.Greeting, f.Color, f.RequireIdentity = in.Webchat.Greeting, in.Webchat.Color, in.Webchat.RequireIdentity
+		f.PreChatForm = in.Webchat.PreChatForm
 		f.Origins = strings.Join(in.Webchat.AllowedOrigins, "\n")
 	}
 	return u.renderInboxForm(w, r, a, http.StatusOK, f, nil)

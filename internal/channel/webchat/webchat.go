@@ -4,6 +4,9 @@
 // by passing an identifier with its HMAC-SHA256 under the inbox secret, so
 // the same person is one contact on every device.
 //
+// An inbox may ask for the visitor's name and email first (the pre-chat
+// form: inbox.WebchatSettings.PreChatForm); a session then needs both.
+//
 // Starting a session costs one row: the visitor's contact is made with
 // their first message (a verified person who wrote before, on any device,
 // is their contact from the start). Sessions whose visitor never wrote are
@@ -127,14 +130,21 @@ func (s *Service) StartSession(ctx context.Context, inboxToken string, st Start)
 	}
 	f := problem.Fields{}
 	st.Name = strings.TrimSpace(st.Name)
-	if utf8.RuneCountInString(st.Name) > 100 || !utf8.ValidString(st.Name) {
+	st.Email = strings.TrimSpace(st.Email)
+	switch {
+	case utf8.RuneCountInString(st.Name) > 100 || !utf8.ValidString(st.Name):
 		f.Add("name", "A name has at most 100 characters.")
+	case st.Name == "" && in.Webchat.PreChatForm:
+		f.Add("name", "Enter your name.")
 	}
-	if st.Email != "" {
+	switch {
+	case st.Email != "":
 		st.Email = user.NormalizeEmail(st.Email)
 		if m := user.ValidateEmail(st.Email); m != "" {
 			f.Add("email", "%s", m)
 		}
+	case in.Webchat.PreChatForm:
+		f.Add("email", "Enter your email address.")
 	}
 	if len(st.Identifier) > 200 {
 		f.Add("identifier", "An identifier has at most 200 characters.")
