@@ -44,9 +44,9 @@ func TestPublicPreChatForm(t *testing.T) {
 		}
 
 		for _, tc := range []struct {
-			name        string
-			body        map[string]string
-			lang        string
+			name                string
+			body                map[string]string
+			lang                string
 			wantName, wantEmail string
 		}{
 			{"nothing", map[string]string{}, "", "Enter your name.", "Enter your email address."},
