@@ -322,3 +322,77 @@ func jsonStrings(v any) []string {
 	}
 	return nil
 }
+
+// TestPublicAvatar: an agent who shows customers their name shows their
+// picture too, through a signed link that serves that picture and nothing
+// else; an agent who shows no name shows no picture.
+func TestPublicAvatar(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		srv := testrig.Start(t, d)
+		agent := srv.NewUser("agent@example.com", policy.Service)
+		in, _ := srv.NewWebchatInbox("Site", agent.UserID)
+		body, ctype := fileForm(t, "me.png", pngOf(t, 80, 80))
+		agent.Do("PUT", "/api/v1/me/avatar", body, "Content-Type", ctype).Expect(http.StatusOK)
+		v := srv.NewVisitor(in.Token, nil)
+		v.Say("Hello")
+		var list agentList
+		agent.Do("GET", "/api/v1/conversations", nil).Expect(http.StatusOK).Decode(&list)
+		reply := func(text string) visitorMessage {
+			t.Helper()
+			var sent struct {
+				ID int64 `json:"id"`
+			}
+			agent.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", list.Items[0].ID), map[string]string{"text": text}).Expect(http.StatusCreated).Decode(&sent)
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				for _, m := range history(t, v) {
+					if m.ID == sent.ID && m.Status == "sent" {
+						return m
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the reply never reached the visitor")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+
+		// No public name: neither name nor picture.
+		if m := reply("Hi"); m.Agent != "" || m.AgentAvatar != "" {
+			t.Fatalf("reply of an agent without a public name: %+v", m)
+		}
+		agent.Do("PATCH", "/api/v1/me", map[string]any{"public_name": "Sam"}).Expect(http.StatusOK)
+		m := reply("Sam here")
+		if m.Agent != "Sam" || m.AgentAvatar == "" {
+			t.Fatalf("reply %+v", m)
+		}
+		link := relative(t, srv, m.AgentAvatar)
+		anon := srv.Anonymous()
+		r := anon.Do("GET", link, nil).Expect(http.StatusOK)
+		if r.Header.Get("Content-Type") != "image/jpeg" || !strings.Contains(r.Header.Get("Cache-Control"), "immutable") ||
+			!strings.Contains(r.Header.Get("Content-Security-Policy"), "sandbox") || !bytes.HasPrefix(r.Body, []byte{0xff, 0xd8}) {
+			t.Fatalf("avatar: %v %d bytes", r.Header, len(r.Body))
+		}
+		// The link names the picture, not the agent.
+		if strings.Contains(link, fmt.Sprint(agent.UserID)+"?") || strings.Contains(link, "/avatars/"+fmt.Sprint(agent.UserID)) {
+			t.Errorf("link %s names the agent", link)
+		}
+		u := mustURL(t, link)
+		for name, path := range map[string]string{
+			"changed sig":     u.Path + "?sig=" + flip(u.Query().Get("sig")),
+			"no sig":          u.Path,
+			"another version": u.Path + "0?" + u.RawQuery,
+		} {
+			if r := anon.Do("GET", path, nil); r.StatusCode != http.StatusNotFound {
+				t.Errorf("%s: %d %s", name, r.StatusCode, r.Body)
+			}
+		}
+		// The agent stops showing a name: the picture goes with it.
+		agent.Do("PATCH", "/api/v1/me", map[string]any{"public_name": ""}).Expect(http.StatusOK)
+		anon.Do("GET", link, nil).Expect(http.StatusNotFound)
+		if m := reply("Anonymous again"); m.AgentAvatar != "" {
+			t.Fatalf("reply %+v", m)
+		}
+	})
+}
