@@ -4,6 +4,8 @@
 // published to a Broker after commit. The real-time hub of each node
 // delivers events in sequence order and fills any gap from the log, so a
 // client that resumes after the last sequence it saw misses nothing.
+// Signals (Log.Signal: typing indicators) are events that are not stored:
+// no sequence, published to whoever listens at that moment.
 package event
 
 import (
