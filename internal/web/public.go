@@ -574,6 +574,25 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 		}
 		return false
 	}
+	// current is the visitor's latest conversation, the one the widget
+	// shows: typing and status events of older ones are not passed on.
+	// closed is what the widget knows of it: on a new stream what the
+	// history it loads says; on a stream that resumes it is not known, so
+	// the first change of the conversation is passed on whatever it is.
+	// After that only changes of closed go (every message changes its
+	// conversation).
+	var current int64
+	var closed *bool
+	if v.ContactID == 0 {
+		closed = new(bool) // no conversation yet
+	} else if c, ok, err := s.Webchat.CurrentConversation(r.Context(), v); err != nil {
+		return err
+	} else if ok {
+		current = c.ID
+		if since < 0 {
+			closed = &c.Closed
+		}
+	}
 	sub, replay, at, err := s.Hub.Subscribe(r.Context(), since, filter)
 	resync := err == realtime.ErrResync
 	if resync {
@@ -617,13 +636,6 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 			return nil
 		}
 	}
-	// current is the visitor's latest conversation, the one the widget
-	// shows (0 until it is needed): typing and status events of older
-	// ones are not passed on.
-	var current int64
-	// closed is what the stream last said of current (nil: nothing yet,
-	// so the first change it sees is passed on, whatever it was).
-	var closed *bool
 	status := func(id int64, c bool) error {
 		if closed != nil && *closed == c {
 			return nil
@@ -631,31 +643,21 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 		closed = &c
 		return write(id, "status", publicStatus{Closed: c})
 	}
-	loadCurrent := func() int64 {
-		if current == 0 {
-			cv := v
-			cv.ContactID = contactID.Load()
-			if c, ok, err := s.Webchat.CurrentConversation(r.Context(), cv); err == nil && ok {
-				current = c.ID
-			}
-		}
-		return current
-	}
 	sendEvent := func(e event.Event) error {
 		switch e.Type {
 		case event.Typing:
 			var t conversation.Typing
-			if json.Unmarshal(e.Data, &t) != nil || t.ConversationID != loadCurrent() {
+			if json.Unmarshal(e.Data, &t) != nil || t.ConversationID != current {
 				return nil
 			}
 			return write(0, "typing", s.publicTyping(r.Context(), t))
 		case event.ConversationUpdated:
 			var c conversation.Conversation
-			if json.Unmarshal(e.Data, &c) != nil || c.ID < loadCurrent() {
+			if json.Unmarshal(e.Data, &c) != nil || c.ID < current {
 				return nil
 			}
 			if c.ID > current {
-				current, closed = c.ID, nil
+				current = c.ID
 			}
 			return status(e.Seq, c.Status == conversation.Closed)
 		}

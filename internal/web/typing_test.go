@@ -204,13 +204,12 @@ func TestPublicClosed(t *testing.T) {
 		s := openStream(t, srv, v.Token, "", "")
 		hello := s.next(t)
 
+		// Other changes of the conversation say nothing: the next event
+		// is the close.
 		agent.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/tags", convID), map[string]string{"tag": "vip"}).Expect(http.StatusOK)
-		if e := s.next(t); e.Type != "status" || e.Data != `{"closed":false}` || e.ID <= hello.ID {
-			t.Fatalf("after a change: %+v", e)
-		}
 		agent.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/close", convID), nil).Expect(http.StatusOK)
 		e := s.next(t)
-		if e.Type != "status" || e.Data != `{"closed":true}` {
+		if e.Type != "status" || e.Data != `{"closed":true}` || e.ID <= hello.ID {
 			t.Fatalf("after close: %+v", e)
 		}
 		if !closed() {
@@ -232,6 +231,17 @@ func TestPublicClosed(t *testing.T) {
 		}
 		if closed() {
 			t.Fatal("the new conversation shows closed")
+		}
+
+		// Closed and reopened by the agent: both are said.
+		agent.Do("GET", "/api/v1/conversations?status=open", nil).Expect(http.StatusOK).Decode(&list)
+		second := list.Items[0].ID
+		agent.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/close", second), nil).Expect(http.StatusOK)
+		agent.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/reopen", second), nil).Expect(http.StatusOK)
+		for _, want := range []string{`{"closed":true}`, `{"closed":false}`} {
+			if e := s.next(t); e.Type != "status" || e.Data != want {
+				t.Fatalf("event %+v, want status %s", e, want)
+			}
 		}
 	})
 }
