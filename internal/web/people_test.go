@@ -634,14 +634,22 @@ func TestPublicName(t *testing.T) {
 	id := list.Items[0].ID
 	ana.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", id), map[string]string{"text": "Hi, I am Ana"}).Expect(201)
 	bo.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", id), map[string]string{"text": "And I am Bo"}).Expect(201)
-	var hist struct {
+	type history struct {
 		Items []struct {
 			Text  string `json:"text"`
 			From  string `json:"from"`
 			Agent string `json:"agent"`
 		} `json:"items"`
 	}
-	v.Do("GET", "/public/v1/messages", nil).Expect(200).Decode(&hist)
+	// Replies reach the visitor once the outbox has sent them.
+	var hist history
+	for deadline := time.Now().Add(10 * time.Second); len(hist.Items) < 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replies never reached the visitor: %+v", hist.Items)
+		}
+		hist = history{}
+		v.Do("GET", "/public/v1/messages", nil).Expect(200).Decode(&hist)
+	}
 	agents := map[string]string{}
 	for _, m := range hist.Items {
 		agents[m.Text] = m.Agent
