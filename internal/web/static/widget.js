@@ -552,7 +552,7 @@ form .send{color:var(--accent)}
     form.hidden = true;
     if (fields) fieldErrors(fields);
     if (!panel.hidden) (nameInput.value ? emailInput : nameInput).focus();
-    return new Promise((resolve, reject) => { asked = { id, resolve, reject }; });
+    return new Promise((resolve) => { asked = { id, resolve }; });
   }
 
   // fieldErrors shows a message under each field that has one.
