@@ -16,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/job"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/tag"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
@@ -42,11 +43,13 @@ type Service struct {
 	replyWindow ReplyWindow
 	// assigner picks who gets new conversations (see autoassign.go).
 	assigner Assigner
+	// typing throttles the typing indicators (see typing.go).
+	typing *realtime.Throttle[typingKey]
 }
 
 // NewService returns the conversation service.
 func NewService(d *db.DB, log *event.Log, queue *job.Queue, limits attachment.Limits) *Service {
-	return &Service{db: d, log: log, queue: queue, limits: limits}
+	return &Service{db: d, log: log, queue: queue, limits: limits, typing: realtime.NewThrottle[typingKey](TypingEvery, nil)}
 }
 
 // Incoming is a customer's message as a channel delivers it.

@@ -138,6 +138,16 @@ func TestWidget(t *testing.T) {
 		}
 	})
 
+	// The addresses of the event streams the page opens are noted (they
+	// are not in the page's resource timing).
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+		window.streams = [];
+		const Real = window.EventSource;
+		window.EventSource = class extends Real {
+			constructor(url, opts) { super(url, opts); window.streams.push(String(url)); }
+		};`}); err != nil {
+		t.Fatal(err)
+	}
 	Do(t, ctx, chromedp.Navigate(srv.URL+"/widget/demo/"+in.Token))
 	if csp := Run(t, ctx, chromedp.Evaluate[string](`fetch(location.href).then(r => r.headers.get('Content-Security-Policy'))`, chromedp.EvalAwaitPromise)); !strings.Contains(csp, "style-src 'self';") {
 		t.Fatalf("demo page CSP %q: the test expects the strict one", csp)
@@ -256,6 +266,24 @@ func TestWidget(t *testing.T) {
 	ms := messages()
 	if len(ms[0].Attachments) != 1 || ms[0].Attachments[0].ContentType != "image/png" || ms[0].Attachments[0].Filename != "parcel.png" {
 		t.Fatalf("stored image message %+v", ms[0])
+	}
+	// No address the widget uses (links, images, the requests it made, the
+	// event stream's) carries the session token.
+	token := Run(t, ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem('switchboard:`+in.Token+`')).token`))
+	urls := Run(t, ctx, chromedp.Evaluate[[]string](`[
+		...Array.from(`+widget+`.querySelectorAll('[src], [href]'), (e) => e.getAttribute('src') || e.getAttribute('href')),
+		...performance.getEntriesByType('resource').map((e) => e.name),
+		...window.streams,
+	]`))
+	stream := false
+	for _, u := range urls {
+		if strings.Contains(u, token) || strings.Contains(u, "token=") {
+			t.Errorf("the widget used the address %s, with the session token", u)
+		}
+		stream = stream || strings.Contains(u, "/public/v1/stream?ticket=")
+	}
+	if !stream || len(urls) < 5 {
+		t.Errorf("the addresses looked at miss the event stream's: %q", urls)
 	}
 
 	// On a phone the open panel fills the screen.

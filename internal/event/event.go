@@ -6,6 +6,8 @@
 // client that resumes after the last sequence it saw misses nothing.
 // Consumers follow the log from cursors of their own for the reactions
 // that run after the writing transaction (consumer.go).
+// Signals (Log.Signal: typing indicators) are events that are not stored:
+// no sequence, published to whoever listens at that moment.
 package event
 
 import (
@@ -28,6 +30,10 @@ const (
 	MessageUpdated      = "message.updated"
 	InboxChanged        = "inbox.changed"
 	MembershipChanged   = "membership.changed"
+
+	// Typing is a signal (Log.Signal) that someone is writing in a
+	// conversation.
+	Typing = "typing"
 )
 
 // Event is one entry of the log. Seq, Type and Data go to clients; the
@@ -68,6 +74,10 @@ func (e *Event) VisibleTo(s policy.Scope, role policy.Role) bool {
 	}
 	return role == policy.Admin
 }
+
+// Ephemeral reports whether e is a signal (Log.Signal): not in the log,
+// without a sequence.
+func (e *Event) Ephemeral() bool { return e.Seq == 0 }
 
 // New makes an event with data marshalled to JSON. It panics if data
 // cannot be marshalled, which is a programming error.
@@ -141,6 +151,19 @@ func (l *Log) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := l.broker.Publish(ctx, written); err != nil {
 		// The events are committed: hubs poll the log and catch up.
 		l.logger.Warn("event: publish failed; hubs will catch up from the log", "err", err, "seq", written[0].Seq)
+	}
+	return nil
+}
+
+// Signal publishes e to every node's hub without writing it anywhere: it
+// has no sequence, reaches only the subscribers connected at that moment
+// (with the same audience rules as other events), is never replayed, and
+// one lost on the way is lost. For what does not matter a few seconds
+// later, like typing indicators.
+func (l *Log) Signal(ctx context.Context, e Event) error {
+	e.Seq, e.At = 0, time.Now()
+	if err := l.broker.Publish(ctx, []Event{e}); err != nil {
+		return fmt.Errorf("event: signal %s: %w", e.Type, err)
 	}
 	return nil
 }

@@ -181,6 +181,11 @@ type Attempt struct {
 	CallbackData  string // biz_opaque_callback_data of the request
 	Injected      bool   // the error was injected
 	Read          bool   // a mark-as-read, not a message
+	// Typing: the mark-as-read asked for the typing indicator
+	// (typing_indicator {"type":"text"}); Marked is the customer's
+	// message it names (message_id).
+	Typing bool
+	Marked string
 }
 
 // ChatMessage is a message of a chat between a business number and a

@@ -156,6 +156,9 @@ func (c *call) send() (any, *Error) {
 		cb = *req.BizOpaqueCallbackData
 	}
 	attempt := Attempt{At: f.now(), PhoneNumberID: n.ID, CallbackData: cb, Read: req.Status == "read"}
+	if req.Status != "" {
+		attempt.Typing, attempt.Marked = req.TypingIndicator != nil, req.MessageID
+	}
 	f.mu.Lock()
 	inject := f.injection(EndpointMessages, n.ID)
 	if inject != nil && !inject.drop {

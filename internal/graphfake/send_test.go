@@ -302,6 +302,27 @@ func TestMarkReadAndTyping(t *testing.T) {
 	if !e.fake.Typing(e.num.ID, ann.Phone) {
 		t.Error("not typing")
 	}
+	// Recorded as a read mark with the indicator, naming the message.
+	at := e.fake.Attempts()
+	if a := at[len(at)-1]; !a.Read || !a.Typing || a.Marked != second || a.Status != 200 {
+		t.Errorf("attempt %+v", a)
+	}
+	// Malformed indicators are refused as Meta refuses them, and recorded.
+	for _, body := range []string{
+		`{"messaging_product":"whatsapp","status":"read","message_id":"` + third + `","typing_indicator":{"type":"audio"}}`,
+		`{"messaging_product":"whatsapp","status":"read","message_id":"` + third + `","typing_indicator":"text"}`,
+		`{"messaging_product":"whatsapp","status":"read","typing_indicator":{"type":"text"}}`,
+		`{"messaging_product":"whatsapp","status":"typing","message_id":"` + third + `","typing_indicator":{"type":"text"}}`,
+	} {
+		st, out, _ := e.graph(t, "POST", msgsPath(e), body)
+		if st != 400 || dig(out, "error", "code") != float64(100) {
+			t.Errorf("%s: %d %v", body, st, out)
+		}
+	}
+	at = e.fake.Attempts()
+	if a := at[len(at)-1]; a.Status != 400 || a.Code != 100 {
+		t.Errorf("refused attempt %+v", a)
+	}
 	e.graph(t, "POST", msgsPath(e), `{"messaging_product":"whatsapp","to":"16505551234","text":{"body":"Here"}}`)
 	if e.fake.Typing(e.num.ID, ann.Phone) {
 		t.Error("still typing after the reply")

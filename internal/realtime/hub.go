@@ -2,6 +2,9 @@
 // puts them in sequence order (filling gaps from the event log) and hands
 // each one to the subscribers allowed to see it. A subscriber that falls
 // too far behind is dropped; its client reconnects and resumes from the log.
+// Signals (event.Log.Signal: typing indicators) are events without a
+// sequence: the hub hands them on as they come, to whoever is subscribed
+// then, and never replays them; Throttle keeps them few.
 package realtime
 
 import (
@@ -228,11 +231,15 @@ func (h *Hub) Run(ctx context.Context) error {
 }
 
 // accept delivers e if it is next, keeps it if it is early, ignores it if
-// it was already delivered.
+// it was already delivered. A signal (an event without a sequence) is
+// delivered at once and changes no position.
 func (h *Hub) accept(e event.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
+	case e.Ephemeral():
+		h.fanOutLocked(&e)
+		return
 	case e.Seq <= h.delivered:
 		return
 	case e.Seq > h.delivered+1:
@@ -294,10 +301,15 @@ func (h *Hub) catchUp(ctx context.Context) {
 	}
 }
 
-// deliverLocked hands e to every subscriber that may see it.
+// deliverLocked hands e, the next in sequence, to every subscriber that
+// may see it.
 func (h *Hub) deliverLocked(e event.Event) {
 	h.delivered = e.Seq
-	p := &e
+	h.fanOutLocked(&e)
+}
+
+// fanOutLocked hands p to every subscriber whose filter takes it.
+func (h *Hub) fanOutLocked(p *event.Event) {
 	for s := range h.subs {
 		if !s.filter(p) {
 			continue

@@ -271,3 +271,49 @@ func TestSlowSubscriberIsDroppedOthersAreNot(t *testing.T) {
 		}
 	})
 }
+
+// TestSignalsPassWithoutASequence: a signal (an event without a sequence)
+// reaches the subscribers at once, even while sequenced events wait for a
+// gap to fill, goes only where filters take it, moves no position and is
+// never replayed.
+func TestSignalsPassWithoutASequence(t *testing.T) {
+	l := &memLog{}
+	h := newHub(t, l, Config{GapWait: time.Hour, Poll: time.Hour})
+	mine := func(e *event.Event) bool { return e.ConversationID == 1 }
+	s, _, _, _ := h.Subscribe(context.Background(), -1, mine)
+	other, _, _, _ := h.Subscribe(context.Background(), -1, func(e *event.Event) bool { return e.ConversationID == 2 })
+	es := l.add(2)
+	h.Receive([]event.Event{es[1]}) // waits for event 1
+	h.Receive([]event.Event{{Type: event.Typing, ConversationID: 1}})
+	select {
+	case e := <-s.C():
+		if e.Type != event.Typing || !e.Ephemeral() {
+			t.Fatalf("first delivered %+v, want the signal", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the signal waited")
+	}
+	if p := h.Position(); p != 0 {
+		t.Fatalf("position %d after a signal", p)
+	}
+	h.Receive([]event.Event{es[0]})
+	if got := collect(t, s, 2); !slices.Equal(got, []int64{1, 2}) {
+		t.Fatalf("then delivered %v", got)
+	}
+	// The other subscriber's filter did not take it: the next thing it
+	// gets is a signal of its own.
+	h.Receive([]event.Event{{Type: event.Typing, ConversationID: 2}})
+	if e := <-other.C(); e.ConversationID != 2 || e.Type != event.Typing {
+		t.Fatalf("other got %+v", e)
+	}
+	// Resuming replays the log only.
+	_, replay, _, err := h.Subscribe(context.Background(), 0, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range replay {
+		if e.Ephemeral() {
+			t.Fatalf("replayed a signal: %+v", e)
+		}
+	}
+}

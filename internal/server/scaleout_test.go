@@ -170,4 +170,24 @@ func TestScaleOut(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+
+	// A visitor typing through node A shows on node B's socket: a signal
+	// between the nodes, not stored, without a sequence.
+	typist := a.NewVisitor(in.Token, nil)
+	typist.Say("a question is coming")
+	typist.Do("POST", "/public/v1/typing", nil).Expect(204)
+	for {
+		_, raw, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for the typing signal: %v", err)
+		}
+		var f map[string]json.RawMessage
+		json.Unmarshal(raw, &f)
+		if string(f["type"]) == `"typing"` {
+			if _, ok := f["seq"]; ok || !strings.Contains(string(f["data"]), `"from":"customer"`) {
+				t.Fatalf("typing frame %s", raw)
+			}
+			break
+		}
+	}
 }

@@ -115,6 +115,9 @@ type Options struct {
 	// Work is more long-running work, by name, supervised with the node's
 	// own: it runs until its context ends, and an error stops the node.
 	Work map[string]func(context.Context) error
+	// Clock, when set, is the time of the web layer's expiring links and
+	// tickets and of the typing indicators' throttles (tests).
+	Clock func() time.Time
 }
 
 // Open opens the database, applies migrations and assembles the node.
@@ -156,6 +159,12 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		}
 	}
 	box, err := secret.NewBox(key)
+	if err != nil {
+		return nil, err
+	}
+	// The widget's links to files and its event stream tickets are signed
+	// with a key of their own, derived from the secret key.
+	links, err := secret.NewSigner(key, "public links")
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +216,12 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	if waOpt.APIVersion == "" {
 		waOpt.APIVersion = cfg.WhatsAppAPIVersion
 	}
+	if waOpt.Clock == nil {
+		waOpt.Clock = opt.Clock
+	}
+	if opt.Clock != nil {
+		a.Conversations.SetClock(opt.Clock)
+	}
 	a.WhatsApp = whatsapp.New(d, a.Log, a.Queue, a.Inboxes, a.Conversations,
 		attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), whatsapp.MediaLimits), a.Files, a.Metrics, logger, waOpt)
 	a.WhatsApp.Register(a.Runner)
@@ -237,7 +252,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
 		MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,
-		Presence: a.Presence, Avatars: a.Avatars,
+		Presence: a.Presence, Avatars: a.Avatars, Links: links, Now: opt.Clock,
 	})
 	if err != nil {
 		return nil, err

@@ -345,7 +345,9 @@ func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request, a attac
 	h.Set("Content-Type", a.ContentType)
 	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": a.Filename}))
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	h.Set("Cache-Control", "private, max-age=86400, immutable")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "private, max-age=86400, immutable")
+	}
 	http.ServeContent(w, r, "", a.CreatedAt, f)
 	return nil
 }

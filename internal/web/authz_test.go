@@ -61,6 +61,7 @@ var apiAccess = map[string][]string{
 	"GET /api/v1/conversations/{id}/activities":    {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/messages":     {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/close":        {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/conversations/{id}/typing":       {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/reopen":       {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/read":         {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/tags":         {"admin", "inbox_manager", "service", "sales"},
@@ -123,7 +124,11 @@ var apiAccess = map[string][]string{
 	"POST /public/v1/messages":                 {"public"},
 	"POST /public/v1/attachments":              {"public"},
 	"GET /public/v1/attachments/{id}":          {"public"},
+	"GET /public/v1/attachments/{id}/link":     {"public"},
+	"GET /public/v1/avatars/{version}":         {"public"},
 	"POST /public/v1/seen":                     {"public"},
+	"POST /public/v1/stream/tickets":           {"public"},
+	"POST /public/v1/typing":                   {"public"},
 	"GET /public/v1/stream":                    {"public"},
 }
 

@@ -80,7 +80,9 @@ func classify(err error, requestID string) (int, errorDetail, bool) {
 // writeError answers err as JSON, logging it once if it is unexpected.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, detail, internal := classify(err, requestID(r))
-	if !strings.HasPrefix(r.URL.Path, "/public/") {
+	if strings.HasPrefix(r.URL.Path, "/public/") {
+		detail = s.translatePublic(r, detail)
+	} else {
 		detail = s.translateDetail(r, detail)
 	}
 	if internal {

@@ -108,7 +108,12 @@ func (s *Server) translateDetail(r *http.Request, d errorDetail) errorDetail {
 	if s.Catalog == nil || strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		return d
 	}
-	lang := s.ui.langOf(r)
+	return s.translateInto(s.ui.langOf(r), d)
+}
+
+// translateInto translates an error's message and field messages into
+// lang, where translations exist.
+func (s *Server) translateInto(lang string, d errorDetail) errorDetail {
 	if lang == i18n.Default {
 		return d
 	}
@@ -121,4 +126,14 @@ func (s *Server) translateDetail(r *http.Request, d errorDetail) errorDetail {
 		d.Fields = f
 	}
 	return d
+}
+
+// translatePublic translates an error of the widget's API into the
+// language its request asks for (Accept-Language: the widget sends the
+// site's), where a translation exists.
+func (s *Server) translatePublic(r *http.Request, d errorDetail) errorDetail {
+	if s.Catalog == nil {
+		return d
+	}
+	return s.translateInto(s.Catalog.Match(r.Header.Get("Accept-Language")), d)
 }

@@ -22,8 +22,8 @@ import (
 // test collects the keys — the t-strings of the templates and scripts,
 // the words handlers build pages from, and the messages feature packages
 // return to people — and fails for each one a catalog lacks. (The web
-// chat widget and its demo page are the visitor's, in the site's
-// language: they are not collected. The WhatsApp channel's messages to
+// chat widget speaks the site's language: TestWidgetWords checks its
+// words; its demo page is not collected. The WhatsApp channel's messages to
 // agents are: es/whatsapp.json holds them.)
 
 var (
@@ -102,7 +102,7 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	// Scripts (app.js, people.js): t("…").
 	var scripts [][]byte
-	for _, name := range []string{"static/app.js", "static/people.js", "static/whatsapp.js"} {
+	for _, name := range []string{"static/app.js", "static/people.js", "static/whatsapp.js", "static/typing.js"} {
 		b, err := content.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,15 +16,17 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 )
 
 // The web chat widget's API. Visitors authenticate with the session token
-// the widget keeps (Authorization: Bearer sbv_…, or ?token= where a header
-// cannot be set: event streams and images). Every request is rate-limited
-// per IP; sends also per visitor.
+// the widget keeps, in the Authorization header (Bearer sbv_…) and never
+// in a URL: what a browser loads by URL (files, avatars, the event stream)
+// carries a capability of its own instead (links.go). Every request is
+// rate-limited per IP; sends also per visitor.
 
 // visitorSendRate bounds one visitor's messages.
 const (
@@ -37,6 +40,14 @@ type publicInbox struct {
 	Greeting        string `json:"greeting"`
 	Color           string `json:"color"`
 	RequireIdentity bool   `json:"require_identity"`
+	// PreChatForm: ask the visitor's name and email before the first
+	// message (a session needs both).
+	PreChatForm bool `json:"pre_chat_form"`
+	// Language is the language the widget speaks, the best match for
+	// ?lang= (the site's); Words are the widget's words in it, keyed by
+	// the English (none for English).
+	Language string            `json:"language"`
+	Words    map[string]string `json:"words,omitempty"`
 }
 
 type publicSession struct {
@@ -56,8 +67,10 @@ type publicMessage struct {
 	CreatedAt   time.Time          `json:"created_at"`
 
 	// Agent is the public name of the agent who wrote a reply ("" when
-	// they chose to show none).
-	Agent string `json:"agent,omitempty"`
+	// they chose to show none); AgentAvatar links to their picture, when
+	// they show a name and have one.
+	Agent       string `json:"agent,omitempty"`
+	AgentAvatar string `json:"agent_avatar,omitempty"`
 }
 
 type publicAttachment struct {
@@ -66,6 +79,50 @@ type publicAttachment struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`
 	Size        int64  `json:"size"`
+	// URL downloads the file, without the session token, until
+	// URLExpiresAt; the messages the widget is given carry fresh ones.
+	URL          string    `json:"url"`
+	URLExpiresAt time.Time `json:"url_expires_at"`
+}
+
+// publicPage is a page of the visitor's conversation.
+type publicPage struct {
+	Items      []publicMessage `json:"items"`
+	NextCursor string          `json:"next_cursor"`
+	// Closed says the conversation was closed: the visitor's next message
+	// starts a new one.
+	Closed bool `json:"closed"`
+}
+
+// publicStatus is the state of the visitor's conversation, sent on the
+// event stream when it changes.
+type publicStatus struct {
+	// Closed: the agent closed the conversation; the visitor's next
+	// message starts a new one.
+	Closed bool `json:"closed"`
+}
+
+// publicTypingEvent says, on the event stream, that the business is
+// writing a reply.
+type publicTypingEvent struct {
+	// Agent is the public name of who types ("" when they show none).
+	Agent string `json:"agent,omitempty"`
+}
+
+// publicTyping is an agent's typing as the visitor sees it.
+func (s *Server) publicTyping(ctx context.Context, t conversation.Typing) publicTypingEvent {
+	var p publicTypingEvent
+	if n, err := s.ui.names(ctx, []int64{t.UserID}, nil); err == nil {
+		p.Agent = n.public[t.UserID]
+	}
+	return p
+}
+
+// publicTicket opens the visitor's event stream (EventSource cannot send
+// the token in a header).
+type publicTicket struct {
+	Ticket    string    `json:"ticket"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 type seenRequest struct {
@@ -74,7 +131,14 @@ type seenRequest struct {
 	Read bool  `json:"read"`
 }
 
-func toPublic(m *conversation.Message) publicMessage {
+// publicFile is an attachment as the visitor is given it, with a fresh
+// link.
+func (s *Server) publicFile(a attachment.Attachment) publicAttachment {
+	l := s.attachmentLink(a.ID)
+	return publicAttachment{ID: a.ID, Kind: string(a.Kind), Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, URL: l.URL, URLExpiresAt: l.Expires}
+}
+
+func (s *Server) toPublic(m *conversation.Message) publicMessage {
 	p := publicMessage{ID: m.ID, From: "business", Type: string(m.Type), Text: m.Text, Status: string(m.Status), CreatedAt: m.CreatedAt,
 		Attachments: make([]publicAttachment, len(m.Attachments))}
 	if m.Direction == conversation.Inbound {
@@ -84,21 +148,34 @@ func toPublic(m *conversation.Message) publicMessage {
 		}
 	}
 	for i, a := range m.Attachments {
-		p.Attachments[i] = publicAttachment{ID: a.ID, Kind: string(a.Kind), Filename: a.Filename, ContentType: a.ContentType, Size: a.Size}
+		p.Attachments[i] = s.publicFile(a)
 	}
 	return p
 }
 
 // publicOf is a message as the visitor sees it, with the public name of
-// the agent who wrote it.
+// the agent who wrote it and, with the name, their picture (an agent who
+// shows no name shows no face).
 func (s *Server) publicOf(ctx context.Context, m *conversation.Message) publicMessage {
-	p := toPublic(m)
+	p := s.toPublic(m)
 	if m.SenderType == conversation.SenderAgent && m.SenderID != nil {
 		if n, err := s.ui.names(ctx, []int64{*m.SenderID}, nil); err == nil {
 			p.Agent = n.public[*m.SenderID]
+			if p.Agent != "" {
+				p.AgentAvatar = s.avatarLink(avatarVersion(n.avatars[*m.SenderID]))
+			}
 		}
 	}
 	return p
+}
+
+// avatarVersion is the version in an avatar's address (user.AvatarURL).
+func avatarVersion(address string) string {
+	u, err := url.Parse(address)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("v")
 }
 
 // publicGuard applies CORS and the per-IP limit to a widget request.
@@ -112,8 +189,15 @@ func (s *Server) publicGuard(w http.ResponseWriter, r *http.Request) error {
 	if ok, wait := s.limits.allow("ip:" + s.clientIP(r)); !ok {
 		return problem.RateLimited(wait)
 	}
+	if r.URL.Query().Has("token") {
+		return errTokenInURL
+	}
 	return nil
 }
+
+// errTokenInURL refuses a session token given in the address, where logs
+// and shared links would keep it.
+var errTokenInURL = problem.New(problem.KindUnauthorized, "The session token goes in the Authorization header, never in the address.")
 
 // checkOrigin refuses a browser request from a site the inbox does not allow.
 func checkOrigin(r *http.Request, in webchat.Site) error {
@@ -128,7 +212,7 @@ func (s *Server) publicPreflight(w http.ResponseWriter, r *http.Request, _ polic
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
 	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept-Language, Last-Event-ID")
 	h.Set("Access-Control-Max-Age", "86400")
 	h.Add("Vary", "Origin")
 	w.WriteHeader(http.StatusNoContent)
@@ -140,14 +224,17 @@ func (s *Server) visitor(w http.ResponseWriter, r *http.Request) (webchat.Visito
 	if err := s.publicGuard(w, r); err != nil {
 		return webchat.Visitor{}, webchat.Site{}, err
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		token = r.URL.Query().Get("token")
-	}
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	v, err := s.Webchat.Visitor(r.Context(), token)
 	if err != nil {
 		return v, webchat.Site{}, err
 	}
+	return s.visitorInbox(r, v)
+}
+
+// visitorInbox loads the visitor's inbox and checks the request's origin
+// against it.
+func (s *Server) visitorInbox(r *http.Request, v webchat.Visitor) (webchat.Visitor, webchat.Site, error) {
 	in, err := s.Webchat.InboxByID(r.Context(), v.InboxID)
 	if err != nil {
 		return v, in, err
@@ -166,8 +253,23 @@ func (s *Server) publicInbox(w http.ResponseWriter, r *http.Request, _ policy.Ac
 	if err := checkOrigin(r, in); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, publicInbox{Name: in.Name, Greeting: in.Settings.Greeting, Color: in.Settings.Color, RequireIdentity: in.Settings.RequireIdentity})
+	lang := s.Catalog.Match(r.URL.Query().Get("lang"))
+	writeJSON(w, http.StatusOK, publicInbox{Name: in.Name, Greeting: in.Settings.Greeting, Color: in.Settings.Color, RequireIdentity: in.Settings.RequireIdentity,
+		PreChatForm: in.Settings.PreChatForm, Language: lang, Words: s.widgetWords(lang)})
 	return nil
+}
+
+// widgetWords are the widget's words (its t("…") strings) in lang; nil
+// for English.
+func (s *Server) widgetWords(lang string) map[string]string {
+	if lang == i18n.Default {
+		return nil
+	}
+	words := make(map[string]string, len(s.ui.widgetKeys))
+	for _, k := range s.ui.widgetKeys {
+		words[k] = s.Catalog.T(lang, k)
+	}
+	return words
 }
 
 func (s *Server) publicStart(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
@@ -204,11 +306,11 @@ func (s *Server) publicMessages(w http.ResponseWriter, r *http.Request, _ policy
 	if err != nil {
 		return err
 	}
-	page, err := s.Webchat.Messages(r.Context(), v, o.Before, o.Limit)
+	page, cur, err := s.Webchat.Messages(r.Context(), v, o.Before, o.Limit)
 	if err != nil {
 		return err
 	}
-	out := conversation.Page[publicMessage]{Items: make([]publicMessage, len(page.Items)), NextCursor: page.NextCursor}
+	out := publicPage{Items: make([]publicMessage, len(page.Items)), NextCursor: page.NextCursor, Closed: cur.Closed}
 	for i := range page.Items {
 		out.Items[i] = s.publicOf(r.Context(), &page.Items[i])
 	}
@@ -237,7 +339,7 @@ func (s *Server) publicSend(w http.ResponseWriter, r *http.Request, _ policy.Act
 		status = http.StatusCreated
 		s.Metrics.MessagesIngested.WithLabelValues(string(webchat.Type)).Inc()
 	}
-	writeJSON(w, status, toPublic(&rc.Message))
+	writeJSON(w, status, s.toPublic(&rc.Message))
 	return nil
 }
 
@@ -253,34 +355,104 @@ func (s *Server) publicUpload(w http.ResponseWriter, r *http.Request, _ policy.A
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, publicAttachment{ID: a.ID, Kind: string(a.Kind), Filename: a.Filename, ContentType: a.ContentType, Size: a.Size})
+	writeJSON(w, http.StatusCreated, s.publicFile(a))
 	return nil
 }
 
+// publicDownload serves an attachment to whoever has its link (the
+// capability in the query), or to the visitor whose conversation has it
+// (the Authorization header).
 func (s *Server) publicDownload(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	v, _, err := s.visitor(w, r)
-	if err != nil {
-		return err
-	}
 	id, err := pathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Attachment")
 	}
-	ref, err := attachment.Get(r.Context(), s.DB, id)
+	if r.URL.Query().Has("sig") {
+		if err := s.publicGuard(w, r); err != nil {
+			return err
+		}
+		if err := s.checkAttachmentLink(r, id); err != nil {
+			return err
+		}
+		ref, err := attachment.Get(r.Context(), s.DB, id)
+		if err != nil {
+			return err
+		}
+		// Whoever has the link may keep the file until the link expires.
+		exp, _ := strconv.ParseInt(r.URL.Query().Get("expires"), 10, 64)
+		w.Header().Set("Cache-Control", "private, max-age="+strconv.FormatInt(max(0, exp-s.Now().Unix()), 10))
+		return s.serveAttachment(w, r, ref.Attachment)
+	}
+	_, ref, err := s.visitorFile(w, r, id)
 	if err != nil {
 		return err
 	}
+	return s.serveAttachment(w, r, ref.Attachment)
+}
+
+// visitorFile finds an attachment the visitor of the request may see:
+// one they uploaded, or one of a message of their conversation that they
+// see.
+func (s *Server) visitorFile(w http.ResponseWriter, r *http.Request, id int64) (webchat.Visitor, attachment.Ref, error) {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return v, attachment.Ref{}, err
+	}
+	ref, err := attachment.Get(r.Context(), s.DB, id)
+	if err != nil {
+		return v, ref, err
+	}
 	if ref.MessageID == 0 {
 		if ref.Uploader != v.Uploader() {
-			return problem.NotFound("Attachment")
+			return v, ref, problem.NotFound("Attachment")
 		}
 	} else {
 		m, err := s.Conversations.LoadMessage(r.Context(), ref.MessageID)
 		if err != nil || !s.Webchat.Owns(r.Context(), v, m.ConversationID) || !webchat.VisibleToCustomer(&m) {
-			return problem.NotFound("Attachment")
+			return v, ref, problem.NotFound("Attachment")
 		}
 	}
-	return s.serveAttachment(w, r, ref.Attachment)
+	return v, ref, nil
+}
+
+// publicFileLink gives the visitor a fresh link to one of their files
+// (one whose link expired while the widget was open).
+func (s *Server) publicFileLink(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return problem.NotFound("Attachment")
+	}
+	_, ref, err := s.visitorFile(w, r, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.publicFile(ref.Attachment))
+	return nil
+}
+
+// publicAvatar serves the picture of an agent who shows their name to
+// customers, by the signed link their replies carry; nothing else of the
+// agent comes with it.
+func (s *Server) publicAvatar(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := s.publicGuard(w, r); err != nil {
+		return err
+	}
+	version := r.PathValue("version")
+	if err := s.checkAvatarLink(r, version); err != nil {
+		return err
+	}
+	img, err := s.Avatars.Shown(r.Context(), version)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/jpeg")
+	h.Set("Content-Length", strconv.Itoa(len(img)))
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	// A version is the picture's hash: it never changes.
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Write(img)
+	return nil
 }
 
 func (s *Server) publicSeen(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
@@ -302,12 +474,63 @@ func (s *Server) publicSeen(w http.ResponseWriter, r *http.Request, _ policy.Act
 	return nil
 }
 
+// publicTypingSignal tells the agents that the visitor is writing. The
+// answer is the same whether the signal went or was throttled.
+func (s *Server) publicTypingSignal(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return err
+	}
+	if err := s.Webchat.Typing(r.Context(), v); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// publicStreamTicket gives the widget a ticket to open its event stream
+// with (EventSource cannot send the token in a header).
+func (s *Server) publicStreamTicket(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	v, _, err := s.visitor(w, r)
+	if err != nil {
+		return err
+	}
+	t, exp := s.streamTicket(v.ID)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, publicTicket{Ticket: t, ExpiresAt: exp})
+	return nil
+}
+
+// streamVisitor authenticates an event stream: by a ticket in the query
+// (the widget's EventSource), or by the token in the Authorization header
+// (other clients).
+func (s *Server) streamVisitor(w http.ResponseWriter, r *http.Request) (webchat.Visitor, error) {
+	ticket := r.URL.Query().Get("ticket")
+	if ticket == "" {
+		v, _, err := s.visitor(w, r)
+		return v, err
+	}
+	if err := s.publicGuard(w, r); err != nil {
+		return webchat.Visitor{}, err
+	}
+	id, err := s.checkStreamTicket(ticket)
+	if err != nil {
+		return webchat.Visitor{}, err
+	}
+	v, err := s.Webchat.VisitorByID(r.Context(), id)
+	if err != nil {
+		return v, err
+	}
+	v, _, err = s.visitorInbox(r, v)
+	return v, err
+}
+
 // publicStream is the visitor's server-sent event stream: their messages
 // and the business's replies, each with the event sequence as its id so
 // that EventSource's automatic reconnect (Last-Event-ID) resumes without
 // a gap.
 func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	v, _, err := s.visitor(w, r)
+	v, err := s.streamVisitor(w, r)
 	if err != nil {
 		return err
 	}
@@ -324,7 +547,21 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 	var contactID atomic.Int64
 	contactID.Store(v.ContactID)
 	filter := func(e *event.Event) bool {
-		if !e.Public || e.Ref.InboxID != v.InboxID || (e.Type != event.MessageCreated && e.Type != event.MessageUpdated) {
+		if e.Ref.InboxID != v.InboxID {
+			return false
+		}
+		switch e.Type {
+		case event.MessageCreated, event.MessageUpdated:
+			if !e.Public {
+				return false
+			}
+		case event.Typing:
+			// The agent's typing (the customer's own is not public).
+			return e.Public && e.ContactID != 0 && e.ContactID == contactID.Load()
+		case event.ConversationUpdated:
+			// Only the status is passed on (closed or not).
+			return e.ContactID != 0 && e.ContactID == contactID.Load()
+		default:
 			return false
 		}
 		if c := contactID.Load(); c != 0 {
@@ -335,6 +572,25 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 			return true
 		}
 		return false
+	}
+	// current is the visitor's latest conversation, the one the widget
+	// shows: typing and status events of older ones are not passed on.
+	// closed is what the widget knows of it: on a new stream what the
+	// history it loads says; on a stream that resumes it is not known, so
+	// the first change of the conversation is passed on whatever it is.
+	// After that only changes of closed go (every message changes its
+	// conversation).
+	var current int64
+	var closed *bool
+	if v.ContactID == 0 {
+		closed = new(bool) // no conversation yet
+	} else if c, ok, err := s.Webchat.CurrentConversation(r.Context(), v); err != nil {
+		return err
+	} else if ok {
+		current = c.ID
+		if since < 0 {
+			closed = &c.Closed
+		}
 	}
 	sub, replay, at, err := s.Hub.Subscribe(r.Context(), since, filter)
 	resync := err == realtime.ErrResync
@@ -356,9 +612,16 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 	h.Set("X-Accel-Buffering", "no")
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
+	// write sends an event; a signal goes without an id (it is not in the
+	// log), so the browser's Last-Event-ID stays on the last one that is.
 	write := func(id int64, typ string, data any) error {
 		b, _ := json.Marshal(data)
-		if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", id, typ, b); err != nil {
+		if id > 0 {
+			if _, err := fmt.Fprintf(w, "id: %d\n", id); err != nil {
+				return err
+			}
+		}
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", typ, b); err != nil {
 			return err
 		}
 		return rc.Flush()
@@ -372,10 +635,43 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 			return nil
 		}
 	}
+	status := func(id int64, c bool) error {
+		if closed != nil && *closed == c {
+			return nil
+		}
+		closed = &c
+		return write(id, "status", publicStatus{Closed: c})
+	}
 	sendEvent := func(e event.Event) error {
+		switch e.Type {
+		case event.Typing:
+			var t conversation.Typing
+			if json.Unmarshal(e.Data, &t) != nil || t.ConversationID != current {
+				return nil
+			}
+			return write(0, "typing", s.publicTyping(r.Context(), t))
+		case event.ConversationUpdated:
+			var c conversation.Conversation
+			if json.Unmarshal(e.Data, &c) != nil || c.ID < current {
+				return nil
+			}
+			if c.ID > current {
+				current = c.ID
+			}
+			return status(e.Seq, c.Status == conversation.Closed)
+		}
 		var m conversation.Message
 		if err := json.Unmarshal(e.Data, &m); err != nil {
 			return nil
+		}
+		if m.ConversationID > current {
+			// A message after a close began a new conversation.
+			if current != 0 {
+				if err := status(0, false); err != nil {
+					return err
+				}
+			}
+			current = m.ConversationID
 		}
 		return write(e.Seq, "message", s.publicOf(r.Context(), &m))
 	}

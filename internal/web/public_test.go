@@ -35,14 +35,29 @@ type visitorMessage struct {
 	Status      string            `json:"status"`
 	ClientID    string            `json:"client_id"`
 	Attachments []visitorFileInfo `json:"attachments"`
+	Agent       string            `json:"agent"`
+	AgentAvatar string            `json:"agent_avatar"`
 }
 
 type visitorFileInfo struct {
-	ID          int64  `json:"id"`
-	Kind        string `json:"kind"`
-	Filename    string `json:"filename"`
-	ContentType string `json:"content_type"`
-	Size        int64  `json:"size"`
+	ID           int64     `json:"id"`
+	Kind         string    `json:"kind"`
+	Filename     string    `json:"filename"`
+	ContentType  string    `json:"content_type"`
+	Size         int64     `json:"size"`
+	URL          string    `json:"url"`
+	URLExpiresAt time.Time `json:"url_expires_at"`
+}
+
+// relative is the path and query of a link the server gave, checked to
+// be on the server.
+func relative(t *testing.T, srv *testrig.Server, link string) string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(link, srv.URL)
+	if !ok || !strings.HasPrefix(rest, "/") {
+		t.Fatalf("link %q is not on the server %s", link, srv.URL)
+	}
+	return rest
 }
 
 // agentList is the agent API's list of conversations or messages, as
@@ -411,10 +426,24 @@ func TestPublicTokens(t *testing.T) {
 				}
 			}
 		}
-		// ?token= works where a header cannot be set (images, streams).
+		// A token in the address is refused, valid or not, wherever it is
+		// given (logs and shared links would keep it).
 		c := srv.Anonymous()
-		c.Do("GET", "/public/v1/messages?token="+url.QueryEscape(live.Token), nil).Expect(http.StatusOK)
-		c.Do("GET", "/public/v1/messages?token="+url.QueryEscape(gone.Token), nil).Expect(http.StatusUnauthorized)
+		for _, path := range []string{"/public/v1/messages", "/public/v1/stream", "/public/v1/attachments/1", "/public/v1/stream/tickets", "/public/v1/seen"} {
+			method := "GET"
+			if path == "/public/v1/stream/tickets" || path == "/public/v1/seen" {
+				method = "POST"
+			}
+			for _, token := range []string{live.Token, gone.Token} {
+				r := c.Do(method, path+"?token="+url.QueryEscape(token), nil)
+				if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Err().Message, "Authorization header") {
+					t.Errorf("%s %s?token=: %d %s", method, path, r.StatusCode, r.Body)
+				}
+			}
+			// Even with the header as well.
+			live.Do(method, path+"?token="+url.QueryEscape(live.Token), nil).Expect(http.StatusUnauthorized)
+		}
+		live.Do("GET", "/public/v1/messages", nil).Expect(http.StatusOK)
 		if n := countRows(t, d, "messages"); n != 1 {
 			t.Fatalf("%d messages stored, want 1", n)
 		}
@@ -588,10 +617,11 @@ func TestPublicUploads(t *testing.T) {
 			t.Fatalf("refused uploads stored %d attachments", n-before)
 		}
 
-		// Sent: served with safe headers, by token in the URL too (as an
-		// <img> loads it); not to another visitor.
-		send(v, "pic", "", a.ID).Expect(http.StatusCreated)
-		r := srv.Anonymous().Do("GET", file+"?token="+url.QueryEscape(v.Token), nil).Expect(http.StatusOK)
+		// Sent: served with safe headers, by the link the message carries
+		// (as an <img> loads it, without the token); not to another visitor.
+		var sent visitorMessage
+		send(v, "pic", "", a.ID).Expect(http.StatusCreated).Decode(&sent)
+		r := srv.Anonymous().Do("GET", relative(t, srv, sent.Attachments[0].URL), nil).Expect(http.StatusOK)
 		if h := r.Header; h.Get("Content-Type") != "image/png" || h.Get("X-Content-Type-Options") != "nosniff" ||
 			!strings.Contains(h.Get("Content-Security-Policy"), "sandbox") || !strings.HasPrefix(h.Get("Content-Disposition"), "inline") {
 			t.Errorf("download headers %v", h)
@@ -650,14 +680,31 @@ type sseStream struct {
 	stop   func()
 }
 
-// openStream connects as the widget's EventSource does; lastEventID is
-// what a reconnecting EventSource sends.
+// openStream connects as the widget's EventSource does, with a ticket
+// asked for with the token; lastEventID is what a reconnecting
+// EventSource sends.
 func openStream(t *testing.T, srv *testrig.Server, token, query, lastEventID string) *sseStream {
 	t.Helper()
+	c := srv.Anonymous()
+	c.Token = token
+	var ticket struct {
+		Ticket string `json:"ticket"`
+	}
+	c.Do("POST", "/public/v1/stream/tickets", nil).Expect(http.StatusCreated).Decode(&ticket)
+	return openStreamAt(t, srv, "/public/v1/stream?ticket="+url.QueryEscape(ticket.Ticket)+query, "", lastEventID)
+}
+
+// openStreamAt opens the stream at path, with the Authorization header
+// when token is not "".
+func openStreamAt(t *testing.T, srv *testrig.Server, path, token, lastEventID string) *sseStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/public/v1/stream?token="+url.QueryEscape(token)+query, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	if lastEventID != "" {
@@ -791,7 +838,9 @@ func TestPublicStream(t *testing.T) {
 			t.Helper()
 			var got []sseEvent
 			for _, want := range texts {
-				e := s.next(t)
+				// A resumed stream does not know what the widget knows of
+				// the conversation: it says whether it is closed, once.
+				e := s.skip(t, "status")
 				if m := e.message(t); m.Text != want || e.ID <= after {
 					t.Fatalf("replayed %+v (%q), want %q after seq %d", e, m.Text, want, after)
 				}
@@ -824,7 +873,7 @@ func TestPublicStream(t *testing.T) {
 				t.Errorf("after seen(read=false): %+v", m)
 			}
 		}
-		e = s4.next(t)
+		e = s4.skip(t, "status")
 		if m := e.message(t); m.Status != "delivered" {
 			t.Errorf("update event %+v", m)
 		}
@@ -930,7 +979,7 @@ func TestPublicSilentSessions(t *testing.T) {
 		var zm visitorMessage
 		send(z, "z-1", "Z here").Expect(http.StatusCreated).Decode(&zm)
 		s = openStream(t, srv, z.Token, "", strconv.FormatInt(hello.ID, 10))
-		if m := s.next(t).message(t); m.ID != zm.ID {
+		if m := s.skip(t, "status").message(t); m.ID != zm.ID {
 			t.Fatalf("replayed %+v", m)
 		}
 		var convs agentList
@@ -942,7 +991,7 @@ func TestPublicSilentSessions(t *testing.T) {
 				agent.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", c.ID), map[string]string{"text": "Hello Z"}).Expect(http.StatusCreated)
 			}
 		}
-		if m := s.next(t).message(t); m.Text != "Hello Z" {
+		if m := s.skip(t, "status").message(t); m.Text != "Hello Z" {
 			t.Fatalf("after reconnecting: %+v", m)
 		}
 		s.stop()

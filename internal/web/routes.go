@@ -91,7 +91,7 @@ func (s *Server) routeTable() []route {
 		ct         contact.Contact
 		in         apiInbox
 		att        attachment.Attachment
-		publicPage conversation.Page[publicMessage]
+		publicMsgs publicPage
 	)
 	return []route{
 		// Operations.
@@ -177,6 +177,7 @@ func (s *Server) routeTable() []route {
 		api("POST", "/api/v1/conversations/{id}/reopen", policy.WorkConversations, s.apiReopen, doc{summary: "Reopen the conversation", tag: "conversations", out: conv}),
 		api("POST", "/api/v1/conversations/{id}/assign", policy.AssignConversations, s.apiAssign, doc{summary: "Assign to an agent, or unassign with null", tag: "conversations", in: assignRequest{}, out: conv}),
 		api("GET", "/api/v1/conversations/{id}/assignees", policy.AssignConversations, s.apiAssignees, doc{summary: "Who the conversation may be assigned to", tag: "conversations", out: []conversation.Agent{}}),
+		api("POST", "/api/v1/conversations/{id}/typing", policy.WorkConversations, s.apiTyping, doc{summary: "Say you are writing a reply: the customer sees it in the web chat widget (and on WhatsApp, at most every 25 s), other agents in the conversation; not stored, at most one signal every 3 s per conversation", tag: "conversations", status: 204}),
 		api("POST", "/api/v1/conversations/{id}/read", policy.ReadConversations, s.apiMarkRead, doc{summary: "Mark the conversation read up to its last message", tag: "conversations", status: 204}),
 		api("POST", "/api/v1/conversations/{id}/tags", policy.WorkConversations, s.apiAddTag, doc{summary: "Add a tag", tag: "conversations", in: tagRequest{}, out: conv}),
 		api("DELETE", "/api/v1/conversations/{id}/tags/{tag}", policy.WorkConversations, s.apiRemoveTag, doc{summary: "Remove a tag", tag: "conversations", out: conv}),
@@ -195,14 +196,22 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: "/widget.js", action: policy.Public, h: s.widgetJS},
 		{method: "GET", path: "/widget/demo/{token}", action: policy.Public, kind: uiRoute, h: s.widgetDemo},
 		{method: "OPTIONS", path: "/public/v1/", action: policy.Public, h: s.publicPreflight},
-		api("GET", "/public/v1/inboxes/{token}", policy.Public, s.publicInbox, doc{summary: "A web chat inbox's widget settings", tag: "webchat", out: publicInbox{}}),
+		api("GET", "/public/v1/inboxes/{token}", policy.Public, s.publicInbox, doc{summary: "A web chat inbox's widget settings (the pre-chat form among them), with the widget's words in the language asked for", tag: "webchat", out: publicInbox{},
+			query: []param{{"lang", "The site's language, like es or es-MX (English when there is no match)", "string"}}}),
 		api("POST", "/public/v1/inboxes/{token}/sessions", policy.Public, s.publicStart, doc{summary: "Start a visitor session (its contact is made with the first message; a session that never writes is removed after a day)", tag: "webchat", in: webchat.Start{}, out: publicSession{}, status: 201}),
-		api("GET", "/public/v1/messages", policy.Public, s.publicMessages, doc{summary: "The visitor's conversation, newest first", tag: "webchat", out: publicPage, query: pageParam}),
+		api("GET", "/public/v1/messages", policy.Public, s.publicMessages, doc{summary: "The visitor's conversation, newest first", tag: "webchat", out: publicMsgs, query: pageParam}),
 		api("POST", "/public/v1/messages", policy.Public, s.publicSend, doc{summary: "Send a message as the visitor; the same id twice stores it once", tag: "webchat", in: webchat.Send{}, out: publicMessage{}, status: 201}),
 		api("POST", "/public/v1/attachments", policy.Public, s.publicUpload, doc{summary: "Upload a file as the visitor (files not yet sent are capped per visitor and per address: 429 for their number, 413 for their bytes)", tag: "webchat", form: true, out: publicAttachment{}, status: 201}),
-		api("GET", "/public/v1/attachments/{id}", policy.Public, s.publicDownload, doc{summary: "Download an attachment of the visitor's conversation", tag: "webchat", raw: "application/octet-stream"}),
+		api("GET", "/public/v1/attachments/{id}", policy.Public, s.publicDownload, doc{summary: "Download an attachment: by the link a message carries (expires and sig, no token: that one file, for about an hour), or of the visitor's conversation with the token in the Authorization header", tag: "webchat", raw: "application/octet-stream",
+			query: []param{{"expires", "The link's expiry (Unix seconds)", "integer"}, {"sig", "The link's signature", "string"}}}),
+		api("GET", "/public/v1/attachments/{id}/link", policy.Public, s.publicFileLink, doc{summary: "A fresh link to a file of the visitor's (when the one a message carried expired)", tag: "webchat", out: publicAttachment{}}),
+		api("GET", "/public/v1/avatars/{version}", policy.Public, s.publicAvatar, doc{summary: "The picture of an agent who shows customers their name, by the signed link their replies carry (agent_avatar)", tag: "webchat", raw: "image/jpeg",
+			query: []param{{"sig", "The link's signature", "string"}}}),
 		api("POST", "/public/v1/seen", policy.Public, s.publicSeen, doc{summary: "Acknowledge replies as delivered or read", tag: "webchat", in: seenRequest{}, status: 204}),
-		api("GET", "/public/v1/stream", policy.Public, s.publicStream, doc{summary: "Server-sent events of the visitor's conversation; Last-Event-ID resumes", tag: "webchat", raw: "text/event-stream"}),
+		api("POST", "/public/v1/typing", policy.Public, s.publicTypingSignal, doc{summary: "Say the visitor is writing: the agents see it in the conversation (not stored; at most one signal every 3 s)", tag: "webchat", status: 204}),
+		api("POST", "/public/v1/stream/tickets", policy.Public, s.publicStreamTicket, doc{summary: "A ticket that opens the visitor's event stream for a minute (EventSource cannot send the token in a header)", tag: "webchat", out: publicTicket{}, status: 201}),
+		api("GET", "/public/v1/stream", policy.Public, s.publicStream, doc{summary: "Server-sent events of the visitor's conversation, opened with ?ticket= (or the token in the Authorization header); Last-Event-ID, or ?since=, resumes", tag: "webchat", raw: "text/event-stream",
+			query: []param{{"ticket", "A ticket from POST /public/v1/stream/tickets", "string"}, {"since", "Resume after this event sequence", "integer"}}}),
 
 		// WhatsApp: Meta's webhooks for every number.
 		{method: "GET", path: "/webhooks/whatsapp", action: policy.Public, h: s.whatsappVerify},

@@ -7,6 +7,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -30,6 +31,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
@@ -72,6 +74,13 @@ type Deps struct {
 	Availability *availability.Service
 	Presence     *availability.Presence
 	Avatars      *avatar.Store
+
+	// Links signs the widget's links to files and avatars and its event
+	// stream tickets (see links.go).
+	Links *secret.Signer
+	// Now is the clock of those links and tickets and of the typing
+	// throttles; time.Now when nil.
+	Now func() time.Time
 }
 
 // Server handles every HTTP request.
@@ -100,6 +109,12 @@ type Server struct {
 func New(d Deps) (*Server, error) {
 	s := &Server{Deps: d, logger: d.Logger, closing: make(chan struct{}), secure: d.BaseURL.Scheme == "https"}
 	s.shutdown, s.stopShutdown = context.WithCancel(context.Background())
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Links == nil {
+		return nil, errors.New("web: Deps.Links is needed to sign the widget's links")
+	}
 	if d.PublicRate == 0 {
 		s.PublicRate, s.PublicBurst = 50, 100
 	}

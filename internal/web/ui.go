@@ -37,8 +37,9 @@ type ui struct {
 	// pages are the parsed templates per language, then per page.
 	pages  map[string]map[string]*template.Template
 	assets map[string]asset
-	// jsKeys are the strings the scripts show (see jsStrings).
-	jsKeys []string
+	// jsKeys are the strings the scripts show (see jsStrings);
+	// widgetKeys those of the web chat widget (see widgetWords).
+	jsKeys, widgetKeys []string
 
 	nameMu sync.Mutex // guards nameSet and nameAt
 	// nameSet caches the names of users and inboxes (see names).
@@ -117,6 +118,7 @@ func newUI(s *Server) (*ui, error) {
 		}
 	}
 	u.jsKeys = jsKeys(scripts...)
+	u.widgetKeys = jsKeys(u.assets["widget.js"].body)
 	for _, l := range s.Catalog.Languages() {
 		u.pages[l.Code] = map[string]*template.Template{}
 		for _, p := range pages {

@@ -93,6 +93,7 @@ type inboxForm struct {
 	Color           string
 	Origins         string
 	RequireIdentity bool
+	PreChatForm     bool
 	Members         []int64
 	Users           []user.User
 	Saved           bool
@@ -128,12 +129,14 @@ func readInboxForm(r *http.Request, f *inboxForm, fields problem.Fields) *webcha
 	f.Color = strings.TrimSpace(r.PostForm.Get("color"))
 	f.Origins = r.PostForm.Get("allowed_origins")
 	f.RequireIdentity = r.PostForm.Get("require_identity") != ""
+	f.PreChatForm = r.PostForm.Get("pre_chat_form") != ""
 	f.Members = formIDs(r, "member_ids", fields)
 	origins := []string{}
 	for _, o := range strings.FieldsFunc(f.Origins, func(c rune) bool { return c == '\n' || c == '\r' || c == ',' || c == ' ' }) {
 		origins = append(origins, o)
 	}
-	return &webchat.Settings{RequireIdentity: f.RequireIdentity, Greeting: strings.TrimSpace(f.Greeting), Color: f.Color, AllowedOrigins: origins}
+	return &webchat.Settings{RequireIdentity: f.RequireIdentity, Greeting: strings.TrimSpace(f.Greeting), Color: f.Color, AllowedOrigins: origins,
+		PreChatForm: f.PreChatForm}
 }
 
 // mergeFields adds the fields of a refused change to the form's own.
@@ -203,6 +206,7 @@ func (u *ui) editInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 	f := inboxForm{Inbox: in, Name: in.Name, Members: in.MemberIDs, Saved: r.URL.Query().Get("saved") == "1"}
 	if set, err := webchat.SettingsOf(in); err == nil {
 		f.Greeting, f.Color, f.RequireIdentity = set.Greeting, set.Color, set.RequireIdentity
+		f.PreChatForm = set.PreChatForm
 		f.Origins = strings.Join(set.AllowedOrigins, "\n")
 	}
 	return u.renderInboxForm(w, r, a, http.StatusOK, f, nil)

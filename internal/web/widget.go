@@ -30,6 +30,8 @@ type demoPage struct {
 	// Identifier and IdentifierHash vouch for a signed-in user on an inbox
 	// that only accepts verified visitors; Name goes with them.
 	Identifier, IdentifierHash, Name string
+	// Lang is the page's language (?lang=), which the widget speaks.
+	Lang string
 }
 
 // widgetDemo is a pretend company site with the widget on it, to play the
@@ -44,6 +46,10 @@ func (s *Server) widgetDemo(w http.ResponseWriter, r *http.Request, a policy.Act
 	d := demoPage{
 		Inbox:   in,
 		Snippet: `<script src="` + s.BaseURL.String() + `/widget.js" data-inbox="` + in.Token + `" async></script>`,
+		Lang:    "en",
+	}
+	if l := r.URL.Query().Get("lang"); s.Catalog.Supported(l) {
+		d.Lang = l
 	}
 	// An inbox that requires identity shows the widget only to verified
 	// visitors: vouch for a signed-in user as a demo visitor of their own

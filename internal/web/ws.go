@@ -31,6 +31,13 @@ type wsFrame struct {
 	Notify user.Trigger `json:"notify,omitempty"`
 }
 
+// wsSignal is a signal (an event without a sequence: typing): it has no
+// seq, so the client's position does not move.
+type wsSignal struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
 // sinceParam reads ?since= (or Last-Event-ID); -1 when absent.
 func sinceParam(r *http.Request) (int64, error) {
 	v := r.URL.Query().Get("since")
@@ -159,7 +166,7 @@ func (wc *wsConn) kick() {
 	}
 }
 
-func (wc *wsConn) send(f wsFrame) error {
+func (wc *wsConn) send(f any) error {
 	b, _ := json.Marshal(f)
 	wctx, cancel := context.WithTimeout(wc.ctx, 10*time.Second)
 	defer cancel()
@@ -196,7 +203,11 @@ func (wc *wsConn) write() {
 					wc.view.Store(&wsView{scope: policy.ConversationScope(na), role: na.Role})
 				}
 			}
-			if err := wc.send(wsFrame{Seq: e.Seq, Type: e.Type, Data: e.Data, Notify: notifyTrigger(e, wc.userID, wc.view.Load().role)}); err != nil {
+			var f any = wsFrame{Seq: e.Seq, Type: e.Type, Data: e.Data, Notify: notifyTrigger(e, wc.userID, wc.view.Load().role)}
+			if e.Ephemeral() {
+				f = wsSignal{Type: e.Type, Data: e.Data}
+			}
+			if err := wc.send(f); err != nil {
 				wc.finish()
 				return
 			}

@@ -29,6 +29,9 @@ type Settings struct {
 	Color string `json:"color"`
 	// AllowedOrigins are the sites that may embed the widget; empty means any.
 	AllowedOrigins []string `json:"allowed_origins"`
+	// PreChatForm has the widget ask the visitor's name and email before
+	// their first message; the contact gets them.
+	PreChatForm bool `json:"pre_chat_form"`
 }
 
 var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)

@@ -4,6 +4,9 @@
 // by passing an identifier with its HMAC-SHA256 under the inbox secret, so
 // the same person is one contact on every device.
 //
+// An inbox may ask for the visitor's name and email first (the pre-chat
+// form: Settings.PreChatForm); a session then needs both.
+//
 // Starting a session costs one row: the visitor's contact is made with
 // their first message (a verified person who wrote before, on any device,
 // is their contact from the start). Sessions whose visitor never wrote are
@@ -127,14 +130,21 @@ func (s *Service) StartSession(ctx context.Context, inboxToken string, st Start)
 	}
 	f := problem.Fields{}
 	st.Name = strings.TrimSpace(st.Name)
-	if utf8.RuneCountInString(st.Name) > 100 || !utf8.ValidString(st.Name) {
+	st.Email = strings.TrimSpace(st.Email)
+	switch {
+	case utf8.RuneCountInString(st.Name) > 100 || !utf8.ValidString(st.Name):
 		f.Add("name", "A name has at most 100 characters.")
+	case st.Name == "" && in.Settings.PreChatForm:
+		f.Add("name", "Enter your name.")
 	}
-	if st.Email != "" {
+	switch {
+	case st.Email != "":
 		st.Email = user.NormalizeEmail(st.Email)
 		if m := user.ValidateEmail(st.Email); m != "" {
 			f.Add("email", "%s", m)
 		}
+	case in.Settings.PreChatForm:
+		f.Add("email", "Enter your email address.")
 	}
 	if len(st.Identifier) > 200 {
 		f.Add("identifier", "An identifier has at most 200 characters.")
@@ -221,19 +231,9 @@ func (s *Service) Visitor(ctx context.Context, token string) (Visitor, error) {
 	if ok && time.Now().Before(c.expires) {
 		return c.v, nil
 	}
-	var v Visitor
-	var cid *int64
-	var ident, email *string
-	err := s.db.QueryRow(ctx, `SELECT id, inbox_id, contact_id, identifier, external_id, name, email FROM webchat_visitors WHERE token_hash = $1`, h).
-		Scan(&v.ID, &v.InboxID, &cid, &ident, &v.external, &v.profile.Name, &email)
-	if errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return v, ErrUnknownVisitor
-	} else if err != nil {
-		return v, fmt.Errorf("webchat: visitor: %w", err)
-	}
-	v.ContactID, v.Identifier, v.profile.Email = deref(cid), deref(ident), deref(email)
-	if v.ContactID == 0 {
-		return v, nil
+	v, err := s.readVisitor(ctx, `token_hash = $1`, h)
+	if err != nil || v.ContactID == 0 {
+		return v, err
 	}
 	s.mu.Lock()
 	if len(s.visitors) > 200_000 {
@@ -241,6 +241,28 @@ func (s *Service) Visitor(ctx context.Context, token string) (Visitor, error) {
 	}
 	s.visitors[h] = cachedVisitor{v: v, expires: time.Now().Add(time.Minute)}
 	s.mu.Unlock()
+	return v, nil
+}
+
+// VisitorByID returns the visitor with the id (whose event stream ticket
+// was checked), read from the database.
+func (s *Service) VisitorByID(ctx context.Context, id int64) (Visitor, error) {
+	return s.readVisitor(ctx, `id = $1`, id)
+}
+
+// readVisitor reads the visitor whose row matches where.
+func (s *Service) readVisitor(ctx context.Context, where string, arg any) (Visitor, error) {
+	var v Visitor
+	var cid *int64
+	var ident, email *string
+	err := s.db.QueryRow(ctx, `SELECT id, inbox_id, contact_id, identifier, external_id, name, email FROM webchat_visitors WHERE `+where, arg).
+		Scan(&v.ID, &v.InboxID, &cid, &ident, &v.external, &v.profile.Name, &email)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return v, ErrUnknownVisitor
+	} else if err != nil {
+		return v, fmt.Errorf("webchat: visitor: %w", err)
+	}
+	v.ContactID, v.Identifier, v.profile.Email = deref(cid), deref(ident), deref(email)
 	return v, nil
 }
 
@@ -342,18 +364,29 @@ func (s *Service) Sessions(ctx context.Context) (all, silent int64, err error) {
 	return all, silent, err
 }
 
+// Current is the visitor's latest conversation on the inbox: the one the
+// widget shows.
+type Current struct {
+	ID     int64
+	Closed bool
+}
+
 // CurrentConversation returns the visitor's latest conversation on the
 // inbox, or ok=false when they have not written yet.
-func (s *Service) CurrentConversation(ctx context.Context, v Visitor) (int64, bool, error) {
+func (s *Service) CurrentConversation(ctx context.Context, v Visitor) (Current, bool, error) {
 	if v.ContactID == 0 {
-		return 0, false, nil
+		return Current{}, false, nil
 	}
-	var id int64
-	err := s.db.QueryRow(ctx, `SELECT id FROM conversations WHERE contact_id = $1 AND inbox_id = $2 ORDER BY id DESC LIMIT 1`, v.ContactID, v.InboxID).Scan(&id)
+	var c Current
+	var status conversation.Status
+	err := s.db.QueryRow(ctx, `SELECT id, status FROM conversations WHERE contact_id = $1 AND inbox_id = $2 ORDER BY id DESC LIMIT 1`, v.ContactID, v.InboxID).Scan(&c.ID, &status)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return 0, false, nil
+		return Current{}, false, nil
+	} else if err != nil {
+		return Current{}, false, fmt.Errorf("webchat: current conversation: %w", err)
 	}
-	return id, err == nil, err
+	c.Closed = status == conversation.Closed
+	return c, true, nil
 }
 
 // VisibleToCustomer reports whether the customer sees a message: their own,
@@ -369,24 +402,38 @@ func VisibleToCustomer(m *conversation.Message) bool {
 	return false
 }
 
-// Messages returns a page of the visitor's current conversation, newest first.
-func (s *Service) Messages(ctx context.Context, v Visitor, before int64, limit int) (conversation.Page[conversation.Message], error) {
-	id, ok, err := s.CurrentConversation(ctx, v)
+// Messages returns a page of the visitor's current conversation, newest
+// first, and the conversation.
+func (s *Service) Messages(ctx context.Context, v Visitor, before int64, limit int) (conversation.Page[conversation.Message], Current, error) {
+	c, ok, err := s.CurrentConversation(ctx, v)
 	if err != nil || !ok {
-		return conversation.Page[conversation.Message]{Items: []conversation.Message{}}, err
+		return conversation.Page[conversation.Message]{Items: []conversation.Message{}}, c, err
 	}
-	return s.conv.History(ctx, id, conversation.MessageOptions{Before: before, Limit: limit, Visible: VisibleToCustomer})
+	p, err := s.conv.History(ctx, c.ID, conversation.MessageOptions{Before: before, Limit: limit, Visible: VisibleToCustomer})
+	return p, c, err
+}
+
+// Typing tells the agents who may see the visitor's conversation that the
+// visitor is writing (nothing before their first message: there is no
+// conversation to show it in). Signals are throttled per conversation.
+func (s *Service) Typing(ctx context.Context, v Visitor) error {
+	c, ok, err := s.CurrentConversation(ctx, v)
+	if err != nil || !ok {
+		return err
+	}
+	_, err = s.conv.CustomerTyping(ctx, c.ID)
+	return err
 }
 
 // Seen records that the visitor's widget received (read=false) or showed
 // (read=true) the agent replies up to message id upTo.
 func (s *Service) Seen(ctx context.Context, v Visitor, upTo int64, read bool) error {
-	id, ok, err := s.CurrentConversation(ctx, v)
+	c, ok, err := s.CurrentConversation(ctx, v)
 	if err != nil || !ok {
 		return err
 	}
 	rows, err := s.db.Query(ctx, `SELECT id FROM messages WHERE conversation_id = $1 AND direction = 'outbound' AND id <= $2
-		AND status IN ('sent', 'delivered') ORDER BY id DESC LIMIT 100`, id, upTo)
+		AND status IN ('sent', 'delivered') ORDER BY id DESC LIMIT 100`, c.ID, upTo)
 	if err != nil {
 		return err
 	}

@@ -132,6 +132,7 @@ func (h *harness) start(d *db.DB, o harnessOptions) {
 	}
 	opt.JobBackoff = 50 * time.Millisecond
 	opt.WhatsApp = o.whatsapp
+	opt.Clock = o.whatsapp.Clock // the typing throttles
 	h.srv = testrig.Start(h.t, d, opt)
 	unsub := subscribe(h.srv.App, func(es []event.Event) {
 		h.mu.Lock()

@@ -59,6 +59,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/job"
 	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/realtime"
 )
 
 // The jobs of the channel.
@@ -114,6 +115,9 @@ type Options struct {
 	// message per 6 s, bursts of 45).
 	PairInterval time.Duration
 	PairBurst    int
+	// Clock is the time of the typing indicator's throttle (tests);
+	// time.Now when nil.
+	Clock func() time.Time
 }
 
 // Service is the WhatsApp channel.
@@ -140,6 +144,8 @@ type Service struct {
 	loading time.Time // last reload on a miss
 	// now is the clock, for tests.
 	now func() time.Time
+	// typing throttles the typing indicator per conversation (typing.go).
+	typing *realtime.Throttle[int64]
 }
 
 // Inboxes is what the channel reads of the inbox store: the WhatsApp
@@ -193,7 +199,8 @@ func New(d *db.DB, log *event.Log, queue *job.Queue, inboxes Inboxes, conv *conv
 		opt.PairBurst = 45
 	}
 	s := &Service{db: d, log: log, queue: queue, inboxes: inboxes, conv: conv, media: media, uploads: uploads,
-		graph: NewGraph(opt.GraphURL, opt.APIVersion, opt.HTTPClient, opt.Timeouts), logger: logger, opt: opt, m: m, now: time.Now}
+		graph: NewGraph(opt.GraphURL, opt.APIVersion, opt.HTTPClient, opt.Timeouts), logger: logger, opt: opt, m: m, now: time.Now,
+		typing: realtime.NewThrottle[int64](TypingEvery, opt.Clock)}
 	s.signatureFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "switchboard_whatsapp_webhook_signature_failures_total",
 		Help: "WhatsApp webhooks refused because X-Hub-Signature-256 was missing or wrong.",

@@ -11,8 +11,11 @@
  * or data-identifier, data-identifier-hash, data-name, data-email on the tag.
  *
  * It draws itself in a shadow root, talks to /public/v1 with a visitor token
- * kept in localStorage per inbox, and follows the conversation over
- * server-sent events. Message content is only ever set as text.
+ * kept in localStorage per inbox (always in the Authorization header, never
+ * in a URL), and follows the conversation over server-sent events. It speaks
+ * the site's language (data-lang on the tag, else <html lang>, else the
+ * browser's) when Switchboard has it. Message content is only ever set as
+ * text.
  */
 (() => {
   'use strict';
@@ -26,6 +29,15 @@
   window[once] = true;
 
   const BASE = script.src.replace(/\/widget\.js(?:[?#].*)?$/, '');
+  const WANT_LANG = script.dataset.lang || document.documentElement.lang || navigator.language || 'en';
+  let LANG = 'en';
+  let words = {};
+  // t translates the widget's words (the server sends them with the
+  // inbox's settings); %s are filled in order.
+  const t = (key, ...args) => {
+    let i = 0;
+    return (words[key] || key).replace(/%s/g, () => String(args[i++]));
+  };
   const MAX_IMAGE = 10 << 20;
   const MAX_FILE = 20 << 20;
   const MAX_TEXT = 4096;
@@ -68,26 +80,26 @@
   // api calls /public/v1; errors carry status (0: the server could not be
   // reached) and retryAfter (seconds).
   async function api(method, path, body, authed = true) {
-    const headers = {};
+    const headers = { 'Accept-Language': LANG };
     const token = saved.token;
     if (authed) headers.Authorization = 'Bearer ' + token;
     if (body !== undefined && !(body instanceof FormData)) {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(body);
     }
-    const fail = (status, message, retryAfter) => Object.assign(new Error(message), { status, retryAfter });
-    if (authed && !token) throw fail(401, 'The chat session has ended.', 0);
+    const fail = (status, message, retryAfter, fields) => Object.assign(new Error(message), { status, retryAfter, fields: fields || {} });
+    if (authed && !token) throw fail(401, t("The chat session has ended."), 0);
     let res;
     try {
       res = await fetch(BASE + path, { method, headers, body, credentials: 'omit' });
     } catch {
-      throw fail(0, 'The chat cannot be reached. Check your connection.', 0);
+      throw fail(0, t("The chat cannot be reached. Check your connection."), 0);
     }
     const data = res.status === 204 ? null : await res.json().catch(() => null);
     if (res.ok) return data;
     if (res.status === 401 && authed && saved.token === token) dropSession();
-    throw fail(res.status, (data && data.error && data.error.message) || 'Something went wrong (' + res.status + ').',
-      parseInt(res.headers.get('Retry-After'), 10) || 0);
+    const e = (data && data.error) || {};
+    throw fail(res.status, e.message || t("Something went wrong (%s).", res.status), parseInt(res.headers.get('Retry-After'), 10) || 0, e.fields);
   }
 
   // ---- Elements
@@ -164,8 +176,26 @@ textarea{flex:1;min-height:40px;max-height:140px;padding:9px 10px;border:1px sol
 textarea:focus{outline:none;border-color:var(--accent);box-shadow:0 0 0 1px var(--accent)}
 form .icon{width:40px;height:40px;color:#4b5563}
 form .send{color:var(--accent)}
+.msg.with-avatar{flex-direction:row;align-items:flex-end;gap:6px}
+.msg.with-avatar>div{display:flex;flex-direction:column;align-items:flex-start;min-width:0}
+.avatar{width:28px;height:28px;border-radius:50%;object-fit:cover;flex:none;margin-bottom:18px}
+.closed{margin:12px 4px 0;padding:8px 10px;border-radius:10px;background:#fff;border:1px dashed #d1d5db;color:#4b5563;font-size:13.5px;text-align:center}
+.typing{display:flex;align-items:center;gap:8px;margin:8px 0 0;color:#6b7280;font-size:13px}
+.dots{display:inline-flex;gap:3px;padding:10px 12px;border-radius:16px 16px 16px 4px;background:#e9ebef}
+.dots i{width:6px;height:6px;border-radius:50%;background:#6b7280;animation:sb-blink 1.2s infinite ease-in-out}
+.dots i:nth-child(2){animation-delay:.2s}.dots i:nth-child(3){animation-delay:.4s}
+@keyframes sb-blink{0%,80%,100%{opacity:.25}40%{opacity:1}}
+@media (prefers-reduced-motion:reduce){.dots i{animation:none;opacity:.6}}
+.prechat{flex-direction:column;align-items:stretch;gap:6px;padding:12px 14px 14px}
+.prechat p{margin:0 0 4px;color:#374151;font-size:14px}
+.prechat label{display:flex;flex-direction:column;gap:3px;font-size:13.5px;font-weight:600;color:#374151}
+.prechat input{padding:8px 10px;border:1px solid #d1d5db;border-radius:8px;font:inherit;font-weight:400;color:inherit}
+.prechat input:focus{outline:none;border-color:var(--accent);box-shadow:0 0 0 1px var(--accent)}
+.prechat input[aria-invalid=true]{border-color:#b91c1c}
+.prechat .error{margin:-1px 0 2px;color:#b91c1c;font-size:12.5px;font-weight:400}
+.prechat .start{margin-top:6px;padding:9px 12px;border:0;border-radius:8px;background:var(--accent);color:var(--on-accent);font-weight:600}
 @media (max-width:480px){:host{right:14px!important;bottom:14px!important}.panel{position:fixed;inset:0;width:auto;height:100%;border-radius:0}
-.open .launcher{display:none}textarea{font-size:16px}}`;
+.open .launcher{display:none}textarea,.prechat input{font-size:16px}}`;
 
   // The page's styles reach in only through what the host element inherits:
   // the widget's own typography is set on its root element (.sb).
@@ -190,27 +220,52 @@ form .send{color:var(--accent)}
   const setTheme = sheet(root, '');
 
   const button = (props, ...children) => h('button', { type: 'button', ...props }, ...children);
-  const badge = h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true });
-  const launcher = button({ class: 'launcher', 'aria-expanded': 'false', 'aria-controls': 'sb-panel', onclick: () => (panel.hidden ? open() : close()) },
-    icon(ICON.chat), badge);
-  const title = h('h2', { id: 'sb-title' });
-  const older = button({ class: 'older', hidden: true, onclick: () => loadOlder() }, 'Load older messages');
-  const list = h('ol', { class: 'messages' });
-  const log = h('div', { class: 'log', role: 'log', 'aria-labelledby': 'sb-title', tabindex: '0' }, older, list);
-  const notice = h('p', { class: 'notice', role: 'alert', hidden: true });
-  const fileInput = h('input', { type: 'file', multiple: true, accept: ACCEPT, hidden: true,
-    onchange: () => { sendFiles([...fileInput.files]); fileInput.value = ''; } });
-  const textarea = h('textarea', { rows: '1', placeholder: 'Write a message…', 'aria-label': 'Message', onkeydown: onKey, oninput: grow });
-  const form = h('form', { onsubmit: (e) => { e.preventDefault(); sendText(); } },
-    button({ class: 'icon', 'aria-label': 'Attach a file', onclick: () => fileInput.click() }, icon(ICON.clip)),
-    fileInput, textarea,
-    h('button', { type: 'submit', class: 'icon send', 'aria-label': 'Send' }, icon(ICON.send)));
-  const panel = h('section', { id: 'sb-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'sb-title', hidden: true,
-    onkeydown: (e) => { if (e.key === 'Escape') close(); } },
-    h('header', null, title, button({ class: 'icon', 'aria-label': 'Close chat', onclick: () => close() }, icon(ICON.close))),
-    log, notice, form);
-  const frame = h('div', { class: 'sb' }, panel, launcher);
-  root.append(frame);
+
+  // The elements are made once the words are known (build).
+  let badge, launcher, title, older, list, log, notice, fileInput, textarea, form, panel, frame;
+  let closedLine, typingLine, typingText;
+  let prechat, nameInput, emailInput, nameError, emailError;
+
+  function build() {
+    badge = h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true });
+    launcher = button({ class: 'launcher', 'aria-expanded': 'false', 'aria-controls': 'sb-panel', onclick: () => (panel.hidden ? open() : close()) },
+      icon(ICON.chat), badge);
+    title = h('h2', { id: 'sb-title' });
+    older = button({ class: 'older', hidden: true, onclick: () => loadOlder() }, t("Load older messages"));
+    list = h('ol', { class: 'messages' });
+    // Shown when the agent closed the conversation: the next message
+    // starts a new one.
+    closedLine = h('p', { class: 'closed', role: 'status', hidden: true }, t("This conversation was closed. Write to start a new one."));
+    typingText = h('span');
+    typingLine = h('p', { class: 'typing', role: 'status', hidden: true },
+      h('span', { class: 'dots', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), typingText);
+    log = h('div', { class: 'log', role: 'log', 'aria-labelledby': 'sb-title', tabindex: '0' }, older, list, closedLine, typingLine);
+    log.addEventListener('scroll', () => { pinned = log.scrollHeight - log.scrollTop - log.clientHeight < 40; });
+    notice = h('p', { class: 'notice', role: 'alert', hidden: true });
+    fileInput = h('input', { type: 'file', multiple: true, accept: ACCEPT, hidden: true,
+      onchange: () => { sendFiles([...fileInput.files]); fileInput.value = ''; } });
+    textarea = h('textarea', { rows: '1', placeholder: t("Write a message…"), 'aria-label': t("Message"), onkeydown: onKey, oninput: () => { grow(); typed(); } });
+    form = h('form', { onsubmit: (e) => { e.preventDefault(); sendText(); } },
+      button({ class: 'icon', 'aria-label': t("Attach a file"), onclick: () => fileInput.click() }, icon(ICON.clip)),
+      fileInput, textarea,
+      h('button', { type: 'submit', class: 'icon send', 'aria-label': t("Send") }, icon(ICON.send)));
+    // The pre-chat form, when the inbox asks who the visitor is first.
+    nameError = h('span', { class: 'error', id: 'sb-name-error', hidden: true });
+    emailError = h('span', { class: 'error', id: 'sb-email-error', hidden: true });
+    nameInput = h('input', { name: 'name', autocomplete: 'name', maxlength: '100' });
+    emailInput = h('input', { name: 'email', type: 'email', autocomplete: 'email', maxlength: '254' });
+    prechat = h('form', { class: 'prechat', novalidate: true, hidden: true, onsubmit: (e) => { e.preventDefault(); submitPrechat(); } },
+      h('p', null, t("Before we start, tell us who you are.")),
+      h('label', null, t("Name"), nameInput), nameError,
+      h('label', null, t("Email"), emailInput), emailError,
+      h('button', { type: 'submit', class: 'start' }, t("Start chat")));
+    panel = h('section', { id: 'sb-panel', class: 'panel', role: 'dialog', 'aria-labelledby': 'sb-title', hidden: true,
+      onkeydown: (e) => { if (e.key === 'Escape') close(); } },
+      h('header', null, title, button({ class: 'icon', 'aria-label': t("Close chat"), onclick: () => close() }, icon(ICON.close))),
+      log, notice, prechat, form);
+    frame = h('div', { class: 'sb', lang: LANG }, panel, launcher);
+    root.append(frame);
+  }
 
   // ---- Messages
 
@@ -225,8 +280,6 @@ form .send{color:var(--accent)}
   let pinned = true; // the reader is at the newest message
   let keepOffset = false; // the next render adds older messages above
 
-  log.addEventListener('scroll', () => { pinned = log.scrollHeight - log.scrollTop - log.clientHeight < 40; });
-
   // upsert merges a message from the server (history, a send's answer, the
   // stream) into what is shown.
   function upsert(m) {
@@ -235,12 +288,13 @@ form .send{color:var(--accent)}
     else it = {};
     (it.previews || []).forEach((u) => URL.revokeObjectURL(u));
     Object.assign(it, {
-      key: 'm' + m.id, id: m.id, clientId: m.client_id || '', from: m.from, agent: m.agent || '', text: m.text || '', status: m.status,
+      key: 'm' + m.id, id: m.id, clientId: m.client_id || '', from: m.from, agent: m.agent || '', avatar: m.agent_avatar || '', text: m.text || '', status: m.status,
       attachments: m.attachments || [], created: new Date(m.created_at), state: 'stored', error: '', files: null, previews: null,
     });
     items.set(it.key, it);
     if (it.clientId) byClient.set(it.clientId, it);
     changed(it);
+    if (it.from === 'business' && it.state === 'stored') typing(false);
   }
 
   function changed(it) {
@@ -285,30 +339,60 @@ form .send{color:var(--accent)}
 
   function draw(it) {
     const visitor = it.from === 'visitor';
-    const bubble = h('div', { class: 'bubble' }, h('span', { class: 'sr' }, visitor ? 'You: ' : inboxName + ': '));
+    const bubble = h('div', { class: 'bubble' }, h('span', { class: 'sr' }, (visitor ? t("You:") : (it.agent || inboxName) + ':') + ' '));
     for (const a of it.attachments) bubble.append(attachment(a));
     if (it.text) bubble.append(h('p', null, ...linkify(it.text)));
     const meta = h('div', { class: 'meta' });
-    if (it.state === 'sending') meta.append('Sending…');
+    if (it.state === 'sending') meta.append(t("Sending…"));
     else if (it.state === 'failed') {
-      meta.append('Not sent: ' + it.error + ' ');
-      if (it.retryable) meta.append(button({ class: 'link', onclick: () => it.state === 'failed' && queue(it) }, 'Retry'));
-      meta.append(button({ class: 'link', onclick: () => discard(it) }, 'Remove'));
+      meta.append(t("Not sent: %s", it.error) + ' ');
+      if (it.retryable) meta.append(button({ class: 'link', onclick: () => it.state === 'failed' && queue(it) }, t("Retry")));
+      meta.append(button({ class: 'link', onclick: () => discard(it) }, t("Remove")));
     } else {
       if (!visitor && it.agent) meta.append(it.agent + ' · ');
       meta.append(h('time', { datetime: it.created.toISOString() }, when(it.created)));
     }
-    return h('li', { class: 'msg ' + (visitor ? 'visitor' : 'business') + (it.state === 'failed' ? ' failed' : '') }, bubble, meta);
+    const cls = 'msg ' + (visitor ? 'visitor' : 'business') + (it.state === 'failed' ? ' failed' : '');
+    // The agent's picture beside their reply (their name is in the meta
+    // line, so the picture says nothing more to a screen reader).
+    if (!visitor && it.avatar) {
+      const pic = h('img', { class: 'avatar', src: it.avatar, alt: '', onerror: () => pic.remove() });
+      return h('li', { class: cls + ' with-avatar' }, pic, h('div', null, bubble, meta));
+    }
+    return h('li', { class: cls }, bubble, meta);
   }
 
+  // attachment shows a file: by the link the server gave (a capability for
+  // that file, valid for about an hour: never the session token), or a
+  // preview of one being sent.
   function attachment(a) {
     const label = [icon(ICON.clip), a.filename + ' (' + size(a.size) + ')'];
-    const url = a.id ? BASE + '/public/v1/attachments/' + a.id + '?token=' + encodeURIComponent(saved.token || '') : a.url;
-    if (!url) return h('span', { class: 'file' }, ...label); // a document being sent
-    const link = { href: url, target: '_blank', rel: 'noopener' };
+    if (!a.url) return h('span', { class: 'file' }, ...label); // a document being sent
+    const link = { href: a.url, target: '_blank', rel: 'noopener', onclick: (e) => openFile(e, a) };
     if (a.kind !== 'image') return h('a', { class: 'file', ...link }, ...label);
-    // Images change the height of the log when they load.
-    return h('a', link, h('img', { src: url, alt: a.filename, onload: () => pinned && toBottom() }));
+    // Images change the height of the log when they load; one whose link
+    // expired meanwhile gets a new link, once.
+    const img = h('img', { src: a.url, alt: a.filename, onload: () => pinned && toBottom(),
+      onerror: () => { if (a.id && !a.renewed) { a.renewed = true; renew(a).then((u) => { img.src = u; img.parentNode.href = u; }, () => {}); } } });
+    return h('a', link, img);
+  }
+
+  // renew asks for a new link to a file of the visitor's.
+  async function renew(a) {
+    const f = await api('GET', '/public/v1/attachments/' + a.id + '/link');
+    a.url = f.url;
+    a.url_expires_at = f.url_expires_at;
+    return f.url;
+  }
+
+  // openFile opens a file whose link is about to expire with a new one.
+  function openFile(e, a) {
+    if (!a.id || !a.url_expires_at || Date.parse(a.url_expires_at) - Date.now() > 60000) return;
+    e.preventDefault();
+    const w = window.open('', '_blank');
+    if (w) w.opener = null;
+    renew(a).then((u) => { e.target.closest('a').href = u; if (w) w.location = u; else window.open(u, '_blank', 'noopener'); },
+      (err) => { if (w) w.close(); show(err.message); });
   }
 
   // linkify turns web addresses into links; everything stays text.
@@ -324,8 +408,8 @@ form .send{color:var(--accent)}
   }
 
   function when(d) {
-    const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    return d.toDateString() === new Date().toDateString() ? time : d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ', ' + time;
+    const time = d.toLocaleTimeString(LANG, { hour: '2-digit', minute: '2-digit' });
+    return d.toDateString() === new Date().toDateString() ? time : d.toLocaleDateString(LANG, { month: 'short', day: 'numeric' }) + ', ' + time;
   }
 
   const size = (n) => (n < 1024 ? n + ' B' : n < 1 << 20 ? Math.round(n / 1024) + ' KB' : (n / (1 << 20)).toFixed(1) + ' MB');
@@ -343,7 +427,46 @@ form .send{color:var(--accent)}
       loaded = pinned = true;
     }
     page.items.forEach(upsert);
+    setClosed(page.closed);
     acknowledge();
+  }
+
+  // setClosed shows or hides the line that says the agent closed the
+  // conversation.
+  function setClosed(closed) {
+    if (closedLine.hidden === !closed) return;
+    closedLine.hidden = !closed;
+    if (pinned) toBottom();
+  }
+
+  // ---- Typing
+
+  let typingTimer = 0;
+  let typedAt = 0;
+
+  // typing shows (or hides) that the business is writing a reply; a
+  // signal shows for a few seconds unless another comes.
+  function typing(on, agent) {
+    clearTimeout(typingTimer);
+    if (on) {
+      typingText.textContent = agent ? t("%s is typing…", agent) : t("Typing…");
+      typingTimer = setTimeout(() => typing(false), 6000);
+    }
+    if (typingLine.hidden === !on) return;
+    typingLine.hidden = !on;
+    if (pinned) toBottom();
+  }
+
+  // typed tells the agents the visitor is writing, at most every 3.5 s (a
+  // little over the 3 s the server allows, so that a signal is not
+  // dropped for arriving early), once there is a conversation to show it
+  // in.
+  function typed() {
+    const now = Date.now();
+    if (!saved.token || !textarea.value.trim() || now - typedAt < 3500) return;
+    if (![...items.values()].some((it) => it.state === 'stored')) return;
+    typedAt = now;
+    api('POST', '/public/v1/typing').catch(() => { /* a lost signal does not matter */ });
   }
 
   async function loadOlder() {
@@ -369,13 +492,17 @@ form .send{color:var(--accent)}
     }
     cursor = '';
     loaded = false;
+    setClosed(false);
     render();
   }
 
   // ---- The session
 
   let starting = null;
+  let askFirst = false; // the inbox's pre-chat form: name and email first
 
+  // ensureSession resolves once there is a session: at once, or when the
+  // server gave one (after the pre-chat form, if the inbox has one).
   function ensureSession() {
     if (saved.token) return Promise.resolve();
     starting = starting || startSession().finally(() => { starting = null; });
@@ -389,22 +516,99 @@ form .send{color:var(--accent)}
       saved = other;
       return connect();
     }
+    if (askFirst && !(id.name && id.email)) return ask(id);
     const body = {};
     for (const k of Object.keys(id)) if (id[k]) body[k] = id[k];
-    const path = '/public/v1/inboxes/' + encodeURIComponent(INBOX) + '/sessions';
     let s;
     try {
-      s = await api('POST', path, body, false);
+      s = await api('POST', sessionPath(), body, false);
     } catch (err) {
-      // A name or email the server refuses must not keep the visitor out.
+      // A name or email the server refuses must not keep the visitor out,
+      // unless the inbox asks for them: then the visitor gives them.
       if (err.status !== 422 || !(body.name || body.email)) throw err;
+      if (askFirst) return ask(id, err.fields);
       delete body.name;
       delete body.email;
-      s = await api('POST', path, body, false);
+      s = await api('POST', sessionPath(), body, false);
     }
+    begin(s, id);
+  }
+
+  const sessionPath = () => '/public/v1/inboxes/' + encodeURIComponent(INBOX) + '/sessions';
+
+  function begin(s, id) {
     save({ token: s.token, identifier: id.identifier, seq: null, read: 0 });
     loaded = true; // a new session has no history
     connect();
+  }
+
+  // ask shows the pre-chat form in place of the composer and resolves
+  // once the server took what the visitor gave.
+  let asked = null;
+  function ask(id, fields) {
+    nameInput.value = nameInput.value || id.name;
+    emailInput.value = emailInput.value || id.email;
+    prechat.hidden = false;
+    form.hidden = true;
+    if (fields) fieldErrors(fields);
+    if (!panel.hidden) (nameInput.value ? emailInput : nameInput).focus();
+    return new Promise((resolve) => { asked = { id, resolve }; });
+  }
+
+  // fieldErrors shows a message under each field that has one.
+  function fieldErrors(fields) {
+    for (const [input, error, key] of [[nameInput, nameError, 'name'], [emailInput, emailError, 'email']]) {
+      const m = fields[key] || '';
+      error.textContent = m;
+      error.hidden = !m;
+      if (m) {
+        input.setAttribute('aria-invalid', 'true');
+        input.setAttribute('aria-describedby', error.id);
+      } else {
+        input.removeAttribute('aria-invalid');
+        input.removeAttribute('aria-describedby');
+      }
+    }
+    const first = fields.name ? nameInput : fields.email ? emailInput : null;
+    if (first) first.focus();
+  }
+
+  // checkPrechat is the form's own check, before the server's.
+  function checkPrechat(name, email) {
+    const fields = {};
+    if (!name) fields.name = t("Enter your name.");
+    else if ([...name].length > 100) fields.name = t("A name has at most 100 characters.");
+    if (!email) fields.email = t("Enter your email address.");
+    else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) fields.email = t("Enter a valid email address, like name@example.com.");
+    return fields;
+  }
+
+  let submitting = false;
+  async function submitPrechat() {
+    if (submitting || !asked) return;
+    const name = nameInput.value.trim();
+    const email = emailInput.value.trim();
+    const fields = checkPrechat(name, email);
+    fieldErrors(fields);
+    if (Object.keys(fields).length) return;
+    const body = { name, email };
+    for (const k of ['identifier', 'identifier_hash']) if (asked.id[k]) body[k] = asked.id[k];
+    submitting = true;
+    try {
+      const s = await api('POST', sessionPath(), body, false);
+      const { id, resolve } = asked;
+      asked = null;
+      prechat.hidden = true;
+      form.hidden = false;
+      begin(s, id);
+      resolve();
+      textarea.focus();
+    } catch (err) {
+      if (err.status === 422 && (err.fields.name || err.fields.email)) fieldErrors(err.fields);
+      else show(err.message);
+    } finally {
+      submitting = false;
+    }
   }
 
   // dropSession forgets a token the server refused; the next send starts a
@@ -420,11 +624,26 @@ form .send{color:var(--accent)}
   let stream = null;
   let streamFailures = 0;
   let streamTimer = 0;
+  let connecting = 0; // bumped to abandon a connection being made
 
-  function connect() {
+  // connect opens the event stream with a ticket (EventSource cannot send
+  // the token in a header, and the token never goes in a URL). The ticket
+  // is good for a minute: the browser's own reconnect (with Last-Event-ID)
+  // works within it; after that the stream is refused, and connectLater
+  // gets a new ticket and resumes from the last event seen.
+  async function connect() {
     disconnect();
     if (!saved.token) return;
-    const q = new URLSearchParams({ token: saved.token });
+    const attempt = connecting;
+    let ticket;
+    try {
+      ticket = (await api('POST', '/public/v1/stream/tickets')).ticket;
+    } catch (err) {
+      if (attempt === connecting && err.status !== 401) connectLater();
+      return;
+    }
+    if (attempt !== connecting || !saved.token) return;
+    const q = new URLSearchParams({ ticket });
     if (saved.seq != null) q.set('since', saved.seq);
     const es = (stream = new EventSource(BASE + '/public/v1/stream?' + q));
     const position = (e) => {
@@ -445,6 +664,21 @@ form .send{color:var(--accent)}
       position(e);
       acknowledge();
     });
+    // status: the agent closed the conversation (or it is open again).
+    es.addEventListener('status', (e) => {
+      try {
+        setClosed(JSON.parse(e.data).closed);
+      } catch {
+        return;
+      }
+      position(e);
+    });
+    // typing: a signal, not in the log (no id): the agent is writing.
+    es.addEventListener('typing', (e) => {
+      try {
+        typing(true, JSON.parse(e.data).agent);
+      } catch { /* ignore */ }
+    });
     // While CONNECTING the browser retries by itself, with Last-Event-ID;
     // CLOSED means the server refused the stream: check the session, retry.
     es.addEventListener('error', () => {
@@ -459,6 +693,7 @@ form .send{color:var(--accent)}
   }
 
   function disconnect() {
+    connecting++;
     clearTimeout(streamTimer);
     if (stream) stream.close();
     stream = null;
@@ -469,7 +704,7 @@ form .send{color:var(--accent)}
   let ackTimer = 0;
   let acked = { delivered: 0, read: 0 };
 
-  const visible = () => !panel.hidden && document.visibilityState === 'visible';
+  const visible = () => !!panel && !panel.hidden && document.visibilityState === 'visible';
 
   // acknowledge tells the server, shortly, that the replies arrived and,
   // when the panel is open and visible, that they were read.
@@ -493,7 +728,8 @@ form .send{color:var(--accent)}
     const unread = replies().filter((it) => it.id > (saved.read || 0) && it.status !== 'read').length;
     badge.hidden = !unread || !panel.hidden;
     badge.textContent = unread > 9 ? '9+' : unread;
-    launcher.setAttribute('aria-label', panel.hidden ? 'Open chat with ' + inboxName + (unread ? ' (' + unread + ' unread)' : '') : 'Close chat');
+    launcher.setAttribute('aria-label', !panel.hidden ? t("Close chat")
+      : unread ? t("Open chat with %s (%s unread)", inboxName, unread) : t("Open chat with %s", inboxName));
   }
 
   document.addEventListener('visibilitychange', () => { if (visible()) acknowledge(); });
@@ -510,7 +746,7 @@ form .send{color:var(--accent)}
   function sendText() {
     const text = textarea.value.trim();
     if (!text) return;
-    if ([...text].length > MAX_TEXT) return show('A message has at most ' + MAX_TEXT + ' characters.');
+    if ([...text].length > MAX_TEXT) return show(t("A message has at most %s characters.", MAX_TEXT));
     textarea.value = '';
     grow();
     add({ text });
@@ -521,8 +757,8 @@ form .send{color:var(--accent)}
   function sendFiles(files) {
     const ok = files.filter((f) => {
       const max = f.type.startsWith('image/') ? MAX_IMAGE : MAX_FILE;
-      if (f.size > max) show('“' + f.name + '” is too large: ' + (f.type.startsWith('image/') ? 'images' : 'files') + ' may be at most ' + (max >> 20) + ' MB.');
-      else if (!f.size) show('“' + f.name + '” is empty.');
+      if (f.size > max) show(f.type.startsWith('image/') ? t("“%s” is too large: images may be at most %s MB.", f.name, max >> 20) : t("“%s” is too large: files may be at most %s MB.", f.name, max >> 20));
+      else if (!f.size) show(t("“%s” is empty.", f.name));
       return f.size && f.size <= max;
     });
     if (ok.length) add({ text: '', files: ok.slice(0, 10) });
@@ -579,7 +815,8 @@ form .send{color:var(--accent)}
         }
         const body = { id: it.clientId, text: it.text };
         if (it.uploaded.length) body.attachments = it.uploaded;
-        return upsert(await api('POST', '/public/v1/messages', body));
+        upsert(await api('POST', '/public/v1/messages', body));
+        return setClosed(false); // a message after a close starts a new conversation
       } catch (err) {
         if (it.state !== 'sending') return;
         if (err.status === 401 && attempt < 2) {
@@ -655,7 +892,7 @@ form .send{color:var(--accent)}
     launcher.setAttribute('aria-expanded', 'true');
     openFlag(true);
     toBottom();
-    textarea.focus();
+    (prechat.hidden ? textarea : nameInput).focus();
     acknowledge();
     ensureSession().then(() => !loaded && refresh()).catch((err) => show(err.message));
   }
@@ -682,7 +919,7 @@ form .send{color:var(--accent)}
   async function start(tries = 0) {
     let cfg;
     try {
-      cfg = await api('GET', '/public/v1/inboxes/' + encodeURIComponent(INBOX), undefined, false);
+      cfg = await api('GET', '/public/v1/inboxes/' + encodeURIComponent(INBOX) + '?lang=' + encodeURIComponent(WANT_LANG), undefined, false);
     } catch (err) {
       if ((err.status === 0 || err.status >= 500) && tries < 5) setTimeout(() => start(tries + 1), 5000 * (tries + 1));
       else console.warn('Switchboard chat:', err.message);
@@ -694,7 +931,11 @@ form .send{color:var(--accent)}
     }
     // A token of someone else (the site's user changed) is not reused.
     if (saved.token && (saved.identifier || '') !== id.identifier) save({ token: null, seq: null, read: 0, outbox: [] });
-    inboxName = cfg.name || 'Chat';
+    LANG = cfg.language || 'en';
+    words = cfg.words || {};
+    askFirst = !!cfg.pre_chat_form;
+    build();
+    inboxName = cfg.name || t("Chat");
     title.textContent = inboxName;
     theme(cfg.color);
     if (cfg.greeting) list.before(h('ol', { class: 'greeting' }, h('li', { class: 'msg business' }, h('div', { class: 'bubble' }, cfg.greeting))));
