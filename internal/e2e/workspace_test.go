@@ -271,6 +271,7 @@ func agentWorkspace(t *testing.T, d *db.DB) {
 	// The field stops at 50 characters; the server's answer covers
 	// whatever gets past it.
 	long := strings.Repeat("x", 51)
+	AllowStatus(ctx, 422, `/inbox/conversations/\d+/tags`)
 	Do(t, ctx,
 		chromedp.SetValue(chromedp.CSS(`#new-tag`), long),
 		chromedp.Click(chromedp.CSS(`.add-tag button[type=submit]`)),
@@ -370,6 +371,8 @@ func TestLiveResume(t *testing.T) {
 	in, _ := srv.NewWebchatInbox("Website", ana.UserID)
 
 	ctx := Browser(t)
+	// Held reconnections fail, as the test means them to.
+	AllowConsole(ctx, `^error \(network\): WebSocket connection to 'ws://[^/]+/api/v1/held\?`)
 	// Keep the page's sockets within reach, and let the test hold
 	// reconnections (a handshake with a path that does not exist fails).
 	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
@@ -506,6 +509,7 @@ func TestConversationContactAndFiles(t *testing.T) {
 	}
 
 	// Contact: a bad email is refused next to the field, keeping the input.
+	AllowStatus(ctx, 422, `/inbox/conversations/\d+/contact`)
 	Do(t, ctx, chromedp.Click(chromedp.CSS(`.edit-contact`)), chromedp.WaitVisible(chromedp.CSS(`.contact-form input[name=email]`)))
 	Do(t, ctx,
 		chromedp.SendKeys(chromedp.CSS(`.contact-form input[name=email]`), "dora@"),
@@ -576,6 +580,7 @@ func TestAdminPages(t *testing.T) {
 	ana := srv.NewUser("ana@example.com", policy.Service)
 
 	ctx := wsSignIn(t, srv, "root@example.com", "/admin/inboxes")
+	AllowStatus(ctx, 422, "/admin/inboxes")
 	Do(t, ctx,
 		chromedp.Click(chromedp.CSS(`a[href="/admin/inboxes/new"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=name]`)),
@@ -642,6 +647,7 @@ func TestAdminPages(t *testing.T) {
 	}
 
 	// A user form with bad input answers next to each field.
+	AllowStatus(ctx, 422, "/admin/users")
 	Do(t, ctx,
 		chromedp.Navigate(srv.URL+"/admin/users/new"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
@@ -701,6 +707,7 @@ func TestAPITokensPage(t *testing.T) {
 	srv := testrig.Start(t, dbtest.SQLite(t))
 	srv.NewUser("ana@example.com", policy.Service)
 	ctx := wsSignIn(t, srv, "ana@example.com", "/settings/tokens")
+	AllowStatus(ctx, 422, "/settings/tokens") // a name too long
 	Do(t, ctx,
 		chromedp.WaitVisible(chromedp.CSS(`.token-form input[name=name]`)),
 		chromedp.SetValue(chromedp.CSS(`.token-form input[name=name]`), strings.Repeat("n", 101)),
