@@ -6,7 +6,8 @@
 // page writes to its console, an exception that nothing catches and an
 // error of the browser's log (a refused Content-Security-Policy, a failed
 // load) fail the test at its end, with the list. A test that provokes an
-// error on purpose says so with [AllowConsole].
+// error on purpose says so with [AllowConsole]. With SWITCHBOARD_TEST_SHOTS
+// set to a directory, [Shot] saves pictures of the pages there.
 package e2e
 
 import (
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -234,6 +236,23 @@ next:
 		bad = append(bad, e)
 	}
 	return bad
+}
+
+// Shot saves a picture of the whole page as name.png in the directory
+// SWITCHBOARD_TEST_SHOTS names, to look at what a test sees; without it,
+// it does nothing.
+func Shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("SWITCHBOARD_TEST_SHOTS")
+	if dir == "" {
+		return
+	}
+	b := Run(t, ctx, chromedp.FullScreenshot(100))
+	file := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+name+".png")
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", file)
 }
 
 // Do runs actions, failing the test on error.

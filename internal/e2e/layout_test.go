@@ -15,8 +15,6 @@ import (
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
-var saveShot = func(t *testing.T, ctx context.Context, name string) {}
-
 // fitsIn fails the test unless every element matching inner lies within
 // the content box (inside the padding) of its closest ancestor matching
 // outer, and has nothing to scroll sideways.
@@ -66,7 +64,7 @@ func TestTimeInStatusFitsItsCard(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/admin/reports/time-in-status?from="+from+"&to="+to),
 		chromedp.WaitVisible(chromedp.CSS(`table.report-table`)),
 	)
-	saveShot(t, ctx, "report")
+	Shot(t, ctx, "report")
 	fitsIn(t, ctx, `.table-scroll`, `section.card`)
 	fitsIn(t, ctx, `table.report-table`, `section.card`)
 	fitsIn(t, ctx, `svg.status-chart`, `section.card`)
