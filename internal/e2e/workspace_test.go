@@ -624,6 +624,12 @@ func TestAdminPages(t *testing.T) {
 	if n := wsEval[int](t, ctx, `document.querySelectorAll('a[href="/widget/demo/`+shop.Token+`"]').length`); n != 1 {
 		t.Fatal("no link to the demo page")
 	}
+	// Done: the list of inboxes, with the new one.
+	Do(t, ctx, chromedp.Click(chromedp.CSS(`a.button.done`)), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`table.inboxes tr[data-inbox="%d"]`, shop.ID))))
+	Shot(t, ctx, "done")
+	if path := wsEval[string](t, ctx, `location.pathname`); path != "/admin/inboxes" {
+		t.Fatalf("Done opened %s, want the inboxes", path)
+	}
 
 	// Edit, then rotate the secret.
 	Do(t, ctx,
@@ -644,6 +650,11 @@ func TestAdminPages(t *testing.T) {
 	rotated := wsEval[string](t, ctx, `document.querySelector("#secret").textContent`)
 	if now, _ := srv.App.Inboxes.WebchatSecret(context.Background(), shop.ID); rotated == secret || rotated != now {
 		t.Fatalf("rotated secret %q, stored %q, old %q", rotated, now, secret)
+	}
+	// Done after a new secret: back to the inbox.
+	Do(t, ctx, chromedp.Click(chromedp.CSS(`a.button.done`)), chromedp.WaitVisible(chromedp.CSS(`form.inbox-form`)))
+	if path := wsEval[string](t, ctx, `location.pathname`); path != fmt.Sprintf("/admin/inboxes/%d", shop.ID) {
+		t.Fatalf("Done opened %s, want the inbox", path)
 	}
 
 	// A user form with bad input answers next to each field.
