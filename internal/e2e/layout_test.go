@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/graphfake"
+	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/testrig"
 	"github.com/switchboardhq/switchboard/internal/user"
@@ -77,5 +81,42 @@ func TestTimeInStatusFitsItsCard(t *testing.T) {
 	}
 	if n := wsEval[int](t, ctx, `document.querySelectorAll("table.report-table tbody td[data-status] .average").length`); n < 7*7 {
 		t.Errorf("%d averages shown, want one per agent and status", n)
+	}
+}
+
+// TestConversationListLayout: the list's "New WhatsApp conversation"
+// button keeps its distance from the edges, and an empty list says so at
+// its top, centred, not at the bottom of the page.
+func TestConversationListLayout(t *testing.T) {
+	fake := graphfake.NewServer(graphfake.Options{Seed: 1})
+	t.Cleanup(fake.Close)
+	srv := testrig.Start(t, dbtest.SQLite(t), testrig.Options{Config: func(c *config.Config) { c.WhatsAppGraphURL, _ = url.Parse(fake.URL) }})
+	ana := srv.NewUser("ana@example.com", policy.Service)
+	num := fake.AddNumber(graphfake.Number{AppSecret: "layout"})
+	if _, _, err := srv.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: inbox.WhatsApp, Name: "Line", MemberIDs: []int64{ana.UserID},
+		WhatsApp: &inbox.WhatsAppConfig{PhoneNumberID: num.ID, WABAID: num.WABAID, DisplayPhoneNumber: num.Phone, AccessToken: num.Token, AppSecret: "layout"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := wsSignIn(t, srv, "ana@example.com", "/inbox")
+	Do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#rows-empty`)), chromedp.WaitVisible(chromedp.CSS(`.list .wa-new a.button`)))
+	Shot(t, ctx, "empty")
+
+	type box struct{ Left, Top, Right, Bottom, Width float64 }
+	rect := func(sel string) box {
+		return wsEval[box](t, ctx, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width}; })()`, sel))
+	}
+	list, button := rect(`section.list`), rect(`.list .wa-new a.button`)
+	if button.Left-list.Left < 8 || button.Top-list.Top < 8 || button.Right > list.Right-8 {
+		t.Errorf("the New WhatsApp conversation button %+v touches the edge of the list %+v", button, list)
+	}
+	empty, filters := rect(`#rows-empty`), rect(`.list .filters`)
+	if empty.Top < filters.Bottom || empty.Top-filters.Bottom > 40 {
+		t.Errorf("the empty list's message starts at %.0f, want it just under the filters (%.0f)", empty.Top, filters.Bottom)
+	}
+	if align := wsEval[string](t, ctx, `getComputedStyle(document.querySelector("#rows-empty")).textAlign`); align != "center" {
+		t.Errorf("the empty list's message is aligned %s", align)
+	}
+	if d := (empty.Left - list.Left) - (list.Right - empty.Right); d < -1 || d > 1 {
+		t.Errorf("the empty list's message %+v is not centred in the list %+v", empty, list)
 	}
 }
