@@ -230,3 +230,52 @@ func pngBytes(t *testing.T) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestSimulatorIdentityFields: the customer is known by a phone number or,
+// with the number hidden, by a username: the field not in use is
+// disabled (the hidden number is not shown at all), and what is sent is
+// the one in use.
+func TestSimulatorIdentityFields(t *testing.T) {
+	fake := graphfake.New(graphfake.Options{Seed: 3})
+	t.Cleanup(fake.Close)
+	num := fake.AddNumber(graphfake.Number{VerifiedName: "Lucky Shrub", Phone: "15550783881"})
+	sim, err := simulator.New(fake, simulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	phone := httptest.NewServer(sim)
+	t.Cleanup(phone.Close)
+
+	ctx := Browser(t)
+	Do(t, ctx, chromedp.Navigate(phone.URL+"/simulator"), chromedp.WaitVisible(chromedp.CSS(`#who`)))
+	fields := func() string {
+		return wsEval[string](t, ctx, `["phone", "username"].map(n => {
+			const f = document.querySelector("#who [name=" + n + "]");
+			return n + ":" + (f.disabled ? "disabled" : "enabled") + (f.closest("label").hidden ? ",hidden" : "");
+		}).join(" ")`)
+	}
+	if got, want := fields(), "phone:enabled username:disabled"; got != want {
+		t.Errorf("with the number shown: %s, want %s", got, want)
+	}
+	Shot(t, ctx, "phone")
+	Do(t, ctx, chromedp.Click(chromedp.CSS(`#who input[name=hide_phone]`)))
+	if got, want := fields(), "phone:disabled,hidden username:enabled"; got != want {
+		t.Errorf("with the number hidden: %s, want %s", got, want)
+	}
+	Shot(t, ctx, "username")
+
+	// A username typed, then the number shown again: the customer is the
+	// number alone.
+	Do(t, ctx,
+		chromedp.SendKeys(chromedp.CSS(`#who input[name=username]`), "annlee"),
+		chromedp.Click(chromedp.CSS(`#who input[name=hide_phone]`)),
+		chromedp.SendKeys(chromedp.CSS(`#who input[name=name]`), "Ann Lee"),
+		chromedp.SendKeys(chromedp.CSS(`#who input[name=phone]`), "+16505551234"),
+		chromedp.Click(chromedp.CSS(`#who button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#composer`)),
+	)
+	if _, c, err := fake.Chat(num.ID, "16505551234"); err != nil || c.Username != "" {
+		t.Errorf("the customer is %+v (%v), want the number without the username of a disabled field", c, err)
+	}
+}
