@@ -43,6 +43,10 @@ type demoSecrets struct {
 
 const demoFile = "demo.json"
 
+// demoAddr is where the demo listens by default: a port other than the
+// server's (:8080), so that it runs beside one.
+const demoAddr = "127.0.0.1:8090"
+
 func randomString(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -111,7 +115,7 @@ var demoPrompts = []string{"Where is my order?", "Do you deliver on weekends?", 
 func demo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("switchboard demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	addr := fs.String("addr", demoAddr, "listen address")
 	dataDir := fs.String("data-dir", "./data-demo", "data directory (SQLite database, files, the demo's secrets in demo.json)")
 	fresh := fs.Bool("fresh", false, "start over: delete the demo data directory first")
 	if err := fs.Parse(args); err != nil {

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/switchboardhq/switchboard/internal/config"
 )
 
 // TestCreateUserText: "user create" applies the text rule of the API to
@@ -28,5 +33,24 @@ func TestCreateUserText(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "switchboard.db")); err == nil {
 			t.Errorf("%s: a database was made", c.name)
 		}
+	}
+}
+
+// TestDemoDefaultAddr: "switchboard demo" listens by default on a port of
+// its own, so that it starts beside a server on the default address.
+func TestDemoDefaultAddr(t *testing.T) {
+	var help strings.Builder
+	if err := demo(t.Context(), []string{"-h"}, func(string) string { return "" }, io.Discard, &help); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("demo -h: %v", err)
+	}
+	if !strings.Contains(help.String(), `(default "127.0.0.1:8090")`) {
+		t.Errorf("demo -h says:\n%s\nwant the default address 127.0.0.1:8090", help.String())
+	}
+	cfg, err := config.Load(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, port, _ := net.SplitHostPort(cfg.Addr); port == "8090" {
+		t.Errorf("the server's default address %s is the demo's", cfg.Addr)
 	}
 }

@@ -17,6 +17,7 @@ func TestLoginPage(t *testing.T) {
 	srv := testrig.Start(t, dbtest.SQLite(t))
 	srv.NewUser("agent@example.com", policy.Service)
 	ctx := Browser(t)
+	AllowStatus(ctx, 401, "/login") // the wrong password
 	Do(t, ctx,
 		chromedp.Navigate(srv.URL+"/login"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),

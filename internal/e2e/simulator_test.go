@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -43,6 +44,11 @@ func whatsappSimulator(t *testing.T, d *db.DB) {
 	fake := graphfake.New(graphfake.Options{Seed: 21, Retry: graphfake.FastRetry})
 	t.Cleanup(fake.Close)
 	num := fake.AddNumber(graphfake.Number{VerifiedName: "Lucky Shrub", Phone: "15550783881", AppSecret: secret, VerifyToken: "vt"})
+	if _, err := fake.AddTemplate(num.WABAID, graphfake.Template{Name: "pickup_ready", Category: "UTILITY", Components: []graphfake.TemplateComponent{
+		{Type: "BODY", Text: "Hi {{1}}, your pot is ready to pick up.", Example: json.RawMessage(`{"body_text":[["Ann"]]}`)},
+	}}); err != nil {
+		t.Fatal(err)
+	}
 	sim, err := simulator.New(fake, simulator.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +74,7 @@ func whatsappSimulator(t *testing.T, d *db.DB) {
 		"phone_number_id": num.ID, "waba_id": num.WABAID, "display_phone_number": num.Phone,
 		"access_token": num.Token, "app_secret": secret, "verify_token": num.VerifyToken,
 	}}).Expect(http.StatusCreated).Decode(&in)
+	admin.Do("POST", fmt.Sprintf("/api/v1/inboxes/%d/whatsapp/templates/sync", in.ID), nil).Expect(http.StatusOK)
 	ana := srv.NewUser("ana@example.com", policy.Service, in.ID)
 
 	// The customer opens the chat on the simulator and writes.
@@ -145,13 +152,27 @@ func whatsappSimulator(t *testing.T, d *db.DB) {
 		t.Fatalf("the tap is not in the conversation: %+v", wsMessages(ana, convID))
 	}
 
-	// What travelled: the fake accepted both interactive messages once,
-	// and Switchboard never exceeded a limit.
+	// The agent sends a template: choosing it brings its fields, and the
+	// customer gets it filled in.
+	Do(t, agent, chromedp.WaitVisible(chromedp.CSS(`#wa-panel details > summary`)))
+	Run(t, agent, chromedp.Evaluate[bool](`document.querySelector("#wa-panel details").open = true`))
+	Do(t, agent, chromedp.Click(chromedp.CSS(`#wa-panel a[data-wa-kind="template"]`)), chromedp.WaitVisible(chromedp.CSS(`#wa-template select[name=template]`)))
+	wsChoose(t, agent, `#wa-template select[name=template]`, "pickup_ready|en_US")
+	Do(t, agent,
+		chromedp.WaitVisible(chromedp.CSS(`#wa-template input[data-wa-param]`)),
+		chromedp.SendKeys(chromedp.CSS(`#wa-template input[data-wa-param]`), "Carla"),
+		chromedp.Click(chromedp.CSS(`#wa-template button[type=submit]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#wa-panel .field-error`)),
+	)
+	simWait(t, cust, `() => Array.from(document.querySelectorAll("#chat li")).some(e => e.textContent.includes("Hi Carla, your pot is ready to pick up."))`)
+
+	// What travelled: the fake accepted each message once, and
+	// Switchboard never exceeded a limit.
 	if dup := fake.Duplicates(); len(dup) != 0 {
 		t.Errorf("duplicates %v", dup)
 	}
 	sent := fake.Sent()
-	if len(sent) != 2 || sent[0].Type != "interactive" || sent[1].Type != "interactive" {
+	if len(sent) != 3 || sent[0].Type != "interactive" || sent[1].Type != "interactive" || sent[2].Type != "template" {
 		t.Errorf("the fake received %+v", sent)
 	}
 }
@@ -208,4 +229,53 @@ func pngBytes(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestSimulatorIdentityFields: the customer is known by a phone number or,
+// with the number hidden, by a username: the field not in use is
+// disabled (the hidden number is not shown at all), and what is sent is
+// the one in use.
+func TestSimulatorIdentityFields(t *testing.T) {
+	fake := graphfake.New(graphfake.Options{Seed: 3})
+	t.Cleanup(fake.Close)
+	num := fake.AddNumber(graphfake.Number{VerifiedName: "Lucky Shrub", Phone: "15550783881"})
+	sim, err := simulator.New(fake, simulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	phone := httptest.NewServer(sim)
+	t.Cleanup(phone.Close)
+
+	ctx := Browser(t)
+	Do(t, ctx, chromedp.Navigate(phone.URL+"/simulator"), chromedp.WaitVisible(chromedp.CSS(`#who`)))
+	fields := func() string {
+		return wsEval[string](t, ctx, `["phone", "username"].map(n => {
+			const f = document.querySelector("#who [name=" + n + "]");
+			return n + ":" + (f.disabled ? "disabled" : "enabled") + (f.closest("label").hidden ? ",hidden" : "");
+		}).join(" ")`)
+	}
+	if got, want := fields(), "phone:enabled username:disabled"; got != want {
+		t.Errorf("with the number shown: %s, want %s", got, want)
+	}
+	Shot(t, ctx, "phone")
+	Do(t, ctx, chromedp.Click(chromedp.CSS(`#who input[name=hide_phone]`)))
+	if got, want := fields(), "phone:disabled,hidden username:enabled"; got != want {
+		t.Errorf("with the number hidden: %s, want %s", got, want)
+	}
+	Shot(t, ctx, "username")
+
+	// A username typed, then the number shown again: the customer is the
+	// number alone.
+	Do(t, ctx,
+		chromedp.SendKeys(chromedp.CSS(`#who input[name=username]`), "annlee"),
+		chromedp.Click(chromedp.CSS(`#who input[name=hide_phone]`)),
+		chromedp.SendKeys(chromedp.CSS(`#who input[name=name]`), "Ann Lee"),
+		chromedp.SendKeys(chromedp.CSS(`#who input[name=phone]`), "+16505551234"),
+		chromedp.Click(chromedp.CSS(`#who button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#composer`)),
+	)
+	if _, c, err := fake.Chat(num.ID, "16505551234"); err != nil || c.Username != "" {
+		t.Errorf("the customer is %+v (%v), want the number without the username of a disabled field", c, err)
+	}
 }

@@ -15,7 +15,8 @@ import (
 // the workspace's others) and checks each answers with a message next to
 // the field at fault, keeping what was typed. Forms made only of
 // checkboxes (Settings, automatic assignment, the two-factor requirement)
-// have no bad input; the avatar, invitation and notification forms are
+// have no bad input (the inbox's colour is a colour picker, but a post
+// can hold anything); the avatar, invitation and notification forms are
 // shown in TestProfile, TestInvitations and TestNotificationSettings.
 func TestFormsRefuseBadInput(t *testing.T) {
 	t.Parallel()
@@ -76,6 +77,10 @@ func TestFormsRefuseBadInput(t *testing.T) {
 			map[string]string{"method": "Choose a method"}, nil},
 		{"SMS without a mobile number", ana, "/preferences/two-factor", url.Values{"method": {"sms"}}, false, 422,
 			map[string]string{"method": "mobile number"}, nil},
+		{"inbox colour", admin, "/admin/inboxes", url.Values{"name": {"Shop"}, "color": {"blue"}}, false, 422,
+			map[string]string{"webchat.color": "like #2563eb"}, []string{`value="Shop"`}},
+		{"inbox colour of an inbox", admin, fmt.Sprintf("/admin/inboxes/%d", in.ID), url.Values{"name": {"Site"}, "color": {"#12345"}}, false, 422,
+			map[string]string{"webchat.color": "like #2563eb"}, nil},
 		{"report dates", admin, "/admin/reports/time-in-status?from=2026-13-01&to=yesterday", nil, true, 422,
 			map[string]string{"from": "like 2026-01-31", "to": "like 2026-01-31"}, []string{`value="yesterday"`}},
 		{"report range", admin, "/admin/reports/time-in-status?from=2026-03-01&to=2026-02-01", nil, true, 422,

@@ -14,8 +14,8 @@ import (
 )
 
 // TestFirstRun: with no users the site leads to the setup page, which
-// refuses bad input field by field, creates the first admin, and is gone
-// afterwards.
+// refuses bad input field by field, creates the first admin (who is told
+// they are Away and how to become Available), and is gone afterwards.
 func TestFirstRun(t *testing.T) {
 	t.Parallel()
 	srv := testrig.Start(t, dbtest.SQLite(t))
@@ -40,8 +40,13 @@ func TestFirstRun(t *testing.T) {
 		t.Error("setup page forgot the typed email")
 	}
 	r = form(url.Values{"name": {"Ada Admin"}, "email": {"ada@example.com"}, "password": {"long enough password"}})
-	if r.StatusCode != 303 {
-		t.Fatalf("setup: %d %s", r.StatusCode, r.Body)
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/admin/inboxes?welcome=admin" {
+		t.Fatalf("setup: %d %s %s", r.StatusCode, r.Header.Get("Location"), r.Body)
+	}
+	// The new admin is told they are Away, and how to become Available.
+	if r := c.Do("GET", "/admin/inboxes?welcome=admin", nil).Expect(200); !strings.Contains(string(r.Body), "You are Away for now") ||
+		!strings.Contains(string(r.Body), "open the status menu under your name") {
+		t.Errorf("the inboxes after setup do not say the admin is Away: %s", r.Body)
 	}
 	if n, _ := srv.App.Users.Count(t.Context()); n != 1 {
 		t.Fatalf("%d users after setup", n)

@@ -197,6 +197,9 @@ type pageData struct {
 	Live bool
 	Seq  int64
 	Data any
+	// Notice is a message for the whole page, shown above it (what a
+	// redirect asked for, like ?welcome=admin).
+	Notice string
 	// Prefs are the signed-in user's preferences, for the scripts.
 	Prefs *user.Preferences
 }
@@ -450,7 +453,9 @@ func (u *ui) setup(w http.ResponseWriter, r *http.Request, _ policy.Actor) error
 	if err := u.s.startSession(w, r, nu.ID); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/inboxes", http.StatusSeeOther)
+	// The inboxes come first; the page also says the new admin is Away
+	// and how to become Available.
+	http.Redirect(w, r, "/admin/inboxes?welcome=admin", http.StatusSeeOther)
 	return nil
 }
 

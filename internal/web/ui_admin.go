@@ -82,7 +82,11 @@ func (u *ui) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor
 			rows[i].Members = append(rows[i].Members, n.User(&id))
 		}
 	}
-	return u.render(w, r, http.StatusOK, "admin_inboxes", pageData{Title: "Inboxes", Actor: a, Data: rows})
+	d := pageData{Title: "Inboxes", Actor: a, Data: rows}
+	if r.URL.Query().Get("welcome") == "admin" { // the first admin, just set up
+		d.Notice = notices["admin"]
+	}
+	return u.render(w, r, http.StatusOK, "admin_inboxes", d)
 }
 
 // inboxForm is the create and edit form of an inbox.

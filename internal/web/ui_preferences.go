@@ -54,6 +54,7 @@ var notices = map[string]string{
 	"session":  "That browser is signed out.",
 	"2fa":      "Two-factor authentication is updated.",
 	"welcome":  "Welcome! Check your profile, then set your status to Available to get conversations.",
+	"admin":    "Your administrator account is ready. You are Away for now: new conversations are given automatically only to Available agents. To become Available, open the status menu under your name, top right, and choose Available.",
 }
 
 func (u *ui) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, tab string, v prefsView, d pageData) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/availability"
@@ -34,8 +35,10 @@ type chart struct {
 }
 
 type bar struct {
-	Y        int
-	Name     string
+	Y    int
+	Name string
+	// Label is the name as it fits before the bar (cut with an ellipsis).
+	Label    string
 	Total    string
 	Segments []segment
 }
@@ -50,7 +53,19 @@ const (
 	chartWidth = 640
 	chartLabel = 160
 	chartRow   = 26
+	// chartLabelRunes is about what fits in chartLabel at the chart's
+	// font, with a space before the bar.
+	chartLabelRunes = 22
 )
+
+// chartName cuts a name to what fits before the bars.
+func chartName(name string) string {
+	r := []rune(name)
+	if len(r) <= chartLabelRunes {
+		return name
+	}
+	return strings.TrimSpace(string(r[:chartLabelRunes-1])) + "…"
+}
 
 func newChart(rep availability.Report) chart {
 	c := chart{Width: chartLabel + chartWidth + 90, Label: chartLabel}
@@ -59,7 +74,7 @@ func newChart(rep availability.Report) chart {
 		longest = max(longest, r.Total())
 	}
 	for i, r := range rep.Rows {
-		b := bar{Y: i * chartRow, Name: r.Name, Total: duration(r.Total())}
+		b := bar{Y: i * chartRow, Name: r.Name, Label: chartName(r.Name), Total: duration(r.Total())}
 		x := float64(chartLabel)
 		for _, st := range rep.Statuses {
 			secs := r.Times[st].TotalSeconds

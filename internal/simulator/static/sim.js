@@ -27,9 +27,14 @@
 
   // ---- Who you are -------------------------------------------------
 
+  // The customer is known by a phone number or, with the number hidden,
+  // by a username: the field not in use is disabled (the phone's is
+  // hidden as well), and only the one in use is sent.
   function syncIdentityFields() {
     const hide = form.elements.hide_phone.checked;
     form.querySelector("[data-when=phone]").hidden = hide;
+    form.elements.phone.disabled = hide;
+    form.elements.username.disabled = !hide;
   }
   form.elements.hide_phone.addEventListener("change", syncIdentityFields);
 
@@ -50,9 +55,9 @@
     ev.preventDefault();
     const customer = {
       name: form.elements.name.value.trim(),
-      phone: form.elements.phone.value.trim(),
+      phone: form.elements.phone.disabled ? "" : form.elements.phone.value.trim(),
       hide_phone: form.elements.hide_phone.checked,
-      username: form.elements.username.value.trim(),
+      username: form.elements.username.disabled ? "" : form.elements.username.value.trim(),
     };
     const number = form.elements.number.value;
     try {
