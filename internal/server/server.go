@@ -240,7 +240,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
 		MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,
-		Presence: a.Presence, Avatars: a.Avatars,
+		Presence: a.Presence, Avatars: a.Avatars, MailToLog: cfg.SMTP == nil,
 	})
 	if err != nil {
 		return nil, err

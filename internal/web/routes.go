@@ -244,6 +244,7 @@ func (s *Server) routeTable() []route {
 		page("GET", "/admin/inboxes/{id}", policy.ManageInboxes, s.ui.editInbox),
 		page("POST", "/admin/inboxes/{id}", policy.ManageInboxes, s.ui.updateInbox),
 		page("POST", "/admin/inboxes/{id}/secret", policy.ManageInboxes, s.ui.rotateInboxSecret),
+		page("GET", "/admin/inboxes/{id}/created", policy.ManageInboxes, s.ui.createdInbox),
 		page("GET", "/admin/inboxes/new/whatsapp", policy.ManageInboxes, s.ui.newWhatsApp),
 		page("POST", "/admin/inboxes/whatsapp", policy.ManageInboxes, s.ui.createWhatsApp),
 		page("POST", "/admin/inboxes/{id}/whatsapp/test", policy.ManageInboxes, s.ui.waTest),

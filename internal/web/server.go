@@ -24,6 +24,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/flash"
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/invite"
@@ -72,6 +73,12 @@ type Deps struct {
 	Availability *availability.Service
 	Presence     *availability.Presence
 	Avatars      *avatar.Store
+	// Flashes keep what a page shows once after the redirect that
+	// follows a form (a new secret, an invitation link).
+	Flashes *flash.Store
+	// MailToLog says no mail server is configured: mail goes to the
+	// server log.
+	MailToLog bool
 }
 
 // Server handles every HTTP request.
@@ -109,6 +116,9 @@ func New(d Deps) (*Server, error) {
 		if s.Catalog, err = Catalog(); err != nil {
 			return nil, err
 		}
+	}
+	if s.Flashes == nil {
+		s.Flashes = flash.NewStore(d.DB)
 	}
 	if s.ui, err = newUI(s); err != nil {
 		return nil, err

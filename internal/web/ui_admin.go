@@ -174,8 +174,40 @@ func (u *ui) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 		u.s.Auth.Forget(id)
 	}
 	u.forgetNames()
-	return u.render(w, r, http.StatusCreated, "admin_inbox_secret", pageData{Title: in.Name + " created", Actor: a,
-		Data: createdInboxPage{Inbox: in, Secret: secret, Snippet: u.s.snippet(in)}})
+	return u.redirectShown(w, r, a, flashInboxSecret, shownSecret{Secret: secret}, inboxPath(in.ID)+"/created")
+}
+
+// shownSecret is the identity secret kept for the page after creating an
+// inbox or replacing its secret.
+type shownSecret struct {
+	Secret  string `json:"secret"`
+	Rotated bool   `json:"rotated"`
+}
+
+func inboxPath(id int64) string { return "/admin/inboxes/" + strconv.FormatInt(id, 10) }
+
+// createdInbox shows, once, the identity secret of an inbox just created
+// (with its snippet) or just given a new secret. Reloaded, it goes to the
+// inbox's page: the secret is not shown again, and nothing is created.
+func (u *ui) createdInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.adminInbox(r)
+	if err != nil {
+		return err
+	}
+	var v shownSecret
+	if ok, err := u.takeShown(r, a, flashInboxSecret, &v); err != nil {
+		return err
+	} else if !ok {
+		http.Redirect(w, r, inboxPath(in.ID), http.StatusSeeOther)
+		return nil
+	}
+	title := in.Name + " created"
+	if v.Rotated {
+		title = in.Name + ": new secret"
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return u.render(w, r, http.StatusOK, "admin_inbox_secret", pageData{Title: title, Actor: a,
+		Data: createdInboxPage{Inbox: in, Secret: v.Secret, Snippet: u.s.snippet(in), Rotated: v.Rotated}})
 }
 
 // adminInbox loads the inbox of the path.
@@ -248,8 +280,7 @@ func (u *ui) rotateInboxSecret(w http.ResponseWriter, r *http.Request, a policy.
 	if err != nil {
 		return err
 	}
-	return u.render(w, r, http.StatusOK, "admin_inbox_secret", pageData{Title: in.Name + ": new secret", Actor: a,
-		Data: createdInboxPage{Inbox: in, Secret: secret, Snippet: u.s.snippet(in), Rotated: true}})
+	return u.redirectShown(w, r, a, flashInboxSecret, shownSecret{Secret: secret, Rotated: true}, inboxPath(in.ID)+"/created")
 }
 
 // ---- Users ----

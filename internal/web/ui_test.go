@@ -52,6 +52,7 @@ var pageAccess = map[string][]string{
 	"GET /admin/inboxes/{id}":             {"admin"},
 	"POST /admin/inboxes/{id}":            {"admin"},
 	"POST /admin/inboxes/{id}/secret":     {"admin"},
+	"GET /admin/inboxes/{id}/created":     {"admin"},
 	"GET /admin/users":                    {"admin"},
 	"GET /admin/users/new":                {"admin"},
 	"POST /admin/users":                   {"admin"},

@@ -1,0 +1,14 @@
+-- What a page shows once after the redirect that follows a form: a new
+-- inbox's identity secret, a new API token, an invitation link when no
+-- mail server is configured. The row is keyed by the hash of a random id
+-- carried in the redirect's URL and its value is sealed with a key made
+-- from that id, so the database alone does not give the secret away. A
+-- row is deleted when it is read and is worth nothing after expires_at.
+CREATE TABLE flashes (
+	id_hash    TEXT PRIMARY KEY,
+	user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	kind       TEXT NOT NULL,
+	sealed     TEXT NOT NULL,
+	expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX flashes_expires ON flashes (expires_at);

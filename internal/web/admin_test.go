@@ -1,0 +1,150 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/testrig"
+)
+
+// shownCode is the text of <code id="id"> on a page, "" when none.
+func shownCode(body []byte, id string) string {
+	m := regexp.MustCompile(`<code class="secret" id="` + id + `">([^<]*)</code>`).FindSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return htmlUnescape(string(m[1]))
+}
+
+// followShown posts a form that creates something, checks it answers 303
+// to a page with ?shown=, and returns that page's path.
+func followShown(t *testing.T, c *testrig.Client, path string, v url.Values, prefix string) string {
+	t.Helper()
+	r := form(c, path, v).Expect(http.StatusSeeOther)
+	loc := r.Header.Get("Location")
+	if !strings.HasPrefix(loc, prefix) || !strings.Contains(loc, "shown=") {
+		t.Fatalf("POST %s: redirected to %q, want %s…?shown=", path, loc, prefix)
+	}
+	return loc
+}
+
+// TestCreateThenRedirect: forms that create something answer 303 to a
+// page that can be reloaded; what is shown once (an inbox's identity
+// secret, a WhatsApp verify token, an API token) is on that page the
+// first time only, and only to who made it. Reloading creates nothing.
+func TestCreateThenRedirect(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		srv := testrig.Start(t, d)
+		admin := noRedirects(srv.NewUser("admin@example.com", policy.Admin))
+		other := noRedirects(srv.NewUser("other@example.com", policy.Admin))
+		count := func() int {
+			var ins []struct{ ID int64 }
+			admin.Do("GET", "/api/v1/inboxes", nil).Expect(200).Decode(&ins)
+			return len(ins)
+		}
+
+		// A web chat inbox: its secret and snippet once.
+		loc := followShown(t, admin, "/admin/inboxes", url.Values{"name": {"Site"}, "color": {"#2563eb"}}, "/admin/inboxes/")
+		if !strings.Contains(loc, "/created?") {
+			t.Fatalf("after creating: %s", loc)
+		}
+		if r := other.Do("GET", loc, nil).Expect(http.StatusSeeOther); shownCode(r.Body, "secret") != "" {
+			t.Fatal("another admin saw the secret")
+		}
+		page := admin.Do("GET", loc, nil).Expect(200)
+		secret := shownCode(page.Body, "secret")
+		if secret == "" || shownCode(page.Body, "snippet") == "" {
+			t.Fatalf("created page: %s", page.Body)
+		}
+		if page.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("the page of a secret may be cached: %q", page.Header.Get("Cache-Control"))
+		}
+		again := admin.Do("GET", loc, nil).Expect(http.StatusSeeOther)
+		inboxPage := again.Header.Get("Location")
+		if !strings.HasPrefix(loc, inboxPage+"/created") || strings.Contains(string(again.Body), secret) {
+			t.Fatalf("reloaded: to %q, %s", inboxPage, again.Body)
+		}
+		if n := count(); n != 1 {
+			t.Fatalf("%d inboxes after a reload", n)
+		}
+
+		// A new secret: shown once too.
+		loc = followShown(t, admin, inboxPage+"/secret", url.Values{}, inboxPage+"/created")
+		if s := shownCode(admin.Do("GET", loc, nil).Expect(200).Body, "secret"); s == "" || s == secret {
+			t.Fatalf("new secret %q (old %q)", s, secret)
+		}
+		admin.Do("GET", loc, nil).Expect(http.StatusSeeOther)
+
+		// A WhatsApp number: its verify token once.
+		loc = followShown(t, admin, "/admin/inboxes/whatsapp", url.Values{"name": {"Sales"}, "phone_number_id": {"1234567890"}, "waba_id": {"987654321"},
+			"display_phone_number": {"+1 415 555 0100"}, "access_token": {"EAAB-token"}, "app_secret": {"app-secret"}, "verify_token": {"my-verify-token"},
+			"messages_per_second": {"80"}}, "/admin/inboxes/")
+		if r := admin.Do("GET", loc, nil).Expect(200); !strings.Contains(string(r.Body), "my-verify-token") {
+			t.Fatalf("created number page: %s", r.Body)
+		}
+		if r := admin.Do("GET", loc, nil).Expect(200); strings.Contains(string(r.Body), "my-verify-token") {
+			t.Fatal("the verify token is shown again on reload")
+		}
+		if n := count(); n != 2 {
+			t.Fatalf("%d inboxes", n)
+		}
+
+		// An API token.
+		loc = followShown(t, admin, "/settings/tokens", url.Values{"name": {"ci"}}, "/settings/tokens?")
+		if tok := shownCode(admin.Do("GET", loc, nil).Expect(200).Body, "new-token"); !strings.HasPrefix(tok, "sbt_") {
+			t.Fatalf("token page shows %q", tok)
+		}
+		if tok := shownCode(admin.Do("GET", loc, nil).Expect(200).Body, "new-token"); tok != "" {
+			t.Fatal("the token is shown again on reload")
+		}
+		var toks []struct{ ID int64 }
+		admin.Do("GET", "/api/v1/tokens", nil).Expect(200).Decode(&toks)
+		if len(toks) != 1 {
+			t.Fatalf("%d tokens", len(toks))
+		}
+	})
+}
+
+// TestInvitationLinkWithoutMail: without a mail server the invitation
+// mail goes to the log, and the admin is told so and given the link to
+// pass on, once; with one, the page only says it was sent.
+func TestInvitationLinkWithoutMail(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		srv := testrig.Start(t, d)
+		admin := noRedirects(srv.NewUser("admin@example.com", policy.Admin))
+		loc := followShown(t, admin, "/admin/invitations", url.Values{"email": {"bo@example.com"}, "role": {"service"}}, "/admin/invitations?done=logged")
+		page := admin.Do("GET", loc, nil).Expect(200)
+		link := shownCode(page.Body, "invitation-link")
+		if !strings.HasPrefix(link, srv.URL+"/invitations/sbi_") || !strings.Contains(string(page.Body), "went to the server log") {
+			t.Fatalf("page: %s", page.Body)
+		}
+		srv.Anonymous().Do("GET", strings.TrimPrefix(link, srv.URL), nil).Expect(200)
+		if shownCode(admin.Do("GET", loc, nil).Expect(200).Body, "invitation-link") != "" {
+			t.Fatal("the link is shown again on reload")
+		}
+		// Sent again: a new link, shown once.
+		var invs []struct{ ID int64 }
+		admin.Do("GET", "/api/v1/invitations", nil).Expect(200).Decode(&invs)
+		loc = followShown(t, admin, fmt.Sprintf("/admin/invitations/%d/resend", invs[0].ID), url.Values{}, "/admin/invitations?done=logged")
+		if l := shownCode(admin.Do("GET", loc, nil).Expect(200).Body, "invitation-link"); l == "" || l == link {
+			t.Fatalf("resent link %q", l)
+		}
+
+		// With a mail server, the link goes by mail only.
+		mailed := startPeople(t, d)
+		boss := noRedirects(mailed.NewUser("boss@example.com", policy.Admin))
+		r := form(boss, "/admin/invitations", url.Values{"email": {"cy@example.com"}, "role": {"service"}}).Expect(http.StatusSeeOther)
+		if loc := r.Header.Get("Location"); loc != "/admin/invitations?done=sent" {
+			t.Fatalf("with mail: %s", loc)
+		}
+	})
+}
