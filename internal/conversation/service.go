@@ -591,7 +591,7 @@ func (s *Service) Assign(ctx context.Context, a policy.Actor, id int64, assignee
 	return s.change(ctx, a, id, func(tx *event.Tx, c *Conversation) error {
 		if assigneeID != nil {
 			var role policy.Role
-			err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *assigneeID).Scan(&role)
+			err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1 AND deactivated_at IS NULL`, *assigneeID).Scan(&role)
 			if errors.Is(db.MapErr(err), db.ErrNotFound) {
 				return problem.Invalid("assignee_id", "There is no agent with id %d.", *assigneeID)
 			} else if err != nil {
@@ -662,7 +662,7 @@ func (s *Service) Assignees(ctx context.Context, a policy.Actor, id int64) ([]Ag
 		return nil, err
 	}
 	rows, err := s.db.Query(ctx, `SELECT id, name, role FROM users u
-		WHERE role IN ('admin', 'inbox_manager') OR EXISTS (SELECT 1 FROM inbox_members m WHERE m.user_id = u.id AND m.inbox_id = $1)
+		WHERE deactivated_at IS NULL AND (role IN ('admin', 'inbox_manager') OR EXISTS (SELECT 1 FROM inbox_members m WHERE m.user_id = u.id AND m.inbox_id = $1))
 		ORDER BY lower(name), id`, c.InboxID)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"github.com/switchboardhq/switchboard/internal/account"
 	"cmp"
 	"context"
 	"errors"
@@ -241,6 +242,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,
 		Presence: a.Presence, Avatars: a.Avatars, MailToLog: cfg.SMTP == nil,
+		Accounts: account.New(a.Log, a.Auth, a.Availability, a.Conversations),
 	})
 	if err != nil {
 		return nil, err

@@ -148,3 +148,96 @@ func TestInvitationLinkWithoutMail(t *testing.T) {
 		}
 	})
 }
+
+// TestDeactivate: a deactivated user is signed out everywhere at once,
+// their API tokens stop working, they cannot sign in (and are told why),
+// nobody can assign them, and their open conversations go to whom the
+// inbox's automatic assignment picks; their closed ones keep them.
+// Reactivated, they sign in with their password again.
+func TestDeactivate(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		srv := testrig.Start(t, d)
+		admin := srv.NewUser("admin@example.com", policy.Admin)
+		in, _ := srv.NewWebchatInbox("Site")
+		ana := srv.NewUser("ana@example.com", policy.Service, in.ID)
+		bo := srv.NewUser("bo@example.com", policy.Service, in.ID)
+		anaAPI := ana.WithToken()
+		admin.Do("PUT", fmt.Sprintf("/api/v1/inboxes/%d/assignment", in.ID), map[string]bool{"auto_assign": true}).Expect(200)
+		ana.Do("PUT", "/api/v1/me/status", map[string]string{"status": "available"}).Expect(200)
+
+		// Two conversations of ana's: one open, one closed.
+		var convs []int64
+		for _, name := range []string{"Cy", "Dee"} {
+			srv.NewVisitor(in.Token, map[string]string{"name": name}).Say("hello")
+			var list page[conv]
+			admin.Do("GET", "/api/v1/conversations?limit=1", nil).Expect(200).Decode(&list)
+			id := list.Items[0].ID
+			admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", id), map[string]any{"assignee_id": ana.UserID}).Expect(200)
+			convs = append(convs, id)
+		}
+		admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/close", convs[1]), nil).Expect(200)
+		bo.Do("PUT", "/api/v1/me/status", map[string]string{"status": "available"}).Expect(200)
+
+		// Not oneself; not an account already active.
+		admin.Do("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", admin.UserID), nil).Expect(409)
+		admin.Do("POST", fmt.Sprintf("/api/v1/users/%d/reactivate", ana.UserID), nil).Expect(409)
+		ana.Do("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", bo.UserID), nil).Expect(403)
+
+		var out struct {
+			User struct {
+				DeactivatedAt *string `json:"deactivated_at"`
+				Status        string  `json:"status"`
+			} `json:"user"`
+			Tokens   int `json:"api_tokens_revoked"`
+			Released int `json:"conversations_released"`
+		}
+		admin.Do("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", ana.UserID), nil).Expect(200).Decode(&out)
+		if out.User.DeactivatedAt == nil || out.User.Status != "unavailable" || out.Tokens != 1 || out.Released != 1 {
+			t.Fatalf("deactivated: %+v", out)
+		}
+		admin.Do("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", ana.UserID), nil).Expect(409)
+
+		// Refused at once, by session and by token.
+		ana.Do("GET", "/api/v1/me", nil).Expect(401)
+		anaAPI.Do("GET", "/api/v1/me", nil).Expect(401)
+		r := srv.Anonymous().Do("POST", "/api/v1/auth/login", map[string]string{"email": "ana@example.com", "password": testrig.Password}).Expect(401)
+		if e := r.Err(); !strings.Contains(e.Message, "deactivated") {
+			t.Fatalf("sign-in of a deactivated account: %+v", e)
+		}
+		// A wrong password says nothing of the account.
+		r = srv.Anonymous().Do("POST", "/api/v1/auth/login", map[string]string{"email": "ana@example.com", "password": "not the password"}).Expect(401)
+		if e := r.Err(); strings.Contains(e.Message, "deactivated") {
+			t.Fatalf("wrong password: %+v", e)
+		}
+
+		// The open conversation went to bo (the inbox assigns
+		// automatically); the closed one keeps ana.
+		var open, closed struct {
+			AssigneeID *int64 `json:"assignee_id"`
+		}
+		admin.Do("GET", fmt.Sprintf("/api/v1/conversations/%d", convs[0]), nil).Expect(200).Decode(&open)
+		admin.Do("GET", fmt.Sprintf("/api/v1/conversations/%d", convs[1]), nil).Expect(200).Decode(&closed)
+		if open.AssigneeID == nil || *open.AssigneeID != bo.UserID || closed.AssigneeID == nil || *closed.AssigneeID != ana.UserID {
+			t.Fatalf("open assigned to %v, closed to %v", open.AssigneeID, closed.AssigneeID)
+		}
+		var who []struct{ ID int64 }
+		admin.Do("GET", fmt.Sprintf("/api/v1/conversations/%d/assignees", convs[0]), nil).Expect(200).Decode(&who)
+		for _, w := range who {
+			if w.ID == ana.UserID {
+				t.Fatal("a deactivated user may be assigned")
+			}
+		}
+		admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", convs[0]), map[string]any{"assignee_id": ana.UserID}).Expect(422)
+
+		// Back again.
+		admin.Do("POST", fmt.Sprintf("/api/v1/users/%d/reactivate", ana.UserID), nil).Expect(200)
+		again := srv.Anonymous()
+		again.Do("POST", "/api/v1/auth/login", map[string]string{"email": "ana@example.com", "password": testrig.Password}).Expect(200)
+		// Signed in, an agent is Away until they choose Available.
+		if m := me(t, again); m.ID != ana.UserID || m.Status != "away" {
+			t.Fatalf("reactivated: %+v", m)
+		}
+		anaAPI.Do("GET", "/api/v1/me", nil).Expect(401) // revoked tokens stay revoked
+	})
+}

@@ -237,3 +237,28 @@ func (s *Server) apiRotateSecret(w http.ResponseWriter, r *http.Request, _ polic
 	writeJSON(w, http.StatusOK, secretResponse{Secret: secret})
 	return nil
 }
+
+func (s *Server) apiDeactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	u, err := s.userPath(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.Accounts.Deactivate(r.Context(), u.ID, a.UserID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) apiReactivateUser(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	u, err := s.userPath(r)
+	if err != nil {
+		return err
+	}
+	if u, err = s.Accounts.Reactivate(r.Context(), u.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/switchboardhq/switchboard/internal/account"
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/availability"
@@ -139,6 +140,8 @@ func (s *Server) routeTable() []route {
 		api("GET", "/api/v1/users", policy.ManageUsers, s.apiUsers, doc{summary: "Every user", tag: "users", out: []user.User{}}),
 		api("POST", "/api/v1/users", policy.ManageUsers, s.apiCreateUser, doc{summary: "Create a user with a role and inbox memberships", tag: "users", in: user.NewUser{}, out: me, status: 201}),
 		api("PATCH", "/api/v1/users/{id}", policy.ManageUsers, s.apiUpdateUser, doc{summary: "Change a user's first and last name (or the name whole), role or inbox memberships", tag: "users", in: user.Patch{}, out: me}),
+		api("POST", "/api/v1/users/{id}/deactivate", policy.ManageUsers, s.apiDeactivateUser, doc{summary: "Deactivate a user: they are signed out everywhere, their API tokens are revoked, they cannot sign in and get no conversations; their open conversations go back to routing (the inbox's automatic assignment, or unassigned); history keeps their name. You cannot deactivate yourself or the last active admin (409)", tag: "users", out: account.Deactivated{}}),
+		api("POST", "/api/v1/users/{id}/reactivate", policy.ManageUsers, s.apiReactivateUser, doc{summary: "Reactivate a deactivated user: they sign in again with their password and come back Unavailable, with their role and inboxes", tag: "users", out: me}),
 		api("GET", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiEmailChange, doc{summary: "The change of a user's sign-in address that waits for its confirmation (404 when none)", tag: "users", out: emailchange.Change{}}),
 		api("POST", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiRequestEmailChange, doc{summary: "Change a user's sign-in address: a link, valid 7 days, is mailed to the new address, and the address changes when the link is opened and confirmed (the old address is then told); a change already waiting is replaced", tag: "users", in: emailchange.Request{}, out: emailchange.Change{}, status: 201}),
 		api("DELETE", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiCancelEmailChange, doc{summary: "Cancel the change of address that waits for its confirmation: its link stops working", tag: "users", status: 204}),
@@ -256,6 +259,8 @@ func (s *Server) routeTable() []route {
 		page("GET", "/admin/users/{id}", policy.ManageUsers, s.ui.editUser),
 		page("POST", "/admin/users/{id}", policy.ManageUsers, s.ui.updateUser),
 		page("POST", "/admin/users/{id}/email", policy.ManageUsers, s.ui.requestEmailChange),
+		page("POST", "/admin/users/{id}/deactivate", policy.ManageUsers, s.ui.deactivateUser),
+		page("POST", "/admin/users/{id}/reactivate", policy.ManageUsers, s.ui.reactivateUser),
 		page("POST", "/admin/users/{id}/email/cancel", policy.ManageUsers, s.ui.cancelEmailChange),
 
 		page("GET", "/settings/tokens", policy.Self, s.ui.tokens),

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/account"
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/availability"
@@ -73,6 +74,8 @@ type Deps struct {
 	Availability *availability.Service
 	Presence     *availability.Presence
 	Avatars      *avatar.Store
+	// Accounts deactivate and reactivate users.
+	Accounts *account.Service
 	// Flashes keep what a page shows once after the redirect that
 	// follows a form (a new secret, an invitation link).
 	Flashes *flash.Store

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -345,6 +346,8 @@ type userForm struct {
 	EmailNotice string
 	// NewEmail is the address on the change form.
 	NewEmail string
+	// Notice says what deactivating or reactivating did (translated).
+	Notice string
 }
 
 func (u *ui) renderUserForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f userForm, fields map[string]string) error {
@@ -417,6 +420,15 @@ func (u *ui) editUser(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 	}
 	f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs,
 		Saved: r.URL.Query().Get("saved") == "1", EmailNotice: emailNotices[r.URL.Query().Get("email")]}
+	q := r.URL.Query()
+	switch q.Get("done") {
+	case "deactivated":
+		released, _ := strconv.Atoi(q.Get("released"))
+		revoked, _ := strconv.Atoi(q.Get("revoked"))
+		f.Notice = u.s.Catalog.Tf(u.lang(r, a), "Deactivated: signed out everywhere, %d API tokens revoked, %d open conversations returned to routing.", revoked, released)
+	case "reactivated":
+		f.Notice = u.s.Catalog.T(u.lang(r, a), "Reactivated: they can sign in again with their password.")
+	}
 	return u.renderUserForm(w, r, a, http.StatusOK, f, nil)
 }
 
@@ -451,5 +463,39 @@ func (u *ui) updateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 		return nil
 	}
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(usr.ID, 10)+"?saved=1", http.StatusSeeOther)
+	return nil
+}
+
+// deactivateUser deactivates the user of the path (see account.Deactivate).
+func (u *ui) deactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	out, err := u.s.Accounts.Deactivate(r.Context(), usr.ID, a.UserID)
+	if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
+		f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs}
+		return u.renderUserForm(w, r, a, http.StatusConflict, f, map[string]string{"form": p.Message})
+	} else if err != nil {
+		return err
+	}
+	u.forgetNames()
+	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=deactivated&released=%d&revoked=%d", usr.ID, out.ConversationsReleased, out.APITokensRevoked), http.StatusSeeOther)
+	return nil
+}
+
+// reactivateUser lets the user of the path sign in again.
+func (u *ui) reactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	if _, err := u.s.Accounts.Reactivate(r.Context(), usr.ID); err != nil {
+		if p, ok := problem.As(err); !ok || p.Kind != problem.KindConflict {
+			return err
+		}
+	}
+	u.forgetNames()
+	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=reactivated", usr.ID), http.StatusSeeOther)
 	return nil
 }

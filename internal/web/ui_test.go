@@ -53,6 +53,8 @@ var pageAccess = map[string][]string{
 	"POST /admin/inboxes/{id}":            {"admin"},
 	"POST /admin/inboxes/{id}/secret":     {"admin"},
 	"GET /admin/inboxes/{id}/created":     {"admin"},
+	"POST /admin/users/{id}/deactivate":   {"admin"},
+	"POST /admin/users/{id}/reactivate":   {"admin"},
 	"GET /admin/users":                    {"admin"},
 	"GET /admin/users/new":                {"admin"},
 	"POST /admin/users":                   {"admin"},

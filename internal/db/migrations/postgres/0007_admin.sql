@@ -12,3 +12,7 @@ CREATE TABLE flashes (
 	expires_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX flashes_expires ON flashes (expires_at);
+
+-- A deactivated user cannot sign in, has no sessions or API tokens, and
+-- gets no conversations; their row stays, so history keeps their name.
+ALTER TABLE users ADD COLUMN deactivated_at TIMESTAMPTZ;
