@@ -18,8 +18,8 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
-	"github.com/switchboardhq/switchboard/internal/text"
 	"github.com/switchboardhq/switchboard/internal/secret"
+	"github.com/switchboardhq/switchboard/internal/text"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 

@@ -5,7 +5,6 @@
 package server
 
 import (
-	"github.com/switchboardhq/switchboard/internal/account"
 	"cmp"
 	"context"
 	"errors"
@@ -19,6 +18,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/switchboardhq/switchboard/internal/account"
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/availability"
