@@ -243,6 +243,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,
 		Presence: a.Presence, Avatars: a.Avatars, MailToLog: cfg.SMTP == nil,
 		Accounts: account.New(a.Log, a.Auth, a.Availability, a.Conversations),
+		Resets:   auth.NewResets(a.Auth, a.Mail, a.Catalog, cfg.BaseURL),
 	})
 	if err != nil {
 		return nil, err

@@ -241,3 +241,82 @@ func TestDeactivate(t *testing.T) {
 		anaAPI.Do("GET", "/api/v1/me", nil).Expect(401) // revoked tokens stay revoked
 	})
 }
+
+// TestPasswordReset: "Forgot password?" answers the same for any address
+// and mails a single-use link to an account's; the old password works
+// until the new one is set, which ends every session and revokes every
+// API token. Requests are limited per address. An admin can send a link.
+func TestPasswordReset(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		srv := startPeople(t, d)
+		admin := srv.NewUser("admin@example.com", policy.Admin)
+		ana := srv.NewUser("ana@example.com", policy.Service)
+		anaAPI := ana.WithToken()
+		anon := noRedirects(srv.Anonymous())
+
+		known := anon.Do("POST", "/api/v1/auth/password-reset", map[string]string{"email": "Ana@example.com"}).Expect(202)
+		unknown := anon.Do("POST", "/api/v1/auth/password-reset", map[string]string{"email": "nobody@example.com"}).Expect(202)
+		if string(known.Body) != string(unknown.Body) {
+			t.Fatalf("answers differ: %q and %q", known.Body, unknown.Body)
+		}
+		if e := anon.Do("POST", "/api/v1/auth/password-reset", map[string]string{"email": "not an address"}).Expect(422).Err(); e.Fields["email"] == "" {
+			t.Fatalf("bad address: %+v", e)
+		}
+		m := srv.smtp.Wait(t, "ana@example.com", "new Switchboard password")
+		link := m.Link()
+		if !strings.HasPrefix(link, srv.URL+"/password-reset/sbr_") || !strings.Contains(m.Text, "an hour") {
+			t.Fatalf("mail: %+v", m)
+		}
+		path := strings.TrimPrefix(link, srv.URL)
+		for _, x := range srv.smtp.Mails() {
+			if x.To[0] == "nobody@example.com" {
+				t.Fatal("a mail to an address without an account")
+			}
+		}
+
+		// Until the new password is set, the old one works.
+		srv.Anonymous().Do("POST", "/api/v1/auth/login", map[string]string{"email": "ana@example.com", "password": testrig.Password}).Expect(200)
+		if page := anon.Do("GET", path, nil).Expect(200); !strings.Contains(string(page.Body), "ana@example.com") {
+			t.Fatalf("link page: %s", page.Body)
+		}
+		r := form(anon, path, url.Values{"password": {"short"}, "repeat_password": {"short"}}).Expect(422)
+		if fieldError(r.Body, "password") == "" {
+			t.Fatalf("weak password: %s", r.Body)
+		}
+		r = form(anon, path, url.Values{"password": {"a brand new password"}, "repeat_password": {"a brand new password"}}).Expect(303)
+		if loc := r.Header.Get("Location"); loc != "/login?reset=1" {
+			t.Fatalf("after the new password: %s", loc)
+		}
+		ana.Do("GET", "/api/v1/me", nil).Expect(401)
+		anaAPI.Do("GET", "/api/v1/me", nil).Expect(401)
+		srv.Anonymous().Do("POST", "/api/v1/auth/login", map[string]string{"email": "ana@example.com", "password": testrig.Password}).Expect(401)
+		srv.Anonymous().Do("POST", "/api/v1/auth/login", map[string]string{"email": "ana@example.com", "password": "a brand new password"}).Expect(200)
+		// Once only.
+		anon.Do("GET", path, nil).Expect(404)
+		anon.Do("POST", "/api/v1/auth/password-reset/confirm", map[string]string{"token": strings.TrimPrefix(path, "/password-reset/"), "password": "another new password"}).Expect(404)
+
+		// Three requests an hour per address, whether it has an account or
+		// not (this is ana's second, so two more pass).
+		for _, email := range []string{"ana@example.com", "nobody@example.com"} {
+			for range 2 {
+				anon.Do("POST", "/api/v1/auth/password-reset", map[string]string{"email": email}).Expect(202)
+			}
+		}
+		anon.Do("POST", "/api/v1/auth/password-reset", map[string]string{"email": "ana@example.com"}).Expect(429)
+		anon.Do("POST", "/api/v1/auth/password-reset", map[string]string{"email": "nobody@example.com"}).Expect(429)
+
+		// An admin sends one; the sign-in page offers to ask for one.
+		bo := srv.NewUser("bo@example.com", policy.Sales)
+		r = form(noRedirects(admin), fmt.Sprintf("/admin/users/%d/password-reset", bo.UserID), url.Values{}).Expect(303)
+		if page := admin.Do("GET", r.Header.Get("Location"), nil).Expect(200); !strings.Contains(string(page.Body), "was mailed to bo@example.com") {
+			t.Fatalf("admin page after sending: %s", page.Body)
+		}
+		if m := srv.smtp.Wait(t, "bo@example.com", "new Switchboard password"); !strings.Contains(m.Text, "Admin has sent you a link") {
+			t.Fatalf("admin's mail: %s", m.Text)
+		}
+		if page := srv.Anonymous().Do("GET", "/login", nil).Expect(200); !strings.Contains(string(page.Body), `href="/login/forgot"`) {
+			t.Fatal("no Forgot password? on the sign-in page")
+		}
+	})
+}

@@ -104,6 +104,8 @@ func (s *Server) routeTable() []route {
 
 		// Signing in.
 		api("POST", "/api/v1/auth/login", policy.Public, s.apiLogin, doc{summary: "Sign in with email and password; sets the session cookie, or with two-factor authentication answers {otp_required, method} and no session yet (then POST /api/v1/auth/otp)", tag: "auth", in: loginRequest{}, out: loginResponse{}}),
+		api("POST", "/api/v1/auth/password-reset", policy.Public, s.apiRequestReset, doc{summary: "Forgot password: mail a link to choose a new password, valid an hour and once, to the address if it has an active account; the answer is the same (202) whether it has or not. Limited per address and per IP (429)", tag: "auth", in: resetRequest{}, status: 202}),
+		api("POST", "/api/v1/auth/password-reset/confirm", policy.Public, s.apiConfirmReset, doc{summary: "Set the new password of a reset link (its token, from the link's path): the link stops working, every session ends and every API token is revoked; until then the old password works", tag: "auth", in: auth.NewPassword{}, status: 204}),
 		api("POST", "/api/v1/auth/logout", policy.Self, s.apiLogout, doc{summary: "Sign out (ends the session of the cookie)", tag: "auth", status: 204}),
 		api("GET", "/api/v1/me", policy.Self, s.apiMe, doc{summary: "The signed-in user: profile, status, preferences and two-factor method", tag: "me", out: meResponse{}}),
 		api("GET", "/api/v1/tokens", policy.Self, s.apiTokens, doc{summary: "Your personal API tokens", tag: "auth", out: []auth.APIToken{}}),
@@ -141,6 +143,7 @@ func (s *Server) routeTable() []route {
 		api("POST", "/api/v1/users", policy.ManageUsers, s.apiCreateUser, doc{summary: "Create a user with a role and inbox memberships", tag: "users", in: user.NewUser{}, out: me, status: 201}),
 		api("PATCH", "/api/v1/users/{id}", policy.ManageUsers, s.apiUpdateUser, doc{summary: "Change a user's first and last name (or the name whole), role or inbox memberships", tag: "users", in: user.Patch{}, out: me}),
 		api("POST", "/api/v1/users/{id}/deactivate", policy.ManageUsers, s.apiDeactivateUser, doc{summary: "Deactivate a user: they are signed out everywhere, their API tokens are revoked, they cannot sign in and get no conversations; their open conversations go back to routing (the inbox's automatic assignment, or unassigned); history keeps their name. You cannot deactivate yourself or the last active admin (409)", tag: "users", out: account.Deactivated{}}),
+		api("POST", "/api/v1/users/{id}/password-reset", policy.ManageUsers, s.apiSendReset, doc{summary: "Mail a user a link to choose a new password, valid an hour and once (a newer link replaces it); their password works until they set the new one", tag: "users", status: 202}),
 		api("POST", "/api/v1/users/{id}/reactivate", policy.ManageUsers, s.apiReactivateUser, doc{summary: "Reactivate a deactivated user: they sign in again with their password and come back Unavailable, with their role and inboxes", tag: "users", out: me}),
 		api("GET", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiEmailChange, doc{summary: "The change of a user's sign-in address that waits for its confirmation (404 when none)", tag: "users", out: emailchange.Change{}}),
 		api("POST", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiRequestEmailChange, doc{summary: "Change a user's sign-in address: a link, valid 7 days, is mailed to the new address, and the address changes when the link is opened and confirmed (the old address is then told); a change already waiting is replaced", tag: "users", in: emailchange.Request{}, out: emailchange.Change{}, status: 201}),
@@ -261,6 +264,7 @@ func (s *Server) routeTable() []route {
 		page("POST", "/admin/users/{id}/email", policy.ManageUsers, s.ui.requestEmailChange),
 		page("POST", "/admin/users/{id}/deactivate", policy.ManageUsers, s.ui.deactivateUser),
 		page("POST", "/admin/users/{id}/reactivate", policy.ManageUsers, s.ui.reactivateUser),
+		page("POST", "/admin/users/{id}/password-reset", policy.ManageUsers, s.ui.sendReset),
 		page("POST", "/admin/users/{id}/email/cancel", policy.ManageUsers, s.ui.cancelEmailChange),
 
 		page("GET", "/settings/tokens", policy.Self, s.ui.tokens),
@@ -272,6 +276,10 @@ func (s *Server) routeTable() []route {
 		page("GET", "/login/code", policy.Public, s.ui.loginCodePage),
 		page("POST", "/login/code", policy.Public, s.ui.loginCode),
 		page("POST", "/login/code/resend", policy.Public, s.ui.loginCodeResend),
+		page("GET", "/login/forgot", policy.Public, s.ui.forgotPage),
+		page("POST", "/login/forgot", policy.Public, s.ui.forgot),
+		page("GET", "/password-reset/{token}", policy.Public, s.ui.resetPage),
+		page("POST", "/password-reset/{token}", policy.Public, s.ui.confirmReset),
 		page("GET", "/invitations/{token}", policy.Public, s.ui.invitationPage),
 		page("POST", "/invitations/{token}", policy.Public, s.ui.acceptInvitation),
 		page("GET", "/email-change/{token}", policy.Public, s.ui.emailChangePage),

@@ -74,6 +74,8 @@ type Deps struct {
 	Availability *availability.Service
 	Presence     *availability.Presence
 	Avatars      *avatar.Store
+	// Resets send and honour password reset links.
+	Resets *auth.Resets
 	// Accounts deactivate and reactivate users.
 	Accounts *account.Service
 	// Flashes keep what a page shows once after the redirect that

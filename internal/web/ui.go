@@ -460,8 +460,12 @@ func (u *ui) loginPage(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 		return nil
 	}
-	return u.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Form: map[string]string{"next": keepNext(r.URL.Query().Get("next"))}})
+	return u.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Form: map[string]string{"next": keepNext(r.URL.Query().Get("next"))},
+		Data: loginView{Reset: r.URL.Query().Get("reset") == "1"}})
 }
+
+// loginView is the sign-in page; Reset after choosing a new password.
+type loginView struct{ Reset bool }
 
 func (u *ui) login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	fields, err := readForm(r)

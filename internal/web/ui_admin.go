@@ -426,6 +426,8 @@ func (u *ui) editUser(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 		released, _ := strconv.Atoi(q.Get("released"))
 		revoked, _ := strconv.Atoi(q.Get("revoked"))
 		f.Notice = u.s.Catalog.Tf(u.lang(r, a), "Deactivated: signed out everywhere, %d API tokens revoked, %d open conversations returned to routing.", revoked, released)
+	case "reset":
+		f.Notice = u.s.Catalog.Tf(u.lang(r, a), "A link to choose a new password was mailed to %s. It works once, for an hour.", usr.Email)
 	case "reactivated":
 		f.Notice = u.s.Catalog.T(u.lang(r, a), "Reactivated: they can sign in again with their password.")
 	}
