@@ -61,3 +61,41 @@ func TestDeactivateUser(t *testing.T) {
 		wsLogin(t, agent, srv, "ana@example.com", "/inbox")
 	})
 }
+
+// TestForgotPassword: from the sign-in page an agent asks for a link,
+// opens it from their mail, chooses a new password and signs in with it.
+func TestForgotPassword(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		srv, smtp := startWithMail(t, d)
+		srv.NewUser("ana@example.com", policy.Service)
+		me := Browser(t)
+		Do(t, me,
+			chromedp.Navigate(srv.URL+"/login"),
+			chromedp.WaitVisible(chromedp.CSS(`p.forgot a`)),
+			chromedp.Click(chromedp.CSS(`p.forgot a`)),
+			chromedp.WaitVisible(chromedp.CSS(`.forgot-form input[name=email]`)),
+			chromedp.SendKeys(chromedp.CSS(`.forgot-form input[name=email]`), "ana@example.com"),
+			chromedp.Click(chromedp.CSS(`.forgot-form button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+		)
+		wsWaitText(t, me, "p.notice", "If this address has an account")
+		link := smtp.Wait(t, "ana@example.com", "new Switchboard password").Link()
+		Do(t, me,
+			chromedp.Navigate(link),
+			chromedp.WaitVisible(chromedp.CSS(`.reset-form input[name=password]`)),
+			chromedp.SendKeys(chromedp.CSS(`.reset-form input[name=password]`), "a brand new password"),
+			chromedp.SendKeys(chromedp.CSS(`.reset-form input[name=repeat_password]`), "a brand new password"),
+			chromedp.Click(chromedp.CSS(`.reset-form button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+		)
+		wsWaitText(t, me, "p.notice", "Your new password is set")
+		Do(t, me,
+			chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "ana@example.com"),
+			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "a brand new password"),
+			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`header.top`)),
+		)
+		// The link worked once.
+		Do(t, me, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`.reset-problem`)))
+	})
+}
