@@ -166,6 +166,9 @@ func retryConflict(fn func() error) error {
 // (whose unique index also catches a redelivery), and the conversation's
 // update. A redelivered message ends the transaction with errDuplicate.
 func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *Receipt) error {
+	if err := archived(ctx, tx.Tx, in.InboxID); err != nil && !errors.Is(err, db.ErrNotFound) {
+		return err
+	}
 	var c Conversation
 	var created bool
 	var err error
@@ -573,6 +576,9 @@ func (s *Service) Reopen(ctx context.Context, a policy.Actor, id int64) (Convers
 	c, err := s.change(ctx, a, id, func(tx *event.Tx, c *Conversation) error {
 		if c.Status == Open {
 			return problem.Conflict("This conversation is already open.")
+		}
+		if err := archived(ctx, tx.Tx, c.InboxID); err != nil {
+			return err
 		}
 		now := db.Now()
 		c.Status, c.ClosedAt, c.UpdatedAt = Open, nil, now

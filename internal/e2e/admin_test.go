@@ -99,3 +99,27 @@ func TestForgotPassword(t *testing.T) {
 		Do(t, me, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`.reset-problem`)))
 	})
 }
+
+// TestArchiveInboxPage: the admin archives an inbox from its page after
+// reading what happens to its conversations; the list says so.
+func TestArchiveInboxPage(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		srv := testrig.Start(t, d)
+		srv.NewUser("admin@example.com", policy.Admin)
+		in, _ := srv.NewWebchatInbox("Old site")
+		srv.NewVisitor(in.Token, map[string]string{"name": "Cy"}).Say("hello")
+		admin := wsSignIn(t, srv, "admin@example.com", fmt.Sprintf("/admin/inboxes/%d", in.ID))
+		Do(t, admin,
+			chromedp.WaitVisible(chromedp.CSS(`details.archive summary`)),
+			chromedp.Click(chromedp.CSS(`details.archive summary`)),
+			chromedp.WaitVisible(chromedp.CSS(`.archive-form button[type=submit]`)),
+		)
+		wsWaitText(t, admin, ".archive-form p", "read-only, in lists and searches")
+		Do(t, admin,
+			chromedp.Click(chromedp.CSS(`.archive-form button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`.archive-notice`)),
+		)
+		wsWaitText(t, admin, ".archive-notice", "1 open conversations were closed")
+		wsWaitText(t, admin, "table.inboxes .badge", "Archived")
+	})
+}

@@ -47,6 +47,9 @@ type Inbox struct {
 	WhatsApp  *WhatsAppSettings `json:"whatsapp,omitempty"`
 	MemberIDs []int64           `json:"member_ids"`
 	CreatedAt time.Time         `json:"created_at"`
+	// ArchivedAt is when the inbox was archived (nil while it works): it
+	// receives nothing more, and its conversations are read-only.
+	ArchivedAt *time.Time `json:"archived_at"`
 }
 
 // WebchatSettings configure a web chat widget.
@@ -231,12 +234,12 @@ func (s *Store) seal(sec secrets) (string, error) {
 // memberships are the users of each inbox.
 var memberships = user.Members{Table: "inbox_members", Group: "inbox_id"}
 
-const columns = `id, type, name, COALESCE(public_token, ''), settings, created_at`
+const columns = `id, type, name, COALESCE(public_token, ''), settings, created_at, archived_at`
 
 func scan(row interface{ Scan(...any) error }) (Inbox, error) {
 	var in Inbox
 	var set string
-	if err := row.Scan(&in.ID, &in.Type, &in.Name, &in.Token, &set, &in.CreatedAt); err != nil {
+	if err := row.Scan(&in.ID, &in.Type, &in.Name, &in.Token, &set, &in.CreatedAt, &in.ArchivedAt); err != nil {
 		return in, err
 	}
 	var st settings

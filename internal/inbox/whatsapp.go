@@ -68,6 +68,9 @@ type WhatsAppNumber struct {
 	AccessToken        string
 	AppSecret          string
 	VerifyToken        string
+	// Archived says the inbox is archived: its webhooks are acknowledged
+	// and dropped.
+	Archived bool
 }
 
 // whatsappSecrets is the WhatsApp part of the sealed secrets.
@@ -265,7 +268,7 @@ func (s *Store) open(sealed string) (secrets, error) {
 // WhatsAppNumbers returns every WhatsApp inbox with its secrets: the
 // channel keeps them to check webhook signatures and call Graph.
 func (s *Store) WhatsAppNumbers(ctx context.Context) ([]WhatsAppNumber, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, name, settings, secrets FROM inboxes WHERE type = 'whatsapp' ORDER BY id`)
+	rows, err := s.db.Query(ctx, `SELECT id, name, settings, secrets, archived_at IS NOT NULL FROM inboxes WHERE type = 'whatsapp' ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: whatsapp numbers: %w", err)
 	}
@@ -274,7 +277,7 @@ func (s *Store) WhatsAppNumbers(ctx context.Context) ([]WhatsAppNumber, error) {
 	for rows.Next() {
 		var n WhatsAppNumber
 		var set, sealed string
-		if err := rows.Scan(&n.InboxID, &n.Name, &set, &sealed); err != nil {
+		if err := rows.Scan(&n.InboxID, &n.Name, &set, &sealed, &n.Archived); err != nil {
 			return nil, err
 		}
 		var st settings

@@ -320,3 +320,64 @@ func TestPasswordReset(t *testing.T) {
 		}
 	})
 }
+
+// TestArchiveInbox: archiving closes the inbox's open conversations and
+// keeps them read-only and listed; the widget starts no new chats and a
+// visitor's messages are refused; the inbox is marked archived.
+func TestArchiveInbox(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		srv := testrig.Start(t, d)
+		admin := srv.NewUser("admin@example.com", policy.Admin)
+		in, _ := srv.NewWebchatInbox("Old site")
+		other, _ := srv.NewWebchatInbox("New site")
+		v := srv.NewVisitor(in.Token, map[string]string{"name": "Cy"})
+		v.Say("hello")
+		srv.NewVisitor(other.Token, map[string]string{"name": "Dee"}).Say("hi")
+		var list page[conv]
+		admin.Do("GET", fmt.Sprintf("/api/v1/conversations?inbox_id=%d", in.ID), nil).Expect(200).Decode(&list)
+		if len(list.Items) != 1 {
+			t.Fatalf("%d conversations", len(list.Items))
+		}
+		cid := list.Items[0].ID
+
+		srv.NewUser("agent@example.com", policy.Service, in.ID).Do("DELETE", fmt.Sprintf("/api/v1/inboxes/%d", in.ID), nil).Expect(403)
+		admin.Do("DELETE", fmt.Sprintf("/api/v1/inboxes/%d", in.ID), nil).Expect(204)
+		admin.Do("DELETE", fmt.Sprintf("/api/v1/inboxes/%d", in.ID), nil).Expect(409)
+		admin.Do("DELETE", "/api/v1/inboxes/999999", nil).Expect(404)
+
+		var got struct {
+			ArchivedAt *string `json:"archived_at"`
+		}
+		admin.Do("GET", fmt.Sprintf("/api/v1/inboxes/%d", in.ID), nil).Expect(200).Decode(&got)
+		if got.ArchivedAt == nil {
+			t.Fatal("the inbox is not marked archived")
+		}
+		// Closed, kept, read-only.
+		var c struct{ Status string }
+		admin.Do("GET", fmt.Sprintf("/api/v1/conversations/%d", cid), nil).Expect(200).Decode(&c)
+		if c.Status != "closed" {
+			t.Fatalf("conversation %s after archiving", c.Status)
+		}
+		admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/reopen", cid), nil).Expect(409)
+		admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", cid), map[string]string{"text": "still there?"}).Expect(409)
+		admin.Do("GET", fmt.Sprintf("/api/v1/conversations/%d/messages", cid), nil).Expect(200)
+		// Nothing comes in any more.
+		r := srv.Anonymous().Do("POST", "/public/v1/inboxes/"+in.Token+"/sessions", map[string]string{}).Expect(409)
+		if !strings.Contains(r.Err().Message, "This chat is closed") {
+			t.Fatalf("new chat on an archived inbox: %s", r.Body)
+		}
+		v.Client.Do("POST", "/public/v1/messages", map[string]string{"id": "m-after", "text": "anyone?"}).Expect(409)
+		// The other inbox works on.
+		var open struct{ Status string }
+		admin.Do("GET", fmt.Sprintf("/api/v1/conversations?inbox_id=%d", other.ID), nil).Expect(200).Decode(&list)
+		admin.Do("GET", fmt.Sprintf("/api/v1/conversations/%d", list.Items[0].ID), nil).Expect(200).Decode(&open)
+		if open.Status != "open" {
+			t.Fatalf("another inbox's conversation: %s", open.Status)
+		}
+		// The admin list marks it.
+		if page := admin.Do("GET", "/admin/inboxes", nil).Expect(200); !strings.Contains(string(page.Body), `badge archived`) {
+			t.Fatal("the list does not mark the archived inbox")
+		}
+	})
+}

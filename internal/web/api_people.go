@@ -262,3 +262,31 @@ func (s *Server) apiReactivateUser(w http.ResponseWriter, r *http.Request, _ pol
 	writeJSON(w, http.StatusOK, u)
 	return nil
 }
+
+// archiveInbox archives in and tells the channels at once on this node.
+func (s *Server) archiveInbox(r *http.Request, in inbox.Inbox) (int, error) {
+	closed, err := s.Conversations.ArchiveInbox(r.Context(), in.ID)
+	if err != nil {
+		return 0, err
+	}
+	if in.Type == inbox.WhatsApp {
+		s.WhatsApp.Changed(r.Context(), in.ID)
+	}
+	return closed, nil
+}
+
+func (s *Server) apiArchiveInbox(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return problem.NotFound("Inbox")
+	}
+	in, err := s.Inboxes.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.archiveInbox(r, in); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

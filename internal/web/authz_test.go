@@ -58,6 +58,7 @@ var apiAccess = map[string][]string{
 	"POST /api/v1/inboxes":             {"admin"},
 	"PATCH /api/v1/inboxes/{id}":       {"admin"},
 	"POST /api/v1/inboxes/{id}/secret": {"admin"},
+	"DELETE /api/v1/inboxes/{id}":      {"admin"},
 
 	"GET /api/v1/conversations":                    {"admin", "inbox_manager", "service", "sales"},
 	"GET /api/v1/conversations/{id}":               {"admin", "inbox_manager", "service", "sales"},
@@ -185,6 +186,7 @@ func roleMatrix(t *testing.T, d *db.DB) {
 
 	// Someone to deactivate and reactivate.
 	spare := srv.NewUser("spare@example.com", policy.Service)
+	spareInbox, _ := srv.NewWebchatInbox("Spare")
 	anon := srv.Anonymous()
 	visitor := srv.NewVisitor(in.Token, nil)
 	visitor.Say("from the visitor")
@@ -241,6 +243,9 @@ func roleMatrix(t *testing.T, d *db.DB) {
 				if strings.HasSuffix(path, "/lookup") {
 					path += "?phone=%2B14155550123"
 				}
+			case rt.Method == "DELETE" && path == "/api/v1/inboxes/{id}":
+				// An inbox no other call needs: archived, it takes nothing.
+				path = strings.Replace(path, "{id}", strconv.FormatInt(spareInbox.ID, 10), 1)
 			case strings.HasPrefix(path, "/api/v1/inboxes/{id}"):
 				path = strings.Replace(path, "{id}", strconv.FormatInt(in.ID, 10), 1)
 			case strings.HasSuffix(path, "/deactivate") || strings.HasSuffix(path, "/reactivate"):

@@ -152,6 +152,7 @@ func (s *Server) routeTable() []route {
 		api("POST", "/api/v1/inboxes", policy.ManageInboxes, s.apiCreateInbox, doc{summary: "Create an inbox; a web chat inbox's identity secret and snippet are shown only in this answer", tag: "inboxes", in: inbox.NewInbox{}, out: createdInbox{}, status: 201}),
 		api("GET", "/api/v1/inboxes/{id}", policy.ReadInboxes, s.apiInbox, doc{summary: "One inbox", tag: "inboxes", out: in}),
 		api("PATCH", "/api/v1/inboxes/{id}", policy.ManageInboxes, s.apiUpdateInbox, doc{summary: "Change an inbox's name, settings or members", tag: "inboxes", in: inbox.Patch{}, out: in}),
+		api("DELETE", "/api/v1/inboxes/{id}", policy.ManageInboxes, s.apiArchiveInbox, doc{summary: "Archive an inbox (nothing is deleted): it receives nothing more (WhatsApp webhooks for it are acknowledged and dropped, its widget starts no new chats, 409), its open conversations are closed, and every conversation stays read-only (no replies, no reopening: 409) and searchable. Archiving an archived inbox is 409", tag: "inboxes", status: 204}),
 		api("POST", "/api/v1/inboxes/{id}/secret", policy.ManageInboxes, s.apiRotateSecret, doc{summary: "Replace a web chat inbox's identity secret; the new one is shown only in this answer", tag: "inboxes", out: secretResponse{}}),
 
 		// WhatsApp numbers.
@@ -251,6 +252,7 @@ func (s *Server) routeTable() []route {
 		page("POST", "/admin/inboxes/{id}", policy.ManageInboxes, s.ui.updateInbox),
 		page("POST", "/admin/inboxes/{id}/secret", policy.ManageInboxes, s.ui.rotateInboxSecret),
 		page("GET", "/admin/inboxes/{id}/created", policy.ManageInboxes, s.ui.createdInbox),
+		page("POST", "/admin/inboxes/{id}/archive", policy.ManageInboxes, s.ui.archiveInbox),
 		page("GET", "/admin/inboxes/new/whatsapp", policy.ManageInboxes, s.ui.newWhatsApp),
 		page("POST", "/admin/inboxes/whatsapp", policy.ManageInboxes, s.ui.createWhatsApp),
 		page("POST", "/admin/inboxes/{id}/whatsapp/test", policy.ManageInboxes, s.ui.waTest),

@@ -76,7 +76,12 @@ func (u *ui) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor
 			rows[i].Members = append(rows[i].Members, n.User(&id))
 		}
 	}
-	return u.render(w, r, http.StatusOK, "admin_inboxes", pageData{Title: "Inboxes", Actor: a, Data: rows})
+	d := pageData{Title: "Inboxes", Actor: a, Data: rows, Form: map[string]string{}}
+	if q := r.URL.Query(); q.Get("done") == "archived" {
+		closed, _ := strconv.Atoi(q.Get("closed"))
+		d.Form["done"] = u.s.Catalog.Tf(u.lang(r, a), "Inbox archived: %d open conversations were closed.", closed)
+	}
+	return u.render(w, r, http.StatusOK, "admin_inboxes", d)
 }
 
 // inboxForm is the create and edit form of an inbox.
@@ -499,5 +504,20 @@ func (u *ui) reactivateUser(w http.ResponseWriter, r *http.Request, a policy.Act
 	}
 	u.forgetNames()
 	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=reactivated", usr.ID), http.StatusSeeOther)
+	return nil
+}
+
+// archiveInbox archives the inbox of the path (see
+// conversation.ArchiveInbox).
+func (u *ui) archiveInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.adminInbox(r)
+	if err != nil {
+		return err
+	}
+	closed, err := u.s.archiveInbox(r, in)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/admin/inboxes?done=archived&closed=%d", closed), http.StatusSeeOther)
 	return nil
 }

@@ -164,6 +164,7 @@ func pageRoleMatrix(t *testing.T, d *db.DB) {
 		convOf[name] = list.Items[0].ID
 		admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", convOf[name]), map[string]any{"assignee_id": c.UserID}).Expect(http.StatusOK)
 	}
+	spareInbox, _ := srv.NewWebchatInbox("Spare")
 	anon := srv.Anonymous()
 
 	routes := srv.App.Web.Routes()
@@ -200,8 +201,12 @@ func pageRoleMatrix(t *testing.T, d *db.DB) {
 				c.Do("POST", "/api/v1/tokens", map[string]string{"name": "matrix"}).Expect(http.StatusCreated).Decode(&tok)
 				tokenOf[name] = tok.ID
 			}
+			inboxID := in.ID
+			if strings.HasSuffix(rt.Path, "/archive") {
+				inboxID = spareInbox.ID // archived, it takes nothing more
+			}
 			path := strings.NewReplacer(
-				"{id}", fmt.Sprint(pick(rt.Path, convOf[who], in.ID, roles[who].UserID, tokenOf[name])),
+				"{id}", fmt.Sprint(pick(rt.Path, convOf[who], inboxID, roles[who].UserID, tokenOf[name])),
 				"{message}", fmt.Sprint(msgOf[who]),
 				"{$}", "",
 			).Replace(rt.Path)

@@ -36,3 +36,8 @@ CREATE TABLE password_reset_requests (
 	requests     INTEGER NOT NULL,
 	window_start DATETIME NOT NULL
 );
+
+-- An archived inbox receives nothing more (webhooks for it are acknowledged
+-- and dropped, the widget starts no sessions); its conversations were
+-- closed when it was archived and stay, read-only and searchable.
+ALTER TABLE inboxes ADD COLUMN archived_at DATETIME;
