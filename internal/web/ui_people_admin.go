@@ -384,15 +384,18 @@ func (u *ui) requestEmailChange(w http.ResponseWriter, r *http.Request, a policy
 	if err != nil {
 		return err
 	}
-	if err := r.ParseForm(); err != nil {
-		return malformed("The form could not be read.")
+	fields, err := readForm(r)
+	if err != nil {
+		return err
 	}
 	me, err := u.s.Users.Get(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
 	email := r.PostForm.Get("email")
-	_, err = u.s.EmailChanges.Request(r.Context(), usr.ID, emailchange.Request{Email: email}, me)
+	if err = fields.Err(); err == nil {
+		_, err = u.s.EmailChanges.Request(r.Context(), usr.ID, emailchange.Request{Email: email}, me)
+	}
 	if p, ok := problem.As(err); ok && len(p.Fields) > 0 {
 		f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs, NewEmail: email}
 		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, p.Fields)
