@@ -53,6 +53,7 @@ var pageAccess = map[string][]string{
 	"POST /admin/inboxes/{id}":              {"admin"},
 	"POST /admin/inboxes/{id}/secret":       {"admin"},
 	"GET /admin/inboxes/{id}/created":       {"admin"},
+	"POST /admin/inboxes/{id}/archive":      {"admin"},
 	"POST /admin/users/{id}/deactivate":     {"admin"},
 	"POST /admin/users/{id}/reactivate":     {"admin"},
 	"POST /admin/users/{id}/password-reset": {"admin"},
