@@ -143,8 +143,8 @@ func TestControlCharactersInForms(t *testing.T) {
 		if got := fieldError(form(admin, "/admin/teams", url.Values{"name": {"Night\x00"}}).Body, "name"); got != msg {
 			t.Errorf("new team: the message next to the name is %q", got)
 		}
-		shows("new user", form(admin, "/admin/users", url.Values{"email": {"cy@example.com"}, "name": {"Cy\x00"}, "role": {"service"}, "password": {"long enough password"}}), 422)
-		shows("profile", form(admin, "/preferences", url.Values{"name": {"Admin\x00"}, "language": {"en"}}), 422)
+		shows("new user", form(admin, "/admin/users", url.Values{"email": {"cy@example.com"}, "first_name": {"Cy\x00"}, "role": {"service"}, "password": {"long enough password"}}), 422)
+		shows("profile", form(admin, "/preferences", url.Values{"first_name": {"Admin\x00"}, "language": {"en"}}), 422)
 		shows("API token", form(admin, "/settings/tokens", url.Values{"name": {"ci\x00"}}), 422)
 		htmx := func(path string, v url.Values) *testrig.Response {
 			return admin.Do("POST", path, strings.NewReader(v.Encode()), "Content-Type", "application/x-www-form-urlencoded", "Origin", admin.Base, "HX-Request", "true")
