@@ -58,6 +58,10 @@ const (
 // ErrUnauthenticated means no valid credentials were presented.
 var ErrUnauthenticated = &problem.Error{Kind: problem.KindUnauthorized, Message: "Sign in first."}
 
+// ErrDeactivated is the answer to the right password of a deactivated
+// account.
+var ErrDeactivated = &problem.Error{Kind: problem.KindUnauthorized, Message: "This account has been deactivated. Ask an admin to reactivate it."}
+
 // Service signs people in and identifies requests.
 type Service struct {
 	db    *db.DB
@@ -129,6 +133,9 @@ func (s *Service) Login(ctx context.Context, email, password, ip, device string)
 			return user.User{}, err
 		}
 		return user.User{}, &problem.Error{Kind: problem.KindUnauthorized, Message: "The email or password is not right."}
+	}
+	if !u.Active() {
+		return user.User{}, ErrDeactivated
 	}
 	// A known device's success forgives its own failures only: the
 	// account's count is of other people's guesses.
@@ -233,10 +240,15 @@ func (s *Service) CreateSession(ctx context.Context, userID int64, userAgent, ip
 	// The browser's User-Agent is not to refuse: made storable (bytes that
 	// are not UTF-8 would make PostgreSQL refuse the row) and bounded.
 	userAgent = text.Cut(text.Clean(userAgent), 300)
-	_, err := s.db.Exec(ctx, `INSERT INTO sessions (user_id, token_hash, user_agent, ip, created_at, last_seen_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $5, $6)`, userID, hash, userAgent, ip, now, now.Add(SessionLifetime))
+	// Never for a deactivated account, whichever way in (a second step
+	// of signing in begun before the account was deactivated).
+	res, err := s.db.Exec(ctx, `INSERT INTO sessions (user_id, token_hash, user_agent, ip, created_at, last_seen_at, expires_at)
+		SELECT id, $2, $3, $4, $5, $5, $6 FROM users WHERE id = $1 AND deactivated_at IS NULL`, userID, hash, userAgent, ip, now, now.Add(SessionLifetime))
 	if err != nil {
 		return "", fmt.Errorf("auth: create session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", ErrDeactivated
 	}
 	return token, nil
 }
@@ -448,6 +460,11 @@ func (s *Service) cached(ctx context.Context, userID int64) (cachedActor, error)
 	if err != nil {
 		return cachedActor{}, err
 	}
+	if !u.Active() {
+		// Its sessions and tokens are gone too; this refuses what another
+		// node still has cached, within the cache period.
+		return cachedActor{}, ErrUnauthenticated
+	}
 	c = cachedActor{actor: policy.Actor{UserID: u.ID, Role: u.Role, Inboxes: u.InboxIDs}, lang: u.Language, expires: now.Add(cacheTTL)}
 	s.mu.Lock()
 	if len(s.actors) > 100_000 {
@@ -502,4 +519,27 @@ func (s *Service) invalidate(_ context.Context, events []event.Event) error {
 		}
 	}
 	return nil
+}
+
+// SignOutEverywhere ends every session of userID and revokes their API
+// tokens in tx (deactivating the account), and reports how many tokens
+// were revoked. Once tx commits this node forgets them at once; other
+// nodes within the cache period.
+func (s *Service) SignOutEverywhere(ctx context.Context, tx *db.Tx, userID int64) (int, error) {
+	if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+		return 0, fmt.Errorf("auth: sign out everywhere: %w", err)
+	}
+	res, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, userID, db.Now())
+	if err != nil {
+		return 0, fmt.Errorf("auth: sign out everywhere: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("auth: sign out everywhere: %w", err)
+	}
+	tx.OnCommit(func() {
+		s.forgetTokens(func(c cachedToken) bool { return c.userID == userID })
+		s.Forget(userID)
+	})
+	return int(n), nil
 }

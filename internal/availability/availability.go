@@ -55,6 +55,14 @@ func (s *Service) Set(ctx context.Context, userID int64, st user.Status) (Change
 	return c, err
 }
 
+// SetIn makes st the status of userID in tx, as part of a larger change
+// (deactivating the account makes it Unavailable, which also takes them
+// out of automatic assignment).
+func (s *Service) SetIn(ctx context.Context, tx *event.Tx, userID int64, st user.Status) (Change, error) {
+	c, _, err := setStatus(ctx, tx, userID, st, false)
+	return c, err
+}
+
 // setStatus makes st the status of userID in tx, unless it is already:
 // it closes the open interval and opens one for st, and emits the event.
 // It reports whether anything changed.

@@ -36,3 +36,37 @@ func (s *Service) autoAssign(ctx context.Context, tx *event.Tx, c *Conversation)
 	c.AssigneeID = &id
 	return record(ctx, tx.Tx, c, 0, Activity{Kind: ActAssigned, AssigneeID: &id})
 }
+
+// Release returns to routing, in tx, the open conversations assigned to
+// userID (whose account is being deactivated): each goes to whom the
+// assigner picks for its inbox (the caller has already taken userID out of
+// automatic assignment) or, if nobody, waits unassigned. It returns how
+// many were released.
+func (s *Service) Release(ctx context.Context, tx *event.Tx, userID int64) (int, error) {
+	ids, err := db.IDs(ctx, tx, `SELECT id FROM conversations WHERE assignee_id = $1 AND status = 'open' ORDER BY id`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("conversation: release: %w", err)
+	}
+	now := db.Now()
+	for _, id := range ids {
+		c, err := load(ctx, tx, id)
+		if err != nil {
+			return 0, fmt.Errorf("conversation: release: %w", err)
+		}
+		c.AssigneeID, c.UpdatedAt = nil, now
+		if s.assigner != nil {
+			next, err := s.assigner.Next(ctx, tx.Tx, c.InboxID)
+			if err != nil {
+				return 0, fmt.Errorf("conversation: release: %w", err)
+			}
+			if next != 0 && next != userID {
+				c.AssigneeID = &next
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET assignee_id = $2, updated_at = $3 WHERE id = $1`, id, c.AssigneeID, now); err != nil {
+			return 0, fmt.Errorf("conversation: release: %w", err)
+		}
+		emitConversation(tx, event.ConversationUpdated, &c, userID)
+	}
+	return len(ids), nil
+}

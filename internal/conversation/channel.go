@@ -246,6 +246,9 @@ func (s *Service) Start(ctx context.Context, a policy.Actor, n NewConversation) 
 	err := retryConflict(func() error {
 		var err error
 		m, c, created, err = s.post(ctx, a, n.Message, 0, func(tx *event.Tx) (Conversation, bool, error) {
+			if err := archived(ctx, tx.Tx, n.InboxID); err != nil {
+				return Conversation{}, false, err
+			}
 			ct, _, err := contact.FindOrCreateAny(ctx, tx.Tx, n.InboxID, append([]string{n.ExternalID}, n.AltExternalIDs...), n.Profile)
 			if err != nil {
 				return Conversation{}, false, err

@@ -169,6 +169,9 @@ func retryConflict(fn func() error) error {
 // (whose unique index also catches a redelivery), and the conversation's
 // update. A redelivered message ends the transaction with errDuplicate.
 func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *Receipt) error {
+	if err := archived(ctx, tx.Tx, in.InboxID); err != nil && !errors.Is(err, db.ErrNotFound) {
+		return err
+	}
 	var c Conversation
 	var created bool
 	var err error
@@ -586,6 +589,9 @@ func (s *Service) Reopen(ctx context.Context, a policy.Actor, id int64) (Convers
 		if c.Status == Open {
 			return problem.Conflict("This conversation is already open.")
 		}
+		if err := archived(ctx, tx.Tx, c.InboxID); err != nil {
+			return err
+		}
 		now := db.Now()
 		c.Status, c.ClosedAt, c.UpdatedAt = Open, nil, now
 		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'open', closed_at = NULL, updated_at = $2 WHERE id = $1`, id, now); err != nil {
@@ -605,7 +611,7 @@ func (s *Service) Assign(ctx context.Context, a policy.Actor, id int64, assignee
 	return s.change(ctx, a, id, func(tx *event.Tx, c *Conversation) error {
 		if assigneeID != nil {
 			var role policy.Role
-			err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *assigneeID).Scan(&role)
+			err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1 AND deactivated_at IS NULL`, *assigneeID).Scan(&role)
 			if errors.Is(db.MapErr(err), db.ErrNotFound) {
 				return problem.Invalid("assignee_id", "There is no agent with id %d.", *assigneeID)
 			} else if err != nil {
@@ -694,7 +700,7 @@ func (s *Service) Assignees(ctx context.Context, a policy.Actor, id int64) ([]Ag
 		return nil, err
 	}
 	rows, err := s.db.Query(ctx, `SELECT id, name, role FROM users u
-		WHERE role IN ('admin', 'inbox_manager') OR EXISTS (SELECT 1 FROM inbox_members m WHERE m.user_id = u.id AND m.inbox_id = $1)
+		WHERE deactivated_at IS NULL AND (role IN ('admin', 'inbox_manager') OR EXISTS (SELECT 1 FROM inbox_members m WHERE m.user_id = u.id AND m.inbox_id = $1))
 		ORDER BY lower(name), id`, c.InboxID)
 	if err != nil {
 		return nil, err

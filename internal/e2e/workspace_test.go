@@ -638,6 +638,19 @@ func TestAdminPages(t *testing.T) {
 	if path := wsEval[string](t, ctx, `location.pathname`); path != "/admin/inboxes" {
 		t.Fatalf("Done opened %s, want the inboxes", path)
 	}
+	// Going back to the page (a reload of it) creates nothing and shows
+	// the secret no more: the browser lands on the inbox's page.
+	Do(t, ctx,
+		chromedp.NavigateBack(),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(`form.inbox-form`)),
+	)
+	if n := wsEval[int](t, ctx, `document.querySelectorAll("#secret").length`); n != 0 {
+		t.Fatal("the secret is shown again after a reload")
+	}
+	if ins, err := srv.App.Inboxes.List(context.Background(), policy.Actor{Role: policy.Admin}); err != nil || len(ins) != 1 {
+		t.Fatalf("inboxes after a reload: %d, %v", len(ins), err)
+	}
 
 	// Edit, then rotate the secret.
 	Do(t, ctx,

@@ -50,6 +50,9 @@ type Inbox struct {
 	Settings  json.RawMessage `json:"-"`
 	MemberIDs []int64         `json:"member_ids"`
 	CreatedAt time.Time       `json:"created_at"`
+	// ArchivedAt is when the inbox was archived (nil while it works): it
+	// receives nothing more, and its conversations are read-only.
+	ArchivedAt *time.Time `json:"archived_at"`
 }
 
 // Settings are a channel's settings of one inbox, as JSON the channel
@@ -286,12 +289,12 @@ func (s *Store) open(sealed string) (stored, error) {
 	return st, err
 }
 
-const columns = `id, type, name, COALESCE(public_token, ''), settings, created_at`
+const columns = `id, type, name, COALESCE(public_token, ''), settings, created_at, archived_at`
 
 func scan(row interface{ Scan(...any) error }) (Inbox, error) {
 	var in Inbox
 	var set string
-	if err := row.Scan(&in.ID, &in.Type, &in.Name, &in.Token, &set, &in.CreatedAt); err != nil {
+	if err := row.Scan(&in.ID, &in.Type, &in.Name, &in.Token, &set, &in.CreatedAt, &in.ArchivedAt); err != nil {
 		return in, err
 	}
 	var st stored
@@ -375,7 +378,7 @@ func (s *Store) ListWithSecrets(ctx context.Context, typ Type) ([]WithSecret, er
 	for rows.Next() {
 		var w WithSecret
 		var set, sealed string
-		if err := rows.Scan(&w.ID, &w.Type, &w.Name, &w.Token, &set, &w.CreatedAt, &sealed); err != nil {
+		if err := rows.Scan(&w.ID, &w.Type, &w.Name, &w.Token, &set, &w.CreatedAt, &w.ArchivedAt, &sealed); err != nil {
 			return nil, fmt.Errorf("inbox: list %s: %w", typ, err)
 		}
 		var st stored

@@ -52,6 +52,11 @@ type Invitation struct {
 	AcceptedAt *time.Time  `json:"accepted_at"`
 	UserID     *int64      `json:"user_id"`
 	RevokedAt  *time.Time  `json:"revoked_at"`
+	// Link is the invitation's single-use address. Only Create and Resend
+	// know it (the token is stored hashed); it is never in the API's
+	// answers, which would let an admin accept an invitation as someone
+	// else.
+	Link string `json:"-"`
 }
 
 // NewInvitation is what an admin fills in.
@@ -159,6 +164,9 @@ func (s *Service) Create(ctx context.Context, n NewInvitation, inviter user.User
 		}
 		return s.queueMail(ctx, tx, inv.Email, inv.Role, token, inv.ExpiresAt, inviter)
 	})
+	if err == nil {
+		inv.Link = s.Link(token)
+	}
 	return inv, err
 }
 
@@ -269,6 +277,9 @@ func (s *Service) Resend(ctx context.Context, id int64, inviter user.User) (Invi
 		}
 		return s.queueMail(ctx, tx, inv.Email, inv.Role, token, inv.ExpiresAt, inviter)
 	})
+	if err == nil {
+		inv.Link = s.Link(token)
+	}
 	return inv, err
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/switchboardhq/switchboard/internal/account"
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/availability"
@@ -252,7 +253,9 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
 		MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,
-		Presence: a.Presence, Avatars: a.Avatars, Links: links, Now: opt.Clock,
+		Presence: a.Presence, Avatars: a.Avatars, Links: links, Now: opt.Clock, MailToLog: cfg.SMTP == nil,
+		Accounts: account.New(a.Log, a.Auth, a.Availability, a.Conversations),
+		Resets:   auth.NewResets(a.Auth, a.Mail, a.Catalog, cfg.BaseURL),
 	})
 	if err != nil {
 		return nil, err

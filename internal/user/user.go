@@ -44,6 +44,9 @@ type User struct {
 	AvatarURL string `json:"avatar_url"`
 	// Location is where they work ("Madrid, Spain"), "" for not given.
 	Location string `json:"location"`
+	// DeactivatedAt is when an admin deactivated the account (nil while
+	// it is active): it cannot sign in and gets no conversations.
+	DeactivatedAt *time.Time `json:"deactivated_at"`
 }
 
 // NewUser is what it takes to create a user. The name is given whole
@@ -217,12 +220,12 @@ func SetInboxes(ctx context.Context, tx *db.Tx, userID int64, inboxIDs []int64) 
 	return out, nil
 }
 
-const columns = `id, email, name, first_name, last_name, role, created_at, public_name, language, landline, mobile, status, avatar_version, location`
+const columns = `id, email, name, first_name, last_name, role, created_at, public_name, language, landline, mobile, status, avatar_version, location, deactivated_at`
 
 func scan(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
 	var avatar string
-	err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.FirstName, &u.LastName, &u.Role, &u.CreatedAt, &u.PublicName, &u.Language, &u.Landline, &u.Mobile, &u.Status, &avatar, &u.Location}, extra...)...)
+	err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &u.FirstName, &u.LastName, &u.Role, &u.CreatedAt, &u.PublicName, &u.Language, &u.Landline, &u.Mobile, &u.Status, &avatar, &u.Location, &u.DeactivatedAt}, extra...)...)
 	u.AvatarURL = AvatarURL(u.ID, avatar)
 	return u, err
 }
@@ -374,4 +377,39 @@ func (s *Store) Update(ctx context.Context, id int64, p Patch) (User, error) {
 		return User{}, err
 	}
 	return s.Get(ctx, id)
+}
+
+// Active reports whether the account may sign in.
+func (u User) Active() bool { return u.DeactivatedAt == nil }
+
+// SetDeactivated deactivates user id (at is the time) or, with a nil at,
+// reactivates them, in tx. Deactivating an account already deactivated,
+// or reactivating an active one, is a conflict; the last active admin
+// cannot be deactivated.
+func SetDeactivated(ctx context.Context, tx *db.Tx, id int64, at *time.Time) (User, error) {
+	u, err := scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM users WHERE id = $1`, id))
+	if err != nil {
+		return User{}, fmt.Errorf("user: deactivate: %w", db.MapErr(err))
+	}
+	switch {
+	case at != nil && !u.Active():
+		return User{}, problem.Conflict("This account is deactivated already.")
+	case at == nil && u.Active():
+		return User{}, problem.Conflict("This account is active already.")
+	}
+	if _, err := tx.Exec(ctx, `UPDATE users SET deactivated_at = $2, updated_at = $3 WHERE id = $1`, id, at, db.Now()); err != nil {
+		return User{}, fmt.Errorf("user: deactivate: %w", err)
+	}
+	if at != nil && u.Role == policy.Admin {
+		var admins int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE role = 'admin' AND deactivated_at IS NULL`).Scan(&admins); err != nil {
+			return User{}, err
+		}
+		if admins == 0 {
+			return User{}, problem.Conflict("This is the last active admin: make someone else admin first.")
+		}
+	}
+	u.DeactivatedAt = at
+	u.InboxIDs, err = Inboxes(ctx, tx, id)
+	return u, err
 }

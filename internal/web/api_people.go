@@ -321,3 +321,56 @@ func (s *Server) apiRotateSecret(w http.ResponseWriter, r *http.Request, _ polic
 	writeJSON(w, http.StatusOK, secretResponse{Secret: secret})
 	return nil
 }
+
+func (s *Server) apiDeactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	u, err := s.userPath(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.Accounts.Deactivate(r.Context(), u.ID, a.UserID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) apiReactivateUser(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	u, err := s.userPath(r)
+	if err != nil {
+		return err
+	}
+	if u, err = s.Accounts.Reactivate(r.Context(), u.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// archiveInbox archives in and tells the channels at once on this node.
+func (s *Server) archiveInbox(r *http.Request, in inbox.Inbox) (int, error) {
+	closed, err := s.Conversations.ArchiveInbox(r.Context(), in.ID)
+	if err != nil {
+		return 0, err
+	}
+	if in.Type == whatsapp.Type {
+		s.WhatsApp.Forget()
+	}
+	return closed, nil
+}
+
+func (s *Server) apiArchiveInbox(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return problem.NotFound("Inbox")
+	}
+	in, err := s.Inboxes.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.archiveInbox(r, in); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

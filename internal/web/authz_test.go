@@ -41,9 +41,14 @@ var apiAccess = map[string][]string{
 	"DELETE /api/v1/tokens/{id}": {"admin", "inbox_manager", "service", "sales"},
 	"GET /api/v1/ws":             {"admin", "inbox_manager", "service", "sales"},
 
-	"GET /api/v1/users":        {"admin"},
-	"POST /api/v1/users":       {"admin"},
-	"PATCH /api/v1/users/{id}": {"admin"},
+	"GET /api/v1/users":                        {"admin"},
+	"POST /api/v1/users":                       {"admin"},
+	"PATCH /api/v1/users/{id}":                 {"admin"},
+	"POST /api/v1/users/{id}/deactivate":       {"admin"},
+	"POST /api/v1/users/{id}/reactivate":       {"admin"},
+	"POST /api/v1/users/{id}/password-reset":   {"admin"},
+	"POST /api/v1/auth/password-reset":         {"public"},
+	"POST /api/v1/auth/password-reset/confirm": {"public"},
 	// Only admins change someone's sign-in address.
 	"GET /api/v1/users/{id}/email-change":    {"admin"},
 	"POST /api/v1/users/{id}/email-change":   {"admin"},
@@ -54,6 +59,7 @@ var apiAccess = map[string][]string{
 	"POST /api/v1/inboxes":             {"admin"},
 	"PATCH /api/v1/inboxes/{id}":       {"admin"},
 	"POST /api/v1/inboxes/{id}/secret": {"admin"},
+	"DELETE /api/v1/inboxes/{id}":      {"admin"},
 
 	"GET /api/v1/conversations":                    {"admin", "inbox_manager", "service", "sales"},
 	"GET /api/v1/conversations/{id}":               {"admin", "inbox_manager", "service", "sales"},
@@ -182,6 +188,9 @@ func roleMatrix(t *testing.T, d *db.DB) {
 	// A change of address waiting, for the routes that show it.
 	admin.Do("POST", fmt.Sprintf("/api/v1/users/%d/email-change", roles["sales"].UserID), map[string]string{"email": "sales.new@example.com"}).Expect(201)
 
+	// Someone to deactivate and reactivate.
+	spare := srv.NewUser("spare@example.com", policy.Service)
+	spareInbox, _ := srv.NewWebchatInbox("Spare")
 	anon := srv.Anonymous()
 	visitor := srv.NewVisitor(in.Token, nil)
 	visitor.Say("from the visitor")
@@ -238,8 +247,14 @@ func roleMatrix(t *testing.T, d *db.DB) {
 				if strings.HasSuffix(path, "/lookup") {
 					path += "?phone=%2B14155550123"
 				}
+			case rt.Method == "DELETE" && path == "/api/v1/inboxes/{id}":
+				// An inbox no other call needs: archived, it takes nothing.
+				path = strings.Replace(path, "{id}", strconv.FormatInt(spareInbox.ID, 10), 1)
 			case strings.HasPrefix(path, "/api/v1/inboxes/{id}"):
 				path = strings.Replace(path, "{id}", strconv.FormatInt(in.ID, 10), 1)
+			case strings.HasSuffix(path, "/deactivate") || strings.HasSuffix(path, "/reactivate"):
+				// Someone whose sessions no other call needs.
+				path = strings.Replace(path, "{id}", strconv.FormatInt(spare.UserID, 10), 1)
 			case strings.HasPrefix(path, "/api/v1/users/{id}"):
 				path = strings.Replace(path, "{id}", strconv.FormatInt(roles["sales"].UserID, 10), 1)
 			case strings.HasPrefix(path, "/api/v1/tokens/{id}"):

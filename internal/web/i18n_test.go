@@ -53,7 +53,7 @@ var (
 // messageDirs are the packages whose messages reach agents and admins.
 var messageDirs = []string{
 	"../user", "../auth", "../avatar", "../invite", "../team", "../availability", "../conversation", "../contact",
-	"../inbox", "../tag", "../attachment", "../problem", "../raster", "../phone", "../emailchange", "../channel/whatsapp", ".",
+	"../inbox", "../tag", "../attachment", "../account", "../problem", "../raster", "../phone", "../emailchange", "../channel/whatsapp", ".",
 }
 
 // messageFiles are files of other packages whose messages reach admins:

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/switchboardhq/switchboard/internal/account"
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/availability"
@@ -102,6 +103,8 @@ func (s *Server) routeTable() []route {
 
 		// Signing in.
 		api("POST", "/api/v1/auth/login", policy.Public, s.apiLogin, doc{summary: "Sign in with email and password; sets the session cookie, or with two-factor authentication answers {otp_required, method} and no session yet (then POST /api/v1/auth/otp)", tag: "auth", in: loginRequest{}, out: loginResponse{}}),
+		api("POST", "/api/v1/auth/password-reset", policy.Public, s.apiRequestReset, doc{summary: "Forgot password: mail a link to choose a new password, valid an hour and once, to the address if it has an active account; the answer is the same (202) whether it has or not. Limited per address and per IP (429)", tag: "auth", in: resetRequest{}, status: 202}),
+		api("POST", "/api/v1/auth/password-reset/confirm", policy.Public, s.apiConfirmReset, doc{summary: "Set the new password of a reset link (its token, from the link's path): the link stops working, every session ends and every API token is revoked; until then the old password works", tag: "auth", in: auth.NewPassword{}, status: 204}),
 		api("POST", "/api/v1/auth/logout", policy.Self, s.apiLogout, doc{summary: "Sign out (ends the session of the cookie)", tag: "auth", status: 204}),
 		api("GET", "/api/v1/me", policy.Self, s.apiMe, doc{summary: "The signed-in user: profile, status, preferences and two-factor method", tag: "me", out: meResponse{}}),
 		api("GET", "/api/v1/tokens", policy.Self, s.apiTokens, doc{summary: "Your personal API tokens", tag: "auth", out: []auth.APIToken{}}),
@@ -138,6 +141,9 @@ func (s *Server) routeTable() []route {
 		api("GET", "/api/v1/users", policy.ManageUsers, s.apiUsers, doc{summary: "Every user", tag: "users", out: []user.User{}}),
 		api("POST", "/api/v1/users", policy.ManageUsers, s.apiCreateUser, doc{summary: "Create a user with a role and inbox memberships", tag: "users", in: user.NewUser{}, out: me, status: 201}),
 		api("PATCH", "/api/v1/users/{id}", policy.ManageUsers, s.apiUpdateUser, doc{summary: "Change a user's first and last name (or the name whole), role or inbox memberships", tag: "users", in: user.Patch{}, out: me}),
+		api("POST", "/api/v1/users/{id}/deactivate", policy.ManageUsers, s.apiDeactivateUser, doc{summary: "Deactivate a user: they are signed out everywhere, their API tokens are revoked, they cannot sign in and get no conversations; their open conversations go back to routing (the inbox's automatic assignment, or unassigned); history keeps their name. You cannot deactivate yourself or the last active admin (409)", tag: "users", out: account.Deactivated{}}),
+		api("POST", "/api/v1/users/{id}/password-reset", policy.ManageUsers, s.apiSendReset, doc{summary: "Mail a user a link to choose a new password, valid an hour and once (a newer link replaces it); their password works until they set the new one", tag: "users", status: 202}),
+		api("POST", "/api/v1/users/{id}/reactivate", policy.ManageUsers, s.apiReactivateUser, doc{summary: "Reactivate a deactivated user: they sign in again with their password and come back Unavailable, with their role and inboxes", tag: "users", out: me}),
 		api("GET", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiEmailChange, doc{summary: "The change of a user's sign-in address that waits for its confirmation (404 when none)", tag: "users", out: emailchange.Change{}}),
 		api("POST", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiRequestEmailChange, doc{summary: "Change a user's sign-in address: a link, valid 7 days, is mailed to the new address, and the address changes when the link is opened and confirmed (the old address is then told); a change already waiting is replaced", tag: "users", in: emailchange.Request{}, out: emailchange.Change{}, status: 201}),
 		api("DELETE", "/api/v1/users/{id}/email-change", policy.ManageUsers, s.apiCancelEmailChange, doc{summary: "Cancel the change of address that waits for its confirmation: its link stops working", tag: "users", status: 204}),
@@ -145,6 +151,7 @@ func (s *Server) routeTable() []route {
 		api("POST", "/api/v1/inboxes", policy.ManageInboxes, s.apiCreateInbox, doc{summary: "Create an inbox; a web chat inbox's identity secret and snippet are shown only in this answer", tag: "inboxes", in: newInboxRequest{}, out: createdInbox{}, status: 201}),
 		api("GET", "/api/v1/inboxes/{id}", policy.ReadInboxes, s.apiInbox, doc{summary: "One inbox", tag: "inboxes", out: in}),
 		api("PATCH", "/api/v1/inboxes/{id}", policy.ManageInboxes, s.apiUpdateInbox, doc{summary: "Change an inbox's name, settings or members", tag: "inboxes", in: inboxPatch{}, out: in}),
+		api("DELETE", "/api/v1/inboxes/{id}", policy.ManageInboxes, s.apiArchiveInbox, doc{summary: "Archive an inbox (nothing is deleted): it receives nothing more (WhatsApp webhooks for it are acknowledged and dropped, its widget starts no new chats, 409), its open conversations are closed, and every conversation stays read-only (no replies, no reopening: 409) and searchable. Archiving an archived inbox is 409", tag: "inboxes", status: 204}),
 		api("POST", "/api/v1/inboxes/{id}/secret", policy.ManageInboxes, s.apiRotateSecret, doc{summary: "Replace a web chat inbox's identity secret; the new one is shown only in this answer", tag: "inboxes", out: secretResponse{}}),
 
 		// WhatsApp numbers.
@@ -256,6 +263,8 @@ func (s *Server) routeTable() []route {
 		page("GET", "/admin/inboxes/{id}", policy.ManageInboxes, s.ui.editInbox),
 		page("POST", "/admin/inboxes/{id}", policy.ManageInboxes, s.ui.updateInbox),
 		page("POST", "/admin/inboxes/{id}/secret", policy.ManageInboxes, s.ui.rotateInboxSecret),
+		page("GET", "/admin/inboxes/{id}/created", policy.ManageInboxes, s.ui.createdInbox),
+		page("POST", "/admin/inboxes/{id}/archive", policy.ManageInboxes, s.ui.archiveInbox),
 		page("GET", "/admin/inboxes/new/whatsapp", policy.ManageInboxes, s.ui.newWhatsApp),
 		page("POST", "/admin/inboxes/whatsapp", policy.ManageInboxes, s.ui.createWhatsApp),
 		page("POST", "/admin/inboxes/{id}/whatsapp/test", policy.ManageInboxes, s.ui.waTest),
@@ -267,6 +276,9 @@ func (s *Server) routeTable() []route {
 		page("GET", "/admin/users/{id}", policy.ManageUsers, s.ui.editUser),
 		page("POST", "/admin/users/{id}", policy.ManageUsers, s.ui.updateUser),
 		page("POST", "/admin/users/{id}/email", policy.ManageUsers, s.ui.requestEmailChange),
+		page("POST", "/admin/users/{id}/deactivate", policy.ManageUsers, s.ui.deactivateUser),
+		page("POST", "/admin/users/{id}/reactivate", policy.ManageUsers, s.ui.reactivateUser),
+		page("POST", "/admin/users/{id}/password-reset", policy.ManageUsers, s.ui.sendReset),
 		page("POST", "/admin/users/{id}/email/cancel", policy.ManageUsers, s.ui.cancelEmailChange),
 
 		page("GET", "/settings/tokens", policy.Self, s.ui.tokens),
@@ -278,6 +290,10 @@ func (s *Server) routeTable() []route {
 		page("GET", "/login/code", policy.Public, s.ui.loginCodePage),
 		page("POST", "/login/code", policy.Public, s.ui.loginCode),
 		page("POST", "/login/code/resend", policy.Public, s.ui.loginCodeResend),
+		page("GET", "/login/forgot", policy.Public, s.ui.forgotPage),
+		page("POST", "/login/forgot", policy.Public, s.ui.forgot),
+		page("GET", "/password-reset/{token}", policy.Public, s.ui.resetPage),
+		page("POST", "/password-reset/{token}", policy.Public, s.ui.confirmReset),
 		page("GET", "/invitations/{token}", policy.Public, s.ui.invitationPage),
 		page("POST", "/invitations/{token}", policy.Public, s.ui.acceptInvitation),
 		page("GET", "/email-change/{token}", policy.Public, s.ui.emailChangePage),

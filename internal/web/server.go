@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/account"
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/availability"
@@ -25,6 +26,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/flash"
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/invite"
@@ -81,6 +83,16 @@ type Deps struct {
 	// Now is the clock of those links and tickets and of the typing
 	// throttles; time.Now when nil.
 	Now func() time.Time
+	// Resets send and honour password reset links.
+	Resets *auth.Resets
+	// Accounts deactivate and reactivate users.
+	Accounts *account.Service
+	// Flashes keep what a page shows once after the redirect that
+	// follows a form (a new secret, an invitation link).
+	Flashes *flash.Store
+	// MailToLog says no mail server is configured: mail goes to the
+	// server log.
+	MailToLog bool
 }
 
 // Server handles every HTTP request.
@@ -124,6 +136,9 @@ func New(d Deps) (*Server, error) {
 		if s.Catalog, err = Catalog(); err != nil {
 			return nil, err
 		}
+	}
+	if s.Flashes == nil {
+		s.Flashes = flash.NewStore(d.DB)
 	}
 	if s.ui, err = newUI(s); err != nil {
 		return nil, err

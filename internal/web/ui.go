@@ -21,6 +21,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/flash"
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
@@ -468,8 +469,12 @@ func (u *ui) loginPage(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 		return nil
 	}
-	return u.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Form: map[string]string{"next": keepNext(r.URL.Query().Get("next"))}})
+	return u.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Form: map[string]string{"next": keepNext(r.URL.Query().Get("next"))},
+		Data: loginView{Reset: r.URL.Query().Get("reset") == "1"}})
 }
+
+// loginView is the sign-in page; Reset after choosing a new password.
+type loginView struct{ Reset bool }
 
 func (u *ui) login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	fields, err := readForm(r)
@@ -518,4 +523,37 @@ func (u *ui) logout(w http.ResponseWriter, r *http.Request, _ policy.Actor) erro
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
+}
+
+// The kinds of flash (see package flash) the pages keep.
+const (
+	flashInboxSecret = "inbox.secret"
+	flashVerifyToken = "whatsapp.verify_token"
+	flashToken       = "api.token"
+	flashInvitation  = "invitation.link"
+)
+
+// redirectShown keeps v for the page at path, shown once, and redirects
+// there (303) with the flash's id as ?shown=.
+func (u *ui) redirectShown(w http.ResponseWriter, r *http.Request, a policy.Actor, kind string, v any, path string) error {
+	id, err := u.s.Flashes.Put(r.Context(), a.UserID, kind, v)
+	if err != nil {
+		return err
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, path+sep+"shown="+url.QueryEscape(id), http.StatusSeeOther)
+	return nil
+}
+
+// takeShown reads the flash of ?shown= into v, once: false when there is
+// none (already shown, expired, or never made).
+func (u *ui) takeShown(r *http.Request, a policy.Actor, kind string, v any) (bool, error) {
+	err := u.s.Flashes.Take(r.Context(), a.UserID, kind, r.URL.Query().Get("shown"), v)
+	if errors.Is(err, flash.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }

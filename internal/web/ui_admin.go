@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -82,9 +83,13 @@ func (u *ui) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor
 			rows[i].Members = append(rows[i].Members, n.User(&id))
 		}
 	}
-	d := pageData{Title: "Inboxes", Actor: a, Data: rows}
+	d := pageData{Title: "Inboxes", Actor: a, Data: rows, Form: map[string]string{}}
 	if r.URL.Query().Get("welcome") == "admin" { // the first admin, just set up
 		d.Notice = notices["admin"]
+	}
+	if q := r.URL.Query(); q.Get("done") == "archived" {
+		closed, _ := strconv.Atoi(q.Get("closed"))
+		d.Form["done"] = u.s.Catalog.Tf(u.lang(r, a), "Inbox archived: %d open conversations were closed.", closed)
 	}
 	return u.render(w, r, http.StatusOK, "admin_inboxes", d)
 }
@@ -186,8 +191,40 @@ func (u *ui) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 		return err
 	}
 	u.forgetNames()
-	return u.render(w, r, http.StatusCreated, "admin_inbox_secret", pageData{Title: in.Name + " created", Actor: a,
-		Data: createdInboxPage{Inbox: in, Secret: secret, Snippet: u.s.snippet(in)}})
+	return u.redirectShown(w, r, a, flashInboxSecret, shownSecret{Secret: secret}, inboxPath(in.ID)+"/created")
+}
+
+// shownSecret is the identity secret kept for the page after creating an
+// inbox or replacing its secret.
+type shownSecret struct {
+	Secret  string `json:"secret"`
+	Rotated bool   `json:"rotated"`
+}
+
+func inboxPath(id int64) string { return "/admin/inboxes/" + strconv.FormatInt(id, 10) }
+
+// createdInbox shows, once, the identity secret of an inbox just created
+// (with its snippet) or just given a new secret. Reloaded, it goes to the
+// inbox's page: the secret is not shown again, and nothing is created.
+func (u *ui) createdInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.adminInbox(r)
+	if err != nil {
+		return err
+	}
+	var v shownSecret
+	if ok, err := u.takeShown(r, a, flashInboxSecret, &v); err != nil {
+		return err
+	} else if !ok {
+		http.Redirect(w, r, inboxPath(in.ID), http.StatusSeeOther)
+		return nil
+	}
+	title := in.Name + " created"
+	if v.Rotated {
+		title = in.Name + ": new secret"
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return u.render(w, r, http.StatusOK, "admin_inbox_secret", pageData{Title: title, Actor: a,
+		Data: createdInboxPage{Inbox: in, Secret: v.Secret, Snippet: u.s.snippet(in), Rotated: v.Rotated}})
 }
 
 // adminInbox loads the inbox of the path.
@@ -257,8 +294,7 @@ func (u *ui) rotateInboxSecret(w http.ResponseWriter, r *http.Request, a policy.
 	if err != nil {
 		return err
 	}
-	return u.render(w, r, http.StatusOK, "admin_inbox_secret", pageData{Title: in.Name + ": new secret", Actor: a,
-		Data: createdInboxPage{Inbox: in, Secret: secret, Snippet: u.s.snippet(in), Rotated: true}})
+	return u.redirectShown(w, r, a, flashInboxSecret, shownSecret{Secret: secret, Rotated: true}, inboxPath(in.ID)+"/created")
 }
 
 // ---- Users ----
@@ -323,6 +359,8 @@ type userForm struct {
 	EmailNotice string
 	// NewEmail is the address on the change form.
 	NewEmail string
+	// Notice says what deactivating or reactivating did (translated).
+	Notice string
 }
 
 func (u *ui) renderUserForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f userForm, fields map[string]string) error {
@@ -395,6 +433,17 @@ func (u *ui) editUser(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 	}
 	f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs,
 		Saved: r.URL.Query().Get("saved") == "1", EmailNotice: emailNotices[r.URL.Query().Get("email")]}
+	q := r.URL.Query()
+	switch q.Get("done") {
+	case "deactivated":
+		released, _ := strconv.Atoi(q.Get("released"))
+		revoked, _ := strconv.Atoi(q.Get("revoked"))
+		f.Notice = u.s.Catalog.Tf(u.lang(r, a), "Deactivated: signed out everywhere, %d API tokens revoked, %d open conversations returned to routing.", revoked, released)
+	case "reset":
+		f.Notice = u.s.Catalog.Tf(u.lang(r, a), "A link to choose a new password was mailed to %s. It works once, for an hour.", usr.Email)
+	case "reactivated":
+		f.Notice = u.s.Catalog.T(u.lang(r, a), "Reactivated: they can sign in again with their password.")
+	}
 	return u.renderUserForm(w, r, a, http.StatusOK, f, nil)
 }
 
@@ -428,5 +477,54 @@ func (u *ui) updateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 		return nil
 	}
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(usr.ID, 10)+"?saved=1", http.StatusSeeOther)
+	return nil
+}
+
+// deactivateUser deactivates the user of the path (see account.Deactivate).
+func (u *ui) deactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	out, err := u.s.Accounts.Deactivate(r.Context(), usr.ID, a.UserID)
+	if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
+		f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs}
+		return u.renderUserForm(w, r, a, http.StatusConflict, f, map[string]string{"form": p.Message})
+	} else if err != nil {
+		return err
+	}
+	u.forgetNames()
+	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=deactivated&released=%d&revoked=%d", usr.ID, out.ConversationsReleased, out.APITokensRevoked), http.StatusSeeOther)
+	return nil
+}
+
+// reactivateUser lets the user of the path sign in again.
+func (u *ui) reactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	if _, err := u.s.Accounts.Reactivate(r.Context(), usr.ID); err != nil {
+		if p, ok := problem.As(err); !ok || p.Kind != problem.KindConflict {
+			return err
+		}
+	}
+	u.forgetNames()
+	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=reactivated", usr.ID), http.StatusSeeOther)
+	return nil
+}
+
+// archiveInbox archives the inbox of the path (see
+// conversation.ArchiveInbox).
+func (u *ui) archiveInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.adminInbox(r)
+	if err != nil {
+		return err
+	}
+	closed, err := u.s.archiveInbox(r, in)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/admin/inboxes?done=archived&closed=%d", closed), http.StatusSeeOther)
 	return nil
 }

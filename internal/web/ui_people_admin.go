@@ -41,6 +41,8 @@ type invitationsView struct {
 	Chosen   []int64 // inboxes ticked on the form
 	Notice   string
 	Required bool
+	// Logged is the invitation just sent when its mail went to the log.
+	Logged *shownInvitation
 }
 
 func (u *ui) renderInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v invitationsView, d pageData) error {
@@ -77,10 +79,19 @@ var invitationNotices = map[string]string{
 	"sent":    "Invitation sent.",
 	"resent":  "Invitation sent again, with a new link; the previous link no longer works.",
 	"revoked": "Invitation revoked: its link no longer works.",
+	"logged":  "No mail server is configured: the invitation mail went to the server log.",
 }
 
 func (u *ui) adminInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	return u.renderInvitations(w, r, a, http.StatusOK, invitationsView{Notice: invitationNotices[r.URL.Query().Get("done")]}, pageData{})
+	v := invitationsView{Notice: invitationNotices[r.URL.Query().Get("done")]}
+	var shown shownInvitation
+	if ok, err := u.takeShown(r, a, flashInvitation, &shown); err != nil {
+		return err
+	} else if ok {
+		v.Logged = &shown
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	return u.renderInvitations(w, r, a, http.StatusOK, v, pageData{})
 }
 
 func (u *ui) invite(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -94,9 +105,10 @@ func (u *ui) invite(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 	if err != nil {
 		return err
 	}
+	var inv invite.Invitation
 	err = fields.Err()
 	if err == nil {
-		_, err = u.s.Invites.Create(r.Context(), invite.NewInvitation{Email: form["email"], Role: policy.Role(form["role"]), InboxIDs: ids}, me)
+		inv, err = u.s.Invites.Create(r.Context(), invite.NewInvitation{Email: form["email"], Role: policy.Role(form["role"]), InboxIDs: ids}, me)
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		if fields["role"] != "" {
@@ -106,8 +118,25 @@ func (u *ui) invite(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 	} else if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/invitations?done=sent", http.StatusSeeOther)
-	return nil
+	return u.invitationSent(w, r, a, inv, "sent")
+}
+
+// invitationSent redirects to the list saying the invitation was sent.
+// Without a mail server the mail went to the server log: the admin who
+// sent it is then given its link to pass on, on the next page only.
+func (u *ui) invitationSent(w http.ResponseWriter, r *http.Request, a policy.Actor, inv invite.Invitation, done string) error {
+	if !u.s.MailToLog {
+		http.Redirect(w, r, "/admin/invitations?done="+done, http.StatusSeeOther)
+		return nil
+	}
+	return u.redirectShown(w, r, a, flashInvitation, shownInvitation{Email: inv.Email, Link: inv.Link}, "/admin/invitations?done=logged")
+}
+
+// shownInvitation is an invitation link kept for the page after sending
+// it, when no mail server is configured.
+type shownInvitation struct {
+	Email string `json:"email"`
+	Link  string `json:"link"`
 }
 
 func (u *ui) resendInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -119,14 +148,14 @@ func (u *ui) resendInvitation(w http.ResponseWriter, r *http.Request, a policy.A
 	if err != nil {
 		return err
 	}
-	if _, err := u.s.Invites.Resend(r.Context(), id, me); err != nil {
+	inv, err := u.s.Invites.Resend(r.Context(), id, me)
+	if err != nil {
 		if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
 			return u.renderInvitations(w, r, a, http.StatusConflict, invitationsView{}, pageData{Error: p.Message})
 		}
 		return err
 	}
-	http.Redirect(w, r, "/admin/invitations?done=resent", http.StatusSeeOther)
-	return nil
+	return u.invitationSent(w, r, a, inv, "resent")
 }
 
 func (u *ui) revokeInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -355,7 +384,8 @@ func (u *ui) requestEmailChange(w http.ResponseWriter, r *http.Request, a policy
 	if err != nil {
 		return err
 	}
-	if err := parseForm(r); err != nil {
+	fields, err := readForm(r)
+	if err != nil {
 		return err
 	}
 	me, err := u.s.Users.Get(r.Context(), a.UserID)
@@ -363,7 +393,9 @@ func (u *ui) requestEmailChange(w http.ResponseWriter, r *http.Request, a policy
 		return err
 	}
 	email := r.PostForm.Get("email")
-	_, err = u.s.EmailChanges.Request(r.Context(), usr.ID, emailchange.Request{Email: email}, me)
+	if err = fields.Err(); err == nil {
+		_, err = u.s.EmailChanges.Request(r.Context(), usr.ID, emailchange.Request{Email: email}, me)
+	}
 	if p, ok := problem.As(err); ok && len(p.Fields) > 0 {
 		f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs, NewEmail: email}
 		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, p.Fields)

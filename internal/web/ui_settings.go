@@ -27,7 +27,16 @@ func (u *ui) renderTokens(w http.ResponseWriter, r *http.Request, a policy.Actor
 }
 
 func (u *ui) tokens(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	return u.renderTokens(w, r, a, http.StatusOK, tokensPage{Revoked: r.URL.Query().Get("revoked") == "1"}, pageData{})
+	p := tokensPage{Revoked: r.URL.Query().Get("revoked") == "1"}
+	var made createdToken
+	if ok, err := u.takeShown(r, a, flashToken, &made); err != nil {
+		return err
+	} else if ok {
+		// The secret is shown this once: a reload shows the list only.
+		p.Created = &made
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	return u.renderTokens(w, r, a, http.StatusOK, p, pageData{})
 }
 
 func (u *ui) createToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -46,7 +55,7 @@ func (u *ui) createToken(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	} else if err != nil {
 		return err
 	}
-	return u.renderTokens(w, r, a, http.StatusCreated, tokensPage{Created: &createdToken{APIToken: t, Token: secret}}, pageData{})
+	return u.redirectShown(w, r, a, flashToken, createdToken{APIToken: t, Token: secret}, "/settings/tokens")
 }
 
 func (u *ui) revokeToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {

@@ -48,19 +48,28 @@ var pageAccess = map[string][]string{
 	// Inbox managers work conversations, not contacts.
 	"POST /inbox/conversations/{id}/contact": {"admin", "service", "sales"},
 
-	"GET /admin/inboxes":                  {"admin"},
-	"GET /admin/inboxes/new":              {"admin"},
-	"POST /admin/inboxes":                 {"admin"},
-	"GET /admin/inboxes/{id}":             {"admin"},
-	"POST /admin/inboxes/{id}":            {"admin"},
-	"POST /admin/inboxes/{id}/secret":     {"admin"},
-	"GET /admin/users":                    {"admin"},
-	"GET /admin/users/new":                {"admin"},
-	"POST /admin/users":                   {"admin"},
-	"GET /admin/users/{id}":               {"admin"},
-	"POST /admin/users/{id}":              {"admin"},
-	"POST /admin/users/{id}/email":        {"admin"},
-	"POST /admin/users/{id}/email/cancel": {"admin"},
+	"GET /admin/inboxes":                    {"admin"},
+	"GET /admin/inboxes/new":                {"admin"},
+	"POST /admin/inboxes":                   {"admin"},
+	"GET /admin/inboxes/{id}":               {"admin"},
+	"POST /admin/inboxes/{id}":              {"admin"},
+	"POST /admin/inboxes/{id}/secret":       {"admin"},
+	"GET /admin/inboxes/{id}/created":       {"admin"},
+	"POST /admin/inboxes/{id}/archive":      {"admin"},
+	"POST /admin/users/{id}/deactivate":     {"admin"},
+	"POST /admin/users/{id}/reactivate":     {"admin"},
+	"POST /admin/users/{id}/password-reset": {"admin"},
+	"GET /login/forgot":                     {"public"},
+	"POST /login/forgot":                    {"public"},
+	"GET /password-reset/{token}":           {"public"},
+	"POST /password-reset/{token}":          {"public"},
+	"GET /admin/users":                      {"admin"},
+	"GET /admin/users/new":                  {"admin"},
+	"POST /admin/users":                     {"admin"},
+	"GET /admin/users/{id}":                 {"admin"},
+	"POST /admin/users/{id}":                {"admin"},
+	"POST /admin/users/{id}/email":          {"admin"},
+	"POST /admin/users/{id}/email/cancel":   {"admin"},
 
 	"GET /settings/tokens":              everyone,
 	"POST /settings/tokens":             everyone,
@@ -158,6 +167,7 @@ func pageRoleMatrix(t *testing.T, d *db.DB) {
 		convOf[name] = list.Items[0].ID
 		admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", convOf[name]), map[string]any{"assignee_id": c.UserID}).Expect(http.StatusOK)
 	}
+	spareInbox, _ := srv.NewWebchatInbox("Spare")
 	anon := srv.Anonymous()
 
 	routes := srv.App.Web.Routes()
@@ -194,8 +204,12 @@ func pageRoleMatrix(t *testing.T, d *db.DB) {
 				c.Do("POST", "/api/v1/tokens", map[string]string{"name": "matrix"}).Expect(http.StatusCreated).Decode(&tok)
 				tokenOf[name] = tok.ID
 			}
+			inboxID := in.ID
+			if strings.HasSuffix(rt.Path, "/archive") {
+				inboxID = spareInbox.ID // archived, it takes nothing more
+			}
 			path := strings.NewReplacer(
-				"{id}", fmt.Sprint(pick(rt.Path, convOf[who], in.ID, roles[who].UserID, tokenOf[name])),
+				"{id}", fmt.Sprint(pick(rt.Path, convOf[who], inboxID, roles[who].UserID, tokenOf[name])),
 				"{message}", fmt.Sprint(msgOf[who]),
 				"{$}", "",
 			).Replace(rt.Path)

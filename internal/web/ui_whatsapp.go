@@ -165,8 +165,7 @@ func (u *ui) createWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Act
 	if token == "" {
 		token = cfg.VerifyToken
 	}
-	p := waAdminPage{Inbox: in, Members: in.MemberIDs, Created: true, VerifyToken: token, Form: waForm(in)}
-	return u.renderWhatsAppAdmin(w, r, a, http.StatusCreated, p, nil)
+	return u.redirectShown(w, r, a, flashVerifyToken, token, inboxPath(in.ID))
 }
 
 // waForm fills the form from an inbox.
@@ -181,8 +180,18 @@ func waForm(in inbox.Inbox) map[string]string {
 
 // editWhatsApp shows a WhatsApp inbox's page (editInbox sends WhatsApp
 // inboxes here).
+// The page after creating the number shows its verify token, once.
 func (u *ui) editWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
-	return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Saved: r.URL.Query().Get("saved") == "1"}, nil)
+	p := waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Saved: r.URL.Query().Get("saved") == "1"}
+	ok, err := u.takeShown(r, a, flashVerifyToken, &p.VerifyToken)
+	if err != nil {
+		return err
+	}
+	if ok {
+		p.Created = true
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, p, nil)
 }
 
 // updateWhatsApp saves a WhatsApp inbox's form (updateInbox sends

@@ -115,6 +115,9 @@ func (s *Service) Inbox(ctx context.Context, token string) (Site, error) {
 	return siteOf(in)
 }
 
+// ErrArchived refuses a new chat on an archived inbox.
+var ErrArchived = problem.Conflict("This chat is closed: messages are no longer taken here.")
+
 // Sign computes the identifier hash a site sends with a verified identity.
 func Sign(secret, identifier string) string {
 	m := hmac.New(sha256.New, []byte(secret))
@@ -127,6 +130,9 @@ func (s *Service) StartSession(ctx context.Context, inboxToken string, st Start)
 	in, err := s.Inbox(ctx, inboxToken)
 	if err != nil {
 		return Session{}, err
+	}
+	if in.ArchivedAt != nil {
+		return Session{}, ErrArchived
 	}
 	f := problem.Fields{}
 	st.Name = strings.TrimSpace(st.Name)

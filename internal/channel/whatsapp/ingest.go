@@ -89,6 +89,12 @@ func (s *Service) Ingest(ctx context.Context, body []byte, signature string) (In
 					"phone_number_id", ch.PhoneNumberID, "waba_id", ch.WABAID, "signed_by_another_app", n != nil)
 				continue
 			}
+			if n.Archived {
+				res.Unrouted++
+				s.logger.Info("whatsapp: webhook for an archived inbox; acknowledged and dropped",
+					"inbox_id", n.InboxID, "phone_number_id", ch.PhoneNumberID)
+				continue
+			}
 			if err := s.ingestChange(ctx, n, &ch, &res); err != nil {
 				return res, err
 			}

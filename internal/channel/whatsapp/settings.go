@@ -81,6 +81,9 @@ type Number struct {
 	AccessToken        string
 	AppSecret          string
 	VerifyToken        string
+	// Archived says the inbox is archived: its webhooks are acknowledged
+	// and dropped.
+	Archived bool
 }
 
 // secrets are the inbox's sealed settings.
@@ -365,7 +368,7 @@ func SettingsOf(in inbox.Inbox) (Settings, error) {
 
 // numberOf is a WhatsApp inbox with its secrets as the channel uses it.
 func numberOf(w inbox.WithSecret) (Number, error) {
-	n := Number{InboxID: w.ID, Name: w.Name}
+	n := Number{InboxID: w.ID, Name: w.Name, Archived: w.ArchivedAt != nil}
 	s, err := SettingsOf(w.Inbox)
 	if err != nil {
 		return n, err
