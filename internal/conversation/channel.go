@@ -314,3 +314,16 @@ func (s *Service) LatestFromCustomer(ctx context.Context, conversationID int64) 
 	}
 	return id, nil
 }
+
+// LatestChannelIDFromCustomer returns the channel's id of the customer's
+// latest message in a conversation ("" when the customer has not
+// written): what a channel's read mark or typing indicator answers.
+func (s *Service) LatestChannelIDFromCustomer(ctx context.Context, conversationID int64) (string, error) {
+	var id string
+	err := s.db.QueryRow(ctx, `SELECT COALESCE((SELECT channel_message_id FROM messages WHERE conversation_id = $1 AND direction = 'inbound'
+		AND channel_message_id IS NOT NULL AND type <> 'system' ORDER BY id DESC LIMIT 1), '')`, conversationID).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("conversation: latest from the customer in %d: %w", conversationID, err)
+	}
+	return id, nil
+}

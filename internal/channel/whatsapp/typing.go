@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/conversation"
-	"github.com/switchboardhq/switchboard/internal/db"
 )
 
 // ---- Typing indicator ----
@@ -48,14 +46,13 @@ func (s *Service) Typing(ctx context.Context, c conversation.Conversation) {
 	if !s.typing.Allow(c.ID) {
 		return
 	}
-	var wamid string
-	err = s.db.QueryRow(ctx, `SELECT channel_message_id FROM messages WHERE conversation_id = $1 AND direction = 'inbound'
-		AND channel_message_id IS NOT NULL AND type <> 'system' ORDER BY id DESC LIMIT 1`, c.ID).Scan(&wamid)
-	if errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return // the business wrote first: nothing to answer yet
-	} else if err != nil {
+	wamid, err := s.conv.LatestChannelIDFromCustomer(ctx, c.ID)
+	if err != nil {
 		s.logger.Warn("whatsapp: typing indicator", "conversation", c.ID, "err", err)
 		return
+	}
+	if wamid == "" {
+		return // the business wrote first: nothing to answer yet
 	}
 	ctx, cancel := context.WithTimeout(ctx, typingTimeout)
 	defer cancel()
