@@ -360,12 +360,15 @@ func (p *Patch) Validate(ctx context.Context, q db.Querier) error {
 	}
 	if p.OwnerID != nil && *p.OwnerID != 0 {
 		var role policy.Role
-		err := q.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *p.OwnerID).Scan(&role)
+		var deactivated bool
+		err := q.QueryRow(ctx, `SELECT role, deactivated_at IS NOT NULL FROM users WHERE id = $1`, *p.OwnerID).Scan(&role, &deactivated)
 		switch {
 		case errors.Is(db.MapErr(err), db.ErrNotFound):
 			f.Add("owner_id", "There is no agent with id %d.", *p.OwnerID)
 		case err != nil:
 			return fmt.Errorf("contact: owner: %w", err)
+		case deactivated:
+			f.Add("owner_id", "This agent's account is deactivated: choose an active agent.")
 		case !policy.MayOwnContacts(role):
 			f.Add("owner_id", "Only agents who work with customers can own contacts: choose an admin, service or sales agent.")
 		}

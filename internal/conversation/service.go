@@ -717,9 +717,10 @@ func (s *Service) Assignees(ctx context.Context, a policy.Actor, id int64) ([]Ag
 	return out, rows.Err()
 }
 
-// Owners lists who may own contacts (policy.MayOwnContacts), by name.
+// Owners lists who may own contacts (policy.MayOwnContacts, an account
+// that is not deactivated), by name.
 func (s *Service) Owners(ctx context.Context) ([]Agent, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, name, role FROM users ORDER BY lower(name), id`)
+	rows, err := s.db.Query(ctx, `SELECT id, name, role FROM users WHERE deactivated_at IS NULL ORDER BY lower(name), id`)
 	if err != nil {
 		return nil, fmt.Errorf("conversation: owners: %w", err)
 	}

@@ -26,9 +26,10 @@ type ownerWorld struct {
 	site, shop int64
 	// admin; ivy, an inbox manager; sam, a service agent of both inboxes;
 	// nora, a service agent of no inbox; ana and bob, sales agents (ana
-	// of both inboxes, bob of Site only).
-	admin, ivy, sam, nora, ana, bob *testrig.Client
-	n                               int
+	// of both inboxes, bob of Site only); dee, a service agent of both
+	// inboxes whose account is deactivated.
+	admin, ivy, sam, nora, ana, bob, dee *testrig.Client
+	n                                    int
 }
 
 func newOwnerWorld(t *testing.T, d *db.DB) *ownerWorld {
@@ -43,6 +44,8 @@ func newOwnerWorld(t *testing.T, d *db.DB) *ownerWorld {
 	w.nora = srv.NewUser("nora@example.com", policy.Service)
 	w.ana = srv.NewUser("ana@example.com", policy.Sales, w.site, w.shop)
 	w.bob = srv.NewUser("bob@example.com", policy.Sales, w.site)
+	w.dee = srv.NewUser("dee@example.com", policy.Service, w.site, w.shop)
+	w.admin.Do("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", w.dee.UserID), nil).Expect(200)
 	return w
 }
 
@@ -169,11 +172,13 @@ func TestContactOwner(t *testing.T) {
 			{"admin, unowned contact", w.admin, 0, ana, ana, bob, 200, "", bob, nil},
 			{"admin, to an inbox manager", w.admin, ana, ana, ana, w.ivy.UserID, 422, "owner_id", ana, nil},
 			{"admin, to an unknown user", w.admin, ana, ana, ana, unknown, 422, "owner_id", ana, nil},
+			{"admin, to a deactivated agent", w.admin, ana, ana, ana, w.dee.UserID, 422, "owner_id", ana, nil},
 			{"service, a customer of a sales agent", w.sam, ana, ana, ana, bob, 200, "", bob, []string{"site"}},
 			{"service, unowned contact", w.sam, 0, ana, ana, bob, 200, "", bob, nil},
 			{"service, to an agent of no inbox", w.sam, ana, ana, ana, w.nora.UserID, 200, "", w.nora.UserID, nil},
 			{"service, to an inbox manager", w.sam, ana, ana, ana, w.ivy.UserID, 422, "owner_id", ana, nil},
 			{"service, to an unknown user", w.sam, ana, ana, ana, unknown, 422, "owner_id", ana, nil},
+			{"service, to a deactivated agent", w.sam, ana, ana, ana, w.dee.UserID, 422, "owner_id", ana, nil},
 			{"service, a contact of no inbox of theirs", w.nora, ana, ana, ana, w.nora.UserID, 404, "", ana, nil},
 			// Inbox managers do not touch contacts.
 			{"inbox manager", w.ivy, ana, ana, ana, w.ivy.UserID, 403, "", ana, nil},
