@@ -37,7 +37,8 @@ func TestDeactivateUser(t *testing.T) {
 		wsWaitText(t, admin, ".account-notice", "signed out everywhere")
 		wsWaitText(t, admin, ".deactivated", "deactivated")
 
-		// The agent's next page is the sign-in page, which says why.
+		// The agent's next page is the sign-in page, which says why (a 401).
+		AllowStatus(agent, 401, "/login")
 		Do(t, agent,
 			chromedp.Navigate(srv.URL+"/inbox"),
 			chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
@@ -69,6 +70,7 @@ func TestForgotPassword(t *testing.T) {
 		srv, smtp := startWithMail(t, d)
 		srv.NewUser("ana@example.com", policy.Service)
 		me := Browser(t)
+		AllowStatus(me, 404, "/password-reset/[^/]+") // the link used twice
 		Do(t, me,
 			chromedp.Navigate(srv.URL+"/login"),
 			chromedp.WaitVisible(chromedp.CSS(`p.forgot a`)),

@@ -36,6 +36,7 @@ func profileAndEmail(t *testing.T, d *db.DB) {
 
 	// The agent's profile: the new fields, and the summary.
 	me := wsSignIn(t, srv, "ana@example.com", "/preferences")
+	AllowStatus(me, 422, "/preferences") // the form refused on purpose
 	Do(t, me,
 		chromedp.Navigate(srv.URL+"/preferences"),
 		chromedp.WaitVisible(chromedp.CSS(`.profile-form input[name=first_name]`)),

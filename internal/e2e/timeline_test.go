@@ -97,6 +97,7 @@ func TestWhatsAppTimeline(t *testing.T) {
 	// The customer opens the chat without writing.
 	r.say(t, graphfake.RequestWelcome())
 	agent := wsSignIn(t, r.srv, "ana@example.com", "/inbox")
+	AllowStatus(agent, 422, "/inbox/conversations/[0-9]+/whatsapp") // a label over the limit, refused on purpose
 	wsWaitText(t, agent, `#rows li.row .preview`, "Opened the chat")
 	if got := wsEval[string](t, agent, `document.querySelector("#rows li.row .preview").textContent`); strings.Contains(got, "system") {
 		t.Fatalf("the row's preview is %q", got)

@@ -123,6 +123,7 @@ func TestWidgetSpanish(t *testing.T) {
 	}
 
 	ctx := Browser(t)
+	AllowStatus(ctx, 422, "/public/v1/inboxes/[^/]+/sessions") // the pre-chat form refused on purpose
 	Do(t, ctx,
 		chromedp.Navigate(srv.URL+"/widget/demo/"+in.Token+"?lang=es"),
 		chromedp.WaitVisible(inWidget(".launcher")),

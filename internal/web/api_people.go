@@ -129,11 +129,14 @@ type apiInbox struct {
 	WhatsApp  *whatsapp.Settings `json:"whatsapp,omitempty"`
 	MemberIDs []int64            `json:"member_ids"`
 	CreatedAt time.Time          `json:"created_at"`
+	// ArchivedAt is when the inbox was archived (null while it works): it
+	// receives nothing more, and its conversations are read-only.
+	ArchivedAt *time.Time `json:"archived_at"`
 }
 
 // showInbox is the API form of an inbox.
 func showInbox(in inbox.Inbox) (apiInbox, error) {
-	out := apiInbox{ID: in.ID, Type: in.Type, Name: in.Name, Token: in.Token, MemberIDs: in.MemberIDs, CreatedAt: in.CreatedAt}
+	out := apiInbox{ID: in.ID, Type: in.Type, Name: in.Name, Token: in.Token, MemberIDs: in.MemberIDs, CreatedAt: in.CreatedAt, ArchivedAt: in.ArchivedAt}
 	switch in.Type {
 	case webchat.Type:
 		set, err := webchat.SettingsOf(in)
