@@ -306,24 +306,25 @@ func (s *Service) ContactOfMessage(ctx context.Context, messageID int64) (int64,
 // from the customer that its channel knows by an id (system messages left
 // out), 0 when there is none: what a channel marks read.
 func (s *Service) LatestFromCustomer(ctx context.Context, conversationID int64) (int64, error) {
-	var id int64
-	err := s.db.QueryRow(ctx, `SELECT COALESCE((SELECT id FROM messages WHERE conversation_id = $1 AND direction = 'inbound'
-		AND channel_message_id IS NOT NULL AND type <> 'system' ORDER BY id DESC LIMIT 1), 0)`, conversationID).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("conversation: latest from the customer in %d: %w", conversationID, err)
-	}
-	return id, nil
+	id, _, err := s.latestFromCustomer(ctx, conversationID)
+	return id, err
 }
 
-// LatestChannelIDFromCustomer returns the channel's id of the customer's
-// latest message in a conversation ("" when the customer has not
-// written): what a channel's read mark or typing indicator answers.
+// LatestChannelIDFromCustomer returns the channel's id of that same
+// message ("" when the customer has not written): what a channel's
+// typing indicator answers.
 func (s *Service) LatestChannelIDFromCustomer(ctx context.Context, conversationID int64) (string, error) {
-	var id string
-	err := s.db.QueryRow(ctx, `SELECT COALESCE((SELECT channel_message_id FROM messages WHERE conversation_id = $1 AND direction = 'inbound'
-		AND channel_message_id IS NOT NULL AND type <> 'system' ORDER BY id DESC LIMIT 1), '')`, conversationID).Scan(&id)
-	if err != nil {
-		return "", fmt.Errorf("conversation: latest from the customer in %d: %w", conversationID, err)
+	_, channelID, err := s.latestFromCustomer(ctx, conversationID)
+	return channelID, err
+}
+
+func (s *Service) latestFromCustomer(ctx context.Context, conversationID int64) (id int64, channelID string, err error) {
+	err = s.db.QueryRow(ctx, `SELECT id, channel_message_id FROM messages WHERE conversation_id = $1 AND direction = 'inbound'
+		AND channel_message_id IS NOT NULL AND type <> 'system' ORDER BY id DESC LIMIT 1`, conversationID).Scan(&id, &channelID)
+	if errors.Is(db.MapErr(err), db.ErrNotFound) {
+		return 0, "", nil
+	} else if err != nil {
+		return 0, "", fmt.Errorf("conversation: latest from the customer in %d: %w", conversationID, err)
 	}
-	return id, nil
+	return id, channelID, nil
 }
