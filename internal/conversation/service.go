@@ -169,9 +169,9 @@ func retryConflict(fn func() error) error {
 // (whose unique index also catches a redelivery), and the conversation's
 // update. A redelivered message ends the transaction with errDuplicate.
 func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *Receipt) error {
-	if err := archived(ctx, tx.Tx, in.InboxID); err != nil && !errors.Is(err, db.ErrNotFound) {
-		return err
-	}
+	// An archived inbox has no open conversation (archiving closes them,
+	// and none is reopened or created there): only createConversation
+	// needs to look.
 	var c Conversation
 	var created bool
 	var err error
@@ -307,6 +307,9 @@ func openConversation(ctx context.Context, tx *db.Tx, inboxID int64, ct contact.
 
 // createConversation opens a conversation for the contact on the inbox.
 func createConversation(ctx context.Context, tx *db.Tx, inboxID int64, ct contact.Contact, by StartedBy) (Conversation, error) {
+	if err := archived(ctx, tx, inboxID); err != nil && !errors.Is(err, db.ErrNotFound) {
+		return Conversation{}, err
+	}
 	now := db.Now()
 	c := Conversation{InboxID: inboxID, ContactID: ct.ID, Contact: Party{Name: ct.Name, Phone: ct.Phone, Email: ct.Email}, Status: Open,
 		OwnerID: ct.OwnerID, StartedBy: by, Tags: []string{}, LastActivityAt: now, CreatedAt: now, UpdatedAt: now}
