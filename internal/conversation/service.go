@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -187,16 +189,20 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 			created = true
 		}
 	} else {
-		var ct contact.Contact
-		if len(in.AltExternalIDs) > 0 {
-			ct, _, err = contact.FindOrCreateAny(ctx, tx.Tx, in.InboxID, append([]string{in.ExternalID}, in.AltExternalIDs...), in.Profile)
-		} else {
-			ct, _, err = contact.FindOrCreate(ctx, tx.Tx, in.InboxID, in.ExternalID, in.Profile)
+		ids := append([]string{in.ExternalID}, in.AltExternalIDs...)
+		c, err = openOf(ctx, tx.Tx, in.InboxID, ids, in.Profile)
+		if errors.Is(err, ErrNotFound) {
+			var ct contact.Contact
+			if len(in.AltExternalIDs) > 0 {
+				ct, _, err = contact.FindOrCreateAny(ctx, tx.Tx, in.InboxID, ids, in.Profile)
+			} else {
+				ct, _, err = contact.FindOrCreate(ctx, tx.Tx, in.InboxID, in.ExternalID, in.Profile)
+			}
+			if err != nil {
+				return err
+			}
+			c, created, err = openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
 		}
-		if err != nil {
-			return err
-		}
-		c, created, err = openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
 	}
 	if err != nil {
 		return err
@@ -263,6 +269,57 @@ func findOpen(ctx context.Context, tx *db.Tx, inboxID, contactID int64) (Convers
 		return c, ErrNotFound
 	} else if err != nil {
 		return c, fmt.Errorf("conversation: find open: %w", err)
+	}
+	return c, nil
+}
+
+// openOf is the open conversation on the inbox of the contact that every
+// one of externalIDs already names, when that contact has nothing for
+// the profile to fill in (contact.FindOrCreateAny would change nothing):
+// the usual message, a customer writing again, in one query instead of
+// two. Otherwise ErrNotFound, and the message takes the long way.
+func openOf(ctx context.Context, tx *db.Tx, inboxID int64, externalIDs []string, p contact.Profile) (Conversation, error) {
+	var ids []string
+	for _, id := range externalIDs {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return Conversation{}, ErrNotFound
+	}
+	args := append(make([]any, 0, len(ids)+1), inboxID)
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		marks[i] = "$" + strconv.Itoa(i+2)
+	}
+	rows, err := tx.Query(ctx, `SELECT `+withTags(tx.Dialect())+` FROM contact_identities i
+		JOIN conversations c ON c.inbox_id = i.inbox_id AND c.contact_id = i.contact_id AND c.status = 'open'
+		JOIN contacts ct ON ct.id = i.contact_id
+		WHERE i.inbox_id = $1 AND i.external_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("conversation: find open: %w", err)
+	}
+	defer rows.Close()
+	var c Conversation
+	n := 0
+	for rows.Next() {
+		got, err := scanConv(rows)
+		if err != nil {
+			return Conversation{}, fmt.Errorf("conversation: find open: %w", err)
+		}
+		if n > 0 && got.ID != c.ID {
+			return Conversation{}, ErrNotFound // the identities name different customers
+		}
+		c = got
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return Conversation{}, fmt.Errorf("conversation: find open: %w", err)
+	}
+	if n != len(ids) || (c.Contact.Name == "" && p.Name != "") || (c.Contact.Phone == nil && p.Phone != "") {
+		return Conversation{}, ErrNotFound
 	}
 	return c, nil
 }
