@@ -65,12 +65,12 @@ type App struct {
 	Inboxes       *inbox.Store
 	Conversations *conversation.Service
 	// Routing gives conversations to agents (rules, limits, the queue).
-	Routing *routing.Service
-	Files         *attachment.Store
-	Webchat       *webchat.Service
-	WhatsApp      *whatsapp.Service
-	Metrics       *metrics.Metrics
-	Web           *web.Server
+	Routing  *routing.Service
+	Files    *attachment.Store
+	Webchat  *webchat.Service
+	WhatsApp *whatsapp.Service
+	Metrics  *metrics.Metrics
+	Web      *web.Server
 	// Images decodes every picture the node opens (avatars), a few at a
 	// time and within a memory budget.
 	Images *raster.Decoder
