@@ -59,7 +59,7 @@ func newNode(d *db.DB) *node {
 
 type fixture struct {
 	*node
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	admin policy.Actor
 	msgs  atomic.Int64
