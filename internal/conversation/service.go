@@ -43,15 +43,17 @@ type Service struct {
 	sendChecks  []SendCheck
 	readHooks   []ReadHook
 	replyWindow ReplyWindow
-	// assigner picks who gets new conversations (see autoassign.go).
+	// assigner is routing: it places conversations and hears of capacity
+	// freed (see autoassign.go).
 	assigner Assigner
 	// typing throttles the typing indicators (see typing.go).
 	typing *realtime.Throttle[typingKey]
 }
 
-// NewService returns the conversation service.
-func NewService(d *db.DB, log *event.Log, queue *job.Queue, limits attachment.Limits) *Service {
-	return &Service{db: d, log: log, queue: queue, limits: limits, typing: realtime.NewThrottle[typingKey](TypingEvery, nil)}
+// NewService returns the conversation service; routing places the
+// conversations that need an agent (nil: they stay unassigned).
+func NewService(d *db.DB, log *event.Log, queue *job.Queue, limits attachment.Limits, routing Assigner) *Service {
+	return &Service{db: d, log: log, queue: queue, limits: limits, assigner: routing, typing: realtime.NewThrottle[typingKey](TypingEvery, nil)}
 }
 
 // Incoming is a customer's message as a channel delivers it.
@@ -634,11 +636,18 @@ func (s *Service) Close(ctx context.Context, a policy.Actor, id int64) (Conversa
 			return problem.Conflict("This conversation is already closed.")
 		}
 		now := db.Now()
-		c.Status, c.ClosedAt, c.UpdatedAt = Closed, &now, now
-		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2 WHERE id = $1`, id, now); err != nil {
+		c.Status, c.ClosedAt, c.UpdatedAt, c.Queue = Closed, &now, now, nil
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2,
+			queued_at = NULL, queue_agent_id = NULL, queue_until = NULL WHERE id = $1`, id, now); err != nil {
 			return err
 		}
-		return record(ctx, tx.Tx, c, a.UserID, Activity{Kind: ActClosed})
+		if err := record(ctx, tx.Tx, c, a.UserID, Activity{Kind: ActClosed}); err != nil {
+			return err
+		}
+		if c.AssigneeID == nil {
+			return nil
+		}
+		return s.freed(ctx, tx, c.InboxID)
 	})
 }
 
@@ -685,16 +694,18 @@ func (s *Service) Assign(ctx context.Context, a policy.Actor, id int64, assignee
 				return problem.Invalid("assignee_id", "This agent is not a member of the conversation's inbox.")
 			}
 		}
-		now := db.Now()
-		act, changed := assignment(c.AssigneeID, assigneeID)
-		c.AssigneeID, c.UpdatedAt = assigneeID, now
-		if _, err := tx.Exec(ctx, `UPDATE conversations SET assignee_id = $2, updated_at = $3 WHERE id = $1`, id, assigneeID, now); err != nil {
+		prev := c.AssigneeID
+		if assigneeID == nil {
+			if err := Unassign(ctx, tx.Tx, c, a.UserID); err != nil {
+				return err
+			}
+		} else if err := AssignTo(ctx, tx.Tx, c, *assigneeID, a.UserID); err != nil {
 			return err
 		}
-		if !changed {
+		if prev == nil || deref(prev) == deref(assigneeID) || c.Status != Open {
 			return nil
 		}
-		return record(ctx, tx.Tx, c, a.UserID, act)
+		return s.freed(ctx, tx, c.InboxID)
 	})
 }
 
@@ -802,9 +813,10 @@ func (s *Service) Owners(ctx context.Context) ([]Agent, error) {
 // another owner is for those policy.MayChangeOwner allows (admins, service
 // agents, and sales agents handing over their own customers), and the new
 // owner must be an agent (policy.MayOwnContacts). The contact's open
-// conversations that the previous owner was working move to the new owner
-// where the new owner may be assigned them, as an assignment would check
-// (policy.MayBeAssigned); the others stay with their assignee.
+// conversations that the previous owner was working (or that waited for
+// them in the queue) move to the new owner where the new owner may be
+// assigned them, as an assignment would check (policy.MayBeAssigned), and
+// go through routing elsewhere; the others stay with their assignee.
 func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p contact.Patch) (contact.Contact, error) {
 	scope := policy.ConversationScope(a)
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
@@ -873,17 +885,32 @@ func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p
 					owner = p.OwnerID
 				}
 				c.OwnerID = owner
-				if c.Status == Open && owner != nil && prevOwner != 0 && prev == prevOwner && policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
-					if act, changed := assignment(c.AssigneeID, owner); changed {
-						if err := record(ctx, tx.Tx, &c, a.UserID, act); err != nil {
+				if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, updated_at = $3 WHERE id = $1`, cid, c.OwnerID, now); err != nil {
+					return err
+				}
+				// What the previous owner was working, or was waited for
+				// in the queue, follows the owner where they may be
+				// assigned it, and goes through routing elsewhere.
+				working := prevOwner != 0 && prev == prevOwner
+				waited := prevOwner != 0 && c.Queue != nil && deref(c.Queue.WaitingFor) == prevOwner
+				if c.Status == Open && owner != nil && (working || waited) {
+					if policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
+						if err := AssignTo(ctx, tx.Tx, &c, *owner, a.UserID); err != nil {
+							return err
+						}
+					} else {
+						if err := Unassign(ctx, tx.Tx, &c, a.UserID); err != nil {
+							return err
+						}
+						if err := s.autoAssign(ctx, tx, &c); err != nil {
 							return err
 						}
 					}
-					c.AssigneeID = owner
-				}
-				if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, assignee_id = $3, updated_at = $4 WHERE id = $1`,
-					cid, c.OwnerID, c.AssigneeID, now); err != nil {
-					return err
+					if working {
+						if err := s.freed(ctx, tx, c.InboxID); err != nil {
+							return err
+						}
+					}
 				}
 			}
 			emitConversation(tx, event.ConversationUpdated, &c, prev)
