@@ -757,8 +757,11 @@ func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p
 		if err != nil {
 			return err
 		}
-		if p.OwnerID != nil && *p.OwnerID == deref(ct.OwnerID) {
-			p.OwnerID = nil // the owner it has: nothing changes hands
+		if err := contact.ResolveOwner(ctx, tx.Tx, &p); err != nil {
+			return err
+		}
+		if p.SameOwner(ct) {
+			p.OwnerID, p.OwnerEmail = nil, nil // the owner it has: nothing changes hands
 		}
 		if p.OwnerID != nil && !policy.MayChangeOwner(a, deref(ct.OwnerID)) {
 			return problem.Forbidden("You may change the owner only of customers you own.")
@@ -766,74 +769,95 @@ func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p
 		if err := p.Validate(ctx, tx); err != nil {
 			return err
 		}
-		// Who the new owner may be assigned: their role and inboxes.
-		var ownerRole policy.Role
-		var ownerInboxes []int64
-		if p.OwnerID != nil && *p.OwnerID != 0 {
-			if err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *p.OwnerID).Scan(&ownerRole); err != nil {
-				return fmt.Errorf("conversation: update contact: owner: %w", err)
-			}
-			if ownerInboxes, err = user.Inboxes(ctx, tx, *p.OwnerID); err != nil {
-				return err
-			}
-		}
 		prevOwner, err := contact.Apply(ctx, tx.Tx, id, p)
 		if err != nil {
 			return err
 		}
-		if p.OwnerID == nil && p.Name == nil && p.Phone == nil && p.Email == nil {
-			return nil
-		}
-		// Conversations show the contact and carry its owner: update them
-		// and tell whoever sees them.
-		rows, err := tx.Query(ctx, `SELECT id FROM conversations WHERE contact_id = $1 AND (status = 'open' OR owner_id IS NOT NULL)`, id)
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var cid int64
-			if err := rows.Scan(&cid); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, cid)
-		}
-		rows.Close()
-		now := db.Now()
-		for _, cid := range ids {
-			c, err := load(ctx, tx, cid)
-			if err != nil {
-				return err
-			}
-			prev := deref(c.AssigneeID)
-			if p.OwnerID != nil {
-				var owner *int64
-				if *p.OwnerID != 0 {
-					owner = p.OwnerID
-				}
-				c.OwnerID = owner
-				if c.Status == Open && owner != nil && prevOwner != 0 && prev == prevOwner && policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
-					if act, changed := assignment(c.AssigneeID, owner); changed {
-						if err := record(ctx, tx.Tx, &c, a.UserID, act); err != nil {
-							return err
-						}
-					}
-					c.AssigneeID = owner
-				}
-				if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, assignee_id = $3, updated_at = $4 WHERE id = $1`,
-					cid, c.OwnerID, c.AssigneeID, now); err != nil {
-					return err
-				}
-			}
-			emitConversation(tx, event.ConversationUpdated, &c, prev)
-		}
-		return nil
+		return s.contactChanged(ctx, tx, a, id, p, prevOwner)
 	})
 	if err != nil {
 		return contact.Contact{}, err
 	}
 	return contact.Get(ctx, s.db, policy.Scope{Kind: policy.ScopeAll}, id)
+}
+
+// SetOwner gives a contact the actor may see the owner r names (an agent
+// by id or by email, a pending owner by an address with no account yet,
+// or nobody), under UpdateContact's rules.
+func (s *Service) SetOwner(ctx context.Context, a policy.Actor, id int64, r contact.OwnerRef) (contact.Contact, error) {
+	p, err := r.Patch()
+	if err != nil {
+		return contact.Contact{}, err
+	}
+	return s.UpdateContact(ctx, a, id, p)
+}
+
+// contactChanged brings the conversations of contact id up to date with
+// patch p, written in tx, whose previous owner was prevOwner: they show
+// the contact and carry its owner, and the open ones that the previous
+// owner was working move to the new owner where the new owner may be
+// assigned them. Whoever sees them is told.
+func (s *Service) contactChanged(ctx context.Context, tx *event.Tx, a policy.Actor, id int64, p contact.Patch, prevOwner int64) error {
+	// Who the new owner may be assigned: their role and inboxes.
+	var ownerRole policy.Role
+	var ownerInboxes []int64
+	if p.OwnerID != nil && *p.OwnerID != 0 {
+		if err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *p.OwnerID).Scan(&ownerRole); err != nil {
+			return fmt.Errorf("conversation: update contact: owner: %w", err)
+		}
+		var err error
+		if ownerInboxes, err = user.Inboxes(ctx, tx, *p.OwnerID); err != nil {
+			return err
+		}
+	}
+	if p.OwnerID == nil && p.Name == nil && p.Phone == nil && p.Email == nil {
+		return nil
+	}
+	// Conversations show the contact and carry its owner: update them
+	// and tell whoever sees them.
+	rows, err := tx.Query(ctx, `SELECT id FROM conversations WHERE contact_id = $1 AND (status = 'open' OR owner_id IS NOT NULL)`, id)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var cid int64
+		if err := rows.Scan(&cid); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, cid)
+	}
+	rows.Close()
+	now := db.Now()
+	for _, cid := range ids {
+		c, err := load(ctx, tx, cid)
+		if err != nil {
+			return err
+		}
+		prev := deref(c.AssigneeID)
+		if p.OwnerID != nil {
+			var owner *int64
+			if *p.OwnerID != 0 {
+				owner = p.OwnerID
+			}
+			c.OwnerID = owner
+			if c.Status == Open && owner != nil && prevOwner != 0 && prev == prevOwner && policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
+				if act, changed := assignment(c.AssigneeID, owner); changed {
+					if err := record(ctx, tx.Tx, &c, a.UserID, act); err != nil {
+						return err
+					}
+				}
+				c.AssigneeID = owner
+			}
+			if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, assignee_id = $3, updated_at = $4 WHERE id = $1`,
+				cid, c.OwnerID, c.AssigneeID, now); err != nil {
+				return err
+			}
+		}
+		emitConversation(tx, event.ConversationUpdated, &c, prev)
+	}
+	return nil
 }
 
 // Contact returns a contact the actor may see.
