@@ -79,7 +79,8 @@ type importRow struct {
 	tags                      []string
 
 	// What Check found.
-	contactID    int64  // the contact it updates, 0 for a new one
+	contactID    int64  // the contact it updates (or, once inserted, is)
+	fresh        bool   // a new contact
 	ownerID      int64  // the owner's account
 	ownerPending string // or an address with none
 }
@@ -135,15 +136,15 @@ func ReadCSV(r io.Reader, o ImportOptions) (*Import, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		var pe *csv.ParseError
 		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
 			im.total++
-			im.fail(line, "", "This line has %d cells; the header has %d.", len(rec), len(cols))
+			im.fail(pe.StartLine, "", "This line has %d cells; the header has %d.", len(rec), len(cols))
 			continue
 		} else if err != nil {
 			return im, im.readErr(err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(im.rows) == MaxImportRows {
 			im.fail(line, "", "A file has at most %d rows: split it.", MaxImportRows)
 			im.broken = true
@@ -319,7 +320,7 @@ func (im *Import) Report() ImportReport {
 		return r
 	}
 	for _, row := range im.rows {
-		if row.contactID == 0 {
+		if row.fresh {
 			r.Created++
 		}
 		if row.ownerPending != "" {
@@ -511,7 +512,7 @@ func (im *Import) match(ctx context.Context, q db.Querier) error {
 		if r.contactID == 0 && r.email != "" {
 			r.contactID = byEmail[r.email]
 		}
-		if r.contactID == 0 {
+		if r.fresh = r.contactID == 0; r.fresh {
 			continue
 		}
 		if l, ok := lineOf[r.contactID]; ok {
@@ -573,7 +574,7 @@ func (im *Import) loadExisting(ctx context.Context, q db.Querier, ids []int64) e
 	im.updated, im.unchanged = 0, 0
 	for i := range im.rows {
 		r := &im.rows[i]
-		if r.contactID == 0 {
+		if r.fresh {
 			continue
 		}
 		if im.patch(r).changes() {
@@ -654,7 +655,7 @@ func (im *Import) Apply(ctx context.Context, tx *db.Tx) ([]Changed, error) {
 	var changed []Changed
 	for i := range im.rows {
 		r := &im.rows[i]
-		if r.contactID == 0 {
+		if r.fresh {
 			fresh = append(fresh, r)
 			continue
 		}

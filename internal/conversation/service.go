@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -968,4 +969,60 @@ func nullString(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// ImportContacts imports a contacts file read by contact.ReadCSV, for
+// an admin (policy.ImportContacts): a dry run checks it against the
+// database and reports what it would do; the real run writes every row
+// or nothing, in one transaction, and the conversations of the contacts
+// it changes follow them as after UpdateContact (their owner, the open
+// ones the previous owner was working).
+func (s *Service) ImportContacts(ctx context.Context, a policy.Actor, im *contact.Import, dryRun bool) (contact.ImportReport, error) {
+	if !policy.Allow(a, policy.ImportContacts) {
+		return contact.ImportReport{}, problem.Forbidden("Only admins import contacts.")
+	}
+	if dryRun {
+		if err := im.Check(ctx, s.db); err != nil {
+			return contact.ImportReport{}, err
+		}
+		r := im.Report()
+		r.DryRun = true
+		return r, nil
+	}
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		changed, err := im.Apply(ctx, tx.Tx)
+		if err != nil {
+			return err
+		}
+		// Only the contacts with conversations have anything to follow.
+		byID := make(map[int64]contact.Changed, len(changed))
+		ids := make([]int64, 0, len(changed))
+		for _, c := range changed {
+			byID[c.ID] = c
+			ids = append(ids, c.ID)
+		}
+		for i := 0; i < len(ids); i += 500 {
+			with, err := db.IDs(ctx, tx, `SELECT DISTINCT contact_id FROM conversations WHERE contact_id IN (`+db.IDList(ids[i:min(i+500, len(ids))])+`) ORDER BY contact_id`)
+			if err != nil {
+				return err
+			}
+			for _, id := range with {
+				c := byID[id]
+				if err := s.contactChanged(ctx, tx, a, id, c.Patch, c.PrevOwner); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return im.Report(), err
+	}
+	return im.Report(), nil
+}
+
+// ExportContacts writes the contacts the actor may see that o keeps to w
+// as CSV (contact.Export).
+func (s *Service) ExportContacts(ctx context.Context, a policy.Actor, o contact.ListOptions, w io.Writer) error {
+	return contact.Export(ctx, s.db, policy.ConversationScope(a), o, w)
 }
