@@ -18,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-func read(t *testing.T, csv string, o contact.ImportOptions) *contact.Import {
+func read(t testing.TB, csv string, o contact.ImportOptions) *contact.Import {
 	t.Helper()
 	im, err := contact.ReadCSV(strings.NewReader(csv), o)
 	if err != nil {
@@ -110,7 +110,7 @@ type people struct {
 	admin, sales, manager, gone int64
 }
 
-func mkUsers(t *testing.T, d *db.DB) people {
+func mkUsers(t testing.TB, d *db.DB) people {
 	t.Helper()
 	ctx := context.Background()
 	var p people
@@ -134,7 +134,7 @@ func mkUsers(t *testing.T, d *db.DB) people {
 	return p
 }
 
-func importFile(t *testing.T, d *db.DB, file string) (contact.ImportReport, error) {
+func importFile(t testing.TB, d *db.DB, file string) (contact.ImportReport, error) {
 	t.Helper()
 	im := read(t, file, contact.ImportOptions{Region: "ES"})
 	err := d.Write(context.Background(), func(tx *db.Tx) error {

@@ -5,6 +5,7 @@
 ALTER TABLE contacts ADD COLUMN owner_email TEXT;
 CREATE INDEX contacts_owner_email ON contacts (owner_email, id) WHERE owner_email IS NOT NULL;
 CREATE INDEX contacts_pending ON contacts (id) WHERE owner_email IS NOT NULL;
+CREATE INDEX contacts_unowned ON contacts (id) WHERE owner_id IS NULL AND owner_email IS NULL;
 
 -- The contacts page filters by owner and by tag, newest first: each filter
 -- is one index range read in the list's order.
