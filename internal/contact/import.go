@@ -674,8 +674,11 @@ func (im *Import) Apply(ctx context.Context, tx *db.Tx) ([]Changed, error) {
 	return changed, nil
 }
 
-// insertRows is how many contacts one INSERT adds (7 values each).
-const insertRows = 200
+// insertRows is how many contacts one INSERT adds (5 values each, 250
+// in all: SQLite's driver finds each value's name by a walk of the
+// statement's names, so the cost of a statement grows with the square of
+// its values).
+const insertRows = 50
 
 // insert adds the new contacts and their tags.
 func (im *Import) insert(ctx context.Context, tx *db.Tx, rows []*importRow, now time.Time) error {
@@ -727,7 +730,7 @@ func (im *Import) insert(ctx context.Context, tx *db.Tx, rows []*importRow, now 
 			return fmt.Errorf("contact: import: insert: %w", err)
 		}
 	}
-	const tagRows = 500
+	const tagRows = 100
 	for i := 0; i < len(pairs); i += 2 * tagRows {
 		part := pairs[i:min(i+2*tagRows, len(pairs))]
 		var b strings.Builder

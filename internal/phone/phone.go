@@ -48,6 +48,11 @@ func Normalize(s string, c Check) (string, string) {
 	if err != nil {
 		return "", "This is not a valid phone number."
 	}
+	return check(n, c)
+}
+
+// check returns n in E.164 when it passes c, else what is wrong.
+func check(n *phonenumbers.PhoneNumber, c Check) (string, string) {
 	switch c {
 	case Possible:
 		if !phonenumbers.IsPossibleNumber(n) {
@@ -87,7 +92,7 @@ func NormalizeIn(s, region string, c Check) (string, string) {
 	if err != nil {
 		return "", "This is not a valid phone number."
 	}
-	return Normalize(phonenumbers.Format(n, phonenumbers.E164), c)
+	return check(n, c)
 }
 
 // Region returns region in upper case when it is a country whose numbers
