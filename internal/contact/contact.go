@@ -336,6 +336,9 @@ func (f OwnerFilter) String() string {
 func listQuery(s policy.Scope, o ListOptions) (string, []any) {
 	args := []any{}
 	from, idCol := "contacts c", "c.id"
+	if t, msg := tag.Normalize(o.Tag); msg == "" {
+		o.Tag = t
+	}
 	if o.Tag != "" {
 		args = append(args, o.Tag)
 		from, idCol = "contact_tags t JOIN contacts c ON c.id = t.contact_id", "t.contact_id"

@@ -291,7 +291,7 @@ func TestListFilters(t *testing.T) {
 			want int
 		}{
 			{"all", contact.ListOptions{}, 30},
-			{"tag", contact.ListOptions{Tag: "vip"}, 15},
+			{"tag", contact.ListOptions{Tag: " VIP "}, 15},
 			{"owner", contact.ListOptions{Owner: contact.OwnerFilter{Kind: contact.OwnedBy, UserID: p.sales}}, 10},
 			{"pending", contact.ListOptions{Owner: contact.OwnerFilter{Kind: contact.PendingOwner}}, 10},
 			{"none", contact.ListOptions{Owner: contact.OwnerFilter{Kind: contact.NoOwner}}, 10},

@@ -353,12 +353,7 @@ const chunk = 500
 func inStrings(ctx context.Context, q db.Querier, query string, values []string, fn func(id int64, s string)) error {
 	for i := 0; i < len(values); i += chunk {
 		part := values[i:min(i+chunk, len(values))]
-		args := make([]any, len(part))
-		marks := make([]string, len(part))
-		for j, v := range part {
-			args[j], marks[j] = v, "$"+strconv.Itoa(j+1)
-		}
-		rows, err := q.Query(ctx, query+strings.Join(marks, ",")+`) ORDER BY id`, args...)
+		rows, err := q.Query(ctx, query+marks(q.Dialect(), 0, len(part))+`) ORDER BY id`, anys(part)...)
 		if err != nil {
 			return err
 		}
@@ -397,12 +392,7 @@ func (im *Import) resolveOwners(ctx context.Context, q db.Querier, tx *db.Tx) er
 	if tx != nil {
 		for i := 0; i < len(emails); i += chunk {
 			part := emails[i:min(i+chunk, len(emails))]
-			args := make([]any, len(part))
-			marks := make([]string, len(part))
-			for j, v := range part {
-				args[j], marks[j] = v, "$"+strconv.Itoa(j+1)
-			}
-			if _, err := tx.Exec(ctx, `UPDATE invitations SET email = email WHERE email IN (`+strings.Join(marks, ",")+`)`, args...); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE invitations SET email = email WHERE email IN (`+marks(tx.Dialect(), 0, len(part))+`)`, anys(part)...); err != nil {
 				return fmt.Errorf("contact: import: owners: %w", err)
 			}
 		}
@@ -414,12 +404,7 @@ func (im *Import) resolveOwners(ctx context.Context, q db.Querier, tx *db.Tx) er
 	found := map[string]account{}
 	for i := 0; i < len(emails); i += chunk {
 		part := emails[i:min(i+chunk, len(emails))]
-		args := make([]any, len(part))
-		marks := make([]string, len(part))
-		for j, v := range part {
-			args[j], marks[j] = v, "$"+strconv.Itoa(j+1)
-		}
-		rows, err := q.Query(ctx, `SELECT id, email, role, deactivated_at IS NOT NULL FROM users WHERE email IN (`+strings.Join(marks, ",")+`)`, args...)
+		rows, err := q.Query(ctx, `SELECT id, email, role, deactivated_at IS NOT NULL FROM users WHERE email IN (`+marks(q.Dialect(), 0, len(part))+`)`, anys(part)...)
 		if err != nil {
 			return fmt.Errorf("contact: import: owners: %w", err)
 		}
@@ -651,7 +636,7 @@ func (im *Import) Apply(ctx context.Context, tx *db.Tx) ([]Changed, error) {
 		return nil, err
 	}
 	now := db.Now()
-	var fresh []*importRow
+	var fresh, updated []*importRow
 	var changed []Changed
 	for i := range im.rows {
 		r := &im.rows[i]
@@ -663,10 +648,11 @@ func (im *Import) Apply(ctx context.Context, tx *db.Tx) ([]Changed, error) {
 		if !p.changes() {
 			continue
 		}
-		if _, err := Apply(ctx, tx, r.contactID, p); err != nil {
-			return nil, err
-		}
+		updated = append(updated, r)
 		changed = append(changed, Changed{ID: r.contactID, Patch: p, PrevOwner: im.existing[r.contactID].ownerID})
+	}
+	if err := im.update(ctx, tx, updated, now); err != nil {
+		return nil, err
 	}
 	if err := im.insert(ctx, tx, fresh, now); err != nil {
 		return nil, err
@@ -674,19 +660,97 @@ func (im *Import) Apply(ctx context.Context, tx *db.Tx) ([]Changed, error) {
 	return changed, nil
 }
 
-// insertRows is how many contacts one INSERT adds (5 values each, 250
-// in all: SQLite's driver finds each value's name by a walk of the
-// statement's names, so the cost of a statement grows with the square of
-// its values).
-const insertRows = 50
+// update writes the rows that change contacts there are, many to a
+// statement: every column of the file (the same value again where it
+// did not change) and the tags of those whose tags changed.
+func (im *Import) update(ctx context.Context, tx *db.Tx, rows []*importRow, now time.Time) error {
+	var sets []string
+	n := 1 // the values of a row: its contact's id first
+	col := func(name, expr string) {
+		n++
+		sets = append(sets, name+" = "+strings.ReplaceAll(expr, "%", "v.column"+strconv.Itoa(n)))
+	}
+	for _, c := range []string{"name", "phone", "email"} {
+		if im.has[c] {
+			col(c, "%")
+		}
+	}
+	if im.has["owner"] {
+		col("owner_id", "CAST(% AS BIGINT)")
+		col("owner_email", "%")
+	}
+	var retag []int64
+	var pairs []any
+	for i := 0; i < len(rows); i += insertRows {
+		part := rows[i:min(i+insertRows, len(rows))]
+		args := make([]any, 0, 1+len(part)*n)
+		args = append(args, now)
+		var b strings.Builder
+		b.WriteString(`UPDATE contacts SET updated_at = ` + marks(tx.Dialect(), 0, 1))
+		for _, s := range sets {
+			b.WriteString(", " + s)
+		}
+		b.WriteString(` FROM (VALUES `)
+		for j, r := range part {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			m := strings.SplitN(marks(tx.Dialect(), len(args), n), ",", 2)
+			b.WriteString("(CAST(" + m[0] + " AS BIGINT)")
+			if len(m) > 1 {
+				b.WriteString("," + m[1])
+			}
+			b.WriteString(")")
+			args = append(args, r.contactID)
+			for _, c := range []string{"name", "phone", "email"} {
+				if !im.has[c] {
+					continue
+				}
+				switch c {
+				case "name":
+					args = append(args, r.name)
+				case "phone":
+					args = append(args, nullable(r.phone))
+				case "email":
+					args = append(args, nullable(r.email))
+				}
+			}
+			if im.has["owner"] {
+				var owner any // as text: PostgreSQL takes the values of VALUES for text
+				if r.ownerID != 0 {
+					owner = strconv.FormatInt(r.ownerID, 10)
+				}
+				args = append(args, owner, nullable(r.ownerPending))
+			}
+			if p := im.patch(r); p.Tags != nil {
+				retag = append(retag, r.contactID)
+				for _, t := range r.tags {
+					pairs = append(pairs, r.contactID, t)
+				}
+			}
+		}
+		b.WriteString(`) AS v WHERE contacts.id = v.column1`)
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("contact: import: update: %w", err)
+		}
+	}
+	for i := 0; i < len(retag); i += chunk {
+		if _, err := tx.Exec(ctx, `DELETE FROM contact_tags WHERE contact_id IN (`+db.IDList(retag[i:min(i+chunk, len(retag))])+`)`); err != nil {
+			return fmt.Errorf("contact: import: tags: %w", err)
+		}
+	}
+	return insertTags(ctx, tx, pairs)
+}
+
+// insertRows is how many contacts one INSERT adds (7 values each).
+const insertRows = 200
 
 // insert adds the new contacts and their tags.
 func (im *Import) insert(ctx context.Context, tx *db.Tx, rows []*importRow, now time.Time) error {
 	var pairs []any // contact id, tag
 	for i := 0; i < len(rows); i += insertRows {
 		part := rows[i:min(i+insertRows, len(rows))]
-		args := make([]any, 0, len(part)*6+1)
-		args = append(args, now)
+		args := make([]any, 0, len(part)*7)
 		var b strings.Builder
 		b.WriteString(`INSERT INTO contacts (name, phone, email, owner_id, owner_email, created_at, updated_at) VALUES `)
 		byKey := make(map[string]*importRow, len(part))
@@ -694,13 +758,12 @@ func (im *Import) insert(ctx context.Context, tx *db.Tx, rows []*importRow, now 
 			if j > 0 {
 				b.WriteByte(',')
 			}
-			n := len(args)
-			fmt.Fprintf(&b, "($%d,$%d,$%d,$%d,$%d,$1,$1)", n+1, n+2, n+3, n+4, n+5)
+			b.WriteString("(" + marks(tx.Dialect(), len(args), 7) + ")")
 			var owner any
 			if r.ownerID != 0 {
 				owner = r.ownerID
 			}
-			args = append(args, r.name, nullable(r.phone), nullable(r.email), owner, nullable(r.ownerPending))
+			args = append(args, r.name, nullable(r.phone), nullable(r.email), owner, nullable(r.ownerPending), now, now)
 			byKey[r.phone+"\x00"+r.email] = r
 		}
 		b.WriteString(` RETURNING id, COALESCE(phone, ''), COALESCE(email, '')`)
@@ -730,7 +793,13 @@ func (im *Import) insert(ctx context.Context, tx *db.Tx, rows []*importRow, now 
 			return fmt.Errorf("contact: import: insert: %w", err)
 		}
 	}
-	const tagRows = 100
+	return insertTags(ctx, tx, pairs)
+}
+
+// insertTags adds tags: pairs holds contact ids and tags, one after the
+// other.
+func insertTags(ctx context.Context, tx *db.Tx, pairs []any) error {
+	const tagRows = 500
 	for i := 0; i < len(pairs); i += 2 * tagRows {
 		part := pairs[i:min(i+2*tagRows, len(pairs))]
 		var b strings.Builder
@@ -739,11 +808,40 @@ func (im *Import) insert(ctx context.Context, tx *db.Tx, rows []*importRow, now 
 			if j > 0 {
 				b.WriteByte(',')
 			}
-			fmt.Fprintf(&b, "($%d,$%d)", j+1, j+2)
+			b.WriteString("(" + marks(tx.Dialect(), j, 2) + ")")
 		}
 		if _, err := tx.Exec(ctx, b.String(), part...); err != nil {
 			return fmt.Errorf("contact: import: tags: %w", err)
 		}
 	}
 	return nil
+}
+
+// marks returns n placeholders for the values after the first ones of a
+// statement, comma-separated: $first+1, … on PostgreSQL; on SQLite
+// anonymous ones (?), because its driver looks up the name of every
+// numbered placeholder in a list of the statement's names, a cost that
+// grows with the square of the placeholders of a statement (a bulk
+// INSERT has a thousand). A statement uses one kind throughout.
+func marks(d db.Dialect, first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if d == db.SQLite {
+			b.WriteByte('?')
+		} else {
+			b.WriteString("$" + strconv.Itoa(first+i+1))
+		}
+	}
+	return b.String()
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
