@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -829,8 +830,11 @@ func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p
 		if err != nil {
 			return err
 		}
-		if p.OwnerID != nil && *p.OwnerID == deref(ct.OwnerID) {
-			p.OwnerID = nil // the owner it has: nothing changes hands
+		if err := contact.ResolveOwner(ctx, tx.Tx, &p); err != nil {
+			return err
+		}
+		if p.SameOwner(ct) {
+			p.OwnerID, p.OwnerEmail = nil, nil // the owner it has: nothing changes hands
 		}
 		if p.OwnerID != nil && !policy.MayChangeOwner(a, deref(ct.OwnerID)) {
 			return problem.Forbidden("You may change the owner only of customers you own.")
@@ -838,89 +842,110 @@ func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p
 		if err := p.Validate(ctx, tx); err != nil {
 			return err
 		}
-		// Who the new owner may be assigned: their role and inboxes.
-		var ownerRole policy.Role
-		var ownerInboxes []int64
-		if p.OwnerID != nil && *p.OwnerID != 0 {
-			if err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *p.OwnerID).Scan(&ownerRole); err != nil {
-				return fmt.Errorf("conversation: update contact: owner: %w", err)
-			}
-			if ownerInboxes, err = user.Inboxes(ctx, tx, *p.OwnerID); err != nil {
-				return err
-			}
-		}
 		prevOwner, err := contact.Apply(ctx, tx.Tx, id, p)
 		if err != nil {
 			return err
 		}
-		if p.OwnerID == nil && p.Name == nil && p.Phone == nil && p.Email == nil {
-			return nil
-		}
-		// Conversations show the contact and carry its owner: update them
-		// and tell whoever sees them.
-		rows, err := tx.Query(ctx, `SELECT id FROM conversations WHERE contact_id = $1 AND (status = 'open' OR owner_id IS NOT NULL)`, id)
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var cid int64
-			if err := rows.Scan(&cid); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, cid)
-		}
-		rows.Close()
-		now := db.Now()
-		for _, cid := range ids {
-			c, err := load(ctx, tx, cid)
-			if err != nil {
-				return err
-			}
-			prev := deref(c.AssigneeID)
-			if p.OwnerID != nil {
-				var owner *int64
-				if *p.OwnerID != 0 {
-					owner = p.OwnerID
-				}
-				c.OwnerID = owner
-				if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, updated_at = $3 WHERE id = $1`, cid, c.OwnerID, now); err != nil {
-					return err
-				}
-				// What the previous owner was working, or was waited for
-				// in the queue, follows the owner where they may be
-				// assigned it, and goes through routing elsewhere.
-				working := prevOwner != 0 && prev == prevOwner
-				waited := prevOwner != 0 && c.Queue != nil && deref(c.Queue.WaitingFor) == prevOwner
-				if c.Status == Open && owner != nil && (working || waited) {
-					if policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
-						if err := AssignTo(ctx, tx.Tx, &c, *owner, a.UserID); err != nil {
-							return err
-						}
-					} else {
-						if err := Unassign(ctx, tx.Tx, &c, a.UserID); err != nil {
-							return err
-						}
-						if err := s.autoAssign(ctx, tx, &c); err != nil {
-							return err
-						}
-					}
-					if working {
-						if err := s.freed(ctx, tx, c.InboxID); err != nil {
-							return err
-						}
-					}
-				}
-			}
-			emitConversation(tx, event.ConversationUpdated, &c, prev)
-		}
-		return nil
+		return s.contactChanged(ctx, tx, a, id, p, prevOwner)
 	})
 	if err != nil {
 		return contact.Contact{}, err
 	}
 	return contact.Get(ctx, s.db, policy.Scope{Kind: policy.ScopeAll}, id)
+}
+
+// SetOwner gives a contact the actor may see the owner r names (an agent
+// by id or by email, a pending owner by an address with no account yet,
+// or nobody), under UpdateContact's rules.
+func (s *Service) SetOwner(ctx context.Context, a policy.Actor, id int64, r contact.OwnerRef) (contact.Contact, error) {
+	p, err := r.Patch()
+	if err != nil {
+		return contact.Contact{}, err
+	}
+	return s.UpdateContact(ctx, a, id, p)
+}
+
+// contactChanged brings the conversations of contact id up to date with
+// patch p, written in tx, whose previous owner was prevOwner: they show
+// the contact and carry its owner, and the open ones that the previous
+// owner was working move to the new owner where the new owner may be
+// assigned them. Whoever sees them is told.
+func (s *Service) contactChanged(ctx context.Context, tx *event.Tx, a policy.Actor, id int64, p contact.Patch, prevOwner int64) error {
+	// Who the new owner may be assigned: their role and inboxes.
+	var ownerRole policy.Role
+	var ownerInboxes []int64
+	if p.OwnerID != nil && *p.OwnerID != 0 {
+		if err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *p.OwnerID).Scan(&ownerRole); err != nil {
+			return fmt.Errorf("conversation: update contact: owner: %w", err)
+		}
+		var err error
+		if ownerInboxes, err = user.Inboxes(ctx, tx, *p.OwnerID); err != nil {
+			return err
+		}
+	}
+	if p.OwnerID == nil && p.Name == nil && p.Phone == nil && p.Email == nil {
+		return nil
+	}
+	// Conversations show the contact and carry its owner: update them
+	// and tell whoever sees them.
+	rows, err := tx.Query(ctx, `SELECT id FROM conversations WHERE contact_id = $1 AND (status = 'open' OR owner_id IS NOT NULL)`, id)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var cid int64
+		if err := rows.Scan(&cid); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, cid)
+	}
+	rows.Close()
+	now := db.Now()
+	for _, cid := range ids {
+		c, err := load(ctx, tx, cid)
+		if err != nil {
+			return err
+		}
+		prev := deref(c.AssigneeID)
+		if p.OwnerID != nil {
+			var owner *int64
+			if *p.OwnerID != 0 {
+				owner = p.OwnerID
+			}
+			c.OwnerID = owner
+			if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, updated_at = $3 WHERE id = $1`, cid, c.OwnerID, now); err != nil {
+				return err
+			}
+			// What the previous owner was working, or was waited for in
+			// the queue, follows the owner where they may be assigned
+			// it, and goes through routing elsewhere.
+			working := prevOwner != 0 && prev == prevOwner
+			waited := prevOwner != 0 && c.Queue != nil && deref(c.Queue.WaitingFor) == prevOwner
+			if c.Status == Open && owner != nil && (working || waited) {
+				if policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
+					if err := AssignTo(ctx, tx.Tx, &c, *owner, a.UserID); err != nil {
+						return err
+					}
+				} else {
+					if err := Unassign(ctx, tx.Tx, &c, a.UserID); err != nil {
+						return err
+					}
+					if err := s.autoAssign(ctx, tx, &c); err != nil {
+						return err
+					}
+				}
+				if working {
+					if err := s.freed(ctx, tx, c.InboxID); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		emitConversation(tx, event.ConversationUpdated, &c, prev)
+	}
+	return nil
 }
 
 // Contact returns a contact the actor may see.
@@ -1031,4 +1056,60 @@ func nullString(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// ImportContacts imports a contacts file read by contact.ReadCSV, for
+// an admin (policy.ImportContacts): a dry run checks it against the
+// database and reports what it would do; the real run writes every row
+// or nothing, in one transaction, and the conversations of the contacts
+// it changes follow them as after UpdateContact (their owner, the open
+// ones the previous owner was working).
+func (s *Service) ImportContacts(ctx context.Context, a policy.Actor, im *contact.Import, dryRun bool) (contact.ImportReport, error) {
+	if !policy.Allow(a, policy.ImportContacts) {
+		return contact.ImportReport{}, problem.Forbidden("Only admins import contacts.")
+	}
+	if dryRun {
+		if err := im.Check(ctx, s.db); err != nil {
+			return contact.ImportReport{}, err
+		}
+		r := im.Report()
+		r.DryRun = true
+		return r, nil
+	}
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		changed, err := im.Apply(ctx, tx.Tx)
+		if err != nil {
+			return err
+		}
+		// Only the contacts with conversations have anything to follow.
+		byID := make(map[int64]contact.Changed, len(changed))
+		ids := make([]int64, 0, len(changed))
+		for _, c := range changed {
+			byID[c.ID] = c
+			ids = append(ids, c.ID)
+		}
+		for i := 0; i < len(ids); i += 500 {
+			with, err := db.IDs(ctx, tx, `SELECT DISTINCT contact_id FROM conversations WHERE contact_id IN (`+db.IDList(ids[i:min(i+500, len(ids))])+`) ORDER BY contact_id`)
+			if err != nil {
+				return err
+			}
+			for _, id := range with {
+				c := byID[id]
+				if err := s.contactChanged(ctx, tx, a, id, c.Patch, c.PrevOwner); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return im.Report(), err
+	}
+	return im.Report(), nil
+}
+
+// ExportContacts writes the contacts the actor may see that o keeps to w
+// as CSV (contact.Export).
+func (s *Service) ExportContacts(ctx context.Context, a policy.Actor, o contact.ListOptions, w io.Writer) error {
+	return contact.Export(ctx, s.db, policy.ConversationScope(a), o, w)
 }
