@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
@@ -15,10 +16,19 @@ import (
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
 
+// whatsappAPI serves WhatsApp numbers: their state, templates, ice breakers,
+// sends and lookups by phone.
+type whatsappAPI struct {
+	baseURL  *url.URL
+	convs    *conversation.Service
+	inboxes  *inbox.Store
+	whatsapp *whatsapp.Service
+}
+
 // whatsappInbox returns the WhatsApp inbox of the path that the actor
 // works in.
-func (s *Server) whatsappInbox(r *http.Request, a policy.Actor) (inbox.Inbox, error) {
-	in, err := s.visibleInbox(r, a)
+func (s *whatsappAPI) whatsappInbox(r *http.Request, a policy.Actor) (inbox.Inbox, error) {
+	in, err := visibleInbox(r, s.inboxes, a)
 	if err != nil {
 		return in, err
 	}
@@ -28,9 +38,9 @@ func (s *Server) whatsappInbox(r *http.Request, a policy.Actor) (inbox.Inbox, er
 	return in, nil
 }
 
-func (s *Server) apiWhatsAppSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *whatsappAPI) apiWhatsAppSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return sendMessage(w, r, func(id int64, c whatsapp.Compose) (conversation.Message, bool, error) {
-		return s.WhatsApp.Send(r.Context(), a, id, c)
+		return s.whatsapp.Send(r.Context(), a, id, c)
 	})
 }
 
@@ -43,7 +53,7 @@ type startRequest struct {
 	Message whatsapp.Compose `json:"message"`
 }
 
-func (s *Server) apiWhatsAppStart(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *whatsappAPI) apiWhatsAppStart(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := s.whatsappInbox(r, a)
 	if err != nil {
 		return err
@@ -52,7 +62,7 @@ func (s *Server) apiWhatsAppStart(w http.ResponseWriter, r *http.Request, a poli
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	res, created, err := s.WhatsApp.Start(r.Context(), a, in.ID, req.Phone, req.Message)
+	res, created, err := s.whatsapp.Start(r.Context(), a, in.ID, req.Phone, req.Message)
 	if err != nil {
 		return err
 	}
@@ -102,13 +112,13 @@ func found(a policy.Actor, c contact.Contact) foundContact {
 
 // lookup finds the contacts with a phone number and their conversations
 // on an inbox, as the actor may see them.
-func (s *Server) lookup(ctx context.Context, a policy.Actor, inboxID int64, number string) (lookupResult, error) {
+func lookupPhone(ctx context.Context, convs *conversation.Service, a policy.Actor, inboxID int64, number string) (lookupResult, error) {
 	e164, msg := phone.Normalize(number, phone.Possible)
 	if msg != "" {
 		return lookupResult{}, problem.Invalid("phone", "%s", msg)
 	}
 	out := lookupResult{Phone: e164, Contacts: []foundContact{}, Conversations: []conversation.Conversation{}}
-	cs, err := s.Conversations.Contacts(ctx, a, contact.ListOptions{Query: e164, Limit: 20})
+	cs, err := convs.Contacts(ctx, a, contact.ListOptions{Query: e164, Limit: 20})
 	if err != nil {
 		return out, err
 	}
@@ -117,7 +127,7 @@ func (s *Server) lookup(ctx context.Context, a policy.Actor, inboxID int64, numb
 			continue
 		}
 		out.Contacts = append(out.Contacts, found(a, c))
-		page, err := s.Conversations.List(ctx, a, conversation.ListOptions{ContactID: c.ID, InboxID: inboxID, Limit: 20})
+		page, err := convs.List(ctx, a, conversation.ListOptions{ContactID: c.ID, InboxID: inboxID, Limit: 20})
 		if err != nil {
 			return out, err
 		}
@@ -126,12 +136,12 @@ func (s *Server) lookup(ctx context.Context, a policy.Actor, inboxID int64, numb
 	return out, nil
 }
 
-func (s *Server) apiWhatsAppLookup(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *whatsappAPI) apiWhatsAppLookup(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := s.whatsappInbox(r, a)
 	if err != nil {
 		return err
 	}
-	res, err := s.lookup(r.Context(), a, in.ID, r.URL.Query().Get("phone"))
+	res, err := lookupPhone(r.Context(), s.convs, a, in.ID, r.URL.Query().Get("phone"))
 	if err != nil {
 		return err
 	}
@@ -139,12 +149,12 @@ func (s *Server) apiWhatsAppLookup(w http.ResponseWriter, r *http.Request, a pol
 	return nil
 }
 
-func (s *Server) apiWhatsAppTemplates(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *whatsappAPI) apiWhatsAppTemplates(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := s.whatsappInbox(r, a)
 	if err != nil {
 		return err
 	}
-	ts, err := s.WhatsApp.Templates(r.Context(), in.ID, r.URL.Query().Get("approved") == "true")
+	ts, err := s.whatsapp.Templates(r.Context(), in.ID, r.URL.Query().Get("approved") == "true")
 	if err != nil {
 		return err
 	}
@@ -164,14 +174,14 @@ func syncProblem(err error) error {
 	return problem.Conflict("WhatsApp refused to list the templates: %s", se.Message)
 }
 
-func (s *Server) apiWhatsAppSync(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *whatsappAPI) apiWhatsAppSync(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := s.whatsappInbox(r, a)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
-	res, err := s.WhatsApp.SyncTemplates(ctx, in.ID)
+	res, err := s.whatsapp.SyncTemplates(ctx, in.ID)
 	if err != nil {
 		return syncProblem(err)
 	}
@@ -186,27 +196,27 @@ type whatsappState struct {
 	WebhookURL string `json:"webhook_url"`
 }
 
-func (s *Server) apiWhatsAppState(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *whatsappAPI) apiWhatsAppState(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := s.whatsappInbox(r, a)
 	if err != nil {
 		return err
 	}
-	st, err := s.WhatsApp.State(r.Context(), in.ID)
+	st, err := s.whatsapp.State(r.Context(), in.ID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, whatsappState{State: st, WebhookURL: s.webhookURL()})
+	writeJSON(w, http.StatusOK, whatsappState{State: st, WebhookURL: whatsappWebhookURL(s.baseURL)})
 	return nil
 }
 
-func (s *Server) apiWhatsAppTest(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *whatsappAPI) apiWhatsAppTest(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := s.whatsappInbox(r, a)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	c, err := s.WhatsApp.TestConnection(ctx, in.ID)
+	c, err := s.whatsapp.TestConnection(ctx, in.ID)
 	if err != nil {
 		return err
 	}
@@ -221,7 +231,7 @@ type iceBreakersRequest struct {
 	Prompts []string `json:"prompts"`
 }
 
-func (s *Server) apiWhatsAppIceBreakers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *whatsappAPI) apiWhatsAppIceBreakers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := s.whatsappInbox(r, a)
 	if err != nil {
 		return err
@@ -233,10 +243,14 @@ func (s *Server) apiWhatsAppIceBreakers(w http.ResponseWriter, r *http.Request, 
 	if req.Prompts == nil {
 		return problem.Invalid("prompts", "Give the list of ice breakers (an empty list removes them).")
 	}
-	st, err := s.WhatsApp.SetIceBreakers(r.Context(), in.ID, req.Prompts)
+	st, err := s.whatsapp.SetIceBreakers(r.Context(), in.ID, req.Prompts)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, whatsappState{State: st, WebhookURL: s.webhookURL()})
+	writeJSON(w, http.StatusOK, whatsappState{State: st, WebhookURL: whatsappWebhookURL(s.baseURL)})
 	return nil
 }
+
+// whatsappWebhookURL is the callback URL of WhatsApp numbers, for Meta's app
+// dashboard.
+func whatsappWebhookURL(base *url.URL) string { return base.String() + "/webhooks/whatsapp" }

@@ -81,9 +81,9 @@ func classify(err error, requestID string) (int, errorDetail, bool) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, detail, internal := classify(err, requestID(r))
 	if strings.HasPrefix(r.URL.Path, "/public/") {
-		detail = s.translatePublic(r, detail)
+		detail = s.langs.public(r, detail)
 	} else {
-		detail = s.translateDetail(r, detail)
+		detail = s.langs.detail(r, detail)
 	}
 	if internal {
 		s.logger.Error("request failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestID(r))

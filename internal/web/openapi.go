@@ -25,14 +25,12 @@ type openapiDoc struct {
 	json []byte
 }
 
-func (s *Server) openapi(w http.ResponseWriter, _ *http.Request, _ policy.Actor) error {
+// openapiJSON is the OpenAPI document, rendered once.
+func (s *Server) openapiJSON() []byte {
 	s.apiDoc.once.Do(func() {
 		s.apiDoc.json, _ = json.MarshalIndent(s.OpenAPI(), "", "  ")
 	})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Write(s.apiDoc.json)
-	return nil
+	return s.apiDoc.json
 }
 
 // documented reports whether a route belongs in the OpenAPI document.
@@ -124,10 +122,10 @@ func (s *Server) OpenAPI() map[string]any {
 		"openapi": "3.1.0",
 		"info": map[string]any{
 			"title":       "Switchboard API",
-			"version":     s.Version,
+			"version":     s.version,
 			"description": "Agents' REST API (/api/v1, session cookie or personal API token) and the web chat widget's API (/public/v1, visitor token). Errors are {\"error\": {\"code\", \"message\", \"fields\"}}. Every string of a request (body, query, path) must be valid UTF-8 without control characters other than tab, line feed and carriage return; otherwise the answer is 422 with the field named by its path (like metadata.plan or tags.1).",
 		},
-		"servers": []any{map[string]any{"url": s.BaseURL.String()}},
+		"servers": []any{map[string]any{"url": s.baseURL.String()}},
 		"paths":   paths,
 		"components": map[string]any{
 			"schemas": g.defs,

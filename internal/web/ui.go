@@ -5,18 +5,19 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/auth"
@@ -25,16 +26,18 @@ import (
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
 //go:embed all:templates static
 var content embed.FS
 
-// ui renders the agent workspace: server-rendered pages, htmx for partial
-// updates, and a small script for the live connection.
-type ui struct {
-	s *Server
+// renderer renders the agent workspace's pages (server-rendered, htmx for
+// partial updates, small scripts for the live connection) in the
+// language of the request, and its error pages; it serves the embedded
+// static files. Every page handler writes through it.
+type renderer struct {
 	// pages are the parsed templates per language, then per page.
 	pages  map[string]map[string]*template.Template
 	assets map[string]asset
@@ -42,10 +45,12 @@ type ui struct {
 	// widgetKeys those of the web chat widget (see widgetWords).
 	jsKeys, widgetKeys []string
 
-	nameMu sync.Mutex // guards nameSet and nameAt
-	// nameSet caches the names of users and inboxes (see names).
-	nameSet *names
-	nameAt  time.Time
+	catalog  *i18n.Catalog
+	langs    *languages
+	users    *user.Store   // the signed-in user of a page, and their preferences
+	hub      *realtime.Hub // where a page's live connection resumes
+	sessions *sessions     // who sees an error page
+	logger   *slog.Logger
 }
 
 // asset is an embedded static file with its fingerprint.
@@ -55,8 +60,9 @@ type asset struct {
 	ctype string
 }
 
-func newUI(s *Server) (*ui, error) {
-	u := &ui{s: s, pages: map[string]map[string]*template.Template{}, assets: map[string]asset{}}
+func newRenderer(catalog *i18n.Catalog, langs *languages, users *user.Store, hub *realtime.Hub, sess *sessions, logger *slog.Logger) (*renderer, error) {
+	u := &renderer{pages: map[string]map[string]*template.Template{}, assets: map[string]asset{},
+		catalog: catalog, langs: langs, users: users, hub: hub, sessions: sess, logger: logger}
 	err := fs.WalkDir(content, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -120,7 +126,7 @@ func newUI(s *Server) (*ui, error) {
 	}
 	u.jsKeys = jsKeys(scripts...)
 	u.widgetKeys = jsKeys(u.assets["widget.js"].body)
-	for _, l := range s.Catalog.Languages() {
+	for _, l := range catalog.Languages() {
 		u.pages[l.Code] = map[string]*template.Template{}
 		for _, p := range pages {
 			t, err := template.New(path.Base(p)).Funcs(funcs).Funcs(u.langFuncs(l.Code)).ParseFS(content, append(layouts, p)...)
@@ -134,13 +140,36 @@ func newUI(s *Server) (*ui, error) {
 }
 
 // page returns a parsed page in a language.
-func (u *ui) page(lang, name string) (*template.Template, bool) {
+func (u *renderer) page(lang, name string) (*template.Template, bool) {
 	ps, ok := u.pages[lang]
 	if !ok {
 		ps = u.pages[i18n.Default]
 	}
 	t, ok := ps[name]
 	return t, ok
+}
+
+// langFuncs are the template functions that depend on the language of
+// the page.
+func (u *renderer) langFuncs(lang string) template.FuncMap {
+	cat := u.catalog
+	return template.FuncMap{
+		// t translates a literal key: {{t "Send"}}, {{t "Assigned to %s" .Agent}}.
+		"t": func(key string, args ...any) string { return cat.Tf(lang, key, args...) },
+		// tm translates a message made elsewhere (a field error, a page
+		// title): by key, or by the format it was made from.
+		"tm":   func(msg string) string { return cat.Message(lang, msg) },
+		"lang": func() string { return lang },
+		// jsStrings is the JSON the scripts read their words from.
+		"jsStrings": func() template.JS {
+			m := make(map[string]string, len(u.jsKeys))
+			for _, k := range u.jsKeys {
+				m[k] = cat.T(lang, k)
+			}
+			b, _ := json.Marshal(m)
+			return template.JS(b)
+		},
+	}
 }
 
 // isHTMX reports whether htmx (or app.js, which sends the same header)
@@ -207,28 +236,28 @@ type pageData struct {
 
 // render writes a page (or, with a name like "inbox#rows", one named
 // template of it, for htmx partial updates).
-func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) error {
+func (u *renderer) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) error {
 	page, block, _ := strings.Cut(name, "#")
 	if d.User == nil && !d.Actor.Anonymous() {
-		if usr, err := u.s.Users.Get(r.Context(), d.Actor.UserID); err == nil {
+		if usr, err := u.users.Get(r.Context(), d.Actor.UserID); err == nil {
 			d.User = &usr
 		}
 	}
 	if d.User != nil && d.Prefs == nil {
-		if p, err := u.s.Users.Preferences(r.Context(), d.User.ID); err == nil {
+		if p, err := u.users.Preferences(r.Context(), d.User.ID); err == nil {
 			d.Prefs = &p
 		}
 	}
-	lang := u.s.Catalog.Match(r.Header.Get("Accept-Language"))
+	lang := u.catalog.Match(r.Header.Get("Accept-Language"))
 	if d.User != nil {
-		if u.s.Catalog.Supported(d.User.Language) {
+		if u.catalog.Supported(d.User.Language) {
 			lang = d.User.Language
 		}
 		// Every signed-in page keeps a live connection (status, profile
 		// and preference changes, notifications); it resumes after the
 		// hub's position when the page was made.
 		if d.Seq == 0 {
-			d.Seq = u.s.Hub.Position()
+			d.Seq = u.hub.Position()
 		}
 	}
 	t, ok := u.page(lang, page)
@@ -243,15 +272,15 @@ func (u *ui) render(w http.ResponseWriter, r *http.Request, status int, name str
 
 // partial renders one named template of a page with any data: the
 // fragments htmx and app.js swap into a page, in the language of r.
-func (u *ui) partial(w http.ResponseWriter, r *http.Request, status int, page, block string, data any) error {
-	t, ok := u.page(u.langOf(r), page)
+func (u *renderer) partial(w http.ResponseWriter, r *http.Request, status int, page, block string, data any) error {
+	t, ok := u.page(u.langs.ofRequest(r), page)
 	if !ok {
 		return fmt.Errorf("web: no page %q", page)
 	}
 	return u.write(w, status, t, block, data)
 }
 
-func (u *ui) write(w http.ResponseWriter, status int, t *template.Template, block string, data any) error {
+func (u *renderer) write(w http.ResponseWriter, status int, t *template.Template, block string, data any) error {
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
 		return fmt.Errorf("web: render %s: %w", block, err)
@@ -266,7 +295,7 @@ func (u *ui) write(w http.ResponseWriter, status int, t *template.Template, bloc
 }
 
 // static serves embedded assets; fingerprinted URLs are cached for a year.
-func (u *ui) static(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *renderer) static(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	a, ok := u.assets[r.PathValue("file")]
 	if !ok {
 		http.NotFound(w, r)
@@ -286,7 +315,7 @@ func (u *ui) static(w http.ResponseWriter, r *http.Request, _ policy.Actor) erro
 
 // deny answers a request refused before its handler ran: the login page
 // for someone not signed in, an error page otherwise.
-func (u *ui) deny(w http.ResponseWriter, r *http.Request, err error) {
+func (u *renderer) deny(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, auth.ErrUnauthenticated) || isKind(err, problem.KindUnauthorized) {
 		if r.Header.Get("HX-Request") == "true" {
 			w.Header().Set("HX-Redirect", "/login")
@@ -302,12 +331,12 @@ func (u *ui) deny(w http.ResponseWriter, r *http.Request, err error) {
 // fail renders an error page for err (logging unexpected errors once).
 // An htmx request gets the message alone, as text, and no swap: the page
 // shows it in its notice area.
-func (u *ui) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (u *renderer) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, detail, internal := classify(err, requestID(r))
 	if internal {
-		u.s.logger.Error("page failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestID(r))
+		u.logger.Error("page failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestID(r))
 	}
-	detail = u.s.translateDetail(r, detail)
+	detail = u.langs.detail(r, detail)
 	// Forms answer their own fields; anything else says what was wrong.
 	detail.Message = summary(detail)
 	if isHTMX(r) {
@@ -319,7 +348,7 @@ func (u *ui) fail(w http.ResponseWriter, r *http.Request, err error) {
 		io.WriteString(w, detail.Message)
 		return
 	}
-	a, _ := u.s.authenticate(r)
+	a, _ := u.sessions.authenticate(r)
 	if rerr := u.render(w, r, status, "error", pageData{Title: http.StatusText(status), Actor: a, Error: detail.Message}); rerr != nil {
 		http.Error(w, detail.Message, status)
 	}
@@ -339,7 +368,7 @@ func summary(d errorDetail) string {
 	return strings.Join(msgs, " ")
 }
 
-func (u *ui) notFound(w http.ResponseWriter, r *http.Request) {
+func (u *renderer) notFound(w http.ResponseWriter, r *http.Request) {
 	u.fail(w, r, problem.NotFound("Page"))
 }
 
@@ -400,131 +429,6 @@ func keepNext(next string) string {
 	return next
 }
 
-// home sends people where they belong: setup, login, or the inbox.
-func (u *ui) home(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	n, err := u.s.Users.Count(r.Context())
-	if err != nil {
-		return err
-	}
-	switch {
-	case n == 0:
-		http.Redirect(w, r, "/setup", http.StatusSeeOther)
-	case a.Anonymous():
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-	default:
-		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
-	}
-	return nil
-}
-
-// setupPage creates the first admin; it exists only while there are no users.
-func (u *ui) setupPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	n, err := u.s.Users.Count(r.Context())
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		return problem.NotFound("Page")
-	}
-	return u.render(w, r, http.StatusOK, "setup", pageData{Title: "Set up Switchboard", Form: map[string]string{}})
-}
-
-func (u *ui) setup(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	n, err := u.s.Users.Count(r.Context())
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		return problem.NotFound("Page")
-	}
-	fields, err := readForm(r)
-	if err != nil {
-		return err
-	}
-	form := map[string]string{"name": r.PostForm.Get("name"), "email": r.PostForm.Get("email")}
-	var nu user.User
-	if err = fields.Err(); err == nil {
-		nu, err = u.s.Users.Create(r.Context(), user.NewUser{Email: form["email"], Name: form["name"], Role: policy.Admin, Password: r.PostForm.Get("password")})
-	}
-	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
-		return u.render(w, r, http.StatusUnprocessableEntity, "setup", pageData{Title: "Set up Switchboard", Fields: p.Fields, Form: form})
-	} else if err != nil {
-		return err
-	}
-	if err := u.s.startSession(w, r, nu.ID); err != nil {
-		return err
-	}
-	// The inboxes come first; the page also says the new admin is Away
-	// and how to become Available.
-	http.Redirect(w, r, "/admin/inboxes?welcome=admin", http.StatusSeeOther)
-	return nil
-}
-
-func (u *ui) loginPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if !a.Anonymous() {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
-		return nil
-	}
-	if n, err := u.s.Users.Count(r.Context()); err == nil && n == 0 {
-		http.Redirect(w, r, "/setup", http.StatusSeeOther)
-		return nil
-	}
-	return u.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Form: map[string]string{"next": keepNext(r.URL.Query().Get("next"))},
-		Data: loginView{Reset: r.URL.Query().Get("reset") == "1"}})
-}
-
-// loginView is the sign-in page; Reset after choosing a new password.
-type loginView struct{ Reset bool }
-
-func (u *ui) login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	fields, err := readForm(r)
-	if err != nil {
-		return err
-	}
-	form := map[string]string{"email": r.PostForm.Get("email"), "next": keepNext(r.PostForm.Get("next"))}
-	var usr user.User
-	if err = fields.Err(); err == nil {
-		usr, err = u.s.Auth.Login(r.Context(), form["email"], r.PostForm.Get("password"), u.s.clientIP(r), u.s.deviceToken(r))
-	}
-	if p, ok := problem.As(err); ok {
-		status, detail, _ := classify(p, "")
-		if p.RetryAfter > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(int(p.RetryAfter.Seconds())))
-		}
-		return u.render(w, r, status, "login", pageData{Title: "Sign in", Error: summary(detail), Form: form})
-	} else if err != nil {
-		return err
-	}
-	ch, err := u.s.secondStep(w, r, usr)
-	if p, ok := problem.As(err); ok {
-		status, detail, _ := classify(p, "")
-		return u.render(w, r, status, "login", pageData{Title: "Sign in", Error: detail.Message, Form: form})
-	} else if err != nil {
-		return err
-	}
-	if ch.Method != "" {
-		recent := ""
-		if ch.Wait > 0 {
-			recent = "&recent=1" // no new code yet: the last one still works
-		}
-		http.Redirect(w, r, "/login/code?next="+urlQueryEscape(safeNext(form["next"]))+recent, http.StatusSeeOther)
-		return nil
-	}
-	if err := u.s.startSession(w, r, usr.ID); err != nil {
-		return err
-	}
-	http.Redirect(w, r, safeNext(form["next"]), http.StatusSeeOther)
-	return nil
-}
-
-func (u *ui) logout(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := u.s.endSession(w, r); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
-	return nil
-}
-
 // The kinds of flash (see package flash) the pages keep.
 const (
 	flashInboxSecret = "inbox.secret"
@@ -533,10 +437,14 @@ const (
 	flashInvitation  = "invitation.link"
 )
 
-// redirectShown keeps v for the page at path, shown once, and redirects
+// shown keeps what a page shows once after the redirect that follows a
+// form (see package flash).
+type shown struct{ store *flash.Store }
+
+// redirect keeps v for the page at path, shown once, and redirects
 // there (303) with the flash's id as ?shown=.
-func (u *ui) redirectShown(w http.ResponseWriter, r *http.Request, a policy.Actor, kind string, v any, path string) error {
-	id, err := u.s.Flashes.Put(r.Context(), a.UserID, kind, v)
+func (f shown) redirect(w http.ResponseWriter, r *http.Request, a policy.Actor, kind string, v any, path string) error {
+	id, err := f.store.Put(r.Context(), a.UserID, kind, v)
 	if err != nil {
 		return err
 	}
@@ -548,10 +456,10 @@ func (u *ui) redirectShown(w http.ResponseWriter, r *http.Request, a policy.Acto
 	return nil
 }
 
-// takeShown reads the flash of ?shown= into v, once: false when there is
+// take reads the flash of ?shown= into v, once: false when there is
 // none (already shown, expired, or never made).
-func (u *ui) takeShown(r *http.Request, a policy.Actor, kind string, v any) (bool, error) {
-	err := u.s.Flashes.Take(r.Context(), a.UserID, kind, r.URL.Query().Get("shown"), v)
+func (f shown) take(r *http.Request, a policy.Actor, kind string, v any) (bool, error) {
+	err := f.store.Take(r.Context(), a.UserID, kind, r.URL.Query().Get("shown"), v)
 	if errors.Is(err, flash.ErrNotFound) {
 		return false, nil
 	}

@@ -1,20 +1,39 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
-	"github.com/switchboardhq/switchboard/internal/emailchange"
+	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
+
+// inboxAdmin are the admin pages of inboxes (WhatsApp numbers among them)
+// and their automatic assignment.
+type inboxAdmin struct {
+	avail    *availability.Service
+	baseURL  *url.URL
+	catalog  *i18n.Catalog
+	convs    *conversation.Service
+	inboxes  *inbox.Store
+	langs    *languages
+	names    *nameCache
+	shown    shown
+	tpl      *renderer
+	users    *user.Store
+	webchat  *webchat.Service
+	whatsapp *whatsapp.Service
+}
 
 // roleChoice describes a role on the user form.
 type roleChoice struct {
@@ -64,12 +83,12 @@ type inboxRow struct {
 	Members  []string
 }
 
-func (u *ui) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	ins, err := u.s.Inboxes.List(r.Context(), a)
+func (u *inboxAdmin) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	ins, err := u.inboxes.List(r.Context(), a)
 	if err != nil {
 		return err
 	}
-	n, err := u.freshNames(r.Context())
+	n, err := u.names.fresh(r.Context())
 	if err != nil {
 		return err
 	}
@@ -89,9 +108,9 @@ func (u *ui) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor
 	}
 	if q := r.URL.Query(); q.Get("done") == "archived" {
 		closed, _ := strconv.Atoi(q.Get("closed"))
-		d.Form["done"] = u.s.Catalog.Tf(u.lang(r, a), "Inbox archived: %d open conversations were closed.", closed)
+		d.Form["done"] = u.catalog.Tf(u.langs.of(r, a), "Inbox archived: %d open conversations were closed.", closed)
 	}
-	return u.render(w, r, http.StatusOK, "admin_inboxes", d)
+	return u.tpl.render(w, r, http.StatusOK, "admin_inboxes", d)
 }
 
 // inboxForm is the create and edit form of an inbox.
@@ -109,25 +128,25 @@ type inboxForm struct {
 	Snippet         string
 }
 
-func (u *ui) inboxForm(r *http.Request, f *inboxForm) error {
-	us, err := u.s.Users.List(r.Context())
+func (u *inboxAdmin) inboxForm(r *http.Request, f *inboxForm) error {
+	us, err := u.users.List(r.Context())
 	f.Users = us
 	return err
 }
 
-func (u *ui) renderInboxForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f inboxForm, fields map[string]string) error {
+func (u *inboxAdmin) renderInboxForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f inboxForm, fields map[string]string) error {
 	if err := u.inboxForm(r, &f); err != nil {
 		return err
 	}
 	title := "New web chat inbox"
 	if f.Inbox.ID != 0 {
 		title = f.Inbox.Name
-		f.Snippet = u.s.snippet(f.Inbox)
+		f.Snippet = widgetSnippet(u.baseURL, f.Inbox)
 	}
-	return u.render(w, r, status, "admin_inbox", pageData{Title: title, Actor: a, Fields: fields, Data: f})
+	return u.tpl.render(w, r, status, "admin_inbox", pageData{Title: title, Actor: a, Fields: fields, Data: f})
 }
 
-func (u *ui) newInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxAdmin) newInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.renderInboxForm(w, r, a, http.StatusOK, inboxForm{Color: "#2563eb"}, nil)
 }
 
@@ -171,7 +190,7 @@ type createdInboxPage struct {
 	Rotated bool
 }
 
-func (u *ui) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxAdmin) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	fields, err := readForm(r)
 	if err != nil {
 		return err
@@ -182,7 +201,7 @@ func (u *ui) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	var secret string
 	err = fields.Err()
 	if err == nil {
-		in, secret, err = u.s.Inboxes.Create(r.Context(), inbox.NewInbox{Type: webchat.Type, Name: f.Name,
+		in, secret, err = u.inboxes.Create(r.Context(), inbox.NewInbox{Type: webchat.Type, Name: f.Name,
 			Settings: map[inbox.Type]any{webchat.Type: settings}, MemberIDs: f.Members})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
@@ -190,8 +209,8 @@ func (u *ui) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	} else if err != nil {
 		return err
 	}
-	u.forgetNames()
-	return u.redirectShown(w, r, a, flashInboxSecret, shownSecret{Secret: secret}, inboxPath(in.ID)+"/created")
+	u.names.forget()
+	return u.shown.redirect(w, r, a, flashInboxSecret, shownSecret{Secret: secret}, inboxPath(in.ID)+"/created")
 }
 
 // shownSecret is the identity secret kept for the page after creating an
@@ -206,13 +225,13 @@ func inboxPath(id int64) string { return "/admin/inboxes/" + strconv.FormatInt(i
 // createdInbox shows, once, the identity secret of an inbox just created
 // (with its snippet) or just given a new secret. Reloaded, it goes to the
 // inbox's page: the secret is not shown again, and nothing is created.
-func (u *ui) createdInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxAdmin) createdInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
 	}
 	var v shownSecret
-	if ok, err := u.takeShown(r, a, flashInboxSecret, &v); err != nil {
+	if ok, err := u.shown.take(r, a, flashInboxSecret, &v); err != nil {
 		return err
 	} else if !ok {
 		http.Redirect(w, r, inboxPath(in.ID), http.StatusSeeOther)
@@ -223,20 +242,20 @@ func (u *ui) createdInbox(w http.ResponseWriter, r *http.Request, a policy.Actor
 		title = in.Name + ": new secret"
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return u.render(w, r, http.StatusOK, "admin_inbox_secret", pageData{Title: title, Actor: a,
-		Data: createdInboxPage{Inbox: in, Secret: v.Secret, Snippet: u.s.snippet(in), Rotated: v.Rotated}})
+	return u.tpl.render(w, r, http.StatusOK, "admin_inbox_secret", pageData{Title: title, Actor: a,
+		Data: createdInboxPage{Inbox: in, Secret: v.Secret, Snippet: widgetSnippet(u.baseURL, in), Rotated: v.Rotated}})
 }
 
 // adminInbox loads the inbox of the path.
-func (u *ui) adminInbox(r *http.Request) (inbox.Inbox, error) {
+func (u *inboxAdmin) adminInbox(r *http.Request) (inbox.Inbox, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return inbox.Inbox{}, problem.NotFound("Inbox")
 	}
-	return u.s.Inboxes.Get(r.Context(), id)
+	return u.inboxes.Get(r.Context(), id)
 }
 
-func (u *ui) editInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxAdmin) editInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
@@ -253,7 +272,7 @@ func (u *ui) editInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 	return u.renderInboxForm(w, r, a, http.StatusOK, f, nil)
 }
 
-func (u *ui) updateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxAdmin) updateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
@@ -273,258 +292,88 @@ func (u *ui) updateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	}
 	err = fields.Err()
 	if err == nil {
-		_, _, err = u.s.Inboxes.Update(r.Context(), in.ID, p)
+		_, _, err = u.inboxes.Update(r.Context(), in.ID, p)
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderInboxForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
 	}
-	u.forgetNames()
+	u.names.forget()
 	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"?saved=1", http.StatusSeeOther)
 	return nil
 }
 
-func (u *ui) rotateInboxSecret(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxAdmin) rotateInboxSecret(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
 	}
-	secret, err := u.s.Webchat.RotateSecret(r.Context(), in.ID)
+	secret, err := u.webchat.RotateSecret(r.Context(), in.ID)
 	if err != nil {
 		return err
 	}
-	return u.redirectShown(w, r, a, flashInboxSecret, shownSecret{Secret: secret, Rotated: true}, inboxPath(in.ID)+"/created")
+	return u.shown.redirect(w, r, a, flashInboxSecret, shownSecret{Secret: secret, Rotated: true}, inboxPath(in.ID)+"/created")
 }
 
 // ---- Users ----
 
-// userRow is a user in the admin list.
-type userRow struct {
-	user.User
-	RoleName string
-	Inboxes  []string
-}
-
-type usersPage struct {
-	Users   []userRow
-	Created string
-	// RequireTwoFactor is the security setting (see ui_people_admin.go).
-	RequireTwoFactor bool
-	SecuritySaved    bool
-}
-
-func (u *ui) adminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	us, err := u.s.Users.List(r.Context())
-	if err != nil {
-		return err
-	}
-	n, err := u.freshNames(r.Context())
-	if err != nil {
-		return err
-	}
-	p := usersPage{Users: make([]userRow, len(us)), SecuritySaved: r.URL.Query().Get("security") == "1"}
-	if p.RequireTwoFactor, err = u.s.Factors.Required(r.Context()); err != nil {
-		return err
-	}
-	created, _ := strconv.ParseInt(r.URL.Query().Get("created"), 10, 64)
-	for i, x := range us {
-		p.Users[i] = userRow{User: x, RoleName: roleName(x.Role)}
-		for _, id := range x.InboxIDs {
-			p.Users[i].Inboxes = append(p.Users[i].Inboxes, n.Inbox(id))
-		}
-		if x.ID == created {
-			p.Created = x.Name
-		}
-	}
-	return u.render(w, r, http.StatusOK, "admin_users", pageData{Title: "Users", Actor: a, Data: p})
-}
-
-// userForm is the create and edit form of a user, and on the edit page
-// the change of their address.
-type userForm struct {
-	User      user.User // ID 0 when new
-	Email     string
-	FirstName string
-	LastName  string
-	Role      policy.Role
-	Inboxes   []int64
-	Roles     []roleChoice
-	All       []inbox.Inbox
-	Saved     bool
-	Self      bool
-	// EmailChange is the change of address waiting for confirmation.
-	EmailChange *emailchange.Change
-	// EmailNotice says what became of a change of address.
-	EmailNotice string
-	// NewEmail is the address on the change form.
-	NewEmail string
-	// Notice says what deactivating or reactivating did (translated).
-	Notice string
-}
-
-func (u *ui) renderUserForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f userForm, fields map[string]string) error {
-	ins, err := u.s.Inboxes.List(r.Context(), a)
-	if err != nil {
-		return err
-	}
-	f.All, f.Roles = ins, roleChoices
-	f.Self = f.User.ID == a.UserID
-	title := "New user"
-	if f.User.ID != 0 {
-		title = f.User.Name
-		switch c, err := u.s.EmailChanges.Pending(r.Context(), f.User.ID); {
-		case err == nil:
-			f.EmailChange = &c
-		case !errors.Is(err, emailchange.ErrNotFound):
-			return err
-		}
-	}
-	return u.render(w, r, status, "admin_user", pageData{Title: title, Actor: a, Fields: fields, Data: f})
-}
-
-func (u *ui) newUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	return u.renderUserForm(w, r, a, http.StatusOK, userForm{Role: policy.Service, Inboxes: []int64{}}, nil)
-}
-
-func (u *ui) createUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	fields, err := readForm(r)
-	if err != nil {
-		return err
-	}
-	f := userForm{Email: r.PostForm.Get("email"), FirstName: r.PostForm.Get("first_name"), LastName: r.PostForm.Get("last_name"),
-		Role: policy.Role(r.PostForm.Get("role")), Inboxes: formIDs(r, "inbox_ids", fields)}
-	var nu user.User
-	err = fields.Err()
-	if err == nil {
-		nu, err = u.s.Users.Create(r.Context(), user.NewUser{Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Role: f.Role,
-			Password: r.PostForm.Get("password"), InboxIDs: f.Inboxes})
-	}
-	if p, ok := problem.As(err); ok && p.Fields["first_name"] == "" && p.Fields["name"] != "" {
-		// The form has the name in parts: no whole name was given.
-		p.Fields["first_name"] = "Enter a first name."
-		delete(p.Fields, "name")
-	}
-	if fields, ok := mergeFields(fields, err); ok {
-		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
-	} else if err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/admin/users?created="+strconv.FormatInt(nu.ID, 10), http.StatusSeeOther)
-	return nil
-}
-
-func (u *ui) adminUser(r *http.Request) (user.User, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return user.User{}, problem.NotFound("User")
-	}
-	usr, err := u.s.Users.Get(r.Context(), id)
-	if err != nil {
-		return usr, problem.NotFound("User")
-	}
-	return usr, nil
-}
-
-func (u *ui) editUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	usr, err := u.adminUser(r)
-	if err != nil {
-		return err
-	}
-	f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs,
-		Saved: r.URL.Query().Get("saved") == "1", EmailNotice: emailNotices[r.URL.Query().Get("email")]}
-	q := r.URL.Query()
-	switch q.Get("done") {
-	case "deactivated":
-		released, _ := strconv.Atoi(q.Get("released"))
-		revoked, _ := strconv.Atoi(q.Get("revoked"))
-		f.Notice = u.s.Catalog.Tf(u.lang(r, a), "Deactivated: signed out everywhere, %d API tokens revoked, %d open conversations returned to routing.", revoked, released)
-	case "reset":
-		f.Notice = u.s.Catalog.Tf(u.lang(r, a), "A link to choose a new password was mailed to %s. It works once, for an hour.", usr.Email)
-	case "reactivated":
-		f.Notice = u.s.Catalog.T(u.lang(r, a), "Reactivated: they can sign in again with their password.")
-	}
-	return u.renderUserForm(w, r, a, http.StatusOK, f, nil)
-}
-
-func (u *ui) updateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	usr, err := u.adminUser(r)
-	if err != nil {
-		return err
-	}
-	fields, err := readForm(r)
-	if err != nil {
-		return err
-	}
-	f := userForm{User: usr, Email: usr.Email, FirstName: r.PostForm.Get("first_name"), LastName: r.PostForm.Get("last_name"),
-		Role: policy.Role(r.PostForm.Get("role")), Inboxes: formIDs(r, "inbox_ids", fields)}
-	if !f.Role.Valid() {
-		fields.Add("role", "Choose a role.")
-	}
-	err = fields.Err()
-	if err == nil {
-		_, err = u.s.Users.Update(r.Context(), usr.ID, user.Patch{FirstName: &f.FirstName, LastName: &f.LastName, Role: &f.Role, InboxIDs: &f.Inboxes})
-	}
-	if fields, ok := mergeFields(fields, err); ok {
-		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
-	} else if err != nil {
-		return err
-	}
-	u.forgetNames()
-	// Someone who removed their own admin role can no longer see this page.
-	if usr.ID == a.UserID && f.Role != policy.Admin {
-		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
-		return nil
-	}
-	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(usr.ID, 10)+"?saved=1", http.StatusSeeOther)
-	return nil
-}
-
-// deactivateUser deactivates the user of the path (see account.Deactivate).
-func (u *ui) deactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	usr, err := u.adminUser(r)
-	if err != nil {
-		return err
-	}
-	out, err := u.s.Accounts.Deactivate(r.Context(), usr.ID, a.UserID)
-	if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
-		f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs}
-		return u.renderUserForm(w, r, a, http.StatusConflict, f, map[string]string{"form": p.Message})
-	} else if err != nil {
-		return err
-	}
-	u.forgetNames()
-	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=deactivated&released=%d&revoked=%d", usr.ID, out.ConversationsReleased, out.APITokensRevoked), http.StatusSeeOther)
-	return nil
-}
-
-// reactivateUser lets the user of the path sign in again.
-func (u *ui) reactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	usr, err := u.adminUser(r)
-	if err != nil {
-		return err
-	}
-	if _, err := u.s.Accounts.Reactivate(r.Context(), usr.ID); err != nil {
-		if p, ok := problem.As(err); !ok || p.Kind != problem.KindConflict {
-			return err
-		}
-	}
-	u.forgetNames()
-	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=reactivated", usr.ID), http.StatusSeeOther)
-	return nil
-}
-
 // archiveInbox archives the inbox of the path (see
 // conversation.ArchiveInbox).
-func (u *ui) archiveInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxAdmin) archiveInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
 	}
-	closed, err := u.s.archiveInbox(r, in)
+	closed, err := archiveInbox(r, u.convs, u.whatsapp, in)
 	if err != nil {
 		return err
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/inboxes?done=archived&closed=%d", closed), http.StatusSeeOther)
+	return nil
+}
+
+type assignmentView struct {
+	Inbox      inbox.Inbox
+	Assignment availability.Assignment
+	Members    []user.User
+	Saved      bool
+}
+
+func (u *inboxAdmin) assignmentPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.adminInbox(r)
+	if err != nil {
+		return err
+	}
+	v := assignmentView{Inbox: in, Saved: r.URL.Query().Get("saved") == "1"}
+	if v.Assignment, err = u.avail.Assignment(r.Context(), in.ID); err != nil {
+		return err
+	}
+	us, err := u.users.List(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, x := range us {
+		for _, id := range in.MemberIDs {
+			if id == x.ID {
+				v.Members = append(v.Members, x)
+			}
+		}
+	}
+	return u.tpl.render(w, r, http.StatusOK, "admin_assignment", pageData{Title: "Automatic assignment", Actor: a, Data: v})
+}
+
+func (u *inboxAdmin) saveAssignment(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	in, err := u.adminInbox(r)
+	if err != nil {
+		return err
+	}
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	if err := u.avail.SetAssignment(r.Context(), in.ID, availability.Assignment{AutoAssign: r.PostForm.Get("auto_assign") != ""}); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"/assignment?saved=1", http.StatusSeeOther)
 	return nil
 }

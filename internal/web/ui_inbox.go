@@ -1,27 +1,42 @@
 package web
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/tag"
 )
+
+// inboxPages are the agent workspace: the conversation list, a conversation
+// and its panels, replies (WhatsApp ones among them) and new WhatsApp
+// conversations.
+type inboxPages struct {
+	convs    *conversation.Service
+	db       *db.DB
+	hub      *realtime.Hub
+	inboxes  *inbox.Store
+	logger   *slog.Logger
+	names    *nameCache
+	tpl      *renderer
+	whatsapp *whatsapp.Service
+}
 
 // The inbox views.
 const (
@@ -119,128 +134,6 @@ func (f listFilter) matches(a policy.Actor, c *conversation.Conversation) bool {
 	return true
 }
 
-// names turns ids into the names people read (and users into their
-// avatars and statuses, shown beside their names).
-type names struct {
-	users    map[int64]string
-	inboxes  map[int64]string
-	avatars  map[int64]string
-	statuses map[int64]string
-	// public are the names customers see ("" for none).
-	public map[int64]string
-}
-
-// User is the name of a user, "" for none.
-func (n *names) User(id *int64) string {
-	if id == nil {
-		return ""
-	}
-	if s, ok := n.users[*id]; ok {
-		return s
-	}
-	return "#" + strconv.FormatInt(*id, 10)
-}
-
-// Inbox is the name of an inbox.
-func (n *names) Inbox(id int64) string {
-	if s, ok := n.inboxes[id]; ok {
-		return s
-	}
-	return "#" + strconv.FormatInt(id, 10)
-}
-
-// knows reports whether n has every one of the ids.
-func (n *names) knows(users, inboxes []int64) bool {
-	for _, id := range users {
-		if _, ok := n.users[id]; !ok {
-			return false
-		}
-	}
-	for _, id := range inboxes {
-		if _, ok := n.inboxes[id]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// nameTTL is how long names are reused. Every live update renders a row
-// for every agent who sees it, and names change rarely: a rename shows
-// after at most this long on other nodes (at once on this one).
-const nameTTL = 10 * time.Second
-
-// names returns the names of users and inboxes, from the cache while it
-// is fresh and knows the ids asked for (a new user or inbox reloads it).
-func (u *ui) names(ctx context.Context, users, inboxes []int64) (*names, error) {
-	u.nameMu.Lock()
-	n, at := u.nameSet, u.nameAt
-	u.nameMu.Unlock()
-	if n != nil && time.Since(at) < nameTTL && n.knows(users, inboxes) {
-		return n, nil
-	}
-	us, err := u.s.Users.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ins, err := u.s.Inboxes.List(ctx, policy.Actor{Role: policy.Admin})
-	if err != nil {
-		return nil, err
-	}
-	n = &names{users: make(map[int64]string, len(us)), inboxes: make(map[int64]string, len(ins)),
-		avatars: map[int64]string{}, statuses: make(map[int64]string, len(us)), public: map[int64]string{}}
-	for _, x := range us {
-		n.users[x.ID] = x.Name
-		n.statuses[x.ID] = string(x.Status)
-		if x.PublicName != "" {
-			n.public[x.ID] = x.PublicName
-		}
-		if x.AvatarURL != "" {
-			n.avatars[x.ID] = x.AvatarURL
-		}
-	}
-	for _, x := range ins {
-		n.inboxes[x.ID] = x.Name
-	}
-	u.nameMu.Lock()
-	u.nameSet, u.nameAt = n, time.Now()
-	u.nameMu.Unlock()
-	return n, nil
-}
-
-// forgetNames drops the cached names after a change to them.
-func (u *ui) forgetNames() {
-	u.nameMu.Lock()
-	u.nameSet = nil
-	u.nameMu.Unlock()
-}
-
-// convNames returns names for conversations: their assignees, owners and
-// inboxes.
-func (u *ui) convNames(ctx context.Context, cs ...conversation.Conversation) (*names, error) {
-	var users, inboxes []int64
-	for _, c := range cs {
-		if c.AssigneeID != nil {
-			users = append(users, *c.AssigneeID)
-		}
-		if c.OwnerID != nil {
-			users = append(users, *c.OwnerID)
-		}
-		inboxes = append(inboxes, c.InboxID)
-	}
-	return u.names(ctx, users, inboxes)
-}
-
-// msgNames returns names for messages: their agents.
-func (u *ui) msgNames(ctx context.Context, ms ...conversation.Message) (*names, error) {
-	var users []int64
-	for _, m := range ms {
-		if m.SenderID != nil {
-			users = append(users, *m.SenderID)
-		}
-	}
-	return u.names(ctx, users, nil)
-}
-
 // contactName is how a contact is called in the workspace; "" when
 // nothing is known of them (templates then say "Visitor N", translated).
 func contactName(p conversation.Party) string {
@@ -296,16 +189,16 @@ func newRow(c conversation.Conversation, f listFilter, n *names, current int64) 
 }
 
 // list reads the list view for a page.
-func (u *ui) list(r *http.Request, a policy.Actor, f listFilter, current int64) (listView, error) {
-	page, err := u.s.Conversations.List(r.Context(), a, f.options(""))
+func (u *inboxPages) list(r *http.Request, a policy.Actor, f listFilter, current int64) (listView, error) {
+	page, err := u.convs.List(r.Context(), a, f.options(""))
 	if err != nil {
 		return listView{}, err
 	}
-	n, err := u.convNames(r.Context(), page.Items...)
+	n, err := u.names.ofConversations(r.Context(), page.Items...)
 	if err != nil {
 		return listView{}, err
 	}
-	ins, err := u.s.Inboxes.List(r.Context(), a)
+	ins, err := u.inboxes.List(r.Context(), a)
 	if err != nil {
 		return listView{}, err
 	}
@@ -320,52 +213,52 @@ type inboxPage struct {
 }
 
 // inbox shows the conversation list.
-func (u *ui) inbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	seq := u.s.Hub.Position()
+func (u *inboxPages) inbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	seq := u.hub.Position()
 	f := readFilter(r, a)
 	lv, err := u.list(r, a, f, 0)
 	if err != nil {
 		return err
 	}
-	return u.render(w, r, http.StatusOK, "inbox", pageData{Title: "Inbox", Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv}})
+	return u.tpl.render(w, r, http.StatusOK, "inbox", pageData{Title: "Inbox", Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv}})
 }
 
 // rows answers "Load more" and list reloads: a page of rows after cursor.
-func (u *ui) rows(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) rows(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	f := readFilter(r, a)
-	page, err := u.s.Conversations.List(r.Context(), a, f.options(r.URL.Query().Get("cursor")))
+	page, err := u.convs.List(r.Context(), a, f.options(r.URL.Query().Get("cursor")))
 	if err != nil {
 		return err
 	}
-	n, err := u.convNames(r.Context(), page.Items...)
+	n, err := u.names.ofConversations(r.Context(), page.Items...)
 	if err != nil {
 		return err
 	}
 	current, _ := strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
-	return u.partial(w, r, http.StatusOK, "inbox", "rows", newRows(page, f, n, current))
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "rows", newRows(page, f, n, current))
 }
 
 // row answers a live update: the row of one conversation as the current
 // view shows it, or 204 when the view does not include it (any more).
-func (u *ui) row(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) row(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
 	f := readFilter(r, a)
-	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	c, err := u.convs.Get(r.Context(), a, id)
 	if isKind(err, problem.KindNotFound) || (err == nil && !f.matches(a, &c)) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	} else if err != nil {
 		return err
 	}
-	n, err := u.convNames(r.Context(), c)
+	n, err := u.names.ofConversations(r.Context(), c)
 	if err != nil {
 		return err
 	}
 	current, _ := strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
-	return u.partial(w, r, http.StatusOK, "inbox", "row", newRow(c, f, n, current))
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "row", newRow(c, f, n, current))
 }
 
 // convView is an open conversation.
@@ -487,12 +380,12 @@ func (n *names) message(m conversation.Message) messageView {
 }
 
 // convView reads everything the conversation pane shows.
-func (u *ui) convView(r *http.Request, a policy.Actor, c conversation.Conversation, n *names) (*convView, error) {
+func (u *inboxPages) convView(r *http.Request, a policy.Actor, c conversation.Conversation, n *names) (*convView, error) {
 	v := &convView{Actor: a, C: c, Name: contactName(c.Contact), Inbox: n.Inbox(c.InboxID), Agent: n.User(c.AssigneeID), Statuses: n.statuses,
 		Owner: n.User(c.OwnerID)}
 	if policy.Allow(a, policy.AssignConversations) {
 		var err error
-		if v.Assignees, err = u.s.Conversations.Assignees(r.Context(), a, c.ID); err != nil {
+		if v.Assignees, err = u.convs.Assignees(r.Context(), a, c.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -519,9 +412,9 @@ func (u *ui) convView(r *http.Request, a policy.Actor, c conversation.Conversati
 	return v, nil
 }
 
-func (u *ui) contactView(r *http.Request, a policy.Actor, c conversation.Conversation, n *names) (contactView, error) {
+func (u *inboxPages) contactView(r *http.Request, a policy.Actor, c conversation.Conversation, n *names) (contactView, error) {
 	cv := contactView{ConvID: c.ID, Write: policy.Allow(a, policy.WriteContacts)}
-	ct, err := u.s.Conversations.Contact(r.Context(), a, c.ContactID)
+	ct, err := u.convs.Contact(r.Context(), a, c.ContactID)
 	if isKind(err, problem.KindNotFound) {
 		// Contacts are visible with their conversations; a contact the
 		// scope does not reach shows as the conversation knows it.
@@ -537,16 +430,16 @@ func (u *ui) contactView(r *http.Request, a policy.Actor, c conversation.Convers
 
 // conversation shows the list and one open conversation, and marks it
 // read.
-func (u *ui) conversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	seq := u.s.Hub.Position()
+func (u *inboxPages) conversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	seq := u.hub.Position()
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	if err := u.s.Conversations.MarkRead(r.Context(), a, id); err != nil {
+	if err := u.convs.MarkRead(r.Context(), a, id); err != nil {
 		return err
 	}
-	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	c, err := u.convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -555,7 +448,7 @@ func (u *ui) conversation(w http.ResponseWriter, r *http.Request, a policy.Actor
 	if err != nil {
 		return err
 	}
-	n, err := u.convNames(r.Context(), c)
+	n, err := u.names.ofConversations(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -571,12 +464,12 @@ func (u *ui) conversation(w http.ResponseWriter, r *http.Request, a policy.Actor
 	if title == "" {
 		title = "Visitor " + strconv.FormatInt(c.ContactID, 10) // translated as "Visitor %d"
 	}
-	return u.render(w, r, http.StatusOK, "inbox", pageData{Title: title, Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv, Conv: cv}})
+	return u.tpl.render(w, r, http.StatusOK, "inbox", pageData{Title: title, Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv, Conv: cv}})
 }
 
 // messages answers "Load older" (with ?before=) and reloads of the newest
 // page.
-func (u *ui) messages(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) messages(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
@@ -587,7 +480,7 @@ func (u *ui) messages(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 			return problem.Invalid("before", "The position is not valid; reload the page.")
 		}
 	}
-	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	c, err := u.convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -597,11 +490,11 @@ func (u *ui) messages(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 	if err != nil {
 		return err
 	}
-	return u.partial(w, r, http.StatusOK, "inbox", "messages", mv)
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "messages", mv)
 }
 
 // message renders one message, for live updates.
-func (u *ui) message(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) message(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
@@ -610,14 +503,14 @@ func (u *ui) message(w http.ResponseWriter, r *http.Request, a policy.Actor) err
 	if err != nil {
 		return problem.NotFound("Message")
 	}
-	m, err := u.s.Conversations.Message(r.Context(), a, mid)
+	m, err := u.convs.Message(r.Context(), a, mid)
 	if err != nil {
 		return err
 	}
 	if m.ConversationID != id {
 		return problem.NotFound("Message")
 	}
-	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	c, err := u.convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -625,7 +518,7 @@ func (u *ui) message(w http.ResponseWriter, r *http.Request, a policy.Actor) err
 	if err != nil {
 		return err
 	}
-	return u.partial(w, r, http.StatusOK, "inbox", "message", views[0])
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "message", views[0])
 }
 
 // backToConversation answers a form posted without htmx (no script): the
@@ -635,7 +528,7 @@ func backToConversation(w http.ResponseWriter, r *http.Request, id int64) {
 }
 
 // send posts a reply from the composer.
-func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
@@ -658,19 +551,19 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 		}
 		ids = append(ids, aid)
 		// Keep the uploads on the form if the send is refused.
-		if ref, err := attachment.Get(r.Context(), u.s.DB, aid); err == nil && ref.MessageID == 0 && ref.Uploader == attachment.Uploader("user", a.UserID) {
+		if ref, err := attachment.Get(r.Context(), u.db, aid); err == nil && ref.MessageID == 0 && ref.Uploader == attachment.Uploader("user", a.UserID) {
 			cv.Attachments = append(cv.Attachments, ref.Attachment)
 		}
 	}
 	var m conversation.Message
 	if err = fields.Err(); err == nil {
-		m, _, err = u.s.Conversations.Send(r.Context(), a, id, conversation.Outgoing{Text: cv.Text, IdempotencyKey: cv.Key, AttachmentIDs: ids})
+		m, _, err = u.convs.Send(r.Context(), a, id, conversation.Outgoing{Text: cv.Text, IdempotencyKey: cv.Key, AttachmentIDs: ids})
 	}
-	if c, gerr := u.s.Conversations.Get(r.Context(), a, id); gerr == nil {
+	if c, gerr := u.convs.Get(r.Context(), a, id); gerr == nil {
 		// Best effort, like the conversation: the page shows the send's
 		// outcome either way.
 		if wa, werr := u.waConvOf(r.Context(), c); werr != nil {
-			u.s.logger.Warn("web: whatsapp pane", "conversation", c.ID, "err", werr)
+			u.logger.Warn("web: whatsapp pane", "conversation", c.ID, "err", werr)
 		} else {
 			cv.WA = wa
 		}
@@ -688,7 +581,7 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 			cv.Error = p.Message
 		}
 		status, _, _ := classify(p, "")
-		return u.partial(w, r, status, "inbox", "composer", cv)
+		return u.tpl.partial(w, r, status, "inbox", "composer", cv)
 	} else if err != nil {
 		return err
 	}
@@ -696,21 +589,21 @@ func (u *ui) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 		backToConversation(w, r, id)
 		return nil
 	}
-	n, err := u.msgNames(r.Context(), m)
+	n, err := u.names.ofMessages(r.Context(), m)
 	if err != nil {
 		return err
 	}
 	sent := n.message(m)
-	return u.partial(w, r, http.StatusOK, "inbox", "composer", composerView{ConvID: id, Key: newKey(), Sent: &sent, WA: cv.WA})
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "composer", composerView{ConvID: id, Key: newKey(), Sent: &sent, WA: cv.WA})
 }
 
 // head renders the conversation's header: who, status, and the actions.
-func (u *ui) head(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) head(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	c, err := u.convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -719,12 +612,12 @@ func (u *ui) head(w http.ResponseWriter, r *http.Request, a policy.Actor) error 
 
 // renderHead answers with the header; with side, also with the side
 // panel's parts (for live updates, which may come from anywhere).
-func (u *ui) renderHead(w http.ResponseWriter, r *http.Request, a policy.Actor, c conversation.Conversation, status int, assignErr string, side bool) error {
+func (u *inboxPages) renderHead(w http.ResponseWriter, r *http.Request, a policy.Actor, c conversation.Conversation, status int, assignErr string, side bool) error {
 	if !isHTMX(r) {
 		backToConversation(w, r, c.ID)
 		return nil
 	}
-	n, err := u.convNames(r.Context(), c)
+	n, err := u.names.ofConversations(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -738,19 +631,19 @@ func (u *ui) renderHead(w http.ResponseWriter, r *http.Request, a policy.Actor, 
 	v.Side = side
 	v.Tags.OOB, v.Contact.OOB = true, true
 	v.KeepContact = r.URL.Query().Get("contact") == "keep"
-	return u.partial(w, r, status, "inbox", "conv-head-update", v)
+	return u.tpl.partial(w, r, status, "inbox", "conv-head-update", v)
 }
 
 // convChange runs a change of the conversation and answers with the
 // updated header.
-func (u *ui) convChange(w http.ResponseWriter, r *http.Request, a policy.Actor, fn func(id int64) (conversation.Conversation, error)) error {
+func (u *inboxPages) convChange(w http.ResponseWriter, r *http.Request, a policy.Actor, fn func(id int64) (conversation.Conversation, error)) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
 	c, err := fn(id)
 	if p, ok := problem.As(err); ok && isHTMX(r) && (p.Kind == problem.KindInvalid || p.Kind == problem.KindConflict) {
-		cur, gerr := u.s.Conversations.Get(r.Context(), a, id)
+		cur, gerr := u.convs.Get(r.Context(), a, id)
 		if gerr != nil {
 			return gerr
 		}
@@ -766,20 +659,20 @@ func (u *ui) convChange(w http.ResponseWriter, r *http.Request, a policy.Actor, 
 	return u.renderHead(w, r, a, c, http.StatusOK, "", false)
 }
 
-func (u *ui) closeConv(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) closeConv(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.convChange(w, r, a, func(id int64) (conversation.Conversation, error) {
-		return u.s.Conversations.Close(r.Context(), a, id)
+		return u.convs.Close(r.Context(), a, id)
 	})
 }
 
-func (u *ui) reopenConv(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) reopenConv(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.convChange(w, r, a, func(id int64) (conversation.Conversation, error) {
-		return u.s.Conversations.Reopen(r.Context(), a, id)
+		return u.convs.Reopen(r.Context(), a, id)
 	})
 }
 
 // assign takes assignee_id: "me", "" (unassign) or a user id.
-func (u *ui) assign(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) assign(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -796,21 +689,21 @@ func (u *ui) assign(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 		to = &id
 	}
 	return u.convChange(w, r, a, func(id int64) (conversation.Conversation, error) {
-		return u.s.Conversations.Assign(r.Context(), a, id, to)
+		return u.convs.Assign(r.Context(), a, id, to)
 	})
 }
 
 // addTag and removeTag change the conversation's tags and answer with the
 // tags panel.
-func (u *ui) addTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) addTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.tagChange(w, r, a, true)
 }
 
-func (u *ui) removeTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) removeTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.tagChange(w, r, a, false)
 }
 
-func (u *ui) tagChange(w http.ResponseWriter, r *http.Request, a policy.Actor, add bool) error {
+func (u *inboxPages) tagChange(w http.ResponseWriter, r *http.Request, a policy.Actor, add bool) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
@@ -824,12 +717,12 @@ func (u *ui) tagChange(w http.ResponseWriter, r *http.Request, a policy.Actor, a
 	switch err = fields.Err(); {
 	case err != nil:
 	case add:
-		c, err = u.s.Conversations.Tag(r.Context(), a, id, []string{t}, nil)
+		c, err = u.convs.Tag(r.Context(), a, id, []string{t}, nil)
 	default:
-		c, err = u.s.Conversations.Tag(r.Context(), a, id, nil, []string{t})
+		c, err = u.convs.Tag(r.Context(), a, id, nil, []string{t})
 	}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid && isHTMX(r) {
-		cur, gerr := u.s.Conversations.Get(r.Context(), a, id)
+		cur, gerr := u.convs.Get(r.Context(), a, id)
 		if gerr != nil {
 			return gerr
 		}
@@ -837,7 +730,7 @@ func (u *ui) tagChange(w http.ResponseWriter, r *http.Request, a policy.Actor, a
 		if tv.Error == "" {
 			tv.Error = p.Message
 		}
-		return u.partial(w, r, http.StatusUnprocessableEntity, "inbox", "conv-tags", tv)
+		return u.tpl.partial(w, r, http.StatusUnprocessableEntity, "inbox", "conv-tags", tv)
 	} else if err != nil {
 		return err
 	}
@@ -845,21 +738,21 @@ func (u *ui) tagChange(w http.ResponseWriter, r *http.Request, a policy.Actor, a
 		backToConversation(w, r, id)
 		return nil
 	}
-	return u.partial(w, r, http.StatusOK, "inbox", "conv-tags", tagsView{ConvID: id, Tags: c.Tags, Work: true})
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "conv-tags", tagsView{ConvID: id, Tags: c.Tags, Work: true})
 }
 
 // contactPanel shows the contact of a conversation; with ?edit=1, its
 // form.
-func (u *ui) contactPanel(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) contactPanel(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	c, err := u.convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
-	n, err := u.convNames(r.Context(), c)
+	n, err := u.names.ofConversations(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -875,7 +768,7 @@ func (u *ui) contactPanel(w http.ResponseWriter, r *http.Request, a policy.Actor
 		cv.Form = map[string]string{"name": ct.Name, "phone": derefString(ct.Phone), "email": derefString(ct.Email),
 			"owner_id": ownerValue(ct.OwnerID), "tags": strings.Join(ct.Tags, ", ")}
 	}
-	return u.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
 }
 
 func ownerValue(id *int64) string {
@@ -888,7 +781,7 @@ func ownerValue(id *int64) string {
 // contactForm prepares the edit form: when the viewer may change the
 // owner, the agents who may own the contact (and the owner it has, even
 // one who may no longer own contacts, so that saving keeps them).
-func (u *ui) contactForm(r *http.Request, a policy.Actor, cv *contactView) error {
+func (u *inboxPages) contactForm(r *http.Request, a policy.Actor, cv *contactView) error {
 	cv.Edit = true
 	owner := cv.Contact.OwnerID
 	var ownerID int64
@@ -898,7 +791,7 @@ func (u *ui) contactForm(r *http.Request, a policy.Actor, cv *contactView) error
 	if cv.OwnerEdit = policy.MayChangeOwner(a, ownerID); !cv.OwnerEdit {
 		return nil
 	}
-	agents, err := u.s.Conversations.Owners(r.Context())
+	agents, err := u.convs.Owners(r.Context())
 	if err != nil {
 		return err
 	}
@@ -914,7 +807,7 @@ func (u *ui) contactForm(r *http.Request, a policy.Actor, cv *contactView) error
 }
 
 // updateContact saves the contact form of a conversation's contact.
-func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) updateContact(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
@@ -923,11 +816,11 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if err != nil {
 		return err
 	}
-	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	c, err := u.convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
-	n, err := u.convNames(r.Context(), c)
+	n, err := u.names.ofConversations(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -961,7 +854,7 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 	}
 	err = fields.Err()
 	if err == nil {
-		_, err = u.s.Conversations.UpdateContact(r.Context(), a, c.ContactID, p)
+		_, err = u.convs.UpdateContact(r.Context(), a, c.ContactID, p)
 	}
 	if pe, ok := problem.As(err); ok && isHTMX(r) && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindForbidden && p.OwnerID != nil) {
 		if err := u.contactForm(r, a, &cv); err != nil {
@@ -974,13 +867,13 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 			cv.Fields = map[string]string{"owner_id": pe.Message}
 		}
 		status, _, _ := classify(pe, "")
-		return u.partial(w, r, status, "inbox", "contact-panel", cv)
+		return u.tpl.partial(w, r, status, "inbox", "contact-panel", cv)
 	} else if err != nil {
 		return err
 	}
 	// A sales agent who hands their customer over may no longer see the
 	// conversation: back to the inbox then.
-	c, err = u.s.Conversations.Get(r.Context(), a, id)
+	c, err = u.convs.Get(r.Context(), a, id)
 	if isKind(err, problem.KindNotFound) {
 		if isHTMX(r) {
 			w.Header().Set("HX-Redirect", "/inbox")
@@ -996,11 +889,11 @@ func (u *ui) updateContact(w http.ResponseWriter, r *http.Request, a policy.Acto
 		backToConversation(w, r, id)
 		return nil
 	}
-	if n, err = u.convNames(r.Context(), c); err != nil {
+	if n, err = u.names.ofConversations(r.Context(), c); err != nil {
 		return err
 	}
 	if cv, err = u.contactView(r, a, c, n); err != nil {
 		return err
 	}
-	return u.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
 }

@@ -1,12 +1,15 @@
 package web
 
 import (
-	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
-	"github.com/switchboardhq/switchboard/internal/availability"
+	"github.com/switchboardhq/switchboard/internal/account"
+	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/emailchange"
+	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
@@ -15,15 +18,27 @@ import (
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
+// peopleAdmin are the admin pages of people: users, invitations, teams,
+// security, changes of address, password resets.
+type peopleAdmin struct {
+	accounts     *account.Service
+	catalog      *i18n.Catalog
+	emailChanges *emailchange.Service
+	factors      *auth.Factors
+	inboxes      *inbox.Store
+	invites      *invite.Service
+	langs        *languages
+	mailToLog    bool
+	names        *nameCache
+	resets       *auth.Resets
+	shown        shown
+	teams        *team.Store
+	tpl          *renderer
+	users        *user.Store
+}
+
 // Admin pages of people: invitations, teams, the security setting and
 // an inbox's automatic assignment.
-
-// freshNames are the names of people and inboxes read anew: the admin
-// pages list what may have changed a moment ago.
-func (u *ui) freshNames(ctx context.Context) (*names, error) {
-	u.forgetNames()
-	return u.names(ctx, nil, nil)
-}
 
 // ---- Invitations ----
 
@@ -45,12 +60,12 @@ type invitationsView struct {
 	Logged *shownInvitation
 }
 
-func (u *ui) renderInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v invitationsView, d pageData) error {
-	list, err := u.s.Invites.List(r.Context())
+func (u *peopleAdmin) renderInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v invitationsView, d pageData) error {
+	list, err := u.invites.List(r.Context())
 	if err != nil {
 		return err
 	}
-	n, err := u.freshNames(r.Context())
+	n, err := u.names.fresh(r.Context())
 	if err != nil {
 		return err
 	}
@@ -61,7 +76,7 @@ func (u *ui) renderInvitations(w http.ResponseWriter, r *http.Request, a policy.
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	if v.Inboxes, err = u.s.Inboxes.List(r.Context(), a); err != nil {
+	if v.Inboxes, err = u.inboxes.List(r.Context(), a); err != nil {
 		return err
 	}
 	v.Roles = roleChoices
@@ -72,7 +87,7 @@ func (u *ui) renderInvitations(w http.ResponseWriter, r *http.Request, a policy.
 		d.Form = map[string]string{"role": string(policy.Service)}
 	}
 	d.Title, d.Actor, d.Data = "Invitations", a, v
-	return u.render(w, r, status, "admin_invitations", d)
+	return u.tpl.render(w, r, status, "admin_invitations", d)
 }
 
 var invitationNotices = map[string]string{
@@ -82,10 +97,10 @@ var invitationNotices = map[string]string{
 	"logged":  "No mail server is configured: the invitation mail went to the server log.",
 }
 
-func (u *ui) adminInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *peopleAdmin) adminInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	v := invitationsView{Notice: invitationNotices[r.URL.Query().Get("done")]}
 	var shown shownInvitation
-	if ok, err := u.takeShown(r, a, flashInvitation, &shown); err != nil {
+	if ok, err := u.shown.take(r, a, flashInvitation, &shown); err != nil {
 		return err
 	} else if ok {
 		v.Logged = &shown
@@ -94,21 +109,21 @@ func (u *ui) adminInvitations(w http.ResponseWriter, r *http.Request, a policy.A
 	return u.renderInvitations(w, r, a, http.StatusOK, v, pageData{})
 }
 
-func (u *ui) invite(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *peopleAdmin) invite(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	fields, err := readForm(r)
 	if err != nil {
 		return err
 	}
 	form := map[string]string{"email": r.PostForm.Get("email"), "role": r.PostForm.Get("role")}
 	ids := formIDs(r, "inbox_ids", fields)
-	me, err := u.s.Users.Get(r.Context(), a.UserID)
+	me, err := u.users.Get(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
 	var inv invite.Invitation
 	err = fields.Err()
 	if err == nil {
-		inv, err = u.s.Invites.Create(r.Context(), invite.NewInvitation{Email: form["email"], Role: policy.Role(form["role"]), InboxIDs: ids}, me)
+		inv, err = u.invites.Create(r.Context(), invite.NewInvitation{Email: form["email"], Role: policy.Role(form["role"]), InboxIDs: ids}, me)
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		if fields["role"] != "" {
@@ -124,12 +139,12 @@ func (u *ui) invite(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 // invitationSent redirects to the list saying the invitation was sent.
 // Without a mail server the mail went to the server log: the admin who
 // sent it is then given its link to pass on, on the next page only.
-func (u *ui) invitationSent(w http.ResponseWriter, r *http.Request, a policy.Actor, inv invite.Invitation, done string) error {
-	if !u.s.MailToLog {
+func (u *peopleAdmin) invitationSent(w http.ResponseWriter, r *http.Request, a policy.Actor, inv invite.Invitation, done string) error {
+	if !u.mailToLog {
 		http.Redirect(w, r, "/admin/invitations?done="+done, http.StatusSeeOther)
 		return nil
 	}
-	return u.redirectShown(w, r, a, flashInvitation, shownInvitation{Email: inv.Email, Link: inv.Link}, "/admin/invitations?done=logged")
+	return u.shown.redirect(w, r, a, flashInvitation, shownInvitation{Email: inv.Email, Link: inv.Link}, "/admin/invitations?done=logged")
 }
 
 // shownInvitation is an invitation link kept for the page after sending
@@ -139,16 +154,16 @@ type shownInvitation struct {
 	Link  string `json:"link"`
 }
 
-func (u *ui) resendInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *peopleAdmin) resendInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return invite.ErrNotFound
 	}
-	me, err := u.s.Users.Get(r.Context(), a.UserID)
+	me, err := u.users.Get(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
-	inv, err := u.s.Invites.Resend(r.Context(), id, me)
+	inv, err := u.invites.Resend(r.Context(), id, me)
 	if err != nil {
 		if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
 			return u.renderInvitations(w, r, a, http.StatusConflict, invitationsView{}, pageData{Error: p.Message})
@@ -158,12 +173,12 @@ func (u *ui) resendInvitation(w http.ResponseWriter, r *http.Request, a policy.A
 	return u.invitationSent(w, r, a, inv, "resent")
 }
 
-func (u *ui) revokeInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *peopleAdmin) revokeInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return invite.ErrNotFound
 	}
-	if err := u.s.Invites.Revoke(r.Context(), id); err != nil {
+	if err := u.invites.Revoke(r.Context(), id); err != nil {
 		if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
 			return u.renderInvitations(w, r, a, http.StatusConflict, invitationsView{}, pageData{Error: p.Message})
 		}
@@ -175,11 +190,11 @@ func (u *ui) revokeInvitation(w http.ResponseWriter, r *http.Request, a policy.A
 
 // saveSecurity turns on or off the requirement of two-factor
 // authentication for everyone (on the users page).
-func (u *ui) saveSecurity(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *peopleAdmin) saveSecurity(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	if err := u.s.Factors.SetRequired(r.Context(), r.PostForm.Get("require_two_factor") != ""); err != nil {
+	if err := u.factors.SetRequired(r.Context(), r.PostForm.Get("require_two_factor") != ""); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/admin/users?security=1", http.StatusSeeOther)
@@ -202,12 +217,12 @@ type teamsView struct {
 	Notice string
 }
 
-func (u *ui) renderTeams(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v teamsView, d pageData) error {
-	ts, err := u.s.Teams.List(r.Context())
+func (u *peopleAdmin) renderTeams(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v teamsView, d pageData) error {
+	ts, err := u.teams.List(r.Context())
 	if err != nil {
 		return err
 	}
-	n, err := u.freshNames(r.Context())
+	n, err := u.names.fresh(r.Context())
 	if err != nil {
 		return err
 	}
@@ -218,7 +233,7 @@ func (u *ui) renderTeams(w http.ResponseWriter, r *http.Request, a policy.Actor,
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	if v.Users, err = u.s.Users.List(r.Context()); err != nil {
+	if v.Users, err = u.users.List(r.Context()); err != nil {
 		return err
 	}
 	if v.Chosen == nil {
@@ -232,10 +247,10 @@ func (u *ui) renderTeams(w http.ResponseWriter, r *http.Request, a policy.Actor,
 		page, title = "admin_team", v.Team.Name
 	}
 	d.Title, d.Actor, d.Data = title, a, v
-	return u.render(w, r, status, page, d)
+	return u.tpl.render(w, r, status, page, d)
 }
 
-func (u *ui) adminTeams(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *peopleAdmin) adminTeams(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	v := teamsView{}
 	switch r.URL.Query().Get("done") {
 	case "created":
@@ -246,7 +261,7 @@ func (u *ui) adminTeams(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	return u.renderTeams(w, r, a, http.StatusOK, v, pageData{})
 }
 
-func (u *ui) createTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *peopleAdmin) createTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	fields, err := readForm(r)
 	if err != nil {
 		return err
@@ -255,7 +270,7 @@ func (u *ui) createTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	ids := formIDs(r, "member_ids", fields)
 	err = fields.Err()
 	if err == nil {
-		_, err = u.s.Teams.Create(r.Context(), team.NewTeam{Name: form["name"], MemberIDs: ids})
+		_, err = u.teams.Create(r.Context(), team.NewTeam{Name: form["name"], MemberIDs: ids})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderTeams(w, r, a, http.StatusUnprocessableEntity, teamsView{Chosen: ids}, pageData{Fields: fields, Form: form})
@@ -266,15 +281,15 @@ func (u *ui) createTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	return nil
 }
 
-func (u *ui) adminTeam(r *http.Request) (team.Team, error) {
+func (u *peopleAdmin) adminTeam(r *http.Request) (team.Team, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return team.Team{}, team.ErrNotFound
 	}
-	return u.s.Teams.Get(r.Context(), id)
+	return u.teams.Get(r.Context(), id)
 }
 
-func (u *ui) editTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *peopleAdmin) editTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	t, err := u.adminTeam(r)
 	if err != nil {
 		return err
@@ -286,7 +301,7 @@ func (u *ui) editTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 	return u.renderTeams(w, r, a, http.StatusOK, v, pageData{Form: map[string]string{"name": t.Name}})
 }
 
-func (u *ui) updateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *peopleAdmin) updateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	t, err := u.adminTeam(r)
 	if err != nil {
 		return err
@@ -299,7 +314,7 @@ func (u *ui) updateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	ids := formIDs(r, "member_ids", fields)
 	err = fields.Err()
 	if err == nil {
-		_, err = u.s.Teams.Update(r.Context(), t.ID, team.Patch{Name: new(form["name"]), MemberIDs: &ids})
+		_, err = u.teams.Update(r.Context(), t.ID, team.Patch{Name: new(form["name"]), MemberIDs: &ids})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderTeams(w, r, a, http.StatusUnprocessableEntity, teamsView{Team: t, Chosen: ids}, pageData{Fields: fields, Form: form})
@@ -310,12 +325,12 @@ func (u *ui) updateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	return nil
 }
 
-func (u *ui) deleteTeam(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *peopleAdmin) deleteTeam(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	t, err := u.adminTeam(r)
 	if err != nil {
 		return err
 	}
-	if err := u.s.Teams.Delete(r.Context(), t.ID); err != nil {
+	if err := u.teams.Delete(r.Context(), t.ID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/admin/teams?done=deleted", http.StatusSeeOther)
@@ -323,51 +338,6 @@ func (u *ui) deleteTeam(w http.ResponseWriter, r *http.Request, _ policy.Actor) 
 }
 
 // ---- An inbox's automatic assignment ----
-
-type assignmentView struct {
-	Inbox      inbox.Inbox
-	Assignment availability.Assignment
-	Members    []user.User
-	Saved      bool
-}
-
-func (u *ui) assignmentPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	in, err := u.adminInbox(r)
-	if err != nil {
-		return err
-	}
-	v := assignmentView{Inbox: in, Saved: r.URL.Query().Get("saved") == "1"}
-	if v.Assignment, err = u.s.Availability.Assignment(r.Context(), in.ID); err != nil {
-		return err
-	}
-	us, err := u.s.Users.List(r.Context())
-	if err != nil {
-		return err
-	}
-	for _, x := range us {
-		for _, id := range in.MemberIDs {
-			if id == x.ID {
-				v.Members = append(v.Members, x)
-			}
-		}
-	}
-	return u.render(w, r, http.StatusOK, "admin_assignment", pageData{Title: "Automatic assignment", Actor: a, Data: v})
-}
-
-func (u *ui) saveAssignment(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	in, err := u.adminInbox(r)
-	if err != nil {
-		return err
-	}
-	if err := parseForm(r); err != nil {
-		return err
-	}
-	if err := u.s.Availability.SetAssignment(r.Context(), in.ID, availability.Assignment{AutoAssign: r.PostForm.Get("auto_assign") != ""}); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"/assignment?saved=1", http.StatusSeeOther)
-	return nil
-}
 
 // ---- A user's email address ----
 
@@ -379,7 +349,7 @@ var emailNotices = map[string]string{
 
 // requestEmailChange mails a confirmation link to the new address of the
 // user of the path (on the user's page).
-func (u *ui) requestEmailChange(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *peopleAdmin) requestEmailChange(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
@@ -388,13 +358,13 @@ func (u *ui) requestEmailChange(w http.ResponseWriter, r *http.Request, a policy
 	if err != nil {
 		return err
 	}
-	me, err := u.s.Users.Get(r.Context(), a.UserID)
+	me, err := u.users.Get(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
 	email := r.PostForm.Get("email")
 	if err = fields.Err(); err == nil {
-		_, err = u.s.EmailChanges.Request(r.Context(), usr.ID, emailchange.Request{Email: email}, me)
+		_, err = u.emailChanges.Request(r.Context(), usr.ID, emailchange.Request{Email: email}, me)
 	}
 	if p, ok := problem.As(err); ok && len(p.Fields) > 0 {
 		f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs, NewEmail: email}
@@ -406,54 +376,247 @@ func (u *ui) requestEmailChange(w http.ResponseWriter, r *http.Request, a policy
 	return nil
 }
 
-func (u *ui) cancelEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *peopleAdmin) cancelEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
 	}
-	if err := u.s.EmailChanges.Cancel(r.Context(), usr.ID); err != nil {
+	if err := u.emailChanges.Cancel(r.Context(), usr.ID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(usr.ID, 10)+"?email=cancelled", http.StatusSeeOther)
 	return nil
 }
 
-// emailChangeView is the page of a confirmation link.
-type emailChangeView struct {
-	Token   string
-	Change  emailchange.Opened
-	Problem string
-	// Done is the address after the change.
-	Done string
-}
-
-// emailChangePage shows the change of a link, to be confirmed with a
-// button: opening the link alone changes nothing, because mail scanners
-// open links too.
-func (u *ui) emailChangePage(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	token := r.PathValue("token")
-	o, err := u.s.EmailChanges.Open(r.Context(), token)
-	return u.renderEmailChange(w, r, emailChangeView{Token: token, Change: o}, err)
-}
-
-func (u *ui) confirmEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	token := r.PathValue("token")
-	usr, err := u.s.EmailChanges.Confirm(r.Context(), token)
-	if err == nil {
-		u.s.Auth.Forget(usr.ID)
-		u.forgetNames()
+// sendReset mails the user of the path a reset link (from their admin
+// page).
+func (u *peopleAdmin) sendReset(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
 	}
-	return u.renderEmailChange(w, r, emailChangeView{Token: token, Done: usr.Email}, err)
+	by, err := u.users.Get(r.Context(), a.UserID)
+	if err != nil {
+		return err
+	}
+	if err := u.resets.Send(r.Context(), usr.ID, by); err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=reset", usr.ID), http.StatusSeeOther)
+	return nil
 }
 
-// renderEmailChange shows v, or why the link does not work.
-func (u *ui) renderEmailChange(w http.ResponseWriter, r *http.Request, v emailChangeView, err error) error {
-	if p, ok := problem.As(err); ok && (p.Kind == problem.KindNotFound || p.Kind == problem.KindConflict) {
-		v.Problem = p.Message
-		status, _, _ := classify(p, "")
-		return u.render(w, r, status, "email_change", pageData{Title: "Email address", Data: v})
+// userRow is a user in the admin list.
+type userRow struct {
+	user.User
+	RoleName string
+	Inboxes  []string
+}
+
+type usersPage struct {
+	Users   []userRow
+	Created string
+	// RequireTwoFactor is the security setting (see ui_people_admin.go).
+	RequireTwoFactor bool
+	SecuritySaved    bool
+}
+
+func (u *peopleAdmin) adminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	us, err := u.users.List(r.Context())
+	if err != nil {
+		return err
+	}
+	n, err := u.names.fresh(r.Context())
+	if err != nil {
+		return err
+	}
+	p := usersPage{Users: make([]userRow, len(us)), SecuritySaved: r.URL.Query().Get("security") == "1"}
+	if p.RequireTwoFactor, err = u.factors.Required(r.Context()); err != nil {
+		return err
+	}
+	created, _ := strconv.ParseInt(r.URL.Query().Get("created"), 10, 64)
+	for i, x := range us {
+		p.Users[i] = userRow{User: x, RoleName: roleName(x.Role)}
+		for _, id := range x.InboxIDs {
+			p.Users[i].Inboxes = append(p.Users[i].Inboxes, n.Inbox(id))
+		}
+		if x.ID == created {
+			p.Created = x.Name
+		}
+	}
+	return u.tpl.render(w, r, http.StatusOK, "admin_users", pageData{Title: "Users", Actor: a, Data: p})
+}
+
+// userForm is the create and edit form of a user, and on the edit page
+// the change of their address.
+type userForm struct {
+	User      user.User // ID 0 when new
+	Email     string
+	FirstName string
+	LastName  string
+	Role      policy.Role
+	Inboxes   []int64
+	Roles     []roleChoice
+	All       []inbox.Inbox
+	Saved     bool
+	Self      bool
+	// EmailChange is the change of address waiting for confirmation.
+	EmailChange *emailchange.Change
+	// EmailNotice says what became of a change of address.
+	EmailNotice string
+	// NewEmail is the address on the change form.
+	NewEmail string
+	// Notice says what deactivating or reactivating did (translated).
+	Notice string
+}
+
+func (u *peopleAdmin) renderUserForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f userForm, fields map[string]string) error {
+	ins, err := u.inboxes.List(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	f.All, f.Roles = ins, roleChoices
+	f.Self = f.User.ID == a.UserID
+	title := "New user"
+	if f.User.ID != 0 {
+		title = f.User.Name
+		switch c, err := u.emailChanges.Pending(r.Context(), f.User.ID); {
+		case err == nil:
+			f.EmailChange = &c
+		case !errors.Is(err, emailchange.ErrNotFound):
+			return err
+		}
+	}
+	return u.tpl.render(w, r, status, "admin_user", pageData{Title: title, Actor: a, Fields: fields, Data: f})
+}
+
+func (u *peopleAdmin) newUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	return u.renderUserForm(w, r, a, http.StatusOK, userForm{Role: policy.Service, Inboxes: []int64{}}, nil)
+}
+
+func (u *peopleAdmin) createUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	fields, err := readForm(r)
+	if err != nil {
+		return err
+	}
+	f := userForm{Email: r.PostForm.Get("email"), FirstName: r.PostForm.Get("first_name"), LastName: r.PostForm.Get("last_name"),
+		Role: policy.Role(r.PostForm.Get("role")), Inboxes: formIDs(r, "inbox_ids", fields)}
+	var nu user.User
+	err = fields.Err()
+	if err == nil {
+		nu, err = u.users.Create(r.Context(), user.NewUser{Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Role: f.Role,
+			Password: r.PostForm.Get("password"), InboxIDs: f.Inboxes})
+	}
+	if p, ok := problem.As(err); ok && p.Fields["first_name"] == "" && p.Fields["name"] != "" {
+		// The form has the name in parts: no whole name was given.
+		p.Fields["first_name"] = "Enter a first name."
+		delete(p.Fields, "name")
+	}
+	if fields, ok := mergeFields(fields, err); ok {
+		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
 	}
-	return u.render(w, r, http.StatusOK, "email_change", pageData{Title: "Email address", Data: v})
+	http.Redirect(w, r, "/admin/users?created="+strconv.FormatInt(nu.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+func (u *peopleAdmin) adminUser(r *http.Request) (user.User, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return user.User{}, problem.NotFound("User")
+	}
+	usr, err := u.users.Get(r.Context(), id)
+	if err != nil {
+		return usr, problem.NotFound("User")
+	}
+	return usr, nil
+}
+
+func (u *peopleAdmin) editUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs,
+		Saved: r.URL.Query().Get("saved") == "1", EmailNotice: emailNotices[r.URL.Query().Get("email")]}
+	q := r.URL.Query()
+	switch q.Get("done") {
+	case "deactivated":
+		released, _ := strconv.Atoi(q.Get("released"))
+		revoked, _ := strconv.Atoi(q.Get("revoked"))
+		f.Notice = u.catalog.Tf(u.langs.of(r, a), "Deactivated: signed out everywhere, %d API tokens revoked, %d open conversations returned to routing.", revoked, released)
+	case "reset":
+		f.Notice = u.catalog.Tf(u.langs.of(r, a), "A link to choose a new password was mailed to %s. It works once, for an hour.", usr.Email)
+	case "reactivated":
+		f.Notice = u.catalog.T(u.langs.of(r, a), "Reactivated: they can sign in again with their password.")
+	}
+	return u.renderUserForm(w, r, a, http.StatusOK, f, nil)
+}
+
+func (u *peopleAdmin) updateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	fields, err := readForm(r)
+	if err != nil {
+		return err
+	}
+	f := userForm{User: usr, Email: usr.Email, FirstName: r.PostForm.Get("first_name"), LastName: r.PostForm.Get("last_name"),
+		Role: policy.Role(r.PostForm.Get("role")), Inboxes: formIDs(r, "inbox_ids", fields)}
+	if !f.Role.Valid() {
+		fields.Add("role", "Choose a role.")
+	}
+	err = fields.Err()
+	if err == nil {
+		_, err = u.users.Update(r.Context(), usr.ID, user.Patch{FirstName: &f.FirstName, LastName: &f.LastName, Role: &f.Role, InboxIDs: &f.Inboxes})
+	}
+	if fields, ok := mergeFields(fields, err); ok {
+		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
+	} else if err != nil {
+		return err
+	}
+	u.names.forget()
+	// Someone who removed their own admin role can no longer see this page.
+	if usr.ID == a.UserID && f.Role != policy.Admin {
+		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(usr.ID, 10)+"?saved=1", http.StatusSeeOther)
+	return nil
+}
+
+// deactivateUser deactivates the user of the path (see account.Deactivate).
+func (u *peopleAdmin) deactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	out, err := u.accounts.Deactivate(r.Context(), usr.ID, a.UserID)
+	if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
+		f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs}
+		return u.renderUserForm(w, r, a, http.StatusConflict, f, map[string]string{"form": p.Message})
+	} else if err != nil {
+		return err
+	}
+	u.names.forget()
+	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=deactivated&released=%d&revoked=%d", usr.ID, out.ConversationsReleased, out.APITokensRevoked), http.StatusSeeOther)
+	return nil
+}
+
+// reactivateUser lets the user of the path sign in again.
+func (u *peopleAdmin) reactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	usr, err := u.adminUser(r)
+	if err != nil {
+		return err
+	}
+	if _, err := u.accounts.Reactivate(r.Context(), usr.ID); err != nil {
+		if p, ok := problem.As(err); !ok || p.Kind != problem.KindConflict {
+			return err
+		}
+	}
+	u.names.forget()
+	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=reactivated", usr.ID), http.StatusSeeOther)
+	return nil
 }

@@ -9,12 +9,35 @@ import (
 	"strings"
 
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/availability"
+	"github.com/switchboardhq/switchboard/internal/avatar"
 	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/i18n"
+	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
+
+// prefsPages are a user's own pages: profile, avatar, phone, security,
+// notifications, settings, status and API tokens.
+type prefsPages struct {
+	auth         *auth.Service
+	avail        *availability.Service
+	avatars      *avatar.Store
+	catalog      *i18n.Catalog
+	emailChanges *emailchange.Service
+	factors      *auth.Factors
+	inboxes      *inbox.Store
+	langs        *languages
+	names        *nameCache
+	sessions     *sessions
+	shown        shown
+	teams        *team.Store
+	tpl          *renderer
+	users        *user.Store
+}
 
 // "Your preferences": the Profile, Security, Notifications and Settings
 // tabs, the mobile number's verification, and the status menu.
@@ -57,13 +80,13 @@ var notices = map[string]string{
 	"admin":    "Your administrator account is ready. You are Away for now: new conversations are given automatically only to Available agents. To become Available, open the status menu under your name, top right, and choose Available.",
 }
 
-func (u *ui) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, tab string, v prefsView, d pageData) error {
+func (u *prefsPages) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, tab string, v prefsView, d pageData) error {
 	ctx := r.Context()
-	me, err := u.s.Users.Get(ctx, a.UserID)
+	me, err := u.users.Get(ctx, a.UserID)
 	if err != nil {
 		return err
 	}
-	v.Tab, v.Me, v.Languages = tab, me, u.s.Catalog.Languages()
+	v.Tab, v.Me, v.Languages = tab, me, u.catalog.Languages()
 	if v.Notice == "" {
 		if k := r.URL.Query().Get("saved"); k == "password" {
 			v.Notice = passwordNotice(r.URL.Query())
@@ -74,38 +97,38 @@ func (u *ui) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, s
 		}
 	}
 	if v.Prefs.Notifications == nil {
-		if v.Prefs, err = u.s.Users.Preferences(ctx, a.UserID); err != nil {
+		if v.Prefs, err = u.users.Preferences(ctx, a.UserID); err != nil {
 			return err
 		}
 	}
 	switch tab {
 	case "profile", "phone":
-		if v.PendingPhone, err = u.s.Factors.PendingPhone(ctx, me); err != nil {
+		if v.PendingPhone, err = u.factors.PendingPhone(ctx, me); err != nil {
 			return err
 		}
-		if v.Teams, v.Inboxes, err = u.s.memberships(ctx, me); err != nil {
+		if v.Teams, v.Inboxes, err = memberships(ctx, u.teams, u.inboxes, me); err != nil {
 			return err
 		}
-		switch c, err := u.s.EmailChanges.Pending(ctx, me.ID); {
+		switch c, err := u.emailChanges.Pending(ctx, me.ID); {
 		case err == nil:
 			v.EmailChange = &c
 		case !errors.Is(err, emailchange.ErrNotFound):
 			return err
 		}
 	case "security":
-		if v.Method, err = u.s.Factors.Method(ctx, a.UserID); err != nil {
+		if v.Method, err = u.factors.Method(ctx, a.UserID); err != nil {
 			return err
 		}
-		if v.Required, err = u.s.Factors.Required(ctx); err != nil {
+		if v.Required, err = u.factors.Required(ctx); err != nil {
 			return err
 		}
-		if v.Change, err = u.s.Factors.PendingChange(ctx, me); err != nil {
+		if v.Change, err = u.factors.PendingChange(ctx, me); err != nil {
 			return err
 		}
-		if v.RecoveryLeft, err = u.s.Factors.RecoveryCodesLeft(ctx, a.UserID); err != nil {
+		if v.RecoveryLeft, err = u.factors.RecoveryCodesLeft(ctx, a.UserID); err != nil {
 			return err
 		}
-		if v.Sessions, err = u.s.sessionInfos(r, a.UserID); err != nil {
+		if v.Sessions, err = u.sessions.list(r, a.UserID); err != nil {
 			return err
 		}
 		v.SMSReady = me.Mobile != ""
@@ -115,12 +138,12 @@ func (u *ui) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, s
 	if d.Form == nil {
 		d.Form = map[string]string{}
 	}
-	return u.render(w, r, status, "preferences_"+tab, d)
+	return u.tpl.render(w, r, status, "preferences_"+tab, d)
 }
 
 // problemPage renders a tab again after a refused form: field messages
 // next to their fields, anything else at the top.
-func (u *ui) problemPage(w http.ResponseWriter, r *http.Request, a policy.Actor, tab string, v prefsView, form map[string]string, err error) error {
+func (u *prefsPages) problemPage(w http.ResponseWriter, r *http.Request, a policy.Actor, tab string, v prefsView, form map[string]string, err error) error {
 	p, ok := problem.As(err)
 	if !ok {
 		return err
@@ -138,15 +161,15 @@ func (u *ui) problemPage(w http.ResponseWriter, r *http.Request, a policy.Actor,
 	return u.prefsPage(w, r, a, status, tab, v, d)
 }
 
-func (u *ui) redirectSaved(w http.ResponseWriter, r *http.Request, path, what string) error {
+func (u *prefsPages) redirectSaved(w http.ResponseWriter, r *http.Request, path, what string) error {
 	http.Redirect(w, r, path+"?saved="+what, http.StatusSeeOther)
 	return nil
 }
 
 // ---- Profile ----
 
-func (u *ui) profile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	me, err := u.s.Users.Get(r.Context(), a.UserID)
+func (u *prefsPages) profile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	me, err := u.users.Get(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
@@ -162,7 +185,7 @@ func profileForm(me user.User) map[string]string {
 		"public_name": me.PublicName, "language": me.Language, "landline": me.Landline}
 }
 
-func (u *ui) saveProfile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) saveProfile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	fields, err := readForm(r)
 	if err != nil {
 		return err
@@ -174,53 +197,53 @@ func (u *ui) saveProfile(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	patch := user.ProfilePatch{FirstName: new(form["first_name"]), LastName: new(form["last_name"]),
 		Location: new(form["location"]), PublicName: new(form["public_name"]), Language: new(form["language"]), Landline: new(form["landline"])}
 	if len(fields) > 0 {
-		user.CheckProfile(fields, patch, u.s.languageCodes())
+		user.CheckProfile(fields, patch, u.langs.codes())
 		err = fields.Err()
 	} else {
-		_, err = u.s.Users.UpdateProfile(r.Context(), a.UserID, patch, u.s.languageCodes())
+		_, err = u.users.UpdateProfile(r.Context(), a.UserID, patch, u.langs.codes())
 	}
 	if err != nil {
 		return u.problemPage(w, r, a, "profile", prefsView{}, form, err)
 	}
-	u.forgetNames()
+	u.names.forget()
 	return u.redirectSaved(w, r, "/preferences", "1")
 }
 
-func (u *ui) uploadAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) uploadAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	data, name, ctype, err := readAvatar(w, r, "avatar")
 	if err == nil {
-		_, err = u.s.Avatars.Set(r.Context(), a.UserID, data, name, ctype)
+		_, err = u.avatars.Set(r.Context(), a.UserID, data, name, ctype)
 	}
 	if err != nil {
-		me, gerr := u.s.Users.Get(r.Context(), a.UserID)
+		me, gerr := u.users.Get(r.Context(), a.UserID)
 		if gerr != nil {
 			return gerr
 		}
 		return u.problemPage(w, r, a, "profile", prefsView{}, profileForm(me), err)
 	}
-	u.forgetNames()
+	u.names.forget()
 	return u.redirectSaved(w, r, "/preferences", "avatar")
 }
 
-func (u *ui) deleteAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if _, err := u.s.Avatars.Delete(r.Context(), a.UserID); err != nil {
+func (u *prefsPages) deleteAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if _, err := u.avatars.Delete(r.Context(), a.UserID); err != nil {
 		return err
 	}
-	u.forgetNames()
+	u.names.forget()
 	return u.redirectSaved(w, r, "/preferences", "noavatar")
 }
 
 // ---- The mobile number ----
 
-func (u *ui) phonePage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) phonePage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.prefsPage(w, r, a, http.StatusOK, "phone", prefsView{}, pageData{})
 }
 
-func (u *ui) me(r *http.Request, a policy.Actor) (user.User, error) {
-	return u.s.Users.Get(r.Context(), a.UserID)
+func (u *prefsPages) me(r *http.Request, a policy.Actor) (user.User, error) {
+	return u.users.Get(r.Context(), a.UserID)
 }
 
-func (u *ui) startPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) startPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -232,14 +255,14 @@ func (u *ui) startPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	if r.PostForm.Get("remove") != "" {
 		form["mobile"] = ""
 	}
-	if err := u.s.Factors.StartPhone(r.Context(), me, form["mobile"], u.s.clientIP(r)); err != nil {
+	if err := u.factors.StartPhone(r.Context(), me, form["mobile"], u.sessions.clientIP(r)); err != nil {
 		return u.problemPage(w, r, a, "phone", prefsView{}, form, err)
 	}
 	http.Redirect(w, r, "/preferences/phone", http.StatusSeeOther)
 	return nil
 }
 
-func (u *ui) verifyPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) verifyPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -247,7 +270,7 @@ func (u *ui) verifyPhone(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	if err != nil {
 		return err
 	}
-	done, err := u.s.Factors.VerifyPhone(r.Context(), me, r.PostForm.Get("code"), u.s.clientIP(r))
+	done, err := u.factors.VerifyPhone(r.Context(), me, r.PostForm.Get("code"), u.sessions.clientIP(r))
 	if err != nil {
 		return u.problemPage(w, r, a, "phone", prefsView{}, nil, err)
 	}
@@ -258,19 +281,19 @@ func (u *ui) verifyPhone(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	return nil
 }
 
-func (u *ui) resendPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) resendPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	me, err := u.me(r, a)
 	if err != nil {
 		return err
 	}
-	if err := u.s.Factors.ResendPhone(r.Context(), me, u.s.clientIP(r)); err != nil {
+	if err := u.factors.ResendPhone(r.Context(), me, u.sessions.clientIP(r)); err != nil {
 		return u.problemPage(w, r, a, "phone", prefsView{}, nil, err)
 	}
 	return u.prefsPage(w, r, a, http.StatusOK, "phone", prefsView{Notice: "A new code is on its way."}, pageData{})
 }
 
-func (u *ui) cancelPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := u.s.Factors.CancelPhone(r.Context(), a.UserID); err != nil {
+func (u *prefsPages) cancelPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := u.factors.CancelPhone(r.Context(), a.UserID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/preferences", http.StatusSeeOther)
@@ -279,17 +302,17 @@ func (u *ui) cancelPhone(w http.ResponseWriter, r *http.Request, a policy.Actor)
 
 // ---- Security ----
 
-func (u *ui) security(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) security(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{}, pageData{})
 }
 
-func (u *ui) changePassword(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) changePassword(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	repeat := r.PostForm.Get("repeat_password")
 	keep := r.PostForm.Get("keep_api_tokens") != ""
-	out, err := u.s.Auth.ChangePassword(r.Context(), a.UserID, auth.Credential{SessionID: u.s.currentSession(r)}, auth.PasswordChange{
+	out, err := u.auth.ChangePassword(r.Context(), a.UserID, auth.Credential{SessionID: u.sessions.current(r)}, auth.PasswordChange{
 		Current: r.PostForm.Get("current_password"), New: r.PostForm.Get("new_password"), Repeat: &repeat, KeepAPITokens: keep})
 	if err != nil {
 		form := map[string]string{}
@@ -323,22 +346,22 @@ func passwordNotice(q url.Values) string {
 	return notices["password"]
 }
 
-func (u *ui) revokeSession(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) revokeSession(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Session")
 	}
-	if err := u.s.Auth.RevokeSession(r.Context(), a.UserID, id); err != nil {
+	if err := u.auth.RevokeSession(r.Context(), a.UserID, id); err != nil {
 		return err
 	}
-	if id == u.s.currentSession(r) {
+	if id == u.sessions.current(r) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
 	}
 	return u.redirectSaved(w, r, "/preferences/security", "session")
 }
 
-func (u *ui) startTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) startTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -352,14 +375,14 @@ func (u *ui) startTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Act
 	} else if !target.Valid() {
 		return u.problemPage(w, r, a, "security", prefsView{}, nil, problem.Invalid("method", "Choose a method from the list."))
 	}
-	if err := u.s.Factors.StartChange(r.Context(), me, target, u.s.clientIP(r)); err != nil {
+	if err := u.factors.StartChange(r.Context(), me, target, u.sessions.clientIP(r)); err != nil {
 		return u.problemPage(w, r, a, "security", prefsView{}, map[string]string{"method": string(target)}, err)
 	}
 	http.Redirect(w, r, "/preferences/security#two-factor", http.StatusSeeOther)
 	return nil
 }
 
-func (u *ui) verifyTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) verifyTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -367,7 +390,7 @@ func (u *ui) verifyTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Ac
 	if err != nil {
 		return err
 	}
-	out, err := u.s.Factors.VerifyChange(r.Context(), me, r.PostForm.Get("code"), u.s.clientIP(r))
+	out, err := u.factors.VerifyChange(r.Context(), me, r.PostForm.Get("code"), u.sessions.clientIP(r))
 	if err != nil {
 		return u.problemPage(w, r, a, "security", prefsView{}, nil, err)
 	}
@@ -382,19 +405,19 @@ func (u *ui) verifyTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Ac
 	return nil
 }
 
-func (u *ui) resendTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) resendTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	me, err := u.me(r, a)
 	if err != nil {
 		return err
 	}
-	if err := u.s.Factors.ResendChange(r.Context(), me, u.s.clientIP(r)); err != nil {
+	if err := u.factors.ResendChange(r.Context(), me, u.sessions.clientIP(r)); err != nil {
 		return u.problemPage(w, r, a, "security", prefsView{}, nil, err)
 	}
 	return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{Notice: "A new code is on its way."}, pageData{})
 }
 
-func (u *ui) cancelTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := u.s.Factors.CancelChange(r.Context(), a.UserID); err != nil {
+func (u *prefsPages) cancelTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := u.factors.CancelChange(r.Context(), a.UserID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/preferences/security", http.StatusSeeOther)
@@ -403,7 +426,7 @@ func (u *ui) cancelTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Ac
 
 // ---- Notifications and settings ----
 
-func (u *ui) notifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) notifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.prefsPage(w, r, a, http.StatusOK, "notifications", prefsView{}, pageData{})
 }
 
@@ -419,12 +442,12 @@ func readAlerts(form url.Values) map[user.Trigger]user.Alert {
 	return out
 }
 
-func (u *ui) saveNotifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) saveNotifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	alerts := readAlerts(r.PostForm)
-	_, err := u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{Notifications: alerts}, u.s.languageCodes())
+	_, err := u.users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{Notifications: alerts}, u.langs.codes())
 	if err != nil {
 		// Show what was chosen, with the messages beside it.
 		return u.problemPage(w, r, a, "notifications", prefsView{Prefs: user.Preferences{Notifications: alerts}}, nil, err)
@@ -432,16 +455,16 @@ func (u *ui) saveNotifications(w http.ResponseWriter, r *http.Request, a policy.
 	return u.redirectSaved(w, r, "/preferences/notifications", "1")
 }
 
-func (u *ui) settings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) settings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.prefsPage(w, r, a, http.StatusOK, "settings", prefsView{}, pageData{})
 }
 
-func (u *ui) saveSettings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) saveSettings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	on := r.PostForm.Get("capitalize_first") != ""
-	if _, err := u.s.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{CapitalizeFirst: &on}, u.s.languageCodes()); err != nil {
+	if _, err := u.users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{CapitalizeFirst: &on}, u.langs.codes()); err != nil {
 		return err
 	}
 	return u.redirectSaved(w, r, "/preferences/settings", "1")
@@ -452,14 +475,14 @@ func (u *ui) saveSettings(w http.ResponseWriter, r *http.Request, a policy.Actor
 // setStatus changes the status from the menu under the avatar: htmx
 // gets 204 (the page follows the status.changed event), a plain form
 // goes back where it came from.
-func (u *ui) setStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) setStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	if _, err := u.s.Availability.Set(r.Context(), a.UserID, user.Status(r.PostForm.Get("status"))); err != nil {
+	if _, err := u.avail.Set(r.Context(), a.UserID, user.Status(r.PostForm.Get("status"))); err != nil {
 		return err
 	}
-	u.forgetNames()
+	u.names.forget()
 	if isHTMX(r) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -475,5 +498,29 @@ func (u *ui) setStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 		back = "/preferences"
 	}
 	http.Redirect(w, r, safeNext(back), http.StatusSeeOther)
+	return nil
+}
+
+// avatar serves a user's picture to whoever is signed in (agents see each
+// other's); versioned URLs are cached for good.
+func (u *prefsPages) avatar(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return avatar.ErrNone
+	}
+	img, err := u.avatars.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/jpeg")
+	h.Set("Content-Length", strconv.Itoa(len(img)))
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	if r.URL.Query().Get("v") != "" {
+		h.Set("Cache-Control", "private, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "private, no-cache")
+	}
+	w.Write(img)
 	return nil
 }

@@ -10,10 +10,19 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
+
+// reportPages are the supervisors' report pages.
+type reportPages struct {
+	avail   *availability.Service
+	catalog *i18n.Catalog
+	langs   *languages
+	tpl     *renderer
+}
 
 // The time in status report: a table, a chart (an SVG drawn here, so it
 // needs no script) and a CSV export.
@@ -105,7 +114,7 @@ func duration(secs int64) string {
 }
 
 // readReport reads the report's form (from, to: dates; group).
-func (u *ui) readReport(r *http.Request) (reportView, error) {
+func (u *reportPages) readReport(r *http.Request) (reportView, error) {
 	q := r.URL.Query()
 	v := reportView{Group: availability.Group(q.Get("group")), From: q.Get("from"), To: q.Get("to")}
 	if v.Group != availability.ByTeam {
@@ -120,7 +129,7 @@ func (u *ui) readReport(r *http.Request) (reportView, error) {
 	if err != nil {
 		return v, err
 	}
-	if v.Report, err = u.s.Availability.TimeInStatus(r.Context(), from, to, v.Group); err != nil {
+	if v.Report, err = u.avail.TimeInStatus(r.Context(), from, to, v.Group); err != nil {
 		return v, err
 	}
 	v.Chart = newChart(v.Report)
@@ -128,28 +137,28 @@ func (u *ui) readReport(r *http.Request) (reportView, error) {
 	return v, nil
 }
 
-func (u *ui) timeInStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *reportPages) timeInStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	v, err := u.readReport(r)
 	d := pageData{Title: "Time in status", Actor: a, Data: &v, Form: map[string]string{"from": v.From, "to": v.To}}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
 		d.Fields = p.Fields
 		v.Report.Statuses = user.Statuses
-		return u.render(w, r, http.StatusUnprocessableEntity, "report_time_in_status", d)
+		return u.tpl.render(w, r, http.StatusUnprocessableEntity, "report_time_in_status", d)
 	} else if err != nil {
 		return err
 	}
-	return u.render(w, r, http.StatusOK, "report_time_in_status", d)
+	return u.tpl.render(w, r, http.StatusOK, "report_time_in_status", d)
 }
 
 // timeInStatusCSV exports the report: a line per agent (or team) and
 // status, with seconds and readable durations.
-func (u *ui) timeInStatusCSV(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *reportPages) timeInStatusCSV(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	v, err := u.readReport(r)
 	if err != nil {
 		return err
 	}
-	lang := u.langOf(r)
-	t := func(s string) string { return u.s.Catalog.T(lang, s) }
+	lang := u.langs.ofRequest(r)
+	t := func(s string) string { return u.catalog.T(lang, s) }
 	who := t("Agent")
 	if v.Group == availability.ByTeam {
 		who = t("Team")

@@ -16,20 +16,20 @@ type tokensPage struct {
 	Revoked bool
 }
 
-func (u *ui) renderTokens(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p tokensPage, d pageData) error {
-	ts, err := u.s.Auth.Tokens(r.Context(), a.UserID)
+func (u *prefsPages) renderTokens(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p tokensPage, d pageData) error {
+	ts, err := u.auth.Tokens(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
 	p.Tokens = ts
 	d.Title, d.Actor, d.Data = "API tokens", a, p
-	return u.render(w, r, status, "settings_tokens", d)
+	return u.tpl.render(w, r, status, "settings_tokens", d)
 }
 
-func (u *ui) tokens(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) tokens(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	p := tokensPage{Revoked: r.URL.Query().Get("revoked") == "1"}
 	var made createdToken
-	if ok, err := u.takeShown(r, a, flashToken, &made); err != nil {
+	if ok, err := u.shown.take(r, a, flashToken, &made); err != nil {
 		return err
 	} else if ok {
 		// The secret is shown this once: a reload shows the list only.
@@ -39,7 +39,7 @@ func (u *ui) tokens(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 	return u.renderTokens(w, r, a, http.StatusOK, p, pageData{})
 }
 
-func (u *ui) createToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) createToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	fields, err := readForm(r)
 	if err != nil {
 		return err
@@ -48,22 +48,22 @@ func (u *ui) createToken(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	var t auth.APIToken
 	var secret string
 	if err = fields.Err(); err == nil {
-		t, secret, err = u.s.Auth.CreateToken(r.Context(), a.UserID, name)
+		t, secret, err = u.auth.CreateToken(r.Context(), a.UserID, name)
 	}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
 		return u.renderTokens(w, r, a, http.StatusUnprocessableEntity, tokensPage{}, pageData{Fields: p.Fields, Form: map[string]string{"name": name}})
 	} else if err != nil {
 		return err
 	}
-	return u.redirectShown(w, r, a, flashToken, createdToken{APIToken: t, Token: secret}, "/settings/tokens")
+	return u.shown.redirect(w, r, a, flashToken, createdToken{APIToken: t, Token: secret}, "/settings/tokens")
 }
 
-func (u *ui) revokeToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *prefsPages) revokeToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Token")
 	}
-	if err := u.s.Auth.RevokeToken(r.Context(), a.UserID, id); err != nil {
+	if err := u.auth.RevokeToken(r.Context(), a.UserID, id); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/settings/tokens?revoked=1", http.StatusSeeOther)

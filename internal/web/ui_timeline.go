@@ -95,14 +95,14 @@ func quoteOf(m conversation.Message, c conversation.Conversation, n *names) *quo
 
 // messageViews renders messages of conversation c for the actor, with
 // the quotes of the messages they answer.
-func (u *ui) messageViews(ctx context.Context, a policy.Actor, c conversation.Conversation, ms []conversation.Message) ([]messageView, error) {
+func (u *inboxPages) messageViews(ctx context.Context, a policy.Actor, c conversation.Conversation, ms []conversation.Message) ([]messageView, error) {
 	var replied []int64
 	for _, m := range ms {
 		if m.ReplyToID != nil {
 			replied = append(replied, *m.ReplyToID)
 		}
 	}
-	quoted, err := u.s.Conversations.Replied(ctx, a, replied)
+	quoted, err := u.convs.Replied(ctx, a, replied)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (u *ui) messageViews(ctx context.Context, a policy.Actor, c conversation.Co
 	for _, q := range quoted {
 		all = append(all, q)
 	}
-	n, err := u.msgNames(ctx, all...)
+	n, err := u.names.ofMessages(ctx, all...)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (u *ui) messageViews(ctx context.Context, a policy.Actor, c conversation.Co
 }
 
 // activityViews names the people of activities.
-func (u *ui) activityViews(ctx context.Context, acts []conversation.Activity) ([]activityView, error) {
+func (u *inboxPages) activityViews(ctx context.Context, acts []conversation.Activity) ([]activityView, error) {
 	var users []int64
 	for _, act := range acts {
 		for _, id := range []*int64{act.ActorID, act.AssigneeID, act.PrevAssigneeID} {
@@ -136,7 +136,7 @@ func (u *ui) activityViews(ctx context.Context, acts []conversation.Activity) ([
 			}
 		}
 	}
-	n, err := u.names(ctx, users, nil)
+	n, err := u.names.get(ctx, users, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +149,9 @@ func (u *ui) activityViews(ctx context.Context, acts []conversation.Activity) ([
 
 // history reads a page of c's timeline, oldest first: the messages before
 // the message before (0: the newest), and the activities among them.
-func (u *ui) history(r *http.Request, a policy.Actor, c conversation.Conversation, before int64, inEarlier bool) (messagesView, error) {
+func (u *inboxPages) history(r *http.Request, a policy.Actor, c conversation.Conversation, before int64, inEarlier bool) (messagesView, error) {
 	ctx := r.Context()
-	page, err := u.s.Conversations.Messages(ctx, a, c.ID, conversation.MessageOptions{Before: before, Limit: 30})
+	page, err := u.convs.Messages(ctx, a, c.ID, conversation.MessageOptions{Before: before, Limit: 30})
 	if err != nil {
 		return messagesView{}, err
 	}
@@ -165,7 +165,7 @@ func (u *ui) history(r *http.Request, a policy.Actor, c conversation.Conversatio
 	if page.NextCursor != "" && len(ms) > 0 {
 		o.AfterMessage = ms[0].ID
 	}
-	acts, err := u.s.Conversations.Activities(ctx, a, c.ID, o)
+	acts, err := u.convs.Activities(ctx, a, c.ID, o)
 	if err != nil {
 		return messagesView{}, err
 	}
@@ -189,7 +189,7 @@ func (u *ui) history(r *http.Request, a policy.Actor, c conversation.Conversatio
 		mv.Items = append(mv.Items, timelineItem{Activity: &avs[j]})
 	}
 	if mv.Older == "" && !inEarlier {
-		switch _, err := u.s.Conversations.Earlier(ctx, a, c.ID); {
+		switch _, err := u.convs.Earlier(ctx, a, c.ID); {
 		case err == nil:
 			mv.EarlierOf = c.ID
 		case !isKind(err, problem.KindNotFound):
@@ -203,16 +203,16 @@ func (u *ui) history(r *http.Request, a policy.Actor, c conversation.Conversatio
 // conversation before this one, as the reader may see it, or nothing
 // when there is none. With open=1 this one is the open conversation, and
 // the answer ends where it starts.
-func (u *ui) earlier(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) earlier(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	c, err := u.convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
-	e, err := u.s.Conversations.Earlier(r.Context(), a, id)
+	e, err := u.convs.Earlier(r.Context(), a, id)
 	if isKind(err, problem.KindNotFound) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusOK) // the control goes: nothing before
@@ -224,7 +224,7 @@ func (u *ui) earlier(w http.ResponseWriter, r *http.Request, a policy.Actor) err
 	if v.Messages, err = u.history(r, a, e, 0, true); err != nil {
 		return err
 	}
-	switch _, err := u.s.Conversations.Earlier(r.Context(), a, e.ID); {
+	switch _, err := u.convs.Earlier(r.Context(), a, e.ID); {
 	case err == nil:
 		v.More = true
 	case !isKind(err, problem.KindNotFound):
@@ -233,18 +233,18 @@ func (u *ui) earlier(w http.ResponseWriter, r *http.Request, a policy.Actor) err
 	if r.URL.Query().Get("open") == "1" {
 		v.Open = &c
 	}
-	n, err := u.convNames(r.Context(), e)
+	n, err := u.names.ofConversations(r.Context(), e)
 	if err != nil {
 		return err
 	}
 	v.Inbox = n.Inbox(e.InboxID)
-	return u.partial(w, r, http.StatusOK, "inbox", "earlier", v)
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "earlier", v)
 }
 
 // activities answers the live timeline: the conversation's activities
 // after the last one the page shows (after) and from its first message
 // shown on (from), or 204 when there are none.
-func (u *ui) activities(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) activities(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
@@ -263,7 +263,7 @@ func (u *ui) activities(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 			*p.to = n
 		}
 	}
-	acts, err := u.s.Conversations.Activities(r.Context(), a, id, o)
+	acts, err := u.convs.Activities(r.Context(), a, id, o)
 	if err != nil {
 		return err
 	}
@@ -275,5 +275,5 @@ func (u *ui) activities(w http.ResponseWriter, r *http.Request, a policy.Actor) 
 	if err != nil {
 		return err
 	}
-	return u.partial(w, r, http.StatusOK, "inbox", "activities", avs)
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "activities", avs)
 }

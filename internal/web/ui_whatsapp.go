@@ -15,312 +15,9 @@ import (
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
-	"github.com/switchboardhq/switchboard/internal/user"
 )
 
 // ---- Admin: a WhatsApp number's page ----
-
-// waAdminPage is the create and edit page of a WhatsApp inbox: the
-// number's settings (secrets are write-only), where Meta's webhooks go,
-// the connection test, templates and ice breakers.
-type waAdminPage struct {
-	Inbox   inbox.Inbox // ID 0 when new
-	Form    map[string]string
-	Members []int64
-	Users   []user.User
-	Saved   bool
-	// WebhookURL and VerifyToken are what to paste into Meta's app
-	// dashboard; the token is shown right after creation only.
-	WebhookURL  string
-	VerifyToken string
-	Created     bool
-	State       *whatsapp.State
-	Ice         waIcePanel
-	Templates   waTemplatesPanel
-	Connection  *whatsapp.Connection
-}
-
-// waIcePanel is the ice breakers editor.
-type waIcePanel struct {
-	InboxID int64
-	Prompts []string // always MaxIceBreakers entries, empty ones blank
-	State   *whatsapp.State
-	Fields  map[string]string
-	Saved   bool
-}
-
-// waTemplatesPanel is the templates section of the admin page.
-type waTemplatesPanel struct {
-	InboxID   int64
-	State     *whatsapp.State
-	Templates []whatsapp.Template
-	Error     string
-	Synced    *whatsapp.SyncResult
-}
-
-func (u *ui) waIcePanel(inboxID int64, st *whatsapp.State, prompts []string, fields map[string]string) waIcePanel {
-	p := waIcePanel{InboxID: inboxID, State: st, Fields: fields}
-	if prompts == nil && st != nil {
-		prompts = st.IceBreakers
-	}
-	p.Prompts = make([]string, whatsapp.MaxIceBreakers)
-	copy(p.Prompts, prompts)
-	return p
-}
-
-func (u *ui) waAdmin(r *http.Request, f *waAdminPage) error {
-	us, err := u.s.Users.List(r.Context())
-	if err != nil {
-		return err
-	}
-	f.Users = us
-	f.WebhookURL = u.s.webhookURL()
-	if f.Inbox.ID == 0 {
-		return nil
-	}
-	st, err := u.s.WhatsApp.State(r.Context(), f.Inbox.ID)
-	if err != nil {
-		return err
-	}
-	f.State = &st
-	if f.Ice.InboxID == 0 {
-		f.Ice = u.waIcePanel(f.Inbox.ID, &st, nil, nil)
-	}
-	ts, err := u.s.WhatsApp.Templates(r.Context(), f.Inbox.ID, false)
-	if err != nil {
-		return err
-	}
-	f.Templates = waTemplatesPanel{InboxID: f.Inbox.ID, State: &st, Templates: ts}
-	return nil
-}
-
-func (u *ui) renderWhatsAppAdmin(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f waAdminPage, fields map[string]string) error {
-	if err := u.waAdmin(r, &f); err != nil {
-		return err
-	}
-	title := "New WhatsApp number"
-	if f.Inbox.ID != 0 {
-		title = f.Inbox.Name
-	}
-	return u.render(w, r, status, "whatsapp_inbox", pageData{Title: title, Actor: a, Fields: fields, Data: f})
-}
-
-func (u *ui) newWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Form: map[string]string{"messages_per_second": strconv.Itoa(whatsapp.DefaultMessagesPerSecond)}}, nil)
-}
-
-// waFormFields are the plain fields of the number's form.
-var waFormFields = []string{"name", "phone_number_id", "waba_id", "display_phone_number", "messages_per_second"}
-
-// readWhatsAppForm reads the posted number form; secrets left empty are
-// not changed.
-func readWhatsAppForm(r *http.Request, f *waAdminPage, fields problem.Fields) (cfg whatsapp.Config, secrets map[string]string) {
-	f.Form = map[string]string{}
-	for _, k := range waFormFields {
-		f.Form[k] = strings.TrimSpace(r.PostForm.Get(k))
-	}
-	f.Members = formIDs(r, "member_ids", fields)
-	secrets = map[string]string{}
-	for _, k := range []string{"access_token", "app_secret", "verify_token"} {
-		if v := strings.TrimSpace(r.PostForm.Get(k)); v != "" {
-			secrets[k] = v
-		}
-	}
-	rate := 0
-	if v := f.Form["messages_per_second"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			fields.Add("whatsapp.messages_per_second", "Use a whole number from 1 to %d (Meta's default is %d).", whatsapp.MaxMessagesPerSecond, whatsapp.DefaultMessagesPerSecond)
-		}
-		rate = n
-	}
-	cfg = whatsapp.Config{PhoneNumberID: f.Form["phone_number_id"], WABAID: f.Form["waba_id"], DisplayPhoneNumber: f.Form["display_phone_number"],
-		AccessToken: secrets["access_token"], AppSecret: secrets["app_secret"], VerifyToken: secrets["verify_token"], MessagesPerSecond: rate}
-	return cfg, secrets
-}
-
-func (u *ui) createWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	fields, err := readForm(r)
-	if err != nil {
-		return err
-	}
-	var f waAdminPage
-	cfg, _ := readWhatsAppForm(r, &f, fields)
-	var in inbox.Inbox
-	var made string
-	err = fields.Err()
-	if err == nil {
-		in, made, err = u.s.Inboxes.Create(r.Context(), inbox.NewInbox{Type: whatsapp.Type, Name: f.Form["name"],
-			Settings: map[inbox.Type]any{whatsapp.Type: &cfg}, MemberIDs: f.Members})
-	}
-	if fields, ok := mergeFields(fields, err); ok {
-		return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, f, fields)
-	} else if err != nil {
-		return err
-	}
-	u.forgetNames()
-	// The page after creation shows the verify token once: the one made
-	// up, or the one the admin typed.
-	token := made
-	if token == "" {
-		token = cfg.VerifyToken
-	}
-	return u.redirectShown(w, r, a, flashVerifyToken, token, inboxPath(in.ID))
-}
-
-// waForm fills the form from an inbox.
-func waForm(in inbox.Inbox) map[string]string {
-	f := map[string]string{"name": in.Name}
-	if wa, err := whatsapp.SettingsOf(in); err == nil {
-		f["phone_number_id"], f["waba_id"], f["display_phone_number"] = wa.PhoneNumberID, wa.WABAID, wa.DisplayPhoneNumber
-		f["messages_per_second"] = strconv.Itoa(wa.MessagesPerSecond)
-	}
-	return f
-}
-
-// editWhatsApp shows a WhatsApp inbox's page (editInbox sends WhatsApp
-// inboxes here).
-// The page after creating the number shows its verify token, once.
-func (u *ui) editWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
-	p := waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Saved: r.URL.Query().Get("saved") == "1"}
-	ok, err := u.takeShown(r, a, flashVerifyToken, &p.VerifyToken)
-	if err != nil {
-		return err
-	}
-	if ok {
-		p.Created = true
-		w.Header().Set("Cache-Control", "no-store")
-	}
-	return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, p, nil)
-}
-
-// updateWhatsApp saves a WhatsApp inbox's form (updateInbox sends
-// WhatsApp inboxes here).
-func (u *ui) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
-	fields, err := readForm(r)
-	if err != nil {
-		return err
-	}
-	f := waAdminPage{Inbox: in}
-	cfg, secrets := readWhatsAppForm(r, &f, fields)
-	wp := &whatsapp.Patch{PhoneNumberID: &cfg.PhoneNumberID, WABAID: &cfg.WABAID, DisplayPhoneNumber: &cfg.DisplayPhoneNumber}
-	if f.Form["messages_per_second"] != "" {
-		wp.MessagesPerSecond = &cfg.MessagesPerSecond
-	}
-	if v, ok := secrets["access_token"]; ok {
-		wp.AccessToken = &v
-	}
-	if v, ok := secrets["app_secret"]; ok {
-		wp.AppSecret = &v
-	}
-	if v, ok := secrets["verify_token"]; ok {
-		wp.VerifyToken = &v
-	}
-	name := f.Form["name"]
-	err = fields.Err()
-	if err == nil {
-		_, _, err = u.s.Inboxes.Update(r.Context(), in.ID, inbox.Patch{Name: &name, MemberIDs: &f.Members, Settings: map[inbox.Type]any{whatsapp.Type: wp}})
-	}
-	if fields, ok := mergeFields(fields, err); ok {
-		return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, f, fields)
-	} else if err != nil {
-		return err
-	}
-	u.forgetNames()
-	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"?saved=1", http.StatusSeeOther)
-	return nil
-}
-
-// waAdminInbox is the WhatsApp inbox of an admin route.
-func (u *ui) waAdminInbox(r *http.Request) (inbox.Inbox, error) {
-	in, err := u.adminInbox(r)
-	if err == nil && in.Type != whatsapp.Type {
-		err = problem.NotFound("WhatsApp inbox")
-	}
-	return in, err
-}
-
-// waTest runs "test connection" and answers with its result.
-func (u *ui) waTest(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	in, err := u.waAdminInbox(r)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-	defer cancel()
-	c, err := u.s.WhatsApp.TestConnection(ctx, in.ID)
-	if err != nil {
-		return err
-	}
-	if !isHTMX(r) {
-		return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Connection: &c}, nil)
-	}
-	return u.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-connection", &c)
-}
-
-// waSync synchronises the templates now and answers with the panel.
-func (u *ui) waSync(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	in, err := u.waAdminInbox(r)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
-	defer cancel()
-	res, serr := u.s.WhatsApp.SyncTemplates(ctx, in.ID)
-	st, err := u.s.WhatsApp.State(r.Context(), in.ID)
-	if err != nil {
-		return err
-	}
-	ts, err := u.s.WhatsApp.Templates(r.Context(), in.ID, false)
-	if err != nil {
-		return err
-	}
-	p := waTemplatesPanel{InboxID: in.ID, State: &st, Templates: ts}
-	if serr != nil {
-		p.Error = syncProblem(serr).Error()
-	} else {
-		p.Synced = &res
-	}
-	if !isHTMX(r) {
-		http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10), http.StatusSeeOther)
-		return nil
-	}
-	return u.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-templates", p)
-}
-
-// waIceBreakers saves the ice breakers and answers with the editor,
-// showing whether Graph accepted them.
-func (u *ui) waIceBreakers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	in, err := u.waAdminInbox(r)
-	if err != nil {
-		return err
-	}
-	if err := parseForm(r); err != nil {
-		return err
-	}
-	prompts := r.PostForm["prompt"]
-	st, err := u.s.WhatsApp.SetIceBreakers(r.Context(), in.ID, prompts)
-	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
-		cur, serr := u.s.WhatsApp.State(r.Context(), in.ID)
-		if serr != nil {
-			return serr
-		}
-		panel := u.waIcePanel(in.ID, &cur, prompts, p.Fields)
-		if !isHTMX(r) {
-			return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Ice: panel}, nil)
-		}
-		return u.partial(w, r, http.StatusUnprocessableEntity, "whatsapp_inbox", "wa-ice", panel)
-	} else if err != nil {
-		return err
-	}
-	if !isHTMX(r) {
-		http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10), http.StatusSeeOther)
-		return nil
-	}
-	panel := u.waIcePanel(in.ID, &st, nil, nil)
-	panel.Saved = true
-	return u.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-ice", panel)
-}
 
 // ---- The workspace ----
 
@@ -337,11 +34,11 @@ type waConv struct {
 
 // waConvOf is the WhatsApp part of a conversation's pane, nil for other
 // channels.
-func (u *ui) waConvOf(ctx context.Context, c conversation.Conversation) (*waConv, error) {
-	if u.s.WhatsApp == nil {
+func (u *inboxPages) waConvOf(ctx context.Context, c conversation.Conversation) (*waConv, error) {
+	if u.whatsapp == nil {
 		return nil, nil
 	}
-	if ok, err := u.s.WhatsApp.IsWhatsApp(ctx, c.InboxID); err != nil || !ok {
+	if ok, err := u.whatsapp.IsWhatsApp(ctx, c.InboxID); err != nil || !ok {
 		return nil, err
 	}
 	v := &waConv{ConvID: c.ID, InboxID: c.InboxID, WindowEndsAt: c.ReplyWindowEndsAt}
@@ -392,8 +89,8 @@ type waTemplateFields struct {
 	Attachment int64
 }
 
-func (u *ui) waPanelFor(ctx context.Context, wc *waConv) (*waPanel, error) {
-	ts, err := u.s.WhatsApp.Templates(ctx, wc.InboxID, true)
+func (u *inboxPages) waPanelFor(ctx context.Context, wc *waConv) (*waPanel, error) {
+	ts, err := u.whatsapp.Templates(ctx, wc.InboxID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -436,9 +133,9 @@ func (p *waPanel) fillRows() {
 func templateKey(t *whatsapp.Template) string { return t.Name + "|" + t.Language }
 
 // waTemplate finds an approved template of an inbox by its form key.
-func (u *ui) waTemplate(ctx context.Context, inboxID int64, key string) (*whatsapp.Template, error) {
+func (u *inboxPages) waTemplate(ctx context.Context, inboxID int64, key string) (*whatsapp.Template, error) {
 	name, lang, _ := strings.Cut(key, "|")
-	ts, err := u.s.WhatsApp.Templates(ctx, inboxID, true)
+	ts, err := u.whatsapp.Templates(ctx, inboxID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -538,7 +235,7 @@ func waComposeForm(r *http.Request, p *waPanel) (whatsapp.Compose, int64) {
 // waSend sends a message from the rich composer (or a reaction from a
 // message's menu) and answers with the panel: refreshed, or with the
 // messages of what was refused.
-func (u *ui) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
@@ -546,7 +243,7 @@ func (u *ui) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	c, err := u.s.Conversations.Get(r.Context(), a, id)
+	c, err := u.convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -565,7 +262,7 @@ func (u *ui) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 	if p.Key == "" || len(p.Key) > 100 {
 		p.Key, compose.IdempotencyKey = newKey(), ""
 	}
-	m, _, err := u.s.WhatsApp.Send(r.Context(), a, id, compose)
+	m, _, err := u.whatsapp.Send(r.Context(), a, id, compose)
 	if pe, ok := problem.As(err); ok && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindConflict) {
 		if !isHTMX(r) {
 			return err
@@ -590,7 +287,7 @@ func (u *ui) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 			return pe
 		}
 		status, _, _ := classify(pe, "")
-		return u.partial(w, r, status, "inbox", "wa-panel", p)
+		return u.tpl.partial(w, r, status, "inbox", "wa-panel", p)
 	} else if err != nil {
 		return err
 	}
@@ -598,7 +295,7 @@ func (u *ui) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 		backToConversation(w, r, id)
 		return nil
 	}
-	n, err := u.msgNames(r.Context(), m)
+	n, err := u.names.ofMessages(r.Context(), m)
 	if err != nil {
 		return err
 	}
@@ -611,16 +308,16 @@ func (u *ui) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) erro
 	if p.Kind == "reaction" {
 		fresh.Kind = "buttons"
 	}
-	return u.partial(w, r, http.StatusOK, "inbox", "wa-panel", fresh)
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "wa-panel", fresh)
 }
 
 // waTemplateFieldsFor answers the template picker: the chosen template's
 // values to fill, for a conversation's inbox or the inbox of a new
 // conversation.
-func (u *ui) waTemplateFieldsFor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) waTemplateFieldsFor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var inboxID int64
 	if id, err := pathID(r, "id"); err == nil {
-		c, err := u.s.Conversations.Get(r.Context(), a, id)
+		c, err := u.convs.Get(r.Context(), a, id)
 		if err != nil {
 			return err
 		}
@@ -635,7 +332,7 @@ func (u *ui) waTemplateFieldsFor(w http.ResponseWriter, r *http.Request, a polic
 	if err != nil {
 		return err
 	}
-	return u.partial(w, r, http.StatusOK, "inbox", "wa-template-fields", templateFields(t, nil, nil, 0))
+	return u.tpl.partial(w, r, http.StatusOK, "inbox", "wa-template-fields", templateFields(t, nil, nil, 0))
 }
 
 // mayWork reports whether the actor may write in an inbox.
@@ -668,8 +365,8 @@ type waNumber struct {
 }
 
 // waInboxes are the WhatsApp inboxes the actor may write in.
-func (u *ui) waInboxes(r *http.Request, a policy.Actor) ([]waNumber, error) {
-	ins, err := u.s.Inboxes.List(r.Context(), a)
+func (u *inboxPages) waInboxes(r *http.Request, a policy.Actor) ([]waNumber, error) {
+	ins, err := u.inboxes.List(r.Context(), a)
 	if err != nil {
 		return nil, err
 	}
@@ -688,7 +385,7 @@ func (u *ui) waInboxes(r *http.Request, a policy.Actor) ([]waNumber, error) {
 	return out, nil
 }
 
-func (u *ui) renderNew(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p waNewPage, fields map[string]string) error {
+func (u *inboxPages) renderNew(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p waNewPage, fields map[string]string) error {
 	var err error
 	if p.Inboxes, err = u.waInboxes(r, a); err != nil {
 		return err
@@ -699,22 +396,22 @@ func (u *ui) renderNew(w http.ResponseWriter, r *http.Request, a policy.Actor, s
 	if p.Key == "" {
 		p.Key = newKey()
 	}
-	return u.render(w, r, status, "whatsapp_new", pageData{Title: "New WhatsApp conversation", Actor: a, Fields: fields, Data: p})
+	return u.tpl.render(w, r, status, "whatsapp_new", pageData{Title: "New WhatsApp conversation", Actor: a, Fields: fields, Data: p})
 }
 
-func (u *ui) newConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) newConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.renderNew(w, r, a, http.StatusOK, waNewPage{}, nil)
 }
 
 // lookupConversation finds a number's conversations on the inbox; the
 // page then offers to start a new one with a template.
-func (u *ui) lookupConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) lookupConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
 	p := waNewPage{Phone: r.PostForm.Get("phone")}
 	p.InboxID, _ = strconv.ParseInt(r.PostForm.Get("inbox_id"), 10, 64)
-	isWA, err := u.s.WhatsApp.IsWhatsApp(r.Context(), p.InboxID)
+	isWA, err := u.whatsapp.IsWhatsApp(r.Context(), p.InboxID)
 	if err != nil {
 		return err
 	}
@@ -723,7 +420,7 @@ func (u *ui) lookupConversation(w http.ResponseWriter, r *http.Request, a policy
 		f.Add("inbox_id", "Choose a WhatsApp number you work in.")
 		return u.renderNew(w, r, a, http.StatusUnprocessableEntity, p, f)
 	}
-	res, err := u.s.lookup(r.Context(), a, p.InboxID, p.Phone)
+	res, err := lookupPhone(r.Context(), u.convs, a, p.InboxID, p.Phone)
 	if pe, ok := problem.As(err); ok && pe.Kind == problem.KindInvalid {
 		return u.renderNew(w, r, a, http.StatusUnprocessableEntity, p, pe.Fields)
 	} else if err != nil {
@@ -735,20 +432,20 @@ func (u *ui) lookupConversation(w http.ResponseWriter, r *http.Request, a policy
 	return u.renderNew(w, r, a, http.StatusOK, p, nil)
 }
 
-func (u *ui) fillNew(r *http.Request, p *waNewPage, res lookupResult) error {
+func (u *inboxPages) fillNew(r *http.Request, p *waNewPage, res lookupResult) error {
 	p.E164, p.Looked, p.Conversations = res.Phone, true, res.Conversations
-	n, err := u.convNames(r.Context(), res.Conversations...)
+	n, err := u.names.ofConversations(r.Context(), res.Conversations...)
 	if err != nil {
 		return err
 	}
 	p.Names = n
-	p.Templates, err = u.s.WhatsApp.Templates(r.Context(), p.InboxID, true)
+	p.Templates, err = u.whatsapp.Templates(r.Context(), p.InboxID, true)
 	return err
 }
 
 // startConversation sends the first template to the number and opens
 // the conversation.
-func (u *ui) startConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *inboxPages) startConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
@@ -761,9 +458,9 @@ func (u *ui) startConversation(w http.ResponseWriter, r *http.Request, a policy.
 	panel := &waPanel{Form: map[string]string{}, Fields: map[string]string{}}
 	compose, attachment := waComposeForm(r, panel)
 	compose.IdempotencyKey = p.Key
-	res, _, err := u.s.WhatsApp.Start(r.Context(), a, p.InboxID, p.Phone, compose)
+	res, _, err := u.whatsapp.Start(r.Context(), a, p.InboxID, p.Phone, compose)
 	if pe, ok := problem.As(err); ok && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindConflict) {
-		look, lerr := u.s.lookup(r.Context(), a, p.InboxID, p.Phone)
+		look, lerr := lookupPhone(r.Context(), u.convs, a, p.InboxID, p.Phone)
 		if lerr == nil {
 			if err := u.fillNew(r, &p, look); err != nil {
 				return err

@@ -11,12 +11,17 @@ import (
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
 
+// webhooks take Meta's webhooks for every WhatsApp number.
+type webhooks struct {
+	whatsapp *whatsapp.Service
+}
+
 // whatsappVerify answers Meta's webhook handshake (GET with hub.mode,
 // hub.verify_token and hub.challenge): the challenge, as plain text, when
 // the token is one of the numbers' verify tokens.
-func (s *Server) whatsappVerify(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *webhooks) whatsappVerify(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	q := r.URL.Query()
-	ok, err := s.WhatsApp.VerifyToken(r.Context(), q.Get("hub.verify_token"))
+	ok, err := s.whatsapp.VerifyToken(r.Context(), q.Get("hub.verify_token"))
 	if err != nil {
 		return err
 	}
@@ -36,7 +41,7 @@ func (s *Server) whatsappVerify(w http.ResponseWriter, r *http.Request, _ policy
 // whatsappWebhook takes Meta's webhooks for every number: the signature
 // is checked over the raw body before it is read, and the answer is 200
 // only once everything in it is stored.
-func (s *Server) whatsappWebhook(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *webhooks) whatsappWebhook(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, whatsapp.MaxWebhookBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -45,7 +50,7 @@ func (s *Server) whatsappWebhook(w http.ResponseWriter, r *http.Request, _ polic
 		}
 		return malformed("The webhook body could not be read.")
 	}
-	res, err := s.WhatsApp.Ingest(r.Context(), body, r.Header.Get("X-Hub-Signature-256"))
+	res, err := s.whatsapp.Ingest(r.Context(), body, r.Header.Get("X-Hub-Signature-256"))
 	switch {
 	case errors.Is(err, whatsapp.ErrSignature):
 		return &problem.Error{Kind: problem.KindUnauthorized, Message: "X-Hub-Signature-256 is missing or was not made with a number's app secret."}
@@ -57,7 +62,3 @@ func (s *Server) whatsappWebhook(w http.ResponseWriter, r *http.Request, _ polic
 	writeJSON(w, http.StatusOK, res)
 	return nil
 }
-
-// webhookURL is the callback URL of WhatsApp numbers, for Meta's app
-// dashboard.
-func (s *Server) webhookURL() string { return s.BaseURL.String() + "/webhooks/whatsapp" }

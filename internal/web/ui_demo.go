@@ -1,25 +1,23 @@
 package web
 
 import (
-	"bytes"
 	"net/http"
+	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/user"
 )
 
-// widgetJS serves the embeddable chat widget.
-func (s *Server) widgetJS(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	a := s.ui.assets["widget.js"]
-	h := w.Header()
-	h.Set("Content-Type", "text/javascript; charset=utf-8")
-	h.Set("Cache-Control", "public, max-age=300")
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("ETag", `"`+a.hash+`"`)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
-	return nil
+// demoPages is the web chat demo page.
+type demoPages struct {
+	baseURL *url.URL
+	catalog *i18n.Catalog
+	tpl     *renderer
+	users   *user.Store
+	webchat *webchat.Service
 }
 
 // demoPage is what the demo template shows.
@@ -38,32 +36,32 @@ type demoPage struct {
 // customer. It loads /widget.js from this origin, so it works under the
 // workspace's strict Content-Security-Policy (the widget's styles are a
 // constructed stylesheet, which the policy does not block).
-func (s *Server) widgetDemo(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	in, err := s.Webchat.Inbox(r.Context(), r.PathValue("token"))
+func (u *demoPages) widgetDemo(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.webchat.Inbox(r.Context(), r.PathValue("token"))
 	if err != nil {
 		return err
 	}
 	d := demoPage{
 		Inbox:   in,
-		Snippet: `<script src="` + s.BaseURL.String() + `/widget.js" data-inbox="` + in.Token + `" async></script>`,
+		Snippet: `<script src="` + u.baseURL.String() + `/widget.js" data-inbox="` + in.Token + `" async></script>`,
 		Lang:    "en",
 	}
-	if l := r.URL.Query().Get("lang"); s.Catalog.Supported(l) {
+	if l := r.URL.Query().Get("lang"); u.catalog.Supported(l) {
 		d.Lang = l
 	}
 	// An inbox that requires identity shows the widget only to verified
 	// visitors: vouch for a signed-in user as a demo visitor of their own
 	// (never for anonymous readers of this public page).
 	if in.Settings.RequireIdentity && !a.Anonymous() {
-		secret, err := s.Webchat.Secret(r.Context(), in.ID)
+		secret, err := u.webchat.Secret(r.Context(), in.ID)
 		if err != nil {
 			return err
 		}
 		d.Identifier = "switchboard-demo-" + strconv.FormatInt(a.UserID, 10)
 		d.IdentifierHash = webchat.Sign(secret, d.Identifier)
-		if u, err := s.Users.Get(r.Context(), a.UserID); err == nil {
-			d.Name = u.Name + " (demo)"
+		if usr, err := u.users.Get(r.Context(), a.UserID); err == nil {
+			d.Name = usr.Name + " (demo)"
 		}
 	}
-	return s.ui.render(w, r, http.StatusOK, "demo", pageData{Title: in.Name, Actor: a, Data: d})
+	return u.tpl.render(w, r, http.StatusOK, "demo", pageData{Title: in.Name, Actor: a, Data: d})
 }
