@@ -12,6 +12,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // attachmentsAPI serves the files agents attach to replies and download from
@@ -33,7 +34,7 @@ func readUpload(w http.ResponseWriter, r *http.Request, files *attachment.Store,
 	r.Body = http.MaxBytesReader(w, r.Body, files.Limits.MaxFile+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return attachment.Attachment{}, malformed("The multipart body could not be read.")
+		return attachment.Attachment{}, httpx.Malformed("The multipart body could not be read.")
 	}
 	for {
 		part, err := mr.NextPart()
@@ -45,7 +46,7 @@ func readUpload(w http.ResponseWriter, r *http.Request, files *attachment.Store,
 			return attachment.Attachment{}, &problem.Error{Kind: problem.KindTooLarge, Message: fmt.Sprintf("Files may be at most %d MB.", files.Limits.MaxFile>>20)}
 		}
 		if err != nil {
-			return attachment.Attachment{}, malformed("The multipart body could not be read.")
+			return attachment.Attachment{}, httpx.Malformed("The multipart body could not be read.")
 		}
 		if part.FormName() != "file" {
 			part.Close()
@@ -68,7 +69,7 @@ func (s *attachmentsAPI) apiUpload(w http.ResponseWriter, r *http.Request, a pol
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, att)
+	httpx.WriteJSON(w, http.StatusCreated, att)
 	return nil
 }
 
@@ -97,7 +98,7 @@ func serveAttachment(w http.ResponseWriter, r *http.Request, files *attachment.S
 }
 
 func (s *attachmentsAPI) apiDownload(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Attachment")
 	}

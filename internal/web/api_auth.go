@@ -7,6 +7,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // authAPI signs people in and out through the API, with their personal API
@@ -15,7 +16,7 @@ type authAPI struct {
 	auth     *auth.Service
 	factors  *auth.Factors
 	resets   *auth.Resets
-	sessions *sessions
+	sessions *httpx.Sessions
 	users    *user.Store
 }
 
@@ -28,7 +29,7 @@ type loginRequest struct {
 
 func (s *authAPI) apiLogin(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	var req loginRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	f := problem.Fields{}
@@ -41,28 +42,28 @@ func (s *authAPI) apiLogin(w http.ResponseWriter, r *http.Request, _ policy.Acto
 	if err := f.Err(); err != nil {
 		return err
 	}
-	u, err := s.auth.Login(r.Context(), req.Email, req.Password, s.sessions.clientIP(r), s.sessions.deviceToken(r))
+	u, err := s.auth.Login(r.Context(), req.Email, req.Password, s.sessions.ClientIP(r), s.sessions.DeviceToken(r))
 	if err != nil {
 		return err
 	}
-	if ch, err := s.sessions.secondStep(w, r, u); err != nil || ch.Method != "" {
+	if ch, err := s.sessions.SecondStep(w, r, u); err != nil || ch.Method != "" {
 		if err == nil {
-			writeJSON(w, http.StatusOK, loginResponse{OTPRequired: true, Method: ch.Method})
+			httpx.WriteJSON(w, http.StatusOK, loginResponse{OTPRequired: true, Method: ch.Method})
 		}
 		return err
 	}
-	if err := s.sessions.start(w, r, u.ID); err != nil {
+	if err := s.sessions.Start(w, r, u.ID); err != nil {
 		return err
 	}
 	if u, err = s.users.Get(r.Context(), u.ID); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, loginResponse{User: &u})
+	httpx.WriteJSON(w, http.StatusOK, loginResponse{User: &u})
 	return nil
 }
 
 func (s *authAPI) apiLogout(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := s.sessions.end(w, r); err != nil {
+	if err := s.sessions.End(w, r); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -74,7 +75,7 @@ func (s *meAPI) apiMe(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, m)
+	httpx.WriteJSON(w, http.StatusOK, m)
 	return nil
 }
 
@@ -82,25 +83,19 @@ type tokenRequest struct {
 	Name string `json:"name"`
 }
 
-type createdToken struct {
-	auth.APIToken
-	// Token is the secret; it is not shown again.
-	Token string `json:"token"`
-}
-
 func (s *authAPI) apiTokens(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	ts, err := s.auth.Tokens(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ts)
+	httpx.WriteJSON(w, http.StatusOK, ts)
 	return nil
 }
 
 func (s *authAPI) apiCreateToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var req tokenRequest
 	if r.ContentLength != 0 {
-		if err := decode(w, r, &req); err != nil {
+		if err := httpx.Decode(w, r, &req); err != nil {
 			return err
 		}
 	}
@@ -108,12 +103,12 @@ func (s *authAPI) apiCreateToken(w http.ResponseWriter, r *http.Request, a polic
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, createdToken{APIToken: t, Token: secret})
+	httpx.WriteJSON(w, http.StatusCreated, httpx.CreatedToken{APIToken: t, Token: secret})
 	return nil
 }
 
 func (s *authAPI) apiRevokeToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Token")
 	}
@@ -130,10 +125,10 @@ type resetRequest struct {
 
 func (s *authAPI) apiRequestReset(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	var req resetRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.resets.Request(r.Context(), req.Email, s.sessions.clientIP(r)); err != nil {
+	if err := s.resets.Request(r.Context(), req.Email, s.sessions.ClientIP(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -142,7 +137,7 @@ func (s *authAPI) apiRequestReset(w http.ResponseWriter, r *http.Request, _ poli
 
 func (s *authAPI) apiConfirmReset(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	var req auth.NewPassword
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	if _, err := s.resets.Confirm(r.Context(), req); err != nil {

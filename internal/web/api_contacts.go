@@ -9,6 +9,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // contactsAPI lists and changes contacts.
@@ -18,7 +19,7 @@ type contactsAPI struct {
 
 func (s *contactsAPI) apiContacts(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	o := contact.ListOptions{Query: strings.TrimSpace(r.URL.Query().Get("q"))}
-	limit, err := queryInt(r, "limit", 25, 100)
+	limit, err := httpx.QueryInt(r, "limit", 25, 100)
 	if err != nil {
 		return err
 	}
@@ -37,12 +38,12 @@ func (s *contactsAPI) apiContacts(w http.ResponseWriter, r *http.Request, a poli
 		page.Items = cs[:limit]
 		page.NextCursor = strconv.FormatInt(cs[limit-1].ID, 10)
 	}
-	writeJSON(w, http.StatusOK, page)
+	httpx.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
 func (s *contactsAPI) apiContact(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return contact.ErrNotFound
 	}
@@ -50,23 +51,23 @@ func (s *contactsAPI) apiContact(w http.ResponseWriter, r *http.Request, a polic
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	httpx.WriteJSON(w, http.StatusOK, c)
 	return nil
 }
 
 func (s *contactsAPI) apiUpdateContact(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return contact.ErrNotFound
 	}
 	var p contact.Patch
-	if err := decode(w, r, &p); err != nil {
+	if err := httpx.Decode(w, r, &p); err != nil {
 		return err
 	}
 	c, err := s.convs.UpdateContact(r.Context(), a, id, p)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	httpx.WriteJSON(w, http.StatusOK, c)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // conversationsAPI works conversations: lists, messages, replies,
@@ -58,7 +59,7 @@ func listOptions(r *http.Request) (conversation.ListOptions, error) {
 	}
 	o.Tag = strings.ToLower(strings.TrimSpace(q.Get("tag")))
 	o.Cursor = q.Get("cursor")
-	limit, err := queryInt(r, "limit", 25, 100)
+	limit, err := httpx.QueryInt(r, "limit", 25, 100)
 	if err != nil {
 		f.Add("limit", "Use a whole number from 1 to 100.")
 	}
@@ -75,12 +76,12 @@ func (s *conversationsAPI) apiConversations(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page)
+	httpx.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
 func (s *conversationsAPI) apiConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
@@ -88,7 +89,7 @@ func (s *conversationsAPI) apiConversation(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	httpx.WriteJSON(w, http.StatusOK, c)
 	return nil
 }
 
@@ -102,13 +103,13 @@ func messageOptions(r *http.Request) (conversation.MessageOptions, error) {
 		}
 		o.Before = before
 	}
-	limit, err := queryInt(r, "limit", 50, 200)
+	limit, err := httpx.QueryInt(r, "limit", 50, 200)
 	o.Limit = limit
 	return o, err
 }
 
 func (s *conversationsAPI) apiMessages(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
@@ -120,7 +121,7 @@ func (s *conversationsAPI) apiMessages(w http.ResponseWriter, r *http.Request, a
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page)
+	httpx.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -130,7 +131,7 @@ type activityList struct {
 }
 
 func (s *conversationsAPI) apiActivities(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
@@ -154,7 +155,7 @@ func (s *conversationsAPI) apiActivities(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, activityList{Items: acts})
+	httpx.WriteJSON(w, http.StatusOK, activityList{Items: acts})
 	return nil
 }
 
@@ -168,12 +169,12 @@ func (s *conversationsAPI) apiSend(w http.ResponseWriter, r *http.Request, a pol
 // the conversation of the path with send. A repeat of a send (the same
 // idempotency key) answers 200 with the first message.
 func sendMessage[M any](w http.ResponseWriter, r *http.Request, send func(convID int64, m M) (conversation.Message, bool, error)) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
 	var m M
-	if err := decode(w, r, &m); err != nil {
+	if err := httpx.Decode(w, r, &m); err != nil {
 		return err
 	}
 	msg, created, err := send(id, m)
@@ -191,12 +192,12 @@ func writeSent(w http.ResponseWriter, created bool, v any) {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, v)
+	httpx.WriteJSON(w, status, v)
 }
 
 // convAction runs a conversation change and answers with the conversation.
 func (s *conversationsAPI) convAction(w http.ResponseWriter, r *http.Request, fn func(id int64) (conversation.Conversation, error)) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
@@ -204,7 +205,7 @@ func (s *conversationsAPI) convAction(w http.ResponseWriter, r *http.Request, fn
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	httpx.WriteJSON(w, http.StatusOK, c)
 	return nil
 }
 
@@ -227,7 +228,7 @@ type assignRequest struct {
 
 func (s *conversationsAPI) apiAssign(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var req assignRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	return s.convAction(w, r, func(id int64) (conversation.Conversation, error) {
@@ -236,7 +237,7 @@ func (s *conversationsAPI) apiAssign(w http.ResponseWriter, r *http.Request, a p
 }
 
 func (s *conversationsAPI) apiAssignees(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
@@ -244,12 +245,12 @@ func (s *conversationsAPI) apiAssignees(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, agents)
+	httpx.WriteJSON(w, http.StatusOK, agents)
 	return nil
 }
 
 func (s *conversationsAPI) apiMarkRead(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
@@ -266,7 +267,7 @@ type tagRequest struct {
 
 func (s *conversationsAPI) apiAddTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var req tagRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	return s.convAction(w, r, func(id int64) (conversation.Conversation, error) {
@@ -286,7 +287,7 @@ func (s *conversationsAPI) apiRemoveTag(w http.ResponseWriter, r *http.Request, 
 // indicator, best effort and at most every 25 s per conversation). The
 // answer is the same whether a signal went or was throttled.
 func (s *conversationsAPI) apiTyping(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}

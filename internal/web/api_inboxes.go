@@ -13,6 +13,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // inboxesAPI manages inboxes and their automatic assignment.
@@ -114,7 +115,7 @@ func (s *inboxesAPI) apiInboxes(w http.ResponseWriter, r *http.Request, a policy
 		}
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -137,17 +138,9 @@ type secretResponse struct {
 	Secret string `json:"secret"`
 }
 
-// snippet is the HTML a site embeds to show the widget.
-func widgetSnippet(base *url.URL, in inbox.Inbox) string {
-	if in.Type != webchat.Type {
-		return ""
-	}
-	return `<script src="` + base.String() + `/widget.js" data-inbox="` + in.Token + `" async></script>`
-}
-
 func (s *inboxesAPI) apiCreateInbox(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	var n newInboxRequest
-	if err := decode(w, r, &n); err != nil {
+	if err := httpx.Decode(w, r, &n); err != nil {
 		return err
 	}
 	in, secret, err := s.inboxes.Create(r.Context(), inbox.NewInbox{Type: n.Type, Name: n.Name,
@@ -159,20 +152,20 @@ func (s *inboxesAPI) apiCreateInbox(w http.ResponseWriter, r *http.Request, _ po
 	if err != nil {
 		return err
 	}
-	out := createdInbox{apiInbox: v, Snippet: widgetSnippet(s.baseURL, in)}
+	out := createdInbox{apiInbox: v, Snippet: httpx.WidgetSnippet(s.baseURL, in)}
 	switch in.Type {
 	case whatsapp.Type:
-		out.WebhookURL, out.VerifyToken = whatsappWebhookURL(s.baseURL), secret
+		out.WebhookURL, out.VerifyToken = httpx.WhatsAppWebhookURL(s.baseURL), secret
 	default:
 		out.Secret = secret
 	}
-	writeJSON(w, http.StatusCreated, out)
+	httpx.WriteJSON(w, http.StatusCreated, out)
 	return nil
 }
 
 // visibleInbox returns an inbox the actor works in.
 func visibleInbox(r *http.Request, inboxes *inbox.Store, a policy.Actor) (inbox.Inbox, error) {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return inbox.Inbox{}, problem.NotFound("Inbox")
 	}
@@ -195,17 +188,17 @@ func (s *inboxesAPI) apiInbox(w http.ResponseWriter, r *http.Request, a policy.A
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 
 func (s *inboxesAPI) apiUpdateInbox(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Inbox")
 	}
 	var p inboxPatch
-	if err := decode(w, r, &p); err != nil {
+	if err := httpx.Decode(w, r, &p); err != nil {
 		return err
 	}
 	in, _, err := s.inboxes.Update(r.Context(), id, inbox.Patch{Name: p.Name, Settings: channelSettings(p.Webchat, p.WhatsApp), MemberIDs: p.MemberIDs})
@@ -216,12 +209,12 @@ func (s *inboxesAPI) apiUpdateInbox(w http.ResponseWriter, r *http.Request, _ po
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 
 func (s *inboxesAPI) apiRotateSecret(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Inbox")
 	}
@@ -229,24 +222,12 @@ func (s *inboxesAPI) apiRotateSecret(w http.ResponseWriter, r *http.Request, _ p
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, secretResponse{Secret: secret})
+	httpx.WriteJSON(w, http.StatusOK, secretResponse{Secret: secret})
 	return nil
 }
 
-// archiveInbox archives in and tells the channels at once on this node.
-func archiveInbox(r *http.Request, convs *conversation.Service, wa *whatsapp.Service, in inbox.Inbox) (int, error) {
-	closed, err := convs.ArchiveInbox(r.Context(), in.ID)
-	if err != nil {
-		return 0, err
-	}
-	if in.Type == whatsapp.Type {
-		wa.Forget()
-	}
-	return closed, nil
-}
-
 func (s *inboxesAPI) apiArchiveInbox(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Inbox")
 	}
@@ -254,7 +235,7 @@ func (s *inboxesAPI) apiArchiveInbox(w http.ResponseWriter, r *http.Request, _ p
 	if err != nil {
 		return err
 	}
-	if _, err := archiveInbox(r, s.convs, s.whatsapp, in); err != nil {
+	if _, err := httpx.ArchiveInbox(r, s.convs, s.whatsapp, in); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -262,7 +243,7 @@ func (s *inboxesAPI) apiArchiveInbox(w http.ResponseWriter, r *http.Request, _ p
 }
 
 func (s *inboxesAPI) apiAssignment(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Inbox")
 	}
@@ -273,17 +254,17 @@ func (s *inboxesAPI) apiAssignment(w http.ResponseWriter, r *http.Request, _ pol
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, as)
+	httpx.WriteJSON(w, http.StatusOK, as)
 	return nil
 }
 
 func (s *inboxesAPI) apiSetAssignment(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Inbox")
 	}
 	var req availability.Assignment
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	if err := s.avail.SetAssignment(r.Context(), id, req); err != nil {

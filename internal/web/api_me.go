@@ -1,9 +1,7 @@
 package web
 
 import (
-	"context"
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // meAPI serves the signed-in user their profile, status, password, avatar
@@ -27,9 +26,9 @@ type meAPI struct {
 	emailChanges *emailchange.Service
 	factors      *auth.Factors
 	inboxes      *inbox.Store
-	langs        *languages
-	names        *nameCache
-	sessions     *sessions
+	langs        *httpx.Languages
+	names        *httpx.NameCache
+	sessions     *httpx.Sessions
 	teams        *team.Store
 	users        *user.Store
 }
@@ -52,17 +51,11 @@ type meResponse struct {
 	TwoFactor auth.Method `json:"two_factor"`
 	// Teams and Inboxes are the teams and inboxes the user is a member
 	// of, ordered by name: with the role, the summary of their profile.
-	Teams   []membership `json:"teams"`
-	Inboxes []membership `json:"inboxes"`
+	Teams   []httpx.Membership `json:"teams"`
+	Inboxes []httpx.Membership `json:"inboxes"`
 	// EmailChange is the new address an admin asked for, waiting for its
 	// confirmation (null when none).
 	EmailChange *string `json:"email_change"`
-}
-
-// membership names a team or an inbox someone belongs to.
-type membership struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
 }
 
 func (s *meAPI) me(r *http.Request, id int64) (meResponse, error) {
@@ -85,7 +78,7 @@ func (s *meAPI) me(r *http.Request, id int64) (meResponse, error) {
 	if !c.Since.IsZero() {
 		m.StatusSince = &c.Since
 	}
-	if m.Teams, m.Inboxes, err = memberships(ctx, s.teams, s.inboxes, u); err != nil {
+	if m.Teams, m.Inboxes, err = httpx.Memberships(ctx, s.teams, s.inboxes, u); err != nil {
 		return m, err
 	}
 	switch ch, err := s.emailChanges.Pending(ctx, id); {
@@ -97,37 +90,16 @@ func (s *meAPI) me(r *http.Request, id int64) (meResponse, error) {
 	return m, nil
 }
 
-// memberships are the teams and the inboxes u is a member of.
-func memberships(ctx context.Context, teamStore *team.Store, inboxStore *inbox.Store, u user.User) (teams, inboxes []membership, err error) {
-	ts, err := teamStore.Of(ctx, u.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	teams = make([]membership, len(ts))
-	for i, t := range ts {
-		teams[i] = membership{ID: t.ID, Name: t.Name}
-	}
-	ins, err := inboxStore.Of(ctx, u.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	inboxes = make([]membership, len(ins))
-	for i, in := range ins {
-		inboxes[i] = membership{ID: in.ID, Name: in.Name}
-	}
-	return teams, inboxes, nil
-}
-
 type codeRequest struct {
 	Code string `json:"code"`
 }
 
 func (s *authAPI) apiLoginCode(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	var req codeRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
-	id, err := s.sessions.finishLogin(w, r, req.Code)
+	id, err := s.sessions.FinishLogin(w, r, req.Code)
 	if err != nil {
 		return err
 	}
@@ -135,12 +107,12 @@ func (s *authAPI) apiLoginCode(w http.ResponseWriter, r *http.Request, _ policy.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, u)
+	httpx.WriteJSON(w, http.StatusOK, u)
 	return nil
 }
 
 func (s *authAPI) apiLoginResend(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := s.factors.ResendLogin(r.Context(), challenge(r), s.sessions.clientIP(r)); err != nil {
+	if err := s.factors.ResendLogin(r.Context(), httpx.Challenge(r), s.sessions.ClientIP(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -149,13 +121,13 @@ func (s *authAPI) apiLoginResend(w http.ResponseWriter, r *http.Request, _ polic
 
 func (s *meAPI) apiUpdateMe(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var p user.ProfilePatch
-	if err := decode(w, r, &p); err != nil {
+	if err := httpx.Decode(w, r, &p); err != nil {
 		return err
 	}
-	if _, err := s.users.UpdateProfile(r.Context(), a.UserID, p, s.langs.codes()); err != nil {
+	if _, err := s.users.UpdateProfile(r.Context(), a.UserID, p, s.langs.Codes()); err != nil {
 		return err
 	}
-	s.names.forget()
+	s.names.Forget()
 	return s.apiMe(w, r, a)
 }
 
@@ -165,60 +137,40 @@ type statusRequest struct {
 
 func (s *meAPI) apiSetStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var req statusRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	c, err := s.avail.Set(r.Context(), a.UserID, req.Status)
 	if err != nil {
 		return err
 	}
-	s.names.forget()
-	writeJSON(w, http.StatusOK, c)
+	s.names.Forget()
+	httpx.WriteJSON(w, http.StatusOK, c)
 	return nil
 }
 
 func (s *meAPI) apiChangePassword(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var p auth.PasswordChange
-	if err := decode(w, r, &p); err != nil {
+	if err := httpx.Decode(w, r, &p); err != nil {
 		return err
 	}
-	out, err := s.auth.ChangePassword(r.Context(), a.UserID, s.sessions.credential(r), p)
+	out, err := s.auth.ChangePassword(r.Context(), a.UserID, s.sessions.Credential(r), p)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// readAvatar reads the multipart field "file" of an avatar upload.
-func readAvatar(w http.ResponseWriter, r *http.Request, field string) ([]byte, string, string, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, avatar.MaxBytes+64<<10)
-	f, h, err := r.FormFile(field)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, "", "", &problem.Error{Kind: problem.KindTooLarge, Message: "The image is larger than 5 MB.",
-				Fields: map[string]string{"avatar": "The image is larger than 5 MB: choose a smaller one."}}
-		}
-		return nil, "", "", problem.Invalid("avatar", "Choose an image file.")
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, avatar.MaxBytes+1))
-	if err != nil {
-		return nil, "", "", problem.Invalid("avatar", "The file could not be read: try again.")
-	}
-	return data, h.Filename, h.Header.Get("Content-Type"), nil
-}
-
 func (s *meAPI) apiSetAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	data, name, ctype, err := readAvatar(w, r, "file")
+	data, name, ctype, err := httpx.ReadAvatar(w, r, "file")
 	if err != nil {
 		return err
 	}
 	if _, err := s.avatars.Set(r.Context(), a.UserID, data, name, ctype); err != nil {
 		return err
 	}
-	s.names.forget()
+	s.names.Forget()
 	return s.apiMe(w, r, a)
 }
 
@@ -226,21 +178,21 @@ func (s *meAPI) apiDeleteAvatar(w http.ResponseWriter, r *http.Request, a policy
 	if _, err := s.avatars.Delete(r.Context(), a.UserID); err != nil {
 		return err
 	}
-	s.names.forget()
+	s.names.Forget()
 	return s.apiMe(w, r, a)
 }
 
 func (s *meAPI) apiSessions(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	out, err := s.sessions.list(r, a.UserID)
+	out, err := s.sessions.List(r, a.UserID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *meAPI) apiRevokeSession(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Session")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // opsAPI answers operations: health, readiness, metrics and the OpenAPI
@@ -34,7 +35,7 @@ type opsAPI struct {
 }
 
 func (s *opsAPI) healthz(w http.ResponseWriter, _ *http.Request, _ policy.Actor) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
 	return nil
 }
 
@@ -53,10 +54,10 @@ func (s *opsAPI) readyz(w http.ResponseWriter, r *http.Request, _ policy.Actor) 
 	default:
 	}
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil
 }
 

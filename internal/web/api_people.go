@@ -13,6 +13,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // peopleAPI manages users, invitations, teams and the installation's
@@ -35,43 +36,43 @@ func (s *peopleAPI) apiUsers(w http.ResponseWriter, r *http.Request, _ policy.Ac
 	if us == nil {
 		us = []user.User{}
 	}
-	writeJSON(w, http.StatusOK, us)
+	httpx.WriteJSON(w, http.StatusOK, us)
 	return nil
 }
 
 func (s *peopleAPI) apiCreateUser(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	var n user.NewUser
-	if err := decode(w, r, &n); err != nil {
+	if err := httpx.Decode(w, r, &n); err != nil {
 		return err
 	}
 	u, err := s.users.Create(r.Context(), n)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, u)
+	httpx.WriteJSON(w, http.StatusCreated, u)
 	return nil
 }
 
 func (s *peopleAPI) apiUpdateUser(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("User")
 	}
 	var p user.Patch
-	if err := decode(w, r, &p); err != nil {
+	if err := httpx.Decode(w, r, &p); err != nil {
 		return err
 	}
 	u, err := s.users.Update(r.Context(), id, p)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, u)
+	httpx.WriteJSON(w, http.StatusOK, u)
 	return nil
 }
 
 // userPath returns the user of the path.
 func (s *peopleAPI) userPath(r *http.Request) (user.User, error) {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return user.User{}, problem.NotFound("User")
 	}
@@ -88,7 +89,7 @@ func (s *peopleAPI) apiRequestEmailChange(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	var req emailchange.Request
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	by, err := s.users.Get(r.Context(), a.UserID)
@@ -99,7 +100,7 @@ func (s *peopleAPI) apiRequestEmailChange(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, c)
+	httpx.WriteJSON(w, http.StatusCreated, c)
 	return nil
 }
 
@@ -112,7 +113,7 @@ func (s *peopleAPI) apiEmailChange(w http.ResponseWriter, r *http.Request, _ pol
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	httpx.WriteJSON(w, http.StatusOK, c)
 	return nil
 }
 
@@ -137,7 +138,7 @@ func (s *peopleAPI) apiDeactivateUser(w http.ResponseWriter, r *http.Request, a 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -149,7 +150,7 @@ func (s *peopleAPI) apiReactivateUser(w http.ResponseWriter, r *http.Request, _ 
 	if u, err = s.accounts.Reactivate(r.Context(), u.ID); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, u)
+	httpx.WriteJSON(w, http.StatusOK, u)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // reportsAPI serves the supervisors' reports.
@@ -27,6 +28,6 @@ func (s *reportsAPI) apiTimeInStatus(w http.ResponseWriter, r *http.Request, _ p
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rep)
+	httpx.WriteJSON(w, http.StatusOK, rep)
 	return nil
 }

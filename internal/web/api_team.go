@@ -6,6 +6,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/team"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // The admin API of people: invitations, teams, security settings,
@@ -16,13 +17,13 @@ func (s *peopleAPI) apiInvitations(w http.ResponseWriter, r *http.Request, _ pol
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list)
+	httpx.WriteJSON(w, http.StatusOK, list)
 	return nil
 }
 
 func (s *peopleAPI) apiInvite(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var n invite.NewInvitation
-	if err := decode(w, r, &n); err != nil {
+	if err := httpx.Decode(w, r, &n); err != nil {
 		return err
 	}
 	me, err := s.users.Get(r.Context(), a.UserID)
@@ -33,12 +34,12 @@ func (s *peopleAPI) apiInvite(w http.ResponseWriter, r *http.Request, a policy.A
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, inv)
+	httpx.WriteJSON(w, http.StatusCreated, inv)
 	return nil
 }
 
 func (s *peopleAPI) apiResendInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return invite.ErrNotFound
 	}
@@ -50,12 +51,12 @@ func (s *peopleAPI) apiResendInvitation(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, inv)
+	httpx.WriteJSON(w, http.StatusOK, inv)
 	return nil
 }
 
 func (s *peopleAPI) apiRevokeInvitation(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return invite.ErrNotFound
 	}
@@ -71,42 +72,42 @@ func (s *peopleAPI) apiTeams(w http.ResponseWriter, r *http.Request, _ policy.Ac
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ts)
+	httpx.WriteJSON(w, http.StatusOK, ts)
 	return nil
 }
 
 func (s *peopleAPI) apiCreateTeam(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	var n team.NewTeam
-	if err := decode(w, r, &n); err != nil {
+	if err := httpx.Decode(w, r, &n); err != nil {
 		return err
 	}
 	t, err := s.teams.Create(r.Context(), n)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, t)
+	httpx.WriteJSON(w, http.StatusCreated, t)
 	return nil
 }
 
 func (s *peopleAPI) apiUpdateTeam(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return team.ErrNotFound
 	}
 	var p team.Patch
-	if err := decode(w, r, &p); err != nil {
+	if err := httpx.Decode(w, r, &p); err != nil {
 		return err
 	}
 	t, err := s.teams.Update(r.Context(), id, p)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, t)
+	httpx.WriteJSON(w, http.StatusOK, t)
 	return nil
 }
 
 func (s *peopleAPI) apiDeleteTeam(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return team.ErrNotFound
 	}
@@ -129,13 +130,13 @@ func (s *peopleAPI) apiSecurity(w http.ResponseWriter, r *http.Request, _ policy
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, securitySettings{RequireTwoFactor: on})
+	httpx.WriteJSON(w, http.StatusOK, securitySettings{RequireTwoFactor: on})
 	return nil
 }
 
 func (s *peopleAPI) apiSetSecurity(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var req securitySettings
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	if err := s.factors.SetRequired(r.Context(), req.RequireTwoFactor); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // The OpenAPI 3.1 document is generated from the route table and the Go
@@ -56,7 +57,7 @@ var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 func (s *Server) OpenAPI() map[string]any {
 	g := &schemaGen{defs: map[string]any{}, names: maps.Clone(schemaNames)}
 	paths := map[string]map[string]any{}
-	errResp := map[string]any{"description": "Error", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(errorBody{}))}}}
+	errResp := map[string]any{"description": "Error", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(httpx.ErrorBody{}))}}}
 	for _, rt := range s.routes {
 		if !rt.documented() {
 			continue
@@ -131,7 +132,7 @@ func (s *Server) OpenAPI() map[string]any {
 			"schemas": g.defs,
 			"securitySchemes": map[string]any{
 				"token":   map[string]any{"type": "http", "scheme": "bearer", "description": "A personal API token (sbt_…)."},
-				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookie},
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": httpx.SessionCookie},
 				"visitor": map[string]any{"type": "http", "scheme": "bearer", "description": "A web chat visitor's session token (sbv_…)."},
 			},
 		},

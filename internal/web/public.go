@@ -24,26 +24,28 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // publicAPI is the web chat widget's API (and its script).
 type publicAPI struct {
-	avatars    *avatar.Store
-	catalog    *i18n.Catalog
-	clientIP   func(*http.Request) string
-	convs      *conversation.Service
-	db         *db.DB
-	files      *attachment.Store
-	hub        *realtime.Hub
-	life       *lifecycle
-	limits     *limiters
-	links      *links
-	metrics    *metrics.Metrics
-	names      *nameCache
-	now        func() time.Time
-	webchat    *webchat.Service
-	widget     asset
-	widgetKeys []string
+	avatars      *avatar.Store
+	catalog      *i18n.Catalog
+	clientIP     func(*http.Request) string
+	convs        *conversation.Service
+	db           *db.DB
+	files        *attachment.Store
+	hub          *realtime.Hub
+	life         *lifecycle
+	limits       *limiters
+	links        *links
+	metrics      *metrics.Metrics
+	names        *httpx.NameCache
+	now          func() time.Time
+	webchat      *webchat.Service
+	widgetScript []byte
+	widgetHash   string
+	widgetKeys   []string
 }
 
 // The web chat widget's API. Visitors authenticate with the session token
@@ -136,8 +138,8 @@ type publicTypingEvent struct {
 // publicTyping is an agent's typing as the visitor sees it.
 func (s *publicAPI) publicTyping(ctx context.Context, t conversation.Typing) publicTypingEvent {
 	var p publicTypingEvent
-	if n, err := s.names.get(ctx, []int64{t.UserID}, nil); err == nil {
-		p.Agent = n.public[t.UserID]
+	if n, err := s.names.Get(ctx, []int64{t.UserID}, nil); err == nil {
+		p.Agent = n.Public[t.UserID]
 	}
 	return p
 }
@@ -183,10 +185,10 @@ func (s *publicAPI) toPublic(m *conversation.Message) publicMessage {
 func (s *publicAPI) publicOf(ctx context.Context, m *conversation.Message) publicMessage {
 	p := s.toPublic(m)
 	if m.SenderType == conversation.SenderAgent && m.SenderID != nil {
-		if n, err := s.names.get(ctx, []int64{*m.SenderID}, nil); err == nil {
-			p.Agent = n.public[*m.SenderID]
+		if n, err := s.names.Get(ctx, []int64{*m.SenderID}, nil); err == nil {
+			p.Agent = n.Public[*m.SenderID]
 			if p.Agent != "" {
-				p.AgentAvatar = s.links.avatar(avatarVersion(n.avatars[*m.SenderID]))
+				p.AgentAvatar = s.links.avatar(avatarVersion(n.Avatars[*m.SenderID]))
 			}
 		}
 	}
@@ -278,7 +280,7 @@ func (s *publicAPI) publicInbox(w http.ResponseWriter, r *http.Request, _ policy
 		return err
 	}
 	lang := s.catalog.Match(r.URL.Query().Get("lang"))
-	writeJSON(w, http.StatusOK, publicInbox{Name: in.Name, Greeting: in.Settings.Greeting, Color: in.Settings.Color, RequireIdentity: in.Settings.RequireIdentity,
+	httpx.WriteJSON(w, http.StatusOK, publicInbox{Name: in.Name, Greeting: in.Settings.Greeting, Color: in.Settings.Color, RequireIdentity: in.Settings.RequireIdentity,
 		PreChatForm: in.Settings.PreChatForm, Language: lang, Words: s.widgetWords(lang)})
 	return nil
 }
@@ -302,7 +304,7 @@ func (s *publicAPI) publicStart(w http.ResponseWriter, r *http.Request, _ policy
 	}
 	var st webchat.Start
 	if r.ContentLength != 0 {
-		if err := decode(w, r, &st); err != nil {
+		if err := httpx.Decode(w, r, &st); err != nil {
 			return err
 		}
 	}
@@ -317,7 +319,7 @@ func (s *publicAPI) publicStart(w http.ResponseWriter, r *http.Request, _ policy
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, publicSession{Token: sess.Token})
+	httpx.WriteJSON(w, http.StatusCreated, publicSession{Token: sess.Token})
 	return nil
 }
 
@@ -338,7 +340,7 @@ func (s *publicAPI) publicMessages(w http.ResponseWriter, r *http.Request, _ pol
 	for i := range page.Items {
 		out.Items[i] = s.publicOf(r.Context(), &page.Items[i])
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -351,7 +353,7 @@ func (s *publicAPI) publicSend(w http.ResponseWriter, r *http.Request, _ policy.
 		return problem.RateLimited(wait)
 	}
 	var m webchat.Send
-	if err := decode(w, r, &m); err != nil {
+	if err := httpx.Decode(w, r, &m); err != nil {
 		return err
 	}
 	rc, err := s.webchat.Receive(r.Context(), v, m)
@@ -363,7 +365,7 @@ func (s *publicAPI) publicSend(w http.ResponseWriter, r *http.Request, _ policy.
 		status = http.StatusCreated
 		s.metrics.MessagesIngested.WithLabelValues(string(webchat.Type)).Inc()
 	}
-	writeJSON(w, status, s.toPublic(&rc.Message))
+	httpx.WriteJSON(w, status, s.toPublic(&rc.Message))
 	return nil
 }
 
@@ -379,7 +381,7 @@ func (s *publicAPI) publicUpload(w http.ResponseWriter, r *http.Request, _ polic
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, s.publicFile(a))
+	httpx.WriteJSON(w, http.StatusCreated, s.publicFile(a))
 	return nil
 }
 
@@ -387,7 +389,7 @@ func (s *publicAPI) publicUpload(w http.ResponseWriter, r *http.Request, _ polic
 // capability in the query), or to the visitor whose conversation has it
 // (the Authorization header).
 func (s *publicAPI) publicDownload(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Attachment")
 	}
@@ -442,7 +444,7 @@ func (s *publicAPI) visitorFile(w http.ResponseWriter, r *http.Request, id int64
 // publicFileLink gives the visitor a fresh link to one of their files
 // (one whose link expired while the widget was open).
 func (s *publicAPI) publicFileLink(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Attachment")
 	}
@@ -450,7 +452,7 @@ func (s *publicAPI) publicFileLink(w http.ResponseWriter, r *http.Request, _ pol
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.publicFile(ref.Attachment))
+	httpx.WriteJSON(w, http.StatusOK, s.publicFile(ref.Attachment))
 	return nil
 }
 
@@ -485,7 +487,7 @@ func (s *publicAPI) publicSeen(w http.ResponseWriter, r *http.Request, _ policy.
 		return err
 	}
 	var req seenRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	if req.UpTo <= 0 {
@@ -521,7 +523,7 @@ func (s *publicAPI) publicStreamTicket(w http.ResponseWriter, r *http.Request, _
 	}
 	t, exp := s.links.ticket(v.ID)
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, publicTicket{Ticket: t, ExpiresAt: exp})
+	httpx.WriteJSON(w, http.StatusCreated, publicTicket{Ticket: t, ExpiresAt: exp})
 	return nil
 }
 
@@ -751,12 +753,11 @@ func streamSince(r *http.Request) (int64, error) {
 
 // widgetJS serves the embeddable chat widget.
 func (s *publicAPI) widgetJS(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	a := s.widget
 	h := w.Header()
 	h.Set("Content-Type", "text/javascript; charset=utf-8")
 	h.Set("Cache-Control", "public, max-age=300")
 	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("ETag", `"`+a.hash+`"`)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	h.Set("ETag", `"`+s.widgetHash+`"`)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(s.widgetScript))
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
+	"github.com/switchboardhq/switchboard/internal/web/ui"
 )
 
 // kind says how a route answers errors: JSON for the APIs, pages (and a
@@ -56,7 +58,7 @@ type param struct {
 
 func (rt route) deny(s *Server, w http.ResponseWriter, r *http.Request, err error) {
 	if rt.kind == uiRoute {
-		s.pages.deny(w, r, err)
+		s.pages.Deny(w, r, err)
 		return
 	}
 	s.writeError(w, r, err)
@@ -64,7 +66,7 @@ func (rt route) deny(s *Server, w http.ResponseWriter, r *http.Request, err erro
 
 func (rt route) fail(s *Server, w http.ResponseWriter, r *http.Request, err error) {
 	if rt.kind == uiRoute {
-		s.pages.fail(w, r, err)
+		s.pages.Fail(w, r, err)
 		return
 	}
 	s.writeError(w, r, err)
@@ -78,9 +80,9 @@ func (s *Server) routeTable(d Deps) []route {
 	var (
 		sess  = s.sessions
 		langs = s.langs
-		tpl   = s.pages
-		names = &nameCache{users: d.Users, inboxes: d.Inboxes}
-		shown = shown{store: d.Flashes}
+		pages = s.pages
+		names = httpx.NewNameCache(d.Users, d.Inboxes)
+		shown = ui.Shown{Store: d.Flashes}
 	)
 	ops := &opsAPI{version: d.Version, db: d.DB, life: s.life, metrics: d.Metrics, metricsElsewhere: d.MetricsElsewhere,
 		metricsToken: d.MetricsToken, notFound: s.notFound(), openapi: s.openapiJSON}
@@ -99,24 +101,25 @@ func (s *Server) routeTable(d Deps) []route {
 	contactsAPI := &contactsAPI{convs: d.Conversations}
 	filesAPI := &attachmentsAPI{convs: d.Conversations, db: d.DB, files: d.Files}
 	realtimeAPI := &realtimeAPI{baseURL: d.BaseURL, hub: d.Hub, life: s.life, metrics: d.Metrics, presence: d.Presence, users: d.Users}
-	publicAPI := &publicAPI{avatars: d.Avatars, catalog: d.Catalog, clientIP: sess.clientIP, convs: d.Conversations, db: d.DB,
+	widgetJS, widgetHash, widgetKeys := pages.Widget()
+	publicAPI := &publicAPI{avatars: d.Avatars, catalog: d.Catalog, clientIP: sess.ClientIP, convs: d.Conversations, db: d.DB,
 		files: d.Files, hub: d.Hub, life: s.life, limits: newLimiters(d.PublicRate, d.PublicBurst),
 		links: &links{signer: d.Links, base: d.BaseURL, now: d.Now}, metrics: d.Metrics, names: names, now: d.Now,
-		webchat: d.Webchat, widget: tpl.assets["widget.js"], widgetKeys: tpl.widgetKeys}
+		webchat: d.Webchat, widgetScript: widgetJS, widgetHash: widgetHash, widgetKeys: widgetKeys}
 
-	signin := &signinPages{auth: d.Auth, catalog: d.Catalog, emailChanges: d.EmailChanges, factors: d.Factors, invites: d.Invites,
-		langs: langs, names: names, resets: d.Resets, sessions: sess, tpl: tpl, users: d.Users}
-	inboxPages := &inboxPages{convs: d.Conversations, db: d.DB, hub: d.Hub, inboxes: d.Inboxes, logger: d.Logger, names: names,
-		tpl: tpl, whatsapp: d.WhatsApp}
-	inboxAdmin := &inboxAdmin{avail: d.Availability, baseURL: d.BaseURL, catalog: d.Catalog, convs: d.Conversations,
-		inboxes: d.Inboxes, langs: langs, names: names, shown: shown, tpl: tpl, users: d.Users, webchat: d.Webchat, whatsapp: d.WhatsApp}
-	peopleAdmin := &peopleAdmin{accounts: d.Accounts, catalog: d.Catalog, emailChanges: d.EmailChanges, factors: d.Factors,
-		inboxes: d.Inboxes, invites: d.Invites, langs: langs, mailToLog: d.MailToLog, names: names, resets: d.Resets, shown: shown,
-		teams: d.Teams, tpl: tpl, users: d.Users}
-	prefs := &prefsPages{auth: d.Auth, avail: d.Availability, avatars: d.Avatars, catalog: d.Catalog, emailChanges: d.EmailChanges,
-		factors: d.Factors, inboxes: d.Inboxes, langs: langs, names: names, sessions: sess, shown: shown, teams: d.Teams, tpl: tpl, users: d.Users}
-	reports := &reportPages{avail: d.Availability, catalog: d.Catalog, langs: langs, tpl: tpl}
-	demo := &demoPages{baseURL: d.BaseURL, catalog: d.Catalog, tpl: tpl, users: d.Users, webchat: d.Webchat}
+	signin := &ui.SigninPages{Auth: d.Auth, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors, Invites: d.Invites,
+		Langs: langs, Names: names, Resets: d.Resets, Sessions: sess, Pages: pages, Users: d.Users}
+	inboxPages := &ui.InboxPages{Convs: d.Conversations, DB: d.DB, Hub: d.Hub, Inboxes: d.Inboxes, Logger: d.Logger, Names: names,
+		Pages: pages, WhatsApp: d.WhatsApp}
+	inboxAdmin := &ui.InboxAdmin{Availability: d.Availability, BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
+		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
+	peopleAdmin := &ui.PeopleAdmin{Accounts: d.Accounts, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors,
+		Inboxes: d.Inboxes, Invites: d.Invites, Langs: langs, MailToLog: d.MailToLog, Names: names, Resets: d.Resets, Shown: shown,
+		Teams: d.Teams, Pages: pages, Users: d.Users}
+	prefs := &ui.PrefsPages{Auth: d.Auth, Availability: d.Availability, Avatars: d.Avatars, Catalog: d.Catalog, EmailChanges: d.EmailChanges,
+		Factors: d.Factors, Inboxes: d.Inboxes, Langs: langs, Names: names, Sessions: sess, Shown: shown, Teams: d.Teams, Pages: pages, Users: d.Users}
+	reports := &ui.ReportPages{Availability: d.Availability, Catalog: d.Catalog, Langs: langs, Pages: pages}
+	demo := &ui.DemoPages{BaseURL: d.BaseURL, Catalog: d.Catalog, Pages: pages, Users: d.Users, Webchat: d.Webchat}
 
 	api := func(method, path string, action policy.Action, h handler, od doc) route {
 		return route{method: method, path: path, action: action, kind: apiRoute, h: h, doc: od}
@@ -154,7 +157,7 @@ func (s *Server) routeTable(d Deps) []route {
 		api("POST", "/api/v1/auth/logout", policy.Self, authAPI.apiLogout, doc{summary: "Sign out (ends the session of the cookie)", tag: "auth", status: 204}),
 		api("GET", "/api/v1/me", policy.Self, meAPI.apiMe, doc{summary: "The signed-in user: profile, status, preferences and two-factor method", tag: "me", out: meResponse{}}),
 		api("GET", "/api/v1/tokens", policy.Self, authAPI.apiTokens, doc{summary: "Your personal API tokens", tag: "auth", out: []auth.APIToken{}}),
-		api("POST", "/api/v1/tokens", policy.Self, authAPI.apiCreateToken, doc{summary: "Create a personal API token; the token is shown only in this answer", tag: "auth", in: tokenRequest{}, out: createdToken{}, status: 201}),
+		api("POST", "/api/v1/tokens", policy.Self, authAPI.apiCreateToken, doc{summary: "Create a personal API token; the token is shown only in this answer", tag: "auth", in: tokenRequest{}, out: httpx.CreatedToken{}, status: 201}),
 		api("DELETE", "/api/v1/tokens/{id}", policy.Self, authAPI.apiRevokeToken, doc{summary: "Revoke one of your API tokens", tag: "auth", status: 204}),
 
 		// People: the second step of signing in, your profile and
@@ -166,7 +169,7 @@ func (s *Server) routeTable(d Deps) []route {
 		api("PUT", "/api/v1/me/password", policy.Self, meAPI.apiChangePassword, doc{summary: "Change your password (the current one is needed); every other session of yours ends, and so do your API tokens (but the one making the change) unless keep_api_tokens is true; answers how many tokens were revoked and kept", tag: "me", in: auth.PasswordChange{}, out: auth.PasswordChanged{}}),
 		api("PUT", "/api/v1/me/avatar", policy.Self, meAPI.apiSetAvatar, doc{summary: "Upload your avatar (multipart field \"file\": JPEG, PNG or WebP up to 5 MB, stored as 640×640)", tag: "me", form: true, out: meResponse{}}),
 		api("DELETE", "/api/v1/me/avatar", policy.Self, meAPI.apiDeleteAvatar, doc{summary: "Delete your avatar", tag: "me", out: meResponse{}}),
-		api("GET", "/api/v1/me/sessions", policy.Self, meAPI.apiSessions, doc{summary: "Your signed-in browsers: device, address, last seen", tag: "me", out: []sessionInfo{}}),
+		api("GET", "/api/v1/me/sessions", policy.Self, meAPI.apiSessions, doc{summary: "Your signed-in browsers: device, address, last seen", tag: "me", out: []httpx.SessionInfo{}}),
 		api("DELETE", "/api/v1/me/sessions/{id}", policy.Self, meAPI.apiRevokeSession, doc{summary: "Sign one of your browsers out", tag: "me", status: 204}),
 		api("GET", "/api/v1/invitations", policy.ManageUsers, peopleAPI.apiInvitations, doc{summary: "Invitations, newest first, with their state (pending, expired, accepted, revoked)", tag: "users", out: []invite.Invitation{}}),
 		api("POST", "/api/v1/invitations", policy.ManageUsers, peopleAPI.apiInvite, doc{summary: "Invite an email address with a role and inbox memberships: a single-use link valid 7 days is mailed", tag: "users", in: invite.NewInvitation{}, out: invite.Invitation{}, status: 201}),
@@ -207,7 +210,7 @@ func (s *Server) routeTable(d Deps) []route {
 		api("GET", "/api/v1/inboxes/{id}/whatsapp/templates", policy.ReadInboxes, whatsappAPI.apiWhatsAppTemplates, doc{summary: "The number's message templates, with the values each needs; ?approved=true for those that can be sent", tag: "whatsapp", out: []whatsapp.Template{},
 			query: []param{{"approved", "true: only APPROVED templates", "string"}}}),
 		api("POST", "/api/v1/inboxes/{id}/whatsapp/templates/sync", policy.ManageInboxes, whatsappAPI.apiWhatsAppSync, doc{summary: "Synchronise the templates from the WhatsApp Business Account now", tag: "whatsapp", out: whatsapp.SyncResult{}}),
-		api("GET", "/api/v1/inboxes/{id}/whatsapp/lookup", policy.ReadConversations, whatsappAPI.apiWhatsAppLookup, doc{summary: "Find a phone number's contacts and their conversations on the number; inbox managers get of a contact what its conversations show (id, name, phone, email)", tag: "whatsapp", out: lookupResult{},
+		api("GET", "/api/v1/inboxes/{id}/whatsapp/lookup", policy.ReadConversations, whatsappAPI.apiWhatsAppLookup, doc{summary: "Find a phone number's contacts and their conversations on the number; inbox managers get of a contact what its conversations show (id, name, phone, email)", tag: "whatsapp", out: httpx.LookupResult{},
 			query: []param{{"phone", "The number in international format, like +14155550123", "string"}}}),
 		api("POST", "/api/v1/inboxes/{id}/whatsapp/conversations", policy.WorkConversations, whatsappAPI.apiWhatsAppStart, doc{summary: "Write first to a customer by phone number (E.164): their open conversation or a new one gets the message (a template outside the 24-hour window)", tag: "whatsapp", in: startRequest{}, out: whatsapp.StartResult{}, status: 201}),
 		api("POST", "/api/v1/conversations/{id}/whatsapp/messages", policy.WorkConversations, whatsappAPI.apiWhatsAppSend, doc{summary: "Send a WhatsApp message: text, media, reply buttons, a list, a link button, a template or a reaction, checked against Meta's limits and the 24-hour window; an idempotency_key already used returns the first message (200)", tag: "whatsapp", in: whatsapp.Compose{}, out: msg, status: 201}),
@@ -247,7 +250,7 @@ func (s *Server) routeTable(d Deps) []route {
 
 		// The web chat widget.
 		{method: "GET", path: "/widget.js", action: policy.Public, h: publicAPI.widgetJS},
-		{method: "GET", path: "/widget/demo/{token}", action: policy.Public, kind: uiRoute, h: demo.widgetDemo},
+		{method: "GET", path: "/widget/demo/{token}", action: policy.Public, kind: uiRoute, h: demo.WidgetDemo},
 		{method: "OPTIONS", path: "/public/v1/", action: policy.Public, h: publicAPI.publicPreflight},
 		api("GET", "/public/v1/inboxes/{token}", policy.Public, publicAPI.publicInbox, doc{summary: "A web chat inbox's widget settings (the pre-chat form among them), with the widget's words in the language asked for", tag: "webchat", out: publicInbox{},
 			query: []param{{"lang", "The site's language, like es or es-MX (English when there is no match)", "string"}}}),
@@ -271,114 +274,114 @@ func (s *Server) routeTable(d Deps) []route {
 		{method: "POST", path: "/webhooks/whatsapp", action: policy.Public, h: webhooks.whatsappWebhook},
 
 		// The agent workspace.
-		page("GET", "/{$}", policy.Public, signin.home),
-		page("GET", "/setup", policy.Public, signin.setupPage),
-		page("POST", "/setup", policy.Public, signin.setup),
-		page("GET", "/login", policy.Public, signin.loginPage),
-		page("POST", "/login", policy.Public, signin.login),
-		page("POST", "/logout", policy.Self, signin.logout),
-		page("GET", "/static/{file...}", policy.Public, tpl.static),
+		page("GET", "/{$}", policy.Public, signin.Home),
+		page("GET", "/setup", policy.Public, signin.SetupPage),
+		page("POST", "/setup", policy.Public, signin.Setup),
+		page("GET", "/login", policy.Public, signin.LoginPage),
+		page("POST", "/login", policy.Public, signin.Login),
+		page("POST", "/logout", policy.Self, signin.Logout),
+		page("GET", "/static/{file...}", policy.Public, pages.Static),
 
-		page("GET", "/inbox", policy.ReadConversations, inboxPages.inbox),
-		page("GET", "/inbox/list", policy.ReadConversations, inboxPages.rows),
-		page("GET", "/inbox/rows/{id}", policy.ReadConversations, inboxPages.row),
-		page("GET", "/inbox/conversations/{id}", policy.ReadConversations, inboxPages.conversation),
-		page("GET", "/inbox/conversations/{id}/head", policy.ReadConversations, inboxPages.head),
-		page("GET", "/inbox/conversations/{id}/messages", policy.ReadConversations, inboxPages.messages),
-		page("GET", "/inbox/conversations/{id}/messages/{message}", policy.ReadConversations, inboxPages.message),
-		page("GET", "/inbox/conversations/{id}/activities", policy.ReadConversations, inboxPages.activities),
-		page("GET", "/inbox/conversations/{id}/earlier", policy.ReadConversations, inboxPages.earlier),
-		page("POST", "/inbox/conversations/{id}/messages", policy.WorkConversations, inboxPages.send),
-		page("POST", "/inbox/conversations/{id}/close", policy.WorkConversations, inboxPages.closeConv),
-		page("POST", "/inbox/conversations/{id}/reopen", policy.WorkConversations, inboxPages.reopenConv),
-		page("POST", "/inbox/conversations/{id}/assign", policy.AssignConversations, inboxPages.assign),
-		page("POST", "/inbox/conversations/{id}/tags", policy.WorkConversations, inboxPages.addTag),
-		page("POST", "/inbox/conversations/{id}/tags/remove", policy.WorkConversations, inboxPages.removeTag),
-		page("GET", "/inbox/conversations/{id}/contact", policy.ReadConversations, inboxPages.contactPanel),
-		page("POST", "/inbox/conversations/{id}/whatsapp", policy.WorkConversations, inboxPages.waSend),
-		page("GET", "/inbox/conversations/{id}/whatsapp/template", policy.WorkConversations, inboxPages.waTemplateFieldsFor),
-		page("GET", "/inbox/new", policy.WorkConversations, inboxPages.newConversation),
-		page("POST", "/inbox/new", policy.WorkConversations, inboxPages.lookupConversation),
-		page("POST", "/inbox/new/start", policy.WorkConversations, inboxPages.startConversation),
-		page("GET", "/inbox/new/template", policy.WorkConversations, inboxPages.waTemplateFieldsFor),
-		page("POST", "/inbox/conversations/{id}/contact", policy.WriteContacts, inboxPages.updateContact),
+		page("GET", "/inbox", policy.ReadConversations, inboxPages.Inbox),
+		page("GET", "/inbox/list", policy.ReadConversations, inboxPages.Rows),
+		page("GET", "/inbox/rows/{id}", policy.ReadConversations, inboxPages.Row),
+		page("GET", "/inbox/conversations/{id}", policy.ReadConversations, inboxPages.Conversation),
+		page("GET", "/inbox/conversations/{id}/head", policy.ReadConversations, inboxPages.Head),
+		page("GET", "/inbox/conversations/{id}/messages", policy.ReadConversations, inboxPages.Messages),
+		page("GET", "/inbox/conversations/{id}/messages/{message}", policy.ReadConversations, inboxPages.Message),
+		page("GET", "/inbox/conversations/{id}/activities", policy.ReadConversations, inboxPages.Activities),
+		page("GET", "/inbox/conversations/{id}/earlier", policy.ReadConversations, inboxPages.Earlier),
+		page("POST", "/inbox/conversations/{id}/messages", policy.WorkConversations, inboxPages.Send),
+		page("POST", "/inbox/conversations/{id}/close", policy.WorkConversations, inboxPages.CloseConv),
+		page("POST", "/inbox/conversations/{id}/reopen", policy.WorkConversations, inboxPages.ReopenConv),
+		page("POST", "/inbox/conversations/{id}/assign", policy.AssignConversations, inboxPages.Assign),
+		page("POST", "/inbox/conversations/{id}/tags", policy.WorkConversations, inboxPages.AddTag),
+		page("POST", "/inbox/conversations/{id}/tags/remove", policy.WorkConversations, inboxPages.RemoveTag),
+		page("GET", "/inbox/conversations/{id}/contact", policy.ReadConversations, inboxPages.ContactPanel),
+		page("POST", "/inbox/conversations/{id}/whatsapp", policy.WorkConversations, inboxPages.WaSend),
+		page("GET", "/inbox/conversations/{id}/whatsapp/template", policy.WorkConversations, inboxPages.WaTemplateFieldsFor),
+		page("GET", "/inbox/new", policy.WorkConversations, inboxPages.NewConversation),
+		page("POST", "/inbox/new", policy.WorkConversations, inboxPages.LookupConversation),
+		page("POST", "/inbox/new/start", policy.WorkConversations, inboxPages.StartConversation),
+		page("GET", "/inbox/new/template", policy.WorkConversations, inboxPages.WaTemplateFieldsFor),
+		page("POST", "/inbox/conversations/{id}/contact", policy.WriteContacts, inboxPages.UpdateContact),
 
-		page("GET", "/admin/inboxes", policy.ManageInboxes, inboxAdmin.adminInboxes),
-		page("GET", "/admin/inboxes/new", policy.ManageInboxes, inboxAdmin.newInbox),
-		page("POST", "/admin/inboxes", policy.ManageInboxes, inboxAdmin.createInbox),
-		page("GET", "/admin/inboxes/{id}", policy.ManageInboxes, inboxAdmin.editInbox),
-		page("POST", "/admin/inboxes/{id}", policy.ManageInboxes, inboxAdmin.updateInbox),
-		page("POST", "/admin/inboxes/{id}/secret", policy.ManageInboxes, inboxAdmin.rotateInboxSecret),
-		page("GET", "/admin/inboxes/{id}/created", policy.ManageInboxes, inboxAdmin.createdInbox),
-		page("POST", "/admin/inboxes/{id}/archive", policy.ManageInboxes, inboxAdmin.archiveInbox),
-		page("GET", "/admin/inboxes/new/whatsapp", policy.ManageInboxes, inboxAdmin.newWhatsApp),
-		page("POST", "/admin/inboxes/whatsapp", policy.ManageInboxes, inboxAdmin.createWhatsApp),
-		page("POST", "/admin/inboxes/{id}/whatsapp/test", policy.ManageInboxes, inboxAdmin.waTest),
-		page("POST", "/admin/inboxes/{id}/whatsapp/templates/sync", policy.ManageInboxes, inboxAdmin.waSync),
-		page("POST", "/admin/inboxes/{id}/whatsapp/ice-breakers", policy.ManageInboxes, inboxAdmin.waIceBreakers),
-		page("GET", "/admin/users", policy.ManageUsers, peopleAdmin.adminUsers),
-		page("GET", "/admin/users/new", policy.ManageUsers, peopleAdmin.newUser),
-		page("POST", "/admin/users", policy.ManageUsers, peopleAdmin.createUser),
-		page("GET", "/admin/users/{id}", policy.ManageUsers, peopleAdmin.editUser),
-		page("POST", "/admin/users/{id}", policy.ManageUsers, peopleAdmin.updateUser),
-		page("POST", "/admin/users/{id}/email", policy.ManageUsers, peopleAdmin.requestEmailChange),
-		page("POST", "/admin/users/{id}/deactivate", policy.ManageUsers, peopleAdmin.deactivateUser),
-		page("POST", "/admin/users/{id}/reactivate", policy.ManageUsers, peopleAdmin.reactivateUser),
-		page("POST", "/admin/users/{id}/password-reset", policy.ManageUsers, peopleAdmin.sendReset),
-		page("POST", "/admin/users/{id}/email/cancel", policy.ManageUsers, peopleAdmin.cancelEmailChange),
+		page("GET", "/admin/inboxes", policy.ManageInboxes, inboxAdmin.AdminInboxes),
+		page("GET", "/admin/inboxes/new", policy.ManageInboxes, inboxAdmin.NewInbox),
+		page("POST", "/admin/inboxes", policy.ManageInboxes, inboxAdmin.CreateInbox),
+		page("GET", "/admin/inboxes/{id}", policy.ManageInboxes, inboxAdmin.EditInbox),
+		page("POST", "/admin/inboxes/{id}", policy.ManageInboxes, inboxAdmin.UpdateInbox),
+		page("POST", "/admin/inboxes/{id}/secret", policy.ManageInboxes, inboxAdmin.RotateInboxSecret),
+		page("GET", "/admin/inboxes/{id}/created", policy.ManageInboxes, inboxAdmin.CreatedInbox),
+		page("POST", "/admin/inboxes/{id}/archive", policy.ManageInboxes, inboxAdmin.ArchiveInbox),
+		page("GET", "/admin/inboxes/new/whatsapp", policy.ManageInboxes, inboxAdmin.NewWhatsApp),
+		page("POST", "/admin/inboxes/whatsapp", policy.ManageInboxes, inboxAdmin.CreateWhatsApp),
+		page("POST", "/admin/inboxes/{id}/whatsapp/test", policy.ManageInboxes, inboxAdmin.WaTest),
+		page("POST", "/admin/inboxes/{id}/whatsapp/templates/sync", policy.ManageInboxes, inboxAdmin.WaSync),
+		page("POST", "/admin/inboxes/{id}/whatsapp/ice-breakers", policy.ManageInboxes, inboxAdmin.WaIceBreakers),
+		page("GET", "/admin/users", policy.ManageUsers, peopleAdmin.AdminUsers),
+		page("GET", "/admin/users/new", policy.ManageUsers, peopleAdmin.NewUser),
+		page("POST", "/admin/users", policy.ManageUsers, peopleAdmin.CreateUser),
+		page("GET", "/admin/users/{id}", policy.ManageUsers, peopleAdmin.EditUser),
+		page("POST", "/admin/users/{id}", policy.ManageUsers, peopleAdmin.UpdateUser),
+		page("POST", "/admin/users/{id}/email", policy.ManageUsers, peopleAdmin.RequestEmailChange),
+		page("POST", "/admin/users/{id}/deactivate", policy.ManageUsers, peopleAdmin.DeactivateUser),
+		page("POST", "/admin/users/{id}/reactivate", policy.ManageUsers, peopleAdmin.ReactivateUser),
+		page("POST", "/admin/users/{id}/password-reset", policy.ManageUsers, peopleAdmin.SendReset),
+		page("POST", "/admin/users/{id}/email/cancel", policy.ManageUsers, peopleAdmin.CancelEmailChange),
 
-		page("GET", "/settings/tokens", policy.Self, prefs.tokens),
-		page("POST", "/settings/tokens", policy.Self, prefs.createToken),
-		page("POST", "/settings/tokens/{id}/revoke", policy.Self, prefs.revokeToken),
+		page("GET", "/settings/tokens", policy.Self, prefs.Tokens),
+		page("POST", "/settings/tokens", policy.Self, prefs.CreateToken),
+		page("POST", "/settings/tokens/{id}/revoke", policy.Self, prefs.RevokeToken),
 
 		// People: second step of signing in, invitations, your
 		// preferences and status, avatars, admin pages and reports.
-		page("GET", "/login/code", policy.Public, signin.loginCodePage),
-		page("POST", "/login/code", policy.Public, signin.loginCode),
-		page("POST", "/login/code/resend", policy.Public, signin.loginCodeResend),
-		page("GET", "/login/forgot", policy.Public, signin.forgotPage),
-		page("POST", "/login/forgot", policy.Public, signin.forgot),
-		page("GET", "/password-reset/{token}", policy.Public, signin.resetPage),
-		page("POST", "/password-reset/{token}", policy.Public, signin.confirmReset),
-		page("GET", "/invitations/{token}", policy.Public, signin.invitationPage),
-		page("POST", "/invitations/{token}", policy.Public, signin.acceptInvitation),
-		page("GET", "/email-change/{token}", policy.Public, signin.emailChangePage),
-		page("POST", "/email-change/{token}", policy.Public, signin.confirmEmailChange),
-		page("GET", "/avatars/{id}", policy.Self, prefs.avatar),
-		page("POST", "/preferences/status", policy.Self, prefs.setStatus),
-		page("GET", "/preferences", policy.Self, prefs.profile),
-		page("POST", "/preferences", policy.Self, prefs.saveProfile),
-		page("POST", "/preferences/avatar", policy.Self, prefs.uploadAvatar),
-		page("POST", "/preferences/avatar/delete", policy.Self, prefs.deleteAvatar),
-		page("GET", "/preferences/phone", policy.Self, prefs.phonePage),
-		page("POST", "/preferences/phone", policy.Self, prefs.startPhone),
-		page("POST", "/preferences/phone/verify", policy.Self, prefs.verifyPhone),
-		page("POST", "/preferences/phone/resend", policy.Self, prefs.resendPhone),
-		page("POST", "/preferences/phone/cancel", policy.Self, prefs.cancelPhone),
-		page("GET", "/preferences/security", policy.Self, prefs.security),
-		page("POST", "/preferences/password", policy.Self, prefs.changePassword),
-		page("POST", "/preferences/sessions/{id}/revoke", policy.Self, prefs.revokeSession),
-		page("POST", "/preferences/two-factor", policy.Self, prefs.startTwoFactor),
-		page("POST", "/preferences/two-factor/verify", policy.Self, prefs.verifyTwoFactor),
-		page("POST", "/preferences/two-factor/resend", policy.Self, prefs.resendTwoFactor),
-		page("POST", "/preferences/two-factor/cancel", policy.Self, prefs.cancelTwoFactor),
-		page("GET", "/preferences/notifications", policy.Self, prefs.notifications),
-		page("POST", "/preferences/notifications", policy.Self, prefs.saveNotifications),
-		page("GET", "/preferences/settings", policy.Self, prefs.settings),
-		page("POST", "/preferences/settings", policy.Self, prefs.saveSettings),
-		page("GET", "/admin/invitations", policy.ManageUsers, peopleAdmin.adminInvitations),
-		page("POST", "/admin/invitations", policy.ManageUsers, peopleAdmin.invite),
-		page("POST", "/admin/invitations/{id}/resend", policy.ManageUsers, peopleAdmin.resendInvitation),
-		page("POST", "/admin/invitations/{id}/revoke", policy.ManageUsers, peopleAdmin.revokeInvitation),
-		page("POST", "/admin/security", policy.ManageUsers, peopleAdmin.saveSecurity),
-		page("GET", "/admin/teams", policy.ManageUsers, peopleAdmin.adminTeams),
-		page("POST", "/admin/teams", policy.ManageUsers, peopleAdmin.createTeam),
-		page("GET", "/admin/teams/{id}", policy.ManageUsers, peopleAdmin.editTeam),
-		page("POST", "/admin/teams/{id}", policy.ManageUsers, peopleAdmin.updateTeam),
-		page("POST", "/admin/teams/{id}/delete", policy.ManageUsers, peopleAdmin.deleteTeam),
-		page("GET", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.assignmentPage),
-		page("POST", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.saveAssignment),
-		page("GET", "/admin/reports/time-in-status", policy.ViewReports, reports.timeInStatus),
-		page("GET", "/admin/reports/time-in-status.csv", policy.ViewReports, reports.timeInStatusCSV),
+		page("GET", "/login/code", policy.Public, signin.LoginCodePage),
+		page("POST", "/login/code", policy.Public, signin.LoginCode),
+		page("POST", "/login/code/resend", policy.Public, signin.LoginCodeResend),
+		page("GET", "/login/forgot", policy.Public, signin.ForgotPage),
+		page("POST", "/login/forgot", policy.Public, signin.Forgot),
+		page("GET", "/password-reset/{token}", policy.Public, signin.ResetPage),
+		page("POST", "/password-reset/{token}", policy.Public, signin.ConfirmReset),
+		page("GET", "/invitations/{token}", policy.Public, signin.InvitationPage),
+		page("POST", "/invitations/{token}", policy.Public, signin.AcceptInvitation),
+		page("GET", "/email-change/{token}", policy.Public, signin.EmailChangePage),
+		page("POST", "/email-change/{token}", policy.Public, signin.ConfirmEmailChange),
+		page("GET", "/avatars/{id}", policy.Self, prefs.Avatar),
+		page("POST", "/preferences/status", policy.Self, prefs.SetStatus),
+		page("GET", "/preferences", policy.Self, prefs.Profile),
+		page("POST", "/preferences", policy.Self, prefs.SaveProfile),
+		page("POST", "/preferences/avatar", policy.Self, prefs.UploadAvatar),
+		page("POST", "/preferences/avatar/delete", policy.Self, prefs.DeleteAvatar),
+		page("GET", "/preferences/phone", policy.Self, prefs.PhonePage),
+		page("POST", "/preferences/phone", policy.Self, prefs.StartPhone),
+		page("POST", "/preferences/phone/verify", policy.Self, prefs.VerifyPhone),
+		page("POST", "/preferences/phone/resend", policy.Self, prefs.ResendPhone),
+		page("POST", "/preferences/phone/cancel", policy.Self, prefs.CancelPhone),
+		page("GET", "/preferences/security", policy.Self, prefs.Security),
+		page("POST", "/preferences/password", policy.Self, prefs.ChangePassword),
+		page("POST", "/preferences/sessions/{id}/revoke", policy.Self, prefs.RevokeSession),
+		page("POST", "/preferences/two-factor", policy.Self, prefs.StartTwoFactor),
+		page("POST", "/preferences/two-factor/verify", policy.Self, prefs.VerifyTwoFactor),
+		page("POST", "/preferences/two-factor/resend", policy.Self, prefs.ResendTwoFactor),
+		page("POST", "/preferences/two-factor/cancel", policy.Self, prefs.CancelTwoFactor),
+		page("GET", "/preferences/notifications", policy.Self, prefs.Notifications),
+		page("POST", "/preferences/notifications", policy.Self, prefs.SaveNotifications),
+		page("GET", "/preferences/settings", policy.Self, prefs.Settings),
+		page("POST", "/preferences/settings", policy.Self, prefs.SaveSettings),
+		page("GET", "/admin/invitations", policy.ManageUsers, peopleAdmin.AdminInvitations),
+		page("POST", "/admin/invitations", policy.ManageUsers, peopleAdmin.Invite),
+		page("POST", "/admin/invitations/{id}/resend", policy.ManageUsers, peopleAdmin.ResendInvitation),
+		page("POST", "/admin/invitations/{id}/revoke", policy.ManageUsers, peopleAdmin.RevokeInvitation),
+		page("POST", "/admin/security", policy.ManageUsers, peopleAdmin.SaveSecurity),
+		page("GET", "/admin/teams", policy.ManageUsers, peopleAdmin.AdminTeams),
+		page("POST", "/admin/teams", policy.ManageUsers, peopleAdmin.CreateTeam),
+		page("GET", "/admin/teams/{id}", policy.ManageUsers, peopleAdmin.EditTeam),
+		page("POST", "/admin/teams/{id}", policy.ManageUsers, peopleAdmin.UpdateTeam),
+		page("POST", "/admin/teams/{id}/delete", policy.ManageUsers, peopleAdmin.DeleteTeam),
+		page("GET", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.AssignmentPage),
+		page("POST", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.SaveAssignment),
+		page("GET", "/admin/reports/time-in-status", policy.ViewReports, reports.TimeInStatus),
+		page("GET", "/admin/reports/time-in-status.csv", policy.ViewReports, reports.TimeInStatusCSV),
 	}
 }

@@ -1,8 +1,16 @@
 // Package web is Switchboard's HTTP face: the REST API under /api/v1 (with
 // its OpenAPI description), the agents' WebSocket, the web chat widget's
-// public API, and the server-rendered agent workspace. Every route is
-// declared in routes.go with the policy action it needs; one middleware
-// authenticates the request and asks the policy before any handler runs.
+// public API and Meta's webhooks; the pages of the agent workspace are in
+// package ui, and what both share in package httpx. Every route, API and
+// page, is declared in routes.go with the policy action it needs; one
+// middleware authenticates the request and asks the policy before any
+// handler runs.
+//
+// The handlers of a feature are the methods of one small struct that holds
+// what they use (conversationsAPI, publicAPI, meAPI, ...; ui.InboxPages,
+// ...). routeTable builds every one of them from Deps, and the parts
+// several of them share, and lists their routes; no handler reaches Deps
+// or the Server.
 package web
 
 import (
@@ -36,6 +44,8 @@ import (
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
+	"github.com/switchboardhq/switchboard/internal/web/ui"
 )
 
 // Deps are what the web layer is built from.
@@ -104,9 +114,9 @@ type Server struct {
 	logger   *slog.Logger
 	handler  http.Handler
 	routes   []route
-	sessions *sessions        // who a request comes from
-	langs    *languages       // the language of an API error
-	pages    *renderer        // the workspace's error pages
+	sessions *httpx.Sessions  // who a request comes from
+	langs    *httpx.Languages // the language of an API error
+	pages    *ui.Renderer     // the workspace's error pages
 	metrics  *metrics.Metrics // request durations
 	life     *lifecycle
 	// serveMetrics serves /metrics (MetricsHandler).
@@ -158,10 +168,9 @@ func New(d Deps) (*Server, error) {
 		d.Flashes = flash.NewStore(d.DB)
 	}
 	s := &Server{logger: d.Logger, metrics: d.Metrics, life: newLifecycle(), version: d.Version, baseURL: d.BaseURL}
-	s.sessions = &sessions{auth: d.Auth, factors: d.Factors, avail: d.Availability, logger: d.Logger,
-		secure: d.BaseURL.Scheme == "https", trustProxy: d.TrustProxy}
-	s.langs = &languages{cat: d.Catalog, auth: d.Auth}
-	if s.pages, err = newRenderer(d.Catalog, s.langs, d.Users, d.Hub, s.sessions, d.Logger); err != nil {
+	s.sessions = httpx.NewSessions(d.Auth, d.Factors, d.Availability, d.Logger, d.BaseURL.Scheme == "https", d.TrustProxy)
+	s.langs = httpx.NewLanguages(d.Catalog, d.Auth)
+	if s.pages, err = ui.NewRenderer(d.Catalog, s.langs, d.Users, d.Hub, s.sessions, d.Logger); err != nil {
 		return nil, err
 	}
 	s.routes = s.routeTable(d)
@@ -203,10 +212,10 @@ func (s *Server) Shutdown(ctx context.Context) {
 func (s *Server) notFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isAPI(r) {
-			writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{Code: "not_found", Message: "There is no " + r.Method + " " + r.URL.Path + "."}})
+			httpx.WriteJSON(w, http.StatusNotFound, httpx.ErrorBody{Error: httpx.ErrorDetail{Code: "not_found", Message: "There is no " + r.Method + " " + r.URL.Path + "."}})
 			return
 		}
-		s.pages.notFound(w, r)
+		s.pages.NotFound(w, r)
 	})
 }
 
@@ -254,13 +263,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	csrf.AddInsecureBypassPattern("/public/")
 	csrf.AddInsecureBypassPattern("/webhooks/")
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusForbidden, errorBody{Error: errorDetail{Code: "forbidden", Message: "Cross-site request refused."}})
+		httpx.WriteJSON(w, http.StatusForbidden, httpx.ErrorBody{Error: httpx.ErrorDetail{Code: "forbidden", Message: "Cross-site request refused."}})
 	}))
 	protected := csrf.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 {
-			id = newRequestID()
+			id = httpx.NewRequestID()
 			r.Header.Set("X-Request-Id", id)
 		}
 		h := w.Header()
@@ -293,7 +302,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			s.metrics.RequestDuration.WithLabelValues(rt.method+" "+rt.path, statusClass(code)).Observe(time.Since(start).Seconds())
 		}()
-		a, err := s.sessions.authenticate(r)
+		a, err := s.sessions.Authenticate(r)
 		if err != nil && rt.action != policy.Public {
 			rt.deny(s, rec, r, err)
 			return

@@ -9,6 +9,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // webhooks take Meta's webhooks for every WhatsApp number.
@@ -30,7 +31,7 @@ func (s *webhooks) whatsappVerify(w http.ResponseWriter, r *http.Request, _ poli
 	}
 	challenge := q.Get("hub.challenge")
 	if len(challenge) > 256 {
-		return malformed("The challenge is too long.")
+		return httpx.Malformed("The challenge is too long.")
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -48,17 +49,17 @@ func (s *webhooks) whatsappWebhook(w http.ResponseWriter, r *http.Request, _ pol
 		if errors.As(err, &mbe) {
 			return &problem.Error{Kind: problem.KindTooLarge, Message: "The webhook body is larger than Meta sends."}
 		}
-		return malformed("The webhook body could not be read.")
+		return httpx.Malformed("The webhook body could not be read.")
 	}
 	res, err := s.whatsapp.Ingest(r.Context(), body, r.Header.Get("X-Hub-Signature-256"))
 	switch {
 	case errors.Is(err, whatsapp.ErrSignature):
 		return &problem.Error{Kind: problem.KindUnauthorized, Message: "X-Hub-Signature-256 is missing or was not made with a number's app secret."}
 	case errors.Is(err, whatsapp.ErrMalformed):
-		return malformed("The body is not a WhatsApp webhook: %v", err)
+		return httpx.Malformed("The body is not a WhatsApp webhook: %v", err)
 	case err != nil:
 		return err
 	}
-	writeJSON(w, http.StatusOK, res)
+	httpx.WriteJSON(w, http.StatusOK, res)
 	return nil
 }

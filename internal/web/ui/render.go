@@ -1,4 +1,11 @@
-package web
+// Package ui is the agent workspace: server-rendered pages (html/template,
+// htmx for partial updates, small scripts for the live connection), their
+// embedded templates and static files, and the handlers of the pages. Each
+// feature's handlers are the methods of one struct holding what they use
+// (InboxPages, InboxAdmin, PeopleAdmin, PrefsPages, SigninPages, ...),
+// which package web builds and registers in its one route table; they
+// all write through one Renderer.
+package ui
 
 import (
 	"bytes"
@@ -16,7 +23,9 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -28,16 +37,17 @@ import (
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 //go:embed all:templates static
 var content embed.FS
 
-// renderer renders the agent workspace's pages (server-rendered, htmx for
+// Renderer renders the agent workspace's pages (server-rendered, htmx for
 // partial updates, small scripts for the live connection) in the
 // language of the request, and its error pages; it serves the embedded
 // static files. Every page handler writes through it.
-type renderer struct {
+type Renderer struct {
 	// pages are the parsed templates per language, then per page.
 	pages  map[string]map[string]*template.Template
 	assets map[string]asset
@@ -46,10 +56,10 @@ type renderer struct {
 	jsKeys, widgetKeys []string
 
 	catalog  *i18n.Catalog
-	langs    *languages
-	users    *user.Store   // the signed-in user of a page, and their preferences
-	hub      *realtime.Hub // where a page's live connection resumes
-	sessions *sessions     // who sees an error page
+	langs    *httpx.Languages
+	users    *user.Store     // the signed-in user of a page, and their preferences
+	hub      *realtime.Hub   // where a page's live connection resumes
+	sessions *httpx.Sessions // who sees an error page
 	logger   *slog.Logger
 }
 
@@ -60,8 +70,8 @@ type asset struct {
 	ctype string
 }
 
-func newRenderer(catalog *i18n.Catalog, langs *languages, users *user.Store, hub *realtime.Hub, sess *sessions, logger *slog.Logger) (*renderer, error) {
-	u := &renderer{pages: map[string]map[string]*template.Template{}, assets: map[string]asset{},
+func NewRenderer(catalog *i18n.Catalog, langs *httpx.Languages, users *user.Store, hub *realtime.Hub, sess *httpx.Sessions, logger *slog.Logger) (*Renderer, error) {
+	u := &Renderer{pages: map[string]map[string]*template.Template{}, assets: map[string]asset{},
 		catalog: catalog, langs: langs, users: users, hub: hub, sessions: sess, logger: logger}
 	err := fs.WalkDir(content, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -139,8 +149,15 @@ func newRenderer(catalog *i18n.Catalog, langs *languages, users *user.Store, hub
 	return u, nil
 }
 
+// Widget is the web chat widget's script, its fingerprint and the words
+// it shows (its t("…") strings), for the API that serves it.
+func (u *Renderer) Widget() (script []byte, hash string, words []string) {
+	a := u.assets["widget.js"]
+	return a.body, a.hash, u.widgetKeys
+}
+
 // page returns a parsed page in a language.
-func (u *renderer) page(lang, name string) (*template.Template, bool) {
+func (u *Renderer) page(lang, name string) (*template.Template, bool) {
 	ps, ok := u.pages[lang]
 	if !ok {
 		ps = u.pages[i18n.Default]
@@ -151,7 +168,7 @@ func (u *renderer) page(lang, name string) (*template.Template, bool) {
 
 // langFuncs are the template functions that depend on the language of
 // the page.
-func (u *renderer) langFuncs(lang string) template.FuncMap {
+func (u *Renderer) langFuncs(lang string) template.FuncMap {
 	cat := u.catalog
 	return template.FuncMap{
 		// t translates a literal key: {{t "Send"}}, {{t "Assigned to %s" .Agent}}.
@@ -236,7 +253,7 @@ type pageData struct {
 
 // render writes a page (or, with a name like "inbox#rows", one named
 // template of it, for htmx partial updates).
-func (u *renderer) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) error {
+func (u *Renderer) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) error {
 	page, block, _ := strings.Cut(name, "#")
 	if d.User == nil && !d.Actor.Anonymous() {
 		if usr, err := u.users.Get(r.Context(), d.Actor.UserID); err == nil {
@@ -272,15 +289,15 @@ func (u *renderer) render(w http.ResponseWriter, r *http.Request, status int, na
 
 // partial renders one named template of a page with any data: the
 // fragments htmx and app.js swap into a page, in the language of r.
-func (u *renderer) partial(w http.ResponseWriter, r *http.Request, status int, page, block string, data any) error {
-	t, ok := u.page(u.langs.ofRequest(r), page)
+func (u *Renderer) partial(w http.ResponseWriter, r *http.Request, status int, page, block string, data any) error {
+	t, ok := u.page(u.langs.OfRequest(r), page)
 	if !ok {
 		return fmt.Errorf("web: no page %q", page)
 	}
 	return u.write(w, status, t, block, data)
 }
 
-func (u *renderer) write(w http.ResponseWriter, status int, t *template.Template, block string, data any) error {
+func (u *Renderer) write(w http.ResponseWriter, status int, t *template.Template, block string, data any) error {
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
 		return fmt.Errorf("web: render %s: %w", block, err)
@@ -294,8 +311,8 @@ func (u *renderer) write(w http.ResponseWriter, status int, t *template.Template
 	return err
 }
 
-// static serves embedded assets; fingerprinted URLs are cached for a year.
-func (u *renderer) static(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+// Static serves embedded assets; fingerprinted URLs are cached for a year.
+func (u *Renderer) Static(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	a, ok := u.assets[r.PathValue("file")]
 	if !ok {
 		http.NotFound(w, r)
@@ -313,9 +330,9 @@ func (u *renderer) static(w http.ResponseWriter, r *http.Request, _ policy.Actor
 	return nil
 }
 
-// deny answers a request refused before its handler ran: the login page
+// Deny answers a request refused before its handler ran: the login page
 // for someone not signed in, an error page otherwise.
-func (u *renderer) deny(w http.ResponseWriter, r *http.Request, err error) {
+func (u *Renderer) Deny(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, auth.ErrUnauthenticated) || isKind(err, problem.KindUnauthorized) {
 		if r.Header.Get("HX-Request") == "true" {
 			w.Header().Set("HX-Redirect", "/login")
@@ -325,18 +342,18 @@ func (u *renderer) deny(w http.ResponseWriter, r *http.Request, err error) {
 		http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
 	}
-	u.fail(w, r, err)
+	u.Fail(w, r, err)
 }
 
-// fail renders an error page for err (logging unexpected errors once).
+// Fail renders an error page for err (logging unexpected errors once).
 // An htmx request gets the message alone, as text, and no swap: the page
 // shows it in its notice area.
-func (u *renderer) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, detail, internal := classify(err, requestID(r))
+func (u *Renderer) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, detail, internal := httpx.Classify(err, httpx.RequestID(r))
 	if internal {
-		u.logger.Error("page failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", requestID(r))
+		u.logger.Error("page failed", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", httpx.RequestID(r))
 	}
-	detail = u.langs.detail(r, detail)
+	detail = u.langs.Detail(r, detail)
 	// Forms answer their own fields; anything else says what was wrong.
 	detail.Message = summary(detail)
 	if isHTMX(r) {
@@ -348,7 +365,7 @@ func (u *renderer) fail(w http.ResponseWriter, r *http.Request, err error) {
 		io.WriteString(w, detail.Message)
 		return
 	}
-	a, _ := u.sessions.authenticate(r)
+	a, _ := u.sessions.Authenticate(r)
 	if rerr := u.render(w, r, status, "error", pageData{Title: http.StatusText(status), Actor: a, Error: detail.Message}); rerr != nil {
 		http.Error(w, detail.Message, status)
 	}
@@ -356,7 +373,7 @@ func (u *renderer) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // summary is an error's message for a page that has no place for its
 // fields: the fields' messages, when it has any.
-func summary(d errorDetail) string {
+func summary(d httpx.ErrorDetail) string {
 	if len(d.Fields) == 0 {
 		return d.Message
 	}
@@ -368,8 +385,8 @@ func summary(d errorDetail) string {
 	return strings.Join(msgs, " ")
 }
 
-func (u *renderer) notFound(w http.ResponseWriter, r *http.Request) {
-	u.fail(w, r, problem.NotFound("Page"))
+func (u *Renderer) NotFound(w http.ResponseWriter, r *http.Request) {
+	u.Fail(w, r, problem.NotFound("Page"))
 }
 
 func isKind(err error, k problem.Kind) bool {
@@ -437,14 +454,14 @@ const (
 	flashInvitation  = "invitation.link"
 )
 
-// shown keeps what a page shows once after the redirect that follows a
+// Shown keeps what a page shows once after the redirect that follows a
 // form (see package flash).
-type shown struct{ store *flash.Store }
+type Shown struct{ Store *flash.Store }
 
 // redirect keeps v for the page at path, shown once, and redirects
 // there (303) with the flash's id as ?shown=.
-func (f shown) redirect(w http.ResponseWriter, r *http.Request, a policy.Actor, kind string, v any, path string) error {
-	id, err := f.store.Put(r.Context(), a.UserID, kind, v)
+func (f Shown) redirect(w http.ResponseWriter, r *http.Request, a policy.Actor, kind string, v any, path string) error {
+	id, err := f.Store.Put(r.Context(), a.UserID, kind, v)
 	if err != nil {
 		return err
 	}
@@ -458,10 +475,34 @@ func (f shown) redirect(w http.ResponseWriter, r *http.Request, a policy.Actor, 
 
 // take reads the flash of ?shown= into v, once: false when there is
 // none (already shown, expired, or never made).
-func (f shown) take(r *http.Request, a policy.Actor, kind string, v any) (bool, error) {
-	err := f.store.Take(r.Context(), a.UserID, kind, r.URL.Query().Get("shown"), v)
+func (f Shown) take(r *http.Request, a policy.Actor, kind string, v any) (bool, error) {
+	err := f.Store.Take(r.Context(), a.UserID, kind, r.URL.Query().Get("shown"), v)
 	if errors.Is(err, flash.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// jsCallRE finds t("…") in the workspace's scripts: the strings they
+// show, which the page hands them translated.
+var jsCallRE = regexp.MustCompile(`\bt\("((?:[^"\\]|\\.)*)"`)
+
+// jsKeys lists the strings the embedded scripts translate.
+func jsKeys(scripts ...[]byte) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, src := range scripts {
+		for _, m := range jsCallRE.FindAllSubmatch(src, -1) {
+			var k string
+			if err := json.Unmarshal([]byte(`"`+string(m[1])+`"`), &k); err != nil {
+				continue
+			}
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }

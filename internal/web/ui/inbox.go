@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"crypto/rand"
@@ -22,20 +22,21 @@ import (
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/tag"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
-// inboxPages are the agent workspace: the conversation list, a conversation
+// InboxPages are the agent workspace: the conversation list, a conversation
 // and its panels, replies (WhatsApp ones among them) and new WhatsApp
 // conversations.
-type inboxPages struct {
-	convs    *conversation.Service
-	db       *db.DB
-	hub      *realtime.Hub
-	inboxes  *inbox.Store
-	logger   *slog.Logger
-	names    *nameCache
-	tpl      *renderer
-	whatsapp *whatsapp.Service
+type InboxPages struct {
+	Convs    *conversation.Service
+	DB       *db.DB
+	Hub      *realtime.Hub
+	Inboxes  *inbox.Store
+	Logger   *slog.Logger
+	Names    *httpx.NameCache
+	Pages    *Renderer
+	WhatsApp *whatsapp.Service
 }
 
 // The inbox views.
@@ -175,7 +176,7 @@ type rowView struct {
 	Current bool
 }
 
-func newRows(p conversation.Page[conversation.Conversation], f listFilter, n *names, current int64) rowsView {
+func newRows(p conversation.Page[conversation.Conversation], f listFilter, n *httpx.Names, current int64) rowsView {
 	rv := rowsView{Items: make([]rowView, len(p.Items)), Filter: f, Next: p.NextCursor, Current: current}
 	for i, c := range p.Items {
 		rv.Items[i] = newRow(c, f, n, current)
@@ -183,22 +184,22 @@ func newRows(p conversation.Page[conversation.Conversation], f listFilter, n *na
 	return rv
 }
 
-func newRow(c conversation.Conversation, f listFilter, n *names, current int64) rowView {
+func newRow(c conversation.Conversation, f listFilter, n *httpx.Names, current int64) rowView {
 	return rowView{C: c, Name: contactName(c.Contact), Inbox: n.Inbox(c.InboxID), Agent: n.User(c.AssigneeID),
 		Query: f.Query(), Current: c.ID == current}
 }
 
 // list reads the list view for a page.
-func (u *inboxPages) list(r *http.Request, a policy.Actor, f listFilter, current int64) (listView, error) {
-	page, err := u.convs.List(r.Context(), a, f.options(""))
+func (u *InboxPages) list(r *http.Request, a policy.Actor, f listFilter, current int64) (listView, error) {
+	page, err := u.Convs.List(r.Context(), a, f.options(""))
 	if err != nil {
 		return listView{}, err
 	}
-	n, err := u.names.ofConversations(r.Context(), page.Items...)
+	n, err := u.Names.OfConversations(r.Context(), page.Items...)
 	if err != nil {
 		return listView{}, err
 	}
-	ins, err := u.inboxes.List(r.Context(), a)
+	ins, err := u.Inboxes.List(r.Context(), a)
 	if err != nil {
 		return listView{}, err
 	}
@@ -212,53 +213,53 @@ type inboxPage struct {
 	Conv *convView
 }
 
-// inbox shows the conversation list.
-func (u *inboxPages) inbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	seq := u.hub.Position()
+// Inbox shows the conversation list.
+func (u *InboxPages) Inbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	seq := u.Hub.Position()
 	f := readFilter(r, a)
 	lv, err := u.list(r, a, f, 0)
 	if err != nil {
 		return err
 	}
-	return u.tpl.render(w, r, http.StatusOK, "inbox", pageData{Title: "Inbox", Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv}})
+	return u.Pages.render(w, r, http.StatusOK, "inbox", pageData{Title: "Inbox", Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv}})
 }
 
-// rows answers "Load more" and list reloads: a page of rows after cursor.
-func (u *inboxPages) rows(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+// Rows answers "Load more" and list reloads: a page of rows after cursor.
+func (u *InboxPages) Rows(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	f := readFilter(r, a)
-	page, err := u.convs.List(r.Context(), a, f.options(r.URL.Query().Get("cursor")))
+	page, err := u.Convs.List(r.Context(), a, f.options(r.URL.Query().Get("cursor")))
 	if err != nil {
 		return err
 	}
-	n, err := u.names.ofConversations(r.Context(), page.Items...)
+	n, err := u.Names.OfConversations(r.Context(), page.Items...)
 	if err != nil {
 		return err
 	}
 	current, _ := strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "rows", newRows(page, f, n, current))
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "rows", newRows(page, f, n, current))
 }
 
-// row answers a live update: the row of one conversation as the current
+// Row answers a live update: the row of one conversation as the current
 // view shows it, or 204 when the view does not include it (any more).
-func (u *inboxPages) row(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (u *InboxPages) Row(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
 	f := readFilter(r, a)
-	c, err := u.convs.Get(r.Context(), a, id)
+	c, err := u.Convs.Get(r.Context(), a, id)
 	if isKind(err, problem.KindNotFound) || (err == nil && !f.matches(a, &c)) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	} else if err != nil {
 		return err
 	}
-	n, err := u.names.ofConversations(r.Context(), c)
+	n, err := u.Names.OfConversations(r.Context(), c)
 	if err != nil {
 		return err
 	}
 	current, _ := strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "row", newRow(c, f, n, current))
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "row", newRow(c, f, n, current))
 }
 
 // convView is an open conversation.
@@ -357,7 +358,7 @@ func newKey() string {
 	return hex.EncodeToString(b)
 }
 
-func (n *names) message(m conversation.Message) messageView {
+func messageOf(n *httpx.Names, m conversation.Message) messageView {
 	v := messageView{M: m}
 	if c, ok := whatsapp.DecodeContent(&m); ok {
 		v.WA = &c
@@ -369,7 +370,7 @@ func (n *names) message(m conversation.Message) messageView {
 	case conversation.SenderAgent:
 		v.Sender = n.User(m.SenderID)
 		if m.SenderID != nil {
-			v.Avatar = n.avatars[*m.SenderID]
+			v.Avatar = n.Avatars[*m.SenderID]
 		}
 	case conversation.SenderBot:
 		v.Sender = "Automation"
@@ -380,12 +381,12 @@ func (n *names) message(m conversation.Message) messageView {
 }
 
 // convView reads everything the conversation pane shows.
-func (u *inboxPages) convView(r *http.Request, a policy.Actor, c conversation.Conversation, n *names) (*convView, error) {
-	v := &convView{Actor: a, C: c, Name: contactName(c.Contact), Inbox: n.Inbox(c.InboxID), Agent: n.User(c.AssigneeID), Statuses: n.statuses,
+func (u *InboxPages) convView(r *http.Request, a policy.Actor, c conversation.Conversation, n *httpx.Names) (*convView, error) {
+	v := &convView{Actor: a, C: c, Name: contactName(c.Contact), Inbox: n.Inbox(c.InboxID), Agent: n.User(c.AssigneeID), Statuses: n.Statuses,
 		Owner: n.User(c.OwnerID)}
 	if policy.Allow(a, policy.AssignConversations) {
 		var err error
-		if v.Assignees, err = u.convs.Assignees(r.Context(), a, c.ID); err != nil {
+		if v.Assignees, err = u.Convs.Assignees(r.Context(), a, c.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -412,9 +413,9 @@ func (u *inboxPages) convView(r *http.Request, a policy.Actor, c conversation.Co
 	return v, nil
 }
 
-func (u *inboxPages) contactView(r *http.Request, a policy.Actor, c conversation.Conversation, n *names) (contactView, error) {
+func (u *InboxPages) contactView(r *http.Request, a policy.Actor, c conversation.Conversation, n *httpx.Names) (contactView, error) {
 	cv := contactView{ConvID: c.ID, Write: policy.Allow(a, policy.WriteContacts)}
-	ct, err := u.convs.Contact(r.Context(), a, c.ContactID)
+	ct, err := u.Convs.Contact(r.Context(), a, c.ContactID)
 	if isKind(err, problem.KindNotFound) {
 		// Contacts are visible with their conversations; a contact the
 		// scope does not reach shows as the conversation knows it.
@@ -428,18 +429,18 @@ func (u *inboxPages) contactView(r *http.Request, a policy.Actor, c conversation
 	return cv, nil
 }
 
-// conversation shows the list and one open conversation, and marks it
+// Conversation shows the list and one open conversation, and marks it
 // read.
-func (u *inboxPages) conversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	seq := u.hub.Position()
-	id, err := pathID(r, "id")
+func (u *InboxPages) Conversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	seq := u.Hub.Position()
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	if err := u.convs.MarkRead(r.Context(), a, id); err != nil {
+	if err := u.Convs.MarkRead(r.Context(), a, id); err != nil {
 		return err
 	}
-	c, err := u.convs.Get(r.Context(), a, id)
+	c, err := u.Convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -448,7 +449,7 @@ func (u *inboxPages) conversation(w http.ResponseWriter, r *http.Request, a poli
 	if err != nil {
 		return err
 	}
-	n, err := u.names.ofConversations(r.Context(), c)
+	n, err := u.Names.OfConversations(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -464,13 +465,13 @@ func (u *inboxPages) conversation(w http.ResponseWriter, r *http.Request, a poli
 	if title == "" {
 		title = "Visitor " + strconv.FormatInt(c.ContactID, 10) // translated as "Visitor %d"
 	}
-	return u.tpl.render(w, r, http.StatusOK, "inbox", pageData{Title: title, Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv, Conv: cv}})
+	return u.Pages.render(w, r, http.StatusOK, "inbox", pageData{Title: title, Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv, Conv: cv}})
 }
 
-// messages answers "Load older" (with ?before=) and reloads of the newest
+// Messages answers "Load older" (with ?before=) and reloads of the newest
 // page.
-func (u *inboxPages) messages(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (u *InboxPages) Messages(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
@@ -480,7 +481,7 @@ func (u *inboxPages) messages(w http.ResponseWriter, r *http.Request, a policy.A
 			return problem.Invalid("before", "The position is not valid; reload the page.")
 		}
 	}
-	c, err := u.convs.Get(r.Context(), a, id)
+	c, err := u.Convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -490,27 +491,27 @@ func (u *inboxPages) messages(w http.ResponseWriter, r *http.Request, a policy.A
 	if err != nil {
 		return err
 	}
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "messages", mv)
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "messages", mv)
 }
 
-// message renders one message, for live updates.
-func (u *inboxPages) message(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+// Message renders one message, for live updates.
+func (u *InboxPages) Message(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	mid, err := pathID(r, "message")
+	mid, err := httpx.PathID(r, "message")
 	if err != nil {
 		return problem.NotFound("Message")
 	}
-	m, err := u.convs.Message(r.Context(), a, mid)
+	m, err := u.Convs.Message(r.Context(), a, mid)
 	if err != nil {
 		return err
 	}
 	if m.ConversationID != id {
 		return problem.NotFound("Message")
 	}
-	c, err := u.convs.Get(r.Context(), a, id)
+	c, err := u.Convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -518,7 +519,7 @@ func (u *inboxPages) message(w http.ResponseWriter, r *http.Request, a policy.Ac
 	if err != nil {
 		return err
 	}
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "message", views[0])
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "message", views[0])
 }
 
 // backToConversation answers a form posted without htmx (no script): the
@@ -527,13 +528,13 @@ func backToConversation(w http.ResponseWriter, r *http.Request, id int64) {
 	http.Redirect(w, r, "/inbox/conversations/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
 
-// send posts a reply from the composer.
-func (u *inboxPages) send(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+// Send posts a reply from the composer.
+func (u *InboxPages) Send(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	fields, err := readForm(r)
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -551,19 +552,19 @@ func (u *inboxPages) send(w http.ResponseWriter, r *http.Request, a policy.Actor
 		}
 		ids = append(ids, aid)
 		// Keep the uploads on the form if the send is refused.
-		if ref, err := attachment.Get(r.Context(), u.db, aid); err == nil && ref.MessageID == 0 && ref.Uploader == attachment.Uploader("user", a.UserID) {
+		if ref, err := attachment.Get(r.Context(), u.DB, aid); err == nil && ref.MessageID == 0 && ref.Uploader == attachment.Uploader("user", a.UserID) {
 			cv.Attachments = append(cv.Attachments, ref.Attachment)
 		}
 	}
 	var m conversation.Message
 	if err = fields.Err(); err == nil {
-		m, _, err = u.convs.Send(r.Context(), a, id, conversation.Outgoing{Text: cv.Text, IdempotencyKey: cv.Key, AttachmentIDs: ids})
+		m, _, err = u.Convs.Send(r.Context(), a, id, conversation.Outgoing{Text: cv.Text, IdempotencyKey: cv.Key, AttachmentIDs: ids})
 	}
-	if c, gerr := u.convs.Get(r.Context(), a, id); gerr == nil {
+	if c, gerr := u.Convs.Get(r.Context(), a, id); gerr == nil {
 		// Best effort, like the conversation: the page shows the send's
 		// outcome either way.
 		if wa, werr := u.waConvOf(r.Context(), c); werr != nil {
-			u.logger.Warn("web: whatsapp pane", "conversation", c.ID, "err", werr)
+			u.Logger.Warn("web: whatsapp pane", "conversation", c.ID, "err", werr)
 		} else {
 			cv.WA = wa
 		}
@@ -580,8 +581,8 @@ func (u *inboxPages) send(w http.ResponseWriter, r *http.Request, a policy.Actor
 		} else {
 			cv.Error = p.Message
 		}
-		status, _, _ := classify(p, "")
-		return u.tpl.partial(w, r, status, "inbox", "composer", cv)
+		status, _, _ := httpx.Classify(p, "")
+		return u.Pages.partial(w, r, status, "inbox", "composer", cv)
 	} else if err != nil {
 		return err
 	}
@@ -589,21 +590,21 @@ func (u *inboxPages) send(w http.ResponseWriter, r *http.Request, a policy.Actor
 		backToConversation(w, r, id)
 		return nil
 	}
-	n, err := u.names.ofMessages(r.Context(), m)
+	n, err := u.Names.OfMessages(r.Context(), m)
 	if err != nil {
 		return err
 	}
-	sent := n.message(m)
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "composer", composerView{ConvID: id, Key: newKey(), Sent: &sent, WA: cv.WA})
+	sent := messageOf(n, m)
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "composer", composerView{ConvID: id, Key: newKey(), Sent: &sent, WA: cv.WA})
 }
 
-// head renders the conversation's header: who, status, and the actions.
-func (u *inboxPages) head(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+// Head renders the conversation's header: who, status, and the actions.
+func (u *InboxPages) Head(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	c, err := u.convs.Get(r.Context(), a, id)
+	c, err := u.Convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -612,12 +613,12 @@ func (u *inboxPages) head(w http.ResponseWriter, r *http.Request, a policy.Actor
 
 // renderHead answers with the header; with side, also with the side
 // panel's parts (for live updates, which may come from anywhere).
-func (u *inboxPages) renderHead(w http.ResponseWriter, r *http.Request, a policy.Actor, c conversation.Conversation, status int, assignErr string, side bool) error {
+func (u *InboxPages) renderHead(w http.ResponseWriter, r *http.Request, a policy.Actor, c conversation.Conversation, status int, assignErr string, side bool) error {
 	if !isHTMX(r) {
 		backToConversation(w, r, c.ID)
 		return nil
 	}
-	n, err := u.names.ofConversations(r.Context(), c)
+	n, err := u.Names.OfConversations(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -631,19 +632,19 @@ func (u *inboxPages) renderHead(w http.ResponseWriter, r *http.Request, a policy
 	v.Side = side
 	v.Tags.OOB, v.Contact.OOB = true, true
 	v.KeepContact = r.URL.Query().Get("contact") == "keep"
-	return u.tpl.partial(w, r, status, "inbox", "conv-head-update", v)
+	return u.Pages.partial(w, r, status, "inbox", "conv-head-update", v)
 }
 
 // convChange runs a change of the conversation and answers with the
 // updated header.
-func (u *inboxPages) convChange(w http.ResponseWriter, r *http.Request, a policy.Actor, fn func(id int64) (conversation.Conversation, error)) error {
-	id, err := pathID(r, "id")
+func (u *InboxPages) convChange(w http.ResponseWriter, r *http.Request, a policy.Actor, fn func(id int64) (conversation.Conversation, error)) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
 	c, err := fn(id)
 	if p, ok := problem.As(err); ok && isHTMX(r) && (p.Kind == problem.KindInvalid || p.Kind == problem.KindConflict) {
-		cur, gerr := u.convs.Get(r.Context(), a, id)
+		cur, gerr := u.Convs.Get(r.Context(), a, id)
 		if gerr != nil {
 			return gerr
 		}
@@ -651,7 +652,7 @@ func (u *inboxPages) convChange(w http.ResponseWriter, r *http.Request, a policy
 		for _, m := range p.Fields {
 			msg = m
 		}
-		status, _, _ := classify(p, "")
+		status, _, _ := httpx.Classify(p, "")
 		return u.renderHead(w, r, a, cur, status, msg, false)
 	} else if err != nil {
 		return err
@@ -659,21 +660,21 @@ func (u *inboxPages) convChange(w http.ResponseWriter, r *http.Request, a policy
 	return u.renderHead(w, r, a, c, http.StatusOK, "", false)
 }
 
-func (u *inboxPages) closeConv(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxPages) CloseConv(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.convChange(w, r, a, func(id int64) (conversation.Conversation, error) {
-		return u.convs.Close(r.Context(), a, id)
+		return u.Convs.Close(r.Context(), a, id)
 	})
 }
 
-func (u *inboxPages) reopenConv(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxPages) ReopenConv(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.convChange(w, r, a, func(id int64) (conversation.Conversation, error) {
-		return u.convs.Reopen(r.Context(), a, id)
+		return u.Convs.Reopen(r.Context(), a, id)
 	})
 }
 
-// assign takes assignee_id: "me", "" (unassign) or a user id.
-func (u *inboxPages) assign(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := parseForm(r); err != nil {
+// Assign takes assignee_id: "me", "" (unassign) or a user id.
+func (u *InboxPages) Assign(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	var to *int64
@@ -689,26 +690,26 @@ func (u *inboxPages) assign(w http.ResponseWriter, r *http.Request, a policy.Act
 		to = &id
 	}
 	return u.convChange(w, r, a, func(id int64) (conversation.Conversation, error) {
-		return u.convs.Assign(r.Context(), a, id, to)
+		return u.Convs.Assign(r.Context(), a, id, to)
 	})
 }
 
-// addTag and removeTag change the conversation's tags and answer with the
+// AddTag and removeTag change the conversation's tags and answer with the
 // tags panel.
-func (u *inboxPages) addTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxPages) AddTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.tagChange(w, r, a, true)
 }
 
-func (u *inboxPages) removeTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxPages) RemoveTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.tagChange(w, r, a, false)
 }
 
-func (u *inboxPages) tagChange(w http.ResponseWriter, r *http.Request, a policy.Actor, add bool) error {
-	id, err := pathID(r, "id")
+func (u *InboxPages) tagChange(w http.ResponseWriter, r *http.Request, a policy.Actor, add bool) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	fields, err := readForm(r)
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -717,12 +718,12 @@ func (u *inboxPages) tagChange(w http.ResponseWriter, r *http.Request, a policy.
 	switch err = fields.Err(); {
 	case err != nil:
 	case add:
-		c, err = u.convs.Tag(r.Context(), a, id, []string{t}, nil)
+		c, err = u.Convs.Tag(r.Context(), a, id, []string{t}, nil)
 	default:
-		c, err = u.convs.Tag(r.Context(), a, id, nil, []string{t})
+		c, err = u.Convs.Tag(r.Context(), a, id, nil, []string{t})
 	}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid && isHTMX(r) {
-		cur, gerr := u.convs.Get(r.Context(), a, id)
+		cur, gerr := u.Convs.Get(r.Context(), a, id)
 		if gerr != nil {
 			return gerr
 		}
@@ -730,7 +731,7 @@ func (u *inboxPages) tagChange(w http.ResponseWriter, r *http.Request, a policy.
 		if tv.Error == "" {
 			tv.Error = p.Message
 		}
-		return u.tpl.partial(w, r, http.StatusUnprocessableEntity, "inbox", "conv-tags", tv)
+		return u.Pages.partial(w, r, http.StatusUnprocessableEntity, "inbox", "conv-tags", tv)
 	} else if err != nil {
 		return err
 	}
@@ -738,21 +739,21 @@ func (u *inboxPages) tagChange(w http.ResponseWriter, r *http.Request, a policy.
 		backToConversation(w, r, id)
 		return nil
 	}
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "conv-tags", tagsView{ConvID: id, Tags: c.Tags, Work: true})
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "conv-tags", tagsView{ConvID: id, Tags: c.Tags, Work: true})
 }
 
-// contactPanel shows the contact of a conversation; with ?edit=1, its
+// ContactPanel shows the contact of a conversation; with ?edit=1, its
 // form.
-func (u *inboxPages) contactPanel(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (u *InboxPages) ContactPanel(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	c, err := u.convs.Get(r.Context(), a, id)
+	c, err := u.Convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
-	n, err := u.names.ofConversations(r.Context(), c)
+	n, err := u.Names.OfConversations(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -768,7 +769,7 @@ func (u *inboxPages) contactPanel(w http.ResponseWriter, r *http.Request, a poli
 		cv.Form = map[string]string{"name": ct.Name, "phone": derefString(ct.Phone), "email": derefString(ct.Email),
 			"owner_id": ownerValue(ct.OwnerID), "tags": strings.Join(ct.Tags, ", ")}
 	}
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
 }
 
 func ownerValue(id *int64) string {
@@ -781,7 +782,7 @@ func ownerValue(id *int64) string {
 // contactForm prepares the edit form: when the viewer may change the
 // owner, the agents who may own the contact (and the owner it has, even
 // one who may no longer own contacts, so that saving keeps them).
-func (u *inboxPages) contactForm(r *http.Request, a policy.Actor, cv *contactView) error {
+func (u *InboxPages) contactForm(r *http.Request, a policy.Actor, cv *contactView) error {
 	cv.Edit = true
 	owner := cv.Contact.OwnerID
 	var ownerID int64
@@ -791,7 +792,7 @@ func (u *inboxPages) contactForm(r *http.Request, a policy.Actor, cv *contactVie
 	if cv.OwnerEdit = policy.MayChangeOwner(a, ownerID); !cv.OwnerEdit {
 		return nil
 	}
-	agents, err := u.convs.Owners(r.Context())
+	agents, err := u.Convs.Owners(r.Context())
 	if err != nil {
 		return err
 	}
@@ -806,21 +807,21 @@ func (u *inboxPages) contactForm(r *http.Request, a policy.Actor, cv *contactVie
 	return nil
 }
 
-// updateContact saves the contact form of a conversation's contact.
-func (u *inboxPages) updateContact(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+// UpdateContact saves the contact form of a conversation's contact.
+func (u *InboxPages) UpdateContact(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	fields, err := readForm(r)
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
-	c, err := u.convs.Get(r.Context(), a, id)
+	c, err := u.Convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
-	n, err := u.names.ofConversations(r.Context(), c)
+	n, err := u.Names.OfConversations(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -854,7 +855,7 @@ func (u *inboxPages) updateContact(w http.ResponseWriter, r *http.Request, a pol
 	}
 	err = fields.Err()
 	if err == nil {
-		_, err = u.convs.UpdateContact(r.Context(), a, c.ContactID, p)
+		_, err = u.Convs.UpdateContact(r.Context(), a, c.ContactID, p)
 	}
 	if pe, ok := problem.As(err); ok && isHTMX(r) && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindForbidden && p.OwnerID != nil) {
 		if err := u.contactForm(r, a, &cv); err != nil {
@@ -866,14 +867,14 @@ func (u *inboxPages) updateContact(w http.ResponseWriter, r *http.Request, a pol
 			// beside the owner.
 			cv.Fields = map[string]string{"owner_id": pe.Message}
 		}
-		status, _, _ := classify(pe, "")
-		return u.tpl.partial(w, r, status, "inbox", "contact-panel", cv)
+		status, _, _ := httpx.Classify(pe, "")
+		return u.Pages.partial(w, r, status, "inbox", "contact-panel", cv)
 	} else if err != nil {
 		return err
 	}
 	// A sales agent who hands their customer over may no longer see the
 	// conversation: back to the inbox then.
-	c, err = u.convs.Get(r.Context(), a, id)
+	c, err = u.Convs.Get(r.Context(), a, id)
 	if isKind(err, problem.KindNotFound) {
 		if isHTMX(r) {
 			w.Header().Set("HX-Redirect", "/inbox")
@@ -889,11 +890,11 @@ func (u *inboxPages) updateContact(w http.ResponseWriter, r *http.Request, a pol
 		backToConversation(w, r, id)
 		return nil
 	}
-	if n, err = u.names.ofConversations(r.Context(), c); err != nil {
+	if n, err = u.Names.OfConversations(r.Context(), c); err != nil {
 		return err
 	}
 	if cv, err = u.contactView(r, a, c, n); err != nil {
 		return err
 	}
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
 }

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // waAdminPage is the create and edit page of a WhatsApp inbox: the
@@ -52,7 +53,7 @@ type waTemplatesPanel struct {
 	Synced    *whatsapp.SyncResult
 }
 
-func (u *inboxAdmin) waIcePanel(inboxID int64, st *whatsapp.State, prompts []string, fields map[string]string) waIcePanel {
+func (u *InboxAdmin) waIcePanel(inboxID int64, st *whatsapp.State, prompts []string, fields map[string]string) waIcePanel {
 	p := waIcePanel{InboxID: inboxID, State: st, Fields: fields}
 	if prompts == nil && st != nil {
 		prompts = st.IceBreakers
@@ -62,17 +63,17 @@ func (u *inboxAdmin) waIcePanel(inboxID int64, st *whatsapp.State, prompts []str
 	return p
 }
 
-func (u *inboxAdmin) waAdmin(r *http.Request, f *waAdminPage) error {
-	us, err := u.users.List(r.Context())
+func (u *InboxAdmin) waAdmin(r *http.Request, f *waAdminPage) error {
+	us, err := u.Users.List(r.Context())
 	if err != nil {
 		return err
 	}
 	f.Users = us
-	f.WebhookURL = whatsappWebhookURL(u.baseURL)
+	f.WebhookURL = httpx.WhatsAppWebhookURL(u.BaseURL)
 	if f.Inbox.ID == 0 {
 		return nil
 	}
-	st, err := u.whatsapp.State(r.Context(), f.Inbox.ID)
+	st, err := u.WhatsApp.State(r.Context(), f.Inbox.ID)
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func (u *inboxAdmin) waAdmin(r *http.Request, f *waAdminPage) error {
 	if f.Ice.InboxID == 0 {
 		f.Ice = u.waIcePanel(f.Inbox.ID, &st, nil, nil)
 	}
-	ts, err := u.whatsapp.Templates(r.Context(), f.Inbox.ID, false)
+	ts, err := u.WhatsApp.Templates(r.Context(), f.Inbox.ID, false)
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func (u *inboxAdmin) waAdmin(r *http.Request, f *waAdminPage) error {
 	return nil
 }
 
-func (u *inboxAdmin) renderWhatsAppAdmin(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f waAdminPage, fields map[string]string) error {
+func (u *InboxAdmin) renderWhatsAppAdmin(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f waAdminPage, fields map[string]string) error {
 	if err := u.waAdmin(r, &f); err != nil {
 		return err
 	}
@@ -96,10 +97,10 @@ func (u *inboxAdmin) renderWhatsAppAdmin(w http.ResponseWriter, r *http.Request,
 	if f.Inbox.ID != 0 {
 		title = f.Inbox.Name
 	}
-	return u.tpl.render(w, r, status, "whatsapp_inbox", pageData{Title: title, Actor: a, Fields: fields, Data: f})
+	return u.Pages.render(w, r, status, "whatsapp_inbox", pageData{Title: title, Actor: a, Fields: fields, Data: f})
 }
 
-func (u *inboxAdmin) newWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxAdmin) NewWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Form: map[string]string{"messages_per_second": strconv.Itoa(whatsapp.DefaultMessagesPerSecond)}}, nil)
 }
 
@@ -133,8 +134,8 @@ func readWhatsAppForm(r *http.Request, f *waAdminPage, fields problem.Fields) (c
 	return cfg, secrets
 }
 
-func (u *inboxAdmin) createWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	fields, err := readForm(r)
+func (u *InboxAdmin) CreateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -144,7 +145,7 @@ func (u *inboxAdmin) createWhatsApp(w http.ResponseWriter, r *http.Request, a po
 	var made string
 	err = fields.Err()
 	if err == nil {
-		in, made, err = u.inboxes.Create(r.Context(), inbox.NewInbox{Type: whatsapp.Type, Name: f.Form["name"],
+		in, made, err = u.Inboxes.Create(r.Context(), inbox.NewInbox{Type: whatsapp.Type, Name: f.Form["name"],
 			Settings: map[inbox.Type]any{whatsapp.Type: &cfg}, MemberIDs: f.Members})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
@@ -152,14 +153,14 @@ func (u *inboxAdmin) createWhatsApp(w http.ResponseWriter, r *http.Request, a po
 	} else if err != nil {
 		return err
 	}
-	u.names.forget()
+	u.Names.Forget()
 	// The page after creation shows the verify token once: the one made
 	// up, or the one the admin typed.
 	token := made
 	if token == "" {
 		token = cfg.VerifyToken
 	}
-	return u.shown.redirect(w, r, a, flashVerifyToken, token, inboxPath(in.ID))
+	return u.Shown.redirect(w, r, a, flashVerifyToken, token, inboxPath(in.ID))
 }
 
 // waForm fills the form from an inbox.
@@ -175,9 +176,9 @@ func waForm(in inbox.Inbox) map[string]string {
 // editWhatsApp shows a WhatsApp inbox's page (editInbox sends WhatsApp
 // inboxes here).
 // The page after creating the number shows its verify token, once.
-func (u *inboxAdmin) editWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
+func (u *InboxAdmin) editWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
 	p := waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Saved: r.URL.Query().Get("saved") == "1"}
-	ok, err := u.shown.take(r, a, flashVerifyToken, &p.VerifyToken)
+	ok, err := u.Shown.take(r, a, flashVerifyToken, &p.VerifyToken)
 	if err != nil {
 		return err
 	}
@@ -190,8 +191,8 @@ func (u *inboxAdmin) editWhatsApp(w http.ResponseWriter, r *http.Request, a poli
 
 // updateWhatsApp saves a WhatsApp inbox's form (updateInbox sends
 // WhatsApp inboxes here).
-func (u *inboxAdmin) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
-	fields, err := readForm(r)
+func (u *InboxAdmin) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -213,20 +214,20 @@ func (u *inboxAdmin) updateWhatsApp(w http.ResponseWriter, r *http.Request, a po
 	name := f.Form["name"]
 	err = fields.Err()
 	if err == nil {
-		_, _, err = u.inboxes.Update(r.Context(), in.ID, inbox.Patch{Name: &name, MemberIDs: &f.Members, Settings: map[inbox.Type]any{whatsapp.Type: wp}})
+		_, _, err = u.Inboxes.Update(r.Context(), in.ID, inbox.Patch{Name: &name, MemberIDs: &f.Members, Settings: map[inbox.Type]any{whatsapp.Type: wp}})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
 	}
-	u.names.forget()
+	u.Names.Forget()
 	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"?saved=1", http.StatusSeeOther)
 	return nil
 }
 
 // waAdminInbox is the WhatsApp inbox of an admin route.
-func (u *inboxAdmin) waAdminInbox(r *http.Request) (inbox.Inbox, error) {
+func (u *InboxAdmin) waAdminInbox(r *http.Request) (inbox.Inbox, error) {
 	in, err := u.adminInbox(r)
 	if err == nil && in.Type != whatsapp.Type {
 		err = problem.NotFound("WhatsApp inbox")
@@ -234,44 +235,44 @@ func (u *inboxAdmin) waAdminInbox(r *http.Request) (inbox.Inbox, error) {
 	return in, err
 }
 
-// waTest runs "test connection" and answers with its result.
-func (u *inboxAdmin) waTest(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+// WaTest runs "test connection" and answers with its result.
+func (u *InboxAdmin) WaTest(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.waAdminInbox(r)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	c, err := u.whatsapp.TestConnection(ctx, in.ID)
+	c, err := u.WhatsApp.TestConnection(ctx, in.ID)
 	if err != nil {
 		return err
 	}
 	if !isHTMX(r) {
 		return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Connection: &c}, nil)
 	}
-	return u.tpl.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-connection", &c)
+	return u.Pages.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-connection", &c)
 }
 
-// waSync synchronises the templates now and answers with the panel.
-func (u *inboxAdmin) waSync(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+// WaSync synchronises the templates now and answers with the panel.
+func (u *InboxAdmin) WaSync(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.waAdminInbox(r)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
-	res, serr := u.whatsapp.SyncTemplates(ctx, in.ID)
-	st, err := u.whatsapp.State(r.Context(), in.ID)
+	res, serr := u.WhatsApp.SyncTemplates(ctx, in.ID)
+	st, err := u.WhatsApp.State(r.Context(), in.ID)
 	if err != nil {
 		return err
 	}
-	ts, err := u.whatsapp.Templates(r.Context(), in.ID, false)
+	ts, err := u.WhatsApp.Templates(r.Context(), in.ID, false)
 	if err != nil {
 		return err
 	}
 	p := waTemplatesPanel{InboxID: in.ID, State: &st, Templates: ts}
 	if serr != nil {
-		p.Error = syncProblem(serr).Error()
+		p.Error = httpx.SyncProblem(serr).Error()
 	} else {
 		p.Synced = &res
 	}
@@ -279,23 +280,23 @@ func (u *inboxAdmin) waSync(w http.ResponseWriter, r *http.Request, a policy.Act
 		http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10), http.StatusSeeOther)
 		return nil
 	}
-	return u.tpl.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-templates", p)
+	return u.Pages.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-templates", p)
 }
 
-// waIceBreakers saves the ice breakers and answers with the editor,
+// WaIceBreakers saves the ice breakers and answers with the editor,
 // showing whether Graph accepted them.
-func (u *inboxAdmin) waIceBreakers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxAdmin) WaIceBreakers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.waAdminInbox(r)
 	if err != nil {
 		return err
 	}
-	if err := parseForm(r); err != nil {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	prompts := r.PostForm["prompt"]
-	st, err := u.whatsapp.SetIceBreakers(r.Context(), in.ID, prompts)
+	st, err := u.WhatsApp.SetIceBreakers(r.Context(), in.ID, prompts)
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
-		cur, serr := u.whatsapp.State(r.Context(), in.ID)
+		cur, serr := u.WhatsApp.State(r.Context(), in.ID)
 		if serr != nil {
 			return serr
 		}
@@ -303,7 +304,7 @@ func (u *inboxAdmin) waIceBreakers(w http.ResponseWriter, r *http.Request, a pol
 		if !isHTMX(r) {
 			return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Ice: panel}, nil)
 		}
-		return u.tpl.partial(w, r, http.StatusUnprocessableEntity, "whatsapp_inbox", "wa-ice", panel)
+		return u.Pages.partial(w, r, http.StatusUnprocessableEntity, "whatsapp_inbox", "wa-ice", panel)
 	} else if err != nil {
 		return err
 	}
@@ -313,5 +314,5 @@ func (u *inboxAdmin) waIceBreakers(w http.ResponseWriter, r *http.Request, a pol
 	}
 	panel := u.waIcePanel(in.ID, &st, nil, nil)
 	panel.Saved = true
-	return u.tpl.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-ice", panel)
+	return u.Pages.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-ice", panel)
 }

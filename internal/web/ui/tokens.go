@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"net/http"
@@ -6,30 +6,31 @@ import (
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // tokensPage lists the user's API tokens; Created is a token just made,
 // with its secret, shown this once.
 type tokensPage struct {
 	Tokens  []auth.APIToken
-	Created *createdToken
+	Created *httpx.CreatedToken
 	Revoked bool
 }
 
-func (u *prefsPages) renderTokens(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p tokensPage, d pageData) error {
-	ts, err := u.auth.Tokens(r.Context(), a.UserID)
+func (u *PrefsPages) renderTokens(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p tokensPage, d pageData) error {
+	ts, err := u.Auth.Tokens(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
 	p.Tokens = ts
 	d.Title, d.Actor, d.Data = "API tokens", a, p
-	return u.tpl.render(w, r, status, "settings_tokens", d)
+	return u.Pages.render(w, r, status, "settings_tokens", d)
 }
 
-func (u *prefsPages) tokens(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PrefsPages) Tokens(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	p := tokensPage{Revoked: r.URL.Query().Get("revoked") == "1"}
-	var made createdToken
-	if ok, err := u.shown.take(r, a, flashToken, &made); err != nil {
+	var made httpx.CreatedToken
+	if ok, err := u.Shown.take(r, a, flashToken, &made); err != nil {
 		return err
 	} else if ok {
 		// The secret is shown this once: a reload shows the list only.
@@ -39,8 +40,8 @@ func (u *prefsPages) tokens(w http.ResponseWriter, r *http.Request, a policy.Act
 	return u.renderTokens(w, r, a, http.StatusOK, p, pageData{})
 }
 
-func (u *prefsPages) createToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	fields, err := readForm(r)
+func (u *PrefsPages) CreateToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -48,22 +49,22 @@ func (u *prefsPages) createToken(w http.ResponseWriter, r *http.Request, a polic
 	var t auth.APIToken
 	var secret string
 	if err = fields.Err(); err == nil {
-		t, secret, err = u.auth.CreateToken(r.Context(), a.UserID, name)
+		t, secret, err = u.Auth.CreateToken(r.Context(), a.UserID, name)
 	}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
 		return u.renderTokens(w, r, a, http.StatusUnprocessableEntity, tokensPage{}, pageData{Fields: p.Fields, Form: map[string]string{"name": name}})
 	} else if err != nil {
 		return err
 	}
-	return u.shown.redirect(w, r, a, flashToken, createdToken{APIToken: t, Token: secret}, "/settings/tokens")
+	return u.Shown.redirect(w, r, a, flashToken, httpx.CreatedToken{APIToken: t, Token: secret}, "/settings/tokens")
 }
 
-func (u *prefsPages) revokeToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (u *PrefsPages) RevokeToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Token")
 	}
-	if err := u.auth.RevokeToken(r.Context(), a.UserID, id); err != nil {
+	if err := u.Auth.RevokeToken(r.Context(), a.UserID, id); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/settings/tokens?revoked=1", http.StatusSeeOther)

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 // The notification sounds are made here, from code: short sine tones as
 // 16-bit mono WAV files. SWITCHBOARD_UPDATE_SOUNDS=1 go test -run
-// TestSounds ./internal/web writes them to static/sounds; otherwise the
+// TestSounds ./internal/web/ui writes them to static/sounds; otherwise the
 // test checks the committed files are what this code makes.
 
 const soundRate = 16000
@@ -83,7 +83,7 @@ func TestSounds(t *testing.T) {
 		}
 		got, err := os.ReadFile(path)
 		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("%s is not what the code makes (%v): run SWITCHBOARD_UPDATE_SOUNDS=1 go test -run TestSounds ./internal/web", path, err)
+			t.Errorf("%s is not what the code makes (%v): run SWITCHBOARD_UPDATE_SOUNDS=1 go test -run TestSounds ./internal/web/ui", path, err)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"fmt"
@@ -16,23 +16,24 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
-// inboxAdmin are the admin pages of inboxes (WhatsApp numbers among them)
+// InboxAdmin are the admin pages of inboxes (WhatsApp numbers among them)
 // and their automatic assignment.
-type inboxAdmin struct {
-	avail    *availability.Service
-	baseURL  *url.URL
-	catalog  *i18n.Catalog
-	convs    *conversation.Service
-	inboxes  *inbox.Store
-	langs    *languages
-	names    *nameCache
-	shown    shown
-	tpl      *renderer
-	users    *user.Store
-	webchat  *webchat.Service
-	whatsapp *whatsapp.Service
+type InboxAdmin struct {
+	Availability *availability.Service
+	BaseURL      *url.URL
+	Catalog      *i18n.Catalog
+	Convs        *conversation.Service
+	Inboxes      *inbox.Store
+	Langs        *httpx.Languages
+	Names        *httpx.NameCache
+	Shown        Shown
+	Pages        *Renderer
+	Users        *user.Store
+	Webchat      *webchat.Service
+	WhatsApp     *whatsapp.Service
 }
 
 // roleChoice describes a role on the user form.
@@ -83,12 +84,12 @@ type inboxRow struct {
 	Members  []string
 }
 
-func (u *inboxAdmin) adminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	ins, err := u.inboxes.List(r.Context(), a)
+func (u *InboxAdmin) AdminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	ins, err := u.Inboxes.List(r.Context(), a)
 	if err != nil {
 		return err
 	}
-	n, err := u.names.fresh(r.Context())
+	n, err := u.Names.Fresh(r.Context())
 	if err != nil {
 		return err
 	}
@@ -108,9 +109,9 @@ func (u *inboxAdmin) adminInboxes(w http.ResponseWriter, r *http.Request, a poli
 	}
 	if q := r.URL.Query(); q.Get("done") == "archived" {
 		closed, _ := strconv.Atoi(q.Get("closed"))
-		d.Form["done"] = u.catalog.Tf(u.langs.of(r, a), "Inbox archived: %d open conversations were closed.", closed)
+		d.Form["done"] = u.Catalog.Tf(u.Langs.Of(r, a), "Inbox archived: %d open conversations were closed.", closed)
 	}
-	return u.tpl.render(w, r, http.StatusOK, "admin_inboxes", d)
+	return u.Pages.render(w, r, http.StatusOK, "admin_inboxes", d)
 }
 
 // inboxForm is the create and edit form of an inbox.
@@ -128,25 +129,25 @@ type inboxForm struct {
 	Snippet         string
 }
 
-func (u *inboxAdmin) inboxForm(r *http.Request, f *inboxForm) error {
-	us, err := u.users.List(r.Context())
+func (u *InboxAdmin) inboxForm(r *http.Request, f *inboxForm) error {
+	us, err := u.Users.List(r.Context())
 	f.Users = us
 	return err
 }
 
-func (u *inboxAdmin) renderInboxForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f inboxForm, fields map[string]string) error {
+func (u *InboxAdmin) renderInboxForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f inboxForm, fields map[string]string) error {
 	if err := u.inboxForm(r, &f); err != nil {
 		return err
 	}
 	title := "New web chat inbox"
 	if f.Inbox.ID != 0 {
 		title = f.Inbox.Name
-		f.Snippet = widgetSnippet(u.baseURL, f.Inbox)
+		f.Snippet = httpx.WidgetSnippet(u.BaseURL, f.Inbox)
 	}
-	return u.tpl.render(w, r, status, "admin_inbox", pageData{Title: title, Actor: a, Fields: fields, Data: f})
+	return u.Pages.render(w, r, status, "admin_inbox", pageData{Title: title, Actor: a, Fields: fields, Data: f})
 }
 
-func (u *inboxAdmin) newInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxAdmin) NewInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.renderInboxForm(w, r, a, http.StatusOK, inboxForm{Color: "#2563eb"}, nil)
 }
 
@@ -190,8 +191,8 @@ type createdInboxPage struct {
 	Rotated bool
 }
 
-func (u *inboxAdmin) createInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	fields, err := readForm(r)
+func (u *InboxAdmin) CreateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -201,7 +202,7 @@ func (u *inboxAdmin) createInbox(w http.ResponseWriter, r *http.Request, a polic
 	var secret string
 	err = fields.Err()
 	if err == nil {
-		in, secret, err = u.inboxes.Create(r.Context(), inbox.NewInbox{Type: webchat.Type, Name: f.Name,
+		in, secret, err = u.Inboxes.Create(r.Context(), inbox.NewInbox{Type: webchat.Type, Name: f.Name,
 			Settings: map[inbox.Type]any{webchat.Type: settings}, MemberIDs: f.Members})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
@@ -209,8 +210,8 @@ func (u *inboxAdmin) createInbox(w http.ResponseWriter, r *http.Request, a polic
 	} else if err != nil {
 		return err
 	}
-	u.names.forget()
-	return u.shown.redirect(w, r, a, flashInboxSecret, shownSecret{Secret: secret}, inboxPath(in.ID)+"/created")
+	u.Names.Forget()
+	return u.Shown.redirect(w, r, a, flashInboxSecret, shownSecret{Secret: secret}, inboxPath(in.ID)+"/created")
 }
 
 // shownSecret is the identity secret kept for the page after creating an
@@ -222,16 +223,16 @@ type shownSecret struct {
 
 func inboxPath(id int64) string { return "/admin/inboxes/" + strconv.FormatInt(id, 10) }
 
-// createdInbox shows, once, the identity secret of an inbox just created
+// CreatedInbox shows, once, the identity secret of an inbox just created
 // (with its snippet) or just given a new secret. Reloaded, it goes to the
 // inbox's page: the secret is not shown again, and nothing is created.
-func (u *inboxAdmin) createdInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxAdmin) CreatedInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
 	}
 	var v shownSecret
-	if ok, err := u.shown.take(r, a, flashInboxSecret, &v); err != nil {
+	if ok, err := u.Shown.take(r, a, flashInboxSecret, &v); err != nil {
 		return err
 	} else if !ok {
 		http.Redirect(w, r, inboxPath(in.ID), http.StatusSeeOther)
@@ -242,20 +243,20 @@ func (u *inboxAdmin) createdInbox(w http.ResponseWriter, r *http.Request, a poli
 		title = in.Name + ": new secret"
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return u.tpl.render(w, r, http.StatusOK, "admin_inbox_secret", pageData{Title: title, Actor: a,
-		Data: createdInboxPage{Inbox: in, Secret: v.Secret, Snippet: widgetSnippet(u.baseURL, in), Rotated: v.Rotated}})
+	return u.Pages.render(w, r, http.StatusOK, "admin_inbox_secret", pageData{Title: title, Actor: a,
+		Data: createdInboxPage{Inbox: in, Secret: v.Secret, Snippet: httpx.WidgetSnippet(u.BaseURL, in), Rotated: v.Rotated}})
 }
 
 // adminInbox loads the inbox of the path.
-func (u *inboxAdmin) adminInbox(r *http.Request) (inbox.Inbox, error) {
-	id, err := pathID(r, "id")
+func (u *InboxAdmin) adminInbox(r *http.Request) (inbox.Inbox, error) {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return inbox.Inbox{}, problem.NotFound("Inbox")
 	}
-	return u.inboxes.Get(r.Context(), id)
+	return u.Inboxes.Get(r.Context(), id)
 }
 
-func (u *inboxAdmin) editInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxAdmin) EditInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
@@ -272,7 +273,7 @@ func (u *inboxAdmin) editInbox(w http.ResponseWriter, r *http.Request, a policy.
 	return u.renderInboxForm(w, r, a, http.StatusOK, f, nil)
 }
 
-func (u *inboxAdmin) updateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxAdmin) UpdateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
@@ -280,7 +281,7 @@ func (u *inboxAdmin) updateInbox(w http.ResponseWriter, r *http.Request, a polic
 	if in.Type == whatsapp.Type {
 		return u.updateWhatsApp(w, r, a, in)
 	}
-	fields, err := readForm(r)
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -292,40 +293,40 @@ func (u *inboxAdmin) updateInbox(w http.ResponseWriter, r *http.Request, a polic
 	}
 	err = fields.Err()
 	if err == nil {
-		_, _, err = u.inboxes.Update(r.Context(), in.ID, p)
+		_, _, err = u.Inboxes.Update(r.Context(), in.ID, p)
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderInboxForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
 	}
-	u.names.forget()
+	u.Names.Forget()
 	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"?saved=1", http.StatusSeeOther)
 	return nil
 }
 
-func (u *inboxAdmin) rotateInboxSecret(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxAdmin) RotateInboxSecret(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
 	}
-	secret, err := u.webchat.RotateSecret(r.Context(), in.ID)
+	secret, err := u.Webchat.RotateSecret(r.Context(), in.ID)
 	if err != nil {
 		return err
 	}
-	return u.shown.redirect(w, r, a, flashInboxSecret, shownSecret{Secret: secret, Rotated: true}, inboxPath(in.ID)+"/created")
+	return u.Shown.redirect(w, r, a, flashInboxSecret, shownSecret{Secret: secret, Rotated: true}, inboxPath(in.ID)+"/created")
 }
 
 // ---- Users ----
 
-// archiveInbox archives the inbox of the path (see
+// ArchiveInbox archives the inbox of the path (see
 // conversation.ArchiveInbox).
-func (u *inboxAdmin) archiveInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxAdmin) ArchiveInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
 	}
-	closed, err := archiveInbox(r, u.convs, u.whatsapp, in)
+	closed, err := httpx.ArchiveInbox(r, u.Convs, u.WhatsApp, in)
 	if err != nil {
 		return err
 	}
@@ -340,16 +341,16 @@ type assignmentView struct {
 	Saved      bool
 }
 
-func (u *inboxAdmin) assignmentPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxAdmin) AssignmentPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
 	}
 	v := assignmentView{Inbox: in, Saved: r.URL.Query().Get("saved") == "1"}
-	if v.Assignment, err = u.avail.Assignment(r.Context(), in.ID); err != nil {
+	if v.Assignment, err = u.Availability.Assignment(r.Context(), in.ID); err != nil {
 		return err
 	}
-	us, err := u.users.List(r.Context())
+	us, err := u.Users.List(r.Context())
 	if err != nil {
 		return err
 	}
@@ -360,18 +361,18 @@ func (u *inboxAdmin) assignmentPage(w http.ResponseWriter, r *http.Request, a po
 			}
 		}
 	}
-	return u.tpl.render(w, r, http.StatusOK, "admin_assignment", pageData{Title: "Automatic assignment", Actor: a, Data: v})
+	return u.Pages.render(w, r, http.StatusOK, "admin_assignment", pageData{Title: "Automatic assignment", Actor: a, Data: v})
 }
 
-func (u *inboxAdmin) saveAssignment(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *InboxAdmin) SaveAssignment(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
 	}
-	if err := parseForm(r); err != nil {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
-	if err := u.avail.SetAssignment(r.Context(), in.ID, availability.Assignment{AutoAssign: r.PostForm.Get("auto_assign") != ""}); err != nil {
+	if err := u.Availability.SetAssignment(r.Context(), in.ID, availability.Assignment{AutoAssign: r.PostForm.Get("auto_assign") != ""}); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"/assignment?saved=1", http.StatusSeeOther)

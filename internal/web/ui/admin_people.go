@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"errors"
@@ -16,25 +16,26 @@ import (
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
-// peopleAdmin are the admin pages of people: users, invitations, teams,
+// PeopleAdmin are the admin pages of people: users, invitations, teams,
 // security, changes of address, password resets.
-type peopleAdmin struct {
-	accounts     *account.Service
-	catalog      *i18n.Catalog
-	emailChanges *emailchange.Service
-	factors      *auth.Factors
-	inboxes      *inbox.Store
-	invites      *invite.Service
-	langs        *languages
-	mailToLog    bool
-	names        *nameCache
-	resets       *auth.Resets
-	shown        shown
-	teams        *team.Store
-	tpl          *renderer
-	users        *user.Store
+type PeopleAdmin struct {
+	Accounts     *account.Service
+	Catalog      *i18n.Catalog
+	EmailChanges *emailchange.Service
+	Factors      *auth.Factors
+	Inboxes      *inbox.Store
+	Invites      *invite.Service
+	Langs        *httpx.Languages
+	MailToLog    bool
+	Names        *httpx.NameCache
+	Resets       *auth.Resets
+	Shown        Shown
+	Teams        *team.Store
+	Pages        *Renderer
+	Users        *user.Store
 }
 
 // Admin pages of people: invitations, teams, the security setting and
@@ -60,12 +61,12 @@ type invitationsView struct {
 	Logged *shownInvitation
 }
 
-func (u *peopleAdmin) renderInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v invitationsView, d pageData) error {
-	list, err := u.invites.List(r.Context())
+func (u *PeopleAdmin) renderInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v invitationsView, d pageData) error {
+	list, err := u.Invites.List(r.Context())
 	if err != nil {
 		return err
 	}
-	n, err := u.names.fresh(r.Context())
+	n, err := u.Names.Fresh(r.Context())
 	if err != nil {
 		return err
 	}
@@ -76,7 +77,7 @@ func (u *peopleAdmin) renderInvitations(w http.ResponseWriter, r *http.Request, 
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	if v.Inboxes, err = u.inboxes.List(r.Context(), a); err != nil {
+	if v.Inboxes, err = u.Inboxes.List(r.Context(), a); err != nil {
 		return err
 	}
 	v.Roles = roleChoices
@@ -87,7 +88,7 @@ func (u *peopleAdmin) renderInvitations(w http.ResponseWriter, r *http.Request, 
 		d.Form = map[string]string{"role": string(policy.Service)}
 	}
 	d.Title, d.Actor, d.Data = "Invitations", a, v
-	return u.tpl.render(w, r, status, "admin_invitations", d)
+	return u.Pages.render(w, r, status, "admin_invitations", d)
 }
 
 var invitationNotices = map[string]string{
@@ -97,10 +98,10 @@ var invitationNotices = map[string]string{
 	"logged":  "No mail server is configured: the invitation mail went to the server log.",
 }
 
-func (u *peopleAdmin) adminInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PeopleAdmin) AdminInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	v := invitationsView{Notice: invitationNotices[r.URL.Query().Get("done")]}
 	var shown shownInvitation
-	if ok, err := u.shown.take(r, a, flashInvitation, &shown); err != nil {
+	if ok, err := u.Shown.take(r, a, flashInvitation, &shown); err != nil {
 		return err
 	} else if ok {
 		v.Logged = &shown
@@ -109,21 +110,21 @@ func (u *peopleAdmin) adminInvitations(w http.ResponseWriter, r *http.Request, a
 	return u.renderInvitations(w, r, a, http.StatusOK, v, pageData{})
 }
 
-func (u *peopleAdmin) invite(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	fields, err := readForm(r)
+func (u *PeopleAdmin) Invite(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
 	form := map[string]string{"email": r.PostForm.Get("email"), "role": r.PostForm.Get("role")}
 	ids := formIDs(r, "inbox_ids", fields)
-	me, err := u.users.Get(r.Context(), a.UserID)
+	me, err := u.Users.Get(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
 	var inv invite.Invitation
 	err = fields.Err()
 	if err == nil {
-		inv, err = u.invites.Create(r.Context(), invite.NewInvitation{Email: form["email"], Role: policy.Role(form["role"]), InboxIDs: ids}, me)
+		inv, err = u.Invites.Create(r.Context(), invite.NewInvitation{Email: form["email"], Role: policy.Role(form["role"]), InboxIDs: ids}, me)
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		if fields["role"] != "" {
@@ -139,12 +140,12 @@ func (u *peopleAdmin) invite(w http.ResponseWriter, r *http.Request, a policy.Ac
 // invitationSent redirects to the list saying the invitation was sent.
 // Without a mail server the mail went to the server log: the admin who
 // sent it is then given its link to pass on, on the next page only.
-func (u *peopleAdmin) invitationSent(w http.ResponseWriter, r *http.Request, a policy.Actor, inv invite.Invitation, done string) error {
-	if !u.mailToLog {
+func (u *PeopleAdmin) invitationSent(w http.ResponseWriter, r *http.Request, a policy.Actor, inv invite.Invitation, done string) error {
+	if !u.MailToLog {
 		http.Redirect(w, r, "/admin/invitations?done="+done, http.StatusSeeOther)
 		return nil
 	}
-	return u.shown.redirect(w, r, a, flashInvitation, shownInvitation{Email: inv.Email, Link: inv.Link}, "/admin/invitations?done=logged")
+	return u.Shown.redirect(w, r, a, flashInvitation, shownInvitation{Email: inv.Email, Link: inv.Link}, "/admin/invitations?done=logged")
 }
 
 // shownInvitation is an invitation link kept for the page after sending
@@ -154,16 +155,16 @@ type shownInvitation struct {
 	Link  string `json:"link"`
 }
 
-func (u *peopleAdmin) resendInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (u *PeopleAdmin) ResendInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return invite.ErrNotFound
 	}
-	me, err := u.users.Get(r.Context(), a.UserID)
+	me, err := u.Users.Get(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
-	inv, err := u.invites.Resend(r.Context(), id, me)
+	inv, err := u.Invites.Resend(r.Context(), id, me)
 	if err != nil {
 		if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
 			return u.renderInvitations(w, r, a, http.StatusConflict, invitationsView{}, pageData{Error: p.Message})
@@ -173,12 +174,12 @@ func (u *peopleAdmin) resendInvitation(w http.ResponseWriter, r *http.Request, a
 	return u.invitationSent(w, r, a, inv, "resent")
 }
 
-func (u *peopleAdmin) revokeInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (u *PeopleAdmin) RevokeInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return invite.ErrNotFound
 	}
-	if err := u.invites.Revoke(r.Context(), id); err != nil {
+	if err := u.Invites.Revoke(r.Context(), id); err != nil {
 		if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
 			return u.renderInvitations(w, r, a, http.StatusConflict, invitationsView{}, pageData{Error: p.Message})
 		}
@@ -188,13 +189,13 @@ func (u *peopleAdmin) revokeInvitation(w http.ResponseWriter, r *http.Request, a
 	return nil
 }
 
-// saveSecurity turns on or off the requirement of two-factor
+// SaveSecurity turns on or off the requirement of two-factor
 // authentication for everyone (on the users page).
-func (u *peopleAdmin) saveSecurity(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *PeopleAdmin) SaveSecurity(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
-	if err := u.factors.SetRequired(r.Context(), r.PostForm.Get("require_two_factor") != ""); err != nil {
+	if err := u.Factors.SetRequired(r.Context(), r.PostForm.Get("require_two_factor") != ""); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/admin/users?security=1", http.StatusSeeOther)
@@ -217,12 +218,12 @@ type teamsView struct {
 	Notice string
 }
 
-func (u *peopleAdmin) renderTeams(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v teamsView, d pageData) error {
-	ts, err := u.teams.List(r.Context())
+func (u *PeopleAdmin) renderTeams(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v teamsView, d pageData) error {
+	ts, err := u.Teams.List(r.Context())
 	if err != nil {
 		return err
 	}
-	n, err := u.names.fresh(r.Context())
+	n, err := u.Names.Fresh(r.Context())
 	if err != nil {
 		return err
 	}
@@ -233,7 +234,7 @@ func (u *peopleAdmin) renderTeams(w http.ResponseWriter, r *http.Request, a poli
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	if v.Users, err = u.users.List(r.Context()); err != nil {
+	if v.Users, err = u.Users.List(r.Context()); err != nil {
 		return err
 	}
 	if v.Chosen == nil {
@@ -247,10 +248,10 @@ func (u *peopleAdmin) renderTeams(w http.ResponseWriter, r *http.Request, a poli
 		page, title = "admin_team", v.Team.Name
 	}
 	d.Title, d.Actor, d.Data = title, a, v
-	return u.tpl.render(w, r, status, page, d)
+	return u.Pages.render(w, r, status, page, d)
 }
 
-func (u *peopleAdmin) adminTeams(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PeopleAdmin) AdminTeams(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	v := teamsView{}
 	switch r.URL.Query().Get("done") {
 	case "created":
@@ -261,8 +262,8 @@ func (u *peopleAdmin) adminTeams(w http.ResponseWriter, r *http.Request, a polic
 	return u.renderTeams(w, r, a, http.StatusOK, v, pageData{})
 }
 
-func (u *peopleAdmin) createTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	fields, err := readForm(r)
+func (u *PeopleAdmin) CreateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -270,7 +271,7 @@ func (u *peopleAdmin) createTeam(w http.ResponseWriter, r *http.Request, a polic
 	ids := formIDs(r, "member_ids", fields)
 	err = fields.Err()
 	if err == nil {
-		_, err = u.teams.Create(r.Context(), team.NewTeam{Name: form["name"], MemberIDs: ids})
+		_, err = u.Teams.Create(r.Context(), team.NewTeam{Name: form["name"], MemberIDs: ids})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderTeams(w, r, a, http.StatusUnprocessableEntity, teamsView{Chosen: ids}, pageData{Fields: fields, Form: form})
@@ -281,15 +282,15 @@ func (u *peopleAdmin) createTeam(w http.ResponseWriter, r *http.Request, a polic
 	return nil
 }
 
-func (u *peopleAdmin) adminTeam(r *http.Request) (team.Team, error) {
-	id, err := pathID(r, "id")
+func (u *PeopleAdmin) adminTeam(r *http.Request) (team.Team, error) {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return team.Team{}, team.ErrNotFound
 	}
-	return u.teams.Get(r.Context(), id)
+	return u.Teams.Get(r.Context(), id)
 }
 
-func (u *peopleAdmin) editTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PeopleAdmin) EditTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	t, err := u.adminTeam(r)
 	if err != nil {
 		return err
@@ -301,12 +302,12 @@ func (u *peopleAdmin) editTeam(w http.ResponseWriter, r *http.Request, a policy.
 	return u.renderTeams(w, r, a, http.StatusOK, v, pageData{Form: map[string]string{"name": t.Name}})
 }
 
-func (u *peopleAdmin) updateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PeopleAdmin) UpdateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	t, err := u.adminTeam(r)
 	if err != nil {
 		return err
 	}
-	fields, err := readForm(r)
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -314,7 +315,7 @@ func (u *peopleAdmin) updateTeam(w http.ResponseWriter, r *http.Request, a polic
 	ids := formIDs(r, "member_ids", fields)
 	err = fields.Err()
 	if err == nil {
-		_, err = u.teams.Update(r.Context(), t.ID, team.Patch{Name: new(form["name"]), MemberIDs: &ids})
+		_, err = u.Teams.Update(r.Context(), t.ID, team.Patch{Name: new(form["name"]), MemberIDs: &ids})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderTeams(w, r, a, http.StatusUnprocessableEntity, teamsView{Team: t, Chosen: ids}, pageData{Fields: fields, Form: form})
@@ -325,12 +326,12 @@ func (u *peopleAdmin) updateTeam(w http.ResponseWriter, r *http.Request, a polic
 	return nil
 }
 
-func (u *peopleAdmin) deleteTeam(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *PeopleAdmin) DeleteTeam(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	t, err := u.adminTeam(r)
 	if err != nil {
 		return err
 	}
-	if err := u.teams.Delete(r.Context(), t.ID); err != nil {
+	if err := u.Teams.Delete(r.Context(), t.ID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/admin/teams?done=deleted", http.StatusSeeOther)
@@ -347,24 +348,24 @@ var emailNotices = map[string]string{
 	"cancelled": "The change of address is cancelled: its link no longer works.",
 }
 
-// requestEmailChange mails a confirmation link to the new address of the
+// RequestEmailChange mails a confirmation link to the new address of the
 // user of the path (on the user's page).
-func (u *peopleAdmin) requestEmailChange(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PeopleAdmin) RequestEmailChange(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
 	}
-	fields, err := readForm(r)
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
-	me, err := u.users.Get(r.Context(), a.UserID)
+	me, err := u.Users.Get(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
 	email := r.PostForm.Get("email")
 	if err = fields.Err(); err == nil {
-		_, err = u.emailChanges.Request(r.Context(), usr.ID, emailchange.Request{Email: email}, me)
+		_, err = u.EmailChanges.Request(r.Context(), usr.ID, emailchange.Request{Email: email}, me)
 	}
 	if p, ok := problem.As(err); ok && len(p.Fields) > 0 {
 		f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs, NewEmail: email}
@@ -376,30 +377,30 @@ func (u *peopleAdmin) requestEmailChange(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
-func (u *peopleAdmin) cancelEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *PeopleAdmin) CancelEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
 	}
-	if err := u.emailChanges.Cancel(r.Context(), usr.ID); err != nil {
+	if err := u.EmailChanges.Cancel(r.Context(), usr.ID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(usr.ID, 10)+"?email=cancelled", http.StatusSeeOther)
 	return nil
 }
 
-// sendReset mails the user of the path a reset link (from their admin
+// SendReset mails the user of the path a reset link (from their admin
 // page).
-func (u *peopleAdmin) sendReset(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PeopleAdmin) SendReset(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
 	}
-	by, err := u.users.Get(r.Context(), a.UserID)
+	by, err := u.Users.Get(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
-	if err := u.resets.Send(r.Context(), usr.ID, by); err != nil {
+	if err := u.Resets.Send(r.Context(), usr.ID, by); err != nil {
 		return err
 	}
 	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=reset", usr.ID), http.StatusSeeOther)
@@ -421,17 +422,17 @@ type usersPage struct {
 	SecuritySaved    bool
 }
 
-func (u *peopleAdmin) adminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	us, err := u.users.List(r.Context())
+func (u *PeopleAdmin) AdminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	us, err := u.Users.List(r.Context())
 	if err != nil {
 		return err
 	}
-	n, err := u.names.fresh(r.Context())
+	n, err := u.Names.Fresh(r.Context())
 	if err != nil {
 		return err
 	}
 	p := usersPage{Users: make([]userRow, len(us)), SecuritySaved: r.URL.Query().Get("security") == "1"}
-	if p.RequireTwoFactor, err = u.factors.Required(r.Context()); err != nil {
+	if p.RequireTwoFactor, err = u.Factors.Required(r.Context()); err != nil {
 		return err
 	}
 	created, _ := strconv.ParseInt(r.URL.Query().Get("created"), 10, 64)
@@ -444,7 +445,7 @@ func (u *peopleAdmin) adminUsers(w http.ResponseWriter, r *http.Request, a polic
 			p.Created = x.Name
 		}
 	}
-	return u.tpl.render(w, r, http.StatusOK, "admin_users", pageData{Title: "Users", Actor: a, Data: p})
+	return u.Pages.render(w, r, http.StatusOK, "admin_users", pageData{Title: "Users", Actor: a, Data: p})
 }
 
 // userForm is the create and edit form of a user, and on the edit page
@@ -470,8 +471,8 @@ type userForm struct {
 	Notice string
 }
 
-func (u *peopleAdmin) renderUserForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f userForm, fields map[string]string) error {
-	ins, err := u.inboxes.List(r.Context(), a)
+func (u *PeopleAdmin) renderUserForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f userForm, fields map[string]string) error {
+	ins, err := u.Inboxes.List(r.Context(), a)
 	if err != nil {
 		return err
 	}
@@ -480,22 +481,22 @@ func (u *peopleAdmin) renderUserForm(w http.ResponseWriter, r *http.Request, a p
 	title := "New user"
 	if f.User.ID != 0 {
 		title = f.User.Name
-		switch c, err := u.emailChanges.Pending(r.Context(), f.User.ID); {
+		switch c, err := u.EmailChanges.Pending(r.Context(), f.User.ID); {
 		case err == nil:
 			f.EmailChange = &c
 		case !errors.Is(err, emailchange.ErrNotFound):
 			return err
 		}
 	}
-	return u.tpl.render(w, r, status, "admin_user", pageData{Title: title, Actor: a, Fields: fields, Data: f})
+	return u.Pages.render(w, r, status, "admin_user", pageData{Title: title, Actor: a, Fields: fields, Data: f})
 }
 
-func (u *peopleAdmin) newUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PeopleAdmin) NewUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.renderUserForm(w, r, a, http.StatusOK, userForm{Role: policy.Service, Inboxes: []int64{}}, nil)
 }
 
-func (u *peopleAdmin) createUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	fields, err := readForm(r)
+func (u *PeopleAdmin) CreateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -504,7 +505,7 @@ func (u *peopleAdmin) createUser(w http.ResponseWriter, r *http.Request, a polic
 	var nu user.User
 	err = fields.Err()
 	if err == nil {
-		nu, err = u.users.Create(r.Context(), user.NewUser{Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Role: f.Role,
+		nu, err = u.Users.Create(r.Context(), user.NewUser{Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Role: f.Role,
 			Password: r.PostForm.Get("password"), InboxIDs: f.Inboxes})
 	}
 	if p, ok := problem.As(err); ok && p.Fields["first_name"] == "" && p.Fields["name"] != "" {
@@ -521,19 +522,19 @@ func (u *peopleAdmin) createUser(w http.ResponseWriter, r *http.Request, a polic
 	return nil
 }
 
-func (u *peopleAdmin) adminUser(r *http.Request) (user.User, error) {
-	id, err := pathID(r, "id")
+func (u *PeopleAdmin) adminUser(r *http.Request) (user.User, error) {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return user.User{}, problem.NotFound("User")
 	}
-	usr, err := u.users.Get(r.Context(), id)
+	usr, err := u.Users.Get(r.Context(), id)
 	if err != nil {
 		return usr, problem.NotFound("User")
 	}
 	return usr, nil
 }
 
-func (u *peopleAdmin) editUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PeopleAdmin) EditUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
@@ -545,21 +546,21 @@ func (u *peopleAdmin) editUser(w http.ResponseWriter, r *http.Request, a policy.
 	case "deactivated":
 		released, _ := strconv.Atoi(q.Get("released"))
 		revoked, _ := strconv.Atoi(q.Get("revoked"))
-		f.Notice = u.catalog.Tf(u.langs.of(r, a), "Deactivated: signed out everywhere, %d API tokens revoked, %d open conversations returned to routing.", revoked, released)
+		f.Notice = u.Catalog.Tf(u.Langs.Of(r, a), "Deactivated: signed out everywhere, %d API tokens revoked, %d open conversations returned to routing.", revoked, released)
 	case "reset":
-		f.Notice = u.catalog.Tf(u.langs.of(r, a), "A link to choose a new password was mailed to %s. It works once, for an hour.", usr.Email)
+		f.Notice = u.Catalog.Tf(u.Langs.Of(r, a), "A link to choose a new password was mailed to %s. It works once, for an hour.", usr.Email)
 	case "reactivated":
-		f.Notice = u.catalog.T(u.langs.of(r, a), "Reactivated: they can sign in again with their password.")
+		f.Notice = u.Catalog.T(u.Langs.Of(r, a), "Reactivated: they can sign in again with their password.")
 	}
 	return u.renderUserForm(w, r, a, http.StatusOK, f, nil)
 }
 
-func (u *peopleAdmin) updateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PeopleAdmin) UpdateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
 	}
-	fields, err := readForm(r)
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -570,14 +571,14 @@ func (u *peopleAdmin) updateUser(w http.ResponseWriter, r *http.Request, a polic
 	}
 	err = fields.Err()
 	if err == nil {
-		_, err = u.users.Update(r.Context(), usr.ID, user.Patch{FirstName: &f.FirstName, LastName: &f.LastName, Role: &f.Role, InboxIDs: &f.Inboxes})
+		_, err = u.Users.Update(r.Context(), usr.ID, user.Patch{FirstName: &f.FirstName, LastName: &f.LastName, Role: &f.Role, InboxIDs: &f.Inboxes})
 	}
 	if fields, ok := mergeFields(fields, err); ok {
 		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
 	}
-	u.names.forget()
+	u.Names.Forget()
 	// Someone who removed their own admin role can no longer see this page.
 	if usr.ID == a.UserID && f.Role != policy.Admin {
 		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
@@ -587,36 +588,36 @@ func (u *peopleAdmin) updateUser(w http.ResponseWriter, r *http.Request, a polic
 	return nil
 }
 
-// deactivateUser deactivates the user of the path (see account.Deactivate).
-func (u *peopleAdmin) deactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+// DeactivateUser deactivates the user of the path (see account.Deactivate).
+func (u *PeopleAdmin) DeactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
 	}
-	out, err := u.accounts.Deactivate(r.Context(), usr.ID, a.UserID)
+	out, err := u.Accounts.Deactivate(r.Context(), usr.ID, a.UserID)
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
 		f := userForm{User: usr, Email: usr.Email, FirstName: usr.FirstName, LastName: usr.LastName, Role: usr.Role, Inboxes: usr.InboxIDs}
 		return u.renderUserForm(w, r, a, http.StatusConflict, f, map[string]string{"form": p.Message})
 	} else if err != nil {
 		return err
 	}
-	u.names.forget()
+	u.Names.Forget()
 	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=deactivated&released=%d&revoked=%d", usr.ID, out.ConversationsReleased, out.APITokensRevoked), http.StatusSeeOther)
 	return nil
 }
 
-// reactivateUser lets the user of the path sign in again.
-func (u *peopleAdmin) reactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+// ReactivateUser lets the user of the path sign in again.
+func (u *PeopleAdmin) ReactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
 	}
-	if _, err := u.accounts.Reactivate(r.Context(), usr.ID); err != nil {
+	if _, err := u.Accounts.Reactivate(r.Context(), usr.ID); err != nil {
 		if p, ok := problem.As(err); !ok || p.Kind != problem.KindConflict {
 			return err
 		}
 	}
-	u.names.forget()
+	u.Names.Forget()
 	http.Redirect(w, r, fmt.Sprintf("/admin/users/%d?done=reactivated", usr.ID), http.StatusSeeOther)
 	return nil
 }

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // ---- Admin: a WhatsApp number's page ----
@@ -34,11 +35,11 @@ type waConv struct {
 
 // waConvOf is the WhatsApp part of a conversation's pane, nil for other
 // channels.
-func (u *inboxPages) waConvOf(ctx context.Context, c conversation.Conversation) (*waConv, error) {
-	if u.whatsapp == nil {
+func (u *InboxPages) waConvOf(ctx context.Context, c conversation.Conversation) (*waConv, error) {
+	if u.WhatsApp == nil {
 		return nil, nil
 	}
-	if ok, err := u.whatsapp.IsWhatsApp(ctx, c.InboxID); err != nil || !ok {
+	if ok, err := u.WhatsApp.IsWhatsApp(ctx, c.InboxID); err != nil || !ok {
 		return nil, err
 	}
 	v := &waConv{ConvID: c.ID, InboxID: c.InboxID, WindowEndsAt: c.ReplyWindowEndsAt}
@@ -89,8 +90,8 @@ type waTemplateFields struct {
 	Attachment int64
 }
 
-func (u *inboxPages) waPanelFor(ctx context.Context, wc *waConv) (*waPanel, error) {
-	ts, err := u.whatsapp.Templates(ctx, wc.InboxID, true)
+func (u *InboxPages) waPanelFor(ctx context.Context, wc *waConv) (*waPanel, error) {
+	ts, err := u.WhatsApp.Templates(ctx, wc.InboxID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -133,9 +134,9 @@ func (p *waPanel) fillRows() {
 func templateKey(t *whatsapp.Template) string { return t.Name + "|" + t.Language }
 
 // waTemplate finds an approved template of an inbox by its form key.
-func (u *inboxPages) waTemplate(ctx context.Context, inboxID int64, key string) (*whatsapp.Template, error) {
+func (u *InboxPages) waTemplate(ctx context.Context, inboxID int64, key string) (*whatsapp.Template, error) {
 	name, lang, _ := strings.Cut(key, "|")
-	ts, err := u.whatsapp.Templates(ctx, inboxID, true)
+	ts, err := u.WhatsApp.Templates(ctx, inboxID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -232,18 +233,18 @@ func waComposeForm(r *http.Request, p *waPanel) (whatsapp.Compose, int64) {
 	return c, attachment
 }
 
-// waSend sends a message from the rich composer (or a reaction from a
+// WaSend sends a message from the rich composer (or a reaction from a
 // message's menu) and answers with the panel: refreshed, or with the
 // messages of what was refused.
-func (u *inboxPages) waSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (u *InboxPages) WaSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	if err := parseForm(r); err != nil {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
-	c, err := u.convs.Get(r.Context(), a, id)
+	c, err := u.Convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -262,7 +263,7 @@ func (u *inboxPages) waSend(w http.ResponseWriter, r *http.Request, a policy.Act
 	if p.Key == "" || len(p.Key) > 100 {
 		p.Key, compose.IdempotencyKey = newKey(), ""
 	}
-	m, _, err := u.whatsapp.Send(r.Context(), a, id, compose)
+	m, _, err := u.WhatsApp.Send(r.Context(), a, id, compose)
 	if pe, ok := problem.As(err); ok && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindConflict) {
 		if !isHTMX(r) {
 			return err
@@ -286,8 +287,8 @@ func (u *inboxPages) waSend(w http.ResponseWriter, r *http.Request, a policy.Act
 			// A refused reaction: the message is in the notice area.
 			return pe
 		}
-		status, _, _ := classify(pe, "")
-		return u.tpl.partial(w, r, status, "inbox", "wa-panel", p)
+		status, _, _ := httpx.Classify(pe, "")
+		return u.Pages.partial(w, r, status, "inbox", "wa-panel", p)
 	} else if err != nil {
 		return err
 	}
@@ -295,11 +296,11 @@ func (u *inboxPages) waSend(w http.ResponseWriter, r *http.Request, a policy.Act
 		backToConversation(w, r, id)
 		return nil
 	}
-	n, err := u.names.ofMessages(r.Context(), m)
+	n, err := u.Names.OfMessages(r.Context(), m)
 	if err != nil {
 		return err
 	}
-	sent := n.message(m)
+	sent := messageOf(n, m)
 	fresh, err := u.waPanelFor(r.Context(), wc)
 	if err != nil {
 		return err
@@ -308,16 +309,16 @@ func (u *inboxPages) waSend(w http.ResponseWriter, r *http.Request, a policy.Act
 	if p.Kind == "reaction" {
 		fresh.Kind = "buttons"
 	}
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "wa-panel", fresh)
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "wa-panel", fresh)
 }
 
-// waTemplateFieldsFor answers the template picker: the chosen template's
+// WaTemplateFieldsFor answers the template picker: the chosen template's
 // values to fill, for a conversation's inbox or the inbox of a new
 // conversation.
-func (u *inboxPages) waTemplateFieldsFor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxPages) WaTemplateFieldsFor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var inboxID int64
-	if id, err := pathID(r, "id"); err == nil {
-		c, err := u.convs.Get(r.Context(), a, id)
+	if id, err := httpx.PathID(r, "id"); err == nil {
+		c, err := u.Convs.Get(r.Context(), a, id)
 		if err != nil {
 			return err
 		}
@@ -332,7 +333,7 @@ func (u *inboxPages) waTemplateFieldsFor(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "wa-template-fields", templateFields(t, nil, nil, 0))
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "wa-template-fields", templateFields(t, nil, nil, 0))
 }
 
 // mayWork reports whether the actor may write in an inbox.
@@ -351,7 +352,7 @@ type waNewPage struct {
 	E164          string
 	Looked        bool
 	Conversations []conversation.Conversation
-	Names         *names
+	Names         *httpx.Names
 	Templates     []whatsapp.Template
 	Template      *waTemplateFields
 	Key           string
@@ -365,8 +366,8 @@ type waNumber struct {
 }
 
 // waInboxes are the WhatsApp inboxes the actor may write in.
-func (u *inboxPages) waInboxes(r *http.Request, a policy.Actor) ([]waNumber, error) {
-	ins, err := u.inboxes.List(r.Context(), a)
+func (u *InboxPages) waInboxes(r *http.Request, a policy.Actor) ([]waNumber, error) {
+	ins, err := u.Inboxes.List(r.Context(), a)
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +386,7 @@ func (u *inboxPages) waInboxes(r *http.Request, a policy.Actor) ([]waNumber, err
 	return out, nil
 }
 
-func (u *inboxPages) renderNew(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p waNewPage, fields map[string]string) error {
+func (u *InboxPages) renderNew(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p waNewPage, fields map[string]string) error {
 	var err error
 	if p.Inboxes, err = u.waInboxes(r, a); err != nil {
 		return err
@@ -396,22 +397,22 @@ func (u *inboxPages) renderNew(w http.ResponseWriter, r *http.Request, a policy.
 	if p.Key == "" {
 		p.Key = newKey()
 	}
-	return u.tpl.render(w, r, status, "whatsapp_new", pageData{Title: "New WhatsApp conversation", Actor: a, Fields: fields, Data: p})
+	return u.Pages.render(w, r, status, "whatsapp_new", pageData{Title: "New WhatsApp conversation", Actor: a, Fields: fields, Data: p})
 }
 
-func (u *inboxPages) newConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *InboxPages) NewConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.renderNew(w, r, a, http.StatusOK, waNewPage{}, nil)
 }
 
-// lookupConversation finds a number's conversations on the inbox; the
+// LookupConversation finds a number's conversations on the inbox; the
 // page then offers to start a new one with a template.
-func (u *inboxPages) lookupConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *InboxPages) LookupConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	p := waNewPage{Phone: r.PostForm.Get("phone")}
 	p.InboxID, _ = strconv.ParseInt(r.PostForm.Get("inbox_id"), 10, 64)
-	isWA, err := u.whatsapp.IsWhatsApp(r.Context(), p.InboxID)
+	isWA, err := u.WhatsApp.IsWhatsApp(r.Context(), p.InboxID)
 	if err != nil {
 		return err
 	}
@@ -420,7 +421,7 @@ func (u *inboxPages) lookupConversation(w http.ResponseWriter, r *http.Request, 
 		f.Add("inbox_id", "Choose a WhatsApp number you work in.")
 		return u.renderNew(w, r, a, http.StatusUnprocessableEntity, p, f)
 	}
-	res, err := lookupPhone(r.Context(), u.convs, a, p.InboxID, p.Phone)
+	res, err := httpx.LookupPhone(r.Context(), u.Convs, a, p.InboxID, p.Phone)
 	if pe, ok := problem.As(err); ok && pe.Kind == problem.KindInvalid {
 		return u.renderNew(w, r, a, http.StatusUnprocessableEntity, p, pe.Fields)
 	} else if err != nil {
@@ -432,21 +433,21 @@ func (u *inboxPages) lookupConversation(w http.ResponseWriter, r *http.Request, 
 	return u.renderNew(w, r, a, http.StatusOK, p, nil)
 }
 
-func (u *inboxPages) fillNew(r *http.Request, p *waNewPage, res lookupResult) error {
+func (u *InboxPages) fillNew(r *http.Request, p *waNewPage, res httpx.LookupResult) error {
 	p.E164, p.Looked, p.Conversations = res.Phone, true, res.Conversations
-	n, err := u.names.ofConversations(r.Context(), res.Conversations...)
+	n, err := u.Names.OfConversations(r.Context(), res.Conversations...)
 	if err != nil {
 		return err
 	}
 	p.Names = n
-	p.Templates, err = u.whatsapp.Templates(r.Context(), p.InboxID, true)
+	p.Templates, err = u.WhatsApp.Templates(r.Context(), p.InboxID, true)
 	return err
 }
 
-// startConversation sends the first template to the number and opens
+// StartConversation sends the first template to the number and opens
 // the conversation.
-func (u *inboxPages) startConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *InboxPages) StartConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	p := waNewPage{Phone: r.PostForm.Get("phone"), Key: r.PostForm.Get("idempotency_key")}
@@ -458,9 +459,9 @@ func (u *inboxPages) startConversation(w http.ResponseWriter, r *http.Request, a
 	panel := &waPanel{Form: map[string]string{}, Fields: map[string]string{}}
 	compose, attachment := waComposeForm(r, panel)
 	compose.IdempotencyKey = p.Key
-	res, _, err := u.whatsapp.Start(r.Context(), a, p.InboxID, p.Phone, compose)
+	res, _, err := u.WhatsApp.Start(r.Context(), a, p.InboxID, p.Phone, compose)
 	if pe, ok := problem.As(err); ok && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindConflict) {
-		look, lerr := lookupPhone(r.Context(), u.convs, a, p.InboxID, p.Phone)
+		look, lerr := httpx.LookupPhone(r.Context(), u.Convs, a, p.InboxID, p.Phone)
 		if lerr == nil {
 			if err := u.fillNew(r, &p, look); err != nil {
 				return err
@@ -474,7 +475,7 @@ func (u *inboxPages) startConversation(w http.ResponseWriter, r *http.Request, a
 			return terr
 		}
 		p.Template = templateFields(t, compose.Template.Params, pe.Fields, attachment)
-		status, _, _ := classify(pe, "")
+		status, _, _ := httpx.Classify(pe, "")
 		return u.renderNew(w, r, a, status, p, pe.Fields)
 	} else if err != nil {
 		return err

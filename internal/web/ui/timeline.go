@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // The timeline of a conversation: its messages, what happened to it
@@ -71,7 +72,7 @@ type earlierView struct {
 const quoteLength = 100
 
 // quoteOf is the quote of m, a message of c's customer or of an agent.
-func quoteOf(m conversation.Message, c conversation.Conversation, n *names) *quoteView {
+func quoteOf(m conversation.Message, c conversation.Conversation, n *httpx.Names) *quoteView {
 	q := &quoteView{ID: m.ID, Type: string(m.Type)}
 	line := strings.TrimSpace(m.Text)
 	if i := strings.IndexByte(line, '\n'); i >= 0 {
@@ -95,14 +96,14 @@ func quoteOf(m conversation.Message, c conversation.Conversation, n *names) *quo
 
 // messageViews renders messages of conversation c for the actor, with
 // the quotes of the messages they answer.
-func (u *inboxPages) messageViews(ctx context.Context, a policy.Actor, c conversation.Conversation, ms []conversation.Message) ([]messageView, error) {
+func (u *InboxPages) messageViews(ctx context.Context, a policy.Actor, c conversation.Conversation, ms []conversation.Message) ([]messageView, error) {
 	var replied []int64
 	for _, m := range ms {
 		if m.ReplyToID != nil {
 			replied = append(replied, *m.ReplyToID)
 		}
 	}
-	quoted, err := u.convs.Replied(ctx, a, replied)
+	quoted, err := u.Convs.Replied(ctx, a, replied)
 	if err != nil {
 		return nil, err
 	}
@@ -110,13 +111,13 @@ func (u *inboxPages) messageViews(ctx context.Context, a policy.Actor, c convers
 	for _, q := range quoted {
 		all = append(all, q)
 	}
-	n, err := u.names.ofMessages(ctx, all...)
+	n, err := u.Names.OfMessages(ctx, all...)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]messageView, len(ms))
 	for i, m := range ms {
-		out[i] = n.message(m)
+		out[i] = messageOf(n, m)
 		if m.ReplyToID != nil {
 			if q, ok := quoted[*m.ReplyToID]; ok {
 				out[i].Quote = quoteOf(q, c, n)
@@ -127,7 +128,7 @@ func (u *inboxPages) messageViews(ctx context.Context, a policy.Actor, c convers
 }
 
 // activityViews names the people of activities.
-func (u *inboxPages) activityViews(ctx context.Context, acts []conversation.Activity) ([]activityView, error) {
+func (u *InboxPages) activityViews(ctx context.Context, acts []conversation.Activity) ([]activityView, error) {
 	var users []int64
 	for _, act := range acts {
 		for _, id := range []*int64{act.ActorID, act.AssigneeID, act.PrevAssigneeID} {
@@ -136,7 +137,7 @@ func (u *inboxPages) activityViews(ctx context.Context, acts []conversation.Acti
 			}
 		}
 	}
-	n, err := u.names.get(ctx, users, nil)
+	n, err := u.Names.Get(ctx, users, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +150,9 @@ func (u *inboxPages) activityViews(ctx context.Context, acts []conversation.Acti
 
 // history reads a page of c's timeline, oldest first: the messages before
 // the message before (0: the newest), and the activities among them.
-func (u *inboxPages) history(r *http.Request, a policy.Actor, c conversation.Conversation, before int64, inEarlier bool) (messagesView, error) {
+func (u *InboxPages) history(r *http.Request, a policy.Actor, c conversation.Conversation, before int64, inEarlier bool) (messagesView, error) {
 	ctx := r.Context()
-	page, err := u.convs.Messages(ctx, a, c.ID, conversation.MessageOptions{Before: before, Limit: 30})
+	page, err := u.Convs.Messages(ctx, a, c.ID, conversation.MessageOptions{Before: before, Limit: 30})
 	if err != nil {
 		return messagesView{}, err
 	}
@@ -165,7 +166,7 @@ func (u *inboxPages) history(r *http.Request, a policy.Actor, c conversation.Con
 	if page.NextCursor != "" && len(ms) > 0 {
 		o.AfterMessage = ms[0].ID
 	}
-	acts, err := u.convs.Activities(ctx, a, c.ID, o)
+	acts, err := u.Convs.Activities(ctx, a, c.ID, o)
 	if err != nil {
 		return messagesView{}, err
 	}
@@ -189,7 +190,7 @@ func (u *inboxPages) history(r *http.Request, a policy.Actor, c conversation.Con
 		mv.Items = append(mv.Items, timelineItem{Activity: &avs[j]})
 	}
 	if mv.Older == "" && !inEarlier {
-		switch _, err := u.convs.Earlier(ctx, a, c.ID); {
+		switch _, err := u.Convs.Earlier(ctx, a, c.ID); {
 		case err == nil:
 			mv.EarlierOf = c.ID
 		case !isKind(err, problem.KindNotFound):
@@ -199,20 +200,20 @@ func (u *inboxPages) history(r *http.Request, a policy.Actor, c conversation.Con
 	return mv, nil
 }
 
-// earlier answers "Show earlier conversations": the customer's
+// Earlier answers "Show earlier conversations": the customer's
 // conversation before this one, as the reader may see it, or nothing
 // when there is none. With open=1 this one is the open conversation, and
 // the answer ends where it starts.
-func (u *inboxPages) earlier(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (u *InboxPages) Earlier(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	c, err := u.convs.Get(r.Context(), a, id)
+	c, err := u.Convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
-	e, err := u.convs.Earlier(r.Context(), a, id)
+	e, err := u.Convs.Earlier(r.Context(), a, id)
 	if isKind(err, problem.KindNotFound) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusOK) // the control goes: nothing before
@@ -224,7 +225,7 @@ func (u *inboxPages) earlier(w http.ResponseWriter, r *http.Request, a policy.Ac
 	if v.Messages, err = u.history(r, a, e, 0, true); err != nil {
 		return err
 	}
-	switch _, err := u.convs.Earlier(r.Context(), a, e.ID); {
+	switch _, err := u.Convs.Earlier(r.Context(), a, e.ID); {
 	case err == nil:
 		v.More = true
 	case !isKind(err, problem.KindNotFound):
@@ -233,19 +234,19 @@ func (u *inboxPages) earlier(w http.ResponseWriter, r *http.Request, a policy.Ac
 	if r.URL.Query().Get("open") == "1" {
 		v.Open = &c
 	}
-	n, err := u.names.ofConversations(r.Context(), e)
+	n, err := u.Names.OfConversations(r.Context(), e)
 	if err != nil {
 		return err
 	}
 	v.Inbox = n.Inbox(e.InboxID)
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "earlier", v)
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "earlier", v)
 }
 
-// activities answers the live timeline: the conversation's activities
+// Activities answers the live timeline: the conversation's activities
 // after the last one the page shows (after) and from its first message
 // shown on (from), or 204 when there are none.
-func (u *inboxPages) activities(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (u *InboxPages) Activities(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
@@ -263,7 +264,7 @@ func (u *inboxPages) activities(w http.ResponseWriter, r *http.Request, a policy
 			*p.to = n
 		}
 	}
-	acts, err := u.convs.Activities(r.Context(), a, id, o)
+	acts, err := u.Convs.Activities(r.Context(), a, id, o)
 	if err != nil {
 		return err
 	}
@@ -275,5 +276,5 @@ func (u *inboxPages) activities(w http.ResponseWriter, r *http.Request, a policy
 	if err != nil {
 		return err
 	}
-	return u.tpl.partial(w, r, http.StatusOK, "inbox", "activities", avs)
+	return u.Pages.partial(w, r, http.StatusOK, "inbox", "activities", avs)
 }

@@ -1,4 +1,4 @@
-package web
+package httpx
 
 import (
 	"context"
@@ -12,19 +12,19 @@ import (
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
-// names turns ids into the names people read (and users into their
+// Names turns ids into the names people read (and users into their
 // avatars and statuses, shown beside their names).
-type names struct {
+type Names struct {
 	users    map[int64]string
 	inboxes  map[int64]string
-	avatars  map[int64]string
-	statuses map[int64]string
+	Avatars  map[int64]string
+	Statuses map[int64]string
 	// public are the names customers see ("" for none).
-	public map[int64]string
+	Public map[int64]string
 }
 
 // User is the name of a user, "" for none.
-func (n *names) User(id *int64) string {
+func (n *Names) User(id *int64) string {
 	if id == nil {
 		return ""
 	}
@@ -35,7 +35,7 @@ func (n *names) User(id *int64) string {
 }
 
 // Inbox is the name of an inbox.
-func (n *names) Inbox(id int64) string {
+func (n *Names) Inbox(id int64) string {
 	if s, ok := n.inboxes[id]; ok {
 		return s
 	}
@@ -43,7 +43,7 @@ func (n *names) Inbox(id int64) string {
 }
 
 // knows reports whether n has every one of the ids.
-func (n *names) knows(users, inboxes []int64) bool {
+func (n *Names) knows(users, inboxes []int64) bool {
 	for _, id := range users {
 		if _, ok := n.users[id]; !ok {
 			return false
@@ -62,20 +62,25 @@ func (n *names) knows(users, inboxes []int64) bool {
 // after at most this long on other nodes (at once on this one).
 const nameTTL = 10 * time.Second
 
-// nameCache keeps the names of users and inboxes for a little while
+// NameCache keeps the names of users and inboxes for a little while
 // (nameTTL), for the pages and the widget.
-type nameCache struct {
+type NameCache struct {
 	users   *user.Store
 	inboxes *inbox.Store
 
 	mu  sync.Mutex // guards set and at
-	set *names
+	set *Names
 	at  time.Time
 }
 
-// get returns the names of users and inboxes, from the cache while it
+// NewNameCache makes an empty cache of the names of users and inboxes.
+func NewNameCache(users *user.Store, inboxes *inbox.Store) *NameCache {
+	return &NameCache{users: users, inboxes: inboxes}
+}
+
+// Get returns the names of users and inboxes, from the cache while it
 // is fresh and knows the ids asked for (a new user or inbox reloads it).
-func (c *nameCache) get(ctx context.Context, users, inboxes []int64) (*names, error) {
+func (c *NameCache) Get(ctx context.Context, users, inboxes []int64) (*Names, error) {
 	c.mu.Lock()
 	n, at := c.set, c.at
 	c.mu.Unlock()
@@ -90,16 +95,16 @@ func (c *nameCache) get(ctx context.Context, users, inboxes []int64) (*names, er
 	if err != nil {
 		return nil, err
 	}
-	n = &names{users: make(map[int64]string, len(us)), inboxes: make(map[int64]string, len(ins)),
-		avatars: map[int64]string{}, statuses: make(map[int64]string, len(us)), public: map[int64]string{}}
+	n = &Names{users: make(map[int64]string, len(us)), inboxes: make(map[int64]string, len(ins)),
+		Avatars: map[int64]string{}, Statuses: make(map[int64]string, len(us)), Public: map[int64]string{}}
 	for _, x := range us {
 		n.users[x.ID] = x.Name
-		n.statuses[x.ID] = string(x.Status)
+		n.Statuses[x.ID] = string(x.Status)
 		if x.PublicName != "" {
-			n.public[x.ID] = x.PublicName
+			n.Public[x.ID] = x.PublicName
 		}
 		if x.AvatarURL != "" {
-			n.avatars[x.ID] = x.AvatarURL
+			n.Avatars[x.ID] = x.AvatarURL
 		}
 	}
 	for _, x := range ins {
@@ -111,16 +116,16 @@ func (c *nameCache) get(ctx context.Context, users, inboxes []int64) (*names, er
 	return n, nil
 }
 
-// forget drops the cached names after a change to them.
-func (c *nameCache) forget() {
+// Forget drops the cached names after a change to them.
+func (c *NameCache) Forget() {
 	c.mu.Lock()
 	c.set = nil
 	c.mu.Unlock()
 }
 
-// ofConversations returns names for conversations: their assignees, owners and
+// OfConversations returns names for conversations: their assignees, owners and
 // inboxes.
-func (c *nameCache) ofConversations(ctx context.Context, cs ...conversation.Conversation) (*names, error) {
+func (c *NameCache) OfConversations(ctx context.Context, cs ...conversation.Conversation) (*Names, error) {
 	var users, inboxes []int64
 	for _, cv := range cs {
 		if cv.AssigneeID != nil {
@@ -131,23 +136,23 @@ func (c *nameCache) ofConversations(ctx context.Context, cs ...conversation.Conv
 		}
 		inboxes = append(inboxes, cv.InboxID)
 	}
-	return c.get(ctx, users, inboxes)
+	return c.Get(ctx, users, inboxes)
 }
 
-// ofMessages returns names for messages: their agents.
-func (c *nameCache) ofMessages(ctx context.Context, ms ...conversation.Message) (*names, error) {
+// OfMessages returns names for messages: their agents.
+func (c *NameCache) OfMessages(ctx context.Context, ms ...conversation.Message) (*Names, error) {
 	var users []int64
 	for _, m := range ms {
 		if m.SenderID != nil {
 			users = append(users, *m.SenderID)
 		}
 	}
-	return c.get(ctx, users, nil)
+	return c.Get(ctx, users, nil)
 }
 
-// fresh are the names of people and inboxes read anew: the admin
+// Fresh are the names of people and inboxes read anew: the admin
 // pages list what may have changed a moment ago.
-func (c *nameCache) fresh(ctx context.Context) (*names, error) {
-	c.forget()
-	return c.get(ctx, nil, nil)
+func (c *NameCache) Fresh(ctx context.Context) (*Names, error) {
+	c.Forget()
+	return c.Get(ctx, nil, nil)
 }

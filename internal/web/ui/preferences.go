@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"errors"
@@ -18,25 +18,26 @@ import (
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
-// prefsPages are a user's own pages: profile, avatar, phone, security,
+// PrefsPages are a user's own pages: profile, avatar, phone, security,
 // notifications, settings, status and API tokens.
-type prefsPages struct {
-	auth         *auth.Service
-	avail        *availability.Service
-	avatars      *avatar.Store
-	catalog      *i18n.Catalog
-	emailChanges *emailchange.Service
-	factors      *auth.Factors
-	inboxes      *inbox.Store
-	langs        *languages
-	names        *nameCache
-	sessions     *sessions
-	shown        shown
-	teams        *team.Store
-	tpl          *renderer
-	users        *user.Store
+type PrefsPages struct {
+	Auth         *auth.Service
+	Availability *availability.Service
+	Avatars      *avatar.Store
+	Catalog      *i18n.Catalog
+	EmailChanges *emailchange.Service
+	Factors      *auth.Factors
+	Inboxes      *inbox.Store
+	Langs        *httpx.Languages
+	Names        *httpx.NameCache
+	Sessions     *httpx.Sessions
+	Shown        Shown
+	Teams        *team.Store
+	Pages        *Renderer
+	Users        *user.Store
 }
 
 // "Your preferences": the Profile, Security, Notifications and Settings
@@ -52,8 +53,8 @@ type prefsView struct {
 	// Profile: the summary of the role, teams and inboxes, and the new
 	// address an admin asked for, waiting for its confirmation.
 	PendingPhone *auth.PhoneChange
-	Teams        []membership
-	Inboxes      []membership
+	Teams        []httpx.Membership
+	Inboxes      []httpx.Membership
 	EmailChange  *emailchange.Change
 	// Security
 	Method        auth.Method
@@ -61,7 +62,7 @@ type prefsView struct {
 	Change        *auth.Change
 	RecoveryLeft  int
 	RecoveryCodes []string
-	Sessions      []sessionInfo
+	Sessions      []httpx.SessionInfo
 	SMSReady      bool
 	// Notifications and settings
 	Prefs user.Preferences
@@ -80,13 +81,13 @@ var notices = map[string]string{
 	"admin":    "Your administrator account is ready. You are Away for now: new conversations are given automatically only to Available agents. To become Available, open the status menu under your name, top right, and choose Available.",
 }
 
-func (u *prefsPages) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, tab string, v prefsView, d pageData) error {
+func (u *PrefsPages) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, tab string, v prefsView, d pageData) error {
 	ctx := r.Context()
-	me, err := u.users.Get(ctx, a.UserID)
+	me, err := u.Users.Get(ctx, a.UserID)
 	if err != nil {
 		return err
 	}
-	v.Tab, v.Me, v.Languages = tab, me, u.catalog.Languages()
+	v.Tab, v.Me, v.Languages = tab, me, u.Catalog.Languages()
 	if v.Notice == "" {
 		if k := r.URL.Query().Get("saved"); k == "password" {
 			v.Notice = passwordNotice(r.URL.Query())
@@ -97,38 +98,38 @@ func (u *prefsPages) prefsPage(w http.ResponseWriter, r *http.Request, a policy.
 		}
 	}
 	if v.Prefs.Notifications == nil {
-		if v.Prefs, err = u.users.Preferences(ctx, a.UserID); err != nil {
+		if v.Prefs, err = u.Users.Preferences(ctx, a.UserID); err != nil {
 			return err
 		}
 	}
 	switch tab {
 	case "profile", "phone":
-		if v.PendingPhone, err = u.factors.PendingPhone(ctx, me); err != nil {
+		if v.PendingPhone, err = u.Factors.PendingPhone(ctx, me); err != nil {
 			return err
 		}
-		if v.Teams, v.Inboxes, err = memberships(ctx, u.teams, u.inboxes, me); err != nil {
+		if v.Teams, v.Inboxes, err = httpx.Memberships(ctx, u.Teams, u.Inboxes, me); err != nil {
 			return err
 		}
-		switch c, err := u.emailChanges.Pending(ctx, me.ID); {
+		switch c, err := u.EmailChanges.Pending(ctx, me.ID); {
 		case err == nil:
 			v.EmailChange = &c
 		case !errors.Is(err, emailchange.ErrNotFound):
 			return err
 		}
 	case "security":
-		if v.Method, err = u.factors.Method(ctx, a.UserID); err != nil {
+		if v.Method, err = u.Factors.Method(ctx, a.UserID); err != nil {
 			return err
 		}
-		if v.Required, err = u.factors.Required(ctx); err != nil {
+		if v.Required, err = u.Factors.Required(ctx); err != nil {
 			return err
 		}
-		if v.Change, err = u.factors.PendingChange(ctx, me); err != nil {
+		if v.Change, err = u.Factors.PendingChange(ctx, me); err != nil {
 			return err
 		}
-		if v.RecoveryLeft, err = u.factors.RecoveryCodesLeft(ctx, a.UserID); err != nil {
+		if v.RecoveryLeft, err = u.Factors.RecoveryCodesLeft(ctx, a.UserID); err != nil {
 			return err
 		}
-		if v.Sessions, err = u.sessions.list(r, a.UserID); err != nil {
+		if v.Sessions, err = u.Sessions.List(r, a.UserID); err != nil {
 			return err
 		}
 		v.SMSReady = me.Mobile != ""
@@ -138,17 +139,17 @@ func (u *prefsPages) prefsPage(w http.ResponseWriter, r *http.Request, a policy.
 	if d.Form == nil {
 		d.Form = map[string]string{}
 	}
-	return u.tpl.render(w, r, status, "preferences_"+tab, d)
+	return u.Pages.render(w, r, status, "preferences_"+tab, d)
 }
 
 // problemPage renders a tab again after a refused form: field messages
 // next to their fields, anything else at the top.
-func (u *prefsPages) problemPage(w http.ResponseWriter, r *http.Request, a policy.Actor, tab string, v prefsView, form map[string]string, err error) error {
+func (u *PrefsPages) problemPage(w http.ResponseWriter, r *http.Request, a policy.Actor, tab string, v prefsView, form map[string]string, err error) error {
 	p, ok := problem.As(err)
 	if !ok {
 		return err
 	}
-	status, _, _ := classify(p, "")
+	status, _, _ := httpx.Classify(p, "")
 	if p.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(p.RetryAfter.Seconds())))
 	}
@@ -161,15 +162,15 @@ func (u *prefsPages) problemPage(w http.ResponseWriter, r *http.Request, a polic
 	return u.prefsPage(w, r, a, status, tab, v, d)
 }
 
-func (u *prefsPages) redirectSaved(w http.ResponseWriter, r *http.Request, path, what string) error {
+func (u *PrefsPages) redirectSaved(w http.ResponseWriter, r *http.Request, path, what string) error {
 	http.Redirect(w, r, path+"?saved="+what, http.StatusSeeOther)
 	return nil
 }
 
 // ---- Profile ----
 
-func (u *prefsPages) profile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	me, err := u.users.Get(r.Context(), a.UserID)
+func (u *PrefsPages) Profile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	me, err := u.Users.Get(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
@@ -185,8 +186,8 @@ func profileForm(me user.User) map[string]string {
 		"public_name": me.PublicName, "language": me.Language, "landline": me.Landline}
 }
 
-func (u *prefsPages) saveProfile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	fields, err := readForm(r)
+func (u *PrefsPages) SaveProfile(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
@@ -197,54 +198,54 @@ func (u *prefsPages) saveProfile(w http.ResponseWriter, r *http.Request, a polic
 	patch := user.ProfilePatch{FirstName: new(form["first_name"]), LastName: new(form["last_name"]),
 		Location: new(form["location"]), PublicName: new(form["public_name"]), Language: new(form["language"]), Landline: new(form["landline"])}
 	if len(fields) > 0 {
-		user.CheckProfile(fields, patch, u.langs.codes())
+		user.CheckProfile(fields, patch, u.Langs.Codes())
 		err = fields.Err()
 	} else {
-		_, err = u.users.UpdateProfile(r.Context(), a.UserID, patch, u.langs.codes())
+		_, err = u.Users.UpdateProfile(r.Context(), a.UserID, patch, u.Langs.Codes())
 	}
 	if err != nil {
 		return u.problemPage(w, r, a, "profile", prefsView{}, form, err)
 	}
-	u.names.forget()
+	u.Names.Forget()
 	return u.redirectSaved(w, r, "/preferences", "1")
 }
 
-func (u *prefsPages) uploadAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	data, name, ctype, err := readAvatar(w, r, "avatar")
+func (u *PrefsPages) UploadAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	data, name, ctype, err := httpx.ReadAvatar(w, r, "avatar")
 	if err == nil {
-		_, err = u.avatars.Set(r.Context(), a.UserID, data, name, ctype)
+		_, err = u.Avatars.Set(r.Context(), a.UserID, data, name, ctype)
 	}
 	if err != nil {
-		me, gerr := u.users.Get(r.Context(), a.UserID)
+		me, gerr := u.Users.Get(r.Context(), a.UserID)
 		if gerr != nil {
 			return gerr
 		}
 		return u.problemPage(w, r, a, "profile", prefsView{}, profileForm(me), err)
 	}
-	u.names.forget()
+	u.Names.Forget()
 	return u.redirectSaved(w, r, "/preferences", "avatar")
 }
 
-func (u *prefsPages) deleteAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if _, err := u.avatars.Delete(r.Context(), a.UserID); err != nil {
+func (u *PrefsPages) DeleteAvatar(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if _, err := u.Avatars.Delete(r.Context(), a.UserID); err != nil {
 		return err
 	}
-	u.names.forget()
+	u.Names.Forget()
 	return u.redirectSaved(w, r, "/preferences", "noavatar")
 }
 
 // ---- The mobile number ----
 
-func (u *prefsPages) phonePage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PrefsPages) PhonePage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.prefsPage(w, r, a, http.StatusOK, "phone", prefsView{}, pageData{})
 }
 
-func (u *prefsPages) me(r *http.Request, a policy.Actor) (user.User, error) {
-	return u.users.Get(r.Context(), a.UserID)
+func (u *PrefsPages) me(r *http.Request, a policy.Actor) (user.User, error) {
+	return u.Users.Get(r.Context(), a.UserID)
 }
 
-func (u *prefsPages) startPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *PrefsPages) StartPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	me, err := u.me(r, a)
@@ -255,22 +256,22 @@ func (u *prefsPages) startPhone(w http.ResponseWriter, r *http.Request, a policy
 	if r.PostForm.Get("remove") != "" {
 		form["mobile"] = ""
 	}
-	if err := u.factors.StartPhone(r.Context(), me, form["mobile"], u.sessions.clientIP(r)); err != nil {
+	if err := u.Factors.StartPhone(r.Context(), me, form["mobile"], u.Sessions.ClientIP(r)); err != nil {
 		return u.problemPage(w, r, a, "phone", prefsView{}, form, err)
 	}
 	http.Redirect(w, r, "/preferences/phone", http.StatusSeeOther)
 	return nil
 }
 
-func (u *prefsPages) verifyPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *PrefsPages) VerifyPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	me, err := u.me(r, a)
 	if err != nil {
 		return err
 	}
-	done, err := u.factors.VerifyPhone(r.Context(), me, r.PostForm.Get("code"), u.sessions.clientIP(r))
+	done, err := u.Factors.VerifyPhone(r.Context(), me, r.PostForm.Get("code"), u.Sessions.ClientIP(r))
 	if err != nil {
 		return u.problemPage(w, r, a, "phone", prefsView{}, nil, err)
 	}
@@ -281,19 +282,19 @@ func (u *prefsPages) verifyPhone(w http.ResponseWriter, r *http.Request, a polic
 	return nil
 }
 
-func (u *prefsPages) resendPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PrefsPages) ResendPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	me, err := u.me(r, a)
 	if err != nil {
 		return err
 	}
-	if err := u.factors.ResendPhone(r.Context(), me, u.sessions.clientIP(r)); err != nil {
+	if err := u.Factors.ResendPhone(r.Context(), me, u.Sessions.ClientIP(r)); err != nil {
 		return u.problemPage(w, r, a, "phone", prefsView{}, nil, err)
 	}
 	return u.prefsPage(w, r, a, http.StatusOK, "phone", prefsView{Notice: "A new code is on its way."}, pageData{})
 }
 
-func (u *prefsPages) cancelPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := u.factors.CancelPhone(r.Context(), a.UserID); err != nil {
+func (u *PrefsPages) CancelPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := u.Factors.CancelPhone(r.Context(), a.UserID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/preferences", http.StatusSeeOther)
@@ -302,17 +303,17 @@ func (u *prefsPages) cancelPhone(w http.ResponseWriter, r *http.Request, a polic
 
 // ---- Security ----
 
-func (u *prefsPages) security(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PrefsPages) Security(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{}, pageData{})
 }
 
-func (u *prefsPages) changePassword(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *PrefsPages) ChangePassword(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	repeat := r.PostForm.Get("repeat_password")
 	keep := r.PostForm.Get("keep_api_tokens") != ""
-	out, err := u.auth.ChangePassword(r.Context(), a.UserID, auth.Credential{SessionID: u.sessions.current(r)}, auth.PasswordChange{
+	out, err := u.Auth.ChangePassword(r.Context(), a.UserID, auth.Credential{SessionID: u.Sessions.Current(r)}, auth.PasswordChange{
 		Current: r.PostForm.Get("current_password"), New: r.PostForm.Get("new_password"), Repeat: &repeat, KeepAPITokens: keep})
 	if err != nil {
 		form := map[string]string{}
@@ -346,23 +347,23 @@ func passwordNotice(q url.Values) string {
 	return notices["password"]
 }
 
-func (u *prefsPages) revokeSession(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (u *PrefsPages) RevokeSession(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Session")
 	}
-	if err := u.auth.RevokeSession(r.Context(), a.UserID, id); err != nil {
+	if err := u.Auth.RevokeSession(r.Context(), a.UserID, id); err != nil {
 		return err
 	}
-	if id == u.sessions.current(r) {
+	if id == u.Sessions.Current(r) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
 	}
 	return u.redirectSaved(w, r, "/preferences/security", "session")
 }
 
-func (u *prefsPages) startTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *PrefsPages) StartTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	me, err := u.me(r, a)
@@ -375,22 +376,22 @@ func (u *prefsPages) startTwoFactor(w http.ResponseWriter, r *http.Request, a po
 	} else if !target.Valid() {
 		return u.problemPage(w, r, a, "security", prefsView{}, nil, problem.Invalid("method", "Choose a method from the list."))
 	}
-	if err := u.factors.StartChange(r.Context(), me, target, u.sessions.clientIP(r)); err != nil {
+	if err := u.Factors.StartChange(r.Context(), me, target, u.Sessions.ClientIP(r)); err != nil {
 		return u.problemPage(w, r, a, "security", prefsView{}, map[string]string{"method": string(target)}, err)
 	}
 	http.Redirect(w, r, "/preferences/security#two-factor", http.StatusSeeOther)
 	return nil
 }
 
-func (u *prefsPages) verifyTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *PrefsPages) VerifyTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	me, err := u.me(r, a)
 	if err != nil {
 		return err
 	}
-	out, err := u.factors.VerifyChange(r.Context(), me, r.PostForm.Get("code"), u.sessions.clientIP(r))
+	out, err := u.Factors.VerifyChange(r.Context(), me, r.PostForm.Get("code"), u.Sessions.ClientIP(r))
 	if err != nil {
 		return u.problemPage(w, r, a, "security", prefsView{}, nil, err)
 	}
@@ -405,19 +406,19 @@ func (u *prefsPages) verifyTwoFactor(w http.ResponseWriter, r *http.Request, a p
 	return nil
 }
 
-func (u *prefsPages) resendTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PrefsPages) ResendTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	me, err := u.me(r, a)
 	if err != nil {
 		return err
 	}
-	if err := u.factors.ResendChange(r.Context(), me, u.sessions.clientIP(r)); err != nil {
+	if err := u.Factors.ResendChange(r.Context(), me, u.Sessions.ClientIP(r)); err != nil {
 		return u.problemPage(w, r, a, "security", prefsView{}, nil, err)
 	}
 	return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{Notice: "A new code is on its way."}, pageData{})
 }
 
-func (u *prefsPages) cancelTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := u.factors.CancelChange(r.Context(), a.UserID); err != nil {
+func (u *PrefsPages) CancelTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := u.Factors.CancelChange(r.Context(), a.UserID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/preferences/security", http.StatusSeeOther)
@@ -426,7 +427,7 @@ func (u *prefsPages) cancelTwoFactor(w http.ResponseWriter, r *http.Request, a p
 
 // ---- Notifications and settings ----
 
-func (u *prefsPages) notifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PrefsPages) Notifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.prefsPage(w, r, a, http.StatusOK, "notifications", prefsView{}, pageData{})
 }
 
@@ -442,12 +443,12 @@ func readAlerts(form url.Values) map[user.Trigger]user.Alert {
 	return out
 }
 
-func (u *prefsPages) saveNotifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *PrefsPages) SaveNotifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	alerts := readAlerts(r.PostForm)
-	_, err := u.users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{Notifications: alerts}, u.langs.codes())
+	_, err := u.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{Notifications: alerts}, u.Langs.Codes())
 	if err != nil {
 		// Show what was chosen, with the messages beside it.
 		return u.problemPage(w, r, a, "notifications", prefsView{Prefs: user.Preferences{Notifications: alerts}}, nil, err)
@@ -455,16 +456,16 @@ func (u *prefsPages) saveNotifications(w http.ResponseWriter, r *http.Request, a
 	return u.redirectSaved(w, r, "/preferences/notifications", "1")
 }
 
-func (u *prefsPages) settings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *PrefsPages) Settings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.prefsPage(w, r, a, http.StatusOK, "settings", prefsView{}, pageData{})
 }
 
-func (u *prefsPages) saveSettings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *PrefsPages) SaveSettings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	on := r.PostForm.Get("capitalize_first") != ""
-	if _, err := u.users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{CapitalizeFirst: &on}, u.langs.codes()); err != nil {
+	if _, err := u.Users.UpdateProfile(r.Context(), a.UserID, user.ProfilePatch{CapitalizeFirst: &on}, u.Langs.Codes()); err != nil {
 		return err
 	}
 	return u.redirectSaved(w, r, "/preferences/settings", "1")
@@ -472,17 +473,17 @@ func (u *prefsPages) saveSettings(w http.ResponseWriter, r *http.Request, a poli
 
 // ---- The status menu ----
 
-// setStatus changes the status from the menu under the avatar: htmx
+// SetStatus changes the status from the menu under the avatar: htmx
 // gets 204 (the page follows the status.changed event), a plain form
 // goes back where it came from.
-func (u *prefsPages) setStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *PrefsPages) SetStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
-	if _, err := u.avail.Set(r.Context(), a.UserID, user.Status(r.PostForm.Get("status"))); err != nil {
+	if _, err := u.Availability.Set(r.Context(), a.UserID, user.Status(r.PostForm.Get("status"))); err != nil {
 		return err
 	}
-	u.names.forget()
+	u.Names.Forget()
 	if isHTMX(r) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
@@ -501,14 +502,14 @@ func (u *prefsPages) setStatus(w http.ResponseWriter, r *http.Request, a policy.
 	return nil
 }
 
-// avatar serves a user's picture to whoever is signed in (agents see each
+// Avatar serves a user's picture to whoever is signed in (agents see each
 // other's); versioned URLs are cached for good.
-func (u *prefsPages) avatar(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+func (u *PrefsPages) Avatar(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return avatar.ErrNone
 	}
-	img, err := u.avatars.Get(r.Context(), id)
+	img, err := u.Avatars.Get(r.Context(), id)
 	if err != nil {
 		return err
 	}

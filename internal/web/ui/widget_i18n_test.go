@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"sort"
@@ -9,10 +9,7 @@ import (
 // TestWidgetWords: every word of the web chat widget (its t("…")) exists
 // in every language, and the widget gets them in the language asked for.
 func TestWidgetWords(t *testing.T) {
-	cat, err := Catalog()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := catalog(t)
 	src, err := content.ReadFile("static/widget.js")
 	if err != nil {
 		t.Fatal(err)

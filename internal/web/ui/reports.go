@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"encoding/csv"
@@ -14,14 +14,15 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
-// reportPages are the supervisors' report pages.
-type reportPages struct {
-	avail   *availability.Service
-	catalog *i18n.Catalog
-	langs   *languages
-	tpl     *renderer
+// ReportPages are the supervisors' report pages.
+type ReportPages struct {
+	Availability *availability.Service
+	Catalog      *i18n.Catalog
+	Langs        *httpx.Languages
+	Pages        *Renderer
 }
 
 // The time in status report: a table, a chart (an SVG drawn here, so it
@@ -114,7 +115,7 @@ func duration(secs int64) string {
 }
 
 // readReport reads the report's form (from, to: dates; group).
-func (u *reportPages) readReport(r *http.Request) (reportView, error) {
+func (u *ReportPages) readReport(r *http.Request) (reportView, error) {
 	q := r.URL.Query()
 	v := reportView{Group: availability.Group(q.Get("group")), From: q.Get("from"), To: q.Get("to")}
 	if v.Group != availability.ByTeam {
@@ -129,7 +130,7 @@ func (u *reportPages) readReport(r *http.Request) (reportView, error) {
 	if err != nil {
 		return v, err
 	}
-	if v.Report, err = u.avail.TimeInStatus(r.Context(), from, to, v.Group); err != nil {
+	if v.Report, err = u.Availability.TimeInStatus(r.Context(), from, to, v.Group); err != nil {
 		return v, err
 	}
 	v.Chart = newChart(v.Report)
@@ -137,28 +138,28 @@ func (u *reportPages) readReport(r *http.Request) (reportView, error) {
 	return v, nil
 }
 
-func (u *reportPages) timeInStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *ReportPages) TimeInStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	v, err := u.readReport(r)
 	d := pageData{Title: "Time in status", Actor: a, Data: &v, Form: map[string]string{"from": v.From, "to": v.To}}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
 		d.Fields = p.Fields
 		v.Report.Statuses = user.Statuses
-		return u.tpl.render(w, r, http.StatusUnprocessableEntity, "report_time_in_status", d)
+		return u.Pages.render(w, r, http.StatusUnprocessableEntity, "report_time_in_status", d)
 	} else if err != nil {
 		return err
 	}
-	return u.tpl.render(w, r, http.StatusOK, "report_time_in_status", d)
+	return u.Pages.render(w, r, http.StatusOK, "report_time_in_status", d)
 }
 
-// timeInStatusCSV exports the report: a line per agent (or team) and
+// TimeInStatusCSV exports the report: a line per agent (or team) and
 // status, with seconds and readable durations.
-func (u *reportPages) timeInStatusCSV(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *ReportPages) TimeInStatusCSV(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	v, err := u.readReport(r)
 	if err != nil {
 		return err
 	}
-	lang := u.langs.ofRequest(r)
-	t := func(s string) string { return u.catalog.T(lang, s) }
+	lang := u.Langs.OfRequest(r)
+	t := func(s string) string { return u.Catalog.T(lang, s) }
 	who := t("Agent")
 	if v.Group == availability.ByTeam {
 		who = t("Team")

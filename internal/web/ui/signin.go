@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"fmt"
@@ -11,22 +11,23 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
-// signinPages are the pages of signing in: first run, sign-in and its second
+// SigninPages are the pages of signing in: first run, sign-in and its second
 // step, password resets, invitations and changes of address.
-type signinPages struct {
-	auth         *auth.Service
-	catalog      *i18n.Catalog
-	emailChanges *emailchange.Service
-	factors      *auth.Factors
-	invites      *invite.Service
-	langs        *languages
-	names        *nameCache
-	resets       *auth.Resets
-	sessions     *sessions
-	tpl          *renderer
-	users        *user.Store
+type SigninPages struct {
+	Auth         *auth.Service
+	Catalog      *i18n.Catalog
+	EmailChanges *emailchange.Service
+	Factors      *auth.Factors
+	Invites      *invite.Service
+	Langs        *httpx.Languages
+	Names        *httpx.NameCache
+	Resets       *auth.Resets
+	Sessions     *httpx.Sessions
+	Pages        *Renderer
+	Users        *user.Store
 }
 
 // codePage is the second step of signing in.
@@ -38,24 +39,24 @@ type codePage struct {
 	Recent bool
 }
 
-func (u *signinPages) renderCode(w http.ResponseWriter, r *http.Request, status int, d pageData, sent bool) error {
+func (u *SigninPages) renderCode(w http.ResponseWriter, r *http.Request, status int, d pageData, sent bool) error {
 	if d.Form == nil {
 		d.Form = map[string]string{}
 	}
 	if d.Form["next"] == "" {
 		d.Form["next"] = keepNext(r.URL.Query().Get("next"))
 	}
-	m, err := u.factors.ChallengeMethod(r.Context(), challenge(r))
+	m, err := u.Factors.ChallengeMethod(r.Context(), httpx.Challenge(r))
 	if err != nil {
 		// Expired or unknown: back to the password.
 		http.Redirect(w, r, "/login?next="+urlQueryEscape(safeNext(d.Form["next"])), http.StatusSeeOther)
 		return nil
 	}
 	d.Title, d.Data = "Enter your code", codePage{Method: m, Sent: sent, Recent: r.URL.Query().Get("recent") == "1"}
-	return u.tpl.render(w, r, status, "login_code", d)
+	return u.Pages.render(w, r, status, "login_code", d)
 }
 
-func (u *signinPages) loginCodePage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *SigninPages) LoginCodePage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if !a.Anonymous() {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
@@ -63,14 +64,14 @@ func (u *signinPages) loginCodePage(w http.ResponseWriter, r *http.Request, a po
 	return u.renderCode(w, r, http.StatusOK, pageData{}, false)
 }
 
-func (u *signinPages) loginCode(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *SigninPages) LoginCode(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	next := keepNext(r.PostForm.Get("next"))
-	_, err := u.sessions.finishLogin(w, r, r.PostForm.Get("code"))
+	_, err := u.Sessions.FinishLogin(w, r, r.PostForm.Get("code"))
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindUnauthorized {
-		return u.tpl.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})
+		return u.Pages.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})
 	}
 	if fields, ok := mergeFields(problem.Fields{}, err); ok {
 		return u.renderCode(w, r, http.StatusUnprocessableEntity, pageData{Fields: fields, Form: map[string]string{"next": next}}, false)
@@ -84,18 +85,18 @@ func (u *signinPages) loginCode(w http.ResponseWriter, r *http.Request, _ policy
 }
 
 func statusOf429(p *problem.Error) int {
-	status, _, _ := classify(p, "")
+	status, _, _ := httpx.Classify(p, "")
 	return status
 }
 
-func (u *signinPages) loginCodeResend(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *SigninPages) LoginCodeResend(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	next := keepNext(r.PostForm.Get("next"))
-	err := u.factors.ResendLogin(r.Context(), challenge(r), u.sessions.clientIP(r))
+	err := u.Factors.ResendLogin(r.Context(), httpx.Challenge(r), u.Sessions.ClientIP(r))
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindUnauthorized {
-		return u.tpl.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})
+		return u.Pages.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})
 	} else if ok {
 		return u.renderCode(w, r, statusOf429(p), pageData{Error: p.Message, Form: map[string]string{"next": next}}, false)
 	} else if err != nil {
@@ -113,63 +114,63 @@ type invitationView struct {
 	Problem   string // why the link does not work
 }
 
-func (u *signinPages) invitationPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *SigninPages) InvitationPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	token := r.PathValue("token")
-	inv, err := u.invites.Open(r.Context(), token)
-	v := invitationView{Token: token, Email: inv.Email, Languages: u.catalog.Languages(), Lang: u.langs.of(r, policy.Actor{})}
+	inv, err := u.Invites.Open(r.Context(), token)
+	v := invitationView{Token: token, Email: inv.Email, Languages: u.Catalog.Languages(), Lang: u.Langs.Of(r, policy.Actor{})}
 	if p, ok := problem.As(err); ok && (p.Kind == problem.KindNotFound || p.Kind == problem.KindConflict) {
 		v.Problem = p.Message
-		status, _, _ := classify(p, "")
-		return u.tpl.render(w, r, status, "invitation", pageData{Title: "Invitation", Data: v})
+		status, _, _ := httpx.Classify(p, "")
+		return u.Pages.render(w, r, status, "invitation", pageData{Title: "Invitation", Data: v})
 	} else if err != nil {
 		return err
 	}
-	return u.tpl.render(w, r, http.StatusOK, "invitation", pageData{Title: "Join Switchboard", Data: v, Form: map[string]string{"language": v.Lang}})
+	return u.Pages.render(w, r, http.StatusOK, "invitation", pageData{Title: "Join Switchboard", Data: v, Form: map[string]string{"language": v.Lang}})
 }
 
-func (u *signinPages) acceptInvitation(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	fields, err := readForm(r)
+func (u *SigninPages) AcceptInvitation(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
 	token := r.PathValue("token")
 	form := map[string]string{"name": r.PostForm.Get("name"), "language": r.PostForm.Get("language")}
 	lang := form["language"]
-	if !u.catalog.Supported(lang) {
+	if !u.Catalog.Supported(lang) {
 		lang = i18n.Default
 	}
 	var usr user.User
 	if err = fields.Err(); err == nil {
-		usr, err = u.invites.Accept(r.Context(), token, invite.Acceptance{Name: form["name"], Password: r.PostForm.Get("password"),
+		usr, err = u.Invites.Accept(r.Context(), token, invite.Acceptance{Name: form["name"], Password: r.PostForm.Get("password"),
 			Repeat: r.PostForm.Get("repeat_password"), Language: lang})
 	}
-	v := invitationView{Token: token, Languages: u.catalog.Languages(), Lang: lang}
+	v := invitationView{Token: token, Languages: u.Catalog.Languages(), Lang: lang}
 	if p, ok := problem.As(err); ok {
-		if inv, oerr := u.invites.Open(r.Context(), token); oerr == nil {
+		if inv, oerr := u.Invites.Open(r.Context(), token); oerr == nil {
 			v.Email = inv.Email
 		}
 		switch p.Kind {
 		case problem.KindInvalid:
-			return u.tpl.render(w, r, http.StatusUnprocessableEntity, "invitation", pageData{Title: "Join Switchboard", Data: v, Fields: p.Fields, Form: form})
+			return u.Pages.render(w, r, http.StatusUnprocessableEntity, "invitation", pageData{Title: "Join Switchboard", Data: v, Fields: p.Fields, Form: form})
 		case problem.KindNotFound, problem.KindConflict:
 			v.Problem = p.Message
-			status, _, _ := classify(p, "")
-			return u.tpl.render(w, r, status, "invitation", pageData{Title: "Invitation", Data: v})
+			status, _, _ := httpx.Classify(p, "")
+			return u.Pages.render(w, r, status, "invitation", pageData{Title: "Invitation", Data: v})
 		}
 		return err
 	} else if err != nil {
 		return err
 	}
-	if err := u.sessions.start(w, r, usr.ID); err != nil {
+	if err := u.Sessions.Start(w, r, usr.ID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/preferences?welcome=1", http.StatusSeeOther)
 	return nil
 }
 
-// home sends people where they belong: setup, login, or the inbox.
-func (u *signinPages) home(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	n, err := u.users.Count(r.Context())
+// Home sends people where they belong: setup, login, or the inbox.
+func (u *SigninPages) Home(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	n, err := u.Users.Count(r.Context())
 	if err != nil {
 		return err
 	}
@@ -184,41 +185,41 @@ func (u *signinPages) home(w http.ResponseWriter, r *http.Request, a policy.Acto
 	return nil
 }
 
-// setupPage creates the first admin; it exists only while there are no users.
-func (u *signinPages) setupPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	n, err := u.users.Count(r.Context())
+// SetupPage creates the first admin; it exists only while there are no users.
+func (u *SigninPages) SetupPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	n, err := u.Users.Count(r.Context())
 	if err != nil {
 		return err
 	}
 	if n > 0 {
 		return problem.NotFound("Page")
 	}
-	return u.tpl.render(w, r, http.StatusOK, "setup", pageData{Title: "Set up Switchboard", Form: map[string]string{}})
+	return u.Pages.render(w, r, http.StatusOK, "setup", pageData{Title: "Set up Switchboard", Form: map[string]string{}})
 }
 
-func (u *signinPages) setup(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	n, err := u.users.Count(r.Context())
+func (u *SigninPages) Setup(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	n, err := u.Users.Count(r.Context())
 	if err != nil {
 		return err
 	}
 	if n > 0 {
 		return problem.NotFound("Page")
 	}
-	fields, err := readForm(r)
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
 	form := map[string]string{"name": r.PostForm.Get("name"), "email": r.PostForm.Get("email")}
 	var nu user.User
 	if err = fields.Err(); err == nil {
-		nu, err = u.users.Create(r.Context(), user.NewUser{Email: form["email"], Name: form["name"], Role: policy.Admin, Password: r.PostForm.Get("password")})
+		nu, err = u.Users.Create(r.Context(), user.NewUser{Email: form["email"], Name: form["name"], Role: policy.Admin, Password: r.PostForm.Get("password")})
 	}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
-		return u.tpl.render(w, r, http.StatusUnprocessableEntity, "setup", pageData{Title: "Set up Switchboard", Fields: p.Fields, Form: form})
+		return u.Pages.render(w, r, http.StatusUnprocessableEntity, "setup", pageData{Title: "Set up Switchboard", Fields: p.Fields, Form: form})
 	} else if err != nil {
 		return err
 	}
-	if err := u.sessions.start(w, r, nu.ID); err != nil {
+	if err := u.Sessions.Start(w, r, nu.ID); err != nil {
 		return err
 	}
 	// The inboxes come first; the page also says the new admin is Away
@@ -227,45 +228,45 @@ func (u *signinPages) setup(w http.ResponseWriter, r *http.Request, _ policy.Act
 	return nil
 }
 
-func (u *signinPages) loginPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *SigninPages) LoginPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	if !a.Anonymous() {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
 	}
-	if n, err := u.users.Count(r.Context()); err == nil && n == 0 {
+	if n, err := u.Users.Count(r.Context()); err == nil && n == 0 {
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 		return nil
 	}
-	return u.tpl.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Form: map[string]string{"next": keepNext(r.URL.Query().Get("next"))},
+	return u.Pages.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Form: map[string]string{"next": keepNext(r.URL.Query().Get("next"))},
 		Data: loginView{Reset: r.URL.Query().Get("reset") == "1"}})
 }
 
 // loginView is the sign-in page; Reset after choosing a new password.
 type loginView struct{ Reset bool }
 
-func (u *signinPages) login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	fields, err := readForm(r)
+func (u *SigninPages) Login(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
 	form := map[string]string{"email": r.PostForm.Get("email"), "next": keepNext(r.PostForm.Get("next"))}
 	var usr user.User
 	if err = fields.Err(); err == nil {
-		usr, err = u.auth.Login(r.Context(), form["email"], r.PostForm.Get("password"), u.sessions.clientIP(r), u.sessions.deviceToken(r))
+		usr, err = u.Auth.Login(r.Context(), form["email"], r.PostForm.Get("password"), u.Sessions.ClientIP(r), u.Sessions.DeviceToken(r))
 	}
 	if p, ok := problem.As(err); ok {
-		status, detail, _ := classify(p, "")
+		status, detail, _ := httpx.Classify(p, "")
 		if p.RetryAfter > 0 {
 			w.Header().Set("Retry-After", fmt.Sprint(int(p.RetryAfter.Seconds())))
 		}
-		return u.tpl.render(w, r, status, "login", pageData{Title: "Sign in", Error: summary(detail), Form: form})
+		return u.Pages.render(w, r, status, "login", pageData{Title: "Sign in", Error: summary(detail), Form: form})
 	} else if err != nil {
 		return err
 	}
-	ch, err := u.sessions.secondStep(w, r, usr)
+	ch, err := u.Sessions.SecondStep(w, r, usr)
 	if p, ok := problem.As(err); ok {
-		status, detail, _ := classify(p, "")
-		return u.tpl.render(w, r, status, "login", pageData{Title: "Sign in", Error: detail.Message, Form: form})
+		status, detail, _ := httpx.Classify(p, "")
+		return u.Pages.render(w, r, status, "login", pageData{Title: "Sign in", Error: detail.Message, Form: form})
 	} else if err != nil {
 		return err
 	}
@@ -277,15 +278,15 @@ func (u *signinPages) login(w http.ResponseWriter, r *http.Request, _ policy.Act
 		http.Redirect(w, r, "/login/code?next="+urlQueryEscape(safeNext(form["next"]))+recent, http.StatusSeeOther)
 		return nil
 	}
-	if err := u.sessions.start(w, r, usr.ID); err != nil {
+	if err := u.Sessions.Start(w, r, usr.ID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, safeNext(form["next"]), http.StatusSeeOther)
 	return nil
 }
 
-func (u *signinPages) logout(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := u.sessions.end(w, r); err != nil {
+func (u *SigninPages) Logout(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := u.Sessions.End(w, r); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -295,25 +296,25 @@ func (u *signinPages) logout(w http.ResponseWriter, r *http.Request, _ policy.Ac
 // forgotView is the page of "Forgot password?"; Sent after asking.
 type forgotView struct{ Sent bool }
 
-// forgotPage asks for the address to send a reset link to.
-func (u *signinPages) forgotPage(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+// ForgotPage asks for the address to send a reset link to.
+func (u *SigninPages) ForgotPage(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	d := pageData{Title: "Forgot password?", Form: map[string]string{"email": ""}, Data: forgotView{Sent: r.URL.Query().Get("sent") == "1"}}
-	return u.tpl.render(w, r, http.StatusOK, "forgot_password", d)
+	return u.Pages.render(w, r, http.StatusOK, "forgot_password", d)
 }
 
-func (u *signinPages) forgot(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *SigninPages) Forgot(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	email := r.PostForm.Get("email")
-	err := u.resets.Request(r.Context(), email, u.sessions.clientIP(r))
+	err := u.Resets.Request(r.Context(), email, u.Sessions.ClientIP(r))
 	if p, ok := problem.As(err); ok {
-		status, _, _ := classify(p, "")
+		status, _, _ := httpx.Classify(p, "")
 		d := pageData{Title: "Forgot password?", Form: map[string]string{"email": email}, Fields: p.Fields, Data: forgotView{}}
 		if len(p.Fields) == 0 {
 			d.Error = p.Message
 		}
-		return u.tpl.render(w, r, status, "forgot_password", d)
+		return u.Pages.render(w, r, status, "forgot_password", d)
 	} else if err != nil {
 		return err
 	}
@@ -321,10 +322,10 @@ func (u *signinPages) forgot(w http.ResponseWriter, r *http.Request, _ policy.Ac
 	return nil
 }
 
-func (u *signinPages) resetPage(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *SigninPages) ResetPage(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	token := r.PathValue("token")
 	v := resetView{Token: token}
-	usr, err := u.resets.Open(r.Context(), token)
+	usr, err := u.Resets.Open(r.Context(), token)
 	status := http.StatusOK
 	if p, ok := problem.As(err); ok {
 		v.Problem, status = p.Message, http.StatusNotFound
@@ -334,22 +335,22 @@ func (u *signinPages) resetPage(w http.ResponseWriter, r *http.Request, _ policy
 		v.Email = usr.Email
 	}
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	return u.tpl.render(w, r, status, "password_reset", pageData{Title: "Choose a new password", Data: v})
+	return u.Pages.render(w, r, status, "password_reset", pageData{Title: "Choose a new password", Data: v})
 }
 
-func (u *signinPages) confirmReset(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	if err := parseForm(r); err != nil {
+func (u *SigninPages) ConfirmReset(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
 	token := r.PathValue("token")
 	repeat := r.PostForm.Get("repeat_password")
-	_, err := u.resets.Confirm(r.Context(), auth.NewPassword{Token: token, Password: r.PostForm.Get("password"), Repeat: &repeat})
+	_, err := u.Resets.Confirm(r.Context(), auth.NewPassword{Token: token, Password: r.PostForm.Get("password"), Repeat: &repeat})
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
-		usr, _ := u.resets.Open(r.Context(), token)
-		return u.tpl.render(w, r, http.StatusUnprocessableEntity, "password_reset", pageData{Title: "Choose a new password", Fields: p.Fields,
+		usr, _ := u.Resets.Open(r.Context(), token)
+		return u.Pages.render(w, r, http.StatusUnprocessableEntity, "password_reset", pageData{Title: "Choose a new password", Fields: p.Fields,
 			Data: resetView{Token: token, Email: usr.Email}})
 	} else if ok {
-		return u.tpl.render(w, r, http.StatusNotFound, "password_reset", pageData{Title: "Choose a new password", Data: resetView{Token: token, Problem: p.Message}})
+		return u.Pages.render(w, r, http.StatusNotFound, "password_reset", pageData{Title: "Choose a new password", Data: resetView{Token: token, Problem: p.Message}})
 	} else if err != nil {
 		return err
 	}
@@ -366,35 +367,35 @@ type emailChangeView struct {
 	Done string
 }
 
-// emailChangePage shows the change of a link, to be confirmed with a
+// EmailChangePage shows the change of a link, to be confirmed with a
 // button: opening the link alone changes nothing, because mail scanners
 // open links too.
-func (u *signinPages) emailChangePage(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *SigninPages) EmailChangePage(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	token := r.PathValue("token")
-	o, err := u.emailChanges.Open(r.Context(), token)
+	o, err := u.EmailChanges.Open(r.Context(), token)
 	return u.renderEmailChange(w, r, emailChangeView{Token: token, Change: o}, err)
 }
 
-func (u *signinPages) confirmEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *SigninPages) ConfirmEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	token := r.PathValue("token")
-	usr, err := u.emailChanges.Confirm(r.Context(), token)
+	usr, err := u.EmailChanges.Confirm(r.Context(), token)
 	if err == nil {
-		u.auth.Forget(usr.ID)
-		u.names.forget()
+		u.Auth.Forget(usr.ID)
+		u.Names.Forget()
 	}
 	return u.renderEmailChange(w, r, emailChangeView{Token: token, Done: usr.Email}, err)
 }
 
 // renderEmailChange shows v, or why the link does not work.
-func (u *signinPages) renderEmailChange(w http.ResponseWriter, r *http.Request, v emailChangeView, err error) error {
+func (u *SigninPages) renderEmailChange(w http.ResponseWriter, r *http.Request, v emailChangeView, err error) error {
 	if p, ok := problem.As(err); ok && (p.Kind == problem.KindNotFound || p.Kind == problem.KindConflict) {
 		v.Problem = p.Message
-		status, _, _ := classify(p, "")
-		return u.tpl.render(w, r, status, "email_change", pageData{Title: "Email address", Data: v})
+		status, _, _ := httpx.Classify(p, "")
+		return u.Pages.render(w, r, status, "email_change", pageData{Title: "Email address", Data: v})
 	} else if err != nil {
 		return err
 	}
-	return u.tpl.render(w, r, http.StatusOK, "email_change", pageData{Title: "Email address", Data: v})
+	return u.Pages.render(w, r, http.StatusOK, "email_change", pageData{Title: "Email address", Data: v})
 }
 
 // resetView is the page of a reset link.

@@ -1,6 +1,7 @@
-package web_test
+package ui_test
 
 import (
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -12,7 +13,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/testrig"
-	"github.com/switchboardhq/switchboard/internal/web"
+	"github.com/switchboardhq/switchboard/internal/web/ui"
 )
 
 // TestReturnPathsStayOnSite sends every hostile return path to every
@@ -33,7 +34,7 @@ func TestReturnPathsStayOnSite(t *testing.T) {
 		}
 	}
 	hidden := regexp.MustCompile(`name="next" value="([^"]*)"`)
-	for _, next := range web.HostileNext {
+	for _, next := range ui.HostileNext {
 		q := "?next=" + url.QueryEscape(next)
 		goesHome("POST /login next="+next, form(anon, "/login", url.Values{"email": {"ana@example.com"}, "password": {testrig.Password}, "next": {next}}))
 		goesHome("GET /login"+q+" signed in", signedIn.Do("GET", "/login"+q, nil))
@@ -108,4 +109,15 @@ func onSite(loc string) bool {
 		return false
 	}
 	return !strings.ContainsFunc(loc, func(c rune) bool { return c <= ' ' || c >= 0x7f || c == '\\' })
+}
+
+// noRedirects makes c stop at redirects, to read where they go.
+func noRedirects(c *testrig.Client) *testrig.Client {
+	c.HTTP.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
+}
+
+// form posts a form as a browser does (same origin).
+func form(c *testrig.Client, path string, v url.Values) *testrig.Response {
+	return c.Do("POST", path, strings.NewReader(v.Encode()), "Content-Type", "application/x-www-form-urlencoded", "Origin", c.Base)
 }

@@ -1,4 +1,4 @@
-package web
+package ui
 
 import (
 	"net/http"
@@ -11,13 +11,13 @@ import (
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
-// demoPages is the web chat demo page.
-type demoPages struct {
-	baseURL *url.URL
-	catalog *i18n.Catalog
-	tpl     *renderer
-	users   *user.Store
-	webchat *webchat.Service
+// DemoPages is the web chat demo page.
+type DemoPages struct {
+	BaseURL *url.URL
+	Catalog *i18n.Catalog
+	Pages   *Renderer
+	Users   *user.Store
+	Webchat *webchat.Service
 }
 
 // demoPage is what the demo template shows.
@@ -32,36 +32,36 @@ type demoPage struct {
 	Lang string
 }
 
-// widgetDemo is a pretend company site with the widget on it, to play the
+// WidgetDemo is a pretend company site with the widget on it, to play the
 // customer. It loads /widget.js from this origin, so it works under the
 // workspace's strict Content-Security-Policy (the widget's styles are a
 // constructed stylesheet, which the policy does not block).
-func (u *demoPages) widgetDemo(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	in, err := u.webchat.Inbox(r.Context(), r.PathValue("token"))
+func (u *DemoPages) WidgetDemo(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	in, err := u.Webchat.Inbox(r.Context(), r.PathValue("token"))
 	if err != nil {
 		return err
 	}
 	d := demoPage{
 		Inbox:   in,
-		Snippet: `<script src="` + u.baseURL.String() + `/widget.js" data-inbox="` + in.Token + `" async></script>`,
+		Snippet: `<script src="` + u.BaseURL.String() + `/widget.js" data-inbox="` + in.Token + `" async></script>`,
 		Lang:    "en",
 	}
-	if l := r.URL.Query().Get("lang"); u.catalog.Supported(l) {
+	if l := r.URL.Query().Get("lang"); u.Catalog.Supported(l) {
 		d.Lang = l
 	}
 	// An inbox that requires identity shows the widget only to verified
 	// visitors: vouch for a signed-in user as a demo visitor of their own
 	// (never for anonymous readers of this public page).
 	if in.Settings.RequireIdentity && !a.Anonymous() {
-		secret, err := u.webchat.Secret(r.Context(), in.ID)
+		secret, err := u.Webchat.Secret(r.Context(), in.ID)
 		if err != nil {
 			return err
 		}
 		d.Identifier = "switchboard-demo-" + strconv.FormatInt(a.UserID, 10)
 		d.IdentifierHash = webchat.Sign(secret, d.Identifier)
-		if usr, err := u.users.Get(r.Context(), a.UserID); err == nil {
+		if usr, err := u.Users.Get(r.Context(), a.UserID); err == nil {
 			d.Name = usr.Name + " (demo)"
 		}
 	}
-	return u.tpl.render(w, r, http.StatusOK, "demo", pageData{Title: in.Name, Actor: a, Data: d})
+	return u.Pages.render(w, r, http.StatusOK, "demo", pageData{Title: in.Name, Actor: a, Data: d})
 }

@@ -1,4 +1,4 @@
-package web
+package httpx
 
 import (
 	"log/slog"
@@ -14,16 +14,16 @@ import (
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
-// sessionCookie holds the browser session token; deviceCookie the token
+// SessionCookie holds the browser session token; deviceCookie the token
 // that says the browser signed in to its account before (auth.RememberDevice).
 const (
-	sessionCookie = "sb_session"
+	SessionCookie = "sb_session"
 	deviceCookie  = "sb_device"
 )
 
-// sessions signs browsers in and out (the session, device and sign-in
+// Sessions signs browsers in and out (the session, device and sign-in
 // challenge cookies) and tells who a request comes from.
-type sessions struct {
+type Sessions struct {
 	auth    *auth.Service
 	factors *auth.Factors
 	avail   *availability.Service
@@ -33,14 +33,20 @@ type sessions struct {
 	secure, trustProxy bool
 }
 
-// authenticate identifies the request's user from the bearer token or the
+// NewSessions makes the sessions: cookies Secure when secure (the base
+// URL is https), the client address from X-Forwarded-For when trustProxy.
+func NewSessions(as *auth.Service, factors *auth.Factors, avail *availability.Service, logger *slog.Logger, secure, trustProxy bool) *Sessions {
+	return &Sessions{auth: as, factors: factors, avail: avail, logger: logger, secure: secure, trustProxy: trustProxy}
+}
+
+// Authenticate identifies the request's user from the bearer token or the
 // session cookie; no credentials at all is the anonymous actor with
 // auth.ErrUnauthenticated.
-func (s *sessions) authenticate(r *http.Request) (policy.Actor, error) {
+func (s *Sessions) Authenticate(r *http.Request) (policy.Actor, error) {
 	return authenticate(s.auth, r)
 }
 
-// authenticate is sessions.authenticate for those that need no more of
+// authenticate is Sessions.Authenticate for those that need no more of
 // the sessions than the auth service.
 func authenticate(as *auth.Service, r *http.Request) (policy.Actor, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
@@ -53,15 +59,15 @@ func authenticate(as *auth.Service, r *http.Request) (policy.Actor, error) {
 		}
 		return as.Identify(r.Context(), token, false)
 	}
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(SessionCookie)
 	if err != nil {
 		return policy.Actor{}, auth.ErrUnauthenticated
 	}
 	return as.Identify(r.Context(), c.Value, true)
 }
 
-// clientIP is the address the request came from.
-func (s *sessions) clientIP(r *http.Request) string {
+// ClientIP is the address the request came from.
+func (s *Sessions) ClientIP(r *http.Request) string {
 	if s.trustProxy {
 		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
 			parts := strings.Split(xff, ",")
@@ -76,17 +82,17 @@ func (s *sessions) clientIP(r *http.Request) string {
 	return host
 }
 
-// start signs the user in on this browser. An agent who signs in
+// Start signs the user in on this browser. An agent who signs in
 // is Away until they choose Available.
-func (s *sessions) start(w http.ResponseWriter, r *http.Request, userID int64) error {
-	token, err := s.auth.CreateSession(r.Context(), userID, r.UserAgent(), s.clientIP(r))
+func (s *Sessions) Start(w http.ResponseWriter, r *http.Request, userID int64) error {
+	token, err := s.auth.CreateSession(r.Context(), userID, r.UserAgent(), s.ClientIP(r))
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure,
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(auth.SessionLifetime / time.Second)})
 	// Signing out keeps it: the browser stays known to the account.
-	device, err := s.auth.RememberDevice(r.Context(), userID, s.deviceToken(r))
+	device, err := s.auth.RememberDevice(r.Context(), userID, s.DeviceToken(r))
 	if err != nil {
 		return err
 	}
@@ -98,8 +104,8 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, userID int64) e
 	return nil
 }
 
-// deviceToken is the browser's device cookie, "" for none.
-func (s *sessions) deviceToken(r *http.Request) string {
+// DeviceToken is the browser's device cookie, "" for none.
+func (s *Sessions) DeviceToken(r *http.Request) string {
 	c, err := r.Cookie(deviceCookie)
 	if err != nil {
 		return ""
@@ -107,10 +113,10 @@ func (s *sessions) deviceToken(r *http.Request) string {
 	return c.Value
 }
 
-// end signs this browser out; an agent signed out everywhere is
+// End signs this browser out; an agent signed out everywhere is
 // Unavailable.
-func (s *sessions) end(w http.ResponseWriter, r *http.Request) error {
-	if c, err := r.Cookie(sessionCookie); err == nil {
+func (s *Sessions) End(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(SessionCookie); err == nil {
 		ses, serr := s.auth.SessionOf(r.Context(), c.Value)
 		if err := s.auth.EndSession(r.Context(), c.Value); err != nil {
 			return err
@@ -121,22 +127,22 @@ func (s *sessions) end(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	return nil
 }
 
 // challengeCookie holds a sign-in that waits for its second factor.
 const challengeCookie = "sb_login"
 
-// secondStep starts the second step of u's sign-in when it needs one: a
+// SecondStep starts the second step of u's sign-in when it needs one: a
 // code goes out and the browser keeps the challenge in a cookie. It
 // returns the challenge (no Method when the password was enough).
-func (s *sessions) secondStep(w http.ResponseWriter, r *http.Request, u user.User) (auth.Challenge, error) {
+func (s *Sessions) SecondStep(w http.ResponseWriter, r *http.Request, u user.User) (auth.Challenge, error) {
 	m, err := s.factors.LoginMethod(r.Context(), u)
 	if err != nil || m == "" {
 		return auth.Challenge{}, err
 	}
-	ch, err := s.factors.StartLogin(r.Context(), u, m, s.clientIP(r))
+	ch, err := s.factors.StartLogin(r.Context(), u, m, s.ClientIP(r))
 	if err != nil {
 		return auth.Challenge{}, err
 	}
@@ -145,36 +151,36 @@ func (s *sessions) secondStep(w http.ResponseWriter, r *http.Request, u user.Use
 	return ch, nil
 }
 
-// challenge returns the browser's sign-in challenge token.
-func challenge(r *http.Request) string {
+// Challenge returns the browser's sign-in challenge token.
+func Challenge(r *http.Request) string {
 	if c, err := r.Cookie(challengeCookie); err == nil {
 		return c.Value
 	}
 	return ""
 }
 
-func (s *sessions) clearChallenge(w http.ResponseWriter) {
+func (s *Sessions) ClearChallenge(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: challengeCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 
-// finishLogin checks the code of the browser's challenge and starts the
+// FinishLogin checks the code of the browser's challenge and starts the
 // session.
-func (s *sessions) finishLogin(w http.ResponseWriter, r *http.Request, code string) (int64, error) {
-	id, err := s.factors.FinishLogin(r.Context(), challenge(r), code)
+func (s *Sessions) FinishLogin(w http.ResponseWriter, r *http.Request, code string) (int64, error) {
+	id, err := s.factors.FinishLogin(r.Context(), Challenge(r), code)
 	if err != nil {
 		return 0, err
 	}
-	s.clearChallenge(w)
-	return id, s.start(w, r, id)
+	s.ClearChallenge(w)
+	return id, s.Start(w, r, id)
 }
 
-// current is the id of the session of r's cookie, 0 for none (an
+// Current is the id of the session of r's cookie, 0 for none (an
 // API token).
-func (s *sessions) current(r *http.Request) int64 {
+func (s *Sessions) Current(r *http.Request) int64 {
 	if r.Header.Get("Authorization") != "" {
 		return 0
 	}
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(SessionCookie)
 	if err != nil {
 		return 0
 	}
@@ -185,8 +191,8 @@ func (s *sessions) current(r *http.Request) int64 {
 	return ses.ID
 }
 
-// credential is the session or API token r authenticates with.
-func (s *sessions) credential(r *http.Request) auth.Credential {
+// Credential is the session or API token r authenticates with.
+func (s *Sessions) Credential(r *http.Request) auth.Credential {
 	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		t, err := s.auth.TokenOf(r.Context(), token)
 		if err != nil {
@@ -194,25 +200,25 @@ func (s *sessions) credential(r *http.Request) auth.Credential {
 		}
 		return auth.Credential{TokenID: t.ID}
 	}
-	return auth.Credential{SessionID: s.current(r)}
+	return auth.Credential{SessionID: s.Current(r)}
 }
 
-// sessionInfo is a signed-in browser as its owner sees it.
-type sessionInfo struct {
+// SessionInfo is a signed-in browser as its owner sees it.
+type SessionInfo struct {
 	auth.Session
 	Device  string `json:"device"`
 	Current bool   `json:"current"`
 }
 
-func (s *sessions) list(r *http.Request, userID int64) ([]sessionInfo, error) {
+func (s *Sessions) List(r *http.Request, userID int64) ([]SessionInfo, error) {
 	ses, err := s.auth.Sessions(r.Context(), userID)
 	if err != nil {
 		return nil, err
 	}
-	cur := s.current(r)
-	out := make([]sessionInfo, len(ses))
+	cur := s.Current(r)
+	out := make([]SessionInfo, len(ses))
 	for i, x := range ses {
-		out[i] = sessionInfo{Session: x, Device: auth.Device(x.UserAgent), Current: x.ID == cur}
+		out[i] = SessionInfo{Session: x, Device: auth.Device(x.UserAgent), Current: x.ID == cur}
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package web
+package ui
 
 // HostileNext are the return paths TestSafeNext refuses, for the tests of
 // every handler that takes one.
