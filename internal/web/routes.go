@@ -18,6 +18,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/user"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
 	"github.com/switchboardhq/switchboard/internal/web/ui"
+	"github.com/switchboardhq/switchboard/internal/web/ui/admin"
 )
 
 // kind says how a route answers errors: JSON for the APIs, pages (and a
@@ -111,9 +112,9 @@ func (s *Server) routeTable(d Deps) []route {
 		Langs: langs, Names: names, Resets: d.Resets, Sessions: sess, Pages: pages, Users: d.Users}
 	inboxPages := &ui.InboxPages{Convs: d.Conversations, DB: d.DB, Hub: d.Hub, Inboxes: d.Inboxes, Logger: d.Logger, Names: names,
 		Pages: pages, WhatsApp: d.WhatsApp}
-	inboxAdmin := &ui.InboxAdmin{Availability: d.Availability, BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
+	inboxAdmin := &admin.Inboxes{Availability: d.Availability, BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
 		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
-	peopleAdmin := &ui.PeopleAdmin{Accounts: d.Accounts, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors,
+	peopleAdmin := &admin.People{Accounts: d.Accounts, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors,
 		Inboxes: d.Inboxes, Invites: d.Invites, Langs: langs, MailToLog: d.MailToLog, Names: names, Resets: d.Resets, Shown: shown,
 		Teams: d.Teams, Pages: pages, Users: d.Users}
 	prefs := &ui.PrefsPages{Auth: d.Auth, Availability: d.Availability, Avatars: d.Avatars, Catalog: d.Catalog, EmailChanges: d.EmailChanges,

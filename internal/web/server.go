@@ -1,16 +1,16 @@
 // Package web is Switchboard's HTTP face: the REST API under /api/v1 (with
 // its OpenAPI description), the agents' WebSocket, the web chat widget's
 // public API and Meta's webhooks; the pages of the agent workspace are in
-// package ui, and what both share in package httpx. Every route, API and
-// page, is declared in routes.go with the policy action it needs; one
-// middleware authenticates the request and asks the policy before any
-// handler runs.
+// package ui (the administrators' in ui/admin), and what both halves share
+// in package httpx. Every route, API and page, is declared in routes.go
+// with the policy action it needs; one middleware authenticates the
+// request and asks the policy before any handler runs.
 //
 // The handlers of a feature are the methods of one small struct that holds
 // what they use (conversationsAPI, publicAPI, meAPI, ...; ui.InboxPages,
-// ...). routeTable builds every one of them from Deps, and the parts
-// several of them share, and lists their routes; no handler reaches Deps
-// or the Server.
+// admin.People, ...). routeTable builds every one of them from Deps and the
+// parts several of them share, and lists their routes; no handler reaches
+// Deps or the Server.
 package web
 
 import (

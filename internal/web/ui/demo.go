@@ -63,5 +63,5 @@ func (u *DemoPages) WidgetDemo(w http.ResponseWriter, r *http.Request, a policy.
 			d.Name = usr.Name + " (demo)"
 		}
 	}
-	return u.Pages.render(w, r, http.StatusOK, "demo", pageData{Title: in.Name, Actor: a, Data: d})
+	return u.Pages.Render(w, r, http.StatusOK, "demo", PageData{Title: in.Name, Actor: a, Data: d})
 }

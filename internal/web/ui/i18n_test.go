@@ -55,7 +55,7 @@ var (
 var messageDirs = []string{
 	"../../user", "../../auth", "../../avatar", "../../invite", "../../team", "../../availability", "../../conversation", "../../contact",
 	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp",
-	"..", ".", "../httpx",
+	"..", ".", "admin", "../httpx",
 }
 
 // messageFiles are files of other packages whose messages reach admins:
@@ -115,7 +115,7 @@ func catalogKeys(t *testing.T) map[string]string {
 		add(k, "scripts")
 	}
 	// Words chosen by code and shown through {{t .Something}}.
-	for _, c := range roleChoices {
+	for _, c := range RoleChoices {
 		add(c.Name, "roleChoices")
 		add(c.Help, "roleChoices")
 	}
@@ -152,15 +152,10 @@ func catalogKeys(t *testing.T) map[string]string {
 	for _, code := range []int{400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503} {
 		add(http.StatusText(code), "status texts")
 	}
-	for _, n := range notices {
+	for _, n := range Notices {
 		add(n, "notices")
 	}
-	for _, n := range invitationNotices {
-		add(n, "invitationNotices")
-	}
-	for _, n := range emailNotices {
-		add(n, "emailNotices")
-	}
+	// (The admin pages' notices: package admin checks them.)
 	for _, w := range []string{"Visitor %d", "%s on %s", "Unknown device", "Go program", "seconds", "second",
 		"Agent", "Team", "Agents", "Status", "Total time", "Total seconds", "Average time", "Average seconds", "Spells",
 		// Messages formatted with fmt or by concatenation.

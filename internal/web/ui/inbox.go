@@ -221,7 +221,7 @@ func (u *InboxPages) Inbox(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if err != nil {
 		return err
 	}
-	return u.Pages.render(w, r, http.StatusOK, "inbox", pageData{Title: "Inbox", Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv}})
+	return u.Pages.Render(w, r, http.StatusOK, "inbox", PageData{Title: "Inbox", Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv}})
 }
 
 // Rows answers "Load more" and list reloads: a page of rows after cursor.
@@ -236,7 +236,7 @@ func (u *InboxPages) Rows(w http.ResponseWriter, r *http.Request, a policy.Actor
 		return err
 	}
 	current, _ := strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "rows", newRows(page, f, n, current))
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "rows", newRows(page, f, n, current))
 }
 
 // Row answers a live update: the row of one conversation as the current
@@ -259,7 +259,7 @@ func (u *InboxPages) Row(w http.ResponseWriter, r *http.Request, a policy.Actor)
 		return err
 	}
 	current, _ := strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "row", newRow(c, f, n, current))
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "row", newRow(c, f, n, current))
 }
 
 // convView is an open conversation.
@@ -465,7 +465,7 @@ func (u *InboxPages) Conversation(w http.ResponseWriter, r *http.Request, a poli
 	if title == "" {
 		title = "Visitor " + strconv.FormatInt(c.ContactID, 10) // translated as "Visitor %d"
 	}
-	return u.Pages.render(w, r, http.StatusOK, "inbox", pageData{Title: title, Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv, Conv: cv}})
+	return u.Pages.Render(w, r, http.StatusOK, "inbox", PageData{Title: title, Actor: a, Live: true, Seq: seq, Data: inboxPage{List: lv, Conv: cv}})
 }
 
 // Messages answers "Load older" (with ?before=) and reloads of the newest
@@ -491,7 +491,7 @@ func (u *InboxPages) Messages(w http.ResponseWriter, r *http.Request, a policy.A
 	if err != nil {
 		return err
 	}
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "messages", mv)
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "messages", mv)
 }
 
 // Message renders one message, for live updates.
@@ -519,7 +519,7 @@ func (u *InboxPages) Message(w http.ResponseWriter, r *http.Request, a policy.Ac
 	if err != nil {
 		return err
 	}
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "message", views[0])
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "message", views[0])
 }
 
 // backToConversation answers a form posted without htmx (no script): the
@@ -570,7 +570,7 @@ func (u *InboxPages) Send(w http.ResponseWriter, r *http.Request, a policy.Actor
 		}
 	}
 	if p, ok := problem.As(err); ok && (p.Kind == problem.KindInvalid || p.Kind == problem.KindConflict) {
-		if !isHTMX(r) {
+		if !IsHTMX(r) {
 			return err
 		}
 		if p.Kind == problem.KindInvalid {
@@ -582,11 +582,11 @@ func (u *InboxPages) Send(w http.ResponseWriter, r *http.Request, a policy.Actor
 			cv.Error = p.Message
 		}
 		status, _, _ := httpx.Classify(p, "")
-		return u.Pages.partial(w, r, status, "inbox", "composer", cv)
+		return u.Pages.Partial(w, r, status, "inbox", "composer", cv)
 	} else if err != nil {
 		return err
 	}
-	if !isHTMX(r) {
+	if !IsHTMX(r) {
 		backToConversation(w, r, id)
 		return nil
 	}
@@ -595,7 +595,7 @@ func (u *InboxPages) Send(w http.ResponseWriter, r *http.Request, a policy.Actor
 		return err
 	}
 	sent := messageOf(n, m)
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "composer", composerView{ConvID: id, Key: newKey(), Sent: &sent, WA: cv.WA})
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "composer", composerView{ConvID: id, Key: newKey(), Sent: &sent, WA: cv.WA})
 }
 
 // Head renders the conversation's header: who, status, and the actions.
@@ -614,7 +614,7 @@ func (u *InboxPages) Head(w http.ResponseWriter, r *http.Request, a policy.Actor
 // renderHead answers with the header; with side, also with the side
 // panel's parts (for live updates, which may come from anywhere).
 func (u *InboxPages) renderHead(w http.ResponseWriter, r *http.Request, a policy.Actor, c conversation.Conversation, status int, assignErr string, side bool) error {
-	if !isHTMX(r) {
+	if !IsHTMX(r) {
 		backToConversation(w, r, c.ID)
 		return nil
 	}
@@ -632,7 +632,7 @@ func (u *InboxPages) renderHead(w http.ResponseWriter, r *http.Request, a policy
 	v.Side = side
 	v.Tags.OOB, v.Contact.OOB = true, true
 	v.KeepContact = r.URL.Query().Get("contact") == "keep"
-	return u.Pages.partial(w, r, status, "inbox", "conv-head-update", v)
+	return u.Pages.Partial(w, r, status, "inbox", "conv-head-update", v)
 }
 
 // convChange runs a change of the conversation and answers with the
@@ -643,7 +643,7 @@ func (u *InboxPages) convChange(w http.ResponseWriter, r *http.Request, a policy
 		return conversation.ErrNotFound
 	}
 	c, err := fn(id)
-	if p, ok := problem.As(err); ok && isHTMX(r) && (p.Kind == problem.KindInvalid || p.Kind == problem.KindConflict) {
+	if p, ok := problem.As(err); ok && IsHTMX(r) && (p.Kind == problem.KindInvalid || p.Kind == problem.KindConflict) {
 		cur, gerr := u.Convs.Get(r.Context(), a, id)
 		if gerr != nil {
 			return gerr
@@ -722,7 +722,7 @@ func (u *InboxPages) tagChange(w http.ResponseWriter, r *http.Request, a policy.
 	default:
 		c, err = u.Convs.Tag(r.Context(), a, id, nil, []string{t})
 	}
-	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid && isHTMX(r) {
+	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid && IsHTMX(r) {
 		cur, gerr := u.Convs.Get(r.Context(), a, id)
 		if gerr != nil {
 			return gerr
@@ -731,15 +731,15 @@ func (u *InboxPages) tagChange(w http.ResponseWriter, r *http.Request, a policy.
 		if tv.Error == "" {
 			tv.Error = p.Message
 		}
-		return u.Pages.partial(w, r, http.StatusUnprocessableEntity, "inbox", "conv-tags", tv)
+		return u.Pages.Partial(w, r, http.StatusUnprocessableEntity, "inbox", "conv-tags", tv)
 	} else if err != nil {
 		return err
 	}
-	if !isHTMX(r) {
+	if !IsHTMX(r) {
 		backToConversation(w, r, id)
 		return nil
 	}
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "conv-tags", tagsView{ConvID: id, Tags: c.Tags, Work: true})
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "conv-tags", tagsView{ConvID: id, Tags: c.Tags, Work: true})
 }
 
 // ContactPanel shows the contact of a conversation; with ?edit=1, its
@@ -769,7 +769,7 @@ func (u *InboxPages) ContactPanel(w http.ResponseWriter, r *http.Request, a poli
 		cv.Form = map[string]string{"name": ct.Name, "phone": derefString(ct.Phone), "email": derefString(ct.Email),
 			"owner_id": ownerValue(ct.OwnerID), "tags": strings.Join(ct.Tags, ", ")}
 	}
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
 }
 
 func ownerValue(id *int64) string {
@@ -857,7 +857,7 @@ func (u *InboxPages) UpdateContact(w http.ResponseWriter, r *http.Request, a pol
 	if err == nil {
 		_, err = u.Convs.UpdateContact(r.Context(), a, c.ContactID, p)
 	}
-	if pe, ok := problem.As(err); ok && isHTMX(r) && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindForbidden && p.OwnerID != nil) {
+	if pe, ok := problem.As(err); ok && IsHTMX(r) && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindForbidden && p.OwnerID != nil) {
 		if err := u.contactForm(r, a, &cv); err != nil {
 			return err
 		}
@@ -868,7 +868,7 @@ func (u *InboxPages) UpdateContact(w http.ResponseWriter, r *http.Request, a pol
 			cv.Fields = map[string]string{"owner_id": pe.Message}
 		}
 		status, _, _ := httpx.Classify(pe, "")
-		return u.Pages.partial(w, r, status, "inbox", "contact-panel", cv)
+		return u.Pages.Partial(w, r, status, "inbox", "contact-panel", cv)
 	} else if err != nil {
 		return err
 	}
@@ -876,7 +876,7 @@ func (u *InboxPages) UpdateContact(w http.ResponseWriter, r *http.Request, a pol
 	// conversation: back to the inbox then.
 	c, err = u.Convs.Get(r.Context(), a, id)
 	if isKind(err, problem.KindNotFound) {
-		if isHTMX(r) {
+		if IsHTMX(r) {
 			w.Header().Set("HX-Redirect", "/inbox")
 			w.WriteHeader(http.StatusNoContent)
 			return nil
@@ -886,7 +886,7 @@ func (u *InboxPages) UpdateContact(w http.ResponseWriter, r *http.Request, a pol
 	} else if err != nil {
 		return err
 	}
-	if !isHTMX(r) {
+	if !IsHTMX(r) {
 		backToConversation(w, r, id)
 		return nil
 	}
@@ -896,5 +896,5 @@ func (u *InboxPages) UpdateContact(w http.ResponseWriter, r *http.Request, a pol
 	if cv, err = u.contactView(r, a, c, n); err != nil {
 		return err
 	}
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "contact-panel", cv)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
 
@@ -17,7 +18,7 @@ func peopleFuncs() template.FuncMap {
 	return template.FuncMap{
 		"statuses":     func() []user.Status { return user.Statuses },
 		"statusLabel":  func(s any) string { return statusOf(s).Label() },
-		"roleName":     func(r policy.Role) string { return roleName(r) },
+		"roleName":     func(r policy.Role) string { return RoleName(r) },
 		"initials":     initials,
 		"triggers":     func() []user.Trigger { return user.Triggers },
 		"sounds":       func() []string { return user.Sounds },
@@ -69,4 +70,42 @@ func initials(name string) string {
 		return "?"
 	}
 	return string(out)
+}
+
+// RoleChoice describes a role on the user form.
+type RoleChoice struct {
+	Role policy.Role
+	Name string
+	Help string
+}
+
+var RoleChoices = []RoleChoice{
+	{policy.Admin, "Admin", "Everything, including inboxes and users."},
+	{policy.InboxManager, "Inbox manager", "Every conversation of every inbox; no settings."},
+	{policy.Service, "Service", "Conversations of the inboxes they are a member of."},
+	{policy.Sales, "Sales", "Conversations assigned to them or whose contact they own."},
+}
+
+func RoleName(r policy.Role) string {
+	for _, c := range RoleChoices {
+		if c.Role == r {
+			return c.Name
+		}
+	}
+	return string(r)
+}
+
+// MergeFields adds the fields of a refused change to the form's own.
+func MergeFields(fields problem.Fields, err error) (problem.Fields, bool) {
+	p, ok := problem.As(err)
+	if !ok || p.Kind != problem.KindInvalid {
+		return fields, false
+	}
+	for k, v := range p.Fields {
+		fields.Add(k, "%s", v)
+	}
+	if len(fields) == 0 {
+		fields.Add("form", "%s", p.Message)
+	}
+	return fields, true
 }

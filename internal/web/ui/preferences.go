@@ -68,8 +68,8 @@ type prefsView struct {
 	Prefs user.Preferences
 }
 
-// notices are the success messages a redirect asks for (?saved=…).
-var notices = map[string]string{
+// Notices are the success messages a redirect asks for (?saved=…).
+var Notices = map[string]string{
 	"1":        "Saved.",
 	"avatar":   "Your picture is saved.",
 	"noavatar": "Your picture is deleted.",
@@ -81,7 +81,7 @@ var notices = map[string]string{
 	"admin":    "Your administrator account is ready. You are Away for now: new conversations are given automatically only to Available agents. To become Available, open the status menu under your name, top right, and choose Available.",
 }
 
-func (u *PrefsPages) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, tab string, v prefsView, d pageData) error {
+func (u *PrefsPages) prefsPage(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, tab string, v prefsView, d PageData) error {
 	ctx := r.Context()
 	me, err := u.Users.Get(ctx, a.UserID)
 	if err != nil {
@@ -92,9 +92,9 @@ func (u *PrefsPages) prefsPage(w http.ResponseWriter, r *http.Request, a policy.
 		if k := r.URL.Query().Get("saved"); k == "password" {
 			v.Notice = passwordNotice(r.URL.Query())
 		} else if k != "" {
-			v.Notice = notices[k]
+			v.Notice = Notices[k]
 		} else if r.URL.Query().Get("welcome") == "1" {
-			v.Notice = notices["welcome"]
+			v.Notice = Notices["welcome"]
 		}
 	}
 	if v.Prefs.Notifications == nil {
@@ -139,7 +139,7 @@ func (u *PrefsPages) prefsPage(w http.ResponseWriter, r *http.Request, a policy.
 	if d.Form == nil {
 		d.Form = map[string]string{}
 	}
-	return u.Pages.render(w, r, status, "preferences_"+tab, d)
+	return u.Pages.Render(w, r, status, "preferences_"+tab, d)
 }
 
 // problemPage renders a tab again after a refused form: field messages
@@ -153,7 +153,7 @@ func (u *PrefsPages) problemPage(w http.ResponseWriter, r *http.Request, a polic
 	if p.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(p.RetryAfter.Seconds())))
 	}
-	d := pageData{Form: form}
+	d := PageData{Form: form}
 	if len(p.Fields) > 0 {
 		d.Fields = p.Fields
 	} else {
@@ -174,7 +174,7 @@ func (u *PrefsPages) Profile(w http.ResponseWriter, r *http.Request, a policy.Ac
 	if err != nil {
 		return err
 	}
-	return u.prefsPage(w, r, a, http.StatusOK, "profile", prefsView{}, pageData{Form: profileForm(me)})
+	return u.prefsPage(w, r, a, http.StatusOK, "profile", prefsView{}, PageData{Form: profileForm(me)})
 }
 
 // profileFields are the fields of the profile form.
@@ -237,7 +237,7 @@ func (u *PrefsPages) DeleteAvatar(w http.ResponseWriter, r *http.Request, a poli
 // ---- The mobile number ----
 
 func (u *PrefsPages) PhonePage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	return u.prefsPage(w, r, a, http.StatusOK, "phone", prefsView{}, pageData{})
+	return u.prefsPage(w, r, a, http.StatusOK, "phone", prefsView{}, PageData{})
 }
 
 func (u *PrefsPages) me(r *http.Request, a policy.Actor) (user.User, error) {
@@ -290,7 +290,7 @@ func (u *PrefsPages) ResendPhone(w http.ResponseWriter, r *http.Request, a polic
 	if err := u.Factors.ResendPhone(r.Context(), me, u.Sessions.ClientIP(r)); err != nil {
 		return u.problemPage(w, r, a, "phone", prefsView{}, nil, err)
 	}
-	return u.prefsPage(w, r, a, http.StatusOK, "phone", prefsView{Notice: "A new code is on its way."}, pageData{})
+	return u.prefsPage(w, r, a, http.StatusOK, "phone", prefsView{Notice: "A new code is on its way."}, PageData{})
 }
 
 func (u *PrefsPages) CancelPhone(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -304,7 +304,7 @@ func (u *PrefsPages) CancelPhone(w http.ResponseWriter, r *http.Request, a polic
 // ---- Security ----
 
 func (u *PrefsPages) Security(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{}, pageData{})
+	return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{}, PageData{})
 }
 
 func (u *PrefsPages) ChangePassword(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -344,7 +344,7 @@ func passwordNotice(q url.Values) string {
 	case kept > 1:
 		return fmt.Sprintf("Your password is changed. Your other sessions have been signed out; your %d API tokens were kept.", kept)
 	}
-	return notices["password"]
+	return Notices["password"]
 }
 
 func (u *PrefsPages) RevokeSession(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -397,7 +397,7 @@ func (u *PrefsPages) VerifyTwoFactor(w http.ResponseWriter, r *http.Request, a p
 	}
 	if len(out.RecoveryCodes) > 0 {
 		// Shown this once.
-		return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{RecoveryCodes: out.RecoveryCodes, Notice: notices["2fa"]}, pageData{})
+		return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{RecoveryCodes: out.RecoveryCodes, Notice: Notices["2fa"]}, PageData{})
 	}
 	if out.Done {
 		return u.redirectSaved(w, r, "/preferences/security", "2fa")
@@ -414,7 +414,7 @@ func (u *PrefsPages) ResendTwoFactor(w http.ResponseWriter, r *http.Request, a p
 	if err := u.Factors.ResendChange(r.Context(), me, u.Sessions.ClientIP(r)); err != nil {
 		return u.problemPage(w, r, a, "security", prefsView{}, nil, err)
 	}
-	return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{Notice: "A new code is on its way."}, pageData{})
+	return u.prefsPage(w, r, a, http.StatusOK, "security", prefsView{Notice: "A new code is on its way."}, PageData{})
 }
 
 func (u *PrefsPages) CancelTwoFactor(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -428,7 +428,7 @@ func (u *PrefsPages) CancelTwoFactor(w http.ResponseWriter, r *http.Request, a p
 // ---- Notifications and settings ----
 
 func (u *PrefsPages) Notifications(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	return u.prefsPage(w, r, a, http.StatusOK, "notifications", prefsView{}, pageData{})
+	return u.prefsPage(w, r, a, http.StatusOK, "notifications", prefsView{}, PageData{})
 }
 
 // readAlerts reads the notifications form: per trigger T the fields T.on,
@@ -457,7 +457,7 @@ func (u *PrefsPages) SaveNotifications(w http.ResponseWriter, r *http.Request, a
 }
 
 func (u *PrefsPages) Settings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	return u.prefsPage(w, r, a, http.StatusOK, "settings", prefsView{}, pageData{})
+	return u.prefsPage(w, r, a, http.StatusOK, "settings", prefsView{}, PageData{})
 }
 
 func (u *PrefsPages) SaveSettings(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -484,7 +484,7 @@ func (u *PrefsPages) SetStatus(w http.ResponseWriter, r *http.Request, a policy.
 		return err
 	}
 	u.Names.Forget()
-	if isHTMX(r) {
+	if IsHTMX(r) {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}

@@ -2,9 +2,10 @@
 // htmx for partial updates, small scripts for the live connection), their
 // embedded templates and static files, and the handlers of the pages. Each
 // feature's handlers are the methods of one struct holding what they use
-// (InboxPages, InboxAdmin, PeopleAdmin, PrefsPages, SigninPages, ...),
-// which package web builds and registers in its one route table; they
-// all write through one Renderer.
+// (InboxPages, PrefsPages, SigninPages, ReportPages, DemoPages; the
+// administrators' pages are in package admin), which package web builds
+// and registers in its one route table; they all write through one
+// Renderer.
 package ui
 
 import (
@@ -44,7 +45,7 @@ import (
 var content embed.FS
 
 // Renderer renders the agent workspace's pages (server-rendered, htmx for
-// partial updates, small scripts for the live connection) in the
+// Partial updates, small scripts for the live connection) in the
 // language of the request, and its error pages; it serves the embedded
 // static files. Every page handler writes through it.
 type Renderer struct {
@@ -189,9 +190,9 @@ func (u *Renderer) langFuncs(lang string) template.FuncMap {
 	}
 }
 
-// isHTMX reports whether htmx (or app.js, which sends the same header)
+// IsHTMX reports whether htmx (or app.js, which sends the same header)
 // asks for a fragment rather than a page.
-func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
+func IsHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
 // humanSize formats a byte count for people.
 func humanSize(n int64) string {
@@ -227,8 +228,8 @@ func derefString(p *string) string {
 	return *p
 }
 
-// pageData is what every page template gets.
-type pageData struct {
+// PageData is what every page template gets.
+type PageData struct {
 	Title string
 	Actor policy.Actor
 	User  *user.User
@@ -251,9 +252,9 @@ type pageData struct {
 	Prefs *user.Preferences
 }
 
-// render writes a page (or, with a name like "inbox#rows", one named
+// Render writes a page (or, with a name like "inbox#rows", one named
 // template of it, for htmx partial updates).
-func (u *Renderer) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) error {
+func (u *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, name string, d PageData) error {
 	page, block, _ := strings.Cut(name, "#")
 	if d.User == nil && !d.Actor.Anonymous() {
 		if usr, err := u.users.Get(r.Context(), d.Actor.UserID); err == nil {
@@ -287,9 +288,9 @@ func (u *Renderer) render(w http.ResponseWriter, r *http.Request, status int, na
 	return u.write(w, status, t, block, d)
 }
 
-// partial renders one named template of a page with any data: the
+// Partial renders one named template of a page with any data: the
 // fragments htmx and app.js swap into a page, in the language of r.
-func (u *Renderer) partial(w http.ResponseWriter, r *http.Request, status int, page, block string, data any) error {
+func (u *Renderer) Partial(w http.ResponseWriter, r *http.Request, status int, page, block string, data any) error {
 	t, ok := u.page(u.langs.OfRequest(r), page)
 	if !ok {
 		return fmt.Errorf("web: no page %q", page)
@@ -356,7 +357,7 @@ func (u *Renderer) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	detail = u.langs.Detail(r, detail)
 	// Forms answer their own fields; anything else says what was wrong.
 	detail.Message = summary(detail)
-	if isHTMX(r) {
+	if IsHTMX(r) {
 		h := w.Header()
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("Cache-Control", "no-store")
@@ -366,7 +367,7 @@ func (u *Renderer) Fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	a, _ := u.sessions.Authenticate(r)
-	if rerr := u.render(w, r, status, "error", pageData{Title: http.StatusText(status), Actor: a, Error: detail.Message}); rerr != nil {
+	if rerr := u.Render(w, r, status, "error", PageData{Title: http.StatusText(status), Actor: a, Error: detail.Message}); rerr != nil {
 		http.Error(w, detail.Message, status)
 	}
 }
@@ -448,19 +449,19 @@ func keepNext(next string) string {
 
 // The kinds of flash (see package flash) the pages keep.
 const (
-	flashInboxSecret = "inbox.secret"
-	flashVerifyToken = "whatsapp.verify_token"
-	flashToken       = "api.token"
-	flashInvitation  = "invitation.link"
+	FlashInboxSecret = "inbox.secret"
+	FlashVerifyToken = "whatsapp.verify_token"
+	FlashToken       = "api.token"
+	FlashInvitation  = "invitation.link"
 )
 
 // Shown keeps what a page shows once after the redirect that follows a
 // form (see package flash).
 type Shown struct{ Store *flash.Store }
 
-// redirect keeps v for the page at path, shown once, and redirects
+// Redirect keeps v for the page at path, shown once, and redirects
 // there (303) with the flash's id as ?shown=.
-func (f Shown) redirect(w http.ResponseWriter, r *http.Request, a policy.Actor, kind string, v any, path string) error {
+func (f Shown) Redirect(w http.ResponseWriter, r *http.Request, a policy.Actor, kind string, v any, path string) error {
 	id, err := f.Store.Put(r.Context(), a.UserID, kind, v)
 	if err != nil {
 		return err
@@ -473,9 +474,9 @@ func (f Shown) redirect(w http.ResponseWriter, r *http.Request, a policy.Actor, 
 	return nil
 }
 
-// take reads the flash of ?shown= into v, once: false when there is
+// Take reads the flash of ?shown= into v, once: false when there is
 // none (already shown, expired, or never made).
-func (f Shown) take(r *http.Request, a policy.Actor, kind string, v any) (bool, error) {
+func (f Shown) Take(r *http.Request, a policy.Actor, kind string, v any) (bool, error) {
 	err := f.Store.Take(r.Context(), a.UserID, kind, r.URL.Query().Get("shown"), v)
 	if errors.Is(err, flash.ErrNotFound) {
 		return false, nil

@@ -140,15 +140,15 @@ func (u *ReportPages) readReport(r *http.Request) (reportView, error) {
 
 func (u *ReportPages) TimeInStatus(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	v, err := u.readReport(r)
-	d := pageData{Title: "Time in status", Actor: a, Data: &v, Form: map[string]string{"from": v.From, "to": v.To}}
+	d := PageData{Title: "Time in status", Actor: a, Data: &v, Form: map[string]string{"from": v.From, "to": v.To}}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
 		d.Fields = p.Fields
 		v.Report.Statuses = user.Statuses
-		return u.Pages.render(w, r, http.StatusUnprocessableEntity, "report_time_in_status", d)
+		return u.Pages.Render(w, r, http.StatusUnprocessableEntity, "report_time_in_status", d)
 	} else if err != nil {
 		return err
 	}
-	return u.Pages.render(w, r, http.StatusOK, "report_time_in_status", d)
+	return u.Pages.Render(w, r, http.StatusOK, "report_time_in_status", d)
 }
 
 // TimeInStatusCSV exports the report: a line per agent (or team) and

@@ -39,7 +39,7 @@ type codePage struct {
 	Recent bool
 }
 
-func (u *SigninPages) renderCode(w http.ResponseWriter, r *http.Request, status int, d pageData, sent bool) error {
+func (u *SigninPages) renderCode(w http.ResponseWriter, r *http.Request, status int, d PageData, sent bool) error {
 	if d.Form == nil {
 		d.Form = map[string]string{}
 	}
@@ -53,7 +53,7 @@ func (u *SigninPages) renderCode(w http.ResponseWriter, r *http.Request, status 
 		return nil
 	}
 	d.Title, d.Data = "Enter your code", codePage{Method: m, Sent: sent, Recent: r.URL.Query().Get("recent") == "1"}
-	return u.Pages.render(w, r, status, "login_code", d)
+	return u.Pages.Render(w, r, status, "login_code", d)
 }
 
 func (u *SigninPages) LoginCodePage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -61,7 +61,7 @@ func (u *SigninPages) LoginCodePage(w http.ResponseWriter, r *http.Request, a po
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
 	}
-	return u.renderCode(w, r, http.StatusOK, pageData{}, false)
+	return u.renderCode(w, r, http.StatusOK, PageData{}, false)
 }
 
 func (u *SigninPages) LoginCode(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
@@ -71,12 +71,12 @@ func (u *SigninPages) LoginCode(w http.ResponseWriter, r *http.Request, _ policy
 	next := keepNext(r.PostForm.Get("next"))
 	_, err := u.Sessions.FinishLogin(w, r, r.PostForm.Get("code"))
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindUnauthorized {
-		return u.Pages.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})
+		return u.Pages.Render(w, r, http.StatusUnauthorized, "login", PageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})
 	}
-	if fields, ok := mergeFields(problem.Fields{}, err); ok {
-		return u.renderCode(w, r, http.StatusUnprocessableEntity, pageData{Fields: fields, Form: map[string]string{"next": next}}, false)
+	if fields, ok := MergeFields(problem.Fields{}, err); ok {
+		return u.renderCode(w, r, http.StatusUnprocessableEntity, PageData{Fields: fields, Form: map[string]string{"next": next}}, false)
 	} else if p, ok := problem.As(err); ok {
-		return u.renderCode(w, r, statusOf429(p), pageData{Error: p.Message, Form: map[string]string{"next": next}}, false)
+		return u.renderCode(w, r, statusOf429(p), PageData{Error: p.Message, Form: map[string]string{"next": next}}, false)
 	} else if err != nil {
 		return err
 	}
@@ -96,13 +96,13 @@ func (u *SigninPages) LoginCodeResend(w http.ResponseWriter, r *http.Request, _ 
 	next := keepNext(r.PostForm.Get("next"))
 	err := u.Factors.ResendLogin(r.Context(), httpx.Challenge(r), u.Sessions.ClientIP(r))
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindUnauthorized {
-		return u.Pages.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})
+		return u.Pages.Render(w, r, http.StatusUnauthorized, "login", PageData{Title: "Sign in", Error: p.Message, Form: map[string]string{"next": next}})
 	} else if ok {
-		return u.renderCode(w, r, statusOf429(p), pageData{Error: p.Message, Form: map[string]string{"next": next}}, false)
+		return u.renderCode(w, r, statusOf429(p), PageData{Error: p.Message, Form: map[string]string{"next": next}}, false)
 	} else if err != nil {
 		return err
 	}
-	return u.renderCode(w, r, http.StatusOK, pageData{Form: map[string]string{"next": next}}, true)
+	return u.renderCode(w, r, http.StatusOK, PageData{Form: map[string]string{"next": next}}, true)
 }
 
 // invitationView is the page of an invitation link.
@@ -121,11 +121,11 @@ func (u *SigninPages) InvitationPage(w http.ResponseWriter, r *http.Request, a p
 	if p, ok := problem.As(err); ok && (p.Kind == problem.KindNotFound || p.Kind == problem.KindConflict) {
 		v.Problem = p.Message
 		status, _, _ := httpx.Classify(p, "")
-		return u.Pages.render(w, r, status, "invitation", pageData{Title: "Invitation", Data: v})
+		return u.Pages.Render(w, r, status, "invitation", PageData{Title: "Invitation", Data: v})
 	} else if err != nil {
 		return err
 	}
-	return u.Pages.render(w, r, http.StatusOK, "invitation", pageData{Title: "Join Switchboard", Data: v, Form: map[string]string{"language": v.Lang}})
+	return u.Pages.Render(w, r, http.StatusOK, "invitation", PageData{Title: "Join Switchboard", Data: v, Form: map[string]string{"language": v.Lang}})
 }
 
 func (u *SigninPages) AcceptInvitation(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
@@ -151,11 +151,11 @@ func (u *SigninPages) AcceptInvitation(w http.ResponseWriter, r *http.Request, _
 		}
 		switch p.Kind {
 		case problem.KindInvalid:
-			return u.Pages.render(w, r, http.StatusUnprocessableEntity, "invitation", pageData{Title: "Join Switchboard", Data: v, Fields: p.Fields, Form: form})
+			return u.Pages.Render(w, r, http.StatusUnprocessableEntity, "invitation", PageData{Title: "Join Switchboard", Data: v, Fields: p.Fields, Form: form})
 		case problem.KindNotFound, problem.KindConflict:
 			v.Problem = p.Message
 			status, _, _ := httpx.Classify(p, "")
-			return u.Pages.render(w, r, status, "invitation", pageData{Title: "Invitation", Data: v})
+			return u.Pages.Render(w, r, status, "invitation", PageData{Title: "Invitation", Data: v})
 		}
 		return err
 	} else if err != nil {
@@ -194,7 +194,7 @@ func (u *SigninPages) SetupPage(w http.ResponseWriter, r *http.Request, a policy
 	if n > 0 {
 		return problem.NotFound("Page")
 	}
-	return u.Pages.render(w, r, http.StatusOK, "setup", pageData{Title: "Set up Switchboard", Form: map[string]string{}})
+	return u.Pages.Render(w, r, http.StatusOK, "setup", PageData{Title: "Set up Switchboard", Form: map[string]string{}})
 }
 
 func (u *SigninPages) Setup(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
@@ -215,7 +215,7 @@ func (u *SigninPages) Setup(w http.ResponseWriter, r *http.Request, _ policy.Act
 		nu, err = u.Users.Create(r.Context(), user.NewUser{Email: form["email"], Name: form["name"], Role: policy.Admin, Password: r.PostForm.Get("password")})
 	}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
-		return u.Pages.render(w, r, http.StatusUnprocessableEntity, "setup", pageData{Title: "Set up Switchboard", Fields: p.Fields, Form: form})
+		return u.Pages.Render(w, r, http.StatusUnprocessableEntity, "setup", PageData{Title: "Set up Switchboard", Fields: p.Fields, Form: form})
 	} else if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ func (u *SigninPages) LoginPage(w http.ResponseWriter, r *http.Request, a policy
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 		return nil
 	}
-	return u.Pages.render(w, r, http.StatusOK, "login", pageData{Title: "Sign in", Form: map[string]string{"next": keepNext(r.URL.Query().Get("next"))},
+	return u.Pages.Render(w, r, http.StatusOK, "login", PageData{Title: "Sign in", Form: map[string]string{"next": keepNext(r.URL.Query().Get("next"))},
 		Data: loginView{Reset: r.URL.Query().Get("reset") == "1"}})
 }
 
@@ -259,14 +259,14 @@ func (u *SigninPages) Login(w http.ResponseWriter, r *http.Request, _ policy.Act
 		if p.RetryAfter > 0 {
 			w.Header().Set("Retry-After", fmt.Sprint(int(p.RetryAfter.Seconds())))
 		}
-		return u.Pages.render(w, r, status, "login", pageData{Title: "Sign in", Error: summary(detail), Form: form})
+		return u.Pages.Render(w, r, status, "login", PageData{Title: "Sign in", Error: summary(detail), Form: form})
 	} else if err != nil {
 		return err
 	}
 	ch, err := u.Sessions.SecondStep(w, r, usr)
 	if p, ok := problem.As(err); ok {
 		status, detail, _ := httpx.Classify(p, "")
-		return u.Pages.render(w, r, status, "login", pageData{Title: "Sign in", Error: detail.Message, Form: form})
+		return u.Pages.Render(w, r, status, "login", PageData{Title: "Sign in", Error: detail.Message, Form: form})
 	} else if err != nil {
 		return err
 	}
@@ -298,8 +298,8 @@ type forgotView struct{ Sent bool }
 
 // ForgotPage asks for the address to send a reset link to.
 func (u *SigninPages) ForgotPage(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	d := pageData{Title: "Forgot password?", Form: map[string]string{"email": ""}, Data: forgotView{Sent: r.URL.Query().Get("sent") == "1"}}
-	return u.Pages.render(w, r, http.StatusOK, "forgot_password", d)
+	d := PageData{Title: "Forgot password?", Form: map[string]string{"email": ""}, Data: forgotView{Sent: r.URL.Query().Get("sent") == "1"}}
+	return u.Pages.Render(w, r, http.StatusOK, "forgot_password", d)
 }
 
 func (u *SigninPages) Forgot(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
@@ -310,11 +310,11 @@ func (u *SigninPages) Forgot(w http.ResponseWriter, r *http.Request, _ policy.Ac
 	err := u.Resets.Request(r.Context(), email, u.Sessions.ClientIP(r))
 	if p, ok := problem.As(err); ok {
 		status, _, _ := httpx.Classify(p, "")
-		d := pageData{Title: "Forgot password?", Form: map[string]string{"email": email}, Fields: p.Fields, Data: forgotView{}}
+		d := PageData{Title: "Forgot password?", Form: map[string]string{"email": email}, Fields: p.Fields, Data: forgotView{}}
 		if len(p.Fields) == 0 {
 			d.Error = p.Message
 		}
-		return u.Pages.render(w, r, status, "forgot_password", d)
+		return u.Pages.Render(w, r, status, "forgot_password", d)
 	} else if err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ func (u *SigninPages) ResetPage(w http.ResponseWriter, r *http.Request, _ policy
 		v.Email = usr.Email
 	}
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	return u.Pages.render(w, r, status, "password_reset", pageData{Title: "Choose a new password", Data: v})
+	return u.Pages.Render(w, r, status, "password_reset", PageData{Title: "Choose a new password", Data: v})
 }
 
 func (u *SigninPages) ConfirmReset(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
@@ -347,10 +347,10 @@ func (u *SigninPages) ConfirmReset(w http.ResponseWriter, r *http.Request, _ pol
 	_, err := u.Resets.Confirm(r.Context(), auth.NewPassword{Token: token, Password: r.PostForm.Get("password"), Repeat: &repeat})
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
 		usr, _ := u.Resets.Open(r.Context(), token)
-		return u.Pages.render(w, r, http.StatusUnprocessableEntity, "password_reset", pageData{Title: "Choose a new password", Fields: p.Fields,
+		return u.Pages.Render(w, r, http.StatusUnprocessableEntity, "password_reset", PageData{Title: "Choose a new password", Fields: p.Fields,
 			Data: resetView{Token: token, Email: usr.Email}})
 	} else if ok {
-		return u.Pages.render(w, r, http.StatusNotFound, "password_reset", pageData{Title: "Choose a new password", Data: resetView{Token: token, Problem: p.Message}})
+		return u.Pages.Render(w, r, http.StatusNotFound, "password_reset", PageData{Title: "Choose a new password", Data: resetView{Token: token, Problem: p.Message}})
 	} else if err != nil {
 		return err
 	}
@@ -391,11 +391,11 @@ func (u *SigninPages) renderEmailChange(w http.ResponseWriter, r *http.Request, 
 	if p, ok := problem.As(err); ok && (p.Kind == problem.KindNotFound || p.Kind == problem.KindConflict) {
 		v.Problem = p.Message
 		status, _, _ := httpx.Classify(p, "")
-		return u.Pages.render(w, r, status, "email_change", pageData{Title: "Email address", Data: v})
+		return u.Pages.Render(w, r, status, "email_change", PageData{Title: "Email address", Data: v})
 	} else if err != nil {
 		return err
 	}
-	return u.Pages.render(w, r, http.StatusOK, "email_change", pageData{Title: "Email address", Data: v})
+	return u.Pages.Render(w, r, http.StatusOK, "email_change", PageData{Title: "Email address", Data: v})
 }
 
 // resetView is the page of a reset link.

@@ -239,7 +239,7 @@ func (u *InboxPages) Earlier(w http.ResponseWriter, r *http.Request, a policy.Ac
 		return err
 	}
 	v.Inbox = n.Inbox(e.InboxID)
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "earlier", v)
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "earlier", v)
 }
 
 // Activities answers the live timeline: the conversation's activities
@@ -276,5 +276,5 @@ func (u *InboxPages) Activities(w http.ResponseWriter, r *http.Request, a policy
 	if err != nil {
 		return err
 	}
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "activities", avs)
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "activities", avs)
 }

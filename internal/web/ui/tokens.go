@@ -17,27 +17,27 @@ type tokensPage struct {
 	Revoked bool
 }
 
-func (u *PrefsPages) renderTokens(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p tokensPage, d pageData) error {
+func (u *PrefsPages) renderTokens(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, p tokensPage, d PageData) error {
 	ts, err := u.Auth.Tokens(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
 	p.Tokens = ts
 	d.Title, d.Actor, d.Data = "API tokens", a, p
-	return u.Pages.render(w, r, status, "settings_tokens", d)
+	return u.Pages.Render(w, r, status, "settings_tokens", d)
 }
 
 func (u *PrefsPages) Tokens(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	p := tokensPage{Revoked: r.URL.Query().Get("revoked") == "1"}
 	var made httpx.CreatedToken
-	if ok, err := u.Shown.take(r, a, flashToken, &made); err != nil {
+	if ok, err := u.Shown.Take(r, a, FlashToken, &made); err != nil {
 		return err
 	} else if ok {
 		// The secret is shown this once: a reload shows the list only.
 		p.Created = &made
 		w.Header().Set("Cache-Control", "no-store")
 	}
-	return u.renderTokens(w, r, a, http.StatusOK, p, pageData{})
+	return u.renderTokens(w, r, a, http.StatusOK, p, PageData{})
 }
 
 func (u *PrefsPages) CreateToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -52,11 +52,11 @@ func (u *PrefsPages) CreateToken(w http.ResponseWriter, r *http.Request, a polic
 		t, secret, err = u.Auth.CreateToken(r.Context(), a.UserID, name)
 	}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
-		return u.renderTokens(w, r, a, http.StatusUnprocessableEntity, tokensPage{}, pageData{Fields: p.Fields, Form: map[string]string{"name": name}})
+		return u.renderTokens(w, r, a, http.StatusUnprocessableEntity, tokensPage{}, PageData{Fields: p.Fields, Form: map[string]string{"name": name}})
 	} else if err != nil {
 		return err
 	}
-	return u.Shown.redirect(w, r, a, flashToken, httpx.CreatedToken{APIToken: t, Token: secret}, "/settings/tokens")
+	return u.Shown.Redirect(w, r, a, FlashToken, httpx.CreatedToken{APIToken: t, Token: secret}, "/settings/tokens")
 }
 
 func (u *PrefsPages) RevokeToken(w http.ResponseWriter, r *http.Request, a policy.Actor) error {

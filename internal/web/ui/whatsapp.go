@@ -265,7 +265,7 @@ func (u *InboxPages) WaSend(w http.ResponseWriter, r *http.Request, a policy.Act
 	}
 	m, _, err := u.WhatsApp.Send(r.Context(), a, id, compose)
 	if pe, ok := problem.As(err); ok && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindConflict) {
-		if !isHTMX(r) {
+		if !IsHTMX(r) {
 			return err
 		}
 		p.Fields = pe.Fields
@@ -288,11 +288,11 @@ func (u *InboxPages) WaSend(w http.ResponseWriter, r *http.Request, a policy.Act
 			return pe
 		}
 		status, _, _ := httpx.Classify(pe, "")
-		return u.Pages.partial(w, r, status, "inbox", "wa-panel", p)
+		return u.Pages.Partial(w, r, status, "inbox", "wa-panel", p)
 	} else if err != nil {
 		return err
 	}
-	if !isHTMX(r) {
+	if !IsHTMX(r) {
 		backToConversation(w, r, id)
 		return nil
 	}
@@ -309,7 +309,7 @@ func (u *InboxPages) WaSend(w http.ResponseWriter, r *http.Request, a policy.Act
 	if p.Kind == "reaction" {
 		fresh.Kind = "buttons"
 	}
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "wa-panel", fresh)
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "wa-panel", fresh)
 }
 
 // WaTemplateFieldsFor answers the template picker: the chosen template's
@@ -333,7 +333,7 @@ func (u *InboxPages) WaTemplateFieldsFor(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	return u.Pages.partial(w, r, http.StatusOK, "inbox", "wa-template-fields", templateFields(t, nil, nil, 0))
+	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "wa-template-fields", templateFields(t, nil, nil, 0))
 }
 
 // mayWork reports whether the actor may write in an inbox.
@@ -397,7 +397,7 @@ func (u *InboxPages) renderNew(w http.ResponseWriter, r *http.Request, a policy.
 	if p.Key == "" {
 		p.Key = newKey()
 	}
-	return u.Pages.render(w, r, status, "whatsapp_new", pageData{Title: "New WhatsApp conversation", Actor: a, Fields: fields, Data: p})
+	return u.Pages.Render(w, r, status, "whatsapp_new", PageData{Title: "New WhatsApp conversation", Actor: a, Fields: fields, Data: p})
 }
 
 func (u *InboxPages) NewConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {

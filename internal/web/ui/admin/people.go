@@ -1,4 +1,4 @@
-package ui
+package admin
 
 import (
 	"errors"
@@ -17,11 +17,12 @@ import (
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
+	"github.com/switchboardhq/switchboard/internal/web/ui"
 )
 
-// PeopleAdmin are the admin pages of people: users, invitations, teams,
+// People are the admin pages of people: users, invitations, teams,
 // security, changes of address, password resets.
-type PeopleAdmin struct {
+type People struct {
 	Accounts     *account.Service
 	Catalog      *i18n.Catalog
 	EmailChanges *emailchange.Service
@@ -32,9 +33,9 @@ type PeopleAdmin struct {
 	MailToLog    bool
 	Names        *httpx.NameCache
 	Resets       *auth.Resets
-	Shown        Shown
+	Shown        ui.Shown
 	Teams        *team.Store
-	Pages        *Renderer
+	Pages        *ui.Renderer
 	Users        *user.Store
 }
 
@@ -52,7 +53,7 @@ type invitationRow struct {
 
 type invitationsView struct {
 	Rows     []invitationRow
-	Roles    []roleChoice
+	Roles    []ui.RoleChoice
 	Inboxes  []inbox.Inbox
 	Chosen   []int64 // inboxes ticked on the form
 	Notice   string
@@ -61,7 +62,7 @@ type invitationsView struct {
 	Logged *shownInvitation
 }
 
-func (u *PeopleAdmin) renderInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v invitationsView, d pageData) error {
+func (u *People) renderInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v invitationsView, d ui.PageData) error {
 	list, err := u.Invites.List(r.Context())
 	if err != nil {
 		return err
@@ -71,7 +72,7 @@ func (u *PeopleAdmin) renderInvitations(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	for _, inv := range list {
-		row := invitationRow{Invitation: inv, RoleName: roleName(inv.Role), By: n.User(inv.InvitedBy)}
+		row := invitationRow{Invitation: inv, RoleName: ui.RoleName(inv.Role), By: n.User(inv.InvitedBy)}
 		for _, id := range inv.InboxIDs {
 			row.Inboxes = append(row.Inboxes, n.Inbox(id))
 		}
@@ -80,7 +81,7 @@ func (u *PeopleAdmin) renderInvitations(w http.ResponseWriter, r *http.Request, 
 	if v.Inboxes, err = u.Inboxes.List(r.Context(), a); err != nil {
 		return err
 	}
-	v.Roles = roleChoices
+	v.Roles = ui.RoleChoices
 	if v.Chosen == nil {
 		v.Chosen = []int64{}
 	}
@@ -88,7 +89,7 @@ func (u *PeopleAdmin) renderInvitations(w http.ResponseWriter, r *http.Request, 
 		d.Form = map[string]string{"role": string(policy.Service)}
 	}
 	d.Title, d.Actor, d.Data = "Invitations", a, v
-	return u.Pages.render(w, r, status, "admin_invitations", d)
+	return u.Pages.Render(w, r, status, "admin_invitations", d)
 }
 
 var invitationNotices = map[string]string{
@@ -98,19 +99,19 @@ var invitationNotices = map[string]string{
 	"logged":  "No mail server is configured: the invitation mail went to the server log.",
 }
 
-func (u *PeopleAdmin) AdminInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) AdminInvitations(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	v := invitationsView{Notice: invitationNotices[r.URL.Query().Get("done")]}
 	var shown shownInvitation
-	if ok, err := u.Shown.take(r, a, flashInvitation, &shown); err != nil {
+	if ok, err := u.Shown.Take(r, a, ui.FlashInvitation, &shown); err != nil {
 		return err
 	} else if ok {
 		v.Logged = &shown
 		w.Header().Set("Cache-Control", "no-store")
 	}
-	return u.renderInvitations(w, r, a, http.StatusOK, v, pageData{})
+	return u.renderInvitations(w, r, a, http.StatusOK, v, ui.PageData{})
 }
 
-func (u *PeopleAdmin) Invite(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) Invite(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
@@ -126,11 +127,11 @@ func (u *PeopleAdmin) Invite(w http.ResponseWriter, r *http.Request, a policy.Ac
 	if err == nil {
 		inv, err = u.Invites.Create(r.Context(), invite.NewInvitation{Email: form["email"], Role: policy.Role(form["role"]), InboxIDs: ids}, me)
 	}
-	if fields, ok := mergeFields(fields, err); ok {
+	if fields, ok := ui.MergeFields(fields, err); ok {
 		if fields["role"] != "" {
 			fields["role"] = "Choose a role."
 		}
-		return u.renderInvitations(w, r, a, http.StatusUnprocessableEntity, invitationsView{Chosen: ids}, pageData{Fields: fields, Form: form})
+		return u.renderInvitations(w, r, a, http.StatusUnprocessableEntity, invitationsView{Chosen: ids}, ui.PageData{Fields: fields, Form: form})
 	} else if err != nil {
 		return err
 	}
@@ -140,12 +141,12 @@ func (u *PeopleAdmin) Invite(w http.ResponseWriter, r *http.Request, a policy.Ac
 // invitationSent redirects to the list saying the invitation was sent.
 // Without a mail server the mail went to the server log: the admin who
 // sent it is then given its link to pass on, on the next page only.
-func (u *PeopleAdmin) invitationSent(w http.ResponseWriter, r *http.Request, a policy.Actor, inv invite.Invitation, done string) error {
+func (u *People) invitationSent(w http.ResponseWriter, r *http.Request, a policy.Actor, inv invite.Invitation, done string) error {
 	if !u.MailToLog {
 		http.Redirect(w, r, "/admin/invitations?done="+done, http.StatusSeeOther)
 		return nil
 	}
-	return u.Shown.redirect(w, r, a, flashInvitation, shownInvitation{Email: inv.Email, Link: inv.Link}, "/admin/invitations?done=logged")
+	return u.Shown.Redirect(w, r, a, ui.FlashInvitation, shownInvitation{Email: inv.Email, Link: inv.Link}, "/admin/invitations?done=logged")
 }
 
 // shownInvitation is an invitation link kept for the page after sending
@@ -155,7 +156,7 @@ type shownInvitation struct {
 	Link  string `json:"link"`
 }
 
-func (u *PeopleAdmin) ResendInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) ResendInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return invite.ErrNotFound
@@ -167,21 +168,21 @@ func (u *PeopleAdmin) ResendInvitation(w http.ResponseWriter, r *http.Request, a
 	inv, err := u.Invites.Resend(r.Context(), id, me)
 	if err != nil {
 		if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
-			return u.renderInvitations(w, r, a, http.StatusConflict, invitationsView{}, pageData{Error: p.Message})
+			return u.renderInvitations(w, r, a, http.StatusConflict, invitationsView{}, ui.PageData{Error: p.Message})
 		}
 		return err
 	}
 	return u.invitationSent(w, r, a, inv, "resent")
 }
 
-func (u *PeopleAdmin) RevokeInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) RevokeInvitation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return invite.ErrNotFound
 	}
 	if err := u.Invites.Revoke(r.Context(), id); err != nil {
 		if p, ok := problem.As(err); ok && p.Kind == problem.KindConflict {
-			return u.renderInvitations(w, r, a, http.StatusConflict, invitationsView{}, pageData{Error: p.Message})
+			return u.renderInvitations(w, r, a, http.StatusConflict, invitationsView{}, ui.PageData{Error: p.Message})
 		}
 		return err
 	}
@@ -191,7 +192,7 @@ func (u *PeopleAdmin) RevokeInvitation(w http.ResponseWriter, r *http.Request, a
 
 // SaveSecurity turns on or off the requirement of two-factor
 // authentication for everyone (on the users page).
-func (u *PeopleAdmin) SaveSecurity(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *People) SaveSecurity(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	if err := httpx.ParseForm(r); err != nil {
 		return err
 	}
@@ -218,7 +219,7 @@ type teamsView struct {
 	Notice string
 }
 
-func (u *PeopleAdmin) renderTeams(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v teamsView, d pageData) error {
+func (u *People) renderTeams(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v teamsView, d ui.PageData) error {
 	ts, err := u.Teams.List(r.Context())
 	if err != nil {
 		return err
@@ -248,10 +249,10 @@ func (u *PeopleAdmin) renderTeams(w http.ResponseWriter, r *http.Request, a poli
 		page, title = "admin_team", v.Team.Name
 	}
 	d.Title, d.Actor, d.Data = title, a, v
-	return u.Pages.render(w, r, status, page, d)
+	return u.Pages.Render(w, r, status, page, d)
 }
 
-func (u *PeopleAdmin) AdminTeams(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) AdminTeams(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	v := teamsView{}
 	switch r.URL.Query().Get("done") {
 	case "created":
@@ -259,10 +260,10 @@ func (u *PeopleAdmin) AdminTeams(w http.ResponseWriter, r *http.Request, a polic
 	case "deleted":
 		v.Notice = "Team deleted."
 	}
-	return u.renderTeams(w, r, a, http.StatusOK, v, pageData{})
+	return u.renderTeams(w, r, a, http.StatusOK, v, ui.PageData{})
 }
 
-func (u *PeopleAdmin) CreateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) CreateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
@@ -273,8 +274,8 @@ func (u *PeopleAdmin) CreateTeam(w http.ResponseWriter, r *http.Request, a polic
 	if err == nil {
 		_, err = u.Teams.Create(r.Context(), team.NewTeam{Name: form["name"], MemberIDs: ids})
 	}
-	if fields, ok := mergeFields(fields, err); ok {
-		return u.renderTeams(w, r, a, http.StatusUnprocessableEntity, teamsView{Chosen: ids}, pageData{Fields: fields, Form: form})
+	if fields, ok := ui.MergeFields(fields, err); ok {
+		return u.renderTeams(w, r, a, http.StatusUnprocessableEntity, teamsView{Chosen: ids}, ui.PageData{Fields: fields, Form: form})
 	} else if err != nil {
 		return err
 	}
@@ -282,7 +283,7 @@ func (u *PeopleAdmin) CreateTeam(w http.ResponseWriter, r *http.Request, a polic
 	return nil
 }
 
-func (u *PeopleAdmin) adminTeam(r *http.Request) (team.Team, error) {
+func (u *People) adminTeam(r *http.Request) (team.Team, error) {
 	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return team.Team{}, team.ErrNotFound
@@ -290,7 +291,7 @@ func (u *PeopleAdmin) adminTeam(r *http.Request) (team.Team, error) {
 	return u.Teams.Get(r.Context(), id)
 }
 
-func (u *PeopleAdmin) EditTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) EditTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	t, err := u.adminTeam(r)
 	if err != nil {
 		return err
@@ -299,10 +300,10 @@ func (u *PeopleAdmin) EditTeam(w http.ResponseWriter, r *http.Request, a policy.
 	if r.URL.Query().Get("saved") == "1" {
 		v.Notice = "Saved."
 	}
-	return u.renderTeams(w, r, a, http.StatusOK, v, pageData{Form: map[string]string{"name": t.Name}})
+	return u.renderTeams(w, r, a, http.StatusOK, v, ui.PageData{Form: map[string]string{"name": t.Name}})
 }
 
-func (u *PeopleAdmin) UpdateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) UpdateTeam(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	t, err := u.adminTeam(r)
 	if err != nil {
 		return err
@@ -317,8 +318,8 @@ func (u *PeopleAdmin) UpdateTeam(w http.ResponseWriter, r *http.Request, a polic
 	if err == nil {
 		_, err = u.Teams.Update(r.Context(), t.ID, team.Patch{Name: new(form["name"]), MemberIDs: &ids})
 	}
-	if fields, ok := mergeFields(fields, err); ok {
-		return u.renderTeams(w, r, a, http.StatusUnprocessableEntity, teamsView{Team: t, Chosen: ids}, pageData{Fields: fields, Form: form})
+	if fields, ok := ui.MergeFields(fields, err); ok {
+		return u.renderTeams(w, r, a, http.StatusUnprocessableEntity, teamsView{Team: t, Chosen: ids}, ui.PageData{Fields: fields, Form: form})
 	} else if err != nil {
 		return err
 	}
@@ -326,7 +327,7 @@ func (u *PeopleAdmin) UpdateTeam(w http.ResponseWriter, r *http.Request, a polic
 	return nil
 }
 
-func (u *PeopleAdmin) DeleteTeam(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *People) DeleteTeam(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	t, err := u.adminTeam(r)
 	if err != nil {
 		return err
@@ -350,7 +351,7 @@ var emailNotices = map[string]string{
 
 // RequestEmailChange mails a confirmation link to the new address of the
 // user of the path (on the user's page).
-func (u *PeopleAdmin) RequestEmailChange(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) RequestEmailChange(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
@@ -377,7 +378,7 @@ func (u *PeopleAdmin) RequestEmailChange(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
-func (u *PeopleAdmin) CancelEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *People) CancelEmailChange(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
@@ -391,7 +392,7 @@ func (u *PeopleAdmin) CancelEmailChange(w http.ResponseWriter, r *http.Request, 
 
 // SendReset mails the user of the path a reset link (from their admin
 // page).
-func (u *PeopleAdmin) SendReset(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) SendReset(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
@@ -422,7 +423,7 @@ type usersPage struct {
 	SecuritySaved    bool
 }
 
-func (u *PeopleAdmin) AdminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) AdminUsers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	us, err := u.Users.List(r.Context())
 	if err != nil {
 		return err
@@ -437,7 +438,7 @@ func (u *PeopleAdmin) AdminUsers(w http.ResponseWriter, r *http.Request, a polic
 	}
 	created, _ := strconv.ParseInt(r.URL.Query().Get("created"), 10, 64)
 	for i, x := range us {
-		p.Users[i] = userRow{User: x, RoleName: roleName(x.Role)}
+		p.Users[i] = userRow{User: x, RoleName: ui.RoleName(x.Role)}
 		for _, id := range x.InboxIDs {
 			p.Users[i].Inboxes = append(p.Users[i].Inboxes, n.Inbox(id))
 		}
@@ -445,7 +446,7 @@ func (u *PeopleAdmin) AdminUsers(w http.ResponseWriter, r *http.Request, a polic
 			p.Created = x.Name
 		}
 	}
-	return u.Pages.render(w, r, http.StatusOK, "admin_users", pageData{Title: "Users", Actor: a, Data: p})
+	return u.Pages.Render(w, r, http.StatusOK, "admin_users", ui.PageData{Title: "Users", Actor: a, Data: p})
 }
 
 // userForm is the create and edit form of a user, and on the edit page
@@ -457,7 +458,7 @@ type userForm struct {
 	LastName  string
 	Role      policy.Role
 	Inboxes   []int64
-	Roles     []roleChoice
+	Roles     []ui.RoleChoice
 	All       []inbox.Inbox
 	Saved     bool
 	Self      bool
@@ -471,12 +472,12 @@ type userForm struct {
 	Notice string
 }
 
-func (u *PeopleAdmin) renderUserForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f userForm, fields map[string]string) error {
+func (u *People) renderUserForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f userForm, fields map[string]string) error {
 	ins, err := u.Inboxes.List(r.Context(), a)
 	if err != nil {
 		return err
 	}
-	f.All, f.Roles = ins, roleChoices
+	f.All, f.Roles = ins, ui.RoleChoices
 	f.Self = f.User.ID == a.UserID
 	title := "New user"
 	if f.User.ID != 0 {
@@ -488,14 +489,14 @@ func (u *PeopleAdmin) renderUserForm(w http.ResponseWriter, r *http.Request, a p
 			return err
 		}
 	}
-	return u.Pages.render(w, r, status, "admin_user", pageData{Title: title, Actor: a, Fields: fields, Data: f})
+	return u.Pages.Render(w, r, status, "admin_user", ui.PageData{Title: title, Actor: a, Fields: fields, Data: f})
 }
 
-func (u *PeopleAdmin) NewUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) NewUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.renderUserForm(w, r, a, http.StatusOK, userForm{Role: policy.Service, Inboxes: []int64{}}, nil)
 }
 
-func (u *PeopleAdmin) CreateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) CreateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
@@ -513,7 +514,7 @@ func (u *PeopleAdmin) CreateUser(w http.ResponseWriter, r *http.Request, a polic
 		p.Fields["first_name"] = "Enter a first name."
 		delete(p.Fields, "name")
 	}
-	if fields, ok := mergeFields(fields, err); ok {
+	if fields, ok := ui.MergeFields(fields, err); ok {
 		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
@@ -522,7 +523,7 @@ func (u *PeopleAdmin) CreateUser(w http.ResponseWriter, r *http.Request, a polic
 	return nil
 }
 
-func (u *PeopleAdmin) adminUser(r *http.Request) (user.User, error) {
+func (u *People) adminUser(r *http.Request) (user.User, error) {
 	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return user.User{}, problem.NotFound("User")
@@ -534,7 +535,7 @@ func (u *PeopleAdmin) adminUser(r *http.Request) (user.User, error) {
 	return usr, nil
 }
 
-func (u *PeopleAdmin) EditUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) EditUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
@@ -555,7 +556,7 @@ func (u *PeopleAdmin) EditUser(w http.ResponseWriter, r *http.Request, a policy.
 	return u.renderUserForm(w, r, a, http.StatusOK, f, nil)
 }
 
-func (u *PeopleAdmin) UpdateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) UpdateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
@@ -573,7 +574,7 @@ func (u *PeopleAdmin) UpdateUser(w http.ResponseWriter, r *http.Request, a polic
 	if err == nil {
 		_, err = u.Users.Update(r.Context(), usr.ID, user.Patch{FirstName: &f.FirstName, LastName: &f.LastName, Role: &f.Role, InboxIDs: &f.Inboxes})
 	}
-	if fields, ok := mergeFields(fields, err); ok {
+	if fields, ok := ui.MergeFields(fields, err); ok {
 		return u.renderUserForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
@@ -589,7 +590,7 @@ func (u *PeopleAdmin) UpdateUser(w http.ResponseWriter, r *http.Request, a polic
 }
 
 // DeactivateUser deactivates the user of the path (see account.Deactivate).
-func (u *PeopleAdmin) DeactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) DeactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err
@@ -607,7 +608,7 @@ func (u *PeopleAdmin) DeactivateUser(w http.ResponseWriter, r *http.Request, a p
 }
 
 // ReactivateUser lets the user of the path sign in again.
-func (u *PeopleAdmin) ReactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *People) ReactivateUser(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	usr, err := u.adminUser(r)
 	if err != nil {
 		return err

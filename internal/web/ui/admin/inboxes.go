@@ -1,4 +1,9 @@
-package ui
+// Package admin is the administrators' pages of the agent workspace:
+// inboxes (WhatsApp numbers among them) and their automatic assignment
+// (Inboxes), users, invitations, teams, security settings and changes of
+// address (People). They render through the workspace's ui.Renderer, with
+// its templates; package web builds them and registers their routes.
+package admin
 
 import (
 	"fmt"
@@ -17,11 +22,12 @@ import (
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
+	"github.com/switchboardhq/switchboard/internal/web/ui"
 )
 
-// InboxAdmin are the admin pages of inboxes (WhatsApp numbers among them)
+// Inboxes are the admin pages of inboxes (WhatsApp numbers among them)
 // and their automatic assignment.
-type InboxAdmin struct {
+type Inboxes struct {
 	Availability *availability.Service
 	BaseURL      *url.URL
 	Catalog      *i18n.Catalog
@@ -29,34 +35,11 @@ type InboxAdmin struct {
 	Inboxes      *inbox.Store
 	Langs        *httpx.Languages
 	Names        *httpx.NameCache
-	Shown        Shown
-	Pages        *Renderer
+	Shown        ui.Shown
+	Pages        *ui.Renderer
 	Users        *user.Store
 	Webchat      *webchat.Service
 	WhatsApp     *whatsapp.Service
-}
-
-// roleChoice describes a role on the user form.
-type roleChoice struct {
-	Role policy.Role
-	Name string
-	Help string
-}
-
-var roleChoices = []roleChoice{
-	{policy.Admin, "Admin", "Everything, including inboxes and users."},
-	{policy.InboxManager, "Inbox manager", "Every conversation of every inbox; no settings."},
-	{policy.Service, "Service", "Conversations of the inboxes they are a member of."},
-	{policy.Sales, "Sales", "Conversations assigned to them or whose contact they own."},
-}
-
-func roleName(r policy.Role) string {
-	for _, c := range roleChoices {
-		if c.Role == r {
-			return c.Name
-		}
-	}
-	return string(r)
 }
 
 // formIDs reads a multi-valued form field of ids; values that are not ids
@@ -84,7 +67,7 @@ type inboxRow struct {
 	Members  []string
 }
 
-func (u *InboxAdmin) AdminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) AdminInboxes(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	ins, err := u.Inboxes.List(r.Context(), a)
 	if err != nil {
 		return err
@@ -103,15 +86,15 @@ func (u *InboxAdmin) AdminInboxes(w http.ResponseWriter, r *http.Request, a poli
 			rows[i].Members = append(rows[i].Members, n.User(&id))
 		}
 	}
-	d := pageData{Title: "Inboxes", Actor: a, Data: rows, Form: map[string]string{}}
+	d := ui.PageData{Title: "Inboxes", Actor: a, Data: rows, Form: map[string]string{}}
 	if r.URL.Query().Get("welcome") == "admin" { // the first admin, just set up
-		d.Notice = notices["admin"]
+		d.Notice = ui.Notices["admin"]
 	}
 	if q := r.URL.Query(); q.Get("done") == "archived" {
 		closed, _ := strconv.Atoi(q.Get("closed"))
 		d.Form["done"] = u.Catalog.Tf(u.Langs.Of(r, a), "Inbox archived: %d open conversations were closed.", closed)
 	}
-	return u.Pages.render(w, r, http.StatusOK, "admin_inboxes", d)
+	return u.Pages.Render(w, r, http.StatusOK, "admin_inboxes", d)
 }
 
 // inboxForm is the create and edit form of an inbox.
@@ -129,13 +112,13 @@ type inboxForm struct {
 	Snippet         string
 }
 
-func (u *InboxAdmin) inboxForm(r *http.Request, f *inboxForm) error {
+func (u *Inboxes) inboxForm(r *http.Request, f *inboxForm) error {
 	us, err := u.Users.List(r.Context())
 	f.Users = us
 	return err
 }
 
-func (u *InboxAdmin) renderInboxForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f inboxForm, fields map[string]string) error {
+func (u *Inboxes) renderInboxForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f inboxForm, fields map[string]string) error {
 	if err := u.inboxForm(r, &f); err != nil {
 		return err
 	}
@@ -144,10 +127,10 @@ func (u *InboxAdmin) renderInboxForm(w http.ResponseWriter, r *http.Request, a p
 		title = f.Inbox.Name
 		f.Snippet = httpx.WidgetSnippet(u.BaseURL, f.Inbox)
 	}
-	return u.Pages.render(w, r, status, "admin_inbox", pageData{Title: title, Actor: a, Fields: fields, Data: f})
+	return u.Pages.Render(w, r, status, "admin_inbox", ui.PageData{Title: title, Actor: a, Fields: fields, Data: f})
 }
 
-func (u *InboxAdmin) NewInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) NewInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.renderInboxForm(w, r, a, http.StatusOK, inboxForm{Color: "#2563eb"}, nil)
 }
 
@@ -168,21 +151,6 @@ func readInboxForm(r *http.Request, f *inboxForm, fields problem.Fields) *webcha
 		PreChatForm: f.PreChatForm}
 }
 
-// mergeFields adds the fields of a refused change to the form's own.
-func mergeFields(fields problem.Fields, err error) (problem.Fields, bool) {
-	p, ok := problem.As(err)
-	if !ok || p.Kind != problem.KindInvalid {
-		return fields, false
-	}
-	for k, v := range p.Fields {
-		fields.Add(k, "%s", v)
-	}
-	if len(fields) == 0 {
-		fields.Add("form", "%s", p.Message)
-	}
-	return fields, true
-}
-
 // createdInboxPage shows what is shown once: the snippet and the secret.
 type createdInboxPage struct {
 	Inbox   inbox.Inbox
@@ -191,7 +159,7 @@ type createdInboxPage struct {
 	Rotated bool
 }
 
-func (u *InboxAdmin) CreateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) CreateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
@@ -205,13 +173,13 @@ func (u *InboxAdmin) CreateInbox(w http.ResponseWriter, r *http.Request, a polic
 		in, secret, err = u.Inboxes.Create(r.Context(), inbox.NewInbox{Type: webchat.Type, Name: f.Name,
 			Settings: map[inbox.Type]any{webchat.Type: settings}, MemberIDs: f.Members})
 	}
-	if fields, ok := mergeFields(fields, err); ok {
+	if fields, ok := ui.MergeFields(fields, err); ok {
 		return u.renderInboxForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
 	}
 	u.Names.Forget()
-	return u.Shown.redirect(w, r, a, flashInboxSecret, shownSecret{Secret: secret}, inboxPath(in.ID)+"/created")
+	return u.Shown.Redirect(w, r, a, ui.FlashInboxSecret, shownSecret{Secret: secret}, inboxPath(in.ID)+"/created")
 }
 
 // shownSecret is the identity secret kept for the page after creating an
@@ -226,13 +194,13 @@ func inboxPath(id int64) string { return "/admin/inboxes/" + strconv.FormatInt(i
 // CreatedInbox shows, once, the identity secret of an inbox just created
 // (with its snippet) or just given a new secret. Reloaded, it goes to the
 // inbox's page: the secret is not shown again, and nothing is created.
-func (u *InboxAdmin) CreatedInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) CreatedInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
 	}
 	var v shownSecret
-	if ok, err := u.Shown.take(r, a, flashInboxSecret, &v); err != nil {
+	if ok, err := u.Shown.Take(r, a, ui.FlashInboxSecret, &v); err != nil {
 		return err
 	} else if !ok {
 		http.Redirect(w, r, inboxPath(in.ID), http.StatusSeeOther)
@@ -243,12 +211,12 @@ func (u *InboxAdmin) CreatedInbox(w http.ResponseWriter, r *http.Request, a poli
 		title = in.Name + ": new secret"
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return u.Pages.render(w, r, http.StatusOK, "admin_inbox_secret", pageData{Title: title, Actor: a,
+	return u.Pages.Render(w, r, http.StatusOK, "admin_inbox_secret", ui.PageData{Title: title, Actor: a,
 		Data: createdInboxPage{Inbox: in, Secret: v.Secret, Snippet: httpx.WidgetSnippet(u.BaseURL, in), Rotated: v.Rotated}})
 }
 
 // adminInbox loads the inbox of the path.
-func (u *InboxAdmin) adminInbox(r *http.Request) (inbox.Inbox, error) {
+func (u *Inboxes) adminInbox(r *http.Request) (inbox.Inbox, error) {
 	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return inbox.Inbox{}, problem.NotFound("Inbox")
@@ -256,7 +224,7 @@ func (u *InboxAdmin) adminInbox(r *http.Request) (inbox.Inbox, error) {
 	return u.Inboxes.Get(r.Context(), id)
 }
 
-func (u *InboxAdmin) EditInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) EditInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
@@ -273,7 +241,7 @@ func (u *InboxAdmin) EditInbox(w http.ResponseWriter, r *http.Request, a policy.
 	return u.renderInboxForm(w, r, a, http.StatusOK, f, nil)
 }
 
-func (u *InboxAdmin) UpdateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) UpdateInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
@@ -295,7 +263,7 @@ func (u *InboxAdmin) UpdateInbox(w http.ResponseWriter, r *http.Request, a polic
 	if err == nil {
 		_, _, err = u.Inboxes.Update(r.Context(), in.ID, p)
 	}
-	if fields, ok := mergeFields(fields, err); ok {
+	if fields, ok := ui.MergeFields(fields, err); ok {
 		return u.renderInboxForm(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
@@ -305,7 +273,7 @@ func (u *InboxAdmin) UpdateInbox(w http.ResponseWriter, r *http.Request, a polic
 	return nil
 }
 
-func (u *InboxAdmin) RotateInboxSecret(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) RotateInboxSecret(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
@@ -314,14 +282,14 @@ func (u *InboxAdmin) RotateInboxSecret(w http.ResponseWriter, r *http.Request, a
 	if err != nil {
 		return err
 	}
-	return u.Shown.redirect(w, r, a, flashInboxSecret, shownSecret{Secret: secret, Rotated: true}, inboxPath(in.ID)+"/created")
+	return u.Shown.Redirect(w, r, a, ui.FlashInboxSecret, shownSecret{Secret: secret, Rotated: true}, inboxPath(in.ID)+"/created")
 }
 
 // ---- Users ----
 
 // ArchiveInbox archives the inbox of the path (see
 // conversation.ArchiveInbox).
-func (u *InboxAdmin) ArchiveInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) ArchiveInbox(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
@@ -341,7 +309,7 @@ type assignmentView struct {
 	Saved      bool
 }
 
-func (u *InboxAdmin) AssignmentPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) AssignmentPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
@@ -361,10 +329,10 @@ func (u *InboxAdmin) AssignmentPage(w http.ResponseWriter, r *http.Request, a po
 			}
 		}
 	}
-	return u.Pages.render(w, r, http.StatusOK, "admin_assignment", pageData{Title: "Automatic assignment", Actor: a, Data: v})
+	return u.Pages.Render(w, r, http.StatusOK, "admin_assignment", ui.PageData{Title: "Automatic assignment", Actor: a, Data: v})
 }
 
-func (u *InboxAdmin) SaveAssignment(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (u *Inboxes) SaveAssignment(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err

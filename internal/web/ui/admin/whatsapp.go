@@ -1,4 +1,4 @@
-package ui
+package admin
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/user"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
+	"github.com/switchboardhq/switchboard/internal/web/ui"
 )
 
 // waAdminPage is the create and edit page of a WhatsApp inbox: the
@@ -53,7 +54,7 @@ type waTemplatesPanel struct {
 	Synced    *whatsapp.SyncResult
 }
 
-func (u *InboxAdmin) waIcePanel(inboxID int64, st *whatsapp.State, prompts []string, fields map[string]string) waIcePanel {
+func (u *Inboxes) waIcePanel(inboxID int64, st *whatsapp.State, prompts []string, fields map[string]string) waIcePanel {
 	p := waIcePanel{InboxID: inboxID, State: st, Fields: fields}
 	if prompts == nil && st != nil {
 		prompts = st.IceBreakers
@@ -63,7 +64,7 @@ func (u *InboxAdmin) waIcePanel(inboxID int64, st *whatsapp.State, prompts []str
 	return p
 }
 
-func (u *InboxAdmin) waAdmin(r *http.Request, f *waAdminPage) error {
+func (u *Inboxes) waAdmin(r *http.Request, f *waAdminPage) error {
 	us, err := u.Users.List(r.Context())
 	if err != nil {
 		return err
@@ -89,7 +90,7 @@ func (u *InboxAdmin) waAdmin(r *http.Request, f *waAdminPage) error {
 	return nil
 }
 
-func (u *InboxAdmin) renderWhatsAppAdmin(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f waAdminPage, fields map[string]string) error {
+func (u *Inboxes) renderWhatsAppAdmin(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, f waAdminPage, fields map[string]string) error {
 	if err := u.waAdmin(r, &f); err != nil {
 		return err
 	}
@@ -97,10 +98,10 @@ func (u *InboxAdmin) renderWhatsAppAdmin(w http.ResponseWriter, r *http.Request,
 	if f.Inbox.ID != 0 {
 		title = f.Inbox.Name
 	}
-	return u.Pages.render(w, r, status, "whatsapp_inbox", pageData{Title: title, Actor: a, Fields: fields, Data: f})
+	return u.Pages.Render(w, r, status, "whatsapp_inbox", ui.PageData{Title: title, Actor: a, Fields: fields, Data: f})
 }
 
-func (u *InboxAdmin) NewWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) NewWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Form: map[string]string{"messages_per_second": strconv.Itoa(whatsapp.DefaultMessagesPerSecond)}}, nil)
 }
 
@@ -134,7 +135,7 @@ func readWhatsAppForm(r *http.Request, f *waAdminPage, fields problem.Fields) (c
 	return cfg, secrets
 }
 
-func (u *InboxAdmin) CreateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) CreateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
@@ -148,7 +149,7 @@ func (u *InboxAdmin) CreateWhatsApp(w http.ResponseWriter, r *http.Request, a po
 		in, made, err = u.Inboxes.Create(r.Context(), inbox.NewInbox{Type: whatsapp.Type, Name: f.Form["name"],
 			Settings: map[inbox.Type]any{whatsapp.Type: &cfg}, MemberIDs: f.Members})
 	}
-	if fields, ok := mergeFields(fields, err); ok {
+	if fields, ok := ui.MergeFields(fields, err); ok {
 		return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
@@ -160,7 +161,7 @@ func (u *InboxAdmin) CreateWhatsApp(w http.ResponseWriter, r *http.Request, a po
 	if token == "" {
 		token = cfg.VerifyToken
 	}
-	return u.Shown.redirect(w, r, a, flashVerifyToken, token, inboxPath(in.ID))
+	return u.Shown.Redirect(w, r, a, ui.FlashVerifyToken, token, inboxPath(in.ID))
 }
 
 // waForm fills the form from an inbox.
@@ -176,9 +177,9 @@ func waForm(in inbox.Inbox) map[string]string {
 // editWhatsApp shows a WhatsApp inbox's page (editInbox sends WhatsApp
 // inboxes here).
 // The page after creating the number shows its verify token, once.
-func (u *InboxAdmin) editWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
+func (u *Inboxes) editWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
 	p := waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Saved: r.URL.Query().Get("saved") == "1"}
-	ok, err := u.Shown.take(r, a, flashVerifyToken, &p.VerifyToken)
+	ok, err := u.Shown.Take(r, a, ui.FlashVerifyToken, &p.VerifyToken)
 	if err != nil {
 		return err
 	}
@@ -191,7 +192,7 @@ func (u *InboxAdmin) editWhatsApp(w http.ResponseWriter, r *http.Request, a poli
 
 // updateWhatsApp saves a WhatsApp inbox's form (updateInbox sends
 // WhatsApp inboxes here).
-func (u *InboxAdmin) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
+func (u *Inboxes) updateWhatsApp(w http.ResponseWriter, r *http.Request, a policy.Actor, in inbox.Inbox) error {
 	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
@@ -216,7 +217,7 @@ func (u *InboxAdmin) updateWhatsApp(w http.ResponseWriter, r *http.Request, a po
 	if err == nil {
 		_, _, err = u.Inboxes.Update(r.Context(), in.ID, inbox.Patch{Name: &name, MemberIDs: &f.Members, Settings: map[inbox.Type]any{whatsapp.Type: wp}})
 	}
-	if fields, ok := mergeFields(fields, err); ok {
+	if fields, ok := ui.MergeFields(fields, err); ok {
 		return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, f, fields)
 	} else if err != nil {
 		return err
@@ -227,7 +228,7 @@ func (u *InboxAdmin) updateWhatsApp(w http.ResponseWriter, r *http.Request, a po
 }
 
 // waAdminInbox is the WhatsApp inbox of an admin route.
-func (u *InboxAdmin) waAdminInbox(r *http.Request) (inbox.Inbox, error) {
+func (u *Inboxes) waAdminInbox(r *http.Request) (inbox.Inbox, error) {
 	in, err := u.adminInbox(r)
 	if err == nil && in.Type != whatsapp.Type {
 		err = problem.NotFound("WhatsApp inbox")
@@ -236,7 +237,7 @@ func (u *InboxAdmin) waAdminInbox(r *http.Request) (inbox.Inbox, error) {
 }
 
 // WaTest runs "test connection" and answers with its result.
-func (u *InboxAdmin) WaTest(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) WaTest(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.waAdminInbox(r)
 	if err != nil {
 		return err
@@ -247,14 +248,14 @@ func (u *InboxAdmin) WaTest(w http.ResponseWriter, r *http.Request, a policy.Act
 	if err != nil {
 		return err
 	}
-	if !isHTMX(r) {
+	if !ui.IsHTMX(r) {
 		return u.renderWhatsAppAdmin(w, r, a, http.StatusOK, waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Connection: &c}, nil)
 	}
-	return u.Pages.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-connection", &c)
+	return u.Pages.Partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-connection", &c)
 }
 
 // WaSync synchronises the templates now and answers with the panel.
-func (u *InboxAdmin) WaSync(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) WaSync(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.waAdminInbox(r)
 	if err != nil {
 		return err
@@ -276,16 +277,16 @@ func (u *InboxAdmin) WaSync(w http.ResponseWriter, r *http.Request, a policy.Act
 	} else {
 		p.Synced = &res
 	}
-	if !isHTMX(r) {
+	if !ui.IsHTMX(r) {
 		http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10), http.StatusSeeOther)
 		return nil
 	}
-	return u.Pages.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-templates", p)
+	return u.Pages.Partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-templates", p)
 }
 
 // WaIceBreakers saves the ice breakers and answers with the editor,
 // showing whether Graph accepted them.
-func (u *InboxAdmin) WaIceBreakers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (u *Inboxes) WaIceBreakers(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.waAdminInbox(r)
 	if err != nil {
 		return err
@@ -301,18 +302,18 @@ func (u *InboxAdmin) WaIceBreakers(w http.ResponseWriter, r *http.Request, a pol
 			return serr
 		}
 		panel := u.waIcePanel(in.ID, &cur, prompts, p.Fields)
-		if !isHTMX(r) {
+		if !ui.IsHTMX(r) {
 			return u.renderWhatsAppAdmin(w, r, a, http.StatusUnprocessableEntity, waAdminPage{Inbox: in, Members: in.MemberIDs, Form: waForm(in), Ice: panel}, nil)
 		}
-		return u.Pages.partial(w, r, http.StatusUnprocessableEntity, "whatsapp_inbox", "wa-ice", panel)
+		return u.Pages.Partial(w, r, http.StatusUnprocessableEntity, "whatsapp_inbox", "wa-ice", panel)
 	} else if err != nil {
 		return err
 	}
-	if !isHTMX(r) {
+	if !ui.IsHTMX(r) {
 		http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10), http.StatusSeeOther)
 		return nil
 	}
 	panel := u.waIcePanel(in.ID, &st, nil, nil)
 	panel.Saved = true
-	return u.Pages.partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-ice", panel)
+	return u.Pages.Partial(w, r, http.StatusOK, "whatsapp_inbox", "wa-ice", panel)
 }
