@@ -515,13 +515,38 @@ func (k *consumer) runShared(ctx context.Context) {
 
 // step handles the next batch after cursor and moves the stored cursor
 // past it; more says a whole batch was read (there may be more).
+//
+// A consumer of some types reads only those: the log up to its newest
+// event (events are committed in sequence order), and the cursor moves
+// to that event when fewer than a batch are of those types. When none is,
+// the cursor is stored only once it is skipAdvance behind, so that a busy
+// log of other events costs a read per wake-up and not a write.
 func (k *consumer) step(ctx context.Context, cursor *int64, renewed *time.Time) (more bool, err error) {
-	events, err := k.c.log.Range(ctx, *cursor, math.MaxInt64, k.c.cfg.Batch)
-	if err != nil || len(events) == 0 {
+	upto := int64(math.MaxInt64)
+	if len(k.Types) > 0 {
+		if upto, err = k.c.log.Last(ctx); err != nil || upto <= *cursor {
+			return false, err
+		}
+	}
+	events, err := k.c.log.rangeOf(ctx, *cursor, upto, k.c.cfg.Batch, k.Types)
+	if err != nil {
 		return false, err
 	}
-	if first := events[0].Seq; first > *cursor+1 {
-		k.c.logger.Warn("event: consumer: events no longer in the log; skipped", "consumer", k.Name, "from", *cursor+1, "to", first-1)
+	full := len(events) == k.c.cfg.Batch
+	next := upto
+	switch {
+	case full || len(k.Types) == 0:
+		if len(events) == 0 {
+			return false, nil
+		}
+		next = events[len(events)-1].Seq
+	case len(events) == 0 && next-*cursor < skipAdvance:
+		return false, nil
+	}
+	if len(k.Types) == 0 {
+		if first := events[0].Seq; first > *cursor+1 {
+			k.c.logger.Warn("event: consumer: events no longer in the log; skipped", "consumer", k.Name, "from", *cursor+1, "to", first-1)
+		}
 	}
 	// The lease is renewed while the handler runs, so that a slow batch
 	// does not let another node take over.
@@ -536,13 +561,16 @@ func (k *consumer) step(ctx context.Context, cursor *int64, renewed *time.Time) 
 	if err != nil {
 		return false, err
 	}
-	next := events[len(events)-1].Seq
 	if err := k.advance(ctx, *cursor, next, time.Now()); err != nil {
 		return false, err
 	}
 	*cursor, *renewed = next, time.Now()
-	return len(events) == k.c.cfg.Batch, nil
+	return full, nil
 }
+
+// skipAdvance is how far behind the log a consumer's stored cursor may
+// stay while none of the events is of its types.
+const skipAdvance = 1000
 
 // keep renews the lease every third of it until ctx ends.
 func (k *consumer) keep(ctx context.Context) error {

@@ -286,3 +286,33 @@ func TestPerNodeConsumer(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedConsumerOfSomeTypes: a shared consumer of one type is given
+// only events of that type, in order, among many others; its stored
+// cursor follows what it handled, and past a long run of other events it
+// moves to the log's end without a handler call.
+func TestSharedConsumerOfSomeTypes(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		n := newNode(t, d, "only")
+		var h handled
+		n.consumers.Add(event.Consumer{Name: "members", Scope: event.Shared, Types: []string{"member.changed"}, Handle: h.handler("only")})
+		n.run()
+		waitRegistered(t, d, 1)
+		n.emit("message.created", 5) // 1…5
+		n.emit("member.changed", 1)  // 6
+		n.emit("message.created", 5) // 7…11
+		n.emit("member.changed", 2)  // 12, 13
+		waitFor(t, "the three member events", func() bool { s, _ := h.got(); return len(s) == 3 })
+		waitFor(t, "the cursor to follow them", func() bool { return cursorOf(t, d, "members") == 13 })
+		// A long run of other events: the cursor catches up with the log
+		// once it is far enough behind, with nothing handled.
+		n.emit("message.created", 1500) // 14…1513
+		waitFor(t, "the cursor past the other events", func() bool { return cursorOf(t, d, "members") == 1513 })
+		n.emit("member.changed", 1) // 1514
+		waitFor(t, "the next member event", func() bool { s, _ := h.got(); return len(s) == 4 })
+		if s, _ := h.got(); !slices.Equal(s, []int64{6, 12, 13, 1514}) {
+			t.Errorf("handled %v, want 6 12 13 1514", s)
+		}
+	})
+}

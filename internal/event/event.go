@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -342,8 +343,24 @@ func (l *Log) First(ctx context.Context) (int64, error) {
 // Range returns the events with after < seq <= upto in order, at most
 // limit of them.
 func (l *Log) Range(ctx context.Context, after, upto int64, limit int) ([]Event, error) {
-	rows, err := l.db.Query(ctx, `SELECT seq, type, user_id, inbox_id, conversation_id, contact_id, assignee_id, prev_assignee_id, owner_id, public, data, created_at
-		FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`, after, upto, limit)
+	return l.rangeOf(ctx, after, upto, limit, nil)
+}
+
+// rangeOf is Range of the events of types (of any type when types is
+// empty).
+func (l *Log) rangeOf(ctx context.Context, after, upto int64, limit int, types []string) ([]Event, error) {
+	q := `SELECT seq, type, user_id, inbox_id, conversation_id, contact_id, assignee_id, prev_assignee_id, owner_id, public, data, created_at
+		FROM events WHERE seq > $1 AND seq <= $2`
+	args := []any{after, upto, limit}
+	if len(types) > 0 {
+		marks := make([]string, len(types))
+		for i, t := range types {
+			args = append(args, t)
+			marks[i] = "$" + strconv.Itoa(i+4)
+		}
+		q += ` AND type IN (` + strings.Join(marks, ", ") + `)`
+	}
+	rows, err := l.db.Query(ctx, q+` ORDER BY seq LIMIT $3`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("event: range: %w", err)
 	}
