@@ -259,7 +259,7 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 // findOpen returns the contact's open conversation on the inbox, with its
 // contact and tags, or ErrNotFound.
 func findOpen(ctx context.Context, tx *db.Tx, inboxID, contactID int64) (Conversation, error) {
-	c, err := scanConv(tx.QueryRow(ctx, `SELECT `+withTags(tx.Dialect())+` FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+	c, err := scanConv(tx.QueryRow(ctx, `SELECT `+withTagsInWrite(tx.Dialect())+` FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
 		WHERE c.inbox_id = $1 AND c.contact_id = $2 AND c.status = 'open'`, inboxID, contactID))
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return c, ErrNotFound
