@@ -23,11 +23,15 @@ import (
 
 // Contact is a customer.
 type Contact struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	Phone      *string    `json:"phone"`
-	Email      *string    `json:"email"`
-	OwnerID    *int64     `json:"owner_id"`
+	ID      int64   `json:"id"`
+	Name    string  `json:"name"`
+	Phone   *string `json:"phone"`
+	Email   *string `json:"email"`
+	OwnerID *int64  `json:"owner_id"`
+	// OwnerEmail is a pending owner: an address with no account yet,
+	// which becomes the owner when its person accepts an invitation.
+	// OwnerID and OwnerEmail are never both set.
+	OwnerEmail *string    `json:"owner_email"`
 	Tags       []string   `json:"tags"`
 	Identities []Identity `json:"identities,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
@@ -219,18 +223,20 @@ func scopeSQL(s policy.Scope, args *[]any) string {
 		}
 		return `EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = c.id AND i.inbox_id IN (` + db.IDList(s.Inboxes) + `))`
 	case policy.ScopeAssignedOrOwned:
+		// The two index ranges of the user's contacts, rather than a
+		// test of every contact.
 		*args = append(*args, s.UserID)
 		n := strconv.Itoa(len(*args))
-		return `(c.owner_id = $` + n + ` OR EXISTS (SELECT 1 FROM conversations v WHERE v.contact_id = c.id AND v.assignee_id = $` + n + `))`
+		return `c.id IN (SELECT o.id FROM contacts o WHERE o.owner_id = $` + n + ` UNION SELECT v.contact_id FROM conversations v WHERE v.assignee_id = $` + n + `)`
 	}
 	return "FALSE"
 }
 
-const columns = `c.id, c.name, c.phone, c.email, c.owner_id, c.created_at, c.updated_at`
+const columns = `c.id, c.name, c.phone, c.email, c.owner_id, c.owner_email, c.created_at, c.updated_at`
 
 func scan(row interface{ Scan(...any) error }) (Contact, error) {
 	var c Contact
-	err := row.Scan(&c.ID, &c.Name, &c.Phone, &c.Email, &c.OwnerID, &c.CreatedAt, &c.UpdatedAt)
+	err := row.Scan(&c.ID, &c.Name, &c.Phone, &c.Email, &c.OwnerID, &c.OwnerEmail, &c.CreatedAt, &c.UpdatedAt)
 	c.Tags = []string{}
 	return c, err
 }
@@ -272,27 +278,106 @@ func fillTags(ctx context.Context, q db.Querier, cs []*Contact) error {
 
 // ListOptions filter and page the contact list.
 type ListOptions struct {
-	Query  string // part of the name, phone or email
-	Before int64  // keyset cursor: contacts with a smaller id
+	Query  string      // part of the name, phone or email
+	Tag    string      // only contacts with this tag (normalised)
+	Owner  OwnerFilter // only contacts of this owner
+	Before int64       // keyset cursor: contacts with a smaller id
 	Limit  int
+}
+
+// OwnerKind says which owners an OwnerFilter keeps.
+type OwnerKind string
+
+// The owner filters.
+const (
+	AnyOwner     OwnerKind = ""        // every contact
+	OwnedBy      OwnerKind = "user"    // owned by OwnerFilter.UserID
+	PendingOwner OwnerKind = "pending" // owned by an address with no account yet
+	NoOwner      OwnerKind = "none"    // neither
+)
+
+// OwnerFilter keeps the contacts of one kind of owner.
+type OwnerFilter struct {
+	Kind   OwnerKind
+	UserID int64
+}
+
+// ParseOwnerFilter reads an owner filter as URLs carry it: "" (any), a
+// user id, "pending" or "none".
+func ParseOwnerFilter(s string) (OwnerFilter, error) {
+	switch s = strings.TrimSpace(s); s {
+	case "":
+		return OwnerFilter{}, nil
+	case "pending":
+		return OwnerFilter{Kind: PendingOwner}, nil
+	case "none":
+		return OwnerFilter{Kind: NoOwner}, nil
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return OwnerFilter{}, problem.Invalid("owner", "Choose an owner: a user id, pending or none.")
+	}
+	return OwnerFilter{Kind: OwnedBy, UserID: id}, nil
+}
+
+// String is the filter as ParseOwnerFilter reads it.
+func (f OwnerFilter) String() string {
+	if f.Kind == OwnedBy {
+		return strconv.FormatInt(f.UserID, 10)
+	}
+	return string(f.Kind)
+}
+
+// listQuery is the SQL of a page of the contact list. Each filter is
+// served by an index in the list's order (newest first): a tag by
+// contact_tags_tag, an owner by contacts_owner, a pending owner by
+// contacts_pending. A search by name, phone or email reads the contacts
+// in that order until the page is full.
+func listQuery(s policy.Scope, o ListOptions) (string, []any) {
+	args := []any{}
+	from, idCol := "contacts c", "c.id"
+	if t, msg := tag.Normalize(o.Tag); msg == "" {
+		o.Tag = t
+	}
+	if o.Tag != "" {
+		args = append(args, o.Tag)
+		from, idCol = "contact_tags t JOIN contacts c ON c.id = t.contact_id", "t.contact_id"
+	}
+	where := []string{}
+	if o.Tag != "" {
+		where = append(where, "t.tag = $1")
+	}
+	where = append(where, scopeSQL(s, &args))
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if o.Before > 0 {
+		where = append(where, idCol+" < "+arg(o.Before))
+	}
+	switch o.Owner.Kind {
+	case OwnedBy:
+		where = append(where, "c.owner_id = "+arg(o.Owner.UserID))
+	case PendingOwner:
+		where = append(where, "c.owner_email IS NOT NULL")
+	case NoOwner:
+		where = append(where, "c.owner_id IS NULL AND c.owner_email IS NULL")
+	}
+	if o.Query != "" {
+		n := arg("%" + escapeLike(strings.ToLower(o.Query)) + "%")
+		where = append(where, "(lower(c.name) LIKE "+n+" ESCAPE '\\' OR c.phone LIKE "+n+" ESCAPE '\\' OR lower(c.email) LIKE "+n+" ESCAPE '\\')")
+	}
+	q := `SELECT ` + columns + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + idCol + ` DESC`
+	if o.Limit > 0 {
+		q += ` LIMIT ` + arg(o.Limit)
+	}
+	return q, args
 }
 
 // List returns the contacts the scope may see, newest first.
 func List(ctx context.Context, q db.Querier, s policy.Scope, o ListOptions) ([]Contact, error) {
-	args := []any{}
-	where := []string{scopeSQL(s, &args)}
-	if o.Before > 0 {
-		args = append(args, o.Before)
-		where = append(where, "c.id < $"+strconv.Itoa(len(args)))
-	}
-	if o.Query != "" {
-		args = append(args, "%"+escapeLike(strings.ToLower(o.Query))+"%")
-		n := "$" + strconv.Itoa(len(args))
-		where = append(where, "(lower(c.name) LIKE "+n+" ESCAPE '\\' OR c.phone LIKE "+n+" ESCAPE '\\' OR lower(c.email) LIKE "+n+" ESCAPE '\\')")
-	}
-	args = append(args, o.Limit)
-	rows, err := q.Query(ctx, `SELECT `+columns+` FROM contacts c WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY c.id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	query, args := listQuery(s, o)
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("contact: list: %w", err)
 	}
@@ -321,12 +406,41 @@ func escapeLike(s string) string {
 
 // Patch changes some of a contact's fields; nil fields stay as they are.
 // An empty string clears phone or email; OwnerID 0 clears the owner.
+// OwnerEmail names the owner by email instead (see ResolveOwner, which
+// must run before Validate).
 type Patch struct {
-	Name    *string   `json:"name,omitempty"`
-	Phone   *string   `json:"phone,omitempty"`
-	Email   *string   `json:"email,omitempty"`
-	OwnerID *int64    `json:"owner_id,omitempty"`
-	Tags    *[]string `json:"tags,omitempty"`
+	Name       *string   `json:"name,omitempty"`
+	Phone      *string   `json:"phone,omitempty"`
+	Email      *string   `json:"email,omitempty"`
+	OwnerID    *int64    `json:"owner_id,omitempty"`
+	OwnerEmail *string   `json:"owner_email,omitempty"`
+	Tags       *[]string `json:"tags,omitempty"`
+
+	// ownerField is the request's name for the owner, for messages.
+	ownerField string
+}
+
+// SameOwner reports whether p leaves c with the owner it has (or does
+// not change the owner at all).
+func (p Patch) SameOwner(c Contact) bool {
+	if p.OwnerID == nil {
+		return true
+	}
+	return *p.OwnerID == deref(c.OwnerID) && derefString(p.OwnerEmail) == derefString(c.OwnerEmail)
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func derefString(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // Validate normalises p and reports every problem with it.
@@ -359,18 +473,22 @@ func (p *Patch) Validate(ctx context.Context, q db.Querier) error {
 		*p.Tags = tags
 	}
 	if p.OwnerID != nil && *p.OwnerID != 0 {
+		field := p.ownerField
+		if field == "" {
+			field = "owner_id"
+		}
 		var role policy.Role
 		var deactivated bool
 		err := q.QueryRow(ctx, `SELECT role, deactivated_at IS NOT NULL FROM users WHERE id = $1`, *p.OwnerID).Scan(&role, &deactivated)
 		switch {
 		case errors.Is(db.MapErr(err), db.ErrNotFound):
-			f.Add("owner_id", "There is no agent with id %d.", *p.OwnerID)
+			f.Add(field, "There is no agent with id %d.", *p.OwnerID)
 		case err != nil:
 			return fmt.Errorf("contact: owner: %w", err)
 		case deactivated:
-			f.Add("owner_id", "This agent's account is deactivated: choose an active agent.")
+			f.Add(field, "This agent's account is deactivated: choose an active agent.")
 		case !policy.MayOwnContacts(role):
-			f.Add("owner_id", "Only agents who work with customers can own contacts: choose an admin, service or sales agent.")
+			f.Add(field, "Only agents who work with customers can own contacts: choose an admin, service or sales agent.")
 		}
 	}
 	return f.Err()
@@ -423,6 +541,11 @@ func Apply(ctx context.Context, tx *db.Tx, id int64, p Patch) (prevOwner int64, 
 			v = *p.OwnerID
 		}
 		add("owner_id", v)
+		var pending any
+		if *p.OwnerID == 0 && p.OwnerEmail != nil {
+			pending = *p.OwnerEmail
+		}
+		add("owner_email", pending)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE contacts SET `+strings.Join(sets, ", ")+` WHERE id = $1`, args...); err != nil {
 		return 0, fmt.Errorf("contact: update: %w", err)

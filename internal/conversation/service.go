@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -171,9 +174,9 @@ func retryConflict(fn func() error) error {
 // (whose unique index also catches a redelivery), and the conversation's
 // update. A redelivered message ends the transaction with errDuplicate.
 func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *Receipt) error {
-	if err := archived(ctx, tx.Tx, in.InboxID); err != nil && !errors.Is(err, db.ErrNotFound) {
-		return err
-	}
+	// An archived inbox has no open conversation (archiving closes them,
+	// and none is reopened or created there): only createConversation
+	// needs to look.
 	var c Conversation
 	var created bool
 	var err error
@@ -189,16 +192,20 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 			created = true
 		}
 	} else {
-		var ct contact.Contact
-		if len(in.AltExternalIDs) > 0 {
-			ct, _, err = contact.FindOrCreateAny(ctx, tx.Tx, in.InboxID, append([]string{in.ExternalID}, in.AltExternalIDs...), in.Profile)
-		} else {
-			ct, _, err = contact.FindOrCreate(ctx, tx.Tx, in.InboxID, in.ExternalID, in.Profile)
+		ids := append([]string{in.ExternalID}, in.AltExternalIDs...)
+		c, err = openOf(ctx, tx.Tx, in.InboxID, ids, in.Profile)
+		if errors.Is(err, ErrNotFound) {
+			var ct contact.Contact
+			if len(in.AltExternalIDs) > 0 {
+				ct, _, err = contact.FindOrCreateAny(ctx, tx.Tx, in.InboxID, ids, in.Profile)
+			} else {
+				ct, _, err = contact.FindOrCreate(ctx, tx.Tx, in.InboxID, in.ExternalID, in.Profile)
+			}
+			if err != nil {
+				return err
+			}
+			c, created, err = openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
 		}
-		if err != nil {
-			return err
-		}
-		c, created, err = openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
 	}
 	if err != nil {
 		return err
@@ -269,6 +276,57 @@ func findOpen(ctx context.Context, tx *db.Tx, inboxID, contactID int64) (Convers
 	return c, nil
 }
 
+// openOf is the open conversation on the inbox of the contact that every
+// one of externalIDs already names, when that contact has nothing for
+// the profile to fill in (contact.FindOrCreateAny would change nothing):
+// the usual message, a customer writing again, in one query instead of
+// two. Otherwise ErrNotFound, and the message takes the long way.
+func openOf(ctx context.Context, tx *db.Tx, inboxID int64, externalIDs []string, p contact.Profile) (Conversation, error) {
+	var ids []string
+	for _, id := range externalIDs {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return Conversation{}, ErrNotFound
+	}
+	args := append(make([]any, 0, len(ids)+1), inboxID)
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		marks[i] = "$" + strconv.Itoa(i+2)
+	}
+	rows, err := tx.Query(ctx, `SELECT `+withTags(tx.Dialect())+` FROM contact_identities i
+		JOIN conversations c ON c.inbox_id = i.inbox_id AND c.contact_id = i.contact_id AND c.status = 'open'
+		JOIN contacts ct ON ct.id = i.contact_id
+		WHERE i.inbox_id = $1 AND i.external_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("conversation: find open: %w", err)
+	}
+	defer rows.Close()
+	var c Conversation
+	n := 0
+	for rows.Next() {
+		got, err := scanConv(rows)
+		if err != nil {
+			return Conversation{}, fmt.Errorf("conversation: find open: %w", err)
+		}
+		if n > 0 && got.ID != c.ID {
+			return Conversation{}, ErrNotFound // the identities name different customers
+		}
+		c = got
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return Conversation{}, fmt.Errorf("conversation: find open: %w", err)
+	}
+	if n != len(ids) || (c.Contact.Name == "" && p.Name != "") || (c.Contact.Phone == nil && p.Phone != "") {
+		return Conversation{}, ErrNotFound
+	}
+	return c, nil
+}
+
 // insertInboundPostgres stores an inbound message without attachments and
 // moves its conversation on in one statement (a data-modifying CTE, which
 // SQLite lacks): on PostgreSQL every statement is a round trip. A message
@@ -309,6 +367,9 @@ func openConversation(ctx context.Context, tx *db.Tx, inboxID int64, ct contact.
 
 // createConversation opens a conversation for the contact on the inbox.
 func createConversation(ctx context.Context, tx *db.Tx, inboxID int64, ct contact.Contact, by StartedBy) (Conversation, error) {
+	if err := archived(ctx, tx, inboxID); err != nil && !errors.Is(err, db.ErrNotFound) {
+		return Conversation{}, err
+	}
 	now := db.Now()
 	c := Conversation{InboxID: inboxID, ContactID: ct.ID, Contact: Party{Name: ct.Name, Phone: ct.Phone, Email: ct.Email}, Status: Open,
 		OwnerID: ct.OwnerID, StartedBy: by, Tags: []string{}, LastActivityAt: now, CreatedAt: now, UpdatedAt: now}
@@ -769,8 +830,11 @@ func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p
 		if err != nil {
 			return err
 		}
-		if p.OwnerID != nil && *p.OwnerID == deref(ct.OwnerID) {
-			p.OwnerID = nil // the owner it has: nothing changes hands
+		if err := contact.ResolveOwner(ctx, tx.Tx, &p); err != nil {
+			return err
+		}
+		if p.SameOwner(ct) {
+			p.OwnerID, p.OwnerEmail = nil, nil // the owner it has: nothing changes hands
 		}
 		if p.OwnerID != nil && !policy.MayChangeOwner(a, deref(ct.OwnerID)) {
 			return problem.Forbidden("You may change the owner only of customers you own.")
@@ -778,89 +842,110 @@ func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p
 		if err := p.Validate(ctx, tx); err != nil {
 			return err
 		}
-		// Who the new owner may be assigned: their role and inboxes.
-		var ownerRole policy.Role
-		var ownerInboxes []int64
-		if p.OwnerID != nil && *p.OwnerID != 0 {
-			if err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *p.OwnerID).Scan(&ownerRole); err != nil {
-				return fmt.Errorf("conversation: update contact: owner: %w", err)
-			}
-			if ownerInboxes, err = user.Inboxes(ctx, tx, *p.OwnerID); err != nil {
-				return err
-			}
-		}
 		prevOwner, err := contact.Apply(ctx, tx.Tx, id, p)
 		if err != nil {
 			return err
 		}
-		if p.OwnerID == nil && p.Name == nil && p.Phone == nil && p.Email == nil {
-			return nil
-		}
-		// Conversations show the contact and carry its owner: update them
-		// and tell whoever sees them.
-		rows, err := tx.Query(ctx, `SELECT id FROM conversations WHERE contact_id = $1 AND (status = 'open' OR owner_id IS NOT NULL)`, id)
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var cid int64
-			if err := rows.Scan(&cid); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, cid)
-		}
-		rows.Close()
-		now := db.Now()
-		for _, cid := range ids {
-			c, err := load(ctx, tx, cid)
-			if err != nil {
-				return err
-			}
-			prev := deref(c.AssigneeID)
-			if p.OwnerID != nil {
-				var owner *int64
-				if *p.OwnerID != 0 {
-					owner = p.OwnerID
-				}
-				c.OwnerID = owner
-				if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, updated_at = $3 WHERE id = $1`, cid, c.OwnerID, now); err != nil {
-					return err
-				}
-				// What the previous owner was working, or was waited for
-				// in the queue, follows the owner where they may be
-				// assigned it, and goes through routing elsewhere.
-				working := prevOwner != 0 && prev == prevOwner
-				waited := prevOwner != 0 && c.Queue != nil && deref(c.Queue.WaitingFor) == prevOwner
-				if c.Status == Open && owner != nil && (working || waited) {
-					if policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
-						if err := AssignTo(ctx, tx.Tx, &c, *owner, a.UserID); err != nil {
-							return err
-						}
-					} else {
-						if err := Unassign(ctx, tx.Tx, &c, a.UserID); err != nil {
-							return err
-						}
-						if err := s.autoAssign(ctx, tx, &c); err != nil {
-							return err
-						}
-					}
-					if working {
-						if err := s.freed(ctx, tx, c.InboxID); err != nil {
-							return err
-						}
-					}
-				}
-			}
-			emitConversation(tx, event.ConversationUpdated, &c, prev)
-		}
-		return nil
+		return s.contactChanged(ctx, tx, a, id, p, prevOwner)
 	})
 	if err != nil {
 		return contact.Contact{}, err
 	}
 	return contact.Get(ctx, s.db, policy.Scope{Kind: policy.ScopeAll}, id)
+}
+
+// SetOwner gives a contact the actor may see the owner r names (an agent
+// by id or by email, a pending owner by an address with no account yet,
+// or nobody), under UpdateContact's rules.
+func (s *Service) SetOwner(ctx context.Context, a policy.Actor, id int64, r contact.OwnerRef) (contact.Contact, error) {
+	p, err := r.Patch()
+	if err != nil {
+		return contact.Contact{}, err
+	}
+	return s.UpdateContact(ctx, a, id, p)
+}
+
+// contactChanged brings the conversations of contact id up to date with
+// patch p, written in tx, whose previous owner was prevOwner: they show
+// the contact and carry its owner, and the open ones that the previous
+// owner was working move to the new owner where the new owner may be
+// assigned them. Whoever sees them is told.
+func (s *Service) contactChanged(ctx context.Context, tx *event.Tx, a policy.Actor, id int64, p contact.Patch, prevOwner int64) error {
+	// Who the new owner may be assigned: their role and inboxes.
+	var ownerRole policy.Role
+	var ownerInboxes []int64
+	if p.OwnerID != nil && *p.OwnerID != 0 {
+		if err := tx.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, *p.OwnerID).Scan(&ownerRole); err != nil {
+			return fmt.Errorf("conversation: update contact: owner: %w", err)
+		}
+		var err error
+		if ownerInboxes, err = user.Inboxes(ctx, tx, *p.OwnerID); err != nil {
+			return err
+		}
+	}
+	if p.OwnerID == nil && p.Name == nil && p.Phone == nil && p.Email == nil {
+		return nil
+	}
+	// Conversations show the contact and carry its owner: update them
+	// and tell whoever sees them.
+	rows, err := tx.Query(ctx, `SELECT id FROM conversations WHERE contact_id = $1 AND (status = 'open' OR owner_id IS NOT NULL)`, id)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var cid int64
+		if err := rows.Scan(&cid); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, cid)
+	}
+	rows.Close()
+	now := db.Now()
+	for _, cid := range ids {
+		c, err := load(ctx, tx, cid)
+		if err != nil {
+			return err
+		}
+		prev := deref(c.AssigneeID)
+		if p.OwnerID != nil {
+			var owner *int64
+			if *p.OwnerID != 0 {
+				owner = p.OwnerID
+			}
+			c.OwnerID = owner
+			if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, updated_at = $3 WHERE id = $1`, cid, c.OwnerID, now); err != nil {
+				return err
+			}
+			// What the previous owner was working, or was waited for in
+			// the queue, follows the owner where they may be assigned
+			// it, and goes through routing elsewhere.
+			working := prevOwner != 0 && prev == prevOwner
+			waited := prevOwner != 0 && c.Queue != nil && deref(c.Queue.WaitingFor) == prevOwner
+			if c.Status == Open && owner != nil && (working || waited) {
+				if policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
+					if err := AssignTo(ctx, tx.Tx, &c, *owner, a.UserID); err != nil {
+						return err
+					}
+				} else {
+					if err := Unassign(ctx, tx.Tx, &c, a.UserID); err != nil {
+						return err
+					}
+					if err := s.autoAssign(ctx, tx, &c); err != nil {
+						return err
+					}
+				}
+				if working {
+					if err := s.freed(ctx, tx, c.InboxID); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		emitConversation(tx, event.ConversationUpdated, &c, prev)
+	}
+	return nil
 }
 
 // Contact returns a contact the actor may see.
@@ -971,4 +1056,60 @@ func nullString(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// ImportContacts imports a contacts file read by contact.ReadCSV, for
+// an admin (policy.ImportContacts): a dry run checks it against the
+// database and reports what it would do; the real run writes every row
+// or nothing, in one transaction, and the conversations of the contacts
+// it changes follow them as after UpdateContact (their owner, the open
+// ones the previous owner was working).
+func (s *Service) ImportContacts(ctx context.Context, a policy.Actor, im *contact.Import, dryRun bool) (contact.ImportReport, error) {
+	if !policy.Allow(a, policy.ImportContacts) {
+		return contact.ImportReport{}, problem.Forbidden("Only admins import contacts.")
+	}
+	if dryRun {
+		if err := im.Check(ctx, s.db); err != nil {
+			return contact.ImportReport{}, err
+		}
+		r := im.Report()
+		r.DryRun = true
+		return r, nil
+	}
+	err := s.log.Write(ctx, func(tx *event.Tx) error {
+		changed, err := im.Apply(ctx, tx.Tx)
+		if err != nil {
+			return err
+		}
+		// Only the contacts with conversations have anything to follow.
+		byID := make(map[int64]contact.Changed, len(changed))
+		ids := make([]int64, 0, len(changed))
+		for _, c := range changed {
+			byID[c.ID] = c
+			ids = append(ids, c.ID)
+		}
+		for i := 0; i < len(ids); i += 500 {
+			with, err := db.IDs(ctx, tx, `SELECT DISTINCT contact_id FROM conversations WHERE contact_id IN (`+db.IDList(ids[i:min(i+500, len(ids))])+`) ORDER BY contact_id`)
+			if err != nil {
+				return err
+			}
+			for _, id := range with {
+				c := byID[id]
+				if err := s.contactChanged(ctx, tx, a, id, c.Patch, c.PrevOwner); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return im.Report(), err
+	}
+	return im.Report(), nil
+}
+
+// ExportContacts writes the contacts the actor may see that o keeps to w
+// as CSV (contact.Export).
+func (s *Service) ExportContacts(ctx context.Context, a policy.Actor, o contact.ListOptions, w io.Writer) error {
+	return contact.Export(ctx, s.db, policy.ConversationScope(a), o, w)
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/mail"
@@ -340,7 +341,9 @@ type Acceptance struct {
 
 // Accept creates the invitee's account with the invitation's role and
 // inboxes, once: a link used twice (even at the same time) makes one
-// account.
+// account. The contacts pending on the invitee's address become theirs
+// in the same transaction (contact.ClaimPending), when their role may
+// own contacts.
 func (s *Service) Accept(ctx context.Context, token string, a Acceptance) (user.User, error) {
 	inv, err := s.Open(ctx, token)
 	if err != nil {
@@ -391,6 +394,12 @@ func (s *Service) Accept(ctx context.Context, token string, a Acceptance) (user.
 		n.InboxIDs = ids
 		if u, err = user.Insert(ctx, tx, n, hash); err != nil {
 			return err
+		}
+		// The contacts pending on the address are the new agent's.
+		if policy.MayOwnContacts(u.Role) {
+			if _, err := contact.ClaimPending(ctx, tx, u.Email, u.ID); err != nil {
+				return err
+			}
 		}
 		_, err = tx.Exec(ctx, `UPDATE invitations SET user_id = $2 WHERE id = $1`, inv.ID, u.ID)
 		return err

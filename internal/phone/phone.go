@@ -48,6 +48,11 @@ func Normalize(s string, c Check) (string, string) {
 	if err != nil {
 		return "", "This is not a valid phone number."
 	}
+	return check(n, c)
+}
+
+// check returns n in E.164 when it passes c, else what is wrong.
+func check(n *phonenumbers.PhoneNumber, c Check) (string, string) {
 	switch c {
 	case Possible:
 		if !phonenumbers.IsPossibleNumber(n) {
@@ -69,4 +74,33 @@ func Normalize(s string, c Check) (string, string) {
 func IsE164(s string) bool {
 	n, msg := Normalize(s, Possible)
 	return msg == "" && n == s
+}
+
+// NormalizeIn is Normalize for a number that may be written without its
+// country code ("612 34 56 78"): such a number is read as a number of
+// region, an ISO 3166 country code like "ES". With region "" it is
+// Normalize. A number with "+" or "00" keeps its own country.
+func NormalizeIn(s, region string, c Check) (string, string) {
+	t := strings.TrimSpace(s)
+	if region == "" || strings.HasPrefix(t, "+") || strings.HasPrefix(t, "00") {
+		return Normalize(s, c)
+	}
+	if len(t) > maxLength {
+		return "", "This is not a valid phone number."
+	}
+	n, err := phonenumbers.Parse(t, strings.ToUpper(region))
+	if err != nil {
+		return "", "This is not a valid phone number."
+	}
+	return check(n, c)
+}
+
+// Region returns region in upper case when it is a country whose numbers
+// NormalizeIn can read ("es" → "ES"), ok=false otherwise.
+func Region(region string) (string, bool) {
+	r := strings.ToUpper(strings.TrimSpace(region))
+	if len(r) != 2 || phonenumbers.GetCountryCodeForRegion(r) == 0 {
+		return "", false
+	}
+	return r, true
 }

@@ -51,3 +51,31 @@ func TestIsE164(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeIn(t *testing.T) {
+	cases := []struct {
+		in, region string
+		want       string // "" for refused
+	}{
+		{"612 34 56 78", "ES", "+34612345678"},
+		{"612 34 56 78", "es", "+34612345678"},
+		{"020 7946 0958", "GB", "+442079460958"}, // the national prefix goes
+		{"(415) 555-2671", "US", "+14155552671"},
+		{"+34 612 34 56 78", "GB", "+34612345678"}, // its own country wins
+		{"0034 612 34 56 78", "US", "+34612345678"},
+		{"612 34 56 78", "", ""}, // no default: international only
+		{"61234", "ES", ""},
+		{"call me", "ES", ""},
+	}
+	for _, tc := range cases {
+		got, msg := NormalizeIn(tc.in, tc.region, Possible)
+		if got != tc.want || (msg == "") != (tc.want != "") {
+			t.Errorf("NormalizeIn(%q, %q) = %q, %q; want %q", tc.in, tc.region, got, msg, tc.want)
+		}
+	}
+	for in, want := range map[string]string{"es": "ES", " GB ": "GB", "XX": "", "": "", "ESP": ""} {
+		if got, ok := Region(in); got != want || ok != (want != "") {
+			t.Errorf("Region(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}

@@ -53,6 +53,9 @@ const (
 
 	ReadContacts  Action = "contacts.read"
 	WriteContacts Action = "contacts.write" // edit name, phone, email, tags, owner
+	// ImportContacts is for admins only: an import creates and changes
+	// contacts by the thousand, whoever's they are, owners included.
+	ImportContacts Action = "contacts.import"
 
 	ReadInboxes   Action = "inboxes.read" // the inboxes one works in (names, types)
 	ManageInboxes Action = "inboxes.manage"

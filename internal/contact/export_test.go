@@ -1,0 +1,4 @@
+package contact
+
+// ListQuery is listQuery, for the tests of its plans.
+var ListQuery = listQuery
