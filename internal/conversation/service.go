@@ -297,7 +297,7 @@ func openOf(ctx context.Context, tx *db.Tx, inboxID int64, externalIDs []string,
 		args = append(args, id)
 		marks[i] = "$" + strconv.Itoa(i+2)
 	}
-	rows, err := tx.Query(ctx, `SELECT `+withTags(tx.Dialect())+` FROM contact_identities i
+	rows, err := tx.Query(ctx, `SELECT `+withTagsInWrite(tx.Dialect())+` FROM contact_identities i
 		JOIN conversations c ON c.inbox_id = i.inbox_id AND c.contact_id = i.contact_id AND c.status = 'open'
 		JOIN contacts ct ON ct.id = i.contact_id
 		WHERE i.inbox_id = $1 AND i.external_id IN (`+strings.Join(marks, ", ")+`)`, args...)
