@@ -27,7 +27,8 @@ type Assigner interface {
 
 // Queue is where a conversation waits in its inbox's queue for an agent.
 type Queue struct {
-	// Position is 1 for the conversation that has waited longest.
+	// Position is 1 for the conversation that has waited longest (set on
+	// reads; 0 in events, whose readers read the conversation).
 	Position int `json:"position"`
 	// Since is when it entered the queue.
 	Since time.Time `json:"since"`

@@ -25,15 +25,18 @@ var ErrNotFound = problem.NotFound("Conversation")
 const convColumns = `c.id, c.inbox_id, c.contact_id, c.status, c.assignee_id, c.owner_id, c.started_by, c.last_message_id,
 	c.last_message_preview, c.last_activity_at, c.last_customer_message_at, c.last_agent_message_at, c.closed_at,
 	c.created_at, c.updated_at, c.last_customer_message_id, ct.name, ct.phone, ct.email,
-	c.queued_at, c.queue_agent_id, c.queue_until, ` + queuePosition
+	c.queued_at, c.queue_agent_id, c.queue_until, `
 
 // queuePosition is a queued conversation's place in its inbox's queue
-// (1 first), counted on the queue's index; 0 when it is not queued.
+// (1 first), counted on the queue's index; 0 when it is not queued. It
+// costs a count of those before it, so only the reads that show a
+// conversation ask for it (withTags), not the writes (withTagsInWrite).
 const queuePosition = `CASE WHEN c.queued_at IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM conversations q
-	WHERE q.inbox_id = c.inbox_id AND q.queued_at IS NOT NULL AND (q.queued_at < c.queued_at OR (q.queued_at = c.queued_at AND q.id <= c.id))) END`
+	WHERE q.inbox_id = c.inbox_id AND q.queued_at IS NOT NULL AND (q.queued_at, q.id) <= (c.queued_at, c.id)) END`
 
-// withTags is convColumns and the conversation's tags, one per line, in
-// one column (a correlated subquery: no second query for the tags).
+// withTags is convColumns, the queue position and the conversation's
+// tags, one per line, in one column (a correlated subquery: no second
+// query for the tags).
 func withTags(d db.Dialect) string {
 	if d == db.Postgres {
 		return convColumnsTagsPostgres
@@ -41,9 +44,22 @@ func withTags(d db.Dialect) string {
 	return convColumnsTagsSQLite
 }
 
+// withTagsInWrite is withTags with a position of 0 for every queued
+// conversation: what transactions read.
+func withTagsInWrite(d db.Dialect) string {
+	if d == db.Postgres {
+		return convColumnsWritePostgres
+	}
+	return convColumnsWriteSQLite
+}
+
 var (
-	convColumnsTagsPostgres = convColumns + `, (SELECT ` + db.Postgres.LinesAgg("t.tag", "t.tag") + ` FROM conversation_tags t WHERE t.conversation_id = c.id)`
-	convColumnsTagsSQLite   = convColumns + `, (SELECT ` + db.SQLite.LinesAgg("t.tag", "t.tag") + ` FROM conversation_tags t WHERE t.conversation_id = c.id)`
+	tagsPostgres             = `, (SELECT ` + db.Postgres.LinesAgg("t.tag", "t.tag") + ` FROM conversation_tags t WHERE t.conversation_id = c.id)`
+	tagsSQLite               = `, (SELECT ` + db.SQLite.LinesAgg("t.tag", "t.tag") + ` FROM conversation_tags t WHERE t.conversation_id = c.id)`
+	convColumnsTagsPostgres  = convColumns + queuePosition + tagsPostgres
+	convColumnsTagsSQLite    = convColumns + queuePosition + tagsSQLite
+	convColumnsWritePostgres = convColumns + `0` + tagsPostgres
+	convColumnsWriteSQLite   = convColumns + `0` + tagsSQLite
 )
 
 // scanConv scans the columns of withTags, then extra.
@@ -70,7 +86,7 @@ func scanConv(row interface{ Scan(...any) error }, extra ...any) (Conversation, 
 
 // load reads a conversation regardless of who asks, in q.
 func load(ctx context.Context, q db.Querier, id int64) (Conversation, error) {
-	c, err := scanConv(q.QueryRow(ctx, `SELECT `+withTags(q.Dialect())+` FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = $1`, id))
+	c, err := scanConv(q.QueryRow(ctx, `SELECT `+withTagsInWrite(q.Dialect())+` FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = $1`, id))
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return c, ErrNotFound
 	} else if err != nil {

@@ -266,7 +266,7 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 // findOpen returns the contact's open conversation on the inbox, with its
 // contact and tags, or ErrNotFound.
 func findOpen(ctx context.Context, tx *db.Tx, inboxID, contactID int64) (Conversation, error) {
-	c, err := scanConv(tx.QueryRow(ctx, `SELECT `+withTags(tx.Dialect())+` FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+	c, err := scanConv(tx.QueryRow(ctx, `SELECT `+withTagsInWrite(tx.Dialect())+` FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
 		WHERE c.inbox_id = $1 AND c.contact_id = $2 AND c.status = 'open'`, inboxID, contactID))
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return c, ErrNotFound
@@ -297,7 +297,7 @@ func openOf(ctx context.Context, tx *db.Tx, inboxID int64, externalIDs []string,
 		args = append(args, id)
 		marks[i] = "$" + strconv.Itoa(i+2)
 	}
-	rows, err := tx.Query(ctx, `SELECT `+withTags(tx.Dialect())+` FROM contact_identities i
+	rows, err := tx.Query(ctx, `SELECT `+withTagsInWrite(tx.Dialect())+` FROM contact_identities i
 		JOIN conversations c ON c.inbox_id = i.inbox_id AND c.contact_id = i.contact_id AND c.status = 'open'
 		JOIN contacts ct ON ct.id = i.contact_id
 		WHERE i.inbox_id = $1 AND i.external_id IN (`+strings.Join(marks, ", ")+`)`, args...)

@@ -74,7 +74,7 @@ func BenchmarkReceiveNew(b *testing.B) {
 			name := "rules_off"
 			if on {
 				name = "rules_on"
-				f.set(in, routing.Patch{Rule: ptr(routing.LeastBusy), Advanced: ptr(true), DefaultLimit: ptr(1 << 20),
+				f.set(in, routing.Patch{Rule: ptr(routing.LeastBusy), Advanced: ptr(true), DefaultLimit: ptr(routing.MaxLimit),
 					Owner: &routing.Preference{On: true, OnlyAvailable: true}, Previous: &routing.Preference{On: true, OnlyAvailable: true}})
 			}
 			b.Run(name, func(b *testing.B) {
@@ -180,7 +180,9 @@ func BenchmarkSweepIdle(b *testing.B) {
 		f, in, _ := benchFixture(b, d)
 		now := db.Now()
 		var contact int64
-		if err := d.QueryRow(f.ctx, `INSERT INTO contacts (name, created_at, updated_at) VALUES ('c', $1, $1) RETURNING id`, now).Scan(&contact); err != nil {
+		if err := d.Write(f.ctx, func(tx *db.Tx) error {
+			return tx.QueryRow(f.ctx, `INSERT INTO contacts (name, created_at, updated_at) VALUES ('c', $1, $1) RETURNING id`, now).Scan(&contact)
+		}); err != nil {
 			b.Fatal(err)
 		}
 		q := `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 1000000)

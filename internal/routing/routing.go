@@ -27,10 +27,12 @@
 package routing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/conversation"
@@ -647,9 +649,9 @@ func (s *Service) Freed(ctx context.Context, tx *event.Tx, inboxID int64) error 
 // has room. When some could still move it enqueues the drain job. It
 // returns how many were assigned.
 func (s *Service) drain(ctx context.Context, tx *event.Tx, cfg *config, budget int) (int, error) {
-	// What waits: for one agent (few), and for anyone, from the head.
-	ids, err := db.IDs(ctx, tx, `SELECT id FROM conversations WHERE inbox_id = $1 AND queued_at IS NOT NULL AND queue_agent_id IS NOT NULL
-		ORDER BY queued_at, id`, cfg.inboxID)
+	// What waits: for one agent (few, on their own index: ordered here,
+	// not by walking the whole queue), and for anyone, from the head.
+	ids, err := waitingForOne(ctx, tx.Tx, cfg.inboxID)
 	if err != nil {
 		return 0, fmt.Errorf("routing: drain: %w", err)
 	}
@@ -732,6 +734,46 @@ func (s *Service) drain(ctx context.Context, tx *event.Tx, cfg *config, budget i
 		}
 	}
 	return n, nil
+}
+
+// waitingForOne returns inboxID's conversations that wait for one agent,
+// longest waiting first.
+func waitingForOne(ctx context.Context, tx *db.Tx, inboxID int64) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT id, queued_at FROM conversations WHERE inbox_id = $1 AND queue_agent_id IS NOT NULL`, inboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type entry struct {
+		id    int64
+		since time.Time
+	}
+	var es []entry
+	for rows.Next() {
+		var e entry
+		var since *time.Time
+		if err := rows.Scan(&e.id, &since); err != nil {
+			return nil, err
+		}
+		if since != nil {
+			e.since = *since
+			es = append(es, e)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := a.since.Compare(b.since); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	ids := make([]int64, len(es))
+	for i, e := range es {
+		ids[i] = e.id
+	}
+	return ids, nil
 }
 
 // fallThrough places c, whose wait for one agent is over, from stage st:

@@ -659,3 +659,24 @@ func TestMembership(t *testing.T) {
 		}
 	})
 }
+
+// TestEstimate: the estimated wait is the position times the average time
+// between two conversations given out, unknown without one.
+func TestEstimate(t *testing.T) {
+	for _, tc := range []struct {
+		interval int64
+		position int
+		want     *int
+	}{
+		{0, 3, nil},
+		{1500, 0, nil},
+		{1500, 1, ptr(2)},
+		{1500, 4, ptr(6)},
+		{60_000, 10, ptr(600)},
+	} {
+		got := routing.Estimate(tc.interval, tc.position)
+		if (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
+			t.Errorf("Estimate(%d, %d) = %v, want %v", tc.interval, tc.position, got, tc.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
@@ -16,6 +17,7 @@ import (
 // assignment, tags, typing.
 type conversationsAPI struct {
 	convs    *conversation.Service
+	routing  *routing.Service // fills in the queue's estimated waits
 	whatsapp *whatsapp.Service
 }
 
@@ -57,6 +59,13 @@ func listOptions(r *http.Request) (conversation.ListOptions, error) {
 		}
 		o.Assignee.ID = id
 	}
+	switch v := q.Get("queued"); v {
+	case "", "false":
+	case "true":
+		o.Queued = true
+	default:
+		f.Add("queued", "Use true or false.")
+	}
 	o.Tag = strings.ToLower(strings.TrimSpace(q.Get("tag")))
 	o.Cursor = q.Get("cursor")
 	limit, err := httpx.QueryInt(r, "limit", 25, 100)
@@ -76,6 +85,9 @@ func (s *conversationsAPI) apiConversations(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
+	if err := s.routing.Fill(r.Context(), page.Items); err != nil {
+		return err
+	}
 	httpx.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
@@ -89,7 +101,11 @@ func (s *conversationsAPI) apiConversation(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, c)
+	one := []conversation.Conversation{c}
+	if err := s.routing.Fill(r.Context(), one); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, one[0])
 	return nil
 }
 

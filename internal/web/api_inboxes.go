@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversation"
@@ -16,9 +15,8 @@ import (
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
-// inboxesAPI manages inboxes and their automatic assignment.
+// inboxesAPI manages inboxes.
 type inboxesAPI struct {
-	avail    *availability.Service
 	baseURL  *url.URL
 	convs    *conversation.Service
 	inboxes  *inbox.Store
@@ -240,35 +238,4 @@ func (s *inboxesAPI) apiArchiveInbox(w http.ResponseWriter, r *http.Request, _ p
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-func (s *inboxesAPI) apiAssignment(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := httpx.PathID(r, "id")
-	if err != nil {
-		return problem.NotFound("Inbox")
-	}
-	if _, err := s.inboxes.Get(r.Context(), id); err != nil {
-		return err
-	}
-	as, err := s.avail.Assignment(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, as)
-	return nil
-}
-
-func (s *inboxesAPI) apiSetAssignment(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := httpx.PathID(r, "id")
-	if err != nil {
-		return problem.NotFound("Inbox")
-	}
-	var req availability.Assignment
-	if err := httpx.Decode(w, r, &req); err != nil {
-		return err
-	}
-	if err := s.avail.SetAssignment(r.Context(), id, req); err != nil {
-		return err
-	}
-	return s.apiAssignment(w, r, a)
 }

@@ -74,8 +74,15 @@ var apiAccess = map[string][]string{
 	"DELETE /api/v1/conversations/{id}/tags/{tag}": {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/assign":       {"admin", "inbox_manager", "service"},
 	"GET /api/v1/conversations/{id}/assignees":     {"admin", "inbox_manager", "service"},
-	"POST /api/v1/attachments":                     {"admin", "inbox_manager", "service", "sales"},
-	"GET /api/v1/attachments/{id}":                 {"admin", "inbox_manager", "service", "sales"},
+	// Routing: service agents (and inbox managers, admins) take from the
+	// queue and transfer; sales hand customers over by their owner.
+	"POST /api/v1/conversations/{id}/claim":              {"admin", "inbox_manager", "service"},
+	"POST /api/v1/conversations/{id}/transfer":           {"admin", "inbox_manager", "service"},
+	"GET /api/v1/conversations/{id}/transfer-candidates": {"admin", "inbox_manager", "service"},
+	"GET /api/v1/inboxes/{id}/queue":                     {"admin", "inbox_manager", "service"},
+	"PUT /api/v1/inboxes/{id}/members/{user_id}/limit":   {"admin"},
+	"POST /api/v1/attachments":                           {"admin", "inbox_manager", "service", "sales"},
+	"GET /api/v1/attachments/{id}":                       {"admin", "inbox_manager", "service", "sales"},
 
 	// WhatsApp: Meta's webhooks authenticate by signature; number
 	// settings are admins'; templates, lookups and sends are everyone's
@@ -230,6 +237,7 @@ func roleMatrix(t *testing.T, d *db.DB) {
 			path := strings.NewReplacer(
 				"{token}", in.Token,
 				"{tag}", "vip",
+				"{user_id}", strconv.FormatInt(roles["service"].UserID, 10),
 			).Replace(rt.Path)
 			owner := who
 			if _, ok := convOf[owner]; !ok {
@@ -402,6 +410,8 @@ func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Re
 		"POST /api/v1/teams":                           map[string]any{"name": "Team of " + who},
 		"PUT /api/v1/settings/security":                map[string]any{"require_two_factor": false},
 		"PUT /api/v1/inboxes/assignment":               map[string]any{"auto_assign": false},
+		"PUT /api/v1/inboxes/members/limit":            map[string]any{"limit": 5},
+		"POST /api/v1/conversations/transfer":          map[string]any{"agent_id": 999999},
 		"PUT /api/v1/inboxes/whatsapp/ice-breakers":    map[string]any{"prompts": []string{"Where is my order?"}},
 		"POST /api/v1/inboxes/whatsapp/conversations":  map[string]any{"phone": "+14155550123", "message": map[string]any{"type": "text", "text": "hi"}},
 		"POST /api/v1/conversations/whatsapp/messages": map[string]any{"type": "text", "text": "hi from " + who},

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
@@ -93,12 +94,13 @@ func (s *Server) routeTable(d Deps) []route {
 		inboxes: d.Inboxes, langs: langs, names: names, sessions: sess, teams: d.Teams, users: d.Users}
 	peopleAPI := &peopleAPI{accounts: d.Accounts, emailChanges: d.EmailChanges, factors: d.Factors, invites: d.Invites,
 		resets: d.Resets, teams: d.Teams, users: d.Users}
-	inboxesAPI := &inboxesAPI{avail: d.Availability, baseURL: d.BaseURL, convs: d.Conversations, inboxes: d.Inboxes,
+	inboxesAPI := &inboxesAPI{baseURL: d.BaseURL, convs: d.Conversations, inboxes: d.Inboxes,
 		webchat: d.Webchat, whatsapp: d.WhatsApp}
 	reportsAPI := &reportsAPI{avail: d.Availability}
 	whatsappAPI := &whatsappAPI{baseURL: d.BaseURL, convs: d.Conversations, inboxes: d.Inboxes, whatsapp: d.WhatsApp}
 	webhooks := &webhooks{whatsapp: d.WhatsApp}
-	convAPI := &conversationsAPI{convs: d.Conversations, whatsapp: d.WhatsApp}
+	convAPI := &conversationsAPI{convs: d.Conversations, routing: d.Routing, whatsapp: d.WhatsApp}
+	routingAPI := &routingAPI{inboxes: d.Inboxes, routing: d.Routing}
 	contactsAPI := &contactsAPI{convs: d.Conversations}
 	filesAPI := &attachmentsAPI{convs: d.Conversations, db: d.DB, files: d.Files}
 	realtimeAPI := &realtimeAPI{baseURL: d.BaseURL, hub: d.Hub, life: s.life, metrics: d.Metrics, presence: d.Presence, users: d.Users}
@@ -182,8 +184,11 @@ func (s *Server) routeTable(d Deps) []route {
 		api("DELETE", "/api/v1/teams/{id}", policy.ManageUsers, peopleAPI.apiDeleteTeam, doc{summary: "Delete a team (its members stay)", tag: "users", status: 204}),
 		api("GET", "/api/v1/settings/security", policy.ManageUsers, peopleAPI.apiSecurity, doc{summary: "Installation security settings", tag: "users", out: securitySettings{}}),
 		api("PUT", "/api/v1/settings/security", policy.ManageUsers, peopleAPI.apiSetSecurity, doc{summary: "Require two-factor authentication of everyone (users without a method get codes by email)", tag: "users", in: securitySettings{}, out: securitySettings{}}),
-		api("GET", "/api/v1/inboxes/{id}/assignment", policy.ManageInboxes, inboxesAPI.apiAssignment, doc{summary: "An inbox's automatic assignment setting", tag: "inboxes", out: availability.Assignment{}}),
-		api("PUT", "/api/v1/inboxes/{id}/assignment", policy.ManageInboxes, inboxesAPI.apiSetAssignment, doc{summary: "Assign new conversations automatically to the inbox's Available members in turn (or not)", tag: "inboxes", in: availability.Assignment{}, out: availability.Assignment{}}),
+		api("GET", "/api/v1/inboxes/{id}/assignment", policy.ManageInboxes, routingAPI.apiAssignment, doc{summary: "An inbox's assignment: the basic rule, the advanced rules (the contact's owner, the previous agent; each with only_available and wait_minutes in the queue), the default reception limit, returning unanswered conversations of agents who leave Available, and each member's limit", tag: "routing", out: assignmentResponse{}}),
+		api("PUT", "/api/v1/inboxes/{id}/assignment", policy.ManageInboxes, routingAPI.apiSetAssignment, doc{summary: "Change an inbox's assignment rules and default limit (fields left out stay; auto_assign true picks available_in_turn when the rule was none, false sets none); what waits may be given out at once", tag: "routing", in: routing.Patch{}, out: assignmentResponse{}}),
+		api("PUT", "/api/v1/inboxes/{id}/members/{user_id}/limit", policy.ManageInboxes, routingAPI.apiSetLimit, doc{summary: "A member's own reception limit in the inbox (null: the inbox's default, 0: none); a limit raised gives out what waits at once", tag: "routing", in: limitRequest{}, out: routing.Limit{}}),
+		api("GET", "/api/v1/inboxes/{id}/queue", policy.ClaimConversations, routingAPI.apiQueue, doc{summary: "The inbox's queue, longest waiting first, with positions and estimated waits", tag: "routing", out: []routing.Waiting{},
+			query: []param{{"limit", "At most this many (default and most 500)", "integer"}}}),
 		api("GET", "/api/v1/reports/time-in-status", policy.ViewReports, reportsAPI.apiTimeInStatus, doc{summary: "Total and average time in each status per agent or per team; from and to are dates (UTC, to included) or RFC 3339 times, the last 7 days by default", tag: "reports", out: availability.Report{},
 			query: []param{{"from", "Start date, like 2026-01-01", "string"}, {"to", "End date, included", "string"}, {"group", "agent (default) or team", "string"}}}),
 
@@ -224,6 +229,7 @@ func (s *Server) routeTable(d Deps) []route {
 				{"assignee", "me, none, or a user id", "string"},
 				{"tag", "Only conversations with this tag", "string"},
 				{"contact_id", "Only this contact's conversations", "integer"},
+				{"queued", "true: only conversations waiting in their inbox's queue", "string"},
 			}, pageParam...)}),
 		api("GET", "/api/v1/conversations/{id}", policy.ReadConversations, convAPI.apiConversation, doc{summary: "One conversation", tag: "conversations", out: conv}),
 		api("GET", "/api/v1/conversations/{id}/messages", policy.ReadConversations, convAPI.apiMessages, doc{summary: "A conversation's messages, newest first", tag: "conversations", out: msgPage, query: pageParam}),
@@ -234,6 +240,9 @@ func (s *Server) routeTable(d Deps) []route {
 		api("POST", "/api/v1/conversations/{id}/reopen", policy.WorkConversations, convAPI.apiReopen, doc{summary: "Reopen the conversation", tag: "conversations", out: conv}),
 		api("POST", "/api/v1/conversations/{id}/assign", policy.AssignConversations, convAPI.apiAssign, doc{summary: "Assign to an agent, or unassign with null", tag: "conversations", in: assignRequest{}, out: conv}),
 		api("GET", "/api/v1/conversations/{id}/assignees", policy.AssignConversations, convAPI.apiAssignees, doc{summary: "Who the conversation may be assigned to", tag: "conversations", out: []conversation.Agent{}}),
+		api("POST", "/api/v1/conversations/{id}/claim", policy.ClaimConversations, routingAPI.apiClaim, doc{summary: "Take a conversation from its inbox's queue, even at your reception limit; 409 when someone else has taken it", tag: "routing", out: conv}),
+		api("POST", "/api/v1/conversations/{id}/transfer", policy.AssignConversations, routingAPI.apiTransfer, doc{summary: "Give the conversation to another agent of its inbox (admins may exceed the agent's reception limit, service agents may not); the queue may move to the agent who had it", tag: "routing", in: transferRequest{}, out: conv}),
+		api("GET", "/api/v1/conversations/{id}/transfer-candidates", policy.AssignConversations, routingAPI.apiCandidates, doc{summary: "Who the conversation may be transferred to, Available first, with status and open conversations against their limit", tag: "routing", out: []routing.Candidate{}}),
 		api("POST", "/api/v1/conversations/{id}/typing", policy.WorkConversations, convAPI.apiTyping, doc{summary: "Say you are writing a reply: the customer sees it in the web chat widget (and on WhatsApp, at most every 25 s), other agents in the conversation; not stored, at most one signal every 3 s per conversation", tag: "conversations", status: 204}),
 		api("POST", "/api/v1/conversations/{id}/read", policy.ReadConversations, convAPI.apiMarkRead, doc{summary: "Mark the conversation read up to its last message", tag: "conversations", status: 204}),
 		api("POST", "/api/v1/conversations/{id}/tags", policy.WorkConversations, convAPI.apiAddTag, doc{summary: "Add a tag", tag: "conversations", in: tagRequest{}, out: conv}),

@@ -41,6 +41,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
@@ -59,11 +60,14 @@ type Deps struct {
 	Users         *user.Store
 	Inboxes       *inbox.Store
 	Conversations *conversation.Service
-	Files         *attachment.Store
-	Webchat       *webchat.Service
-	WhatsApp      *whatsapp.Service
-	Metrics       *metrics.Metrics
-	Logger        *slog.Logger
+	// Routing gives conversations to agents: rules, limits, the queue,
+	// claims and transfers.
+	Routing  *routing.Service
+	Files    *attachment.Store
+	Webchat  *webchat.Service
+	WhatsApp *whatsapp.Service
+	Metrics  *metrics.Metrics
+	Logger   *slog.Logger
 	// PublicRate is the public API's request rate per IP (per second);
 	// PublicBurst its burst.
 	PublicRate  float64

@@ -45,3 +45,5 @@ ALTER TABLE conversations ADD COLUMN queue_until DATETIME;
 CREATE INDEX conversations_queue ON conversations (inbox_id, queued_at, id) WHERE queued_at IS NOT NULL;
 -- An agent's load in an inbox: a count over this index, not a counter row.
 CREATE INDEX conversations_load ON conversations (inbox_id, assignee_id) WHERE status = 'open';
+-- The conversations waiting for one agent (few), apart from the queue's order.
+CREATE INDEX conversations_waits ON conversations (inbox_id, queue_agent_id) WHERE queue_agent_id IS NOT NULL;
