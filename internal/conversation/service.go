@@ -126,16 +126,45 @@ func (s *Service) Receive(ctx context.Context, in Incoming) (Receipt, error) {
 		return Receipt{}, err
 	}
 	var out Receipt
+	write := s.log.Write
+	if s.opensOnPostgres(ctx, in) {
+		write = s.log.WriteAlone
+	}
 	// Two first messages of a new contact may race (on PostgreSQL): the
 	// loser hits a unique index and, on retry, finds what the winner made.
 	err := retryConflict(func() error {
 		out = Receipt{}
-		return s.log.Write(ctx, func(tx *event.Tx) error { return s.receive(ctx, tx, in, &out) })
+		return write(ctx, func(tx *event.Tx) error { return s.receive(ctx, tx, in, &out) })
 	})
 	if errors.Is(err, errDuplicate) {
 		return s.duplicate(ctx, in)
 	}
 	return out, err
+}
+
+// opensOnPostgres reports, on PostgreSQL with routing, whether in is
+// likely to open a conversation (its customer has none open on the inbox,
+// as a read outside the transaction sees it). Routing then locks the
+// inbox's assignment row, which every new conversation of the inbox
+// locks: in a batch, that lock would cross the other calls' locks and
+// deadlock batches side by side (see Hot rows in the db package), so such
+// a message is received in a transaction of its own. A wrong guess costs
+// nothing but that: the transaction decides.
+func (s *Service) opensOnPostgres(ctx context.Context, in Incoming) bool {
+	if s.assigner == nil || s.db.Dialect() != db.Postgres {
+		return false
+	}
+	var open bool
+	var err error
+	if in.ContactID != 0 {
+		err = s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM conversations WHERE inbox_id = $1 AND contact_id = $2 AND status = 'open')`,
+			in.InboxID, in.ContactID).Scan(&open)
+	} else {
+		err = s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contact_identities i
+			JOIN conversations c ON c.inbox_id = i.inbox_id AND c.contact_id = i.contact_id AND c.status = 'open'
+			WHERE i.inbox_id = $1 AND i.external_id = $2)`, in.InboxID, in.ExternalID).Scan(&open)
+	}
+	return err == nil && !open
 }
 
 // errDuplicate undoes a transaction whose message turned out to be stored

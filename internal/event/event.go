@@ -128,8 +128,19 @@ func NewLog(d *db.DB, broker Broker, logger *slog.Logger) *Log {
 // the sequence row for as short a time as possible. They are published
 // once the transaction has committed.
 func (l *Log) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	return l.write(ctx, l.db.Write, fn)
+}
+
+// WriteAlone is Write in a transaction of its own on PostgreSQL, not in a
+// batch (db.DB.WriteAlone): for a write that locks a row many others
+// lock too, whose lock must not cross a batch's other locks.
+func (l *Log) WriteAlone(ctx context.Context, fn func(tx *Tx) error) error {
+	return l.write(ctx, l.db.WriteAlone, fn)
+}
+
+func (l *Log) write(ctx context.Context, write func(context.Context, func(*db.Tx) error) error, fn func(tx *Tx) error) error {
 	var written []Event
-	err := l.db.Write(ctx, func(dtx *db.Tx) error {
+	err := write(ctx, func(dtx *db.Tx) error {
 		tx := &Tx{Tx: dtx}
 		if err := fn(tx); err != nil {
 			return err
