@@ -136,13 +136,6 @@ func Open(ctx context.Context, url, dataDir string) (*DB, error) {
 // acknowledged survives a power loss too. With group commit that is one
 // fsync per batch of writes: no measurable cost at 1,000 messages/s or
 // flat out (docs/benchmarks.md).
-// writerCacheKiB is the page cache of the writer's connection. It is the
-// only connection that writes, so its cache stays valid from one
-// transaction to the next (readers' caches are dropped whenever the
-// database changes): with SQLite's default of 2 MiB the lookups of every
-// message read their pages from the file again, a system call each.
-const writerCacheKiB = 64 << 10
-
 func sqliteDSN(path string, readOnly bool) string {
 	v := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "temp_store(MEMORY)"} {
@@ -154,7 +147,6 @@ func sqliteDSN(path string, readOnly bool) string {
 	} else {
 		v.Set("_txlock", "immediate")
 		v.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
-		v.Add("_pragma", fmt.Sprintf("cache_size(-%d)", writerCacheKiB))
 	}
 	return "file:" + path + "?" + v.Encode()
 }
