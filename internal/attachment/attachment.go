@@ -300,6 +300,7 @@ func Get(ctx context.Context, q db.Querier, id int64) (Ref, error) {
 func (s *Store) DeleteUnattached(ctx context.Context, maxAge time.Duration) (int, error) {
 	var sums []string
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		sums = sums[:0] // the function may run more than once
 		rows, err := tx.Query(ctx, `DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1 RETURNING sha256`, db.Now().Add(-maxAge))
 		if err != nil {
 			return err

@@ -1,7 +1,6 @@
 // Package availability keeps agents' availability statuses and what
 // depends on them: every change is stored as an interval (for the time in
-// status report), only Available agents are given new conversations
-// automatically (in turn, per inbox that asks for it), an agent is Away
+// status report) and is told to routing in its transaction, an agent is Away
 // after signing in until they choose Available, and an agent whose
 // connections have all been gone for a while becomes Away on their own.
 package availability
@@ -32,14 +31,23 @@ type Change struct {
 	Automatic bool `json:"automatic"`
 }
 
-// Service runs statuses.
-type Service struct {
-	db  *db.DB
-	log *event.Log
+// Listener hears every status change in the transaction that makes it
+// (routing: an agent who turns Available may take from the queues).
+type Listener interface {
+	StatusChanged(ctx context.Context, tx *event.Tx, userID int64, from, to user.Status) error
 }
 
-// New returns the service.
-func New(d *db.DB, log *event.Log) *Service { return &Service{db: d, log: log} }
+// Service runs statuses.
+type Service struct {
+	db       *db.DB
+	log      *event.Log
+	listener Listener
+}
+
+// New returns the service; l (may be nil) hears the status changes.
+func New(d *db.DB, log *event.Log, l Listener) *Service {
+	return &Service{db: d, log: log, listener: l}
+}
 
 // Set changes userID's status (a choice of the agent).
 func (s *Service) Set(ctx context.Context, userID int64, st user.Status) (Change, error) {
@@ -49,7 +57,7 @@ func (s *Service) Set(ctx context.Context, userID int64, st user.Status) (Change
 	var c Change
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
 		var err error
-		c, _, err = setStatus(ctx, tx, userID, st, false)
+		c, _, err = setStatus(ctx, tx, s.listener, userID, st, false)
 		return err
 	})
 	return c, err
@@ -59,14 +67,14 @@ func (s *Service) Set(ctx context.Context, userID int64, st user.Status) (Change
 // (deactivating the account makes it Unavailable, which also takes them
 // out of automatic assignment).
 func (s *Service) SetIn(ctx context.Context, tx *event.Tx, userID int64, st user.Status) (Change, error) {
-	c, _, err := setStatus(ctx, tx, userID, st, false)
+	c, _, err := setStatus(ctx, tx, s.listener, userID, st, false)
 	return c, err
 }
 
 // setStatus makes st the status of userID in tx, unless it is already:
-// it closes the open interval and opens one for st, and emits the event.
-// It reports whether anything changed.
-func setStatus(ctx context.Context, tx *event.Tx, userID int64, st user.Status, automatic bool) (Change, bool, error) {
+// it closes the open interval and opens one for st, emits the event and
+// tells l. It reports whether anything changed.
+func setStatus(ctx context.Context, tx *event.Tx, l Listener, userID int64, st user.Status, automatic bool) (Change, bool, error) {
 	now := db.Now()
 	// Lock the user's row first: concurrent changes of one user queue here.
 	var cur user.Status
@@ -100,6 +108,11 @@ func setStatus(ctx context.Context, tx *event.Tx, userID int64, st user.Status, 
 	e := event.New(StatusChanged, c)
 	e.UserID = userID
 	tx.Emit(e)
+	if l != nil {
+		if err := l.StatusChanged(ctx, tx, userID, cur, st); err != nil {
+			return Change{}, false, err
+		}
+	}
 	return c, true, nil
 }
 
@@ -123,7 +136,7 @@ func (s *Service) Current(ctx context.Context, userID int64) (Change, error) {
 // choose Available (on a second device too: they choose again there).
 func (s *Service) SignedIn(ctx context.Context, userID int64) error {
 	return s.log.Write(ctx, func(tx *event.Tx) error {
-		_, _, err := setStatus(ctx, tx, userID, user.Away, true)
+		_, _, err := setStatus(ctx, tx, s.listener, userID, user.Away, true)
 		return err
 	})
 }
@@ -139,31 +152,33 @@ func (s *Service) SignedOut(ctx context.Context, userID int64) error {
 		if others {
 			return nil
 		}
-		_, _, err := setStatus(ctx, tx, userID, user.Unavailable, true)
+		_, _, err := setStatus(ctx, tx, s.listener, userID, user.Unavailable, true)
 		return err
 	})
 }
 
 // ---- Automatic assignment ----
 
-// Assignment is an inbox's automatic assignment setting.
+// Assignment is the on/off view of an inbox's automatic assignment (the
+// setting before routing had rules): on is any basic rule but none.
 type Assignment struct {
-	// AutoAssign gives each new conversation of the inbox to its members
-	// whose status is Available, in turn.
+	// AutoAssign gives new conversations of the inbox to its members by
+	// the inbox's rule (in turn among Available members when it had none).
 	AutoAssign bool `json:"auto_assign"`
 }
 
 // Assignment returns inboxID's setting.
 func (s *Service) Assignment(ctx context.Context, inboxID int64) (Assignment, error) {
 	var a Assignment
-	err := s.db.QueryRow(ctx, `SELECT auto_assign FROM inbox_assignment WHERE inbox_id = $1`, inboxID).Scan(&a.AutoAssign)
+	err := s.db.QueryRow(ctx, `SELECT rule <> 'none' FROM inbox_assignment WHERE inbox_id = $1`, inboxID).Scan(&a.AutoAssign)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return a, nil
 	}
 	return a, err
 }
 
-// SetAssignment changes inboxID's setting.
+// SetAssignment switches inboxID's automatic assignment on (in turn among
+// Available members, unless it has another rule) or off.
 func (s *Service) SetAssignment(ctx context.Context, inboxID int64, a Assignment) error {
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		var ok bool
@@ -173,37 +188,13 @@ func (s *Service) SetAssignment(ctx context.Context, inboxID int64, a Assignment
 		if !ok {
 			return problem.NotFound("Inbox")
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO inbox_assignment (inbox_id, auto_assign) VALUES ($1, $2)
-			ON CONFLICT (inbox_id) DO UPDATE SET auto_assign = excluded.auto_assign`, inboxID, a.AutoAssign)
+		rule := "none"
+		if a.AutoAssign {
+			rule = "available_in_turn"
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO inbox_assignment (inbox_id, rule) VALUES ($1, $2)
+			ON CONFLICT (inbox_id) DO UPDATE SET rule = CASE WHEN $3 AND inbox_assignment.rule <> 'none' THEN inbox_assignment.rule ELSE excluded.rule END`,
+			inboxID, rule, a.AutoAssign)
 		return err
 	})
-}
-
-// Next picks who gets a new conversation of inboxID, in tx: 0 when the
-// inbox does not assign automatically or no member is Available. Members
-// take turns in the order of their ids, starting after the last one
-// picked; the inbox's row is locked for the rest of tx, so concurrent
-// conversations take consecutive turns on PostgreSQL too (SQLite has one
-// writer).
-func (s *Service) Next(ctx context.Context, tx *db.Tx, inboxID int64) (int64, error) {
-	var last int64
-	err := tx.QueryRow(ctx, `UPDATE inbox_assignment SET last_user_id = last_user_id WHERE inbox_id = $1 AND auto_assign RETURNING last_user_id`, inboxID).Scan(&last)
-	if errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return 0, nil // not automatic
-	} else if err != nil {
-		return 0, fmt.Errorf("availability: next: %w", err)
-	}
-	var next int64
-	err = tx.QueryRow(ctx, `SELECT u.id FROM inbox_members m JOIN users u ON u.id = m.user_id
-		WHERE m.inbox_id = $1 AND u.status = 'available'
-		ORDER BY CASE WHEN u.id > $2 THEN 0 ELSE 1 END, u.id LIMIT 1`, inboxID, last).Scan(&next)
-	if errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return 0, nil // nobody available: the conversation waits unassigned
-	} else if err != nil {
-		return 0, fmt.Errorf("availability: next: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE inbox_assignment SET last_user_id = $2 WHERE inbox_id = $1`, inboxID, next); err != nil {
-		return 0, err
-	}
-	return next, nil
 }

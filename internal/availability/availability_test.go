@@ -10,15 +10,12 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/availability"
-	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/event"
-	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/job"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
-	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
@@ -42,7 +39,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	b.Subscribe(func(es []event.Event) { f.mu.Lock(); f.events = append(f.events, es...); f.mu.Unlock() })
 	f.log = event.NewLog(d, b, quiet)
 	f.users = user.NewStore(d, f.log, func(string) (string, error) { return "h", nil })
-	f.svc = availability.New(d, f.log)
+	f.svc = availability.New(d, f.log, nil)
 	return f
 }
 
@@ -123,81 +120,6 @@ func TestStatuses(t *testing.T) {
 	})
 }
 
-// TestAutomaticAssignment: only Available members of an inbox that asks
-// for it are given new conversations, in turn, fairly under concurrency.
-func TestAutomaticAssignment(t *testing.T) {
-	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
-		ctx := context.Background()
-		f := newFixture(t, d)
-		a, b, c := f.user(t, "a@example.com"), f.user(t, "b@example.com"), f.user(t, "c@example.com")
-		box, _ := secret.NewBox(make([]byte, 32))
-		in, _, err := inbox.NewStore(d, f.log, box, webchat.Channel()).Create(ctx, inbox.NewInbox{Type: webchat.Type, Name: "Site", MemberIDs: []int64{a.ID, b.ID, c.ID}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		next := func() int64 {
-			var id int64
-			if err := d.Write(ctx, func(tx *db.Tx) error {
-				var err error
-				id, err = f.svc.Next(ctx, tx, in.ID)
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			return id
-		}
-		f.svc.Set(ctx, a.ID, user.Available)
-		f.svc.Set(ctx, b.ID, user.Available)
-		f.svc.Set(ctx, c.ID, user.Busy)
-		if id := next(); id != 0 {
-			t.Fatalf("assigned %d with the setting off", id)
-		}
-		if err := f.svc.SetAssignment(ctx, in.ID, availability.Assignment{AutoAssign: true}); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := f.svc.Assignment(ctx, in.ID); !got.AutoAssign {
-			t.Fatal("setting not kept")
-		}
-		var got []int64
-		for range 4 {
-			got = append(got, next())
-		}
-		if got[0] != a.ID || got[1] != b.ID || got[2] != a.ID || got[3] != b.ID {
-			t.Fatalf("turns %v, want a, b, a, b (c is busy)", got)
-		}
-		for _, st := range []user.Status{user.Away, user.Unavailable, user.OnBreak, user.AfterCallWork, user.DoNotDisturb, user.Busy} {
-			f.svc.Set(ctx, a.ID, st)
-			f.svc.Set(ctx, b.ID, st)
-			if id := next(); id != 0 {
-				t.Errorf("assigned %d while everyone is %s", id, st)
-			}
-		}
-		f.svc.Set(ctx, a.ID, user.Available)
-		f.svc.Set(ctx, b.ID, user.Available)
-		f.svc.Set(ctx, c.ID, user.Available)
-		var mu sync.Mutex
-		count := map[int64]int{}
-		var wg sync.WaitGroup
-		for range 30 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				id := next()
-				mu.Lock()
-				count[id]++
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
-		if count[a.ID] != 10 || count[b.ID] != 10 || count[c.ID] != 10 {
-			t.Errorf("30 concurrent conversations went %v, want 10 each", count)
-		}
-		if err := f.svc.SetAssignment(ctx, in.ID+100, availability.Assignment{AutoAssign: true}); err == nil {
-			t.Error("set the assignment of an inbox that does not exist")
-		}
-	})
-}
-
 // TestPresence: an agent whose connections have all closed, on every node,
 // becomes Away once the delay has passed; one who is still connected on
 // another node, or who comes back in time, stays; a node that dies is
@@ -211,8 +133,8 @@ func TestPresence(t *testing.T) {
 		q := job.NewQueue()
 		const away = 10 * time.Second // well within a node's heartbeat staleness
 		clk := newClock()
-		nodeA := availability.NewPresence(d, f.log, q, "node-a", away, quiet)
-		nodeB := availability.NewPresence(d, f.log, q, "node-b", away, quiet)
+		nodeA := availability.NewPresence(d, f.log, q, nil, "node-a", away, quiet)
+		nodeB := availability.NewPresence(d, f.log, q, nil, "node-b", away, quiet)
 		nodeA.SetClock(clk.Now)
 		nodeB.SetClock(clk.Now)
 		// due runs the Away jobs due by the clock and reports how many ran.
@@ -377,7 +299,7 @@ func TestPresenceRun(t *testing.T) {
 		f := newFixture(t, d)
 		q := job.NewQueue()
 		const away = 300 * time.Millisecond
-		node := availability.NewPresence(d, f.log, q, "node-a", away, quiet)
+		node := availability.NewPresence(d, f.log, q, nil, "node-a", away, quiet)
 		r := job.NewRunner(d, q, job.Config{Poll: 20 * time.Millisecond}, quiet)
 		r.Handle(availability.AwayJob, node)
 		run := func(run func(context.Context) error) (stop func()) {

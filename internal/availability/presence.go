@@ -44,6 +44,7 @@ type Presence struct {
 	db        *db.DB
 	log       *event.Log
 	queue     *job.Queue
+	listener  Listener // hears the status changes Presence makes
 	node      string
 	awayAfter time.Duration
 	logger    *slog.Logger
@@ -56,9 +57,10 @@ type Presence struct {
 }
 
 // NewPresence returns the tracker of a node (node names the node in the
-// presence table; it must differ between nodes and between runs).
-func NewPresence(d *db.DB, log *event.Log, queue *job.Queue, node string, awayAfter time.Duration, logger *slog.Logger) *Presence {
-	return &Presence{db: d, log: log, queue: queue, node: node, awayAfter: awayAfter, logger: logger, now: db.Now,
+// presence table; it must differ between nodes and between runs); l (may
+// be nil) hears the status changes it makes.
+func NewPresence(d *db.DB, log *event.Log, queue *job.Queue, l Listener, node string, awayAfter time.Duration, logger *slog.Logger) *Presence {
+	return &Presence{db: d, log: log, queue: queue, listener: l, node: node, awayAfter: awayAfter, logger: logger, now: db.Now,
 		conns: map[int64]int{}, dirty: map[int64]time.Time{}, wake: make(chan struct{}, 1)}
 }
 
@@ -264,7 +266,7 @@ func (p *Presence) AwayIfGone(ctx context.Context, userID int64) (bool, error) {
 		if !seen || now.Sub(last) < p.awayAfter {
 			return nil // never connected, or not gone long enough yet
 		}
-		_, changed, err = setStatus(ctx, tx, userID, user.Away, true)
+		_, changed, err = setStatus(ctx, tx, p.listener, userID, user.Away, true)
 		return err
 	})
 	return changed, err

@@ -39,8 +39,9 @@ func (s *Service) ArchiveInbox(ctx context.Context, id int64) (int, error) {
 			if err != nil {
 				return err
 			}
-			c.Status, c.ClosedAt, c.UpdatedAt = Closed, &now, now
-			if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2 WHERE id = $1`, cid, now); err != nil {
+			c.Status, c.ClosedAt, c.UpdatedAt, c.Queue = Closed, &now, now, nil
+			if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2,
+				queued_at = NULL, queue_agent_id = NULL, queue_until = NULL WHERE id = $1`, cid, now); err != nil {
 				return err
 			}
 			emitConversation(tx, event.ConversationUpdated, &c, deref(c.AssigneeID))

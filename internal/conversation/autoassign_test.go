@@ -14,11 +14,20 @@ import (
 type pick struct {
 	to    int64
 	calls int
+	freed []int64
 }
 
-func (p *pick) Next(_ context.Context, _ *db.Tx, _ int64) (int64, error) {
+func (p *pick) Place(ctx context.Context, tx *event.Tx, c *conversation.Conversation) error {
 	p.calls++
-	return p.to, nil
+	if p.to == 0 {
+		return nil
+	}
+	return conversation.AssignTo(ctx, tx.Tx, c, p.to, 0)
+}
+
+func (p *pick) Freed(_ context.Context, _ *event.Tx, inboxID int64) error {
+	p.freed = append(p.freed, inboxID)
+	return nil
 }
 
 // TestAutoAssign: a customer's first message gives the new conversation
@@ -28,9 +37,9 @@ func (p *pick) Next(_ context.Context, _ *db.Tx, _ int64) (int64, error) {
 func TestAutoAssign(t *testing.T) {
 	t.Parallel()
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
-		f := newFixture(t, d)
-		p := &pick{to: f.service.UserID}
-		f.svc.AssignNewWith(p)
+		p := &pick{}
+		f := newFixture(t, d, p)
+		p.to = f.service.UserID
 		r := f.receive(t, f.inbox, "v1", "m1", "Hello")
 		if r.Conversation.AssigneeID == nil || *r.Conversation.AssigneeID != f.service.UserID {
 			t.Fatalf("new conversation assigned to %v", r.Conversation.AssigneeID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -53,6 +54,23 @@ func TestChannelIdentities(t *testing.T) {
 			ChannelMessageID: "w4", Text: "hi"})
 		if err != nil || r4.Conversation.ContactID == r1.Conversation.ContactID || r4.Conversation.Contact.Phone != nil {
 			t.Fatalf("hidden phone: %v %+v", err, r4.Conversation)
+		}
+		// A known customer writing again in their open conversation with
+		// what the contact lacked (a name, then a phone): it is filled in.
+		r5, err := f.svc.Receive(ctx, conversation.Incoming{InboxID: f.inbox, ExternalID: "wa:16505550000", ChannelMessageID: "w5", Text: "hi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range []contact.Profile{{}, {Name: "Late"}, {Name: "Late", Phone: "+16505550000"}} {
+			r, err := f.svc.Receive(ctx, conversation.Incoming{InboxID: f.inbox, ExternalID: "wa:16505550000", AltExternalIDs: []string{""}, Profile: p,
+				ChannelMessageID: fmt.Sprintf("w6-%d", i), Text: "again"})
+			if err != nil || r.Conversation.ID != r5.Conversation.ID || r.Conversation.Contact.Name != p.Name {
+				t.Fatalf("again %d: %v %+v", i, err, r.Conversation)
+			}
+		}
+		ct, err = f.svc.Contact(ctx, f.admin, r5.Conversation.ContactID)
+		if err != nil || ct.Name != "Late" || ct.Phone == nil || *ct.Phone != "+16505550000" {
+			t.Fatalf("contact filled in: %v %+v", err, ct)
 		}
 	})
 }

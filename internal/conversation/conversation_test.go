@@ -27,6 +27,8 @@ type fixture struct {
 	log    *event.Log
 	svc    *conversation.Service
 	broker *event.Local
+	// assigner is routing, when the test gives one.
+	assigner conversation.Assigner
 
 	mu     sync.Mutex
 	events []event.Event
@@ -35,17 +37,20 @@ type fixture struct {
 	inbox, otherInbox               int64
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t *testing.T, d *db.DB, assigner ...conversation.Assigner) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{db: d, broker: event.NewLocal()}
+	if len(assigner) > 0 {
+		f.assigner = assigner[0]
+	}
 	f.broker.Subscribe(func(es []event.Event) {
 		f.mu.Lock()
 		f.events = append(f.events, es...)
 		f.mu.Unlock()
 	})
 	f.log = event.NewLog(d, f.broker, slog.New(slog.DiscardHandler))
-	f.svc = conversation.NewService(d, f.log, job.NewQueue(), attachment.DefaultLimits)
+	f.svc = conversation.NewService(d, f.log, job.NewQueue(), attachment.DefaultLimits, f.assigner)
 	mkUser := func(email string, role policy.Role) policy.Actor {
 		var id int64
 		err := d.QueryRow(ctx, `SELECT 1`).Scan(new(int))

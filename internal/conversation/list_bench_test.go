@@ -72,7 +72,7 @@ func benchDB(tb testing.TB) (*db.DB, map[policy.Role]policy.Actor) {
 // BenchmarkList is the inbox list (25 rows) per role and default view.
 func BenchmarkList(b *testing.B) {
 	d, actors := benchDB(b)
-	s := NewService(d, nil, nil, attachment.DefaultLimits)
+	s := NewService(d, nil, nil, attachment.DefaultLimits, nil)
 	ctx := context.Background()
 	for _, role := range policy.Roles {
 		for _, v := range listViews {

@@ -51,6 +51,8 @@ type Conversation struct {
 	ClosedAt              *time.Time `json:"closed_at"`
 	CreatedAt             time.Time  `json:"created_at"`
 	UpdatedAt             time.Time  `json:"updated_at"`
+	// Queue is set while the conversation waits in its inbox's queue.
+	Queue *Queue `json:"queue,omitempty"`
 	// ReplyWindowEndsAt is when the channel stops accepting free-form
 	// replies (WhatsApp's 24-hour customer-service window): set on single
 	// reads of conversations whose channel has such a window; null when

@@ -24,7 +24,13 @@ var ErrNotFound = problem.NotFound("Conversation")
 
 const convColumns = `c.id, c.inbox_id, c.contact_id, c.status, c.assignee_id, c.owner_id, c.started_by, c.last_message_id,
 	c.last_message_preview, c.last_activity_at, c.last_customer_message_at, c.last_agent_message_at, c.closed_at,
-	c.created_at, c.updated_at, c.last_customer_message_id, ct.name, ct.phone, ct.email`
+	c.created_at, c.updated_at, c.last_customer_message_id, ct.name, ct.phone, ct.email,
+	c.queued_at, c.queue_agent_id, c.queue_until, ` + queuePosition
+
+// queuePosition is a queued conversation's place in its inbox's queue
+// (1 first), counted on the queue's index; 0 when it is not queued.
+const queuePosition = `CASE WHEN c.queued_at IS NULL THEN 0 ELSE (SELECT COUNT(*) FROM conversations q
+	WHERE q.inbox_id = c.inbox_id AND q.queued_at IS NOT NULL AND (q.queued_at < c.queued_at OR (q.queued_at = c.queued_at AND q.id <= c.id))) END`
 
 // withTags is convColumns and the conversation's tags, one per line, in
 // one column (a correlated subquery: no second query for the tags).
@@ -44,10 +50,17 @@ var (
 func scanConv(row interface{ Scan(...any) error }, extra ...any) (Conversation, error) {
 	var c Conversation
 	var tags *string
+	var q Queue
+	var queuedAt *time.Time
 	dest := []any{&c.ID, &c.InboxID, &c.ContactID, &c.Status, &c.AssigneeID, &c.OwnerID, &c.StartedBy, &c.LastMessageID,
 		&c.LastMessagePreview, &c.LastActivityAt, &c.LastCustomerMessageAt, &c.LastAgentMessageAt, &c.ClosedAt,
-		&c.CreatedAt, &c.UpdatedAt, &c.lastCustomerMessageID, &c.Contact.Name, &c.Contact.Phone, &c.Contact.Email, &tags}
+		&c.CreatedAt, &c.UpdatedAt, &c.lastCustomerMessageID, &c.Contact.Name, &c.Contact.Phone, &c.Contact.Email,
+		&queuedAt, &q.WaitingFor, &q.WaitingUntil, &q.Position, &tags}
 	err := row.Scan(append(dest, extra...)...)
+	if queuedAt != nil {
+		q.Since = *queuedAt
+		c.Queue = &q
+	}
 	c.Tags = []string{}
 	if tags != nil && *tags != "" {
 		c.Tags = strings.Split(*tags, "\n")
@@ -111,8 +124,10 @@ type ListOptions struct {
 	Assignee  Assignee
 	Tag       string
 	ContactID int64
-	Cursor    string
-	Limit     int
+	// Queued keeps the conversations waiting in their inbox's queue.
+	Queued bool
+	Cursor string
+	Limit  int
 }
 
 // Page is one page of a list, with the cursor of the next ("" at the end).
@@ -263,6 +278,9 @@ func listQuery(s policy.Scope, viewer int64, o ListOptions, after *cursor) (stri
 	}
 	if o.ContactID != 0 {
 		common = append(common, "contact_id = "+args.add(o.ContactID))
+	}
+	if o.Queued {
+		common = append(common, "queued_at IS NOT NULL")
 	}
 	if after != nil {
 		common = append(common, "(last_activity_at, id) < ("+args.add(after.at)+", "+args.add(after.id)+")")

@@ -29,7 +29,7 @@ func BenchmarkReceive(b *testing.B) {
 			}
 			ctx := context.Background()
 			log := event.NewLog(d, event.NewLocal(), slog.New(slog.DiscardHandler))
-			svc := conversation.NewService(d, log, job.NewQueue(), attachment.DefaultLimits)
+			svc := conversation.NewService(d, log, job.NewQueue(), attachment.DefaultLimits, nil)
 			var inbox int64
 			contacts := make([]int64, 200)
 			err := d.Write(ctx, func(tx *db.Tx) error {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -42,15 +44,17 @@ type Service struct {
 	sendChecks  []SendCheck
 	readHooks   []ReadHook
 	replyWindow ReplyWindow
-	// assigner picks who gets new conversations (see autoassign.go).
+	// assigner is routing: it places conversations and hears of capacity
+	// freed (see autoassign.go).
 	assigner Assigner
 	// typing throttles the typing indicators (see typing.go).
 	typing *realtime.Throttle[typingKey]
 }
 
-// NewService returns the conversation service.
-func NewService(d *db.DB, log *event.Log, queue *job.Queue, limits attachment.Limits) *Service {
-	return &Service{db: d, log: log, queue: queue, limits: limits, typing: realtime.NewThrottle[typingKey](TypingEvery, nil)}
+// NewService returns the conversation service; routing places the
+// conversations that need an agent (nil: they stay unassigned).
+func NewService(d *db.DB, log *event.Log, queue *job.Queue, limits attachment.Limits, routing Assigner) *Service {
+	return &Service{db: d, log: log, queue: queue, limits: limits, assigner: routing, typing: realtime.NewThrottle[typingKey](TypingEvery, nil)}
 }
 
 // Incoming is a customer's message as a channel delivers it.
@@ -170,9 +174,9 @@ func retryConflict(fn func() error) error {
 // (whose unique index also catches a redelivery), and the conversation's
 // update. A redelivered message ends the transaction with errDuplicate.
 func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *Receipt) error {
-	if err := archived(ctx, tx.Tx, in.InboxID); err != nil && !errors.Is(err, db.ErrNotFound) {
-		return err
-	}
+	// An archived inbox has no open conversation (archiving closes them,
+	// and none is reopened or created there): only createConversation
+	// needs to look.
 	var c Conversation
 	var created bool
 	var err error
@@ -188,16 +192,20 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 			created = true
 		}
 	} else {
-		var ct contact.Contact
-		if len(in.AltExternalIDs) > 0 {
-			ct, _, err = contact.FindOrCreateAny(ctx, tx.Tx, in.InboxID, append([]string{in.ExternalID}, in.AltExternalIDs...), in.Profile)
-		} else {
-			ct, _, err = contact.FindOrCreate(ctx, tx.Tx, in.InboxID, in.ExternalID, in.Profile)
+		ids := append([]string{in.ExternalID}, in.AltExternalIDs...)
+		c, err = openOf(ctx, tx.Tx, in.InboxID, ids, in.Profile)
+		if errors.Is(err, ErrNotFound) {
+			var ct contact.Contact
+			if len(in.AltExternalIDs) > 0 {
+				ct, _, err = contact.FindOrCreateAny(ctx, tx.Tx, in.InboxID, ids, in.Profile)
+			} else {
+				ct, _, err = contact.FindOrCreate(ctx, tx.Tx, in.InboxID, in.ExternalID, in.Profile)
+			}
+			if err != nil {
+				return err
+			}
+			c, created, err = openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
 		}
-		if err != nil {
-			return err
-		}
-		c, created, err = openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
 	}
 	if err != nil {
 		return err
@@ -268,6 +276,57 @@ func findOpen(ctx context.Context, tx *db.Tx, inboxID, contactID int64) (Convers
 	return c, nil
 }
 
+// openOf is the open conversation on the inbox of the contact that every
+// one of externalIDs already names, when that contact has nothing for
+// the profile to fill in (contact.FindOrCreateAny would change nothing):
+// the usual message, a customer writing again, in one query instead of
+// two. Otherwise ErrNotFound, and the message takes the long way.
+func openOf(ctx context.Context, tx *db.Tx, inboxID int64, externalIDs []string, p contact.Profile) (Conversation, error) {
+	var ids []string
+	for _, id := range externalIDs {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return Conversation{}, ErrNotFound
+	}
+	args := append(make([]any, 0, len(ids)+1), inboxID)
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		marks[i] = "$" + strconv.Itoa(i+2)
+	}
+	rows, err := tx.Query(ctx, `SELECT `+withTags(tx.Dialect())+` FROM contact_identities i
+		JOIN conversations c ON c.inbox_id = i.inbox_id AND c.contact_id = i.contact_id AND c.status = 'open'
+		JOIN contacts ct ON ct.id = i.contact_id
+		WHERE i.inbox_id = $1 AND i.external_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("conversation: find open: %w", err)
+	}
+	defer rows.Close()
+	var c Conversation
+	n := 0
+	for rows.Next() {
+		got, err := scanConv(rows)
+		if err != nil {
+			return Conversation{}, fmt.Errorf("conversation: find open: %w", err)
+		}
+		if n > 0 && got.ID != c.ID {
+			return Conversation{}, ErrNotFound // the identities name different customers
+		}
+		c = got
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return Conversation{}, fmt.Errorf("conversation: find open: %w", err)
+	}
+	if n != len(ids) || (c.Contact.Name == "" && p.Name != "") || (c.Contact.Phone == nil && p.Phone != "") {
+		return Conversation{}, ErrNotFound
+	}
+	return c, nil
+}
+
 // insertInboundPostgres stores an inbound message without attachments and
 // moves its conversation on in one statement (a data-modifying CTE, which
 // SQLite lacks): on PostgreSQL every statement is a round trip. A message
@@ -308,6 +367,9 @@ func openConversation(ctx context.Context, tx *db.Tx, inboxID int64, ct contact.
 
 // createConversation opens a conversation for the contact on the inbox.
 func createConversation(ctx context.Context, tx *db.Tx, inboxID int64, ct contact.Contact, by StartedBy) (Conversation, error) {
+	if err := archived(ctx, tx, inboxID); err != nil && !errors.Is(err, db.ErrNotFound) {
+		return Conversation{}, err
+	}
 	now := db.Now()
 	c := Conversation{InboxID: inboxID, ContactID: ct.ID, Contact: Party{Name: ct.Name, Phone: ct.Phone, Email: ct.Email}, Status: Open,
 		OwnerID: ct.OwnerID, StartedBy: by, Tags: []string{}, LastActivityAt: now, CreatedAt: now, UpdatedAt: now}
@@ -575,11 +637,18 @@ func (s *Service) Close(ctx context.Context, a policy.Actor, id int64) (Conversa
 			return problem.Conflict("This conversation is already closed.")
 		}
 		now := db.Now()
-		c.Status, c.ClosedAt, c.UpdatedAt = Closed, &now, now
-		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2 WHERE id = $1`, id, now); err != nil {
+		c.Status, c.ClosedAt, c.UpdatedAt, c.Queue = Closed, &now, now, nil
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2,
+			queued_at = NULL, queue_agent_id = NULL, queue_until = NULL WHERE id = $1`, id, now); err != nil {
 			return err
 		}
-		return record(ctx, tx.Tx, c, a.UserID, Activity{Kind: ActClosed})
+		if err := record(ctx, tx.Tx, c, a.UserID, Activity{Kind: ActClosed}); err != nil {
+			return err
+		}
+		if c.AssigneeID == nil {
+			return nil
+		}
+		return s.freed(ctx, tx, c.InboxID)
 	})
 }
 
@@ -626,16 +695,18 @@ func (s *Service) Assign(ctx context.Context, a policy.Actor, id int64, assignee
 				return problem.Invalid("assignee_id", "This agent is not a member of the conversation's inbox.")
 			}
 		}
-		now := db.Now()
-		act, changed := assignment(c.AssigneeID, assigneeID)
-		c.AssigneeID, c.UpdatedAt = assigneeID, now
-		if _, err := tx.Exec(ctx, `UPDATE conversations SET assignee_id = $2, updated_at = $3 WHERE id = $1`, id, assigneeID, now); err != nil {
+		prev := c.AssigneeID
+		if assigneeID == nil {
+			if err := Unassign(ctx, tx.Tx, c, a.UserID); err != nil {
+				return err
+			}
+		} else if err := AssignTo(ctx, tx.Tx, c, *assigneeID, a.UserID); err != nil {
 			return err
 		}
-		if !changed {
+		if prev == nil || deref(prev) == deref(assigneeID) || c.Status != Open {
 			return nil
 		}
-		return record(ctx, tx.Tx, c, a.UserID, act)
+		return s.freed(ctx, tx, c.InboxID)
 	})
 }
 
@@ -743,9 +814,10 @@ func (s *Service) Owners(ctx context.Context) ([]Agent, error) {
 // another owner is for those policy.MayChangeOwner allows (admins, service
 // agents, and sales agents handing over their own customers), and the new
 // owner must be an agent (policy.MayOwnContacts). The contact's open
-// conversations that the previous owner was working move to the new owner
-// where the new owner may be assigned them, as an assignment would check
-// (policy.MayBeAssigned); the others stay with their assignee.
+// conversations that the previous owner was working (or that waited for
+// them in the queue) move to the new owner where the new owner may be
+// assigned them, as an assignment would check (policy.MayBeAssigned), and
+// go through routing elsewhere; the others stay with their assignee.
 func (s *Service) UpdateContact(ctx context.Context, a policy.Actor, id int64, p contact.Patch) (contact.Contact, error) {
 	scope := policy.ConversationScope(a)
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
@@ -843,17 +915,32 @@ func (s *Service) contactChanged(ctx context.Context, tx *event.Tx, a policy.Act
 				owner = p.OwnerID
 			}
 			c.OwnerID = owner
-			if c.Status == Open && owner != nil && prevOwner != 0 && prev == prevOwner && policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
-				if act, changed := assignment(c.AssigneeID, owner); changed {
-					if err := record(ctx, tx.Tx, &c, a.UserID, act); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, updated_at = $3 WHERE id = $1`, cid, c.OwnerID, now); err != nil {
+				return err
+			}
+			// What the previous owner was working, or was waited for in
+			// the queue, follows the owner where they may be assigned
+			// it, and goes through routing elsewhere.
+			working := prevOwner != 0 && prev == prevOwner
+			waited := prevOwner != 0 && c.Queue != nil && deref(c.Queue.WaitingFor) == prevOwner
+			if c.Status == Open && owner != nil && (working || waited) {
+				if policy.MayBeAssigned(ownerRole, ownerInboxes, c.InboxID) {
+					if err := AssignTo(ctx, tx.Tx, &c, *owner, a.UserID); err != nil {
+						return err
+					}
+				} else {
+					if err := Unassign(ctx, tx.Tx, &c, a.UserID); err != nil {
+						return err
+					}
+					if err := s.autoAssign(ctx, tx, &c); err != nil {
 						return err
 					}
 				}
-				c.AssigneeID = owner
-			}
-			if _, err := tx.Exec(ctx, `UPDATE conversations SET owner_id = $2, assignee_id = $3, updated_at = $4 WHERE id = $1`,
-				cid, c.OwnerID, c.AssigneeID, now); err != nil {
-				return err
+				if working {
+					if err := s.freed(ctx, tx, c.InboxID); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		emitConversation(tx, event.ConversationUpdated, &c, prev)

@@ -9,7 +9,7 @@ import (
 func (db *DB) MigrateTo(ctx context.Context, target int) (int, error) { return db.migrate(ctx, target) }
 
 // CommitBatch runs fns as one batch of the group writer, in one
-// transaction on a connection of its own, each in its own savepoint, and
+// transaction on a connection of its own, as the writer does, and
 // returns each function's error (after MapErr); the OnCommit functions of
 // the calls that succeeded run before it returns. Tests use it to build
 // batches that would otherwise depend on timing.

@@ -159,52 +159,63 @@ func (w *worker) run() {
 }
 
 // commit runs a batch in one transaction and sets each call's outcome.
+// A batch of several calls is first run without savepoints: each costs
+// two statements per call, and on SQLite a copy of every page a call
+// changes first, for undoing a call that almost never fails. If one does
+// fail, that transaction is rolled back and the batch runs again, each
+// call in a savepoint, so that only the failed call loses its work (the
+// functions may run more than once: see Writes in the package doc).
 func (w *worker) commit(batch []*writeReq) {
-	ctx := context.Background()
-	d := w.g.db
-	// fail gives err to every call that has no error of its own yet.
-	fail := func(err error) {
+	if !w.begin(batch) {
+		return
+	}
+	if len(batch) > 1 {
+		if w.attempt(batch, false) {
+			return
+		}
 		for _, r := range batch {
-			if r.err == nil {
-				r.err = err
-			}
+			r.tx, r.err, r.panicked = nil, nil, nil
+		}
+		if !w.begin(batch) {
+			return
 		}
 	}
+	w.attempt(batch, len(batch) > 1)
+}
+
+// begin starts a transaction on the worker's connection (taking one when
+// it has none); when it cannot, every call of the batch fails.
+func (w *worker) begin(batch []*writeReq) bool {
+	ctx := context.Background()
+	d := w.g.db
 	if w.conn == nil {
 		conn, err := d.write.Conn(ctx)
 		if err != nil {
-			fail(fmt.Errorf("db: begin: %w", MapErr(err)))
-			return
+			fail(batch, fmt.Errorf("db: begin: %w", MapErr(err)))
+			return false
 		}
 		w.conn = &cachedConn{conn: conn}
 		if d.dialect == SQLite {
 			w.conn.cache = newStmtCache() // pgx keeps its own
 		}
 	}
-	conn := w.conn
-	exec := func(q string) error {
-		d.statements.Add(1)
-		_, err := conn.ExecContext(ctx, q)
-		return err
-	}
-	// abort ends a transaction that cannot go on; if even ROLLBACK fails
-	// the connection is thrown away so the next batch starts clean.
-	abort := func() {
-		if exec("ROLLBACK") != nil {
-			conn.conn.Raw(func(any) error { return driver.ErrBadConn })
-			w.dropConn()
-		}
-	}
 	begin := "BEGIN IMMEDIATE"
 	if d.dialect == Postgres {
 		begin = "BEGIN"
 	}
-	if err := exec(begin); err != nil {
-		fail(fmt.Errorf("db: begin: %w", MapErr(err)))
-		abort()
-		return
+	if err := w.exec(begin); err != nil {
+		fail(batch, fmt.Errorf("db: begin: %w", MapErr(err)))
+		w.abort()
+		return false
 	}
-	savepoints := len(batch) > 1
+	return true
+}
+
+// attempt runs the batch's calls in the transaction begin started, each
+// in a savepoint when savepoints is set, and commits. Without savepoints
+// a call that fails rolls the whole transaction back and attempt answers
+// false, with the calls' outcomes unset, for the batch to run again.
+func (w *worker) attempt(batch []*writeReq, savepoints bool) bool {
 	shared := &Batch{}
 	live := 0
 	for _, r := range batch {
@@ -212,12 +223,12 @@ func (w *worker) commit(batch []*writeReq) {
 			r.err = err
 			continue
 		}
-		r.tx = &Tx{ex: conn, db: d, shared: true, batch: shared}
+		r.tx = &Tx{ex: w.conn, db: w.g.db, shared: true, batch: shared}
 		if savepoints {
-			if err := exec("SAVEPOINT w"); err != nil {
-				fail(fmt.Errorf("db: savepoint: %w", MapErr(err)))
-				abort()
-				return
+			if err := w.exec("SAVEPOINT w"); err != nil {
+				fail(batch, fmt.Errorf("db: savepoint: %w", MapErr(err)))
+				w.abort()
+				return true
 			}
 		}
 		w.g.inCall.Add(1)
@@ -225,10 +236,10 @@ func (w *worker) commit(batch []*writeReq) {
 		w.g.inCall.Add(-1)
 		if err == nil {
 			if savepoints {
-				if err := exec("RELEASE w"); err != nil {
-					fail(fmt.Errorf("db: release savepoint: %w", MapErr(err)))
-					abort()
-					return
+				if err := w.exec("RELEASE w"); err != nil {
+					fail(batch, fmt.Errorf("db: release savepoint: %w", MapErr(err)))
+					w.abort()
+					return true
 				}
 			}
 			live++
@@ -240,26 +251,26 @@ func (w *worker) commit(batch []*writeReq) {
 			r.err = MapErr(err)
 		}
 		if !savepoints {
-			abort()
-			return
+			w.abort()
+			return len(batch) == 1
 		}
 		// Undo this call's work only. If that fails, SQLite has already
 		// rolled the whole transaction back (an I/O error, a full disk):
 		// the calls before this one lost their work too.
-		if err := exec("ROLLBACK TO w"); err != nil {
-			fail(fmt.Errorf("db: transaction aborted by another write in the same commit: %w", MapErr(err)))
-			abort()
-			return
+		if err := w.exec("ROLLBACK TO w"); err != nil {
+			fail(batch, fmt.Errorf("db: transaction aborted by another write in the same commit: %w", MapErr(err)))
+			w.abort()
+			return true
 		}
-		if err := exec("RELEASE w"); err != nil {
-			fail(fmt.Errorf("db: release savepoint: %w", MapErr(err)))
-			abort()
-			return
+		if err := w.exec("RELEASE w"); err != nil {
+			fail(batch, fmt.Errorf("db: release savepoint: %w", MapErr(err)))
+			w.abort()
+			return true
 		}
 	}
 	if live == 0 {
-		abort()
-		return
+		w.abort()
+		return true
 	}
 	// The calls' last steps, in order, after all their work: the event
 	// log numbers its events here. A failure here fails the batch.
@@ -269,15 +280,41 @@ func (w *worker) commit(batch []*writeReq) {
 		}
 		for _, f := range r.tx.beforeCommit {
 			if err := f(); err != nil {
-				fail(fmt.Errorf("db: before commit: %w", MapErr(err)))
-				abort()
-				return
+				fail(batch, fmt.Errorf("db: before commit: %w", MapErr(err)))
+				w.abort()
+				return true
 			}
 		}
 	}
-	if err := exec("COMMIT"); err != nil {
-		fail(fmt.Errorf("db: commit: %w", MapErr(err)))
-		abort()
+	if err := w.exec("COMMIT"); err != nil {
+		fail(batch, fmt.Errorf("db: commit: %w", MapErr(err)))
+		w.abort()
+	}
+	return true
+}
+
+// fail gives err to every call of batch that has no error of its own yet.
+func fail(batch []*writeReq, err error) {
+	for _, r := range batch {
+		if r.err == nil {
+			r.err = err
+		}
+	}
+}
+
+// exec runs one of the worker's own statements (BEGIN, COMMIT, savepoints).
+func (w *worker) exec(q string) error {
+	w.g.db.statements.Add(1)
+	_, err := w.conn.ExecContext(context.Background(), q)
+	return err
+}
+
+// abort ends a transaction that cannot go on; if even ROLLBACK fails the
+// connection is thrown away so the next batch starts clean.
+func (w *worker) abort() {
+	if w.exec("ROLLBACK") != nil {
+		w.conn.conn.Raw(func(any) error { return driver.ErrBadConn })
+		w.dropConn()
 	}
 }
 

@@ -296,3 +296,47 @@ func TestNestedWritePanics(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchCallFails: a batch runs without savepoints until a call fails;
+// then its transaction is rolled back and the batch runs again with a
+// savepoint per call, so the failed call leaves nothing and the others
+// commit once, on both engines. The statements show what the first pass
+// saves: none of the calls of a batch that succeeds pays for a savepoint.
+func TestBatchCallFails(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		refused := errors.New("refused")
+		var runs [3]int
+		call := func(i int, key string, err error) func(*db.Tx) error {
+			return func(tx *db.Tx) error {
+				runs[i]++
+				if e := insertKey(ctx, tx, key); e != nil {
+					return e
+				}
+				return err
+			}
+		}
+		before := d.Statements()
+		errs := db.CommitBatch(d, call(0, "a1", nil), call(1, "b1", nil), call(2, "c1", nil))
+		if errs[0] != nil || errs[1] != nil || errs[2] != nil || runs != [3]int{1, 1, 1} {
+			t.Fatalf("batch that succeeds: %v, runs %v", errs, runs)
+		}
+		if n := d.Statements() - before; n != 5 {
+			t.Fatalf("batch that succeeds: %d statements, want 5 (BEGIN, three inserts, COMMIT)", n)
+		}
+		runs = [3]int{}
+		errs = db.CommitBatch(d, call(0, "a2", nil), call(1, "b2", refused), call(2, "c2", nil))
+		if errs[0] != nil || !errors.Is(errs[1], refused) || errs[2] != nil {
+			t.Fatalf("errors: %v", errs)
+		}
+		if runs != [3]int{2, 2, 1} {
+			t.Fatalf("runs %v; want the calls up to the failed one twice, the rest once", runs)
+		}
+		for key, want := range map[string]bool{"a1": true, "b1": true, "c1": true, "a2": true, "b2": false, "c2": true} {
+			if got := keyExists(t, d, key); got != want {
+				t.Errorf("%s stored: %v, want %v", key, got, want)
+			}
+		}
+	})
+}

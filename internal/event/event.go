@@ -179,8 +179,7 @@ type pendingCall struct {
 	written *[]Event
 }
 
-// appendChunk bounds the events of one INSERT (SQLite allows 32,766
-// parameters, twelve per event).
+// appendChunk bounds the events of one INSERT on PostgreSQL.
 const appendChunk = 1000
 
 // flush numbers and inserts every call's events, then hands each call
@@ -190,10 +189,14 @@ func (p *pending) flush(ctx context.Context, tx *db.Tx) error {
 	for _, c := range p.calls {
 		all = append(all, c.events...)
 	}
-	for from := 0; from < len(all); from += appendChunk {
-		if _, err := append_(ctx, tx, all[from:min(len(all), from+appendChunk)]); err != nil {
-			return err
+	if tx.Dialect() == db.Postgres {
+		for from := 0; from < len(all); from += appendChunk {
+			if _, err := appendPostgres(ctx, tx, all[from:min(len(all), from+appendChunk)]); err != nil {
+				return err
+			}
 		}
+	} else if err := appendSQLite(ctx, tx, all); err != nil {
+		return err
 	}
 	off := 0
 	for _, c := range p.calls {
@@ -203,54 +206,63 @@ func (p *pending) flush(ctx context.Context, tx *db.Tx) error {
 	return nil
 }
 
-// append_ numbers events and inserts them: on PostgreSQL in one statement
-// (the sequence row stays locked from that statement to the commit, so
-// one round trip less is a shorter critical section), on SQLite in two.
-func append_(ctx context.Context, tx *db.Tx, events []Event) ([]Event, error) {
-	if len(events) == 0 {
-		return nil, nil
+// sqliteRows are the sizes of the multi-row INSERTs appendSQLite uses,
+// largest first: a commit's events go in as few statements as these
+// make, and every statement is one the writer has prepared before.
+var sqliteRows = [...]int{64, 16, 4, 1}
+
+// sqliteInserts holds the INSERT of each size of sqliteRows. Its
+// parameters are anonymous (?): SQLite looks a named or numbered
+// parameter up by walking a list of them, which for hundreds of
+// parameters costs more than the insert.
+var sqliteInserts = func() (qs [len(sqliteRows)]string) {
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	for i, n := range sqliteRows {
+		qs[i] = `INSERT INTO events (seq, type, user_id, inbox_id, conversation_id, contact_id, assignee_id, prev_assignee_id, owner_id, public, data, created_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 	}
-	if tx.Dialect() == db.Postgres {
-		return appendPostgres(ctx, tx, events)
+	return qs
+}()
+
+// appendSQLite numbers events with one update of the sequence row and
+// inserts them.
+func appendSQLite(ctx context.Context, tx *db.Tx, events []Event) error {
+	if len(events) == 0 {
+		return nil
 	}
 	var last int64
 	err := tx.QueryRow(ctx, `UPDATE event_seq SET value = value + $1 WHERE id = 1 RETURNING value`, len(events)).Scan(&last)
 	if err != nil {
-		return nil, fmt.Errorf("event: take sequence: %w", err)
+		return fmt.Errorf("event: take sequence: %w", err)
 	}
 	now := db.Now()
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO events (seq, type, user_id, inbox_id, conversation_id, contact_id, assignee_id, prev_assignee_id, owner_id, public, data, created_at) VALUES `)
 	const cols = 12
-	args := make([]any, 0, len(events)*cols)
-	for i := range events {
-		e := &events[i]
-		e.Seq = last - int64(len(events)) + int64(i) + 1
-		e.At = now
-		if i > 0 {
-			sb.WriteString(", ")
+	args := make([]any, 0, min(len(events), sqliteRows[0])*cols)
+	for from := 0; from < len(events); {
+		k := 0
+		for sqliteRows[k] > len(events)-from {
+			k++
 		}
-		sb.WriteByte('(')
-		for c := range cols {
-			if c > 0 {
-				sb.WriteString(", ")
-			}
-			fmt.Fprintf(&sb, "$%d", i*cols+c+1)
+		args = args[:0]
+		for i := from; i < from+sqliteRows[k]; i++ {
+			e := &events[i]
+			e.Seq = last - int64(len(events)) + int64(i) + 1
+			e.At = now
+			args = append(args, e.Seq, e.Type, nullID(e.UserID), nullID(e.Ref.InboxID), nullID(e.ConversationID),
+				nullID(e.ContactID), nullID(e.Ref.AssigneeID), nullID(e.PrevAssigneeID), nullID(e.Ref.OwnerID),
+				e.Public, string(e.Data), e.At)
 		}
-		sb.WriteByte(')')
-		args = append(args, e.Seq, e.Type, nullID(e.UserID), nullID(e.Ref.InboxID), nullID(e.ConversationID),
-			nullID(e.ContactID), nullID(e.Ref.AssigneeID), nullID(e.PrevAssigneeID), nullID(e.Ref.OwnerID),
-			e.Public, string(e.Data), e.At)
+		if _, err := tx.Exec(ctx, sqliteInserts[k], args...); err != nil {
+			return fmt.Errorf("event: insert: %w", err)
+		}
+		from += sqliteRows[k]
 	}
-	if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
-		return nil, fmt.Errorf("event: insert: %w", err)
-	}
-	return events, nil
+	return nil
 }
 
-// appendPostgres takes the sequence and inserts the events in one
-// statement: the UPDATE of event_seq is a data-modifying CTE whose new
-// value numbers the rows.
+// appendPostgres numbers events and inserts them in one statement (the
+// sequence row stays locked from that statement to the commit, so one
+// round trip less is a shorter critical section).
 func appendPostgres(ctx context.Context, tx *db.Tx, events []Event) ([]Event, error) {
 	now := db.Now()
 	n := len(events)

@@ -43,7 +43,7 @@ func newPendingRig(t *testing.T, d *db.DB) *pendingRig {
 	hash := func(string) (string, error) { return "hash", nil }
 	base, _ := url.Parse("https://sb.example.com")
 	r := &pendingRig{d: d, svc: invite.New(d, mail.NewOutbox(q, box, &outbox{}), cat, base, hash),
-		convs: conversation.NewService(d, log, q, attachment.DefaultLimits)}
+		convs: conversation.NewService(d, log, q, attachment.DefaultLimits, nil)}
 	var err error
 	r.admin, err = user.NewStore(d, log, hash).Create(ctx, user.NewUser{Email: "admin@example.com", Name: "Ada", Role: policy.Admin, Password: "long enough password"})
 	if err != nil {

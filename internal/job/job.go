@@ -238,6 +238,7 @@ func (r *Runner) claim(ctx context.Context, n int) ([]*Job, error) {
 	}
 	var jobs []*Job
 	err := r.db.Write(ctx, func(tx *db.Tx) error {
+		jobs = jobs[:0] // the function may run more than once
 		rows, err := tx.Query(ctx, `UPDATE jobs SET locked_by = $3, locked_until = $4, attempts = attempts + 1
 			WHERE id IN (`+pick+`) AND (locked_until IS NULL OR locked_until < $1)
 			RETURNING id, kind, payload, attempts, max_attempts`, now, n, r.cfg.Node, now.Add(r.cfg.Lease))

@@ -49,6 +49,7 @@ const (
 	ReadConversations   Action = "conversations.read"   // list and open visible conversations and their messages
 	WorkConversations   Action = "conversations.work"   // reply, close, reopen, tag, mark read
 	AssignConversations Action = "conversations.assign" // assign or transfer to anyone who may work the inbox
+	ClaimConversations  Action = "conversations.claim"  // take a conversation from an inbox's queue
 
 	ReadContacts  Action = "contacts.read"
 	WriteContacts Action = "contacts.write" // edit name, phone, email, tags, owner
@@ -71,6 +72,7 @@ var grants = map[Action][]Role{
 	ReadConversations:   {InboxManager, Service, Sales},
 	WorkConversations:   {InboxManager, Service, Sales},
 	AssignConversations: {InboxManager, Service},
+	ClaimConversations:  {InboxManager, Service},
 	ReadContacts:        {Service, Sales},
 	WriteContacts:       {Service, Sales},
 	ReadInboxes:         {InboxManager, Service, Sales},

@@ -20,8 +20,8 @@ import (
 
 // assemblePeople builds what people need: translations, mail (SMTP, or
 // the log without a server), texts (Twilio, or the log), two-factor
-// authentication, invitations, changes of address, teams, statuses with
-// automatic assignment, presence and avatars.
+// authentication, invitations, changes of address, teams, statuses (told
+// to routing), presence and avatars.
 func (a *App) assemblePeople(box *secret.Box) error {
 	cfg := a.Config
 	var err error
@@ -50,13 +50,12 @@ func (a *App) assemblePeople(box *secret.Box) error {
 	a.Invites = invite.New(a.DB, a.Mail, a.Catalog, cfg.BaseURL, auth.HashPassword)
 	a.EmailChanges = emailchange.New(a.DB, a.Log, a.Mail, a.Catalog, cfg.BaseURL)
 	a.Teams = team.NewStore(a.DB)
-	a.Availability = availability.New(a.DB, a.Log)
-	a.Conversations.AssignNewWith(a.Availability)
+	a.Availability = availability.New(a.DB, a.Log, a.Routing)
 	away := cfg.AwayAfter
 	if away <= 0 {
 		away = config.DefaultAwayAfter
 	}
-	a.Presence = availability.NewPresence(a.DB, a.Log, a.Queue, nodeName(), away, a.Logger)
+	a.Presence = availability.NewPresence(a.DB, a.Log, a.Queue, a.Routing, nodeName(), away, a.Logger)
 	a.Runner.Handle(availability.AwayJob, a.Presence)
 	a.Avatars = avatar.NewStore(a.DB, a.Log, a.Images)
 	return nil

@@ -39,6 +39,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/outbox"
 	"github.com/switchboardhq/switchboard/internal/raster"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/sms"
 	"github.com/switchboardhq/switchboard/internal/team"
@@ -63,11 +64,13 @@ type App struct {
 	Auth          *auth.Service
 	Inboxes       *inbox.Store
 	Conversations *conversation.Service
-	Files         *attachment.Store
-	Webchat       *webchat.Service
-	WhatsApp      *whatsapp.Service
-	Metrics       *metrics.Metrics
-	Web           *web.Server
+	// Routing gives conversations to agents (rules, limits, the queue).
+	Routing  *routing.Service
+	Files    *attachment.Store
+	Webchat  *webchat.Service
+	WhatsApp *whatsapp.Service
+	Metrics  *metrics.Metrics
+	Web      *web.Server
 	// Images decodes every picture the node opens (avatars), a few at a
 	// time and within a memory budget.
 	Images *raster.Decoder
@@ -197,7 +200,9 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		files = *opt.Attachments
 	}
 	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), files)
-	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits)
+	a.Routing = routing.New(d, a.Log, a.Queue, logger)
+	a.Routing.Register(a.Runner)
+	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits, a.Routing)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
 	a.Images = raster.NewDecoder(raster.DefaultLimits)
 	a.Metrics = metrics.New(metrics.Sources{
@@ -230,6 +235,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Consumers = event.NewConsumers(a.Log, event.ConsumerConfig{}, logger)
 	a.Consumers.Add(a.Auth.Invalidation())
 	a.Consumers.Add(a.WhatsApp.NumberCache())
+	a.Consumers.Add(a.Routing.Consumer())
 	if a.unsubConsumer, err = a.broker.Subscribe(a.Consumers.Receive); err != nil {
 		return nil, err
 	}
@@ -365,6 +371,7 @@ func (a *App) Run(ctx context.Context, ls Listeners) error {
 	supervise("whatsapp", a.WhatsApp.Run)
 	supervise("event consumers", a.Consumers.Run)
 	supervise("upkeep", a.upkeep)
+	supervise("routing sweep", a.Routing.Run)
 	for name, run := range a.work {
 		supervise(name, run)
 	}

@@ -108,8 +108,10 @@ func TestStatusesAndAssignment(t *testing.T) {
 		for _, text := range []string{"third", "fourth", "fifth"} {
 			srv.NewVisitor(in.Token, nil).Say(text)
 		}
+		// The conversation that waited went to Ana as she turned
+		// Available; the next ones take turns between Ana and Bo.
 		got := assigneeOf(t, admin, in.ID)
-		if len(got) != 5 || got[1] != nil || got[2] == nil || got[3] == nil || got[4] == nil ||
+		if len(got) != 5 || got[1] == nil || *got[1] != ana.UserID || got[2] == nil || got[3] == nil || got[4] == nil ||
 			*got[2] == *got[3] || *got[2] != *got[4] || *got[2] == sam.UserID || *got[3] == sam.UserID {
 			t.Fatalf("assignments %v", ids(got))
 		}

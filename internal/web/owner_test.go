@@ -207,19 +207,32 @@ func TestContactOwner(t *testing.T) {
 					t.Errorf("stored owner %d, want %d", owner, tc.stored)
 				}
 				names := map[int64]string{c.openSite: "site", c.shop: "shop", c.closed: "closed"}
-				var moved []string
+				var moved, routed, wantRouted []string
 				for id, name := range names {
+					// The open conversations the previous owner was working
+					// that do not move to the new owner go through routing
+					// (none here: they wait unassigned).
+					if tc.status == 200 && tc.to != 0 && tc.owner != 0 && name != "closed" && before[id] == tc.owner && !slices.Contains(tc.moved, name) {
+						wantRouted = append(wantRouted, name)
+					}
 					switch {
 					case after[id] == before[id]:
 					case after[id] == tc.to && tc.to != 0:
 						moved = append(moved, name)
+					case after[id] == 0:
+						routed = append(routed, name)
 					default:
 						t.Errorf("%s conversation: assignee %d, was %d", name, after[id], before[id])
 					}
 				}
 				slices.Sort(moved)
+				slices.Sort(routed)
+				slices.Sort(wantRouted)
 				if !slices.Equal(moved, tc.moved) {
 					t.Errorf("moved %v, want %v", moved, tc.moved)
+				}
+				if !slices.Equal(routed, wantRouted) {
+					t.Errorf("routed %v, want %v", routed, wantRouted)
 				}
 			})
 		}
@@ -309,14 +322,15 @@ func TestContactOwnerForm(t *testing.T) {
 			t.Errorf("owner %d after a forbidden change, want %d", owner, ana)
 		}
 		// The sales agent hands their customer over: the conversation on
-		// Site moves to bob, the one on Shop (not his inbox) stays; she no
-		// longer sees the one on Site and goes back to the inbox.
+		// Site moves to bob, the one on Shop (not his inbox) goes through
+		// routing (no rule here: unassigned); she no longer sees the one
+		// on Site and goes back to the inbox.
 		r = post(w.ana, c.openSite, fields(id(w.bob))).Expect(http.StatusNoContent)
 		if got := r.Header.Get("HX-Redirect"); got != "/inbox" {
 			t.Errorf("after handing over: HX-Redirect %q, want /inbox", got)
 		}
 		owner, assignees := w.stored(c)
-		if owner != bob || assignees[c.openSite] != bob || assignees[c.shop] != ana || assignees[c.closed] != ana {
+		if owner != bob || assignees[c.openSite] != bob || assignees[c.shop] != 0 || assignees[c.closed] != ana {
 			t.Errorf("after handing over: owner %d, assignees %v", owner, assignees)
 		}
 	})

@@ -249,11 +249,34 @@ func phoneOf(waID string) string {
 	if waID == "" || strings.TrimLeft(waID, "0123456789") != "" {
 		return ""
 	}
-	if p, msg := phone.Normalize("+"+waID, phone.Possible); msg == "" {
+	phones.mu.Lock()
+	p, ok := phones.m[waID]
+	phones.mu.Unlock()
+	if ok {
 		return p
 	}
-	return ""
+	if e164, msg := phone.Normalize("+"+waID, phone.Possible); msg == "" {
+		p = e164
+	}
+	phones.mu.Lock()
+	if len(phones.m) >= maxPhones {
+		clear(phones.m)
+	}
+	phones.m[waID] = p
+	phones.mu.Unlock()
+	return p
 }
+
+// phones remembers what phoneOf made of the wa_ids it saw last: reading a
+// number against the numbering plans costs more than storing a message's
+// row, and customers write many messages.
+var phones = struct {
+	mu sync.Mutex
+	m  map[string]string
+}{m: map[string]string{}}
+
+// maxPhones bounds phones; past it, it starts over.
+const maxPhones = 10000
 
 // receive stores one inbound message; dup reports a redelivery.
 func (s *Service) receive(ctx context.Context, n *Number, m *Inbound) (bool, error) {

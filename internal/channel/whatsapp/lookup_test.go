@@ -36,7 +36,7 @@ func TestNumberLookupFailure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		conv := conversation.NewService(d, log, job.NewQueue(), attachment.DefaultLimits)
+		conv := conversation.NewService(d, log, job.NewQueue(), attachment.DefaultLimits, nil)
 		s := New(d, log, job.NewQueue(), store, conv, nil, nil, nil, logger, Options{})
 		d.Close() // every read fails from here on
 

@@ -112,6 +112,7 @@ func (s *Service) SyncTemplates(ctx context.Context, inboxID int64) (SyncResult,
 	s.clearToken(ctx, inboxID)
 	var res SyncResult
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		res = SyncResult{} // the function may run more than once
 		now := db.Now()
 		keep := map[string]bool{}
 		for _, g := range all {
