@@ -166,7 +166,7 @@ func TestPendingOwnerRace(t *testing.T) {
 		}
 		r := newPendingRig(t, nodes[0])
 		// Owners are set on the second node.
-		r.convs = conversation.NewService(nodes[1], event.NewLog(nodes[1], event.NewLocal(), slog.New(slog.DiscardHandler)), job.NewQueue(), attachment.DefaultLimits)
+		r.convs = conversation.NewService(nodes[1], event.NewLog(nodes[1], event.NewLocal(), slog.New(slog.DiscardHandler)), job.NewQueue(), attachment.DefaultLimits, nil)
 		pendingRace(t, nodes[0], r)
 	})
 }
