@@ -1,20 +1,23 @@
 package web
 
 import (
-	"errors"
-	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/switchboardhq/switchboard/internal/attachment"
-	"github.com/switchboardhq/switchboard/internal/contact"
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
+
+// conversationsAPI works conversations: lists, messages, replies,
+// assignment, tags, typing.
+type conversationsAPI struct {
+	convs    *conversation.Service
+	whatsapp *whatsapp.Service
+}
 
 // listOptions reads the conversation list's query parameters.
 func listOptions(r *http.Request) (conversation.ListOptions, error) {
@@ -56,7 +59,7 @@ func listOptions(r *http.Request) (conversation.ListOptions, error) {
 	}
 	o.Tag = strings.ToLower(strings.TrimSpace(q.Get("tag")))
 	o.Cursor = q.Get("cursor")
-	limit, err := queryInt(r, "limit", 25, 100)
+	limit, err := httpx.QueryInt(r, "limit", 25, 100)
 	if err != nil {
 		f.Add("limit", "Use a whole number from 1 to 100.")
 	}
@@ -64,29 +67,29 @@ func listOptions(r *http.Request) (conversation.ListOptions, error) {
 	return o, f.Err()
 }
 
-func (s *Server) apiConversations(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *conversationsAPI) apiConversations(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	o, err := listOptions(r)
 	if err != nil {
 		return err
 	}
-	page, err := s.Conversations.List(r.Context(), a, o)
+	page, err := s.convs.List(r.Context(), a, o)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page)
+	httpx.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
-func (s *Server) apiConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (s *conversationsAPI) apiConversation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	c, err := s.Conversations.Get(r.Context(), a, id)
+	c, err := s.convs.Get(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	httpx.WriteJSON(w, http.StatusOK, c)
 	return nil
 }
 
@@ -100,13 +103,13 @@ func messageOptions(r *http.Request) (conversation.MessageOptions, error) {
 		}
 		o.Before = before
 	}
-	limit, err := queryInt(r, "limit", 50, 200)
+	limit, err := httpx.QueryInt(r, "limit", 50, 200)
 	o.Limit = limit
 	return o, err
 }
 
-func (s *Server) apiMessages(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (s *conversationsAPI) apiMessages(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
@@ -114,11 +117,11 @@ func (s *Server) apiMessages(w http.ResponseWriter, r *http.Request, a policy.Ac
 	if err != nil {
 		return err
 	}
-	page, err := s.Conversations.Messages(r.Context(), a, id, o)
+	page, err := s.convs.Messages(r.Context(), a, id, o)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page)
+	httpx.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -127,8 +130,8 @@ type activityList struct {
 	Items []conversation.Activity `json:"items"`
 }
 
-func (s *Server) apiActivities(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (s *conversationsAPI) apiActivities(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
@@ -148,17 +151,17 @@ func (s *Server) apiActivities(w http.ResponseWriter, r *http.Request, a policy.
 	if err := f.Err(); err != nil {
 		return err
 	}
-	acts, err := s.Conversations.Activities(r.Context(), a, id, o)
+	acts, err := s.convs.Activities(r.Context(), a, id, o)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, activityList{Items: acts})
+	httpx.WriteJSON(w, http.StatusOK, activityList{Items: acts})
 	return nil
 }
 
-func (s *Server) apiSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *conversationsAPI) apiSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return sendMessage(w, r, func(id int64, o conversation.Outgoing) (conversation.Message, bool, error) {
-		return s.Conversations.Send(r.Context(), a, id, o)
+		return s.convs.Send(r.Context(), a, id, o)
 	})
 }
 
@@ -166,12 +169,12 @@ func (s *Server) apiSend(w http.ResponseWriter, r *http.Request, a policy.Actor)
 // the conversation of the path with send. A repeat of a send (the same
 // idempotency key) answers 200 with the first message.
 func sendMessage[M any](w http.ResponseWriter, r *http.Request, send func(convID int64, m M) (conversation.Message, bool, error)) error {
-	id, err := pathID(r, "id")
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
 	var m M
-	if err := decode(w, r, &m); err != nil {
+	if err := httpx.Decode(w, r, &m); err != nil {
 		return err
 	}
 	msg, created, err := send(id, m)
@@ -189,12 +192,12 @@ func writeSent(w http.ResponseWriter, created bool, v any) {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, v)
+	httpx.WriteJSON(w, status, v)
 }
 
 // convAction runs a conversation change and answers with the conversation.
-func (s *Server) convAction(w http.ResponseWriter, r *http.Request, fn func(id int64) (conversation.Conversation, error)) error {
-	id, err := pathID(r, "id")
+func (s *conversationsAPI) convAction(w http.ResponseWriter, r *http.Request, fn func(id int64) (conversation.Conversation, error)) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
@@ -202,19 +205,19 @@ func (s *Server) convAction(w http.ResponseWriter, r *http.Request, fn func(id i
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	httpx.WriteJSON(w, http.StatusOK, c)
 	return nil
 }
 
-func (s *Server) apiClose(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *conversationsAPI) apiClose(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return s.convAction(w, r, func(id int64) (conversation.Conversation, error) {
-		return s.Conversations.Close(r.Context(), a, id)
+		return s.convs.Close(r.Context(), a, id)
 	})
 }
 
-func (s *Server) apiReopen(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *conversationsAPI) apiReopen(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return s.convAction(w, r, func(id int64) (conversation.Conversation, error) {
-		return s.Conversations.Reopen(r.Context(), a, id)
+		return s.convs.Reopen(r.Context(), a, id)
 	})
 }
 
@@ -223,35 +226,35 @@ type assignRequest struct {
 	AssigneeID *int64 `json:"assignee_id"`
 }
 
-func (s *Server) apiAssign(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *conversationsAPI) apiAssign(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var req assignRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	return s.convAction(w, r, func(id int64) (conversation.Conversation, error) {
-		return s.Conversations.Assign(r.Context(), a, id, req.AssigneeID)
+		return s.convs.Assign(r.Context(), a, id, req.AssigneeID)
 	})
 }
 
-func (s *Server) apiAssignees(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (s *conversationsAPI) apiAssignees(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	agents, err := s.Conversations.Assignees(r.Context(), a, id)
+	agents, err := s.convs.Assignees(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, agents)
+	httpx.WriteJSON(w, http.StatusOK, agents)
 	return nil
 }
 
-func (s *Server) apiMarkRead(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
+func (s *conversationsAPI) apiMarkRead(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	if err := s.Conversations.MarkRead(r.Context(), a, id); err != nil {
+	if err := s.convs.MarkRead(r.Context(), a, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -262,168 +265,39 @@ type tagRequest struct {
 	Tag string `json:"tag"`
 }
 
-func (s *Server) apiAddTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *conversationsAPI) apiAddTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	var req tagRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	return s.convAction(w, r, func(id int64) (conversation.Conversation, error) {
-		return s.Conversations.Tag(r.Context(), a, id, []string{req.Tag}, nil)
+		return s.convs.Tag(r.Context(), a, id, []string{req.Tag}, nil)
 	})
 }
 
-func (s *Server) apiRemoveTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *conversationsAPI) apiRemoveTag(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	return s.convAction(w, r, func(id int64) (conversation.Conversation, error) {
-		return s.Conversations.Tag(r.Context(), a, id, nil, []string{r.PathValue("tag")})
+		return s.convs.Tag(r.Context(), a, id, nil, []string{r.PathValue("tag")})
 	})
 }
 
-// readUpload reads the multipart "file" field and stores it.
-func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, from attachment.From) (attachment.Attachment, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
-		return attachment.Attachment{}, &problem.Error{Kind: problem.KindUnsupported, Message: "Upload the file as multipart/form-data in a field named file."}
-	}
-	// Allow the form's own overhead beyond the file limit; the store
-	// checks the file's size exactly.
-	r.Body = http.MaxBytesReader(w, r.Body, s.Files.Limits.MaxFile+64<<10)
-	mr, err := r.MultipartReader()
+// apiTyping tells whoever watches the conversation that the agent is
+// writing a reply: the customer in the web chat widget, other agents;
+// on WhatsApp the customer's phone shows "typing…" (Graph's typing
+// indicator, best effort and at most every 25 s per conversation). The
+// answer is the same whether a signal went or was throttled.
+func (s *conversationsAPI) apiTyping(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
-		return attachment.Attachment{}, malformed("The multipart body could not be read.")
+		return conversation.ErrNotFound
 	}
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return attachment.Attachment{}, problem.Invalid("file", "Choose a file to upload.")
-		}
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return attachment.Attachment{}, &problem.Error{Kind: problem.KindTooLarge, Message: fmt.Sprintf("Files may be at most %d MB.", s.Files.Limits.MaxFile>>20)}
-		}
-		if err != nil {
-			return attachment.Attachment{}, malformed("The multipart body could not be read.")
-		}
-		if part.FormName() != "file" {
-			part.Close()
-			continue
-		}
-		a, err := s.Files.Save(r.Context(), from, part.FileName(), part)
-		part.Close()
-		if p, ok := problem.As(err); ok && p.Kind == problem.KindMalformed {
-			// The body ended early: was it cut off for being too large?
-			if _, rerr := io.Copy(io.Discard, r.Body); errors.As(rerr, &mbe) {
-				return a, &problem.Error{Kind: problem.KindTooLarge, Message: fmt.Sprintf("Files may be at most %d MB.", s.Files.Limits.MaxFile>>20)}
-			}
-		}
-		return a, err
-	}
-}
-
-func (s *Server) apiUpload(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	att, err := s.readUpload(w, r, attachment.From{Uploader: attachment.Uploader("user", a.UserID)})
+	c, sent, err := s.convs.AgentTyping(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, att)
-	return nil
-}
-
-// serveAttachment writes a stored file so that a browser never runs it:
-// images inline, everything else as a download, always with nosniff and
-// a sandboxing CSP.
-func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request, a attachment.Attachment) error {
-	f, err := s.Files.Open(a)
-	if err != nil {
-		return err
+	if sent && c.Status == conversation.Open {
+		s.whatsapp.Typing(r.Context(), c)
 	}
-	defer f.Close()
-	disposition := "attachment"
-	if a.Kind == attachment.Image {
-		disposition = "inline"
-	}
-	h := w.Header()
-	h.Set("Content-Type", a.ContentType)
-	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": a.Filename}))
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	if h.Get("Cache-Control") == "" {
-		h.Set("Cache-Control", "private, max-age=86400, immutable")
-	}
-	http.ServeContent(w, r, "", a.CreatedAt, f)
-	return nil
-}
-
-func (s *Server) apiDownload(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return problem.NotFound("Attachment")
-	}
-	ref, err := attachment.Get(r.Context(), s.DB, id)
-	if err != nil {
-		return err
-	}
-	switch {
-	case ref.MessageID != 0:
-		// Visible with its message.
-		if _, err := s.Conversations.Message(r.Context(), a, ref.MessageID); err != nil {
-			return problem.NotFound("Attachment")
-		}
-	case ref.Uploader != attachment.Uploader("user", a.UserID):
-		return problem.NotFound("Attachment")
-	}
-	return s.serveAttachment(w, r, ref.Attachment)
-}
-
-func (s *Server) apiContacts(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	o := contact.ListOptions{Query: strings.TrimSpace(r.URL.Query().Get("q"))}
-	limit, err := queryInt(r, "limit", 25, 100)
-	if err != nil {
-		return err
-	}
-	o.Limit = limit + 1
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		if o.Before, err = strconv.ParseInt(c, 10, 64); err != nil || o.Before <= 0 {
-			return problem.Invalid("cursor", "The cursor is not valid; start again without it.")
-		}
-	}
-	cs, err := s.Conversations.Contacts(r.Context(), a, o)
-	if err != nil {
-		return err
-	}
-	page := conversation.Page[contact.Contact]{Items: cs}
-	if len(cs) > limit {
-		page.Items = cs[:limit]
-		page.NextCursor = strconv.FormatInt(cs[limit-1].ID, 10)
-	}
-	writeJSON(w, http.StatusOK, page)
-	return nil
-}
-
-func (s *Server) apiContact(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return contact.ErrNotFound
-	}
-	c, err := s.Conversations.Contact(r.Context(), a, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
-}
-
-func (s *Server) apiUpdateContact(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return contact.ErrNotFound
-	}
-	var p contact.Patch
-	if err := decode(w, r, &p); err != nil {
-		return err
-	}
-	c, err := s.Conversations.UpdateContact(r.Context(), a, id, p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/avatar"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/secret"
 )
 
 // The widget's session token reads the whole conversation, so it never
@@ -46,13 +47,20 @@ type fileLink struct {
 	Expires time.Time
 }
 
-// attachmentLink signs a link to attachment id.
-func (s *Server) attachmentLink(id int64) fileLink {
-	exp := s.Now().Add(attachmentLinkTTL + attachmentLinkStep - 1).Truncate(attachmentLinkStep).UTC()
+// links signs and checks those capabilities.
+type links struct {
+	signer *secret.Signer
+	base   *url.URL
+	now    func() time.Time
+}
+
+// attachment signs a link to attachment id.
+func (l *links) attachment(id int64) fileLink {
+	exp := l.now().Add(attachmentLinkTTL + attachmentLinkStep - 1).Truncate(attachmentLinkStep).UTC()
 	e := strconv.FormatInt(exp.Unix(), 10)
 	sid := strconv.FormatInt(id, 10)
-	q := url.Values{"expires": {e}, "sig": {s.Links.Sign("attachment", sid, e)}}
-	return fileLink{URL: s.BaseURL.String() + "/public/v1/attachments/" + sid + "?" + q.Encode(), Expires: exp}
+	q := url.Values{"expires": {e}, "sig": {l.signer.Sign("attachment", sid, e)}}
+	return fileLink{URL: l.base.String() + "/public/v1/attachments/" + sid + "?" + q.Encode(), Expires: exp}
 }
 
 // errLinkInvalid and errLinkExpired answer a link that is not ours, or
@@ -62,50 +70,50 @@ var (
 	errLinkExpired = problem.Forbidden("This link has expired: open the chat again for a new one.")
 )
 
-// checkAttachmentLink checks the capability of a request for attachment
+// checkAttachment checks the capability of a request for attachment
 // id.
-func (s *Server) checkAttachmentLink(r *http.Request, id int64) error {
+func (l *links) checkAttachment(r *http.Request, id int64) error {
 	q := r.URL.Query()
 	e, sig := q.Get("expires"), q.Get("sig")
 	exp, err := strconv.ParseInt(e, 10, 64)
-	if err != nil || !s.Links.Verify(sig, "attachment", strconv.FormatInt(id, 10), e) {
+	if err != nil || !l.signer.Verify(sig, "attachment", strconv.FormatInt(id, 10), e) {
 		return errLinkInvalid
 	}
-	if !s.Now().Before(time.Unix(exp, 0)) {
+	if !l.now().Before(time.Unix(exp, 0)) {
 		return errLinkExpired
 	}
 	return nil
 }
 
-// avatarLink signs a link to the avatar of a version ("" for none).
-func (s *Server) avatarLink(version string) string {
+// avatar signs a link to the avatar of a version ("" for none).
+func (l *links) avatar(version string) string {
 	if version == "" {
 		return ""
 	}
-	return s.BaseURL.String() + "/public/v1/avatars/" + url.PathEscape(version) + "?sig=" + s.Links.Sign("avatar", version)
+	return l.base.String() + "/public/v1/avatars/" + url.PathEscape(version) + "?sig=" + l.signer.Sign("avatar", version)
 }
 
-// checkAvatarLink checks the signature of an avatar link: a picture the
+// checkAvatar checks the signature of an avatar link: a picture the
 // server did not link to is one that does not exist.
-func (s *Server) checkAvatarLink(r *http.Request, version string) error {
-	if !s.Links.Verify(r.URL.Query().Get("sig"), "avatar", version) {
+func (l *links) checkAvatar(r *http.Request, version string) error {
+	if !l.signer.Verify(r.URL.Query().Get("sig"), "avatar", version) {
 		return avatar.ErrNone
 	}
 	return nil
 }
 
-// streamTicket signs a ticket that opens visitor id's event stream.
-func (s *Server) streamTicket(visitorID int64) (string, time.Time) {
-	exp := s.Now().Add(streamTicketTTL).Truncate(time.Second).UTC()
+// ticket signs a ticket that opens visitor id's event stream.
+func (l *links) ticket(visitorID int64) (string, time.Time) {
+	exp := l.now().Add(streamTicketTTL).Truncate(time.Second).UTC()
 	v, e := strconv.FormatInt(visitorID, 10), strconv.FormatInt(exp.Unix(), 10)
-	return ticketPrefix + v + "." + e + "." + s.Links.Sign("stream", v, e), exp
+	return ticketPrefix + v + "." + e + "." + l.signer.Sign("stream", v, e), exp
 }
 
 // errTicket answers a stream ticket that does not open the stream.
 var errTicket = problem.New(problem.KindUnauthorized, "This stream ticket is not valid or has expired: ask for a new one.")
 
-// checkStreamTicket returns the visitor a ticket opens the stream of.
-func (s *Server) checkStreamTicket(ticket string) (int64, error) {
+// checkTicket returns the visitor a ticket opens the stream of.
+func (l *links) checkTicket(ticket string) (int64, error) {
 	rest, ok := strings.CutPrefix(ticket, ticketPrefix)
 	parts := strings.Split(rest, ".")
 	if !ok || len(parts) != 3 || len(ticket) > 100 {
@@ -113,7 +121,7 @@ func (s *Server) checkStreamTicket(ticket string) (int64, error) {
 	}
 	id, err1 := strconv.ParseInt(parts[0], 10, 64)
 	exp, err2 := strconv.ParseInt(parts[1], 10, 64)
-	if err1 != nil || err2 != nil || !s.Links.Verify(parts[2], "stream", parts[0], parts[1]) || !s.Now().Before(time.Unix(exp, 0)) {
+	if err1 != nil || err2 != nil || !l.signer.Verify(parts[2], "stream", parts[0], parts[1]) || !l.now().Before(time.Unix(exp, 0)) {
 		return 0, errTicket
 	}
 	return id, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
 
 // The OpenAPI 3.1 document is generated from the route table and the Go
@@ -25,14 +26,12 @@ type openapiDoc struct {
 	json []byte
 }
 
-func (s *Server) openapi(w http.ResponseWriter, _ *http.Request, _ policy.Actor) error {
+// openapiJSON is the OpenAPI document, rendered once.
+func (s *Server) openapiJSON() []byte {
 	s.apiDoc.once.Do(func() {
 		s.apiDoc.json, _ = json.MarshalIndent(s.OpenAPI(), "", "  ")
 	})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Write(s.apiDoc.json)
-	return nil
+	return s.apiDoc.json
 }
 
 // documented reports whether a route belongs in the OpenAPI document.
@@ -58,7 +57,7 @@ var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 func (s *Server) OpenAPI() map[string]any {
 	g := &schemaGen{defs: map[string]any{}, names: maps.Clone(schemaNames)}
 	paths := map[string]map[string]any{}
-	errResp := map[string]any{"description": "Error", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(errorBody{}))}}}
+	errResp := map[string]any{"description": "Error", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(httpx.ErrorBody{}))}}}
 	for _, rt := range s.routes {
 		if !rt.documented() {
 			continue
@@ -124,16 +123,16 @@ func (s *Server) OpenAPI() map[string]any {
 		"openapi": "3.1.0",
 		"info": map[string]any{
 			"title":       "Switchboard API",
-			"version":     s.Version,
+			"version":     s.version,
 			"description": "Agents' REST API (/api/v1, session cookie or personal API token) and the web chat widget's API (/public/v1, visitor token). Errors are {\"error\": {\"code\", \"message\", \"fields\"}}. Every string of a request (body, query, path) must be valid UTF-8 without control characters other than tab, line feed and carriage return; otherwise the answer is 422 with the field named by its path (like metadata.plan or tags.1).",
 		},
-		"servers": []any{map[string]any{"url": s.BaseURL.String()}},
+		"servers": []any{map[string]any{"url": s.baseURL.String()}},
 		"paths":   paths,
 		"components": map[string]any{
 			"schemas": g.defs,
 			"securitySchemes": map[string]any{
 				"token":   map[string]any{"type": "http", "scheme": "bearer", "description": "A personal API token (sbt_…)."},
-				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookie},
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": httpx.SessionCookie},
 				"visitor": map[string]any{"type": "http", "scheme": "bearer", "description": "A web chat visitor's session token (sbv_…)."},
 			},
 		},

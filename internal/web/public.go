@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,14 +14,39 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
+	"github.com/switchboardhq/switchboard/internal/avatar"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/conversation"
+	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/i18n"
+	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
+
+// publicAPI is the web chat widget's API (and its script).
+type publicAPI struct {
+	avatars      *avatar.Store
+	catalog      *i18n.Catalog
+	clientIP     func(*http.Request) string
+	convs        *conversation.Service
+	db           *db.DB
+	files        *attachment.Store
+	hub          *realtime.Hub
+	life         *lifecycle
+	limits       *limiters
+	links        *links
+	metrics      *metrics.Metrics
+	names        *httpx.NameCache
+	now          func() time.Time
+	webchat      *webchat.Service
+	widgetScript []byte
+	widgetHash   string
+	widgetKeys   []string
+}
 
 // The web chat widget's API. Visitors authenticate with the session token
 // the widget keeps, in the Authorization header (Bearer sbv_…) and never
@@ -110,10 +136,10 @@ type publicTypingEvent struct {
 }
 
 // publicTyping is an agent's typing as the visitor sees it.
-func (s *Server) publicTyping(ctx context.Context, t conversation.Typing) publicTypingEvent {
+func (s *publicAPI) publicTyping(ctx context.Context, t conversation.Typing) publicTypingEvent {
 	var p publicTypingEvent
-	if n, err := s.ui.names(ctx, []int64{t.UserID}, nil); err == nil {
-		p.Agent = n.public[t.UserID]
+	if n, err := s.names.Get(ctx, []int64{t.UserID}, nil); err == nil {
+		p.Agent = n.Public[t.UserID]
 	}
 	return p
 }
@@ -133,12 +159,12 @@ type seenRequest struct {
 
 // publicFile is an attachment as the visitor is given it, with a fresh
 // link.
-func (s *Server) publicFile(a attachment.Attachment) publicAttachment {
-	l := s.attachmentLink(a.ID)
+func (s *publicAPI) publicFile(a attachment.Attachment) publicAttachment {
+	l := s.links.attachment(a.ID)
 	return publicAttachment{ID: a.ID, Kind: string(a.Kind), Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, URL: l.URL, URLExpiresAt: l.Expires}
 }
 
-func (s *Server) toPublic(m *conversation.Message) publicMessage {
+func (s *publicAPI) toPublic(m *conversation.Message) publicMessage {
 	p := publicMessage{ID: m.ID, From: "business", Type: string(m.Type), Text: m.Text, Status: string(m.Status), CreatedAt: m.CreatedAt,
 		Attachments: make([]publicAttachment, len(m.Attachments))}
 	if m.Direction == conversation.Inbound {
@@ -156,13 +182,13 @@ func (s *Server) toPublic(m *conversation.Message) publicMessage {
 // publicOf is a message as the visitor sees it, with the public name of
 // the agent who wrote it and, with the name, their picture (an agent who
 // shows no name shows no face).
-func (s *Server) publicOf(ctx context.Context, m *conversation.Message) publicMessage {
+func (s *publicAPI) publicOf(ctx context.Context, m *conversation.Message) publicMessage {
 	p := s.toPublic(m)
 	if m.SenderType == conversation.SenderAgent && m.SenderID != nil {
-		if n, err := s.ui.names(ctx, []int64{*m.SenderID}, nil); err == nil {
-			p.Agent = n.public[*m.SenderID]
+		if n, err := s.names.Get(ctx, []int64{*m.SenderID}, nil); err == nil {
+			p.Agent = n.Public[*m.SenderID]
 			if p.Agent != "" {
-				p.AgentAvatar = s.avatarLink(avatarVersion(n.avatars[*m.SenderID]))
+				p.AgentAvatar = s.links.avatar(avatarVersion(n.Avatars[*m.SenderID]))
 			}
 		}
 	}
@@ -179,7 +205,7 @@ func avatarVersion(address string) string {
 }
 
 // publicGuard applies CORS and the per-IP limit to a widget request.
-func (s *Server) publicGuard(w http.ResponseWriter, r *http.Request) error {
+func (s *publicAPI) publicGuard(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	if o := r.Header.Get("Origin"); o != "" {
 		h.Set("Access-Control-Allow-Origin", o)
@@ -208,7 +234,7 @@ func checkOrigin(r *http.Request, in webchat.Site) error {
 	return problem.Forbidden("This chat is not enabled on %s.", o)
 }
 
-func (s *Server) publicPreflight(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *publicAPI) publicPreflight(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
 	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
@@ -220,12 +246,12 @@ func (s *Server) publicPreflight(w http.ResponseWriter, r *http.Request, _ polic
 }
 
 // visitor authenticates the widget's request.
-func (s *Server) visitor(w http.ResponseWriter, r *http.Request) (webchat.Visitor, webchat.Site, error) {
+func (s *publicAPI) visitor(w http.ResponseWriter, r *http.Request) (webchat.Visitor, webchat.Site, error) {
 	if err := s.publicGuard(w, r); err != nil {
 		return webchat.Visitor{}, webchat.Site{}, err
 	}
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	v, err := s.Webchat.Visitor(r.Context(), token)
+	v, err := s.webchat.Visitor(r.Context(), token)
 	if err != nil {
 		return v, webchat.Site{}, err
 	}
@@ -234,70 +260,70 @@ func (s *Server) visitor(w http.ResponseWriter, r *http.Request) (webchat.Visito
 
 // visitorInbox loads the visitor's inbox and checks the request's origin
 // against it.
-func (s *Server) visitorInbox(r *http.Request, v webchat.Visitor) (webchat.Visitor, webchat.Site, error) {
-	in, err := s.Webchat.InboxByID(r.Context(), v.InboxID)
+func (s *publicAPI) visitorInbox(r *http.Request, v webchat.Visitor) (webchat.Visitor, webchat.Site, error) {
+	in, err := s.webchat.InboxByID(r.Context(), v.InboxID)
 	if err != nil {
 		return v, in, err
 	}
 	return v, in, checkOrigin(r, in)
 }
 
-func (s *Server) publicInbox(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *publicAPI) publicInbox(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	if err := s.publicGuard(w, r); err != nil {
 		return err
 	}
-	in, err := s.Webchat.Inbox(r.Context(), r.PathValue("token"))
+	in, err := s.webchat.Inbox(r.Context(), r.PathValue("token"))
 	if err != nil {
 		return err
 	}
 	if err := checkOrigin(r, in); err != nil {
 		return err
 	}
-	lang := s.Catalog.Match(r.URL.Query().Get("lang"))
-	writeJSON(w, http.StatusOK, publicInbox{Name: in.Name, Greeting: in.Settings.Greeting, Color: in.Settings.Color, RequireIdentity: in.Settings.RequireIdentity,
+	lang := s.catalog.Match(r.URL.Query().Get("lang"))
+	httpx.WriteJSON(w, http.StatusOK, publicInbox{Name: in.Name, Greeting: in.Settings.Greeting, Color: in.Settings.Color, RequireIdentity: in.Settings.RequireIdentity,
 		PreChatForm: in.Settings.PreChatForm, Language: lang, Words: s.widgetWords(lang)})
 	return nil
 }
 
 // widgetWords are the widget's words (its t("…") strings) in lang; nil
 // for English.
-func (s *Server) widgetWords(lang string) map[string]string {
+func (s *publicAPI) widgetWords(lang string) map[string]string {
 	if lang == i18n.Default {
 		return nil
 	}
-	words := make(map[string]string, len(s.ui.widgetKeys))
-	for _, k := range s.ui.widgetKeys {
-		words[k] = s.Catalog.T(lang, k)
+	words := make(map[string]string, len(s.widgetKeys))
+	for _, k := range s.widgetKeys {
+		words[k] = s.catalog.T(lang, k)
 	}
 	return words
 }
 
-func (s *Server) publicStart(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *publicAPI) publicStart(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	if err := s.publicGuard(w, r); err != nil {
 		return err
 	}
 	var st webchat.Start
 	if r.ContentLength != 0 {
-		if err := decode(w, r, &st); err != nil {
+		if err := httpx.Decode(w, r, &st); err != nil {
 			return err
 		}
 	}
-	in, err := s.Webchat.Inbox(r.Context(), r.PathValue("token"))
+	in, err := s.webchat.Inbox(r.Context(), r.PathValue("token"))
 	if err != nil {
 		return err
 	}
 	if err := checkOrigin(r, in); err != nil {
 		return err
 	}
-	sess, err := s.Webchat.StartSession(r.Context(), in.Token, st)
+	sess, err := s.webchat.StartSession(r.Context(), in.Token, st)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, publicSession{Token: sess.Token})
+	httpx.WriteJSON(w, http.StatusCreated, publicSession{Token: sess.Token})
 	return nil
 }
 
-func (s *Server) publicMessages(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *publicAPI) publicMessages(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	v, _, err := s.visitor(w, r)
 	if err != nil {
 		return err
@@ -306,7 +332,7 @@ func (s *Server) publicMessages(w http.ResponseWriter, r *http.Request, _ policy
 	if err != nil {
 		return err
 	}
-	page, cur, err := s.Webchat.Messages(r.Context(), v, o.Before, o.Limit)
+	page, cur, err := s.webchat.Messages(r.Context(), v, o.Before, o.Limit)
 	if err != nil {
 		return err
 	}
@@ -314,11 +340,11 @@ func (s *Server) publicMessages(w http.ResponseWriter, r *http.Request, _ policy
 	for i := range page.Items {
 		out.Items[i] = s.publicOf(r.Context(), &page.Items[i])
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
-func (s *Server) publicSend(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *publicAPI) publicSend(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	v, _, err := s.visitor(w, r)
 	if err != nil {
 		return err
@@ -327,23 +353,23 @@ func (s *Server) publicSend(w http.ResponseWriter, r *http.Request, _ policy.Act
 		return problem.RateLimited(wait)
 	}
 	var m webchat.Send
-	if err := decode(w, r, &m); err != nil {
+	if err := httpx.Decode(w, r, &m); err != nil {
 		return err
 	}
-	rc, err := s.Webchat.Receive(r.Context(), v, m)
+	rc, err := s.webchat.Receive(r.Context(), v, m)
 	if err != nil {
 		return err
 	}
 	status := http.StatusOK
 	if !rc.Duplicate {
 		status = http.StatusCreated
-		s.Metrics.MessagesIngested.WithLabelValues(string(webchat.Type)).Inc()
+		s.metrics.MessagesIngested.WithLabelValues(string(webchat.Type)).Inc()
 	}
-	writeJSON(w, status, s.toPublic(&rc.Message))
+	httpx.WriteJSON(w, status, s.toPublic(&rc.Message))
 	return nil
 }
 
-func (s *Server) publicUpload(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *publicAPI) publicUpload(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	v, _, err := s.visitor(w, r)
 	if err != nil {
 		return err
@@ -351,19 +377,19 @@ func (s *Server) publicUpload(w http.ResponseWriter, r *http.Request, _ policy.A
 	if ok, wait := s.limits.allowAt("visitor:"+strconv.FormatInt(v.ID, 10), visitorSendRate, visitorSendBurst); !ok {
 		return problem.RateLimited(wait)
 	}
-	a, err := s.readUpload(w, r, attachment.From{Uploader: v.Uploader(), ClientIP: s.clientIP(r)})
+	a, err := readUpload(w, r, s.files, attachment.From{Uploader: v.Uploader(), ClientIP: s.clientIP(r)})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, s.publicFile(a))
+	httpx.WriteJSON(w, http.StatusCreated, s.publicFile(a))
 	return nil
 }
 
 // publicDownload serves an attachment to whoever has its link (the
 // capability in the query), or to the visitor whose conversation has it
 // (the Authorization header).
-func (s *Server) publicDownload(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+func (s *publicAPI) publicDownload(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Attachment")
 	}
@@ -371,34 +397,34 @@ func (s *Server) publicDownload(w http.ResponseWriter, r *http.Request, _ policy
 		if err := s.publicGuard(w, r); err != nil {
 			return err
 		}
-		if err := s.checkAttachmentLink(r, id); err != nil {
+		if err := s.links.checkAttachment(r, id); err != nil {
 			return err
 		}
-		ref, err := attachment.Get(r.Context(), s.DB, id)
+		ref, err := attachment.Get(r.Context(), s.db, id)
 		if err != nil {
 			return err
 		}
 		// Whoever has the link may keep the file until the link expires.
 		exp, _ := strconv.ParseInt(r.URL.Query().Get("expires"), 10, 64)
-		w.Header().Set("Cache-Control", "private, max-age="+strconv.FormatInt(max(0, exp-s.Now().Unix()), 10))
-		return s.serveAttachment(w, r, ref.Attachment)
+		w.Header().Set("Cache-Control", "private, max-age="+strconv.FormatInt(max(0, exp-s.now().Unix()), 10))
+		return serveAttachment(w, r, s.files, ref.Attachment)
 	}
 	_, ref, err := s.visitorFile(w, r, id)
 	if err != nil {
 		return err
 	}
-	return s.serveAttachment(w, r, ref.Attachment)
+	return serveAttachment(w, r, s.files, ref.Attachment)
 }
 
 // visitorFile finds an attachment the visitor of the request may see:
 // one they uploaded, or one of a message of their conversation that they
 // see.
-func (s *Server) visitorFile(w http.ResponseWriter, r *http.Request, id int64) (webchat.Visitor, attachment.Ref, error) {
+func (s *publicAPI) visitorFile(w http.ResponseWriter, r *http.Request, id int64) (webchat.Visitor, attachment.Ref, error) {
 	v, _, err := s.visitor(w, r)
 	if err != nil {
 		return v, attachment.Ref{}, err
 	}
-	ref, err := attachment.Get(r.Context(), s.DB, id)
+	ref, err := attachment.Get(r.Context(), s.db, id)
 	if err != nil {
 		return v, ref, err
 	}
@@ -407,8 +433,8 @@ func (s *Server) visitorFile(w http.ResponseWriter, r *http.Request, id int64) (
 			return v, ref, problem.NotFound("Attachment")
 		}
 	} else {
-		m, err := s.Conversations.LoadMessage(r.Context(), ref.MessageID)
-		if err != nil || !s.Webchat.Owns(r.Context(), v, m.ConversationID) || !webchat.VisibleToCustomer(&m) {
+		m, err := s.convs.LoadMessage(r.Context(), ref.MessageID)
+		if err != nil || !s.webchat.Owns(r.Context(), v, m.ConversationID) || !webchat.VisibleToCustomer(&m) {
 			return v, ref, problem.NotFound("Attachment")
 		}
 	}
@@ -417,8 +443,8 @@ func (s *Server) visitorFile(w http.ResponseWriter, r *http.Request, id int64) (
 
 // publicFileLink gives the visitor a fresh link to one of their files
 // (one whose link expired while the widget was open).
-func (s *Server) publicFileLink(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
-	id, err := pathID(r, "id")
+func (s *publicAPI) publicFileLink(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Attachment")
 	}
@@ -426,22 +452,22 @@ func (s *Server) publicFileLink(w http.ResponseWriter, r *http.Request, _ policy
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.publicFile(ref.Attachment))
+	httpx.WriteJSON(w, http.StatusOK, s.publicFile(ref.Attachment))
 	return nil
 }
 
 // publicAvatar serves the picture of an agent who shows their name to
 // customers, by the signed link their replies carry; nothing else of the
 // agent comes with it.
-func (s *Server) publicAvatar(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *publicAPI) publicAvatar(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	if err := s.publicGuard(w, r); err != nil {
 		return err
 	}
 	version := r.PathValue("version")
-	if err := s.checkAvatarLink(r, version); err != nil {
+	if err := s.links.checkAvatar(r, version); err != nil {
 		return err
 	}
-	img, err := s.Avatars.Shown(r.Context(), version)
+	img, err := s.avatars.Shown(r.Context(), version)
 	if err != nil {
 		return err
 	}
@@ -455,19 +481,19 @@ func (s *Server) publicAvatar(w http.ResponseWriter, r *http.Request, _ policy.A
 	return nil
 }
 
-func (s *Server) publicSeen(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *publicAPI) publicSeen(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	v, _, err := s.visitor(w, r)
 	if err != nil {
 		return err
 	}
 	var req seenRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
 	if req.UpTo <= 0 {
 		return problem.Invalid("up_to", "Give the id of the newest message received.")
 	}
-	if err := s.Webchat.Seen(r.Context(), v, req.UpTo, req.Read); err != nil {
+	if err := s.webchat.Seen(r.Context(), v, req.UpTo, req.Read); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -476,12 +502,12 @@ func (s *Server) publicSeen(w http.ResponseWriter, r *http.Request, _ policy.Act
 
 // publicTypingSignal tells the agents that the visitor is writing. The
 // answer is the same whether the signal went or was throttled.
-func (s *Server) publicTypingSignal(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *publicAPI) publicTypingSignal(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	v, _, err := s.visitor(w, r)
 	if err != nil {
 		return err
 	}
-	if err := s.Webchat.Typing(r.Context(), v); err != nil {
+	if err := s.webchat.Typing(r.Context(), v); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -490,21 +516,21 @@ func (s *Server) publicTypingSignal(w http.ResponseWriter, r *http.Request, _ po
 
 // publicStreamTicket gives the widget a ticket to open its event stream
 // with (EventSource cannot send the token in a header).
-func (s *Server) publicStreamTicket(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *publicAPI) publicStreamTicket(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	v, _, err := s.visitor(w, r)
 	if err != nil {
 		return err
 	}
-	t, exp := s.streamTicket(v.ID)
+	t, exp := s.links.ticket(v.ID)
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, publicTicket{Ticket: t, ExpiresAt: exp})
+	httpx.WriteJSON(w, http.StatusCreated, publicTicket{Ticket: t, ExpiresAt: exp})
 	return nil
 }
 
 // streamVisitor authenticates an event stream: by a ticket in the query
 // (the widget's EventSource), or by the token in the Authorization header
 // (other clients).
-func (s *Server) streamVisitor(w http.ResponseWriter, r *http.Request) (webchat.Visitor, error) {
+func (s *publicAPI) streamVisitor(w http.ResponseWriter, r *http.Request) (webchat.Visitor, error) {
 	ticket := r.URL.Query().Get("ticket")
 	if ticket == "" {
 		v, _, err := s.visitor(w, r)
@@ -513,11 +539,11 @@ func (s *Server) streamVisitor(w http.ResponseWriter, r *http.Request) (webchat.
 	if err := s.publicGuard(w, r); err != nil {
 		return webchat.Visitor{}, err
 	}
-	id, err := s.checkStreamTicket(ticket)
+	id, err := s.links.checkTicket(ticket)
 	if err != nil {
 		return webchat.Visitor{}, err
 	}
-	v, err := s.Webchat.VisitorByID(r.Context(), id)
+	v, err := s.webchat.VisitorByID(r.Context(), id)
 	if err != nil {
 		return v, err
 	}
@@ -529,7 +555,7 @@ func (s *Server) streamVisitor(w http.ResponseWriter, r *http.Request) (webchat.
 // and the business's replies, each with the event sequence as its id so
 // that EventSource's automatic reconnect (Last-Event-ID) resumes without
 // a gap.
-func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *publicAPI) publicStream(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
 	v, err := s.streamVisitor(w, r)
 	if err != nil {
 		return err
@@ -584,7 +610,7 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 	var closed *bool
 	if v.ContactID == 0 {
 		closed = new(bool) // no conversation yet
-	} else if c, ok, err := s.Webchat.CurrentConversation(r.Context(), v); err != nil {
+	} else if c, ok, err := s.webchat.CurrentConversation(r.Context(), v); err != nil {
 		return err
 	} else if ok {
 		current = c.ID
@@ -592,19 +618,19 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 			closed = &c.Closed
 		}
 	}
-	sub, replay, at, err := s.Hub.Subscribe(r.Context(), since, filter)
+	sub, replay, at, err := s.hub.Subscribe(r.Context(), since, filter)
 	resync := err == realtime.ErrResync
 	if resync {
-		sub, _, at, err = s.Hub.Subscribe(r.Context(), -1, filter)
+		sub, _, at, err = s.hub.Subscribe(r.Context(), -1, filter)
 	}
 	if err != nil {
 		return err
 	}
 	defer sub.Close()
-	s.conns.Add(1)
-	defer s.conns.Done()
-	s.Metrics.StreamClients.Inc()
-	defer s.Metrics.StreamClients.Dec()
+	s.life.conns.Add(1)
+	defer s.life.conns.Done()
+	s.metrics.StreamClients.Inc()
+	defer s.metrics.StreamClients.Dec()
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -687,7 +713,7 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 	defer heartbeat.Stop()
 	for {
 		select {
-		case <-s.closing:
+		case <-s.life.closing:
 			return nil
 		case <-r.Context().Done():
 			return nil
@@ -701,7 +727,7 @@ func (s *Server) publicStream(w http.ResponseWriter, r *http.Request, _ policy.A
 			if err := sendEvent(*e); err != nil {
 				return nil
 			}
-			s.Metrics.EventsDelivered.Inc()
+			s.metrics.EventsDelivered.Inc()
 		}
 	}
 }
@@ -723,4 +749,15 @@ func streamSince(r *http.Request) (int64, error) {
 		return 0, problem.Invalid("since", "Use the seq of the last event you received.")
 	}
 	return n, nil
+}
+
+// widgetJS serves the embeddable chat widget.
+func (s *publicAPI) widgetJS(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+	h := w.Header()
+	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("ETag", `"`+s.widgetHash+`"`)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(s.widgetScript))
+	return nil
 }

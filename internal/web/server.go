@@ -1,8 +1,16 @@
 // Package web is Switchboard's HTTP face: the REST API under /api/v1 (with
 // its OpenAPI description), the agents' WebSocket, the web chat widget's
-// public API, and the server-rendered agent workspace. Every route is
-// declared in routes.go with the policy action it needs; one middleware
-// authenticates the request and asks the policy before any handler runs.
+// public API and Meta's webhooks; the pages of the agent workspace are in
+// package ui (the administrators' in ui/admin), and what both halves share
+// in package httpx. Every route, API and page, is declared in routes.go
+// with the policy action it needs; one middleware authenticates the
+// request and asks the policy before any handler runs.
+//
+// The handlers of a feature are the methods of one small struct that holds
+// what they use (conversationsAPI, publicAPI, meAPI, ...; ui.InboxPages,
+// admin.People, ...). routeTable builds every one of them from Deps and the
+// parts several of them share, and lists their routes; no handler reaches
+// Deps or the Server.
 package web
 
 import (
@@ -36,6 +44,8 @@ import (
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
+	"github.com/switchboardhq/switchboard/internal/web/httpx"
+	"github.com/switchboardhq/switchboard/internal/web/ui"
 )
 
 // Deps are what the web layer is built from.
@@ -95,19 +105,33 @@ type Deps struct {
 	MailToLog bool
 }
 
-// Server handles every HTTP request.
+// Server handles every HTTP request: it keeps the route table, the
+// middleware that authenticates and authorises each route, and the
+// lifecycle of the long-lived handlers. The handlers themselves are the
+// methods of one small struct per feature (see routes.go), built from
+// Deps with what each one uses.
 type Server struct {
-	Deps
-	logger  *slog.Logger
-	handler http.Handler
-	routes  []route
-	ui      *ui
-	limits  *limiters
-	secure  bool // cookies are Secure (the base URL is https)
+	logger   *slog.Logger
+	handler  http.Handler
+	routes   []route
+	sessions *httpx.Sessions  // who a request comes from
+	langs    *httpx.Languages // the language of an API error
+	pages    *ui.Renderer     // the workspace's error pages
+	metrics  *metrics.Metrics // request durations
+	life     *lifecycle
+	// serveMetrics serves /metrics (MetricsHandler).
+	serveMetrics http.HandlerFunc
+	// version and baseURL are written in the OpenAPI document.
+	version string
+	baseURL *url.URL
 	apiDoc  openapiDoc
+}
 
+// lifecycle is what long-lived handlers (WebSockets, event streams) know
+// of the server's end.
+type lifecycle struct {
 	// closing is closed when the server shuts down; long-lived handlers
-	// (WebSockets, event streams) end on it, and conns waits for them.
+	// end on it, and conns waits for them.
 	closing   chan struct{}
 	closeOnce sync.Once
 	conns     sync.WaitGroup
@@ -117,33 +141,39 @@ type Server struct {
 	stopShutdown context.CancelFunc
 }
 
+func newLifecycle() *lifecycle {
+	l := &lifecycle{closing: make(chan struct{})}
+	l.shutdown, l.stopShutdown = context.WithCancel(context.Background())
+	return l
+}
+
 // New builds the server. It fails if a template does not parse.
 func New(d Deps) (*Server, error) {
-	s := &Server{Deps: d, logger: d.Logger, closing: make(chan struct{}), secure: d.BaseURL.Scheme == "https"}
-	s.shutdown, s.stopShutdown = context.WithCancel(context.Background())
-	if s.Now == nil {
-		s.Now = time.Now
-	}
-	if s.Links == nil {
+	if d.Links == nil {
 		return nil, errors.New("web: Deps.Links is needed to sign the widget's links")
 	}
-	if d.PublicRate == 0 {
-		s.PublicRate, s.PublicBurst = 50, 100
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	s.limits = newLimiters(s.PublicRate, s.PublicBurst)
+	if d.PublicRate == 0 {
+		d.PublicRate, d.PublicBurst = 50, 100
+	}
 	var err error
-	if s.Catalog == nil {
-		if s.Catalog, err = Catalog(); err != nil {
+	if d.Catalog == nil {
+		if d.Catalog, err = Catalog(); err != nil {
 			return nil, err
 		}
 	}
-	if s.Flashes == nil {
-		s.Flashes = flash.NewStore(d.DB)
+	if d.Flashes == nil {
+		d.Flashes = flash.NewStore(d.DB)
 	}
-	if s.ui, err = newUI(s); err != nil {
+	s := &Server{logger: d.Logger, metrics: d.Metrics, life: newLifecycle(), version: d.Version, baseURL: d.BaseURL}
+	s.sessions = httpx.NewSessions(d.Auth, d.Factors, d.Availability, d.Logger, d.BaseURL.Scheme == "https", d.TrustProxy)
+	s.langs = httpx.NewLanguages(d.Catalog, d.Auth)
+	if s.pages, err = ui.NewRenderer(d.Catalog, s.langs, d.Users, d.Hub, s.sessions, d.Logger); err != nil {
 		return nil, err
 	}
-	s.routes = s.routeTable()
+	s.routes = s.routeTable(d)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
 		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
@@ -153,15 +183,24 @@ func New(d Deps) (*Server, error) {
 	return s, nil
 }
 
+// MetricsHandler serves /metrics and nothing else, for a listener of its
+// own (config.Config.MetricsAddr).
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	return mux
+}
+
 // ServeHTTP serves a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Shutdown ends WebSockets and event streams (with a close frame) and
 // waits for them, up to ctx.
 func (s *Server) Shutdown(ctx context.Context) {
-	s.closeOnce.Do(func() { close(s.closing); s.stopShutdown() })
+	l := s.life
+	l.closeOnce.Do(func() { close(l.closing); l.stopShutdown() })
 	done := make(chan struct{})
-	go func() { s.conns.Wait(); close(done) }()
+	go func() { l.conns.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -173,10 +212,10 @@ func (s *Server) Shutdown(ctx context.Context) {
 func (s *Server) notFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isAPI(r) {
-			writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{Code: "not_found", Message: "There is no " + r.Method + " " + r.URL.Path + "."}})
+			httpx.WriteJSON(w, http.StatusNotFound, httpx.ErrorBody{Error: httpx.ErrorDetail{Code: "not_found", Message: "There is no " + r.Method + " " + r.URL.Path + "."}})
 			return
 		}
-		s.ui.notFound(w, r)
+		s.pages.NotFound(w, r)
 	})
 }
 
@@ -224,13 +263,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	csrf.AddInsecureBypassPattern("/public/")
 	csrf.AddInsecureBypassPattern("/webhooks/")
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusForbidden, errorBody{Error: errorDetail{Code: "forbidden", Message: "Cross-site request refused."}})
+		httpx.WriteJSON(w, http.StatusForbidden, httpx.ErrorBody{Error: httpx.ErrorDetail{Code: "forbidden", Message: "Cross-site request refused."}})
 	}))
 	protected := csrf.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 {
-			id = newRequestID()
+			id = httpx.NewRequestID()
 			r.Header.Set("X-Request-Id", id)
 		}
 		h := w.Header()
@@ -261,9 +300,9 @@ func (s *Server) wrap(rt route) http.Handler {
 			if code == 0 {
 				code = http.StatusOK
 			}
-			s.Metrics.RequestDuration.WithLabelValues(rt.method+" "+rt.path, statusClass(code)).Observe(time.Since(start).Seconds())
+			s.metrics.RequestDuration.WithLabelValues(rt.method+" "+rt.path, statusClass(code)).Observe(time.Since(start).Seconds())
 		}()
-		a, err := s.authenticate(r)
+		a, err := s.sessions.Authenticate(r)
 		if err != nil && rt.action != policy.Public {
 			rt.deny(s, rec, r, err)
 			return

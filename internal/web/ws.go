@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -12,12 +13,24 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
+
+// realtimeAPI is the agents' WebSocket.
+type realtimeAPI struct {
+	baseURL  *url.URL
+	hub      *realtime.Hub
+	life     *lifecycle
+	metrics  *metrics.Metrics
+	presence *availability.Presence
+	users    *user.Store
+}
 
 // wsFrame is what the agent WebSocket sends: events, plus "hello" (the
 // position the connection starts at) and "resync" (the position asked for
@@ -62,31 +75,31 @@ func sinceParam(r *http.Request) (int64, error) {
 // own: the handler returns once the connection is set up, and a writer
 // goroutine runs only while there are events, a ping or a close to send.
 // With thousands of agents connected that is most of the memory they cost.
-func (s *Server) apiWebSocket(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+func (s *realtimeAPI) apiWebSocket(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	since, err := sinceParam(r)
 	if err != nil {
 		return err
 	}
 	wc := &wsConn{s: s, userID: a.UserID}
 	wc.view.Store(&wsView{scope: policy.ConversationScope(a), role: a.Role})
-	sub, replay, at, err := s.Hub.Subscribe(r.Context(), since, wc.visible)
+	sub, replay, at, err := s.hub.Subscribe(r.Context(), since, wc.visible)
 	resync := errors.Is(err, realtime.ErrResync)
 	if resync {
-		sub, _, at, err = s.Hub.Subscribe(r.Context(), -1, wc.visible)
+		sub, _, at, err = s.hub.Subscribe(r.Context(), -1, wc.visible)
 	}
 	if err != nil {
 		return err
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{s.BaseURL.Host}})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: []string{s.baseURL.Host}})
 	if err != nil {
 		sub.Close()
 		return nil // Accept has answered
 	}
 	wc.conn, wc.sub = conn, sub
-	s.conns.Add(1)
-	s.Metrics.WebSocketClients.Inc()
-	if s.Presence != nil {
-		s.Presence.Connect(a.UserID)
+	s.life.conns.Add(1)
+	s.metrics.WebSocketClients.Inc()
+	if s.presence != nil {
+		s.presence.Connect(a.UserID)
 	}
 	conn.SetReadLimit(4096)
 	// Nothing is read from agents; CloseRead handles pings and the close
@@ -116,7 +129,7 @@ func (s *Server) apiWebSocket(w http.ResponseWriter, r *http.Request, a policy.A
 	// it is armed, then the first kick looks at everything once.
 	wc.stops = []func() bool{
 		context.AfterFunc(wc.ctx, wc.kick),
-		context.AfterFunc(s.shutdown, wc.kick),
+		context.AfterFunc(s.life.shutdown, wc.kick),
 	}
 	wc.ping = time.AfterFunc(wsPingEvery, func() { wc.pingDue.Store(true); wc.kick() })
 	sub.OnReady(wc.kick)
@@ -136,7 +149,7 @@ type wsView struct {
 
 // wsConn is one agent WebSocket after its handler has returned.
 type wsConn struct {
-	s      *Server
+	s      *realtimeAPI
 	userID int64
 	conn   *websocket.Conn
 	sub    *realtime.Subscription
@@ -182,7 +195,7 @@ func (wc *wsConn) write() {
 		case wc.ctx.Err() != nil:
 			wc.finish()
 			return
-		case wc.s.shutdown.Err() != nil:
+		case wc.s.life.shutdown.Err() != nil:
 			wc.conn.Close(websocket.StatusGoingAway, "server shutting down")
 			wc.finish()
 			return
@@ -198,7 +211,7 @@ func (wc *wsConn) write() {
 		buf = wc.sub.Take(buf[:0])
 		for _, e := range buf {
 			if e.Type == event.MembershipChanged && e.UserID == wc.userID {
-				if u, err := wc.s.Users.Get(wc.ctx, wc.userID); err == nil {
+				if u, err := wc.s.users.Get(wc.ctx, wc.userID); err == nil {
 					na := policy.Actor{UserID: u.ID, Role: u.Role, Inboxes: u.InboxIDs}
 					wc.view.Store(&wsView{scope: policy.ConversationScope(na), role: na.Role})
 				}
@@ -211,7 +224,7 @@ func (wc *wsConn) write() {
 				wc.finish()
 				return
 			}
-			wc.s.Metrics.EventsDelivered.Inc()
+			wc.s.metrics.EventsDelivered.Inc()
 		}
 		clear(buf)
 		if wc.pingDue.Swap(false) {
@@ -234,7 +247,7 @@ func (wc *wsConn) write() {
 
 // pending reports whether the writer has anything left to do.
 func (wc *wsConn) pending() bool {
-	if wc.ctx.Err() != nil || wc.s.shutdown.Err() != nil || wc.pingDue.Load() {
+	if wc.ctx.Err() != nil || wc.s.life.shutdown.Err() != nil || wc.pingDue.Load() {
 		return true
 	}
 	select {
@@ -255,10 +268,10 @@ func (wc *wsConn) finish() {
 			stop()
 		}
 		wc.conn.CloseNow()
-		if wc.s.Presence != nil {
-			wc.s.Presence.Disconnect(wc.userID)
+		if wc.s.presence != nil {
+			wc.s.presence.Disconnect(wc.userID)
 		}
-		wc.s.Metrics.WebSocketClients.Dec()
-		wc.s.conns.Done()
+		wc.s.metrics.WebSocketClients.Dec()
+		wc.s.life.conns.Done()
 	})
 }
