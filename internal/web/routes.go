@@ -122,6 +122,7 @@ func (s *Server) routeTable(d Deps) []route {
 	prefs := &ui.PrefsPages{Auth: d.Auth, Availability: d.Availability, Avatars: d.Avatars, Catalog: d.Catalog, EmailChanges: d.EmailChanges,
 		Factors: d.Factors, Inboxes: d.Inboxes, Langs: langs, Names: names, Sessions: sess, Shown: shown, Teams: d.Teams, Pages: pages, Users: d.Users}
 	reports := &ui.ReportPages{Availability: d.Availability, Catalog: d.Catalog, Langs: langs, Pages: pages}
+	contactPages := &ui.ContactPages{Convs: d.Conversations, Users: d.Users, Pages: pages}
 	demo := &ui.DemoPages{BaseURL: d.BaseURL, Catalog: d.Catalog, Pages: pages, Users: d.Users, Webchat: d.Webchat}
 
 	api := func(method, path string, action policy.Action, h handler, od doc) route {
@@ -294,6 +295,13 @@ func (s *Server) routeTable(d Deps) []route {
 		page("POST", "/login", policy.Public, signin.Login),
 		page("POST", "/logout", policy.Self, signin.Logout),
 		page("GET", "/static/{file...}", policy.Public, pages.Static),
+
+		// The contacts page.
+		page("GET", "/contacts", policy.ReadContacts, contactPages.Contacts),
+		page("GET", "/contacts/import", policy.ImportContacts, contactPages.ImportPage),
+		page("POST", "/contacts/import", policy.ImportContacts, contactPages.Import),
+		page("GET", "/contacts/{id}", policy.ReadContacts, contactPages.Contact),
+		page("POST", "/contacts/{id}", policy.WriteContacts, contactPages.UpdateContact),
 
 		page("GET", "/inbox", policy.ReadConversations, inboxPages.Inbox),
 		page("GET", "/inbox/list", policy.ReadConversations, inboxPages.Rows),
