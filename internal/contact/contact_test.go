@@ -96,6 +96,12 @@ func TestReadCSVErrors(t *testing.T) {
 		t.Errorf("bad UTF-8: %v", e)
 	}
 
+	// A spreadsheet's file: CRLF line ends, quoted cells.
+	im = read(t, "name,phone\r\n\"Ana, Jr.\",+34612345678\r\nBo,+34612345679\r\n", contact.ImportOptions{})
+	if r := im.Report(); len(r.Errors) != 0 || r.Rows != 2 {
+		t.Errorf("CRLF: %+v", r)
+	}
+
 	// A default country reads national numbers; a wrong one is refused.
 	im = read(t, "phone\n612 34 56 78\n+44 20 7946 0958\n", contact.ImportOptions{Region: "es"})
 	if e := im.Report().Errors; len(e) != 0 {
@@ -226,6 +232,15 @@ func TestImport(t *testing.T) {
 		list, err := contact.List(ctx, d, all, contact.ListOptions{Query: "+34612000003", Limit: 10})
 		if err != nil || len(list) != 1 || list[0].Name != "=1+1" || *list[0].OwnerEmail != "future@example.com" {
 			t.Errorf("new with a formula-like name: %+v %v", list, err)
+		}
+
+		// Exported, the formula-like name keeps its apostrophe.
+		var out bytes.Buffer
+		if err := contact.Export(ctx, d, all, contact.ListOptions{Query: "+34612000003"}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if want := "name,phone,email,tags,owner\n'=1+1,+34612000003,,,future@example.com\n"; out.String() != want {
+			t.Errorf("export %q, want %q", out.String(), want)
 		}
 
 		// The same file again changes nothing.

@@ -143,53 +143,74 @@ func TestAcceptClaimsPendingContacts(t *testing.T) {
 }
 
 // TestPendingOwnerRace sets pending owners while their invitations are
-// being accepted, many at once: every contact ends with the account, never
-// pending on an address that has one (on PostgreSQL the invitation's row
-// orders the two; SQLite has one writer).
+// being accepted, many at once: every contact ends with the account,
+// never pending on an address that has one (on PostgreSQL the
+// invitation's row orders the two; SQLite has one writer). On
+// PostgreSQL it runs on one node and across two (the owners set on one,
+// the invitations accepted on the other).
 func TestPendingOwnerRace(t *testing.T) {
 	t.Parallel()
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
-		ctx := context.Background()
-		r := newPendingRig(t, d)
-		const n = 30
-		tokens := make([]string, n)
-		contacts := make([]int64, n)
-		for i := range n {
-			tokens[i] = r.invite(t, fmt.Sprintf("p%d@example.com", i), policy.Service)
-			contacts[i] = r.newContact(t, fmt.Sprint(i))
-		}
-		var wg sync.WaitGroup
-		errs := make(chan error, 2*n)
-		for i := range n {
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				_, err := r.convs.SetOwner(ctx, r.actor, contacts[i], contact.OwnerRef{Email: new(fmt.Sprintf("p%d@example.com", i))})
-				errs <- err
-			}()
-			go func() {
-				defer wg.Done()
-				_, err := r.accept(tokens[i])
-				errs <- err
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+		pendingRace(t, d, newPendingRig(t, d))
+	})
+	t.Run("postgres two nodes", func(t *testing.T) {
+		u := dbtest.PostgresURL(t)
+		var nodes [2]*db.DB
+		for i := range nodes {
+			d, err := db.Open(context.Background(), u, "")
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { d.Close() })
+			nodes[i] = d
 		}
-		var pending int
-		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM contacts c JOIN users u ON u.email = c.owner_email`).Scan(&pending); err != nil {
-			t.Fatal(err)
-		}
-		var owned int
-		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM contacts c JOIN users u ON u.id = c.owner_id AND u.email LIKE 'p%'`).Scan(&owned); err != nil {
-			t.Fatal(err)
-		}
-		if pending != 0 || owned != n {
-			t.Errorf("%d contacts pending on an address with an account, %d owned; want 0, %d", pending, owned, n)
-		}
+		r := newPendingRig(t, nodes[0])
+		// Owners are set on the second node.
+		r.convs = conversation.NewService(nodes[1], event.NewLog(nodes[1], event.NewLocal(), slog.New(slog.DiscardHandler)), job.NewQueue(), attachment.DefaultLimits, nil)
+		pendingRace(t, nodes[0], r)
 	})
+}
+
+func pendingRace(t *testing.T, d *db.DB, r *pendingRig) {
+	ctx := context.Background()
+	const n = 30
+	tokens := make([]string, n)
+	contacts := make([]int64, n)
+	for i := range n {
+		tokens[i] = r.invite(t, fmt.Sprintf("p%d@example.com", i), policy.Service)
+		contacts[i] = r.newContact(t, fmt.Sprint(i))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, err := r.convs.SetOwner(ctx, r.actor, contacts[i], contact.OwnerRef{Email: new(fmt.Sprintf("p%d@example.com", i))})
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := r.accept(tokens[i])
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pending int
+	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM contacts c JOIN users u ON u.email = c.owner_email`).Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
+	var owned int
+	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM contacts c JOIN users u ON u.id = c.owner_id AND u.email LIKE 'p%'`).Scan(&owned); err != nil {
+		t.Fatal(err)
+	}
+	if pending != 0 || owned != n {
+		t.Errorf("%d contacts pending on an address with an account, %d owned; want 0, %d", pending, owned, n)
+	}
 }

@@ -102,6 +102,11 @@ var apiAccess = map[string][]string{
 	"GET /api/v1/contacts":        {"admin", "service", "sales"},
 	"GET /api/v1/contacts/{id}":   {"admin", "service", "sales"},
 	"PATCH /api/v1/contacts/{id}": {"admin", "service", "sales"},
+	// Contacts page: the owner by agent or email (the owner rules are the
+	// service's), export of what one sees; imports are admins'.
+	"PUT /api/v1/contacts/{id}/owner": {"admin", "service", "sales"},
+	"GET /api/v1/contacts/export":     {"admin", "service", "sales"},
+	"POST /api/v1/contacts/import":    {"admin"},
 
 	// People: everyone keeps their own profile, status, password, avatar
 	// and sessions; invitations, teams, security settings, automatic
@@ -390,6 +395,8 @@ func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Re
 		return c.Do(method, path, body, "Content-Type", ctype)
 	case method == "GET" && path == "/api/v1/ws":
 		return c.Do(method, path, nil) // no upgrade: 426 for whoever gets through
+	case method == "POST" && path == "/api/v1/contacts/import":
+		return c.Do(method, path+"?dry_run=true", strings.NewReader("name,phone\nNew customer,+34612345678\n"), "Content-Type", "text/csv")
 	}
 	bodies := map[string]any{
 		"POST /api/v1/auth/login":                      map[string]string{"email": "nobody@example.com", "password": "wrong"},
@@ -402,6 +409,7 @@ func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Re
 		"POST /api/v1/conversations/assign":            map[string]any{"assignee_id": nil},
 		"POST /api/v1/conversations/tags":              map[string]any{"tag": "vip"},
 		"PATCH /api/v1/contacts":                       map[string]any{"name": "Renamed customer"},
+		"PUT /api/v1/contacts/owner":                   map[string]any{}, // the owner it has (none)
 		"POST /public/v1/inboxes/sessions":             map[string]any{},
 		"POST /public/v1/messages":                     map[string]any{"id": "matrix-" + who, "text": "hi"},
 		"POST /public/v1/seen":                         map[string]any{"up_to": 1, "read": false},

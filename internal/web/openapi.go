@@ -94,6 +94,8 @@ func (s *Server) OpenAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"multipart/form-data": map[string]any{"schema": map[string]any{
 				"type": "object", "required": []string{"file"},
 				"properties": map[string]any{"file": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"}}}}}}
+		case rt.doc.rawIn != "":
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{rt.doc.rawIn: map[string]any{"schema": map[string]any{"type": "string"}}}}
 		case rt.doc.in != nil:
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.doc.in))}}}
 		}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/switchboardhq/switchboard/internal/account"
 	"github.com/switchboardhq/switchboard/internal/attachment"
@@ -46,6 +47,7 @@ type doc struct {
 	summary string
 	tag     string
 	in      any     // request body (a zero value of its type), nil for none
+	rawIn   string  // non-JSON request body's content type (a CSV file)
 	form    bool    // the body is multipart/form-data with a "file"
 	out     any     // response body, nil for none
 	status  int     // success status; 200 when 0
@@ -122,6 +124,7 @@ func (s *Server) routeTable(d Deps) []route {
 	prefs := &ui.PrefsPages{Auth: d.Auth, Availability: d.Availability, Avatars: d.Avatars, Catalog: d.Catalog, EmailChanges: d.EmailChanges,
 		Factors: d.Factors, Inboxes: d.Inboxes, Langs: langs, Names: names, Sessions: sess, Shown: shown, Teams: d.Teams, Pages: pages, Users: d.Users}
 	reports := &ui.ReportPages{Availability: d.Availability, Catalog: d.Catalog, Langs: langs, Pages: pages}
+	contactPages := &ui.ContactPages{Convs: d.Conversations, Users: d.Users, Pages: pages}
 	demo := &ui.DemoPages{BaseURL: d.BaseURL, Catalog: d.Catalog, Pages: pages, Users: d.Users, Webchat: d.Webchat}
 
 	api := func(method, path string, action policy.Action, h handler, od doc) route {
@@ -133,6 +136,11 @@ func (s *Server) routeTable(d Deps) []route {
 	pageParam := []param{
 		{"cursor", "Position from the previous page's next_cursor.", "string"},
 		{"limit", "Items per page (default 25, at most 100).", "integer"},
+	}
+	contactFilters := []param{
+		{"q", "Part of the name, phone or email", "string"},
+		{"tag", "Only contacts with this tag", "string"},
+		{"owner", "Only contacts of this owner: a user id, pending (an address with no account yet) or none", "string"},
 	}
 	var (
 		me         user.User
@@ -254,7 +262,12 @@ func (s *Server) routeTable(d Deps) []route {
 
 		// Contacts.
 		api("GET", "/api/v1/contacts", policy.ReadContacts, contactsAPI.apiContacts, doc{summary: "Contacts you may see, newest first", tag: "contacts", out: ctPage,
-			query: append([]param{{"q", "Part of the name, phone or email", "string"}}, pageParam...)}),
+			query: append(slices.Clone(contactFilters), pageParam...)}),
+		api("GET", "/api/v1/contacts/export", policy.ReadContacts, contactsAPI.apiExport, doc{summary: "The contacts you may see that the filters keep, as CSV in the columns an import reads (name, phone, email, tags, owner), newest first; contacts with neither phone nor email are left out", tag: "contacts",
+			raw: "text/csv", query: contactFilters}),
+		api("POST", "/api/v1/contacts/import", policy.ImportContacts, contactsAPI.apiImport, doc{summary: "Import contacts from a CSV file (Content-Type: text/csv; a header row naming some of name, phone, email, tags, owner, in any order). A row updates the contact with its phone, else its email, or makes one; owners are agents by email, or pending owners. A dry run (the default) reports what would happen and every error by line and column; the real run imports every row or, when any is wrong, nothing (422 with the report). Admins only", tag: "contacts",
+			rawIn: "text/csv", out: contact.ImportReport{}, query: []param{{"dry_run", "true (the default) checks and reports; false imports", "boolean"}, {"country", "The country (ISO 3166, like ES) of numbers written without + and their country code", "string"}}}),
+		api("PUT", "/api/v1/contacts/{id}/owner", policy.WriteContacts, contactsAPI.apiSetOwner, doc{summary: "Set a contact's owner: an agent by agent_id or email (a user's sign-in address means that user; another address is kept as a pending owner until its person accepts an invitation), or none (an empty body object). Admins and service agents for contacts they see, sales agents for their own customers", tag: "contacts", in: contact.OwnerRef{}, out: ct}),
 		api("GET", "/api/v1/contacts/{id}", policy.ReadContacts, contactsAPI.apiContact, doc{summary: "One contact", tag: "contacts", out: ct}),
 		api("PATCH", "/api/v1/contacts/{id}", policy.WriteContacts, contactsAPI.apiUpdateContact, doc{summary: "Change a contact. The owner (an admin, service or sales agent) may be changed by admins and service agents, and by a sales agent for their own customers; the new owner takes over the open conversations the previous owner was working in the inboxes the new owner may be assigned", tag: "contacts", in: contact.Patch{}, out: ct}),
 
@@ -291,6 +304,13 @@ func (s *Server) routeTable(d Deps) []route {
 		page("POST", "/login", policy.Public, signin.Login),
 		page("POST", "/logout", policy.Self, signin.Logout),
 		page("GET", "/static/{file...}", policy.Public, pages.Static),
+
+		// The contacts page.
+		page("GET", "/contacts", policy.ReadContacts, contactPages.Contacts),
+		page("GET", "/contacts/import", policy.ImportContacts, contactPages.ImportPage),
+		page("POST", "/contacts/import", policy.ImportContacts, contactPages.Import),
+		page("GET", "/contacts/{id}", policy.ReadContacts, contactPages.Contact),
+		page("POST", "/contacts/{id}", policy.WriteContacts, contactPages.UpdateContact),
 
 		page("GET", "/inbox", policy.ReadConversations, inboxPages.Inbox),
 		page("GET", "/inbox/list", policy.ReadConversations, inboxPages.Rows),

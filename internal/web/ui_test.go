@@ -130,6 +130,13 @@ var pageAccess = map[string][]string{
 	"POST /inbox/new":         everyone,
 	"POST /inbox/new/start":   everyone,
 	"GET /inbox/new/template": everyone,
+	// The contacts page: inbox managers work conversations, not
+	// contacts; imports are admins'.
+	"GET /contacts":         {"admin", "service", "sales"},
+	"GET /contacts/{id}":    {"admin", "service", "sales"},
+	"POST /contacts/{id}":   {"admin", "service", "sales"},
+	"GET /contacts/import":  {"admin"},
+	"POST /contacts/import": {"admin"},
 	// Reports are a supervisor's: inbox managers see conversations only.
 	"GET /admin/reports/time-in-status":     {"admin"},
 	"GET /admin/reports/time-in-status.csv": {"admin"},
@@ -160,11 +167,17 @@ func pageRoleMatrix(t *testing.T, d *db.DB) {
 	convOf := map[string]int64{}
 	msgOf := map[string]int64{}
 	tokenOf := map[string]int64{}
+	contactOf := map[string]int64{}
 	for name, c := range roles {
 		msgOf[name] = srv.NewVisitor(in.Token, map[string]string{"name": "Customer of " + name}).Say("hello")
 		var list page[conv]
 		admin.Do("GET", "/api/v1/conversations?assignee=none&limit=1", nil).Expect(http.StatusOK).Decode(&list)
 		convOf[name] = list.Items[0].ID
+		var withContact struct {
+			ContactID int64 `json:"contact_id"`
+		}
+		admin.Do("GET", fmt.Sprintf("/api/v1/conversations/%d", convOf[name]), nil).Expect(http.StatusOK).Decode(&withContact)
+		contactOf[name] = withContact.ContactID
 		admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", convOf[name]), map[string]any{"assignee_id": c.UserID}).Expect(http.StatusOK)
 	}
 	spareInbox, _ := srv.NewWebchatInbox("Spare")
@@ -208,8 +221,12 @@ func pageRoleMatrix(t *testing.T, d *db.DB) {
 			if strings.HasSuffix(rt.Path, "/archive") {
 				inboxID = spareInbox.ID // archived, it takes nothing more
 			}
+			id := pick(rt.Path, convOf[who], inboxID, roles[who].UserID, tokenOf[name])
+			if strings.HasPrefix(rt.Path, "/contacts/{id}") {
+				id = contactOf[who]
+			}
 			path := strings.NewReplacer(
-				"{id}", fmt.Sprint(pick(rt.Path, convOf[who], inboxID, roles[who].UserID, tokenOf[name])),
+				"{id}", fmt.Sprint(id),
 				"{message}", fmt.Sprint(msgOf[who]),
 				"{$}", "",
 			).Replace(rt.Path)
