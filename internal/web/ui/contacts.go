@@ -38,7 +38,7 @@ type contactsView struct {
 	Owners  []ownerChoice
 	Q, Tag  string
 	Owner   string // the owner filter as the URL has it
-	Query   string // the filters as a query string, for the export and the pages
+	Export  string // the export's address, with the filters
 	Next    string // the next page's URL, "" on the last
 	Import  bool   // the actor may import
 	Filters bool
@@ -104,7 +104,10 @@ func (u *ContactPages) Contacts(w http.ResponseWriter, r *http.Request, a policy
 			vals.Set(k, x)
 		}
 	}
-	v.Query, v.Filters = vals.Encode(), len(vals) > 0
+	v.Export, v.Filters = "/api/v1/contacts/export", len(vals) > 0
+	if v.Filters {
+		v.Export += "?" + vals.Encode()
+	}
 	owners, byID, err := u.owners(r)
 	if err != nil {
 		return err
@@ -201,13 +204,16 @@ func (u *ContactPages) UpdateContact(w http.ResponseWriter, r *http.Request, a p
 	if err != nil {
 		return err
 	}
-	form, err := httpx.ReadForm(r)
+	refused, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
 	f := map[string]string{}
 	for _, k := range []string{"name", "phone", "email", "tags", "owner"} {
-		f[k] = form[k]
+		f[k] = r.PostForm.Get(k)
+	}
+	if len(refused) > 0 { // the text rule: nothing is written
+		return u.Pages.Render(w, r, http.StatusUnprocessableEntity, "contact", PageData{Title: "Contacts", Actor: a, Data: v, Form: f, Fields: refused})
 	}
 	var tags []string
 	for _, t := range strings.Split(f["tags"], ",") {
