@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/text"
 	"github.com/switchboardhq/switchboard/internal/user"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
@@ -38,7 +41,7 @@ type contactsView struct {
 	Owners  []ownerChoice
 	Q, Tag  string
 	Owner   string // the owner filter as the URL has it
-	Query   string // the filters as a query string, for the export and the pages
+	Export  string // the export's address, with the filters
 	Next    string // the next page's URL, "" on the last
 	Import  bool   // the actor may import
 	Filters bool
@@ -104,7 +107,10 @@ func (u *ContactPages) Contacts(w http.ResponseWriter, r *http.Request, a policy
 			vals.Set(k, x)
 		}
 	}
-	v.Query, v.Filters = vals.Encode(), len(vals) > 0
+	v.Export, v.Filters = "/api/v1/contacts/export", len(vals) > 0
+	if v.Filters {
+		v.Export += "?" + vals.Encode()
+	}
 	owners, byID, err := u.owners(r)
 	if err != nil {
 		return err
@@ -201,13 +207,16 @@ func (u *ContactPages) UpdateContact(w http.ResponseWriter, r *http.Request, a p
 	if err != nil {
 		return err
 	}
-	form, err := httpx.ReadForm(r)
+	refused, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
 	f := map[string]string{}
 	for _, k := range []string{"name", "phone", "email", "tags", "owner"} {
-		f[k] = form[k]
+		f[k] = r.PostForm.Get(k)
+	}
+	if len(refused) > 0 { // the text rule: nothing is written
+		return u.Pages.Render(w, r, http.StatusUnprocessableEntity, "contact", PageData{Title: "Contacts", Actor: a, Data: v, Form: f, Fields: refused})
 	}
 	var tags []string
 	for _, t := range strings.Split(f["tags"], ",") {
@@ -267,22 +276,58 @@ func (u *ContactPages) Import(w http.ResponseWriter, r *http.Request, a policy.A
 		}
 		return u.Pages.Render(w, r, status, "contacts_import", PageData{Title: "Contacts", Actor: a, Data: v})
 	}
-	if err := r.ParseMultipartForm(1 << 20); err != nil {
+	// The parts are read as they come (the file first, as the form has
+	// it); the small fields go through the text rule, the file through
+	// ReadCSV's.
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return httpx.Malformed("The form could not be read.")
+	}
+	var file []byte
+	gotFile, dryRun := false, true
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			v.Message = "A contacts file has at most 64 MB: split it."
 			return render(http.StatusRequestEntityTooLarge)
+		} else if err != nil {
+			return httpx.Malformed("The form could not be read.")
 		}
-		return httpx.Malformed("The form could not be read.")
+		switch part.FormName() {
+		case "file":
+			gotFile = part.FileName() != ""
+			file, err = io.ReadAll(part)
+		case "country", "dry_run":
+			var b []byte
+			b, err = io.ReadAll(io.LimitReader(part, 64))
+			val := strings.TrimSpace(string(b))
+			if m := text.Problem(val); m != "" {
+				v.Message = m
+				return render(http.StatusUnprocessableEntity)
+			}
+			if part.FormName() == "country" {
+				v.Country = val
+			} else {
+				dryRun = val != "false"
+			}
+		}
+		part.Close()
+		if errors.As(err, &mbe) {
+			v.Message = "A contacts file has at most 64 MB: split it."
+			return render(http.StatusRequestEntityTooLarge)
+		} else if err != nil {
+			return httpx.Malformed("The form could not be read.")
+		}
 	}
-	v.Country = strings.TrimSpace(r.FormValue("country"))
-	file, _, err := r.FormFile("file")
-	if err != nil {
+	if !gotFile {
 		v.Message = "Choose a CSV file."
 		return render(http.StatusUnprocessableEntity)
 	}
-	defer file.Close()
-	im, err := contact.ReadCSV(file, contact.ImportOptions{Region: v.Country})
+	im, err := contact.ReadCSV(bytes.NewReader(file), contact.ImportOptions{Region: v.Country})
 	if p, ok := problem.As(err); ok {
 		v.Message = p.Fields["country"]
 		if v.Message == "" {
@@ -292,7 +337,6 @@ func (u *ContactPages) Import(w http.ResponseWriter, r *http.Request, a policy.A
 	} else if err != nil {
 		return err
 	}
-	dryRun := r.FormValue("dry_run") != "false"
 	rep, err := u.Convs.ImportContacts(r.Context(), a, im, dryRun)
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
 		v.Report, v.Message = &rep, p.Message
