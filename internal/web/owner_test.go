@@ -335,3 +335,30 @@ func TestContactOwnerForm(t *testing.T) {
 		}
 	})
 }
+
+// TestPendingOwnerInPanel: a contact whose owner is an address with no
+// account yet shows that address in the conversation's contact panel, and
+// saving the panel's form for something else keeps it.
+func TestPendingOwnerInPanel(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		w := newOwnerWorld(t, d)
+		hx := []string{"HX-Request", "true"}
+		c := w.newCustomer(0, w.ana.UserID, w.ana.UserID)
+		w.admin.Do("PUT", fmt.Sprintf("/api/v1/contacts/%d/owner", c.contact), map[string]any{"email": "new.hire@example.com"}).Expect(http.StatusOK)
+		panel := func() string {
+			t.Helper()
+			return string(w.admin.Do("GET", fmt.Sprintf("/inbox/conversations/%d/contact", c.openSite), nil, hx...).Expect(http.StatusOK).Body)
+		}
+		if body := panel(); !strings.Contains(body, "new.hire@example.com") || !strings.Contains(body, "(no account yet)") {
+			t.Fatalf("panel without the pending owner:\n%s", body)
+		}
+		v := url.Values{"name": {"Renamed"}, "phone": {""}, "email": {""}, "tags": {""}, "owner_id": {""}}
+		w.admin.Do("POST", fmt.Sprintf("/inbox/conversations/%d/contact", c.openSite), strings.NewReader(v.Encode()),
+			append([]string{"Content-Type", "application/x-www-form-urlencoded"}, hx...)...).Expect(http.StatusOK)
+		var pending *string
+		if err := d.QueryRow(context.Background(), `SELECT owner_email FROM contacts WHERE id = $1`, c.contact).Scan(&pending); err != nil || pending == nil || *pending != "new.hire@example.com" {
+			t.Fatalf("pending owner after saving the form: %v %v", pending, err)
+		}
+	})
+}

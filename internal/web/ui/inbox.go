@@ -337,8 +337,11 @@ type contactView struct {
 	ConvID  int64
 	Contact *contact.Contact
 	Owner   string
-	Write   bool
-	Edit    bool
+	// OwnerPending says Owner is the address of someone with no account
+	// yet (the contact becomes theirs when they accept an invitation).
+	OwnerPending bool
+	Write        bool
+	Edit         bool
 	// OwnerEdit says whether the viewer may give the contact another
 	// owner; Users are then the agents who may own it.
 	OwnerEdit bool
@@ -426,6 +429,9 @@ func (u *InboxPages) contactView(r *http.Request, a policy.Actor, c conversation
 	}
 	cv.Contact = &ct
 	cv.Owner = n.User(ct.OwnerID)
+	if ct.OwnerID == nil && ct.OwnerEmail != nil {
+		cv.Owner, cv.OwnerPending = *ct.OwnerEmail, true
+	}
 	return cv, nil
 }
 
