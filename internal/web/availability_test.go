@@ -162,7 +162,13 @@ func TestStatusesAndAssignment(t *testing.T) {
 		}
 		admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", c.ID), map[string]any{"assignee_id": bo.UserID}).Expect(200)
 		admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", c.ID), map[string]any{"assignee_id": ana.UserID}).Expect(200)
-		f = readFrames(t, anaWS, func(f nframe) bool { return f.Type == "conversation.updated" && f.Notify != "" })
+		// (The conversations that waited while nobody was Available went
+		// to Ana as she turned Available again: their frames come first.)
+		f = readFrames(t, anaWS, func(f nframe) bool {
+			var u struct{ ID int64 }
+			json.Unmarshal(f.Data, &u)
+			return f.Type == "conversation.updated" && f.Notify != "" && u.ID == c.ID
+		})
 		if f.Notify != "transferred" {
 			t.Errorf("transfer: notify %q", f.Notify)
 		}
