@@ -114,8 +114,8 @@ func (s *Server) routeTable(d Deps) []route {
 		Langs: langs, Names: names, Resets: d.Resets, Sessions: sess, Pages: pages, Users: d.Users}
 	inboxPages := &ui.InboxPages{Convs: d.Conversations, DB: d.DB, Hub: d.Hub, Inboxes: d.Inboxes, Logger: d.Logger, Names: names,
 		Pages: pages, WhatsApp: d.WhatsApp}
-	inboxAdmin := &admin.Inboxes{Availability: d.Availability, BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
-		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
+	inboxAdmin := &admin.Inboxes{BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
+		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Routing: d.Routing, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
 	peopleAdmin := &admin.People{Accounts: d.Accounts, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors,
 		Inboxes: d.Inboxes, Invites: d.Invites, Langs: langs, MailToLog: d.MailToLog, Names: names, Resets: d.Resets, Shown: shown,
 		Teams: d.Teams, Pages: pages, Users: d.Users}
