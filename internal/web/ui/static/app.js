@@ -515,6 +515,9 @@
       const html = await fetchHTML("/inbox/queue?open=" + open);
       const now = document.getElementById("queue-banner");
       if (html === null || v !== queueVersion || !now) return;
+      // A claim on its way keeps the banner: its answer goes there (or
+      // opens the conversation); read it again after.
+      if (now.querySelector(".htmx-request")) { refreshQueue(); return; }
       now.replaceWith(processed(fragment(html)));
     }, 60);
   }
