@@ -156,4 +156,3 @@ func (s *Service) SignedOut(ctx context.Context, userID int64) error {
 		return err
 	})
 }
-
