@@ -115,9 +115,9 @@ func (s *Server) routeTable(d Deps) []route {
 	signin := &ui.SigninPages{Auth: d.Auth, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors, Invites: d.Invites,
 		Langs: langs, Names: names, Resets: d.Resets, Sessions: sess, Pages: pages, Users: d.Users}
 	inboxPages := &ui.InboxPages{Convs: d.Conversations, DB: d.DB, Hub: d.Hub, Inboxes: d.Inboxes, Logger: d.Logger, Names: names,
-		Pages: pages, WhatsApp: d.WhatsApp}
-	inboxAdmin := &admin.Inboxes{Availability: d.Availability, BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
-		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
+		Pages: pages, Routing: d.Routing, WhatsApp: d.WhatsApp}
+	inboxAdmin := &admin.Inboxes{BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
+		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Routing: d.Routing, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
 	peopleAdmin := &admin.People{Accounts: d.Accounts, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors,
 		Inboxes: d.Inboxes, Invites: d.Invites, Langs: langs, MailToLog: d.MailToLog, Names: names, Resets: d.Resets, Shown: shown,
 		Teams: d.Teams, Pages: pages, Users: d.Users}
@@ -325,6 +325,10 @@ func (s *Server) routeTable(d Deps) []route {
 		page("POST", "/inbox/conversations/{id}/close", policy.WorkConversations, inboxPages.CloseConv),
 		page("POST", "/inbox/conversations/{id}/reopen", policy.WorkConversations, inboxPages.ReopenConv),
 		page("POST", "/inbox/conversations/{id}/assign", policy.AssignConversations, inboxPages.Assign),
+		page("GET", "/inbox/queue", policy.ClaimConversations, inboxPages.QueueBanner),
+		page("POST", "/inbox/conversations/{id}/claim", policy.ClaimConversations, inboxPages.Claim),
+		page("GET", "/inbox/conversations/{id}/transfer", policy.AssignConversations, inboxPages.TransferMenu),
+		page("POST", "/inbox/conversations/{id}/transfer", policy.AssignConversations, inboxPages.Transfer),
 		page("POST", "/inbox/conversations/{id}/tags", policy.WorkConversations, inboxPages.AddTag),
 		page("POST", "/inbox/conversations/{id}/tags/remove", policy.WorkConversations, inboxPages.RemoveTag),
 		page("GET", "/inbox/conversations/{id}/contact", policy.ReadConversations, inboxPages.ContactPanel),

@@ -45,6 +45,10 @@ var pageAccess = map[string][]string{
 	"POST /inbox/conversations/{id}/tags":              everyone,
 	"POST /inbox/conversations/{id}/tags/remove":       everyone,
 	"POST /inbox/conversations/{id}/assign":            {"admin", "inbox_manager", "service"},
+	"GET /inbox/queue":                                 {"admin", "inbox_manager", "service"},
+	"POST /inbox/conversations/{id}/claim":             {"admin", "inbox_manager", "service"},
+	"GET /inbox/conversations/{id}/transfer":           {"admin", "inbox_manager", "service"},
+	"POST /inbox/conversations/{id}/transfer":          {"admin", "inbox_manager", "service"},
 	// Inbox managers work conversations, not contacts.
 	"POST /inbox/conversations/{id}/contact": {"admin", "service", "sales"},
 

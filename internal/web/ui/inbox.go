@@ -21,6 +21,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/tag"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
@@ -36,6 +37,7 @@ type InboxPages struct {
 	Logger   *slog.Logger
 	Names    *httpx.NameCache
 	Pages    *Renderer
+	Routing  *routing.Service
 	WhatsApp *whatsapp.Service
 }
 
@@ -43,6 +45,7 @@ type InboxPages struct {
 const (
 	viewMine       = "mine"
 	viewUnassigned = "unassigned"
+	viewQueue      = "queue"
 	viewAll        = "all"
 )
 
@@ -52,7 +55,7 @@ func views(a policy.Actor) []string {
 	if a.Role == policy.Sales {
 		return []string{viewMine, viewAll}
 	}
-	return []string{viewMine, viewUnassigned, viewAll}
+	return []string{viewMine, viewUnassigned, viewQueue, viewAll}
 }
 
 // listFilter is what the conversation list shows: a view and filters,
@@ -111,6 +114,9 @@ func (f listFilter) options(cursor string) conversation.ListOptions {
 		o.Assignee.Me = true
 	case viewUnassigned:
 		o.Assignee.None = true
+	case viewQueue:
+		o.Assignee.None = true
+		o.Queued = true
 	}
 	return o
 }
@@ -131,6 +137,8 @@ func (f listFilter) matches(a policy.Actor, c *conversation.Conversation) bool {
 		return c.AssigneeID != nil && *c.AssigneeID == a.UserID
 	case f.View == viewUnassigned:
 		return c.AssigneeID == nil
+	case f.View == viewQueue:
+		return c.AssigneeID == nil && c.Queue != nil
 	}
 	return true
 }
@@ -385,6 +393,13 @@ func messageOf(n *httpx.Names, m conversation.Message) messageView {
 
 // convView reads everything the conversation pane shows.
 func (u *InboxPages) convView(r *http.Request, a policy.Actor, c conversation.Conversation, n *httpx.Names) (*convView, error) {
+	if c.Queue != nil {
+		cs := []conversation.Conversation{c}
+		if err := u.Routing.Fill(r.Context(), cs); err != nil {
+			return nil, err
+		}
+		c = cs[0]
+	}
 	v := &convView{Actor: a, C: c, Name: contactName(c.Contact), Inbox: n.Inbox(c.InboxID), Agent: n.User(c.AssigneeID), Statuses: n.Statuses,
 		Owner: n.User(c.OwnerID)}
 	if policy.Allow(a, policy.AssignConversations) {

@@ -114,6 +114,14 @@ func NewRenderer(catalog *i18n.Catalog, langs *httpx.Languages, users *user.Stor
 		"size":     humanSize,
 		"maxText":  func() int { return conversation.MaxTextLength },
 		"linkify":  linkify,
+		// waitMin is an estimated wait in whole minutes, at least 1 (0:
+		// unknown).
+		"waitMin": func(s *int) int {
+			if s == nil {
+				return 0
+			}
+			return max(1, (*s+59)/60)
+		},
 	}
 	for k, v := range peopleFuncs() {
 		funcs[k] = v

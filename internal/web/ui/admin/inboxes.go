@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversation"
@@ -20,6 +20,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/user"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
 	"github.com/switchboardhq/switchboard/internal/web/ui"
@@ -28,18 +29,18 @@ import (
 // Inboxes are the admin pages of inboxes (WhatsApp numbers among them)
 // and their automatic assignment.
 type Inboxes struct {
-	Availability *availability.Service
-	BaseURL      *url.URL
-	Catalog      *i18n.Catalog
-	Convs        *conversation.Service
-	Inboxes      *inbox.Store
-	Langs        *httpx.Languages
-	Names        *httpx.NameCache
-	Shown        ui.Shown
-	Pages        *ui.Renderer
-	Users        *user.Store
-	Webchat      *webchat.Service
-	WhatsApp     *whatsapp.Service
+	BaseURL  *url.URL
+	Catalog  *i18n.Catalog
+	Convs    *conversation.Service
+	Inboxes  *inbox.Store
+	Langs    *httpx.Languages
+	Names    *httpx.NameCache
+	Shown    ui.Shown
+	Pages    *ui.Renderer
+	Routing  *routing.Service
+	Users    *user.Store
+	Webchat  *webchat.Service
+	WhatsApp *whatsapp.Service
 }
 
 // formIDs reads a multi-valued form field of ids; values that are not ids
@@ -302,11 +303,57 @@ func (u *Inboxes) ArchiveInbox(w http.ResponseWriter, r *http.Request, a policy.
 	return nil
 }
 
+// assignmentView is an inbox's Assignment page: its rules, its default
+// reception limit and its members with their own limits.
 type assignmentView struct {
-	Inbox      inbox.Inbox
-	Assignment availability.Assignment
-	Members    []user.User
-	Saved      bool
+	Inbox    inbox.Inbox
+	Settings routing.Settings
+	Rules    []routing.Rule
+	Members  []memberLimit
+	// ReturnOn shows the return of unanswered conversations switched on.
+	ReturnOn bool
+	Saved    bool
+}
+
+// memberLimit is a member of the inbox with their own limit as the form
+// shows it ("" for the inbox's default).
+type memberLimit struct {
+	User      user.User
+	Limit     string
+	Effective int
+}
+
+func (u *Inboxes) assignmentView(r *http.Request, in inbox.Inbox) (assignmentView, error) {
+	v := assignmentView{Inbox: in, Rules: routing.Rules}
+	st, err := u.Routing.Settings(r.Context(), in.ID)
+	if err != nil {
+		return v, err
+	}
+	v.Settings, v.ReturnOn = st, st.ReturnAfterMinutes > 0
+	limits, err := u.Routing.Limits(r.Context(), in.ID)
+	if err != nil {
+		return v, err
+	}
+	us, err := u.Users.List(r.Context())
+	if err != nil {
+		return v, err
+	}
+	byID := map[int64]user.User{}
+	for _, x := range us {
+		byID[x.ID] = x
+	}
+	for _, l := range limits {
+		x, ok := byID[l.UserID]
+		if !ok {
+			continue
+		}
+		m := memberLimit{User: x, Effective: l.Effective}
+		if l.Limit != nil {
+			m.Limit = strconv.Itoa(*l.Limit)
+		}
+		v.Members = append(v.Members, m)
+	}
+	return v, nil
 }
 
 func (u *Inboxes) AssignmentPage(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -314,35 +361,120 @@ func (u *Inboxes) AssignmentPage(w http.ResponseWriter, r *http.Request, a polic
 	if err != nil {
 		return err
 	}
-	v := assignmentView{Inbox: in, Saved: r.URL.Query().Get("saved") == "1"}
-	if v.Assignment, err = u.Availability.Assignment(r.Context(), in.ID); err != nil {
-		return err
-	}
-	us, err := u.Users.List(r.Context())
+	v, err := u.assignmentView(r, in)
 	if err != nil {
 		return err
 	}
-	for _, x := range us {
-		for _, id := range in.MemberIDs {
-			if id == x.ID {
-				v.Members = append(v.Members, x)
-			}
-		}
-	}
-	return u.Pages.Render(w, r, http.StatusOK, "admin_assignment", ui.PageData{Title: "Automatic assignment", Actor: a, Data: v})
+	v.Saved = r.URL.Query().Get("saved") == "1"
+	return u.Pages.Render(w, r, http.StatusOK, "admin_assignment", ui.PageData{Title: "Assignment", Actor: a, Data: v})
 }
 
-func (u *Inboxes) SaveAssignment(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+// formInt reads a whole number from field name of the posted form ("" is
+// def); what is not one is reported in f.
+func formInt(r *http.Request, name string, def int, f problem.Fields) int {
+	s := strings.TrimSpace(r.PostForm.Get(name))
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		f.Add(name, "Enter a whole number.")
+		return def
+	}
+	return n
+}
+
+// SaveAssignment saves the rules, the default limit and the members' own
+// limits of the form; nothing is written while a field is refused.
+func (u *Inboxes) SaveAssignment(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.adminInbox(r)
 	if err != nil {
 		return err
 	}
-	if err := httpx.ParseForm(r); err != nil {
+	fields, err := httpx.ReadForm(r)
+	if err != nil {
 		return err
 	}
-	if err := u.Availability.SetAssignment(r.Context(), in.ID, availability.Assignment{AutoAssign: r.PostForm.Get("auto_assign") != ""}); err != nil {
+	v, err := u.assignmentView(r, in)
+	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/admin/inboxes/"+strconv.FormatInt(in.ID, 10)+"/assignment?saved=1", http.StatusSeeOther)
+	on := func(name string) bool { return r.PostForm.Get(name) != "" }
+	st := routing.Settings{
+		Rule:     routing.Rule(r.PostForm.Get("rule")),
+		Advanced: on("advanced"),
+		Owner: routing.Preference{On: on("owner.on"), OnlyAvailable: on("owner.only_available"),
+			WaitMinutes: formInt(r, "owner.wait_minutes", 0, fields)},
+		Previous: routing.Preference{On: on("previous_agent.on"), OnlyAvailable: on("previous_agent.only_available"),
+			WaitMinutes: formInt(r, "previous_agent.wait_minutes", 0, fields)},
+		DefaultLimit: formInt(r, "default_limit", 0, fields),
+	}
+	if !slices.Contains(routing.Rules, st.Rule) {
+		fields.Add("rule", "Choose one of none, available_in_turn, all_in_turn, least_busy.")
+	}
+	if st.DefaultLimit < 0 || st.DefaultLimit > routing.MaxLimit {
+		fields.Add("default_limit", "A limit is from 0 (none) to %d.", routing.MaxLimit)
+	}
+	v.ReturnOn = on("return_unanswered")
+	if v.ReturnOn {
+		st.ReturnAfterMinutes = formInt(r, "return_unanswered_after_minutes", 0, fields)
+		if st.ReturnAfterMinutes <= 0 && fields["return_unanswered_after_minutes"] == "" {
+			fields.Add("return_unanswered_after_minutes", "Enter after how many minutes (1 or more).")
+		}
+	}
+	// The members' own limits: "" is the inbox's default.
+	limits := map[int64]*int{}
+	for i := range v.Members {
+		m := &v.Members[i]
+		name := "limit." + strconv.FormatInt(m.User.ID, 10)
+		m.Limit = strings.TrimSpace(r.PostForm.Get(name))
+		if m.Limit == "" {
+			limits[m.User.ID] = nil
+			continue
+		}
+		n := formInt(r, name, 0, fields)
+		if n < 0 || n > routing.MaxLimit {
+			fields.Add(name, "A limit is from 0 (none) to %d.", routing.MaxLimit)
+		}
+		limits[m.User.ID] = &n
+	}
+	v.Settings = st
+	err = fields.Err()
+	if err == nil {
+		_, err = u.Routing.SetSettings(r.Context(), in.ID, routing.Patch{Rule: &st.Rule, Advanced: &st.Advanced, Owner: &st.Owner,
+			Previous: &st.Previous, DefaultLimit: &st.DefaultLimit, ReturnAfterMinutes: &st.ReturnAfterMinutes})
+	}
+	if err == nil {
+		for _, m := range v.Members {
+			if err = u.limit(r, in.ID, m.User.ID, limits[m.User.ID]); err != nil {
+				break
+			}
+		}
+	}
+	if fields, ok := ui.MergeFields(fields, err); ok {
+		return u.Pages.Render(w, r, http.StatusUnprocessableEntity, "admin_assignment", ui.PageData{Title: "Assignment", Actor: a, Fields: fields, Data: v})
+	} else if err != nil {
+		return err
+	}
+	http.Redirect(w, r, inboxPath(in.ID)+"/assignment?saved=1", http.StatusSeeOther)
 	return nil
+}
+
+// limit sets a member's own limit, answering its problem under the
+// member's field; a member who left meanwhile is skipped.
+func (u *Inboxes) limit(r *http.Request, inboxID, userID int64, l *int) error {
+	_, err := u.Routing.SetLimit(r.Context(), inboxID, userID, l)
+	if p, ok := problem.As(err); ok {
+		switch p.Kind {
+		case problem.KindNotFound:
+			return nil
+		case problem.KindInvalid:
+			msg := p.Fields["limit"]
+			if msg == "" {
+				msg = p.Message
+			}
+			return problem.Invalid("limit."+strconv.FormatInt(userID, 10), "%s", msg)
+		}
+	}
+	return err
 }

@@ -499,6 +499,29 @@
     updateEmpty();
   }
 
+  // ---- The queue banner ------------------------------------------------------
+
+  let queueTimer = 0;
+  let queueVersion = 0;
+  // refreshQueue reads the banner again (once for updates that come
+  // together), keeping it open when it was.
+  function refreshQueue() {
+    if (!document.getElementById("queue-banner")) return;
+    clearTimeout(queueTimer);
+    queueTimer = setTimeout(async function () {
+      const v = ++queueVersion;
+      const cur = document.getElementById("queue-banner");
+      const open = cur && cur.querySelector("details[open]") ? "1" : "0";
+      const html = await fetchHTML("/inbox/queue?open=" + open);
+      const now = document.getElementById("queue-banner");
+      if (html === null || v !== queueVersion || !now) return;
+      // A claim on its way keeps the banner: its answer goes there (or
+      // opens the conversation); read it again after.
+      if (now.querySelector(".htmx-request")) { refreshQueue(); return; }
+      now.replaceWith(processed(fragment(html)));
+    }, 60);
+  }
+
   // ---- The live connection -----------------------------------------------
 
   let seq = Number(body.dataset.seq || 0);
@@ -567,6 +590,7 @@
         reloadList();
         refreshHead();
         reloadMessages();
+        refreshQueue();
         return;
     }
     if (typeof f.seq === "number") {
@@ -581,6 +605,7 @@
       case "conversation.created":
       case "conversation.updated":
         refreshRow(d.id);
+        refreshQueue();
         if (d.id === openConversation()) { refreshHead(); loadActivities(); }
         break;
       case "message.created":
@@ -596,6 +621,7 @@
       case "membership.changed":
         reloadList();
         refreshHead();
+        refreshQueue();
         break;
     }
   }
