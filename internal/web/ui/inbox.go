@@ -763,6 +763,20 @@ func (u *InboxPages) tagChange(w http.ResponseWriter, r *http.Request, a policy.
 	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "conv-tags", tagsView{ConvID: id, Tags: c.Tags, Work: true})
 }
 
+// contactPanelOf reads the contact panel of conversation id, as the actor
+// may see it.
+func (u *InboxPages) contactPanelOf(r *http.Request, a policy.Actor, id int64) (contactView, error) {
+	c, err := u.Convs.Get(r.Context(), a, id)
+	if err != nil {
+		return contactView{}, err
+	}
+	n, err := u.Names.OfConversations(r.Context(), c)
+	if err != nil {
+		return contactView{}, err
+	}
+	return u.contactView(r, a, c, n)
+}
+
 // ContactPanel shows the contact of a conversation; with ?edit=1, its
 // form.
 func (u *InboxPages) ContactPanel(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
@@ -770,15 +784,7 @@ func (u *InboxPages) ContactPanel(w http.ResponseWriter, r *http.Request, a poli
 	if err != nil {
 		return conversation.ErrNotFound
 	}
-	c, err := u.Convs.Get(r.Context(), a, id)
-	if err != nil {
-		return err
-	}
-	n, err := u.Names.OfConversations(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	cv, err := u.contactView(r, a, c, n)
+	cv, err := u.contactPanelOf(r, a, id)
 	if err != nil {
 		return err
 	}
@@ -838,15 +844,7 @@ func (u *InboxPages) UpdateContact(w http.ResponseWriter, r *http.Request, a pol
 	if err != nil {
 		return err
 	}
-	c, err := u.Convs.Get(r.Context(), a, id)
-	if err != nil {
-		return err
-	}
-	n, err := u.Names.OfConversations(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	cv, err := u.contactView(r, a, c, n)
+	cv, err := u.contactPanelOf(r, a, id)
 	if err != nil {
 		return err
 	}
@@ -876,7 +874,7 @@ func (u *InboxPages) UpdateContact(w http.ResponseWriter, r *http.Request, a pol
 	}
 	err = fields.Err()
 	if err == nil {
-		_, err = u.Convs.UpdateContact(r.Context(), a, c.ContactID, p)
+		_, err = u.Convs.UpdateContact(r.Context(), a, cv.Contact.ID, p)
 	}
 	if pe, ok := problem.As(err); ok && IsHTMX(r) && (pe.Kind == problem.KindInvalid || pe.Kind == problem.KindForbidden && p.OwnerID != nil) {
 		if err := u.contactForm(r, a, &cv); err != nil {
@@ -895,7 +893,7 @@ func (u *InboxPages) UpdateContact(w http.ResponseWriter, r *http.Request, a pol
 	}
 	// A sales agent who hands their customer over may no longer see the
 	// conversation: back to the inbox then.
-	c, err = u.Convs.Get(r.Context(), a, id)
+	c, err := u.Convs.Get(r.Context(), a, id)
 	if isKind(err, problem.KindNotFound) {
 		if IsHTMX(r) {
 			w.Header().Set("HX-Redirect", "/inbox")
@@ -911,7 +909,8 @@ func (u *InboxPages) UpdateContact(w http.ResponseWriter, r *http.Request, a pol
 		backToConversation(w, r, id)
 		return nil
 	}
-	if n, err = u.Names.OfConversations(r.Context(), c); err != nil {
+	n, err := u.Names.OfConversations(r.Context(), c)
+	if err != nil {
 		return err
 	}
 	if cv, err = u.contactView(r, a, c, n); err != nil {
