@@ -190,10 +190,10 @@ type Message struct {
 	ReplyToID        *int64                  `json:"reply_to_id"`
 	// AutoKind says what sent a message Switchboard sent by itself
 	// (welcome, unassigned, queue, reminder, csat, …); empty for people's.
-	AutoKind  string                  `json:"auto_kind,omitempty"`
-	Reactions        []Reaction              `json:"reactions,omitempty"`
-	CreatedAt        time.Time               `json:"created_at"`
-	UpdatedAt        time.Time               `json:"updated_at"`
+	AutoKind  string     `json:"auto_kind,omitempty"`
+	Reactions []Reaction `json:"reactions,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // MessageError says why a message failed: the channel's code, its title
