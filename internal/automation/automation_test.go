@@ -165,7 +165,13 @@ func (f *fixture) fire(kind string, convID int64) (later time.Time, ok bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	j := &job.Job{Kind: kind, Payload: []byte(payload), Attempt: 1, MaxAttempts: 10}
+	// Claimed as a runner would (by an unnamed one, the zero Job's node).
+	if _, err := f.d.Exec(f.ctx, `UPDATE jobs SET locked_by = '' WHERE dedup_key = $1`, key); err != nil {
+		f.t.Fatal(err)
+	}
+	var id int64
+	f.d.QueryRow(f.ctx, `SELECT id FROM jobs WHERE dedup_key = $1`, key).Scan(&id)
+	j := &job.Job{ID: id, Kind: kind, Payload: []byte(payload), Attempt: 1, MaxAttempts: 10}
 	var herr error
 	if kind == ReminderJob {
 		herr = f.auto.handleReminder(f.ctx, j)

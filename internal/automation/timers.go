@@ -21,7 +21,7 @@ func (s *Service) handleReminder(ctx context.Context, j *job.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return job.Permanent(err)
 	}
-	return s.fire(ctx, p.ConversationID, func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error) {
+	return s.fire(ctx, j, p.ConversationID, func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error) {
 		rs := reminderState{Open: c.Status == conversation.Open && !c.Pending(), Enabled: st.Reminder.Enabled,
 			Wait: time.Duration(st.Reminder.AfterMinutes) * time.Minute}
 		first, at, err := turnStart(ctx, tx.Tx, c)
@@ -47,7 +47,7 @@ func (s *Service) handleAutoClose(ctx context.Context, j *job.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return job.Permanent(err)
 	}
-	return s.fire(ctx, p.ConversationID, func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error) {
+	return s.fire(ctx, j, p.ConversationID, func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error) {
 		after := time.Duration(st.AutoClose.AfterMinutes) * time.Minute
 		close, later := closeDue(closeState{Open: c.Status == conversation.Open, Served: c.AssigneeID != nil,
 			LastAgent: c.LastAgentMessageAt, LastCustomer: c.LastCustomerMessageAt, After: after, Enabled: st.AutoClose.Enabled}, s.now())
@@ -58,16 +58,18 @@ func (s *Service) handleAutoClose(ctx context.Context, j *job.Job) error {
 	})
 }
 
-// fire runs a timer's decision on its conversation in one transaction.
-// When what the timer sends is refused by the channel (the customer's
-// window closed), the timer ends without it.
-func (s *Service) fire(ctx context.Context, convID int64, decide func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error)) error {
+// fire runs a timer's decision on its conversation in one transaction,
+// which also ends the timer when it has nothing more to do (job.Complete:
+// what it sent and its end commit together). When what the timer sends is
+// refused by the channel (the customer's window closed), the timer ends
+// without it.
+func (s *Service) fire(ctx context.Context, j *job.Job, convID int64, decide func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error)) error {
 	var later time.Time
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
 		later = time.Time{}
 		c, err := conversation.Load(ctx, tx, convID)
 		if errors.Is(err, conversation.ErrNotFound) {
-			return nil
+			return j.Complete(ctx, tx.Tx)
 		} else if err != nil {
 			return err
 		}
@@ -75,8 +77,10 @@ func (s *Service) fire(ctx context.Context, convID int64, decide func(ctx contex
 		if err != nil {
 			return err
 		}
-		later, err = decide(ctx, tx, &c, st)
-		return err
+		if later, err = decide(ctx, tx, &c, st); err != nil || !later.IsZero() {
+			return err
+		}
+		return j.Complete(ctx, tx.Tx)
 	})
 	if isRefusal(err) {
 		s.logger.Info("automation: message not sent", "conversation", convID, "err", err)
