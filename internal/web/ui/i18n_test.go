@@ -104,7 +104,7 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	// Scripts (app.js, people.js): t("…").
 	var scripts [][]byte
-	for _, name := range []string{"static/app.js", "static/people.js", "static/whatsapp.js", "static/typing.js"} {
+	for _, name := range []string{"static/app.js", "static/people.js", "static/whatsapp.js", "static/typing.js", "static/reply.js"} {
 		b, err := content.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
