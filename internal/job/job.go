@@ -28,6 +28,31 @@ type Job struct {
 	Payload     json.RawMessage
 	Attempt     int // 1 for the first run
 	MaxAttempts int
+
+	// node is the runner that claimed it; done is set by Complete.
+	node string
+	done bool
+}
+
+// ErrTaken is Complete's answer when the job is no longer this runner's
+// (its lease ran out and another runner took it): the work in the
+// transaction must roll back, the other runner does it.
+var ErrTaken = errors.New("job: taken by another runner")
+
+// Complete deletes the job in tx, the transaction of its work, so that
+// the work and the job's end commit together: a timer completed this way
+// fires once even when its node dies right after the commit, and a runner
+// whose lease ran out cannot commit the work again (ErrTaken).
+func (j *Job) Complete(ctx context.Context, tx *db.Tx) error {
+	res, err := tx.Exec(ctx, `DELETE FROM jobs WHERE id = $1 AND locked_by = $2`, j.ID, j.node)
+	if err != nil {
+		return fmt.Errorf("job: complete %d: %w", j.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return ErrTaken
+	}
+	j.done = true
+	return nil
 }
 
 // Final reports whether this is the last attempt.
@@ -58,6 +83,17 @@ func (e *retryAt) Unwrap() error { return e.err }
 
 // RetryAt wraps err so the next attempt runs no earlier than at.
 func RetryAt(err error, at time.Time) error { return &retryAt{err: err, at: at} }
+
+// later is a timer's answer that it is not due yet (its deadline moved).
+type later struct{ at time.Time }
+
+func (e *later) Error() string { return "job: not due until " + e.at.UTC().Format(time.RFC3339) }
+
+// Later is what a timer's handler returns when, compared at fire time,
+// its deadline has moved to at: the job runs again then, and the attempt
+// does not count. A timer is scheduled once and moved this way, instead of
+// being written again by every event that pushes it back.
+func Later(at time.Time) error { return &later{at: at} }
 
 // errPermanent marks an error that retrying cannot fix.
 type errPermanent struct{ err error }
@@ -247,7 +283,7 @@ func (r *Runner) claim(ctx context.Context, n int) ([]*Job, error) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			j := &Job{}
+			j := &Job{node: r.cfg.Node}
 			var payload string
 			if err := rows.Scan(&j.ID, &j.Kind, &payload, &j.Attempt, &j.MaxAttempts); err != nil {
 				return err
@@ -280,8 +316,19 @@ func (r *Runner) run(ctx context.Context, j *Job) {
 	// Record the outcome even when shutting down: the handler's work is done.
 	ctx = context.WithoutCancel(ctx)
 	if err == nil {
+		if j.done {
+			return // deleted with the handler's work (Complete)
+		}
 		if _, derr := r.db.Exec(ctx, `DELETE FROM jobs WHERE id = $1 AND locked_by = $2`, j.ID, r.cfg.Node); derr != nil {
 			r.logger.Error("job: complete", "job", j.ID, "kind", j.Kind, "err", derr)
+		}
+		return
+	}
+	var lt *later
+	if errors.As(err, &lt) {
+		if _, derr := r.db.Exec(ctx, `UPDATE jobs SET run_at = $2, attempts = attempts - 1, locked_until = NULL, locked_by = NULL
+			WHERE id = $1 AND locked_by = $3`, j.ID, db.Time(lt.at), r.cfg.Node); derr != nil {
+			r.logger.Error("job: move timer", "job", j.ID, "err", derr)
 		}
 		return
 	}
@@ -359,4 +406,13 @@ func Backoff(attempt int, base, max time.Duration) time.Duration {
 func Depth(ctx context.Context, q db.Querier) (waiting, failed int64, err error) {
 	err = q.QueryRow(ctx, `SELECT COUNT(*) FILTER (WHERE failed_at IS NULL), COUNT(*) FILTER (WHERE failed_at IS NOT NULL) FROM jobs`).Scan(&waiting, &failed)
 	return waiting, failed, err
+}
+
+// IsLater reports whether err is a timer's Later, and until when.
+func IsLater(err error) (time.Time, bool) {
+	var l *later
+	if errors.As(err, &l) {
+		return l.at, true
+	}
+	return time.Time{}, false
 }

@@ -127,7 +127,8 @@ type Vars struct {
 	InboxName       string
 	// QueuePosition is the conversation's place in the queue (0: none).
 	QueuePosition int
-	// QueueWait is the estimated wait (0: unknown).
+	// QueueWait is the estimated wait (0: unknown, said as "a few
+	// minutes").
 	QueueWait time.Duration
 }
 
@@ -136,7 +137,7 @@ var Variables = []string{"contact.name", "agent.public_name", "inbox.name", "que
 
 // replacer returns what replaces each variable.
 func (v Vars) replacer() *strings.Replacer {
-	pos, wait := "", ""
+	pos, wait := "", "a few minutes"
 	if v.QueuePosition > 0 {
 		pos = strconv.Itoa(v.QueuePosition)
 	}
@@ -165,7 +166,7 @@ func Minutes(d time.Duration) string {
 // Fill returns m with its variables replaced by v's values, in every text
 // the customer reads.
 func (m Message) Fill(v Vars) Message {
-	r := v.replacer()
+	r := tidy{v.replacer()}
 	m.Text = r.Replace(m.Text)
 	if m.Interactive != nil {
 		in := *m.Interactive
@@ -179,6 +180,21 @@ func (m Message) Fill(v Vars) Message {
 		m.Interactive = &in
 	}
 	return m
+}
+
+// tidy replaces variables, then mends the spacing an empty value leaves
+// ("Hi {{contact.name}}, welcome" for a contact without a name: "Hi,
+// welcome").
+type tidy struct{ r *strings.Replacer }
+
+var mend = strings.NewReplacer("  ", " ", " ,", ",", " .", ".", " !", "!", " ?", "?")
+
+func (t tidy) Replace(s string) string {
+	out := t.r.Replace(s)
+	if out == s {
+		return s
+	}
+	return mend.Replace(out)
 }
 
 // Prepare turns a prepared message into what the conversation service

@@ -132,6 +132,8 @@ var apiAccess = map[string][]string{
 	"PUT /api/v1/settings/security":        {"admin"},
 	"GET /api/v1/inboxes/{id}/assignment":  {"admin"},
 	"PUT /api/v1/inboxes/{id}/assignment":  {"admin"},
+	"GET /api/v1/inboxes/{id}/automation":  {"admin"},
+	"PUT /api/v1/inboxes/{id}/automation":  {"admin"},
 	"GET /api/v1/reports/time-in-status":   {"admin"},
 
 	// Canned responses: everyone who writes replies uses the company
@@ -434,6 +436,7 @@ func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Re
 		"POST /api/v1/teams":                           map[string]any{"name": "Team of " + who},
 		"PUT /api/v1/settings/security":                map[string]any{"require_two_factor": false},
 		"PUT /api/v1/inboxes/assignment":               map[string]any{"auto_assign": false},
+		"PUT /api/v1/inboxes/automation":               map[string]any{},
 		"POST /api/v1/canned-responses":                map[string]any{"short_code": "matrix", "message": map[string]any{"kind": "text", "text": "Hi"}},
 		"PATCH /api/v1/canned-responses":               map[string]any{"message": map[string]any{"kind": "text", "text": "Hi again"}},
 		"PUT /api/v1/inboxes/members/limit":            map[string]any{"limit": 5},
