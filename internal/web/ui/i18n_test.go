@@ -54,7 +54,7 @@ var (
 // messageDirs are the packages whose messages reach agents and admins.
 var messageDirs = []string{
 	"../../user", "../../auth", "../../avatar", "../../invite", "../../team", "../../availability", "../../conversation", "../../contact",
-	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../routing", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp",
+	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../routing", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp", "../../reply",
 	"..", ".", "admin", "../httpx",
 }
 
@@ -104,7 +104,7 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	// Scripts (app.js, people.js): t("…").
 	var scripts [][]byte
-	for _, name := range []string{"static/app.js", "static/people.js", "static/whatsapp.js", "static/typing.js"} {
+	for _, name := range []string{"static/app.js", "static/people.js", "static/whatsapp.js", "static/typing.js", "static/reply.js"} {
 		b, err := content.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
