@@ -204,6 +204,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Routing.Register(a.Runner)
 	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits, a.Routing)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
+	a.Conversations.CheckSends(a.Webchat.CheckSend)
 	a.Images = raster.NewDecoder(raster.DefaultLimits)
 	a.Metrics = metrics.New(metrics.Sources{
 		DBStats:         d.Stats,

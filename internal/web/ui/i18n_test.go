@@ -61,7 +61,7 @@ var messageDirs = []string{
 // messageFiles are files of other packages whose messages reach admins:
 // a web chat inbox's settings (the rest of the channel speaks to
 // visitors).
-var messageFiles = []string{"../../channel/webchat/settings.go"}
+var messageFiles = []string{"../../channel/webchat/settings.go", "../../channel/webchat/interactive.go"}
 
 // notAgents are files of those packages that speak to customers (web
 // chat visitors) or to Meta (WhatsApp's webhook), not to agents.
