@@ -81,10 +81,10 @@ func TestWidgetInteractive(t *testing.T) {
 			t.Fatalf("messages shown as\n%q\nwant\n%q", got, want)
 		}
 	}
-	if n := Run(t, ctx, chromedp.Evaluate[int](widget + `.querySelectorAll('.msg.business img:not(.avatar)').length`)); n != 1 {
+	if n := Run(t, ctx, chromedp.Evaluate[int](widget+`.querySelectorAll('.msg.business img:not(.avatar)').length`)); n != 1 {
 		t.Fatalf("%d images in the replies: only the label's may be one", n)
 	}
-	link := Run(t, ctx, chromedp.Evaluate[[]string](`(() => { const a = ` + widget + `.querySelector('a.choice'); return [a.href, a.target, a.rel]; })()`))
+	link := Run(t, ctx, chromedp.Evaluate[[]string](`(() => { const a = `+widget+`.querySelector('a.choice'); return [a.href, a.target, a.rel]; })()`))
 	if link[0] != "https://example.com/track?id=7" || link[1] != "_blank" || link[2] != "noopener noreferrer nofollow" {
 		t.Fatalf("link button %q", link)
 	}
