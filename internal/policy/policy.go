@@ -61,6 +61,13 @@ const (
 	ManageInboxes Action = "inboxes.manage"
 	ManageUsers   Action = "users.manage" // users, invitations, teams, security settings
 
+	// UseCannedResponses is for those who write replies: read the company
+	// presets, and keep canned responses of their own.
+	UseCannedResponses Action = "canned.use"
+	// ManageCannedResponses makes, changes and deletes the company
+	// presets (admins).
+	ManageCannedResponses Action = "canned.manage"
+
 	// ViewReports is for supervisors: time in status per agent and team.
 	// Only admins have it (an inbox manager sees conversations and
 	// messages, nothing else).
@@ -76,6 +83,7 @@ var grants = map[Action][]Role{
 	ReadContacts:        {Service, Sales},
 	WriteContacts:       {Service, Sales},
 	ReadInboxes:         {InboxManager, Service, Sales},
+	UseCannedResponses:  {InboxManager, Service, Sales},
 }
 
 // Allow reports whether a may perform action at all. Whether a may touch a

@@ -40,6 +40,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/outbox"
 	"github.com/switchboardhq/switchboard/internal/raster"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/reply"
 	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/sms"
@@ -91,6 +92,8 @@ type App struct {
 	Availability *availability.Service
 	Presence     *availability.Presence
 	Avatars      *avatar.Store
+	// Canned keeps canned responses (company presets, agents' own).
+	Canned *reply.CannedStore
 
 	handler       http.Handler // a.Web, or what Options.Handler made of it
 	work          map[string]func(context.Context) error
@@ -264,6 +267,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	case rate > 0:
 		burst = max(1, int(2*rate)) // the default 50/s allows bursts of 100
 	}
+	a.Canned = reply.NewCannedStore(d)
 	a.Web, err = web.New(web.Deps{
 		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
 		Inboxes: a.Inboxes, Conversations: a.Conversations, Routing: a.Routing, Automation: a.Automation, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
@@ -273,6 +277,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		Presence: a.Presence, Avatars: a.Avatars, Links: links, Now: opt.Clock, MailToLog: cfg.SMTP == nil,
 		Accounts: account.New(a.Log, a.Auth, a.Availability, a.Conversations),
 		Resets:   auth.NewResets(a.Auth, a.Mail, a.Catalog, cfg.BaseURL),
+		Canned:   a.Canned,
 	})
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/reply"
 	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
@@ -107,6 +108,7 @@ func (s *Server) routeTable(d Deps) []route {
 	automationAPI := &automationAPI{automation: d.Automation}
 	contactsAPI := &contactsAPI{convs: d.Conversations}
 	filesAPI := &attachmentsAPI{convs: d.Conversations, db: d.DB, files: d.Files}
+	cannedAPI := &cannedAPI{canned: d.Canned}
 	realtimeAPI := &realtimeAPI{baseURL: d.BaseURL, hub: d.Hub, life: s.life, metrics: d.Metrics, presence: d.Presence, users: d.Users}
 	widgetJS, widgetHash, widgetKeys := pages.Widget()
 	publicAPI := &publicAPI{avatars: d.Avatars, catalog: d.Catalog, clientIP: sess.ClientIP, convs: d.Conversations, db: d.DB,
@@ -261,6 +263,12 @@ func (s *Server) routeTable(d Deps) []route {
 		api("DELETE", "/api/v1/conversations/{id}/tags/{tag}", policy.WorkConversations, convAPI.apiRemoveTag, doc{summary: "Remove a tag", tag: "conversations", out: conv}),
 		api("POST", "/api/v1/attachments", policy.WorkConversations, filesAPI.apiUpload, doc{summary: "Upload a file (multipart field \"file\") to attach to a reply", tag: "conversations", form: true, out: att, status: 201}),
 		api("GET", "/api/v1/attachments/{id}", policy.ReadConversations, filesAPI.apiDownload, doc{summary: "Download an attachment", tag: "conversations", raw: "application/octet-stream"}),
+		// Canned responses.
+		api("GET", "/api/v1/canned-responses", policy.UseCannedResponses, cannedAPI.apiList, doc{summary: "The canned responses you may use: the company presets and your own, by short code; with q, those whose short code starts with it first, then those whose short code or content has it", tag: "canned-responses", out: []reply.Canned{},
+			query: []param{{"q", "Part of the short code or of the content (any case)", "string"}, {"scope", "company, personal or all (the default)", "string"}}}),
+		api("POST", "/api/v1/canned-responses", policy.UseCannedResponses, cannedAPI.apiCreate, doc{summary: "Make a canned response: your own (scope personal, the default) or a company preset for everyone (scope company, admins only). The short code (letters, digits, - and _) is unique per owner whatever its case; the message is checked as it will be sent, and a file it keeps (attachment_id, your upload) is kept for it", tag: "canned-responses", in: reply.NewCanned{}, out: reply.Canned{}, status: 201}),
+		api("PATCH", "/api/v1/canned-responses/{id}", policy.UseCannedResponses, cannedAPI.apiUpdate, doc{summary: "Change a canned response's short code or message: your own, or a company preset (admins); a file replaced is let go", tag: "canned-responses", in: reply.CannedPatch{}, out: reply.Canned{}}),
+		api("DELETE", "/api/v1/canned-responses/{id}", policy.UseCannedResponses, cannedAPI.apiDelete, doc{summary: "Delete a canned response: your own, or a company preset (admins)", tag: "canned-responses", status: 204}),
 		api("GET", "/api/v1/ws", policy.Self, realtimeAPI.apiWebSocket, doc{summary: "WebSocket of events {seq, type, data}; ?since=SEQ replays what was missed", tag: "realtime",
 			query: []param{{"since", "Resume after this event sequence", "integer"}}}),
 

@@ -42,6 +42,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/reply"
 	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/team"
@@ -110,6 +111,8 @@ type Deps struct {
 	// MailToLog says no mail server is configured: mail goes to the
 	// server log.
 	MailToLog bool
+	// Canned keeps the canned responses.
+	Canned *reply.CannedStore
 }
 
 // Server handles every HTTP request: it keeps the route table, the
