@@ -313,7 +313,7 @@ func (s *Service) Receive(ctx context.Context, v Visitor, m Send) (conversation.
 			return conversation.Receipt{}, err
 		}
 		in.Type, in.Text, in.Content = conversation.TypeInteractive, r.Title, replyContent(r, db.Now())
-		in.ReplyToChannelID = channelID(m.Reply.MessageID)
+		in.ReplyToChannelID, in.Choice = channelID(m.Reply.MessageID), r.ID
 	}
 	if v.ContactID == 0 {
 		// The first message finds or makes the contact, and the session
