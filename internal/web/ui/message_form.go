@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
+	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/reply"
 )
 
@@ -167,41 +168,55 @@ func MessageFormOf(m reply.Message, file *attachment.Attachment) *MessageForm {
 
 // ReadMessageForm reads the message form of a post (form values already
 // checked by httpx.ReadForm): the message to check and save, and the form
-// to show again with the problems it may get (SetProblems).
-func ReadMessageForm(v url.Values) (reply.Message, *MessageForm) {
+// to show again with the problems it may get (SetProblems). file finds
+// the file the form names (the poster's upload or the one the message
+// keeps; nil: none of theirs); with buttons or a link it is the header,
+// which then has no text (a problem in f otherwise).
+func ReadMessageForm(v url.Values, file func(id int64) *attachment.Attachment, f problem.Fields) (reply.Message, *MessageForm) {
 	get := func(k string) string { return strings.ReplaceAll(v.Get(k), "\r\n", "\n") }
-	f := &MessageForm{Prefix: "message", Kind: v.Get("kind"), Text: get("text"), Header: get("header_text"), Footer: get("footer"),
+	mf := &MessageForm{Prefix: "message", Kind: v.Get("kind"), Text: get("text"), Header: get("header_text"), Footer: get("footer"),
 		ListButton: get("list_button"), SectionTitle: get("section_title"), DisplayText: get("display_text"), URL: strings.TrimSpace(get("url"))}
-	f.AttachmentID, _ = strconv.ParseInt(v.Get("attachment_id"), 10, 64)
+	mf.AttachmentID, _ = strconv.ParseInt(v.Get("attachment_id"), 10, 64)
 	for i := range whatsapp.MaxButtons {
-		f.Buttons = append(f.Buttons, FormChoice{Title: get("button." + strconv.Itoa(i))})
+		mf.Buttons = append(mf.Buttons, FormChoice{Title: get("button." + strconv.Itoa(i))})
 	}
 	for i := range whatsapp.MaxRows {
 		k := strconv.Itoa(i)
-		f.Rows = append(f.Rows, FormChoice{Title: get("row." + k), Description: get("row_description." + k)})
+		mf.Rows = append(mf.Rows, FormChoice{Title: get("row." + k), Description: get("row_description." + k)})
 	}
-	f.layout()
-	m := reply.Message{Kind: reply.Kind(f.Kind), Text: f.Text}
-	if f.Is(formMedia, formButtons, formList, formLink) {
-		m.AttachmentID = f.AttachmentID
+	mf.layout()
+	if mf.AttachmentID != 0 {
+		if mf.File = file(mf.AttachmentID); mf.File == nil {
+			mf.AttachmentID = 0
+		}
+	}
+	m := reply.Message{Kind: reply.Kind(mf.Kind), Text: mf.Text}
+	if mf.Is(formMedia, formButtons, formList, formLink) {
+		m.AttachmentID = mf.AttachmentID
 	}
 	var header *whatsapp.Header
-	if h := strings.TrimSpace(f.Header); h != "" {
+	switch h := strings.TrimSpace(mf.Header); {
+	case m.AttachmentID != 0 && mf.Is(formButtons, formLink):
+		header = &whatsapp.Header{Type: string(mf.File.Kind)}
+		if h != "" {
+			f.Add("message.interactive.header.text", "A header is a text or the file, not both: remove one of them.")
+		}
+	case h != "":
 		header = &whatsapp.Header{Type: "text", Text: h}
 	}
-	switch f.Kind {
+	switch mf.Kind {
 	case formButtons:
-		in := &whatsapp.Interactive{Type: whatsapp.InteractiveButtons, Header: header, Footer: f.Footer}
-		for _, b := range f.Buttons {
+		in := &whatsapp.Interactive{Type: whatsapp.InteractiveButtons, Header: header, Footer: mf.Footer}
+		for _, b := range mf.Buttons {
 			if t := strings.TrimSpace(b.Title); t != "" {
 				in.Buttons = append(in.Buttons, whatsapp.Button{Title: t})
 			}
 		}
 		m.Kind, m.Interactive = reply.Interactive, in
 	case formList:
-		in := &whatsapp.Interactive{Type: whatsapp.InteractiveList, Header: header, Footer: f.Footer, ListButton: f.ListButton}
-		sec := whatsapp.Section{Title: strings.TrimSpace(f.SectionTitle)}
-		for _, r := range f.Rows {
+		in := &whatsapp.Interactive{Type: whatsapp.InteractiveList, Header: header, Footer: mf.Footer, ListButton: mf.ListButton}
+		sec := whatsapp.Section{Title: strings.TrimSpace(mf.SectionTitle)}
+		for _, r := range mf.Rows {
 			if t := strings.TrimSpace(r.Title); t != "" {
 				sec.Rows = append(sec.Rows, whatsapp.Row{Title: t, Description: r.Description})
 			}
@@ -211,10 +226,10 @@ func ReadMessageForm(v url.Values) (reply.Message, *MessageForm) {
 		}
 		m.Kind, m.Interactive = reply.Interactive, in
 	case formLink:
-		m.Kind, m.Interactive = reply.Interactive, &whatsapp.Interactive{Type: whatsapp.InteractiveLink, Header: header, Footer: f.Footer,
-			DisplayText: f.DisplayText, URL: f.URL}
+		m.Kind, m.Interactive = reply.Interactive, &whatsapp.Interactive{Type: whatsapp.InteractiveLink, Header: header, Footer: mf.Footer,
+			DisplayText: mf.DisplayText, URL: mf.URL}
 	}
-	return m, f
+	return m, mf
 }
 
 // SetProblems shows the problems of a refused message on the form's
@@ -247,5 +262,10 @@ var emojis = []string{"😀", "😊", "🙂", "😉", "😍", "🤗", "🙏", "�
 	"📦", "🚚", "🛒", "💳", "📞", "📧", "🕒", "📍", "ℹ️", "❓", "⚠️", "🎁"}
 
 func messageFormFuncs() map[string]any {
-	return map[string]any{"emojis": func() []string { return emojis }}
+	return map[string]any{
+		"emojis": func() []string { return emojis },
+		// waFormat shows a text as WhatsApp does (*bold*, _italic_, …),
+		// everything else escaped.
+		"waFormat": reply.FormatHTML,
+	}
 }

@@ -143,16 +143,14 @@ func (u *WelcomePages) readWelcome(r *http.Request, a policy.Actor) (problem.Fie
 			ids = append(ids, id)
 		}
 	}
-	m, f := ReadMessageForm(r.PostForm)
-	if f.AttachmentID != 0 {
-		// The file chosen, shown again: the agent's own upload (or the
-		// one the message keeps, which they uploaded).
-		if ref, err := attachment.Get(r.Context(), u.DB, f.AttachmentID); err == nil && ref.Uploader == attachment.Uploader("user", a.UserID) {
-			f.File = &ref.Attachment
-		} else {
-			f.AttachmentID, m.AttachmentID = 0, 0
+	m, f := ReadMessageForm(r.PostForm, func(id int64) *attachment.Attachment {
+		// The poster's own upload (or the file the message keeps, which
+		// they uploaded).
+		if ref, err := attachment.Get(r.Context(), u.DB, id); err == nil && ref.Uploader == attachment.Uploader("user", a.UserID) {
+			return &ref.Attachment
 		}
-	}
+		return nil
+	}, fields)
 	return fields, ids, m, f, nil
 }
 

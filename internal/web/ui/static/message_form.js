@@ -105,9 +105,15 @@
       if (buttons.childNodes.length) preview.append(buttons);
     }
 
+    // Until the text is first used, its caret is at its end (a page
+    // loaded again with it puts the caret at the start); after, the text
+    // keeps its selection when a button of the bar is pressed.
+    let used = false;
+    text.addEventListener("focus", function () { used = true; });
+
     // insert puts s at the caret (or around the selection, with wrap).
     function insert(s, wrap) {
-      const a = text.selectionStart, b = text.selectionEnd;
+      const a = used ? text.selectionStart : text.value.length, b = used ? text.selectionEnd : text.value.length;
       const v = text.value;
       if (wrap) {
         text.value = v.slice(0, a) + s + v.slice(a, b) + s + v.slice(b);
