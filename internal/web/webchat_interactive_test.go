@@ -11,7 +11,9 @@ import (
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/event"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/reply"
 	"github.com/switchboardhq/switchboard/internal/testrig"
 )
 
@@ -201,6 +203,78 @@ func TestWebchatInteractive(t *testing.T) {
 		}
 		if n := countRows(t, d, "messages"); n != before {
 			t.Fatalf("refused sends stored %d messages", n-before)
+		}
+	})
+}
+
+// TestWebchatPreparedMessages: what Switchboard sends by itself from the
+// reply model (a file with its caption, buttons with a file header)
+// reaches the widget like an agent's message, from the business.
+func TestWebchatPreparedMessages(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		srv := testrig.Start(t, d)
+		agent := srv.NewUser("agent@example.com", policy.Service)
+		in, _ := srv.NewWebchatInbox("Site", agent.UserID)
+		v := srv.NewVisitor(in.Token, nil)
+		first := v.Say("Hello")
+		hm, err := srv.App.Conversations.LoadMessage(t.Context(), first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var file visitorFileInfo
+		uploadAs(t, agent, "/api/v1/attachments", "label.png", pixelPNG).Expect(http.StatusCreated).Decode(&file)
+		messages := []reply.Message{
+			{Kind: reply.Media, Text: "Your label, {{contact.name}}", AttachmentID: file.ID},
+			{Kind: reply.Interactive, Text: "Print it?", AttachmentID: file.ID, Interactive: &whatsapp.Interactive{Type: whatsapp.InteractiveButtons,
+				Header: &whatsapp.Header{Type: "image"}, Buttons: []whatsapp.Button{{Title: "Yes"}, {Title: "No"}}}},
+		}
+		var ids []int64
+		for _, m := range messages {
+			if err := m.Check(t.Context(), d, "message"); err != nil {
+				t.Fatal(err)
+			}
+			err := srv.App.Log.Write(t.Context(), func(tx *event.Tx) error {
+				c, err := conversation.Load(t.Context(), tx, hm.ConversationID)
+				if err != nil {
+					return err
+				}
+				o, err := m.Fill(reply.Vars{ContactName: "Vera"}).Prepare(t.Context(), tx.Tx, conversation.AutoUploader)
+				if err != nil {
+					return err
+				}
+				sent, err := srv.App.Conversations.PostAuto(t.Context(), tx, &c, conversation.Author{Type: conversation.SenderSystem, Kind: "test"}, o)
+				ids = append(ids, sent.ID)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range ids {
+			waitSent(t, srv, id)
+		}
+		var page struct {
+			Items []interactiveMessage `json:"items"`
+		}
+		v.Do("GET", "/public/v1/messages", nil).Expect(http.StatusOK).Decode(&page)
+		if len(page.Items) != 3 {
+			t.Fatalf("history %+v", page.Items)
+		}
+		media, buttons := page.Items[1], page.Items[0]
+		if media.From != "business" || media.Text != "Your label, Vera" || len(media.Attachments) != 1 || media.Attachments[0].Filename != "label.png" ||
+			media.Attachments[0].URL == "" || media.Interactive != nil || media.Agent != "" {
+			t.Errorf("the file with its caption: %+v", media)
+		}
+		if buttons.Interactive == nil || buttons.Interactive.Body != "Print it?" || len(buttons.Interactive.Buttons) != 2 || len(buttons.Attachments) != 1 {
+			t.Errorf("buttons with a file header: %+v", buttons)
+		}
+		// A tap on one of them is the visitor's choice.
+		var tap visitorMessage
+		v.Do("POST", "/public/v1/messages", map[string]any{"id": "tap", "reply": map[string]any{"message_id": buttons.ID, "id": buttons.Interactive.Buttons[0].ID}}).
+			Expect(http.StatusCreated).Decode(&tap)
+		if tap.Text != "Yes" {
+			t.Errorf("tap %+v", tap)
 		}
 	})
 }
