@@ -144,6 +144,13 @@ var apiAccess = map[string][]string{
 	"PATCH /api/v1/canned-responses/{id}":  {"admin", "inbox_manager", "service", "sales"},
 	"DELETE /api/v1/canned-responses/{id}": {"admin", "inbox_manager", "service", "sales"},
 
+	// Personal welcome messages: everyone who is assigned conversations
+	// keeps their own (another's answers not found: welcome_test.go).
+	"GET /api/v1/me/welcome-messages":         {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/me/welcome-messages":        {"admin", "inbox_manager", "service", "sales"},
+	"PATCH /api/v1/me/welcome-messages/{id}":  {"admin", "inbox_manager", "service", "sales"},
+	"DELETE /api/v1/me/welcome-messages/{id}": {"admin", "inbox_manager", "service", "sales"},
+
 	"GET /widget.js":                           {"public"},
 	"OPTIONS /public/v1/":                      {"public"},
 	"GET /public/v1/inboxes/{token}":           {"public"},
@@ -439,6 +446,8 @@ func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Re
 		"PUT /api/v1/inboxes/automation":               map[string]any{},
 		"POST /api/v1/canned-responses":                map[string]any{"short_code": "matrix", "message": map[string]any{"kind": "text", "text": "Hi"}},
 		"PATCH /api/v1/canned-responses":               map[string]any{"message": map[string]any{"kind": "text", "text": "Hi again"}},
+		"POST /api/v1/me/welcome-messages":             map[string]any{"inbox_ids": []int64{}, "message": map[string]any{"kind": "text", "text": "Hi"}},
+		"PATCH /api/v1/me/welcome-messages":            map[string]any{"enabled": false},
 		"PUT /api/v1/inboxes/members/limit":            map[string]any{"limit": 5},
 		"POST /api/v1/conversations/transfer":          map[string]any{"agent_id": 999999},
 		"PUT /api/v1/inboxes/whatsapp/ice-breakers":    map[string]any{"prompts": []string{"Where is my order?"}},

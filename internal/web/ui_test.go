@@ -134,6 +134,14 @@ var pageAccess = map[string][]string{
 	"POST /admin/teams/{id}/delete":                       {"admin"},
 	"GET /admin/inboxes/{id}/assignment":                  {"admin"},
 	"POST /admin/inboxes/{id}/assignment":                 {"admin"},
+	// Personal welcome messages: everyone who is assigned conversations.
+	"GET /preferences/welcome-messages":              everyone,
+	"GET /preferences/welcome-messages/new":          everyone,
+	"POST /preferences/welcome-messages":             everyone,
+	"GET /preferences/welcome-messages/{id}":         everyone,
+	"POST /preferences/welcome-messages/{id}":        everyone,
+	"POST /preferences/welcome-messages/{id}/switch": everyone,
+	"POST /preferences/welcome-messages/{id}/delete": everyone,
 	// WhatsApp: the number's page is admins'; the composer, templates and
 	// new conversations are everyone's who works conversations.
 	"GET /admin/inboxes/new/whatsapp":                  {"admin"},

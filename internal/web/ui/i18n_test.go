@@ -54,14 +54,14 @@ var (
 // messageDirs are the packages whose messages reach agents and admins.
 var messageDirs = []string{
 	"../../user", "../../auth", "../../avatar", "../../invite", "../../team", "../../availability", "../../conversation", "../../contact",
-	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../routing", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp", "../../reply",
+	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../routing", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp", "../../reply", "../../reply/welcome",
 	"..", ".", "admin", "../httpx",
 }
 
 // messageFiles are files of other packages whose messages reach admins:
 // a web chat inbox's settings (the rest of the channel speaks to
 // visitors).
-var messageFiles = []string{"../../channel/webchat/settings.go"}
+var messageFiles = []string{"../../channel/webchat/settings.go", "../../channel/webchat/interactive.go"}
 
 // notAgents are files of those packages that speak to customers (web
 // chat visitors) or to Meta (WhatsApp's webhook), not to agents.
