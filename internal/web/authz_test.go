@@ -133,6 +133,8 @@ var apiAccess = map[string][]string{
 	"GET /api/v1/inboxes/{id}/assignment":  {"admin"},
 	"PUT /api/v1/inboxes/{id}/assignment":  {"admin"},
 	"GET /api/v1/reports/time-in-status":   {"admin"},
+	"GET /api/v1/reports/csat":             {"admin"},
+	"GET /api/v1/reports/response-times":   {"admin"},
 
 	"GET /widget.js":                           {"public"},
 	"OPTIONS /public/v1/":                      {"public"},

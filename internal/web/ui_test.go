@@ -144,6 +144,8 @@ var pageAccess = map[string][]string{
 	// Reports are a supervisor's: inbox managers see conversations only.
 	"GET /admin/reports/time-in-status":     {"admin"},
 	"GET /admin/reports/time-in-status.csv": {"admin"},
+	"GET /admin/reports/satisfaction":       {"admin"},
+	"GET /admin/reports/satisfaction.csv":   {"admin"},
 }
 
 // TestPageRoleMatrix calls every workspace route as every role and as

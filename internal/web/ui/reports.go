@@ -13,6 +13,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/report"
 	"github.com/switchboardhq/switchboard/internal/user"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
@@ -23,6 +24,8 @@ type ReportPages struct {
 	Catalog      *i18n.Catalog
 	Langs        *httpx.Languages
 	Pages        *Renderer
+	// Reports reads the satisfaction report.
+	Reports *report.Service
 }
 
 // The time in status report: a table, a chart (an SVG drawn here, so it

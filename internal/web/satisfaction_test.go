@@ -1,0 +1,197 @@
+package web_test
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/db"
+	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/testrig"
+)
+
+// satisfactionSeed is a conversation a visitor started and Ana
+// answered two minutes later and closed after an hour, with the
+// customer's rating; and a survey not answered.
+type satisfactionSeed struct {
+	srv          *testrig.Server
+	admin, ana   *testrig.Client
+	inbox, conv  int64
+	today        string
+	asked, rated time.Time
+}
+
+func seedSatisfaction(t *testing.T, d *db.DB, comment string) satisfactionSeed {
+	t.Helper()
+	ctx := context.Background()
+	s := satisfactionSeed{srv: testrig.Start(t, d)}
+	s.admin = s.srv.NewUser("admin@example.com", policy.Admin)
+	s.ana = s.srv.NewUser("ana@example.com", policy.Service)
+	in, _ := s.srv.NewWebchatInbox("Shop", s.ana.UserID)
+	s.inbox = in.ID
+	s.srv.NewVisitor(in.Token, nil).Say("hello")
+	var list struct {
+		Items []struct {
+			ID int64 `json:"id"`
+		} `json:"items"`
+	}
+	s.admin.Do("GET", "/api/v1/conversations?limit=1", nil).Expect(http.StatusOK).Decode(&list)
+	s.conv = list.Items[0].ID
+	s.admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", s.conv), map[string]any{"assignee_id": s.ana.UserID}).Expect(http.StatusOK)
+	s.ana.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", s.conv), map[string]any{"text": "Hi, how can I help?"}).Expect(http.StatusCreated)
+	s.ana.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/close", s.conv), nil).Expect(http.StatusOK)
+
+	// As if the customer had written an hour ago, been answered two
+	// minutes later, and rated the conversation when it closed.
+	now := db.Now()
+	s.today = now.Format("2006-01-02")
+	s.asked = now.Add(-time.Hour)
+	if midnight := now.Truncate(24 * time.Hour); s.asked.Before(midnight) {
+		s.asked = midnight
+	}
+	s.rated = s.asked.Add(time.Hour)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE conversations SET first_customer_message_at = $2, first_response_at = $3, closed_at = $4 WHERE id = $1`,
+			[]any{s.conv, s.asked, s.asked.Add(2 * time.Minute), s.rated}},
+		{`INSERT INTO csat_ratings (conversation_id, inbox_id, agent_id, rating, comment, sent_at, rated_at) VALUES ($1, $2, $3, 4, $4, $5, $6)`,
+			[]any{s.conv, s.inbox, s.ana.UserID, comment, s.rated, s.rated}},
+		{`INSERT INTO csat_ratings (conversation_id, inbox_id, agent_id, sent_at) VALUES ($1, $2, $3, $4)`,
+			[]any{s.conv, s.inbox, s.ana.UserID, s.rated}},
+	} {
+		if _, err := d.Exec(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	return s
+}
+
+func TestSatisfactionReport(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		s := seedSatisfaction(t, d, "Quick <b>and</b> kind")
+		admin, ana, today := s.admin, s.ana, s.today
+
+		var rep struct {
+			Group string `json:"group"`
+			Total struct {
+				Sent, Rated  int
+				ResponseRate float64 `json:"response_rate"`
+				Average      float64
+				Distribution []int
+			} `json:"total"`
+			Rows []struct {
+				ID   int64  `json:"id"`
+				Name string `json:"name"`
+				Sent int    `json:"sent"`
+			} `json:"rows"`
+			Comments []struct {
+				ConversationID int64  `json:"conversation_id"`
+				Comment        string `json:"comment"`
+				Agent          string `json:"agent"`
+				Rating         int    `json:"rating"`
+			} `json:"comments"`
+		}
+		admin.Do("GET", "/api/v1/reports/csat?from="+today+"&to="+today, nil).Expect(http.StatusOK).Decode(&rep)
+		if rep.Group != "agent" || rep.Total.Sent != 2 || rep.Total.Rated != 1 || rep.Total.ResponseRate != 0.5 || rep.Total.Average != 4 ||
+			fmt.Sprint(rep.Total.Distribution) != "[0 0 0 1 0]" || len(rep.Rows) != 1 || rep.Rows[0].ID != ana.UserID || rep.Rows[0].Name != "Ana" {
+			t.Errorf("csat %+v", rep)
+		}
+		if len(rep.Comments) != 1 || rep.Comments[0].Comment != "Quick <b>and</b> kind" || rep.Comments[0].ConversationID != s.conv || rep.Comments[0].Agent != "Ana" {
+			t.Errorf("comments %+v", rep.Comments)
+		}
+		admin.Do("GET", fmt.Sprintf("/api/v1/reports/csat?from=%s&to=%s&group=inbox&inbox=%d", today, today, s.inbox), nil).Expect(http.StatusOK).Decode(&rep)
+		if len(rep.Rows) != 1 || rep.Rows[0].Name != "Shop" || rep.Rows[0].Sent != 2 {
+			t.Errorf("per inbox %+v", rep.Rows)
+		}
+
+		var times struct {
+			Rows []struct {
+				Name          string `json:"name"`
+				FirstResponse struct {
+					Count         int   `json:"count"`
+					MedianSeconds int64 `json:"median_seconds"`
+					P90Seconds    int64 `json:"p90_seconds"`
+				} `json:"first_response"`
+				Resolution struct {
+					Count         int   `json:"count"`
+					MedianSeconds int64 `json:"median_seconds"`
+				} `json:"resolution"`
+			} `json:"rows"`
+			Automatic []struct {
+				Kind string `json:"kind"`
+				Sent int    `json:"sent"`
+			} `json:"automatic"`
+		}
+		admin.Do("GET", "/api/v1/reports/response-times?from="+today+"&to="+today, nil).Expect(http.StatusOK).Decode(&times)
+		if len(times.Rows) != 1 || times.Rows[0].Name != "Ana" || times.Rows[0].FirstResponse.Count != 1 || times.Rows[0].FirstResponse.MedianSeconds != 120 ||
+			times.Rows[0].FirstResponse.P90Seconds != 120 || times.Rows[0].Resolution.Count != 1 || times.Rows[0].Resolution.MedianSeconds != 3600 {
+			t.Errorf("response times %+v", times)
+		}
+
+		// Wrong filters: a message per field.
+		e := admin.Do("GET", "/api/v1/reports/csat?from=2026-02-01&to=2026-01-01&inbox=abc&group=week", nil).Expect(http.StatusUnprocessableEntity).Err()
+		if e.Fields["to"] == "" || e.Fields["inbox"] == "" {
+			t.Errorf("wrong filters %+v", e)
+		}
+		e = admin.Do("GET", "/api/v1/reports/response-times?group=week&agent=99999", nil).Expect(http.StatusUnprocessableEntity).Err()
+		if e.Fields["group"] == "" || e.Fields["agent"] == "" {
+			t.Errorf("wrong filters %+v", e)
+		}
+		ana.Do("GET", "/api/v1/reports/csat", nil).Expect(http.StatusForbidden)
+		ana.Do("GET", "/api/v1/reports/response-times", nil).Expect(http.StatusForbidden)
+
+		// The page: tables, charts, the comment as text.
+		page := string(admin.Do("GET", "/admin/reports/satisfaction?from="+today+"&to="+today, nil).Expect(http.StatusOK).Body)
+		for _, want := range []string{`class="status-chart csat-chart"`, `class="lv-4"`, `<table class="report-table csat-table">`, `data-kpi="average">4.0`,
+			`Quick &lt;b&gt;and&lt;/b&gt; kind`, `class="status-chart time-chart"`, `data-col="first-median" data-seconds="120"`, `href="/inbox/conversations/` + fmt.Sprint(s.conv),
+			`table=comments`, `aria-current="page">Satisfaction`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the page lacks %s", want)
+			}
+		}
+		if strings.Contains(page, "<b>and</b>") {
+			t.Error("the comment is rendered as HTML")
+		}
+		bad := admin.Do("GET", "/admin/reports/satisfaction?from=yesterday&team=x", nil).Expect(http.StatusUnprocessableEntity)
+		if b := string(bad.Body); !strings.Contains(b, `data-field="from"`) || !strings.Contains(b, `data-field="team"`) || !strings.Contains(b, `value="yesterday"`) {
+			t.Errorf("the refused filters are not shown with their fields:\n%s", b)
+		}
+
+		// The CSV of each table.
+		for _, c := range []struct {
+			table string
+			head  []string
+			row   []string
+		}{
+			{"csat", []string{"Agent", "Surveys sent", "Rated", "Response rate", "Average", "Ratings of 1"}, []string{"Ana", "2", "1", "50.0", "4.00", "0", "0", "0", "1", "0"}},
+			{"comments", []string{"Rated", "Rating", "Comment"}, []string{s.rated.Format(time.RFC3339), "4", "Quick <b>and</b> kind", "Ana", "Shop", fmt.Sprint(s.conv)}},
+			{"times", []string{"Agent", "First responses"}, []string{"Ana", "1", "120", "120", "1", "3600", "3600", "0"}},
+			{"automatic", []string{"Message", "Kind"}, nil},
+		} {
+			r := admin.Do("GET", "/admin/reports/satisfaction.csv?from="+today+"&to="+today+"&table="+c.table, nil).Expect(http.StatusOK)
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") || !strings.Contains(r.Header.Get("Content-Disposition"), "satisfaction-"+c.table) {
+				t.Errorf("%s: served as %s, %s", c.table, ct, r.Header.Get("Content-Disposition"))
+			}
+			lines, err := csv.NewReader(strings.NewReader(string(r.Body))).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(lines) == 0 || strings.Join(lines[0][:len(c.head)], ",") != strings.Join(c.head, ",") {
+				t.Errorf("%s: header %v", c.table, lines)
+				continue
+			}
+			if c.row != nil && (len(lines) < 2 || strings.Join(lines[1], "|") != strings.Join(c.row, "|")) {
+				t.Errorf("%s: %v, want the row %v", c.table, lines, c.row)
+			}
+		}
+		admin.Do("GET", "/admin/reports/satisfaction.csv?table=everything", nil).Expect(http.StatusUnprocessableEntity)
+	})
+}
