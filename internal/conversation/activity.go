@@ -54,6 +54,8 @@ type Activity struct {
 	// the timeline shows the activity after that message.
 	AfterMessageID int64     `json:"after_message_id"`
 	CreatedAt      time.Time `json:"created_at"`
+	// Note says why Switchboard made the change (an automatic close).
+	Note string `json:"note,omitempty"`
 }
 
 // assignment is the activity of a change of assignee from prev to next
@@ -80,8 +82,8 @@ func record(ctx context.Context, tx *db.Tx, c *Conversation, actorID int64, act 
 		act.ActorType, act.ActorID = ActorAgent, &actorID
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO conversation_activities (conversation_id, kind, actor_type, actor_id, assignee_id, prev_assignee_id, tag,
-		after_message_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		act.ConversationID, act.Kind, act.ActorType, act.ActorID, act.AssigneeID, act.PrevAssigneeID, act.Tag, act.AfterMessageID, act.CreatedAt)
+		after_message_id, created_at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		act.ConversationID, act.Kind, act.ActorType, act.ActorID, act.AssigneeID, act.PrevAssigneeID, act.Tag, act.AfterMessageID, act.CreatedAt, act.Note)
 	if err != nil {
 		return fmt.Errorf("conversation: record %s: %w", act.Kind, err)
 	}
@@ -114,7 +116,7 @@ func (s *Service) activities(ctx context.Context, convID int64, o ActivityOption
 		o.Limit = 500
 	}
 	var args sqlArgs
-	q := `SELECT id, conversation_id, kind, actor_type, actor_id, assignee_id, prev_assignee_id, tag, after_message_id, created_at
+	q := `SELECT id, conversation_id, kind, actor_type, actor_id, assignee_id, prev_assignee_id, tag, after_message_id, created_at, note
 		FROM conversation_activities WHERE conversation_id = ` + args.add(convID)
 	if o.AfterMessage > 0 {
 		q += ` AND after_message_id >= ` + args.add(o.AfterMessage)
@@ -135,7 +137,7 @@ func (s *Service) activities(ctx context.Context, convID int64, o ActivityOption
 	for rows.Next() {
 		var act Activity
 		if err := rows.Scan(&act.ID, &act.ConversationID, &act.Kind, &act.ActorType, &act.ActorID, &act.AssigneeID, &act.PrevAssigneeID,
-			&act.Tag, &act.AfterMessageID, &act.CreatedAt); err != nil {
+			&act.Tag, &act.AfterMessageID, &act.CreatedAt, &act.Note); err != nil {
 			return nil, err
 		}
 		out = append(out, act)

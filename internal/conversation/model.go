@@ -66,6 +66,9 @@ type Conversation struct {
 	// lastCustomerMessageID is the customer's last message, which Unread
 	// compares with the viewer's read mark.
 	lastCustomerMessageID int64
+	// awaiting is true while the customer has only opened the chat (see
+	// Pending).
+	awaiting bool
 }
 
 // unreadBy reports whether the customer wrote after lastRead, the last
@@ -185,9 +188,12 @@ type Message struct {
 	ChannelMessageID *string                 `json:"channel_message_id"`
 	IdempotencyKey   *string                 `json:"idempotency_key,omitempty"`
 	ReplyToID        *int64                  `json:"reply_to_id"`
-	Reactions        []Reaction              `json:"reactions,omitempty"`
-	CreatedAt        time.Time               `json:"created_at"`
-	UpdatedAt        time.Time               `json:"updated_at"`
+	// AutoKind says what sent a message Switchboard sent by itself
+	// (welcome, unassigned, queue, reminder, csat, …); empty for people's.
+	AutoKind  string     `json:"auto_kind,omitempty"`
+	Reactions []Reaction `json:"reactions,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // MessageError says why a message failed: the channel's code, its title

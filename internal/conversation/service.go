@@ -47,6 +47,8 @@ type Service struct {
 	// assigner is routing: it places conversations and hears of capacity
 	// freed (see autoassign.go).
 	assigner Assigner
+	// auto is what Switchboard does by itself (see auto.go); nil: nothing.
+	auto Automation
 	// typing throttles the typing indicators (see typing.go).
 	typing *realtime.Throttle[typingKey]
 }
@@ -82,6 +84,13 @@ type Incoming struct {
 	// ReplyToChannelID is the channel's id of the message this one
 	// answers; the message is linked to it when it is stored.
 	ReplyToChannelID string
+	// Opened is a customer opening the chat without writing (WhatsApp's
+	// request_welcome): the conversation it opens waits for their first
+	// message before it is routed or listed (see Conversation.Pending).
+	Opened bool
+	// Choice is the id of the button or list row the customer chose, for
+	// an answer to an interactive message.
+	Choice string
 	// Then, when set, runs in the transaction that stores a new message
 	// (not a redelivery), after it: a channel's own records commit with
 	// the message or not at all.
@@ -217,8 +226,10 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 			if err != nil {
 				return fmt.Errorf("conversation: receive: contact: %w", db.MapErr(err))
 			}
-			c, err = createConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
-			created = true
+			if c, err = s.claim(ctx, tx, &in, ct.ID); err == nil && c.ID == 0 {
+				c, err = createConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
+				created = true
+			}
 		}
 	} else {
 		ids := append([]string{in.ExternalID}, in.AltExternalIDs...)
@@ -233,11 +244,22 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 			if err != nil {
 				return err
 			}
-			c, created, err = openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
+			if c, err = s.claim(ctx, tx, &in, ct.ID); err == nil && c.ID == 0 {
+				c, created, err = openConversation(ctx, tx.Tx, in.InboxID, ct, ByCustomer)
+			}
 		}
 	}
 	if err != nil {
 		return err
+	}
+	// What this message starts: the customer's first words (in a new
+	// conversation, or one they had only opened), a turn waiting for an
+	// answer (the first message after a person's reply).
+	arrival := Arrival{Opened: in.Opened, Answer: c.Status == Closed}
+	if !in.Opened {
+		arrival.FirstMessage = created || c.awaiting
+		lastIn, lastOut := c.LastCustomerMessageAt, c.LastAgentMessageAt
+		arrival.NewTurn = c.Status == Open && (c.lastCustomerMessageID == 0 || lastIn == nil || (lastOut != nil && lastOut.After(*lastIn)))
 	}
 	now := db.Now()
 	m := Message{ConversationID: c.ID, InboxID: in.InboxID, Direction: Inbound, SenderType: SenderContact, Type: in.Type,
@@ -247,7 +269,7 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 			return err
 		}
 	}
-	if tx.Dialect() == db.Postgres && len(in.AttachmentIDs) == 0 && m.ReplyToID == nil {
+	if tx.Dialect() == db.Postgres && len(in.AttachmentIDs) == 0 && m.ReplyToID == nil && !in.Opened {
 		if err := insertInboundPostgres(ctx, tx.Tx, &m, &c); err != nil {
 			return err // errDuplicate for a redelivery
 		}
@@ -260,10 +282,18 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 				return err
 			}
 		}
-		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, keepPreview(c.LastMessagePreview, &m), now, &now, now
-		c.lastCustomerMessageID = m.ID
-		_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_customer_message_id = $2, last_message_preview = $3,
-			last_activity_at = $4, last_customer_message_at = $4, updated_at = $4 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now)
+		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.UpdatedAt = m.ID, keepPreview(c.LastMessagePreview, &m), now, now
+		if in.Opened {
+			// Not the customer's words: the conversation stays pending.
+			c.awaiting = c.awaiting || created
+			_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_activity_at = $3, updated_at = $3, awaiting_customer = $4
+				WHERE id = $1`, c.ID, m.ID, now, c.awaiting)
+		} else {
+			c.LastCustomerMessageAt, c.lastCustomerMessageID, c.awaiting = &now, m.ID, false
+			_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_customer_message_id = $2, last_message_preview = $3,
+				last_activity_at = $4, last_customer_message_at = $4, first_customer_message_at = COALESCE(first_customer_message_at, $4),
+				awaiting_customer = FALSE, updated_at = $4 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now)
+		}
 		if err != nil {
 			return fmt.Errorf("conversation: receive: %w", err)
 		}
@@ -271,8 +301,13 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 	// The assignee before this message (none for a new conversation);
 	// a new conversation may be assigned automatically.
 	prev := deref(c.AssigneeID)
-	if created {
+	if arrival.FirstMessage && c.AssigneeID == nil {
 		if err := s.autoAssign(ctx, tx, &c); err != nil {
+			return err
+		}
+	}
+	if s.auto != nil {
+		if err := s.auto.Received(ctx, tx, &c, &m, arrival); err != nil {
 			return err
 		}
 	}
@@ -283,13 +318,30 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 		}
 		m, c = out.Message, out.Conversation
 	}
+	if c.Pending() {
+		return nil // not shown until the customer writes
+	}
 	typ := event.ConversationUpdated
-	if created {
+	if arrival.FirstMessage {
 		typ = event.ConversationCreated
 	}
 	emitConversation(tx, typ, &c, prev)
 	emitMessage(tx, event.MessageCreated, &m, &c, true)
 	return nil
+}
+
+// claim asks automation whether a customer's message that would open a
+// conversation answers one of the contact's closed ones (a survey), and
+// returns that conversation (ID 0: none).
+func (s *Service) claim(ctx context.Context, tx *event.Tx, in *Incoming, contactID int64) (Conversation, error) {
+	if s.auto == nil || in.Opened {
+		return Conversation{}, nil
+	}
+	id, err := s.auto.Claim(ctx, tx, in.InboxID, contactID, in)
+	if err != nil || id == 0 {
+		return Conversation{}, err
+	}
+	return load(ctx, tx.Tx, id)
 }
 
 // findOpen returns the contact's open conversation on the inbox, with its
@@ -367,7 +419,8 @@ func insertInboundPostgres(ctx context.Context, tx *db.Tx, m *Message, c *Conver
 			ON CONFLICT (inbox_id, channel_message_id) DO NOTHING RETURNING id)
 		UPDATE conversations SET last_message_id = m.id, last_customer_message_id = m.id,
 			last_message_preview = CASE WHEN $11 = '' THEN conversations.last_message_preview ELSE $11 END,
-			last_activity_at = $10, last_customer_message_at = $10, updated_at = $10
+			last_activity_at = $10, last_customer_message_at = $10, first_customer_message_at = COALESCE(conversations.first_customer_message_at, $10),
+			awaiting_customer = FALSE, updated_at = $10
 		FROM m WHERE conversations.id = $1 RETURNING m.id`,
 		m.ConversationID, m.InboxID, m.Direction, m.SenderType, m.Type, m.Text, string(m.Content), m.Status, m.ChannelMessageID, m.CreatedAt,
 		preview(m)).Scan(&m.ID)
@@ -379,7 +432,7 @@ func insertInboundPostgres(ctx context.Context, tx *db.Tx, m *Message, c *Conver
 	m.Attachments = []attachment.Attachment{}
 	now := m.CreatedAt
 	c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastCustomerMessageAt, c.UpdatedAt = m.ID, keepPreview(c.LastMessagePreview, m), now, &now, now
-	c.lastCustomerMessageID = m.ID
+	c.lastCustomerMessageID, c.awaiting = m.ID, false
 	return nil
 }
 
@@ -420,17 +473,17 @@ func insertMessage(ctx context.Context, tx *db.Tx, m *Message) error {
 		code, msg = m.Error.Code, m.Error.Message
 	}
 	q := `INSERT INTO messages (conversation_id, inbox_id, direction, sender_type, sender_id, type, text, content, status,
-		error_code, error_message, channel_message_id, idempotency_key, reply_to_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id`
+		error_code, error_message, channel_message_id, idempotency_key, reply_to_id, created_at, updated_at, auto_kind)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) RETURNING id`
 	if m.ChannelMessageID != nil {
 		// A channel's message stored before is a redelivery, not an error.
 		q = `INSERT INTO messages (conversation_id, inbox_id, direction, sender_type, sender_id, type, text, content, status,
-		error_code, error_message, channel_message_id, idempotency_key, reply_to_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+		error_code, error_message, channel_message_id, idempotency_key, reply_to_id, created_at, updated_at, auto_kind)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)
 		ON CONFLICT (inbox_id, channel_message_id) DO NOTHING RETURNING id`
 	}
 	err := tx.QueryRow(ctx, q, m.ConversationID, m.InboxID, m.Direction, m.SenderType, m.SenderID, m.Type, m.Text, content, m.Status,
-		code, msg, m.ChannelMessageID, m.IdempotencyKey, m.ReplyToID, m.CreatedAt).Scan(&m.ID)
+		code, msg, m.ChannelMessageID, m.IdempotencyKey, m.ReplyToID, m.CreatedAt, nullString(m.AutoKind)).Scan(&m.ID)
 	if m.ChannelMessageID != nil && errors.Is(db.MapErr(err), db.ErrNotFound) {
 		return errDuplicate
 	}
@@ -575,9 +628,15 @@ func (s *Service) post(ctx context.Context, a policy.Actor, o Outgoing, convID i
 		}
 		c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.LastAgentMessageAt, c.UpdatedAt = m.ID, keepPreview(c.LastMessagePreview, &m), now, &now, now
 		_, err = tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_activity_at = $4,
-			last_agent_message_at = $4, updated_at = $4, assignee_id = $5 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now, c.AssigneeID)
+			last_agent_message_at = $4, first_response_at = COALESCE(first_response_at, $4), updated_at = $4, assignee_id = $5 WHERE id = $1`,
+			c.ID, m.ID, c.LastMessagePreview, now, c.AssigneeID)
 		if err != nil {
 			return fmt.Errorf("conversation: send: %w", err)
+		}
+		if s.auto != nil {
+			if err := s.auto.Answered(ctx, tx, &c, &m); err != nil {
+				return err
+			}
 		}
 		if err := markRead(ctx, tx.Tx, a.UserID, c.ID, m.ID); err != nil {
 			return err
@@ -665,19 +724,7 @@ func (s *Service) Close(ctx context.Context, a policy.Actor, id int64) (Conversa
 		if c.Status == Closed {
 			return problem.Conflict("This conversation is already closed.")
 		}
-		now := db.Now()
-		c.Status, c.ClosedAt, c.UpdatedAt, c.Queue = Closed, &now, now, nil
-		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'closed', closed_at = $2, updated_at = $2,
-			queued_at = NULL, queue_agent_id = NULL, queue_until = NULL WHERE id = $1`, id, now); err != nil {
-			return err
-		}
-		if err := record(ctx, tx.Tx, c, a.UserID, Activity{Kind: ActClosed}); err != nil {
-			return err
-		}
-		if c.AssigneeID == nil {
-			return nil
-		}
-		return s.freed(ctx, tx, c.InboxID)
+		return s.closeIn(ctx, tx, c, a.UserID, "")
 	})
 }
 

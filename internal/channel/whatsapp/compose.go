@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -307,3 +308,10 @@ func slug(title string, i int) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// InteractiveContent is the stored content of an outbound interactive
+// message (what Deliver renders for Graph), for messages prepared outside
+// the composer (automation, bots, canned responses).
+func InteractiveContent(in *Interactive) json.RawMessage {
+	return (&Content{Kind: "interactive", Interactive: in}).raw()
+}

@@ -294,6 +294,10 @@ func (s *Service) receive(ctx context.Context, n *Number, m *Inbound) (bool, err
 		in.Profile.Name = m.From.Username
 	}
 	in.Content = m.Content.raw()
+	in.Opened = m.Content.Kind == "request_welcome"
+	if r := m.Content.Reply; r != nil {
+		in.Choice = r.ID
+	}
 	at := m.Timestamp
 	now := s.now().UTC()
 	if at.IsZero() || at.After(now.Add(time.Minute)) {
