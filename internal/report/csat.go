@@ -113,7 +113,7 @@ func (s *Service) CSAT(ctx context.Context, f Filter, maxComments int) (Satisfac
 		var conv, inbox int64
 		var agent *int64
 		var rating *int
-		var comment *string
+		var comment string
 		var sent time.Time
 		var rated *time.Time
 		if err := rows.Scan(&conv, &inbox, &agent, &rating, &comment, &sent, &rated); err != nil {
@@ -128,9 +128,9 @@ func (s *Service) CSAT(ctx context.Context, f Filter, maxComments int) (Satisfac
 			}
 			r.add(rating)
 		}
-		if rating != nil && comment != nil && *comment != "" {
+		if rating != nil && comment != "" {
 			c := Comment{ConversationID: conv, InboxID: inbox, Inbox: n.inboxes[inbox], AgentID: deref(agent), Agent: n.users[deref(agent)],
-				Rating: *rating, Comment: *comment}
+				Rating: *rating, Comment: comment}
 			if rated != nil {
 				c.RatedAt = *rated
 			}

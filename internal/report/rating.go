@@ -16,14 +16,13 @@ type Rating struct {
 	RatedAt        time.Time `json:"rated_at"`
 }
 
-// RatingOf is the latest rating of conversation id; ok is false when
+// RatingOf is the rating of conversation id; ok is false when
 // the customer has not rated it (or was never asked). The caller checks
 // that the reader may see the conversation.
 func (s *Service) RatingOf(ctx context.Context, id int64) (r Rating, ok bool, err error) {
-	var comment *string
 	var at *time.Time
 	err = s.db.QueryRow(ctx, `SELECT rating, comment, rated_at FROM csat_ratings
-		WHERE conversation_id = $1 AND rating IS NOT NULL ORDER BY rated_at DESC LIMIT 1`, id).Scan(&r.Rating, &comment, &at)
+		WHERE conversation_id = $1 AND rating IS NOT NULL`, id).Scan(&r.Rating, &r.Comment, &at)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return r, false, nil
@@ -31,9 +30,6 @@ func (s *Service) RatingOf(ctx context.Context, id int64) (r Rating, ok bool, er
 		return r, false, fmt.Errorf("report: rating of %d: %w", id, err)
 	}
 	r.ConversationID = id
-	if comment != nil {
-		r.Comment = *comment
-	}
 	if at != nil {
 		r.RatedAt = *at
 	}

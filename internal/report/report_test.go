@@ -86,7 +86,8 @@ func (s *seed) exec(q string, args ...any) {
 func (s *seed) insert(q string, args ...any) int64 {
 	s.t.Helper()
 	var id int64
-	if err := s.d.QueryRow(context.Background(), q, args...).Scan(&id); err != nil {
+	err := s.d.Write(context.Background(), func(tx *db.Tx) error { return tx.QueryRow(context.Background(), q, args...).Scan(&id) })
+	if err != nil {
 		s.t.Fatalf("%s: %v", q, err)
 	}
 	return id
@@ -155,15 +156,13 @@ func (s *seed) message(conv, inbox int64, sender string, senderID int64, kind, s
 
 func (s *seed) survey(conv, inbox, agent int64, sent time.Time, rating int, comment string, rated time.Time) {
 	s.t.Helper()
-	var r, rt, cm any
+	var r, rt any
 	if rating != 0 {
 		r, rt = rating, rated
 	}
-	if comment != "" {
-		cm = comment
-	}
-	s.exec(`INSERT INTO csat_ratings (conversation_id, inbox_id, agent_id, rating, comment, sent_at, rated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		conv, inbox, agent, r, cm, sent, rt)
+	s.exec(`INSERT INTO csat_ratings (conversation_id, inbox_id, agent_id, contact_id, message_id, rating, comment, sent_at, rated_at)
+		VALUES ($1, $2, $3, (SELECT contact_id FROM conversations WHERE id = $1), 0, $4, $5, $6, $7)`,
+		conv, inbox, agent, r, comment, sent, rt)
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -322,7 +321,8 @@ func TestResponseTimes(t *testing.T) {
 		// Automatic messages (each conversation above has a welcome).
 		s.message(c1, s.shop, "system", 0, "csat", "read", t0.Add(h))
 		s.message(c1, s.shop, "system", 0, "welcome", "failed", t0.Add(h))
-		s.message(c1, s.shop, "bot", 0, "", "sent", t0.Add(h))
+		s.message(c1, s.shop, "bot", 0, "menu", "sent", t0.Add(h))
+		s.message(c1, s.shop, "agent", s.ana, "", "sent", t0.Add(h)) // a person's: not counted
 		s.message(c1, s.shop, "system", 0, "autoclose", "pending", s.past)
 
 		from, to := t0.Add(-5*h), t0.Add(40*h)

@@ -203,14 +203,15 @@ func (s *Service) ResponseTimes(ctx context.Context, f Filter) (Times, error) {
 }
 
 // automatic counts the messages Switchboard and bots sent in the range,
-// by kind and status.
+// by kind and status: those with an auto_kind (messages_auto indexes
+// them); a bot's count as "bot" whatever their kind.
 func (s *Service) automatic(ctx context.Context, f Filter) ([]AutoCount, error) {
 	w := &where{args: []any{f.From, f.To}}
 	if f.InboxID != 0 {
 		w.add("inbox_id = ?", f.InboxID)
 	}
 	rows, err := s.db.Query(ctx, `SELECT auto_kind, sender_type, status, COUNT(*) FROM messages
-		WHERE created_at >= $1 AND created_at < $2 AND (auto_kind IS NOT NULL OR sender_type = 'bot')`+w.sql.String()+`
+		WHERE auto_kind IS NOT NULL AND created_at >= $1 AND created_at < $2`+w.sql.String()+`
 		GROUP BY auto_kind, sender_type, status`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("report: automatic messages: %w", err)
@@ -218,22 +219,18 @@ func (s *Service) automatic(ctx context.Context, f Filter) ([]AutoCount, error) 
 	defer rows.Close()
 	per := map[string]*AutoCount{}
 	for rows.Next() {
-		var kind *string
-		var sender, status string
+		var kind, sender, status string
 		var count int
 		if err := rows.Scan(&kind, &sender, &status, &count); err != nil {
 			return nil, fmt.Errorf("report: automatic messages: %w", err)
 		}
-		k := "bot"
-		if kind != nil && *kind != "" {
-			k = *kind
-		} else if sender != "bot" {
-			continue
+		if sender == "bot" {
+			kind = "bot"
 		}
-		c := per[k]
+		c := per[kind]
 		if c == nil {
-			c = &AutoCount{Kind: k}
-			per[k] = c
+			c = &AutoCount{Kind: kind}
+			per[kind] = c
 		}
 		c.Sent += count
 		switch status {

@@ -34,12 +34,18 @@ func seedSatisfaction(t *testing.T, d *db.DB, comment string) satisfactionSeed {
 	s.ana = s.srv.NewUser("ana@example.com", policy.Service)
 	in, _ := s.srv.NewWebchatInbox("Shop", s.ana.UserID)
 	s.inbox = in.ID
-	s.srv.NewVisitor(in.Token, nil).Say("hello")
 	var list struct {
 		Items []struct {
 			ID int64 `json:"id"`
 		} `json:"items"`
 	}
+	// The other conversation, still open and not answered, got a survey
+	// before (from when it was closed once) that was never answered.
+	s.srv.NewVisitor(in.Token, nil).Say("anyone?")
+	s.admin.Do("GET", "/api/v1/conversations?limit=1", nil).Expect(http.StatusOK).Decode(&list)
+	other := list.Items[0].ID
+	s.admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", other), map[string]any{"assignee_id": s.ana.UserID}).Expect(http.StatusOK)
+	s.srv.NewVisitor(in.Token, nil).Say("hello")
 	s.admin.Do("GET", "/api/v1/conversations?limit=1", nil).Expect(http.StatusOK).Decode(&list)
 	s.conv = list.Items[0].ID
 	s.admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", s.conv), map[string]any{"assignee_id": s.ana.UserID}).Expect(http.StatusOK)
@@ -61,10 +67,12 @@ func seedSatisfaction(t *testing.T, d *db.DB, comment string) satisfactionSeed {
 	}{
 		{`UPDATE conversations SET first_customer_message_at = $2, first_response_at = $3, closed_at = $4 WHERE id = $1`,
 			[]any{s.conv, s.asked, s.asked.Add(2 * time.Minute), s.rated}},
-		{`INSERT INTO csat_ratings (conversation_id, inbox_id, agent_id, rating, comment, sent_at, rated_at) VALUES ($1, $2, $3, 4, $4, $5, $6)`,
-			[]any{s.conv, s.inbox, s.ana.UserID, comment, s.rated, s.rated}},
-		{`INSERT INTO csat_ratings (conversation_id, inbox_id, agent_id, sent_at) VALUES ($1, $2, $3, $4)`,
-			[]any{s.conv, s.inbox, s.ana.UserID, s.rated}},
+		{`INSERT INTO csat_ratings (conversation_id, inbox_id, agent_id, contact_id, message_id, rating, comment, sent_at, rated_at)
+			SELECT id, inbox_id, $2, contact_id, 0, 4, $3, $4, $4 FROM conversations WHERE id = $1`,
+			[]any{s.conv, s.ana.UserID, comment, s.rated}},
+		{`INSERT INTO csat_ratings (conversation_id, inbox_id, agent_id, contact_id, message_id, sent_at)
+			SELECT id, inbox_id, $2, contact_id, 0, $3 FROM conversations WHERE id = $1`,
+			[]any{other, s.ana.UserID, s.rated}},
 	} {
 		if _, err := d.Exec(ctx, q.sql, q.args...); err != nil {
 			t.Fatalf("%s: %v", q.sql, err)
@@ -173,7 +181,7 @@ func TestSatisfactionReport(t *testing.T) {
 		}{
 			{"csat", []string{"Agent", "Surveys sent", "Rated", "Response rate", "Average", "Ratings of 1"}, []string{"Ana", "2", "1", "50.0", "4.00", "0", "0", "0", "1", "0"}},
 			{"comments", []string{"Rated", "Rating", "Comment"}, []string{s.rated.Format(time.RFC3339), "4", "Quick <b>and</b> kind", "Ana", "Shop", fmt.Sprint(s.conv)}},
-			{"times", []string{"Agent", "First responses"}, []string{"Ana", "1", "120", "120", "1", "3600", "3600", "0"}},
+			{"times", []string{"Agent", "First responses"}, []string{"Ana", "1", "120", "120", "1", "3600", "3600", "1"}},
 			{"automatic", []string{"Message", "Kind"}, nil},
 		} {
 			r := admin.Do("GET", "/admin/reports/satisfaction.csv?from="+today+"&to="+today+"&table="+c.table, nil).Expect(http.StatusOK)
