@@ -203,3 +203,51 @@ func TestSatisfactionReport(t *testing.T) {
 		admin.Do("GET", "/admin/reports/satisfaction.csv?table=everything", nil).Expect(http.StatusUnprocessableEntity)
 	})
 }
+
+// The conversation shows its rating, and the messages Switchboard or a
+// bot sent by themselves say so.
+func TestConversationShowsRatingAndAutomaticMessages(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		s := seedSatisfaction(t, d, "Quick <b>and</b> kind")
+		for _, m := range []struct{ sender, kind string }{{"system", "csat"}, {"system", "welcome"}, {"system", ""}, {"bot", "menu"}} {
+			var kind any
+			if m.kind != "" {
+				kind = m.kind
+			}
+			if _, err := d.Exec(context.Background(), `INSERT INTO messages (conversation_id, inbox_id, direction, sender_type, type, text, status, auto_kind, created_at, updated_at)
+				VALUES ($1, $2, 'outbound', $3, 'text', $4, 'sent', $5, $6, $6)`, s.conv, s.inbox, m.sender, "from "+m.sender+" "+m.kind, kind, db.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page := string(s.ana.Do("GET", fmt.Sprintf("/inbox/conversations/%d", s.conv), nil).Expect(http.StatusOK).Body)
+		for _, want := range []string{
+			`<p class="csat-rating" data-rating="4" title="Quick &lt;b&gt;and&lt;/b&gt; kind"><span class="csat-value">Rated 4/5</span> · <span class="csat-text">Quick &lt;b&gt;and&lt;/b&gt; kind</span></p>`,
+			`data-auto="csat">Sent automatically · Satisfaction survey</span>`,
+			`data-auto="welcome">Sent automatically · Welcome message</span>`,
+			`data-auto="">System</span>`,
+			`data-auto="bot">Bot</span>`,
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the conversation lacks %s", want)
+			}
+		}
+		// The header alone (live updates) carries it too; a conversation
+		// not rated shows nothing.
+		head := string(s.ana.Do("GET", fmt.Sprintf("/inbox/conversations/%d/head", s.conv), nil).Expect(http.StatusOK).Body)
+		if !strings.Contains(head, `data-rating="4"`) {
+			t.Errorf("the header lacks the rating:\n%s", head)
+		}
+		if _, err := d.Exec(context.Background(), `UPDATE csat_ratings SET rating = NULL, comment = '', rated_at = NULL WHERE conversation_id = $1`, s.conv); err != nil {
+			t.Fatal(err)
+		}
+		if page := string(s.ana.Do("GET", fmt.Sprintf("/inbox/conversations/%d", s.conv), nil).Expect(http.StatusOK).Body); strings.Contains(page, "csat-rating") {
+			t.Error("a survey not answered shows a rating")
+		}
+		// In Spanish.
+		s.ana.Do("PATCH", "/api/v1/me", map[string]any{"language": "es"}).Expect(http.StatusOK)
+		if page := string(s.ana.Do("GET", fmt.Sprintf("/inbox/conversations/%d", s.conv), nil).Expect(http.StatusOK).Body); !strings.Contains(page, "Enviado automáticamente · Encuesta de satisfacción") {
+			t.Error("the automatic label is not translated")
+		}
+	})
+}
