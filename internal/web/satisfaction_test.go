@@ -158,9 +158,9 @@ func TestSatisfactionReport(t *testing.T) {
 
 		// The page: tables, charts, the comment as text.
 		page := string(admin.Do("GET", "/admin/reports/satisfaction?from="+today+"&to="+today, nil).Expect(http.StatusOK).Body)
-		for _, want := range []string{`class="status-chart csat-chart"`, `class="lv-4"`, `<table class="report-table csat-table">`, `data-kpi="average">4.0`,
+		for _, want := range []string{`class="status-chart csat-chart"`, `class="lv-4"`, `<table class="report-table csat-table" data-group="agent">`, `data-kpi="average">4.0`,
 			`Quick &lt;b&gt;and&lt;/b&gt; kind`, `class="status-chart time-chart"`, `data-col="first-median" data-seconds="120"`, `href="/inbox/conversations/` + fmt.Sprint(s.conv),
-			`table=comments`, `aria-current="page">Satisfaction`} {
+			`href="/admin/reports/satisfaction.csv?from=` + today + `&amp;group=agent&amp;to=` + today + `&amp;table=comments"`, `aria-current="page">Satisfaction`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the page lacks %s", want)
 			}

@@ -3,7 +3,9 @@ package ui
 import (
 	"encoding/csv"
 	"fmt"
+	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +39,10 @@ type reportView struct {
 	From   string // as the form shows them: dates, "to" included
 	To     string
 	Chart  chart
-	Query  string
+	// Query is the form's values, escaped, for the CSV link (a
+	// template.URL: a plain string there would be escaped whole, "=" and
+	// "&" included).
+	Query template.URL
 }
 
 // chart is a stacked bar per row: each status's share of the longest
@@ -137,7 +142,7 @@ func (u *ReportPages) readReport(r *http.Request) (reportView, error) {
 		return v, err
 	}
 	v.Chart = newChart(v.Report)
-	v.Query = "from=" + urlQueryEscape(v.From) + "&to=" + urlQueryEscape(v.To) + "&group=" + string(v.Group)
+	v.Query = template.URL("from=" + url.QueryEscape(v.From) + "&to=" + url.QueryEscape(v.To) + "&group=" + url.QueryEscape(string(v.Group)))
 	return v, nil
 }
 

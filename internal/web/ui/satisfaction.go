@@ -28,7 +28,7 @@ type satisfactionView struct {
 	Filter  report.Filter
 	Groups  []report.Group
 	// Query is the filter as a query string, for the CSV links.
-	Query      string
+	Query      template.URL
 	CSATChart  levelChart
 	FirstChart timeChart
 	ResolChart timeChart
@@ -141,7 +141,7 @@ func (u *ReportPages) readSatisfaction(r *http.Request, v *satisfactionView, for
 			qs.Set(k, form[k])
 		}
 	}
-	v.Query = qs.Encode()
+	v.Query = template.URL(qs.Encode())
 	return f, err
 }
 
