@@ -21,6 +21,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/account"
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/automation"
 	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/avatar"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
@@ -65,12 +66,14 @@ type App struct {
 	Inboxes       *inbox.Store
 	Conversations *conversation.Service
 	// Routing gives conversations to agents (rules, limits, the queue).
-	Routing  *routing.Service
-	Files    *attachment.Store
-	Webchat  *webchat.Service
-	WhatsApp *whatsapp.Service
-	Metrics  *metrics.Metrics
-	Web      *web.Server
+	Routing *routing.Service
+	// Automation is what Switchboard sends and does by itself.
+	Automation *automation.Service
+	Files      *attachment.Store
+	Webchat    *webchat.Service
+	WhatsApp   *whatsapp.Service
+	Metrics    *metrics.Metrics
+	Web        *web.Server
 	// Images decodes every picture the node opens (avatars), a few at a
 	// time and within a memory budget.
 	Images *raster.Decoder
@@ -202,7 +205,12 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), files)
 	a.Routing = routing.New(d, a.Log, a.Queue, logger)
 	a.Routing.Register(a.Runner)
-	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits, a.Routing)
+	// Number automation hears where routing puts conversations.
+	a.Automation = automation.New(d, a.Log, a.Queue, logger)
+	a.Automation.Register(a.Runner)
+	a.Automation.EstimateWith(a.Routing.EstimatedWait)
+	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits, a.Automation.Route(a.Routing))
+	a.Automation.Serve(a.Conversations)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
 	a.Images = raster.NewDecoder(raster.DefaultLimits)
 	a.Metrics = metrics.New(metrics.Sources{
@@ -231,11 +239,13 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.WhatsApp = whatsapp.New(d, a.Log, a.Queue, a.Inboxes, a.Conversations,
 		attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), whatsapp.MediaLimits), a.Files, a.Metrics, logger, waOpt)
 	a.WhatsApp.Register(a.Runner)
+	a.Automation.OnWelcomeSwitch(a.WhatsApp.SetWelcome)
 	// Reactions to events outside the transactions that write them.
 	a.Consumers = event.NewConsumers(a.Log, event.ConsumerConfig{}, logger)
 	a.Consumers.Add(a.Auth.Invalidation())
 	a.Consumers.Add(a.WhatsApp.NumberCache())
 	a.Consumers.Add(a.Routing.Consumer())
+	a.Consumers.Add(a.Automation.Consumer())
 	if a.unsubConsumer, err = a.broker.Subscribe(a.Consumers.Receive); err != nil {
 		return nil, err
 	}
@@ -255,7 +265,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	}
 	a.Web, err = web.New(web.Deps{
 		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
-		Inboxes: a.Inboxes, Conversations: a.Conversations, Routing: a.Routing, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
+		Inboxes: a.Inboxes, Conversations: a.Conversations, Routing: a.Routing, Automation: a.Automation, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
 		MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,
