@@ -122,6 +122,7 @@ func (s *Server) routeTable(d Deps) []route {
 		Pages: pages, Reports: reportSvc, Routing: d.Routing, WhatsApp: d.WhatsApp}
 	inboxAdmin := &admin.Inboxes{BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
 		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Routing: d.Routing, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
+	automationPages := &admin.AutomationPages{Automation: d.Automation, DB: d.DB, Files: d.Files, Inboxes: d.Inboxes, Pages: pages}
 	peopleAdmin := &admin.People{Accounts: d.Accounts, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors,
 		Inboxes: d.Inboxes, Invites: d.Invites, Langs: langs, MailToLog: d.MailToLog, Names: names, Resets: d.Resets, Shown: shown,
 		Teams: d.Teams, Pages: pages, Users: d.Users}
@@ -430,6 +431,9 @@ func (s *Server) routeTable(d Deps) []route {
 		page("POST", "/admin/teams/{id}/delete", policy.ManageUsers, peopleAdmin.DeleteTeam),
 		page("GET", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.AssignmentPage),
 		page("POST", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.SaveAssignment),
+		page("GET", "/admin/inboxes/{id}/automation", policy.ManageInboxes, automationPages.AutomationPage),
+		page("POST", "/admin/inboxes/{id}/automation", policy.ManageInboxes, automationPages.SaveAutomation),
+		page("POST", "/admin/inboxes/{id}/automation/preview", policy.ManageInboxes, automationPages.PreviewAutomation),
 		page("GET", "/admin/reports/time-in-status", policy.ViewReports, reports.TimeInStatus),
 		page("GET", "/admin/reports/time-in-status.csv", policy.ViewReports, reports.TimeInStatusCSV),
 		page("GET", "/admin/reports/satisfaction", policy.ViewReports, reports.Satisfaction),
