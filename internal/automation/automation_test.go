@@ -34,7 +34,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // fixture is a node's conversations with routing and automation, a web
 // chat inbox and an agent, and a clock the timers read.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	d       *db.DB
 	log     *event.Log
@@ -52,7 +52,7 @@ type fixture struct {
 	msgs    atomic.Int64
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	f := &fixture{t: t, ctx: context.Background(), d: d, queue: job.NewQueue(), now: time.Now()}
 	f.log = event.NewLog(d, event.NewLocal(), quiet)
 	f.routing = routing.New(d, f.log, f.queue, quiet)
