@@ -220,8 +220,14 @@ func TestConversationShowsRatingAndAutomaticMessages(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Auto-close said why in the history.
+		if _, err := d.Exec(context.Background(), `INSERT INTO conversation_activities (conversation_id, kind, actor_type, after_message_id, created_at, note)
+			VALUES ($1, 'closed', 'system', (SELECT MAX(id) FROM messages WHERE conversation_id = $1), $2, 'The customer did not reply for 3 hours.')`, s.conv, db.Now()); err != nil {
+			t.Fatal(err)
+		}
 		page := string(s.ana.Do("GET", fmt.Sprintf("/inbox/conversations/%d", s.conv), nil).Expect(http.StatusOK).Body)
 		for _, want := range []string{
+			`Closed automatically<span class="activity-note"> · The customer did not reply for 3 hours.</span>`,
 			`<p class="csat-rating" data-rating="4" title="Quick &lt;b&gt;and&lt;/b&gt; kind"><span class="csat-value">Rated 4/5</span> · <span class="csat-text">Quick &lt;b&gt;and&lt;/b&gt; kind</span></p>`,
 			`data-auto="csat">Sent automatically · Satisfaction survey</span>`,
 			`data-auto="welcome">Sent automatically · Welcome message</span>`,
@@ -246,8 +252,9 @@ func TestConversationShowsRatingAndAutomaticMessages(t *testing.T) {
 		}
 		// In Spanish.
 		s.ana.Do("PATCH", "/api/v1/me", map[string]any{"language": "es"}).Expect(http.StatusOK)
-		if page := string(s.ana.Do("GET", fmt.Sprintf("/inbox/conversations/%d", s.conv), nil).Expect(http.StatusOK).Body); !strings.Contains(page, "Enviado automáticamente · Encuesta de satisfacción") {
-			t.Error("the automatic label is not translated")
+		if page := string(s.ana.Do("GET", fmt.Sprintf("/inbox/conversations/%d", s.conv), nil).Expect(http.StatusOK).Body); !strings.Contains(page, "Enviado automáticamente · Encuesta de satisfacción") ||
+			!strings.Contains(page, "Cerrada automáticamente<span class=\"activity-note\"> · El cliente no respondió durante 3 horas.") {
+			t.Error("the automatic label or the close's reason is not translated")
 		}
 	})
 }

@@ -159,7 +159,7 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	// The satisfaction report's words: its CSV, the kinds of automatic
 	// messages (the timeline's labels too), the rating scale.
-	for _, w := range satisfactionWords {
+	for _, w := range append(satisfactionWords, closeNotes...) {
 		add(w, "satisfaction.go")
 	}
 	for _, k := range append(report.AutoKinds, "") {

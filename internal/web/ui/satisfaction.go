@@ -267,6 +267,13 @@ var satisfactionWords = []string{"Rated", "Rating", "Comment", "Agent", "Inbox",
 	"First response 90th percentile (seconds)", "Resolved", "Resolution median (seconds)", "Resolution 90th percentile (seconds)",
 	"Waiting for a first reply", "Team", "Day", "First response times", "Resolution times"}
 
+// closeNotes are the reasons automation gives for closing a
+// conversation (conversation.Activity.Note), matched by the catalog as
+// formats so that they read in the agent's language.
+var closeNotes = []string{"The customer did not reply for 1 minute.", "The customer did not reply for %d minutes.",
+	"The customer did not reply for 1 hour.", "The customer did not reply for %d hours.",
+	"The customer did not reply for 1 day.", "The customer did not reply for %d days."}
+
 // groupLabel names a grouping.
 func groupLabel(g report.Group) string {
 	switch g {
