@@ -15,6 +15,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/i18n"
+	"github.com/switchboardhq/switchboard/internal/report"
 	"github.com/switchboardhq/switchboard/internal/text"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
@@ -55,6 +56,7 @@ var (
 var messageDirs = []string{
 	"../../user", "../../auth", "../../avatar", "../../invite", "../../team", "../../availability", "../../conversation", "../../contact",
 	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../routing", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp", "../../reply", "../../reply/welcome",
+	"../../report",
 	"..", ".", "admin", "../httpx",
 }
 
@@ -104,7 +106,7 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	// Scripts (app.js, people.js): t("…").
 	var scripts [][]byte
-	for _, name := range []string{"static/app.js", "static/people.js", "static/whatsapp.js", "static/typing.js"} {
+	for _, name := range []string{"static/app.js", "static/people.js", "static/whatsapp.js", "static/typing.js", "static/reply.js"} {
 		b, err := content.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
@@ -154,6 +156,17 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	for _, n := range Notices {
 		add(n, "notices")
+	}
+	// The satisfaction report's words: its CSV, the kinds of automatic
+	// messages (the timeline's labels too), the rating scale.
+	for _, w := range append(satisfactionWords, closeNotes...) {
+		add(w, "satisfaction.go")
+	}
+	for _, k := range append(report.AutoKinds, "") {
+		add(autoKindLabel(k), "autoKindLabel")
+	}
+	for lv := 1; lv <= report.Levels; lv++ {
+		add(levelLabel(lv), "levelLabel")
 	}
 	// (The admin pages' notices: package admin checks them.)
 	for _, w := range []string{"Visitor %d", "%s on %s", "Unknown device", "Go program", "seconds", "second",
