@@ -23,6 +23,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/avatar"
+	"github.com/switchboardhq/switchboard/internal/bot"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/config"
@@ -65,7 +66,10 @@ type App struct {
 	Inboxes       *inbox.Store
 	Conversations *conversation.Service
 	// Routing gives conversations to agents (rules, limits, the queue).
-	Routing  *routing.Service
+	Routing *routing.Service
+	// Bots hold an inbox's new conversations before routing, and hand
+	// them off.
+	Bots     *bot.Service
 	Files    *attachment.Store
 	Webchat  *webchat.Service
 	WhatsApp *whatsapp.Service
@@ -120,7 +124,8 @@ type Options struct {
 	// own: it runs until its context ends, and an error stops the node.
 	Work map[string]func(context.Context) error
 	// Clock, when set, is the time of the web layer's expiring links and
-	// tickets and of the typing indicators' throttles (tests).
+	// tickets, of the typing indicators' throttles, and of bots' failing
+	// deliveries and customers' silence (tests).
 	Clock func() time.Time
 }
 
@@ -202,7 +207,13 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), files)
 	a.Routing = routing.New(d, a.Log, a.Queue, logger)
 	a.Routing.Register(a.Runner)
-	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits, a.Routing)
+	// Bots take an inbox's new conversations before routing: they are
+	// the conversation core's Assigner, over routing.
+	a.Bots = bot.Wrap(a.Routing, a.Routing, d, a.Log, a.Queue, box, logger, bot.Options{Clock: opt.Clock})
+	a.Bots.Register(a.Runner)
+	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits, a.Bots)
+	a.Bots.SetConversations(a.Conversations)
+	a.Auth.SetBotTokens(a.Bots.Identify)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
 	a.Images = raster.NewDecoder(raster.DefaultLimits)
 	a.Metrics = metrics.New(metrics.Sources{
@@ -236,6 +247,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Consumers.Add(a.Auth.Invalidation())
 	a.Consumers.Add(a.WhatsApp.NumberCache())
 	a.Consumers.Add(a.Routing.Consumer())
+	a.Consumers.Add(a.Bots.Consumer())
 	if a.unsubConsumer, err = a.broker.Subscribe(a.Consumers.Receive); err != nil {
 		return nil, err
 	}
@@ -255,7 +267,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	}
 	a.Web, err = web.New(web.Deps{
 		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
-		Inboxes: a.Inboxes, Conversations: a.Conversations, Routing: a.Routing, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
+		Inboxes: a.Inboxes, Conversations: a.Conversations, Routing: a.Routing, Bots: a.Bots, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
 		MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,

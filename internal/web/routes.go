@@ -8,6 +8,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/availability"
+	"github.com/switchboardhq/switchboard/internal/bot"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/contact"
@@ -101,7 +102,8 @@ func (s *Server) routeTable(d Deps) []route {
 	reportsAPI := &reportsAPI{avail: d.Availability}
 	whatsappAPI := &whatsappAPI{baseURL: d.BaseURL, convs: d.Conversations, inboxes: d.Inboxes, whatsapp: d.WhatsApp}
 	webhooks := &webhooks{whatsapp: d.WhatsApp}
-	convAPI := &conversationsAPI{convs: d.Conversations, routing: d.Routing, whatsapp: d.WhatsApp}
+	botsAPI := &botsAPI{bots: d.Bots}
+	convAPI := &conversationsAPI{convs: d.Conversations, routing: d.Routing, whatsapp: d.WhatsApp, bots: botsAPI}
 	routingAPI := &routingAPI{inboxes: d.Inboxes, routing: d.Routing}
 	contactsAPI := &contactsAPI{convs: d.Conversations}
 	filesAPI := &attachmentsAPI{convs: d.Conversations, db: d.DB, files: d.Files}
@@ -230,6 +232,12 @@ func (s *Server) routeTable(d Deps) []route {
 		api("POST", "/api/v1/conversations/{id}/whatsapp/messages", policy.WorkConversations, whatsappAPI.apiWhatsAppSend, doc{summary: "Send a WhatsApp message: text, media, reply buttons, a list, a link button, a template or a reaction, checked against Meta's limits and the 24-hour window; an idempotency_key already used returns the first message (200)", tag: "whatsapp", in: whatsapp.Compose{}, out: msg, status: 201}),
 
 		// Conversations.
+		// Bots: a menu bot per inbox, or an external bot over HTTP.
+		api("GET", "/api/v1/bots", policy.ManageBots, botsAPI.apiBots, doc{summary: "Every bot: menu bots and external bots, each with its inbox and the open conversations it holds", tag: "bots", out: []bot.Bot{}}),
+		api("POST", "/api/v1/bots", policy.ManageBots, botsAPI.apiCreateBot, doc{summary: "Create a bot: a menu bot (greeting and options: reply with a message, hand off to a team or the inbox's routing, or close) or an external bot (url; its token and signing secret are in this answer only). An inbox has at most one active bot, which takes its new conversations first", tag: "bots", in: bot.NewBot{}, out: bot.Created{}, status: 201}),
+		api("PATCH", "/api/v1/bots/{id}", policy.ManageBots, botsAPI.apiUpdateBot, doc{summary: "Change a bot; rotate_token or rotate_secret make an external bot new ones, shown in this answer only. A bot switched off or moved to another inbox hands its open conversations to routing", tag: "bots", in: bot.Patch{}, out: bot.Created{}}),
+		api("DELETE", "/api/v1/bots/{id}", policy.ManageBots, botsAPI.apiDeleteBot, doc{summary: "Delete a bot; its open conversations go to routing", tag: "bots", status: 204}),
+
 		api("GET", "/api/v1/conversations", policy.ReadConversations, convAPI.apiConversations, doc{summary: "Conversations you may see, newest activity first", tag: "conversations", out: convPage,
 			query: append([]param{
 				{"status", "open or closed (any when absent)", "string"},
@@ -243,7 +251,8 @@ func (s *Server) routeTable(d Deps) []route {
 		api("GET", "/api/v1/conversations/{id}/messages", policy.ReadConversations, convAPI.apiMessages, doc{summary: "A conversation's messages, newest first", tag: "conversations", out: msgPage, query: pageParam}),
 		api("GET", "/api/v1/conversations/{id}/activities", policy.ReadConversations, convAPI.apiActivities, doc{summary: "What happened to a conversation besides its messages (assigned, transferred, unassigned, closed, reopened, tagged, untagged), by whom and when, in order; each is shown after the message after_message_id", tag: "conversations", out: activityList{},
 			query: []param{{"after", "Only activities after this activity id", "integer"}, {"limit", "At most this many (default and most 500)", "integer"}}}),
-		api("POST", "/api/v1/conversations/{id}/messages", policy.WorkConversations, convAPI.apiSend, doc{summary: "Reply; with an idempotency_key already used the first message is returned (200) instead of sending again", tag: "conversations", in: conversation.Outgoing{}, out: msg, status: 201}),
+		api("POST", "/api/v1/conversations/{id}/messages", policy.ReplyConversations, convAPI.apiSend, doc{summary: "Reply; with an idempotency_key already used the first message is returned (200) instead of sending again. With a bot's token: the bot's message ({text} or {text, interactive}) to a conversation it holds", tag: "conversations", in: conversation.Outgoing{}, out: msg, status: 201}),
+		api("POST", "/api/v1/conversations/{id}/handoff", policy.HandOffConversations, botsAPI.apiHandoff, doc{summary: "Hand a conversation a bot holds to a human: to the least busy Available member of the team team_id (optional) who works the inbox, else through the inbox's routing. A bot's token hands off only what the bot holds; 409 when no bot holds it", tag: "bots", in: handoffRequest{}, out: conv}),
 		api("POST", "/api/v1/conversations/{id}/close", policy.WorkConversations, convAPI.apiClose, doc{summary: "Close the conversation", tag: "conversations", out: conv}),
 		api("POST", "/api/v1/conversations/{id}/reopen", policy.WorkConversations, convAPI.apiReopen, doc{summary: "Reopen the conversation", tag: "conversations", out: conv}),
 		api("POST", "/api/v1/conversations/{id}/assign", policy.AssignConversations, convAPI.apiAssign, doc{summary: "Assign to an agent, or unassign with null", tag: "conversations", in: assignRequest{}, out: conv}),

@@ -28,6 +28,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/avatar"
+	"github.com/switchboardhq/switchboard/internal/bot"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversation"
@@ -62,7 +63,9 @@ type Deps struct {
 	Conversations *conversation.Service
 	// Routing gives conversations to agents: rules, limits, the queue,
 	// claims and transfers.
-	Routing  *routing.Service
+	Routing *routing.Service
+	// Bots hold conversations before routing and hand them off.
+	Bots     *bot.Service
 	Files    *attachment.Store
 	Webchat  *webchat.Service
 	WhatsApp *whatsapp.Service
