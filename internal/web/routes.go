@@ -116,10 +116,11 @@ func (s *Server) routeTable(d Deps) []route {
 
 	signin := &ui.SigninPages{Auth: d.Auth, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors, Invites: d.Invites,
 		Langs: langs, Names: names, Resets: d.Resets, Sessions: sess, Pages: pages, Users: d.Users}
-	inboxPages := &ui.InboxPages{Convs: d.Conversations, DB: d.DB, Hub: d.Hub, Inboxes: d.Inboxes, Logger: d.Logger, Names: names,
+	inboxPages := &ui.InboxPages{Bots: d.Bots, Convs: d.Conversations, DB: d.DB, Hub: d.Hub, Inboxes: d.Inboxes, Logger: d.Logger, Names: names,
 		Pages: pages, Routing: d.Routing, WhatsApp: d.WhatsApp}
 	inboxAdmin := &admin.Inboxes{BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
 		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Routing: d.Routing, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
+	botsAdmin := &admin.Bots{Bots: d.Bots, Inboxes: d.Inboxes, Teams: d.Teams, Shown: shown, Pages: pages}
 	peopleAdmin := &admin.People{Accounts: d.Accounts, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors,
 		Inboxes: d.Inboxes, Invites: d.Invites, Langs: langs, MailToLog: d.MailToLog, Names: names, Resets: d.Resets, Shown: shown,
 		Teams: d.Teams, Pages: pages, Users: d.Users}
@@ -338,6 +339,7 @@ func (s *Server) routeTable(d Deps) []route {
 		page("POST", "/inbox/conversations/{id}/claim", policy.ClaimConversations, inboxPages.Claim),
 		page("GET", "/inbox/conversations/{id}/transfer", policy.AssignConversations, inboxPages.TransferMenu),
 		page("POST", "/inbox/conversations/{id}/transfer", policy.AssignConversations, inboxPages.Transfer),
+		page("POST", "/inbox/conversations/{id}/handoff", policy.HandOffConversations, inboxPages.Handoff),
 		page("POST", "/inbox/conversations/{id}/tags", policy.WorkConversations, inboxPages.AddTag),
 		page("POST", "/inbox/conversations/{id}/tags/remove", policy.WorkConversations, inboxPages.RemoveTag),
 		page("GET", "/inbox/conversations/{id}/contact", policy.ReadConversations, inboxPages.ContactPanel),
@@ -422,6 +424,14 @@ func (s *Server) routeTable(d Deps) []route {
 		page("GET", "/admin/teams/{id}", policy.ManageUsers, peopleAdmin.EditTeam),
 		page("POST", "/admin/teams/{id}", policy.ManageUsers, peopleAdmin.UpdateTeam),
 		page("POST", "/admin/teams/{id}/delete", policy.ManageUsers, peopleAdmin.DeleteTeam),
+		page("GET", "/admin/bots", policy.ManageBots, botsAdmin.AdminBots),
+		page("GET", "/admin/bots/new", policy.ManageBots, botsAdmin.NewBot),
+		page("POST", "/admin/bots", policy.ManageBots, botsAdmin.CreateBot),
+		page("GET", "/admin/bots/{id}", policy.ManageBots, botsAdmin.EditBot),
+		page("POST", "/admin/bots/{id}", policy.ManageBots, botsAdmin.UpdateBot),
+		page("GET", "/admin/bots/{id}/created", policy.ManageBots, botsAdmin.BotCreated),
+		page("POST", "/admin/bots/{id}/rotate", policy.ManageBots, botsAdmin.RotateBot),
+		page("POST", "/admin/bots/{id}/delete", policy.ManageBots, botsAdmin.DeleteBot),
 		page("GET", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.AssignmentPage),
 		page("POST", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.SaveAssignment),
 		page("GET", "/admin/reports/time-in-status", policy.ViewReports, reports.TimeInStatus),

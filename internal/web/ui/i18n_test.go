@@ -54,7 +54,7 @@ var (
 // messageDirs are the packages whose messages reach agents and admins.
 var messageDirs = []string{
 	"../../user", "../../auth", "../../avatar", "../../invite", "../../team", "../../availability", "../../conversation", "../../contact",
-	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../routing", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp",
+	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../routing", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp", "../../bot",
 	"..", ".", "admin", "../httpx",
 }
 
