@@ -525,9 +525,9 @@ func TestSilenceClose(t *testing.T) {
 		fire()
 		var at time.Time
 		waitFor(t, "the timer to move", func() bool {
-			var attempts int
-			d.QueryRow(ctx, `SELECT run_at, attempts FROM jobs WHERE dedup_key = $1`, key).Scan(&at, &attempts)
-			return attempts == 1 && at.After(db.Now())
+			var locked *time.Time
+			d.QueryRow(ctx, `SELECT run_at, locked_until FROM jobs WHERE dedup_key = $1`, key).Scan(&at, &locked)
+			return locked == nil && at.After(db.Now())
 		})
 		if want := last.Add(bot.Silence); at.Before(want) || at.After(want.Add(time.Second)) {
 			t.Fatalf("the timer moved to %v, want %v", at, want)

@@ -117,14 +117,10 @@ type silencePayload struct {
 	ConversationID int64 `json:"conversation_id"`
 }
 
-// errNotYet moves a silence timer to the customer's last message plus
-// Silence.
-var errNotYet = errors.New("bot: the customer wrote since; the silence timer moves")
-
 // handleSilence closes a bot's conversation whose customer has not written
 // for Silence. The timer is set once, when the bot takes the conversation;
 // at fire time it compares with the customer's last message and, when the
-// customer wrote since, moves to that message plus Silence.
+// customer wrote since, moves to that message plus Silence (job.Later).
 func (s *Service) handleSilence(ctx context.Context, j *job.Job) error {
 	var p silencePayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
@@ -156,7 +152,7 @@ func (s *Service) handleSilence(ctx context.Context, j *job.Job) error {
 		return err
 	}
 	if !due.IsZero() {
-		return job.RetryAt(errNotYet, due)
+		return job.Later(due)
 	}
 	return nil
 }

@@ -122,7 +122,7 @@ func (s *Service) hold(ctx context.Context, tx *event.Tx, c *conversation.Conver
 	}
 	c.BotID, c.Queue, c.UpdatedAt = &botID, nil, now
 	_, err := s.queue.Enqueue(ctx, tx.Tx, SilenceJob, silencePayload{ConversationID: c.ID},
-		job.Options{RunAt: now.Add(Silence), DedupKey: silenceKey(c.ID), MaxAttempts: 10_000})
+		job.Options{RunAt: now.Add(Silence), DedupKey: silenceKey(c.ID)})
 	return err
 }
 

@@ -48,6 +48,8 @@ type Arrival struct {
 	// Answer is a message stored in a closed conversation because it
 	// answers what Switchboard sent there (see Automation.Claim).
 	Answer bool
+	// Choice is the button or row the customer chose (Incoming.Choice).
+	Choice string
 }
 
 // Automate sets what Switchboard does by itself.
@@ -175,4 +177,18 @@ func (s *Service) closeIn(ctx context.Context, tx *event.Tx, c *Conversation, ac
 		return nil
 	}
 	return s.freed(ctx, tx, c.InboxID)
+}
+
+// ReplyOpen reports whether c's channel takes a free-form message now
+// (WhatsApp's 24-hour window), for messages Switchboard would send by
+// itself long after the customer wrote.
+func (s *Service) ReplyOpen(ctx context.Context, c *Conversation) (bool, error) {
+	if s.replyWindow == nil {
+		return true, nil
+	}
+	end, err := s.replyWindow(ctx, c)
+	if err != nil || end == nil {
+		return err == nil, err
+	}
+	return end.After(db.Now()), nil
 }

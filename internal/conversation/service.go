@@ -255,7 +255,7 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 	// What this message starts: the customer's first words (in a new
 	// conversation, or one they had only opened), a turn waiting for an
 	// answer (the first message after a person's reply).
-	arrival := Arrival{Opened: in.Opened, Answer: c.Status == Closed}
+	arrival := Arrival{Opened: in.Opened, Answer: c.Status == Closed, Choice: in.Choice}
 	if !in.Opened {
 		arrival.FirstMessage = created || c.awaiting
 		lastIn, lastOut := c.LastCustomerMessageAt, c.LastAgentMessageAt
@@ -306,17 +306,19 @@ func (s *Service) receive(ctx context.Context, tx *event.Tx, in Incoming, out *R
 			return err
 		}
 	}
-	if s.auto != nil {
-		if err := s.auto.Received(ctx, tx, &c, &m, arrival); err != nil {
-			return err
-		}
-	}
 	out.Message, out.Conversation, out.NewConversation = m, c, created
 	if in.Then != nil {
 		if err := in.Then(ctx, tx, out); err != nil {
 			return err
 		}
 		m, c = out.Message, out.Conversation
+	}
+	// After the channel's records (WhatsApp's window opens with them).
+	if s.auto != nil {
+		if err := s.auto.Received(ctx, tx, &c, &m, arrival); err != nil {
+			return err
+		}
+		out.Conversation = c
 	}
 	if c.Pending() {
 		return nil // not shown until the customer writes

@@ -59,6 +59,17 @@ func (e *retryAt) Unwrap() error { return e.err }
 // RetryAt wraps err so the next attempt runs no earlier than at.
 func RetryAt(err error, at time.Time) error { return &retryAt{err: err, at: at} }
 
+// later is a timer's answer that it is not due yet (its deadline moved).
+type later struct{ at time.Time }
+
+func (e *later) Error() string { return "job: not due until " + e.at.UTC().Format(time.RFC3339) }
+
+// Later is what a timer's handler returns when, compared at fire time,
+// its deadline has moved to at: the job runs again then, and the attempt
+// does not count. A timer is scheduled once and moved this way, instead of
+// being written again by every event that pushes it back.
+func Later(at time.Time) error { return &later{at: at} }
+
 // errPermanent marks an error that retrying cannot fix.
 type errPermanent struct{ err error }
 
@@ -285,6 +296,14 @@ func (r *Runner) run(ctx context.Context, j *Job) {
 		}
 		return
 	}
+	var lt *later
+	if errors.As(err, &lt) {
+		if _, derr := r.db.Exec(ctx, `UPDATE jobs SET run_at = $2, attempts = attempts - 1, locked_until = NULL, locked_by = NULL
+			WHERE id = $1 AND locked_by = $3`, j.ID, db.Time(lt.at), r.cfg.Node); derr != nil {
+			r.logger.Error("job: move timer", "job", j.ID, "err", derr)
+		}
+		return
+	}
 	var perm *errPermanent
 	if errors.As(err, &perm) || j.Final() {
 		r.logger.Warn("job: failed", "job", j.ID, "kind", j.Kind, "attempt", j.Attempt, "err", err)
@@ -359,4 +378,13 @@ func Backoff(attempt int, base, max time.Duration) time.Duration {
 func Depth(ctx context.Context, q db.Querier) (waiting, failed int64, err error) {
 	err = q.QueryRow(ctx, `SELECT COUNT(*) FILTER (WHERE failed_at IS NULL), COUNT(*) FILTER (WHERE failed_at IS NOT NULL) FROM jobs`).Scan(&waiting, &failed)
 	return waiting, failed, err
+}
+
+// IsLater reports whether err is a timer's Later, and until when.
+func IsLater(err error) (time.Time, bool) {
+	var l *later
+	if errors.As(err, &l) {
+		return l.at, true
+	}
+	return time.Time{}, false
 }

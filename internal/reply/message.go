@@ -165,7 +165,7 @@ func Minutes(d time.Duration) string {
 // Fill returns m with its variables replaced by v's values, in every text
 // the customer reads.
 func (m Message) Fill(v Vars) Message {
-	r := v.replacer()
+	r := tidy{v.replacer()}
 	m.Text = r.Replace(m.Text)
 	if m.Interactive != nil {
 		in := *m.Interactive
@@ -179,6 +179,21 @@ func (m Message) Fill(v Vars) Message {
 		m.Interactive = &in
 	}
 	return m
+}
+
+// tidy replaces variables, then mends the spacing an empty value leaves
+// ("Hi {{contact.name}}, welcome" for a contact without a name: "Hi,
+// welcome").
+type tidy struct{ r *strings.Replacer }
+
+var mend = strings.NewReplacer("  ", " ", " ,", ",", " .", ".", " !", "!", " ?", "?")
+
+func (t tidy) Replace(s string) string {
+	out := t.r.Replace(s)
+	if out == s {
+		return s
+	}
+	return mend.Replace(out)
 }
 
 // Prepare turns a prepared message into what the conversation service

@@ -291,3 +291,16 @@ func (s *Service) Fill(ctx context.Context, cs []conversation.Conversation) erro
 	}
 	return nil
 }
+
+// EstimatedWait is the estimated wait at position of inboxID's queue
+// (0: unknown), for the message that tells a customer.
+func (s *Service) EstimatedWait(ctx context.Context, inboxID int64, position int) (time.Duration, error) {
+	est, err := s.estimator(ctx, inboxID)
+	if err != nil {
+		return 0, err
+	}
+	if w := est(position); w != nil {
+		return time.Duration(*w) * time.Second, nil
+	}
+	return 0, nil
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/account"
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/automation"
 	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/avatar"
 	"github.com/switchboardhq/switchboard/internal/bot"
@@ -69,12 +70,14 @@ type App struct {
 	Routing *routing.Service
 	// Bots hold an inbox's new conversations before routing, and hand
 	// them off.
-	Bots     *bot.Service
-	Files    *attachment.Store
-	Webchat  *webchat.Service
-	WhatsApp *whatsapp.Service
-	Metrics  *metrics.Metrics
-	Web      *web.Server
+	Bots *bot.Service
+	// Automation is what Switchboard sends and does by itself.
+	Automation *automation.Service
+	Files      *attachment.Store
+	Webchat    *webchat.Service
+	WhatsApp   *whatsapp.Service
+	Metrics    *metrics.Metrics
+	Web        *web.Server
 	// Images decodes every picture the node opens (avatars), a few at a
 	// time and within a memory budget.
 	Images *raster.Decoder
@@ -207,11 +210,16 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), files)
 	a.Routing = routing.New(d, a.Log, a.Queue, logger)
 	a.Routing.Register(a.Runner)
-	// Bots take an inbox's new conversations before routing: they are
-	// the conversation core's Assigner, over routing.
-	a.Bots = bot.Wrap(a.Routing, a.Routing, d, a.Log, a.Queue, box, logger, bot.Options{Clock: opt.Clock})
+	// Number automation hears where routing puts conversations; bots
+	// take an inbox's new conversations before both: the conversation
+	// core's Assigner is bots over automation over routing.
+	a.Automation = automation.New(d, a.Log, a.Queue, logger)
+	a.Automation.Register(a.Runner)
+	a.Automation.EstimateWith(a.Routing.EstimatedWait)
+	a.Bots = bot.Wrap(a.Automation.Route(a.Routing), a.Routing, d, a.Log, a.Queue, box, logger, bot.Options{Clock: opt.Clock})
 	a.Bots.Register(a.Runner)
 	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits, a.Bots)
+	a.Automation.Serve(a.Conversations)
 	a.Bots.SetConversations(a.Conversations)
 	a.Auth.SetBotTokens(a.Bots.Identify)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
@@ -242,11 +250,13 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.WhatsApp = whatsapp.New(d, a.Log, a.Queue, a.Inboxes, a.Conversations,
 		attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), whatsapp.MediaLimits), a.Files, a.Metrics, logger, waOpt)
 	a.WhatsApp.Register(a.Runner)
+	a.Automation.OnWelcomeSwitch(a.WhatsApp.SetWelcome)
 	// Reactions to events outside the transactions that write them.
 	a.Consumers = event.NewConsumers(a.Log, event.ConsumerConfig{}, logger)
 	a.Consumers.Add(a.Auth.Invalidation())
 	a.Consumers.Add(a.WhatsApp.NumberCache())
 	a.Consumers.Add(a.Routing.Consumer())
+	a.Consumers.Add(a.Automation.Consumer())
 	a.Consumers.Add(a.Bots.Consumer())
 	if a.unsubConsumer, err = a.broker.Subscribe(a.Consumers.Receive); err != nil {
 		return nil, err
@@ -267,7 +277,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	}
 	a.Web, err = web.New(web.Deps{
 		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
-		Inboxes: a.Inboxes, Conversations: a.Conversations, Routing: a.Routing, Bots: a.Bots, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
+		Inboxes: a.Inboxes, Conversations: a.Conversations, Routing: a.Routing, Automation: a.Automation, Bots: a.Bots, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
 		MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,

@@ -140,6 +140,8 @@ var apiAccess = map[string][]string{
 	"PUT /api/v1/settings/security":        {"admin"},
 	"GET /api/v1/inboxes/{id}/assignment":  {"admin"},
 	"PUT /api/v1/inboxes/{id}/assignment":  {"admin"},
+	"GET /api/v1/inboxes/{id}/automation":  {"admin"},
+	"PUT /api/v1/inboxes/{id}/automation":  {"admin"},
 	"GET /api/v1/reports/time-in-status":   {"admin"},
 
 	"GET /widget.js":                           {"public"},
@@ -443,6 +445,7 @@ func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Re
 		"PATCH /api/v1/bots":                           map[string]any{"name": "Matrix bot"},
 		"PUT /api/v1/settings/security":                map[string]any{"require_two_factor": false},
 		"PUT /api/v1/inboxes/assignment":               map[string]any{"auto_assign": false},
+		"PUT /api/v1/inboxes/automation":               map[string]any{},
 		"PUT /api/v1/inboxes/members/limit":            map[string]any{"limit": 5},
 		"POST /api/v1/conversations/transfer":          map[string]any{"agent_id": 999999},
 		"PUT /api/v1/inboxes/whatsapp/ice-breakers":    map[string]any{"prompts": []string{"Where is my order?"}},

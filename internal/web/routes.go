@@ -7,6 +7,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/account"
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/automation"
 	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/bot"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
@@ -105,6 +106,7 @@ func (s *Server) routeTable(d Deps) []route {
 	botsAPI := &botsAPI{bots: d.Bots}
 	convAPI := &conversationsAPI{convs: d.Conversations, routing: d.Routing, whatsapp: d.WhatsApp, bots: botsAPI}
 	routingAPI := &routingAPI{inboxes: d.Inboxes, routing: d.Routing}
+	automationAPI := &automationAPI{automation: d.Automation}
 	contactsAPI := &contactsAPI{convs: d.Conversations}
 	filesAPI := &attachmentsAPI{convs: d.Conversations, db: d.DB, files: d.Files}
 	realtimeAPI := &realtimeAPI{baseURL: d.BaseURL, hub: d.Hub, life: s.life, metrics: d.Metrics, presence: d.Presence, users: d.Users}
@@ -197,6 +199,8 @@ func (s *Server) routeTable(d Deps) []route {
 		api("PUT", "/api/v1/settings/security", policy.ManageUsers, peopleAPI.apiSetSecurity, doc{summary: "Require two-factor authentication of everyone (users without a method get codes by email)", tag: "users", in: securitySettings{}, out: securitySettings{}}),
 		api("GET", "/api/v1/inboxes/{id}/assignment", policy.ManageInboxes, routingAPI.apiAssignment, doc{summary: "An inbox's assignment: the basic rule, the advanced rules (the contact's owner, the previous agent; each with only_available and wait_minutes in the queue), the default reception limit, returning unanswered conversations of agents who leave Available, and each member's limit", tag: "routing", out: assignmentResponse{}}),
 		api("PUT", "/api/v1/inboxes/{id}/assignment", policy.ManageInboxes, routingAPI.apiSetAssignment, doc{summary: "Change an inbox's assignment rules and default limit (fields left out stay; auto_assign true picks available_in_turn when the rule was none, false sets none); what waits may be given out at once", tag: "routing", in: routing.Patch{}, out: assignmentResponse{}}),
+		api("GET", "/api/v1/inboxes/{id}/automation", policy.ManageInboxes, automationAPI.apiAutomation, doc{summary: "A number's automation: welcome message (also on a first message, at most one a day per customer), unassigned auto-reply, queue message, no-reply reminder (after_minutes), auto-close of agent-served conversations (after_minutes, 1 to 4320), satisfaction survey (text, button, thanks); each message in the shared message model (kind text, media or interactive)", tag: "automation", out: automation.Settings{}}),
+		api("PUT", "/api/v1/inboxes/{id}/automation", policy.ManageInboxes, automationAPI.apiSetAutomation, doc{summary: "Change a number's automation (fields left out stay); every message is checked against the channel's limits when saved, with a problem per field", tag: "automation", in: automation.Settings{}, out: automation.Settings{}}),
 		api("PUT", "/api/v1/inboxes/{id}/members/{user_id}/limit", policy.ManageInboxes, routingAPI.apiSetLimit, doc{summary: "A member's own reception limit in the inbox (null: the inbox's default, 0: none); a limit raised gives out what waits at once", tag: "routing", in: limitRequest{}, out: routing.Limit{}}),
 		api("GET", "/api/v1/inboxes/{id}/queue", policy.ClaimConversations, routingAPI.apiQueue, doc{summary: "The inbox's queue, longest waiting first, with positions and estimated waits", tag: "routing", out: []routing.Waiting{},
 			query: []param{{"limit", "At most this many (default and most 500)", "integer"}}}),

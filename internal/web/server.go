@@ -26,6 +26,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/account"
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/auth"
+	"github.com/switchboardhq/switchboard/internal/automation"
 	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/avatar"
 	"github.com/switchboardhq/switchboard/internal/bot"
@@ -65,12 +66,14 @@ type Deps struct {
 	// claims and transfers.
 	Routing *routing.Service
 	// Bots hold conversations before routing and hand them off.
-	Bots     *bot.Service
-	Files    *attachment.Store
-	Webchat  *webchat.Service
-	WhatsApp *whatsapp.Service
-	Metrics  *metrics.Metrics
-	Logger   *slog.Logger
+	Bots *bot.Service
+	// Automation is a number's automation (welcome, reminders, surveys).
+	Automation *automation.Service
+	Files      *attachment.Store
+	Webchat    *webchat.Service
+	WhatsApp   *whatsapp.Service
+	Metrics    *metrics.Metrics
+	Logger     *slog.Logger
 	// PublicRate is the public API's request rate per IP (per second);
 	// PublicBurst its burst.
 	PublicRate  float64

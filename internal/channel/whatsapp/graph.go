@@ -595,12 +595,13 @@ func (g *Graph) Templates(ctx context.Context, token, wabaID, after string) (Tem
 }
 
 // SetAutomation sets a number's conversational components: its ice
-// breakers (prompts).
-func (g *Graph) SetAutomation(ctx context.Context, token, phoneNumberID string, prompts []string) error {
+// breakers (prompts) and whether Meta sends request_welcome when a
+// customer opens the chat.
+func (g *Graph) SetAutomation(ctx context.Context, token, phoneNumberID string, prompts []string, welcome bool) error {
 	if prompts == nil {
 		prompts = []string{}
 	}
-	body, _ := json.Marshal(map[string]any{"prompts": prompts})
+	body, _ := json.Marshal(map[string]any{"prompts": prompts, "enable_welcome_message": welcome})
 	var out struct {
 		Success bool `json:"success"`
 	}

@@ -270,6 +270,26 @@ func (s *Service) SetIceBreakers(ctx context.Context, inboxID int64, prompts []s
 	return s.State(ctx, inboxID)
 }
 
+// SetWelcome switches a number's welcome message on or off at Meta
+// (enable_welcome_message, pushed with the ice breakers; a job pushes it
+// until Graph answers). Inboxes of other channels are left alone.
+func (s *Service) SetWelcome(ctx context.Context, inboxID int64, on bool) error {
+	if ok, err := s.IsWhatsApp(ctx, inboxID); err != nil || !ok {
+		return err
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO whatsapp_state (inbox_id, welcome_enabled, ice_breakers_status, updated_at) VALUES ($1, $2, 'pending', $3)
+		ON CONFLICT (inbox_id) DO UPDATE SET welcome_enabled = excluded.welcome_enabled, ice_breakers_status = 'pending', ice_breakers_error = '',
+		updated_at = excluded.updated_at`, inboxID, on, db.Now())
+	if err != nil {
+		return errorf("welcome switch: %w", err)
+	}
+	if err := s.pushIceBreakers(ctx, inboxID); err != nil {
+		s.logger.Info("whatsapp: welcome switch not pushed yet; a job retries", "inbox", inboxID, "err", err)
+		return s.enqueueAutomation(ctx, inboxID)
+	}
+	return nil
+}
+
 func (s *Service) enqueueAutomation(ctx context.Context, inboxID int64) error {
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		_, err := s.queue.Enqueue(ctx, tx, AutomationJob, inboxPayload{InboxID: inboxID}, job.Options{DedupKey: "wa-automation:" + strconv.FormatInt(inboxID, 10), MaxAttempts: 10})
@@ -287,7 +307,9 @@ func (s *Service) pushIceBreakers(ctx context.Context, inboxID int64) error {
 	}
 	var raw, status string
 	var updated time.Time
-	err = s.db.QueryRow(ctx, `SELECT ice_breakers, ice_breakers_status, updated_at FROM whatsapp_state WHERE inbox_id = $1`, inboxID).Scan(&raw, &status, &updated)
+	var welcome bool
+	err = s.db.QueryRow(ctx, `SELECT ice_breakers, ice_breakers_status, updated_at, welcome_enabled FROM whatsapp_state WHERE inbox_id = $1`, inboxID).
+		Scan(&raw, &status, &updated, &welcome)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) || (err == nil && status != IcePending) {
 		return nil
 	} else if err != nil {
@@ -295,7 +317,7 @@ func (s *Service) pushIceBreakers(ctx context.Context, inboxID int64) error {
 	}
 	var prompts []string
 	json.Unmarshal([]byte(raw), &prompts)
-	perr := s.graph.SetAutomation(ctx, n.AccessToken, n.PhoneNumberID, prompts)
+	perr := s.graph.SetAutomation(ctx, n.AccessToken, n.PhoneNumberID, prompts, welcome)
 	result, reason := IceAccepted, ""
 	if perr != nil {
 		f := classify(perr)
@@ -308,9 +330,10 @@ func (s *Service) pushIceBreakers(ctx context.Context, inboxID int64) error {
 		}
 		result, reason = IceRejected, describe(perr)
 	}
-	// Only if nobody saved other ice breakers meanwhile.
+	// Only if nobody saved other ice breakers or switched the welcome
+	// meanwhile.
 	_, err = s.db.Exec(ctx, `UPDATE whatsapp_state SET ice_breakers_status = $2, ice_breakers_error = $3, ice_breakers_pushed_at = $4
-		WHERE inbox_id = $1 AND ice_breakers = $5 AND ice_breakers_status = 'pending'`, inboxID, result, reason, db.Now(), raw)
+		WHERE inbox_id = $1 AND ice_breakers = $5 AND ice_breakers_status = 'pending' AND welcome_enabled = $6`, inboxID, result, reason, db.Now(), raw, welcome)
 	return err
 }
 

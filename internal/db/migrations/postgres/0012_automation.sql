@@ -52,3 +52,7 @@ CREATE TABLE automation_welcomed (
 	sent_at    TIMESTAMPTZ NOT NULL,
 	PRIMARY KEY (inbox_id, contact_id)
 );
+
+-- A number's welcome message switch, pushed to Meta (enable_welcome_message)
+-- with its ice breakers.
+ALTER TABLE whatsapp_state ADD COLUMN welcome_enabled BOOLEAN NOT NULL DEFAULT FALSE;
