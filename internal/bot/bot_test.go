@@ -7,15 +7,19 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/bot"
+	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
+	"github.com/switchboardhq/switchboard/internal/graphfake"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/reply"
 	"github.com/switchboardhq/switchboard/internal/routing"
@@ -551,6 +555,60 @@ func TestSilenceClose(t *testing.T) {
 		r.admin.Do("GET", fmt.Sprintf("/api/v1/conversations/%d/activities", id), nil).Expect(200).Decode(&acts)
 		if n := len(acts.Items); n == 0 || acts.Items[n-1].Kind != "closed" || acts.Items[n-1].Note == "" {
 			t.Fatalf("activities: %+v", acts.Items)
+		}
+	})
+}
+
+// TestMenuOnWhatsApp: a menu bot on a WhatsApp number greets with reply
+// buttons that the Graph fake (Meta's checks) accepts, and a customer's
+// tap on a button (its id) picks the option.
+func TestMenuOnWhatsApp(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		fake := graphfake.NewServer(graphfake.Options{Seed: 1, Retry: graphfake.FastRetry})
+		t.Cleanup(fake.Close)
+		srv := testrig.Start(t, d, testrig.Options{Config: func(c *config.Config) { c.WhatsAppGraphURL, _ = url.Parse(fake.URL) },
+			Options: server.Options{JobBackoff: 20 * time.Millisecond}})
+		num := fake.AddNumber(graphfake.Number{AppSecret: "bots", WebhookURL: srv.URL + "/webhooks/whatsapp", VerifyToken: "verify-me"})
+		admin := srv.NewUser("admin@example.com", policy.Admin)
+		var in struct {
+			ID int64 `json:"id"`
+		}
+		admin.Do("POST", "/api/v1/inboxes", map[string]any{"type": "whatsapp", "name": "Lucky Shrub", "whatsapp": map[string]any{
+			"phone_number_id": num.ID, "waba_id": num.WABAID, "display_phone_number": num.Phone,
+			"access_token": num.Token, "app_secret": "bots", "verify_token": "verify-me",
+		}}).Expect(201).Decode(&in)
+		admin.Do("POST", "/api/v1/bots", menuBot(in.ID)).Expect(201)
+		waitFor(t, "the bots' consumer to start", func() bool {
+			var n int
+			d.QueryRow(context.Background(), `SELECT COUNT(*) FROM event_consumers WHERE name = 'bots'`).Scan(&n)
+			return n == 1
+		})
+		business := func(typ string) []graphfake.ChatMessage {
+			var out []graphfake.ChatMessage
+			for _, m := range fake.Sent() {
+				if m.FromBusiness && m.Type == typ {
+					out = append(out, m)
+				}
+			}
+			return out
+		}
+		zoe := graphfake.Customer{Name: "Zoe", Phone: "16505550199"}
+		if _, err := fake.Inbound(num.ID, zoe, graphfake.Text("hi")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the greeting at Meta", func() bool { return len(business("interactive")) == 1 })
+		g := business("interactive")[0]
+		if body := string(g.Body); !strings.Contains(body, `"type":"button"`) || !strings.Contains(body, "Hi Zoe, welcome to Lucky Shrub!") ||
+			!strings.Contains(body, `"id":"o1"`) || g.Status == "failed" {
+			t.Fatalf("greeting sent as %s (%s)", body, g.Status)
+		}
+		if _, err := fake.Inbound(num.ID, zoe, graphfake.ButtonReply(g.ID, "o1", "Opening hours")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the answer at Meta", func() bool { return len(business("text")) == 1 })
+		if body := string(business("text")[0].Body); !strings.Contains(body, "We are open 9:00") {
+			t.Fatalf("answer sent as %s", body)
 		}
 	})
 }
