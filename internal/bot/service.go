@@ -32,16 +32,16 @@ type Teams interface {
 // routing); set the conversation service with SetConversations before
 // serving.
 type Service struct {
-	db      *db.DB
-	log     *event.Log
-	queue   *job.Queue
-	box     *secret.Box
-	inner   conversation.Assigner // routing (and what wraps it)
-	teams   Teams
-	convs   *conversation.Service
-	client  *http.Client
-	now     func() time.Time
-	logger  *slog.Logger
+	db     *db.DB
+	log    *event.Log
+	queue  *job.Queue
+	box    *secret.Box
+	inner  conversation.Assigner // routing (and what wraps it)
+	teams  Teams
+	convs  *conversation.Service
+	client *http.Client
+	now    func() time.Time
+	logger *slog.Logger
 }
 
 // Options tune the service.
