@@ -173,11 +173,13 @@ func TestBotBanner(t *testing.T) {
 			Do(t, ctx, chromedp.EmulateViewport(w.w, w.h), chromedp.Reload())
 			wsWaitText(t, ctx, `#conv-head .bot-banner`, "A bot is handling this conversation")
 			wsWaitText(t, ctx, `#messages`, "How can we help?")
+			wsWaitText(t, ctx, fmt.Sprintf(`#row-%d .badge.bot`, id), "Bot")
 			phoneFits(t, ctx, "a bot's conversation")
 			wsLive(t, ctx)
 			Do(t, ctx, chromedp.Click(chromedp.CSS(`#conv-head .bot-banner button.handoff`)))
 			wsWaitGone(t, ctx, `#conv-head .bot-banner`)
 			wsWaitText(t, ctx, `#conv-head .assignee`, "Assigned to Ana")
+			wsWaitGone(t, ctx, fmt.Sprintf(`#row-%d .badge.bot`, id))
 			var c struct {
 				BotID      *int64 `json:"bot_id"`
 				AssigneeID *int64 `json:"assignee_id"`
