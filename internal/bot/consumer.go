@@ -101,6 +101,13 @@ func (s *Service) take(ctx context.Context, m *conversation.Message) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // taken in already
 		}
+		// The silence timer, set when the bot took the conversation: this
+		// makes one for a conversation that has none (reopened); an
+		// existing one stays, and compares with this message when it fires.
+		if _, err := s.queue.Enqueue(ctx, tx.Tx, SilenceJob, silencePayload{ConversationID: c.ID},
+			job.Options{RunAt: db.Now().Add(Silence), DedupKey: silenceKey(c.ID)}); err != nil {
+			return err
+		}
 		switch b.Kind {
 		case Menu:
 			return s.answer(ctx, tx, &c, &b, m)
