@@ -561,7 +561,8 @@ func TestSilenceClose(t *testing.T) {
 
 // TestMenuOnWhatsApp: a menu bot on a WhatsApp number greets with reply
 // buttons that the Graph fake (Meta's checks) accepts, and a customer's
-// tap on a button (its id) picks the option.
+// tap on a button picks the option by its id (not its title, which the
+// tap carries as the customer saw it).
 func TestMenuOnWhatsApp(t *testing.T) {
 	t.Parallel()
 	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
@@ -603,7 +604,7 @@ func TestMenuOnWhatsApp(t *testing.T) {
 			!strings.Contains(body, `"id":"o1"`) || g.Status == "failed" {
 			t.Fatalf("greeting sent as %s (%s)", body, g.Status)
 		}
-		if _, err := fake.Inbound(num.ID, zoe, graphfake.ButtonReply(g.ID, "o1", "Opening hours")); err != nil {
+		if _, err := fake.Inbound(num.ID, zoe, graphfake.ButtonReply(g.ID, "o1", "Hours (renamed)")); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "the answer at Meta", func() bool { return len(business("text")) == 1 })

@@ -110,6 +110,9 @@ func (s *Service) take(ctx context.Context, m *conversation.Message) error {
 		}
 		switch b.Kind {
 		case Menu:
+			if m.Type == conversation.TypeReaction || m.Type == conversation.TypeSystem {
+				return nil // an emoji on a message, a notice: nothing to answer
+			}
 			return s.answer(ctx, tx, &c, &b, m)
 		case External:
 			_, err := s.queue.Enqueue(ctx, tx.Tx, DeliverJob, deliverPayload{BotID: b.ID, ConversationID: c.ID, MessageID: m.ID},
