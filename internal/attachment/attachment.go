@@ -209,9 +209,10 @@ func (s *Store) checkQuota(ctx context.Context, q db.Querier, from From, n int64
 	return nil
 }
 
-// Unattached counts the uploads not yet sent, and their bytes.
+// Unattached counts the uploads not yet sent (and held by no stored
+// message), and their bytes.
 func (s *Store) Unattached(ctx context.Context) (files, bytes int64, err error) {
-	err = s.db.QueryRow(ctx, `SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM attachments WHERE message_id IS NULL`).Scan(&files, &bytes)
+	err = s.db.QueryRow(ctx, `SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM attachments WHERE message_id IS NULL AND held_by IS NULL`).Scan(&files, &bytes)
 	return files, bytes, err
 }
 
@@ -235,7 +236,7 @@ func Link(ctx context.Context, tx *db.Tx, messageID int64, uploader string, ids 
 	for _, id := range ids {
 		var a Attachment
 		// Sent: the client address is no longer kept.
-		err := tx.QueryRow(ctx, `UPDATE attachments SET message_id = $1, client_ip = NULL WHERE id = $2 AND uploader = $3 AND message_id IS NULL
+		err := tx.QueryRow(ctx, `UPDATE attachments SET message_id = $1, client_ip = NULL WHERE id = $2 AND uploader = $3 AND message_id IS NULL AND held_by IS NULL
 			RETURNING id, kind, filename, content_type, size, sha256, created_at`, messageID, id, uploader).
 			Scan(&a.ID, &a.Kind, &a.Filename, &a.ContentType, &a.Size, &a.SHA256, &a.CreatedAt)
 		if errors.Is(db.MapErr(err), db.ErrNotFound) {
@@ -295,13 +296,14 @@ func Get(ctx context.Context, q db.Querier, id int64) (Ref, error) {
 	return r, err
 }
 
-// DeleteUnattached removes uploads never sent within maxAge, and the files
-// no attachment refers to any more.
+// DeleteUnattached removes uploads never sent within maxAge (but those a
+// stored message holds, see Hold), and the files no attachment refers to
+// any more.
 func (s *Store) DeleteUnattached(ctx context.Context, maxAge time.Duration) (int, error) {
 	var sums []string
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		sums = sums[:0] // the function may run more than once
-		rows, err := tx.Query(ctx, `DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1 RETURNING sha256`, db.Now().Add(-maxAge))
+		rows, err := tx.Query(ctx, `DELETE FROM attachments WHERE message_id IS NULL AND held_by IS NULL AND created_at < $1 RETURNING sha256`, db.Now().Add(-maxAge))
 		if err != nil {
 			return err
 		}

@@ -129,8 +129,9 @@ type settingsCache struct {
 }
 
 type cached struct {
-	st Settings
-	at time.Time
+	st    Settings
+	inbox string // the inbox's name, for {{inbox.name}}
+	at    time.Time
 }
 
 const cacheTTL = time.Minute
@@ -155,17 +156,39 @@ func (s *Service) of(ctx context.Context, inboxID int64) (Settings, error) {
 	if ok && time.Since(e.at) < cacheTTL {
 		return e.st, nil
 	}
-	st, err := s.settings(ctx, s.db, inboxID)
-	if err != nil {
-		return st, err
+	e, err := s.load(ctx, inboxID)
+	return e.st, err
+}
+
+// inboxName returns an inbox's name, from the cache while fresh.
+func (s *Service) inboxName(ctx context.Context, inboxID int64) (string, error) {
+	s.cache.mu.Lock()
+	e, ok := s.cache.m[inboxID]
+	s.cache.mu.Unlock()
+	if ok && time.Since(e.at) < cacheTTL {
+		return e.inbox, nil
+	}
+	e, err := s.load(ctx, inboxID)
+	return e.inbox, err
+}
+
+// load reads what the cache keeps of an inbox.
+func (s *Service) load(ctx context.Context, inboxID int64) (cached, error) {
+	e := cached{at: time.Now()}
+	var err error
+	if e.st, err = s.settings(ctx, s.db, inboxID); err != nil {
+		return e, err
+	}
+	if err := s.db.QueryRow(ctx, `SELECT name FROM inboxes WHERE id = $1`, inboxID).Scan(&e.inbox); err != nil {
+		return e, err
 	}
 	s.cache.mu.Lock()
 	if len(s.cache.m) > 10000 {
 		clear(s.cache.m)
 	}
-	s.cache.m[inboxID] = cached{st: st, at: time.Now()}
+	s.cache.m[inboxID] = e
 	s.cache.mu.Unlock()
-	return st, nil
+	return e, nil
 }
 
 // Place gives c to routing, then tells the customer where it landed: in
@@ -290,7 +313,8 @@ func (s *Service) send(ctx context.Context, tx *event.Tx, c *conversation.Conver
 // vars are the values of c's variables.
 func (s *Service) vars(ctx context.Context, tx *event.Tx, c *conversation.Conversation) (reply.Vars, error) {
 	v := reply.Vars{ContactName: c.Contact.Name}
-	if err := tx.QueryRow(ctx, `SELECT name FROM inboxes WHERE id = $1`, c.InboxID).Scan(&v.InboxName); err != nil {
+	var err error
+	if v.InboxName, err = s.inboxName(ctx, c.InboxID); err != nil {
 		return v, err
 	}
 	if c.AssigneeID != nil {

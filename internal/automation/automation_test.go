@@ -34,7 +34,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // fixture is a node's conversations with routing and automation, a web
 // chat inbox and an agent, and a clock the timers read.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	d       *db.DB
 	log     *event.Log
@@ -52,7 +52,7 @@ type fixture struct {
 	msgs    atomic.Int64
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	f := &fixture{t: t, ctx: context.Background(), d: d, queue: job.NewQueue(), now: time.Now()}
 	f.log = event.NewLog(d, event.NewLocal(), quiet)
 	f.routing = routing.New(d, f.log, f.queue, quiet)
@@ -165,7 +165,13 @@ func (f *fixture) fire(kind string, convID int64) (later time.Time, ok bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	j := &job.Job{Kind: kind, Payload: []byte(payload), Attempt: 1, MaxAttempts: 10}
+	// Claimed as a runner would (by an unnamed one, the zero Job's node).
+	if _, err := f.d.Exec(f.ctx, `UPDATE jobs SET locked_by = '' WHERE dedup_key = $1`, key); err != nil {
+		f.t.Fatal(err)
+	}
+	var id int64
+	f.d.QueryRow(f.ctx, `SELECT id FROM jobs WHERE dedup_key = $1`, key).Scan(&id)
+	j := &job.Job{ID: id, Kind: kind, Payload: []byte(payload), Attempt: 1, MaxAttempts: 10}
 	var herr error
 	if kind == ReminderJob {
 		herr = f.auto.handleReminder(f.ctx, j)

@@ -21,14 +21,15 @@ func (s *Service) handleReminder(ctx context.Context, j *job.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return job.Permanent(err)
 	}
-	return s.fire(ctx, p.ConversationID, func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error) {
+	return s.fire(ctx, j, p.ConversationID, func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error) {
 		rs := reminderState{Open: c.Status == conversation.Open && !c.Pending(), Enabled: st.Reminder.Enabled,
 			Wait: time.Duration(st.Reminder.AfterMinutes) * time.Minute}
-		var err error
-		if rs.TurnStart, err = turnStart(ctx, tx.Tx, c); err != nil || rs.TurnStart.IsZero() {
+		first, at, err := turnStart(ctx, tx.Tx, c)
+		if err != nil || first == 0 {
 			return time.Time{}, err
 		}
-		if rs.Reminded, err = sentSince(ctx, tx.Tx, c.ID, KindReminder, rs.TurnStart); err != nil {
+		rs.TurnStart = at
+		if rs.Reminded, err = sentAfter(ctx, tx.Tx, c.ID, KindReminder, first); err != nil {
 			return time.Time{}, err
 		}
 		send, later := reminderDue(rs, s.now())
@@ -46,7 +47,7 @@ func (s *Service) handleAutoClose(ctx context.Context, j *job.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return job.Permanent(err)
 	}
-	return s.fire(ctx, p.ConversationID, func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error) {
+	return s.fire(ctx, j, p.ConversationID, func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error) {
 		after := time.Duration(st.AutoClose.AfterMinutes) * time.Minute
 		close, later := closeDue(closeState{Open: c.Status == conversation.Open, Served: c.AssigneeID != nil,
 			LastAgent: c.LastAgentMessageAt, LastCustomer: c.LastCustomerMessageAt, After: after, Enabled: st.AutoClose.Enabled}, s.now())
@@ -57,25 +58,29 @@ func (s *Service) handleAutoClose(ctx context.Context, j *job.Job) error {
 	})
 }
 
-// fire runs a timer's decision on its conversation in one transaction.
-// When what the timer sends is refused by the channel (the customer's
-// window closed), the timer ends without it.
-func (s *Service) fire(ctx context.Context, convID int64, decide func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error)) error {
+// fire runs a timer's decision on its conversation in one transaction,
+// which also ends the timer when it has nothing more to do (job.Complete:
+// what it sent and its end commit together). When what the timer sends is
+// refused by the channel (the customer's window closed), the timer ends
+// without it.
+func (s *Service) fire(ctx context.Context, j *job.Job, convID int64, decide func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error)) error {
 	var later time.Time
 	err := s.log.Write(ctx, func(tx *event.Tx) error {
 		later = time.Time{}
 		c, err := conversation.Load(ctx, tx, convID)
 		if errors.Is(err, conversation.ErrNotFound) {
-			return nil
+			return j.Complete(ctx, tx.Tx)
 		} else if err != nil {
 			return err
 		}
-		st, err := s.settings(ctx, tx, c.InboxID)
+		st, err := s.of(ctx, c.InboxID)
 		if err != nil {
 			return err
 		}
-		later, err = decide(ctx, tx, &c, st)
-		return err
+		if later, err = decide(ctx, tx, &c, st); err != nil || !later.IsZero() {
+			return err
+		}
+		return j.Complete(ctx, tx.Tx)
 	})
 	if isRefusal(err) {
 		s.logger.Info("automation: message not sent", "conversation", convID, "err", err)
@@ -90,31 +95,31 @@ func (s *Service) fire(ctx context.Context, convID int64, decide func(ctx contex
 	return nil
 }
 
-// turnStart is when the customer's turn began: their first message since
-// a person last wrote (zero when a person answered since).
-func turnStart(ctx context.Context, tx *db.Tx, c *conversation.Conversation) (time.Time, error) {
+// turnStart is the customer's turn: their first message since a person
+// last wrote, and when (id 0 when a person answered since).
+func turnStart(ctx context.Context, tx *db.Tx, c *conversation.Conversation) (int64, time.Time, error) {
 	if c.LastCustomerMessageAt == nil || (c.LastAgentMessageAt != nil && !c.LastAgentMessageAt.Before(*c.LastCustomerMessageAt)) {
-		return time.Time{}, nil
+		return 0, time.Time{}, nil
 	}
 	since := time.Unix(0, 0).UTC()
 	if c.LastAgentMessageAt != nil {
 		since = *c.LastAgentMessageAt
 	}
+	var id int64
 	var at time.Time
-	err := tx.QueryRow(ctx, `SELECT created_at FROM messages WHERE conversation_id = $1 AND sender_type = 'contact' AND type <> 'system'
-		AND created_at > $2 ORDER BY id LIMIT 1`, c.ID, db.Time(since)).Scan(&at)
+	err := tx.QueryRow(ctx, `SELECT id, created_at FROM messages WHERE conversation_id = $1 AND sender_type = 'contact' AND type <> 'system'
+		AND created_at > $2 ORDER BY id LIMIT 1`, c.ID, db.Time(since)).Scan(&id, &at)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return time.Time{}, nil
+		return 0, time.Time{}, nil
 	}
-	return at, err
+	return id, at, err
 }
 
-// sentSince reports whether automation sent a message of kind in the
-// conversation since at.
-func sentSince(ctx context.Context, tx *db.Tx, convID int64, kind string, at time.Time) (bool, error) {
+// sentAfter reports whether automation sent a message of kind in the
+// conversation after message id (a range of the conversation's index).
+func sentAfter(ctx context.Context, tx *db.Tx, convID int64, kind string, id int64) (bool, error) {
 	var n int
-	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND auto_kind = $2 AND created_at >= $3`,
-		convID, kind, db.Time(at)).Scan(&n)
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND id > $2 AND auto_kind = $3`, convID, id, kind).Scan(&n)
 	return n > 0, err
 }
 

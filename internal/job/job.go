@@ -28,6 +28,31 @@ type Job struct {
 	Payload     json.RawMessage
 	Attempt     int // 1 for the first run
 	MaxAttempts int
+
+	// node is the runner that claimed it; done is set by Complete.
+	node string
+	done bool
+}
+
+// ErrTaken is Complete's answer when the job is no longer this runner's
+// (its lease ran out and another runner took it): the work in the
+// transaction must roll back, the other runner does it.
+var ErrTaken = errors.New("job: taken by another runner")
+
+// Complete deletes the job in tx, the transaction of its work, so that
+// the work and the job's end commit together: a timer completed this way
+// fires once even when its node dies right after the commit, and a runner
+// whose lease ran out cannot commit the work again (ErrTaken).
+func (j *Job) Complete(ctx context.Context, tx *db.Tx) error {
+	res, err := tx.Exec(ctx, `DELETE FROM jobs WHERE id = $1 AND locked_by = $2`, j.ID, j.node)
+	if err != nil {
+		return fmt.Errorf("job: complete %d: %w", j.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return ErrTaken
+	}
+	j.done = true
+	return nil
 }
 
 // Final reports whether this is the last attempt.
@@ -258,7 +283,7 @@ func (r *Runner) claim(ctx context.Context, n int) ([]*Job, error) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			j := &Job{}
+			j := &Job{node: r.cfg.Node}
 			var payload string
 			if err := rows.Scan(&j.ID, &j.Kind, &payload, &j.Attempt, &j.MaxAttempts); err != nil {
 				return err
@@ -291,6 +316,9 @@ func (r *Runner) run(ctx context.Context, j *Job) {
 	// Record the outcome even when shutting down: the handler's work is done.
 	ctx = context.WithoutCancel(ctx)
 	if err == nil {
+		if j.done {
+			return // deleted with the handler's work (Complete)
+		}
 		if _, derr := r.db.Exec(ctx, `DELETE FROM jobs WHERE id = $1 AND locked_by = $2`, j.ID, r.cfg.Node); derr != nil {
 			r.logger.Error("job: complete", "job", j.ID, "kind", j.Kind, "err", derr)
 		}

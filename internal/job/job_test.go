@@ -355,3 +355,64 @@ func TestLeaseLost(t *testing.T) {
 		}
 	})
 }
+
+// TestComplete ends a job in the transaction of its work: the work and the
+// job's end commit together, and a runner whose job another runner took
+// cannot commit the work (ErrTaken rolls it back).
+func TestComplete(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if _, err := d.Exec(ctx, `CREATE TABLE effects (job_id TEXT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		q := job.NewQueue()
+		r := job.NewRunner(d, q, job.Config{Node: "a", Poll: 10 * time.Millisecond}, quiet)
+		steal := make(chan int64, 1)
+		results := make(chan error, 2)
+		r.Handle("work", job.HandlerFunc(func(ctx context.Context, j *job.Job) error {
+			select {
+			case id := <-steal: // another runner takes this one meanwhile
+				if _, err := d.Exec(ctx, `UPDATE jobs SET locked_by = 'b', locked_until = $2 WHERE id = $1`, id, db.Now().Add(time.Hour)); err != nil {
+					return err
+				}
+			default:
+			}
+			err := d.Write(ctx, func(tx *db.Tx) error {
+				// The payload names the job (SQLite may give a new job the
+				// id of a deleted one).
+				if _, err := tx.Exec(ctx, `INSERT INTO effects (job_id) VALUES ($1)`, string(j.Payload)); err != nil {
+					return err
+				}
+				return j.Complete(ctx, tx)
+			})
+			results <- err
+			return err
+		}))
+		runFor(t, r)
+		done := enqueue(t, d, q, "work", 1, job.Options{})
+		if err := <-results; err != nil {
+			t.Fatalf("complete: %v", err)
+		}
+		if _, _, exists := jobRow(t, d, done); exists {
+			t.Error("a completed job is still there")
+		}
+		taken := enqueue(t, d, q, "work", 2, job.Options{RunAt: time.Now().Add(time.Hour)})
+		steal <- taken
+		if _, err := d.Exec(ctx, `UPDATE jobs SET run_at = $2 WHERE id = $1`, taken, db.Now()); err != nil {
+			t.Fatal(err)
+		}
+		q.Wake()
+		if err := <-results; !errors.Is(err, job.ErrTaken) {
+			t.Fatalf("completing a job another runner took: %v, want ErrTaken", err)
+		}
+		var n int
+		d.QueryRow(ctx, `SELECT COUNT(*) FROM effects WHERE job_id = '2'`).Scan(&n)
+		if n != 0 {
+			t.Error("the work of a job another runner took was committed")
+		}
+		d.QueryRow(ctx, `SELECT COUNT(*) FROM effects WHERE job_id = '1'`).Scan(&n)
+		if n != 1 {
+			t.Errorf("the completed job's work committed %d times", n)
+		}
+	})
+}

@@ -58,6 +58,10 @@ const (
 	WorkConversations   Action = "conversations.work"   // reply, close, reopen, tag, mark read
 	AssignConversations Action = "conversations.assign" // assign or transfer to anyone who may work the inbox
 	ClaimConversations  Action = "conversations.claim"  // take a conversation from an inbox's queue
+	// WelcomeMessages are an agent's own personal welcome messages, sent
+	// when a conversation is assigned to them: for whoever is assigned
+	// conversations.
+	WelcomeMessages Action = "welcome_messages.manage"
 
 	ReadContacts  Action = "contacts.read"
 	WriteContacts Action = "contacts.write" // edit name, phone, email, tags, owner
@@ -78,6 +82,12 @@ const (
 	HandOffConversations Action = "conversations.handoff"
 	// ManageBots is creating, changing and deleting bots (admins).
 	ManageBots Action = "bots.manage"
+	// UseCannedResponses is for those who write replies: read the company
+	// presets, and keep canned responses of their own.
+	UseCannedResponses Action = "canned.use"
+	// ManageCannedResponses makes, changes and deletes the company
+	// presets (admins).
+	ManageCannedResponses Action = "canned.manage"
 
 	// ViewReports is for supervisors: time in status per agent and team.
 	// Only admins have it (an inbox manager sees conversations and
@@ -91,9 +101,11 @@ var grants = map[Action][]Role{
 	WorkConversations:    {InboxManager, Service, Sales},
 	AssignConversations:  {InboxManager, Service},
 	ClaimConversations:   {InboxManager, Service},
+	WelcomeMessages:      {InboxManager, Service, Sales},
 	ReadContacts:         {Service, Sales},
 	WriteContacts:        {Service, Sales},
 	ReadInboxes:          {InboxManager, Service, Sales},
+	UseCannedResponses:   {InboxManager, Service, Sales},
 	ReplyConversations:   {InboxManager, Service, Sales},
 	HandOffConversations: {InboxManager, Service},
 }

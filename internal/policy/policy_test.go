@@ -14,6 +14,8 @@ func TestAllow(t *testing.T) {
 		{ManageInboxes, map[Role]bool{Admin: true}},
 		{ManageUsers, map[Role]bool{Admin: true}},
 		{ViewReports, map[Role]bool{Admin: true}},
+		{UseCannedResponses, map[Role]bool{Admin: true, InboxManager: true, Service: true, Sales: true}},
+		{ManageCannedResponses, map[Role]bool{Admin: true}},
 		{Self, map[Role]bool{Admin: true, InboxManager: true, Service: true, Sales: true}},
 	} {
 		for _, r := range Roles {

@@ -127,7 +127,8 @@ type Vars struct {
 	InboxName       string
 	// QueuePosition is the conversation's place in the queue (0: none).
 	QueuePosition int
-	// QueueWait is the estimated wait (0: unknown).
+	// QueueWait is the estimated wait (0: unknown, said as "a few
+	// minutes").
 	QueueWait time.Duration
 }
 
@@ -136,7 +137,7 @@ var Variables = []string{"contact.name", "agent.public_name", "inbox.name", "que
 
 // replacer returns what replaces each variable.
 func (v Vars) replacer() *strings.Replacer {
-	pos, wait := "", ""
+	pos, wait := "", "a few minutes"
 	if v.QueuePosition > 0 {
 		pos = strconv.Itoa(v.QueuePosition)
 	}

@@ -41,6 +41,8 @@ import (
 	"github.com/switchboardhq/switchboard/internal/outbox"
 	"github.com/switchboardhq/switchboard/internal/raster"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/reply"
+	"github.com/switchboardhq/switchboard/internal/reply/welcome"
 	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/sms"
@@ -73,11 +75,13 @@ type App struct {
 	Bots *bot.Service
 	// Automation is what Switchboard sends and does by itself.
 	Automation *automation.Service
-	Files      *attachment.Store
-	Webchat    *webchat.Service
-	WhatsApp   *whatsapp.Service
-	Metrics    *metrics.Metrics
-	Web        *web.Server
+	// Welcome keeps and sends agents' personal welcome messages.
+	Welcome  *welcome.Store
+	Files    *attachment.Store
+	Webchat  *webchat.Service
+	WhatsApp *whatsapp.Service
+	Metrics  *metrics.Metrics
+	Web      *web.Server
 	// Images decodes every picture the node opens (avatars), a few at a
 	// time and within a memory budget.
 	Images *raster.Decoder
@@ -95,6 +99,8 @@ type App struct {
 	Availability *availability.Service
 	Presence     *availability.Presence
 	Avatars      *avatar.Store
+	// Canned keeps canned responses (company presets, agents' own).
+	Canned *reply.CannedStore
 
 	handler       http.Handler // a.Web, or what Options.Handler made of it
 	work          map[string]func(context.Context) error
@@ -223,6 +229,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Bots.SetConversations(a.Conversations)
 	a.Auth.SetBotTokens(a.Bots.Identify)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
+	a.Conversations.CheckSends(a.Webchat.CheckSend)
 	a.Images = raster.NewDecoder(raster.DefaultLimits)
 	a.Metrics = metrics.New(metrics.Sources{
 		DBStats:         d.Stats,
@@ -257,6 +264,8 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Consumers.Add(a.WhatsApp.NumberCache())
 	a.Consumers.Add(a.Routing.Consumer())
 	a.Consumers.Add(a.Automation.Consumer())
+	a.Welcome = welcome.NewStore(d, a.Log, a.Conversations, logger)
+	a.Consumers.Add(a.Welcome.Consumer())
 	a.Consumers.Add(a.Bots.Consumer())
 	if a.unsubConsumer, err = a.broker.Subscribe(a.Consumers.Receive); err != nil {
 		return nil, err
@@ -275,6 +284,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	case rate > 0:
 		burst = max(1, int(2*rate)) // the default 50/s allows bursts of 100
 	}
+	a.Canned = reply.NewCannedStore(d)
 	a.Web, err = web.New(web.Deps{
 		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
 		Inboxes: a.Inboxes, Conversations: a.Conversations, Routing: a.Routing, Automation: a.Automation, Bots: a.Bots, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
@@ -283,7 +293,9 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,
 		Presence: a.Presence, Avatars: a.Avatars, Links: links, Now: opt.Clock, MailToLog: cfg.SMTP == nil,
 		Accounts: account.New(a.Log, a.Auth, a.Availability, a.Conversations),
+		Welcome:  a.Welcome,
 		Resets:   auth.NewResets(a.Auth, a.Mail, a.Catalog, cfg.BaseURL),
+		Canned:   a.Canned,
 	})
 	if err != nil {
 		return nil, err

@@ -144,6 +144,21 @@ var apiAccess = map[string][]string{
 	"PUT /api/v1/inboxes/{id}/automation":  {"admin"},
 	"GET /api/v1/reports/time-in-status":   {"admin"},
 
+	// Canned responses: everyone who writes replies uses the company
+	// presets and keeps their own (admins alone change the presets, which
+	// the handlers check: canned_test.go).
+	"GET /api/v1/canned-responses":         {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/canned-responses":        {"admin", "inbox_manager", "service", "sales"},
+	"PATCH /api/v1/canned-responses/{id}":  {"admin", "inbox_manager", "service", "sales"},
+	"DELETE /api/v1/canned-responses/{id}": {"admin", "inbox_manager", "service", "sales"},
+
+	// Personal welcome messages: everyone who is assigned conversations
+	// keeps their own (another's answers not found: welcome_test.go).
+	"GET /api/v1/me/welcome-messages":         {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/me/welcome-messages":        {"admin", "inbox_manager", "service", "sales"},
+	"PATCH /api/v1/me/welcome-messages/{id}":  {"admin", "inbox_manager", "service", "sales"},
+	"DELETE /api/v1/me/welcome-messages/{id}": {"admin", "inbox_manager", "service", "sales"},
+
 	"GET /widget.js":                           {"public"},
 	"OPTIONS /public/v1/":                      {"public"},
 	"GET /public/v1/inboxes/{token}":           {"public"},
@@ -193,6 +208,7 @@ func roleMatrix(t *testing.T, d *db.DB) {
 	convOf := map[string]int64{}
 	contactOf := map[string]int64{}
 	attachmentOf := map[string]int64{}
+	cannedOf := map[string]int64{}
 	for name, c := range roles {
 		v := srv.NewVisitor(in.Token, map[string]string{"name": "Customer of " + name})
 		v.Say("hello")
@@ -205,6 +221,11 @@ func roleMatrix(t *testing.T, d *db.DB) {
 		admin.Do("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", cid), map[string]any{"assignee_id": c.UserID}).Expect(200)
 		convOf[name], contactOf[name] = cid, list.Items[0].ContactID
 		attachmentOf[name] = upload(t, c, 201)
+		var cr struct {
+			ID int64 `json:"id"`
+		}
+		c.Do("POST", "/api/v1/canned-responses", map[string]any{"short_code": "own", "message": map[string]any{"kind": "text", "text": "Hello"}}).Expect(201).Decode(&cr)
+		cannedOf[name] = cr.ID
 	}
 
 	// A change of address waiting, for the routes that show it.
@@ -274,6 +295,8 @@ func roleMatrix(t *testing.T, d *db.DB) {
 				path = strings.Replace(path, "{id}", strconv.FormatInt(convOf[owner], 10), 1)
 			case strings.HasPrefix(path, "/api/v1/contacts/{id}"):
 				path = strings.Replace(path, "{id}", strconv.FormatInt(contactOf[owner], 10), 1)
+			case strings.HasPrefix(path, "/api/v1/canned-responses/{id}"):
+				path = strings.Replace(path, "{id}", strconv.FormatInt(cannedOf[owner], 10), 1)
 			case strings.Contains(path, "/attachments/{id}"):
 				path = strings.Replace(path, "{id}", strconv.FormatInt(attachmentOf[owner], 10), 1)
 			case strings.HasPrefix(path, "/api/v1/inboxes/{id}/whatsapp"):
@@ -446,6 +469,10 @@ func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Re
 		"PUT /api/v1/settings/security":                map[string]any{"require_two_factor": false},
 		"PUT /api/v1/inboxes/assignment":               map[string]any{"auto_assign": false},
 		"PUT /api/v1/inboxes/automation":               map[string]any{},
+		"POST /api/v1/canned-responses":                map[string]any{"short_code": "matrix", "message": map[string]any{"kind": "text", "text": "Hi"}},
+		"PATCH /api/v1/canned-responses":               map[string]any{"message": map[string]any{"kind": "text", "text": "Hi again"}},
+		"POST /api/v1/me/welcome-messages":             map[string]any{"inbox_ids": []int64{}, "message": map[string]any{"kind": "text", "text": "Hi"}},
+		"PATCH /api/v1/me/welcome-messages":            map[string]any{"enabled": false},
 		"PUT /api/v1/inboxes/members/limit":            map[string]any{"limit": 5},
 		"POST /api/v1/conversations/transfer":          map[string]any{"agent_id": 999999},
 		"PUT /api/v1/inboxes/whatsapp/ice-breakers":    map[string]any{"prompts": []string{"Where is my order?"}},

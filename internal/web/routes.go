@@ -17,6 +17,8 @@ import (
 	"github.com/switchboardhq/switchboard/internal/emailchange"
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/reply"
+	"github.com/switchboardhq/switchboard/internal/reply/welcome"
 	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
@@ -101,6 +103,7 @@ func (s *Server) routeTable(d Deps) []route {
 	inboxesAPI := &inboxesAPI{baseURL: d.BaseURL, convs: d.Conversations, inboxes: d.Inboxes,
 		webchat: d.Webchat, whatsapp: d.WhatsApp}
 	reportsAPI := &reportsAPI{avail: d.Availability}
+	welcomeAPI := &welcomeAPI{welcome: d.Welcome}
 	whatsappAPI := &whatsappAPI{baseURL: d.BaseURL, convs: d.Conversations, inboxes: d.Inboxes, whatsapp: d.WhatsApp}
 	webhooks := &webhooks{whatsapp: d.WhatsApp}
 	botsAPI := &botsAPI{bots: d.Bots}
@@ -109,6 +112,7 @@ func (s *Server) routeTable(d Deps) []route {
 	automationAPI := &automationAPI{automation: d.Automation}
 	contactsAPI := &contactsAPI{convs: d.Conversations}
 	filesAPI := &attachmentsAPI{convs: d.Conversations, db: d.DB, files: d.Files}
+	cannedAPI := &cannedAPI{canned: d.Canned}
 	realtimeAPI := &realtimeAPI{baseURL: d.BaseURL, hub: d.Hub, life: s.life, metrics: d.Metrics, presence: d.Presence, users: d.Users}
 	widgetJS, widgetHash, widgetKeys := pages.Widget()
 	publicAPI := &publicAPI{avatars: d.Avatars, catalog: d.Catalog, clientIP: sess.ClientIP, convs: d.Conversations, db: d.DB,
@@ -128,7 +132,10 @@ func (s *Server) routeTable(d Deps) []route {
 		Teams: d.Teams, Pages: pages, Users: d.Users}
 	prefs := &ui.PrefsPages{Auth: d.Auth, Availability: d.Availability, Avatars: d.Avatars, Catalog: d.Catalog, EmailChanges: d.EmailChanges,
 		Factors: d.Factors, Inboxes: d.Inboxes, Langs: langs, Names: names, Sessions: sess, Shown: shown, Teams: d.Teams, Pages: pages, Users: d.Users}
+	welcomePages := &ui.WelcomePages{Prefs: prefs, Welcome: d.Welcome, DB: d.DB}
 	reports := &ui.ReportPages{Availability: d.Availability, Catalog: d.Catalog, Langs: langs, Pages: pages}
+	cannedPages := &ui.CannedPages{Canned: d.Canned, Convs: d.Conversations, DB: d.DB, Files: d.Files, Inboxes: d.Inboxes, Users: d.Users,
+		WhatsApp: d.WhatsApp, Pages: pages}
 	contactPages := &ui.ContactPages{Convs: d.Conversations, Users: d.Users, Pages: pages}
 	demo := &ui.DemoPages{BaseURL: d.BaseURL, Catalog: d.Catalog, Pages: pages, Users: d.Users, Webchat: d.Webchat}
 
@@ -187,6 +194,10 @@ func (s *Server) routeTable(d Deps) []route {
 		api("DELETE", "/api/v1/me/avatar", policy.Self, meAPI.apiDeleteAvatar, doc{summary: "Delete your avatar", tag: "me", out: meResponse{}}),
 		api("GET", "/api/v1/me/sessions", policy.Self, meAPI.apiSessions, doc{summary: "Your signed-in browsers: device, address, last seen", tag: "me", out: []httpx.SessionInfo{}}),
 		api("DELETE", "/api/v1/me/sessions/{id}", policy.Self, meAPI.apiRevokeSession, doc{summary: "Sign one of your browsers out", tag: "me", status: 204}),
+		api("GET", "/api/v1/me/welcome-messages", policy.WelcomeMessages, welcomeAPI.apiList, doc{summary: "Your personal welcome messages, and the WhatsApp numbers you work (with the welcome message of yours each has)", tag: "me", out: welcomeList{}}),
+		api("POST", "/api/v1/me/welcome-messages", policy.WelcomeMessages, welcomeAPI.apiCreate, doc{summary: "Add a welcome message (text, a file with its caption, buttons, a list or a link button) for WhatsApp numbers you work; a number takes one of your welcome messages. Sent once in each conversation a customer started there when it is assigned to you, while it is on (enabled)", tag: "me", in: welcome.New{}, out: welcome.Welcome{}, status: 201}),
+		api("PATCH", "/api/v1/me/welcome-messages/{id}", policy.WelcomeMessages, welcomeAPI.apiUpdate, doc{summary: "Turn a welcome message on or off (enabled), or, while it is off, change its numbers or its message (409 while it is on)", tag: "me", in: welcome.Patch{}, out: welcome.Welcome{}}),
+		api("DELETE", "/api/v1/me/welcome-messages/{id}", policy.WelcomeMessages, welcomeAPI.apiDelete, doc{summary: "Delete a welcome message that is off (409 while it is on)", tag: "me", status: 204}),
 		api("GET", "/api/v1/invitations", policy.ManageUsers, peopleAPI.apiInvitations, doc{summary: "Invitations, newest first, with their state (pending, expired, accepted, revoked)", tag: "users", out: []invite.Invitation{}}),
 		api("POST", "/api/v1/invitations", policy.ManageUsers, peopleAPI.apiInvite, doc{summary: "Invite an email address with a role and inbox memberships: a single-use link valid 7 days is mailed", tag: "users", in: invite.NewInvitation{}, out: invite.Invitation{}, status: 201}),
 		api("DELETE", "/api/v1/invitations/{id}", policy.ManageUsers, peopleAPI.apiRevokeInvitation, doc{summary: "Revoke an invitation: its link stops working", tag: "users", status: 204}),
@@ -271,6 +282,12 @@ func (s *Server) routeTable(d Deps) []route {
 		api("DELETE", "/api/v1/conversations/{id}/tags/{tag}", policy.WorkConversations, convAPI.apiRemoveTag, doc{summary: "Remove a tag", tag: "conversations", out: conv}),
 		api("POST", "/api/v1/attachments", policy.WorkConversations, filesAPI.apiUpload, doc{summary: "Upload a file (multipart field \"file\") to attach to a reply", tag: "conversations", form: true, out: att, status: 201}),
 		api("GET", "/api/v1/attachments/{id}", policy.ReadConversations, filesAPI.apiDownload, doc{summary: "Download an attachment", tag: "conversations", raw: "application/octet-stream"}),
+		// Canned responses.
+		api("GET", "/api/v1/canned-responses", policy.UseCannedResponses, cannedAPI.apiList, doc{summary: "The canned responses you may use: the company presets and your own, by short code; with q, those whose short code starts with it first, then those whose short code or content has it", tag: "canned-responses", out: []reply.Canned{},
+			query: []param{{"q", "Part of the short code or of the content (any case)", "string"}, {"scope", "company, personal or all (the default)", "string"}}}),
+		api("POST", "/api/v1/canned-responses", policy.UseCannedResponses, cannedAPI.apiCreate, doc{summary: "Make a canned response: your own (scope personal, the default) or a company preset for everyone (scope company, admins only). The short code (letters, digits, - and _) is unique per owner whatever its case; the message is checked as it will be sent, and a file it keeps (attachment_id, your upload) is kept for it", tag: "canned-responses", in: reply.NewCanned{}, out: reply.Canned{}, status: 201}),
+		api("PATCH", "/api/v1/canned-responses/{id}", policy.UseCannedResponses, cannedAPI.apiUpdate, doc{summary: "Change a canned response's short code or message: your own, or a company preset (admins); a file replaced is let go", tag: "canned-responses", in: reply.CannedPatch{}, out: reply.Canned{}}),
+		api("DELETE", "/api/v1/canned-responses/{id}", policy.UseCannedResponses, cannedAPI.apiDelete, doc{summary: "Delete a canned response: your own, or a company preset (admins)", tag: "canned-responses", status: 204}),
 		api("GET", "/api/v1/ws", policy.Self, realtimeAPI.apiWebSocket, doc{summary: "WebSocket of events {seq, type, data}; ?since=SEQ replays what was missed", tag: "realtime",
 			query: []param{{"since", "Resume after this event sequence", "integer"}}}),
 
@@ -418,6 +435,24 @@ func (s *Server) routeTable(d Deps) []route {
 		page("POST", "/preferences/notifications", policy.Self, prefs.SaveNotifications),
 		page("GET", "/preferences/settings", policy.Self, prefs.Settings),
 		page("POST", "/preferences/settings", policy.Self, prefs.SaveSettings),
+		page("GET", "/preferences/canned", policy.UseCannedResponses, cannedPages.List),
+		page("GET", "/preferences/canned/presets", policy.UseCannedResponses, cannedPages.Presets),
+		page("GET", "/preferences/canned/new", policy.UseCannedResponses, cannedPages.New),
+		page("POST", "/preferences/canned", policy.UseCannedResponses, cannedPages.Create),
+		page("POST", "/preferences/canned/preview", policy.UseCannedResponses, cannedPages.Preview),
+		page("GET", "/preferences/canned/{id}", policy.UseCannedResponses, cannedPages.Edit),
+		page("POST", "/preferences/canned/{id}", policy.UseCannedResponses, cannedPages.Update),
+		page("POST", "/preferences/canned/{id}/delete", policy.UseCannedResponses, cannedPages.Delete),
+		page("GET", "/preferences/canned/{id}/file", policy.UseCannedResponses, cannedPages.File),
+		page("GET", "/inbox/conversations/{id}/canned", policy.WorkConversations, cannedPages.Picker),
+		page("POST", "/inbox/conversations/{id}/canned/{canned}/file", policy.WorkConversations, cannedPages.PickerFile),
+		page("GET", "/preferences/welcome-messages", policy.WelcomeMessages, welcomePages.List),
+		page("GET", "/preferences/welcome-messages/new", policy.WelcomeMessages, welcomePages.New),
+		page("POST", "/preferences/welcome-messages", policy.WelcomeMessages, welcomePages.Create),
+		page("GET", "/preferences/welcome-messages/{id}", policy.WelcomeMessages, welcomePages.Edit),
+		page("POST", "/preferences/welcome-messages/{id}", policy.WelcomeMessages, welcomePages.Save),
+		page("POST", "/preferences/welcome-messages/{id}/switch", policy.WelcomeMessages, welcomePages.Switch),
+		page("POST", "/preferences/welcome-messages/{id}/delete", policy.WelcomeMessages, welcomePages.Delete),
 		page("GET", "/admin/invitations", policy.ManageUsers, peopleAdmin.AdminInvitations),
 		page("POST", "/admin/invitations", policy.ManageUsers, peopleAdmin.Invite),
 		page("POST", "/admin/invitations/{id}/resend", policy.ManageUsers, peopleAdmin.ResendInvitation),

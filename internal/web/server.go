@@ -43,6 +43,8 @@ import (
 	"github.com/switchboardhq/switchboard/internal/metrics"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/reply"
+	"github.com/switchboardhq/switchboard/internal/reply/welcome"
 	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/team"
@@ -107,12 +109,16 @@ type Deps struct {
 	Resets *auth.Resets
 	// Accounts deactivate and reactivate users.
 	Accounts *account.Service
+	// Welcome keeps agents' personal welcome messages.
+	Welcome *welcome.Store
 	// Flashes keep what a page shows once after the redirect that
 	// follows a form (a new secret, an invitation link).
 	Flashes *flash.Store
 	// MailToLog says no mail server is configured: mail goes to the
 	// server log.
 	MailToLog bool
+	// Canned keeps the canned responses.
+	Canned *reply.CannedStore
 }
 
 // Server handles every HTTP request: it keeps the route table, the

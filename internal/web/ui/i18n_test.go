@@ -54,14 +54,14 @@ var (
 // messageDirs are the packages whose messages reach agents and admins.
 var messageDirs = []string{
 	"../../user", "../../auth", "../../avatar", "../../invite", "../../team", "../../availability", "../../conversation", "../../contact",
-	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../routing", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp", "../../bot",
+	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../routing", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp", "../../reply", "../../reply/welcome", "../../bot",
 	"..", ".", "admin", "../httpx",
 }
 
 // messageFiles are files of other packages whose messages reach admins:
 // a web chat inbox's settings (the rest of the channel speaks to
 // visitors).
-var messageFiles = []string{"../../channel/webchat/settings.go"}
+var messageFiles = []string{"../../channel/webchat/settings.go", "../../channel/webchat/interactive.go"}
 
 // notAgents are files of those packages that speak to customers (web
 // chat visitors) or to Meta (WhatsApp's webhook), not to agents.
@@ -104,7 +104,7 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	// Scripts (app.js, people.js): t("…").
 	var scripts [][]byte
-	for _, name := range []string{"static/app.js", "static/people.js", "static/whatsapp.js", "static/typing.js"} {
+	for _, name := range []string{"static/app.js", "static/people.js", "static/whatsapp.js", "static/typing.js", "static/reply.js"} {
 		b, err := content.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)

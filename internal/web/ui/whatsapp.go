@@ -187,6 +187,10 @@ func waComposeForm(r *http.Request, p *waPanel) (whatsapp.Compose, int64) {
 			c.AttachmentIDs = []int64{attachment}
 		}
 	}
+	// A canned response inserted with a file sends it as the header.
+	if ht := form.Get("header_type"); attachment > 0 && (ht == "image" || ht == "video" || ht == "document") {
+		header = &whatsapp.Header{Type: ht}
+	}
 	body := strings.ReplaceAll(form.Get("body"), "\r\n", "\n")
 	switch p.Kind {
 	case "buttons":
