@@ -135,8 +135,8 @@ func menuBot(inbox int64) bot.NewBot {
 }
 
 // TestMenuFlow: a menu bot takes the inbox's new web chat conversations,
-// greets with its options as buttons, answers an option with its
-// message, keeps the conversation while an agent writes, and hands off
+// greets with its options as buttons, answers an option (tapped, or
+// written by its title or number) with its message, keeps the conversation while an agent writes, and hands off
 // to routing (the agent gets it) or closes it without an assignee.
 func TestMenuFlow(t *testing.T) {
 	t.Parallel()
@@ -188,7 +188,8 @@ func TestMenuFlow(t *testing.T) {
 			return false
 		})
 
-		v.Say("opening hours")
+		// A tap on the greeting's first button, as the widget sends it.
+		v.Do("POST", "/public/v1/messages", map[string]any{"id": "tap-1", "reply": map[string]any{"message_id": g.ID, "id": "o1"}}).Expect(201)
 		waitFor(t, "the answer", func() bool { return len(r.botMessages(id)) == 2 })
 		if m := r.botMessages(id)[1]; m.Text != "We are open 9:00–17:00, Monday to Friday." {
 			t.Fatalf("answer: %+v", m)
