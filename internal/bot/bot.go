@@ -41,6 +41,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/reply"
@@ -101,8 +102,11 @@ const (
 // MenuConfig is a menu bot's menu: the greeting, sent with the options as
 // buttons (up to three) or as a list (up to ten), and what each option does.
 type MenuConfig struct {
-	// Greeting is the greeting's text (the interactive message's body).
-	Greeting string `json:"greeting"`
+	// Greeting is the interactive message that opens the menu: its text
+	// (the body), and optionally a header (a text, or the message's image,
+	// video or document) and a footer. Its buttons or list are the
+	// options', filled in when the menu is saved.
+	Greeting reply.Message `json:"greeting"`
 	// ListButton is the label of the button that opens the list, when
 	// there are more than three options ("Options" when empty).
 	ListButton string   `json:"list_button,omitempty"`
@@ -134,11 +138,19 @@ const DefaultHandoffAfter = 5 * time.Minute
 // conversation.
 const Silence = 10 * time.Minute
 
-// Greeting is the interactive message that opens the menu: the greeting
+// Message is the interactive message that opens the menu: the greeting
 // with the options as reply buttons (three or fewer) or a list.
 func (m *MenuConfig) Message() reply.Message {
+	g := m.Greeting
 	in := whatsappInteractive(m)
-	return reply.Message{Kind: reply.Interactive, Text: m.Greeting, Interactive: in}
+	if g.Interactive != nil {
+		in.Header, in.Footer = g.Interactive.Header, g.Interactive.Footer
+		if in.Type == whatsapp.InteractiveList && in.Header != nil && in.Header.Type != "text" {
+			in.Header = nil // a list's header is text only (the check says so)
+		}
+	}
+	g.Kind, g.Interactive = reply.Interactive, in
+	return g
 }
 
 // NewBot is what it takes to create a bot.
@@ -256,7 +268,7 @@ func (s *settings) check(ctx context.Context, q db.Querier) error {
 	case Menu:
 		s.url = ""
 		if s.menu == nil {
-			f.Add("menu.greeting", "Write the greeting.")
+			f.Add("menu.greeting.text", "Write the greeting.")
 			break
 		}
 		if err := s.menu.check(ctx, q, f); err != nil {
@@ -279,7 +291,7 @@ func (s *settings) check(ctx context.Context, q db.Querier) error {
 // check validates a menu into f: the greeting and its options as WhatsApp
 // takes them, each option's action, message and team.
 func (m *MenuConfig) check(ctx context.Context, q db.Querier, f problem.Fields) error {
-	m.Greeting = strings.TrimSpace(m.Greeting)
+	m.Greeting.Text = strings.TrimSpace(m.Greeting.Text)
 	m.ListButton = strings.TrimSpace(m.ListButton)
 	switch n := len(m.Options); {
 	case n == 0:
@@ -331,13 +343,13 @@ func (m *MenuConfig) check(ctx context.Context, q db.Querier, f problem.Fields) 
 		}
 	}
 	if len(m.Options) == 0 || len(m.Options) > MaxOptions {
-		if m.Greeting == "" {
-			f.Add("menu.greeting", "Write the greeting.")
+		if m.Greeting.Text == "" {
+			f.Add("menu.greeting.text", "Write the greeting.")
 		}
 		return nil
 	}
-	// The greeting as WhatsApp takes it: its fields named after the
-	// menu's.
+	// The greeting as WhatsApp takes it, kept with its buttons or list:
+	// its fields named after the menu's.
 	g := m.Message()
 	if err := g.Check(ctx, q, ""); err != nil {
 		p, ok := problem.As(err)
@@ -347,7 +359,9 @@ func (m *MenuConfig) check(ctx context.Context, q db.Querier, f problem.Fields) 
 		for k, v := range p.Fields {
 			f.Add(menuField(k), "%s", v)
 		}
+		return nil
 	}
+	m.Greeting = g
 	return nil
 }
 
@@ -355,8 +369,8 @@ func (m *MenuConfig) check(ctx context.Context, q db.Querier, f problem.Fields) 
 // the menu field it comes from.
 func menuField(k string) string {
 	switch {
-	case k == "text":
-		return "menu.greeting"
+	case k == "text", k == "attachment_id", k == "interactive.header.type", k == "interactive.header.text", k == "interactive.footer":
+		return "menu.greeting." + k
 	case k == "interactive.list_button":
 		return "menu.list_button"
 	case strings.HasPrefix(k, "interactive.buttons."):

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/bot"
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/config"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
@@ -125,7 +126,7 @@ func (r *rig) visit(name, text string) (*testrig.Visitor, int64) {
 
 func menuBot(inbox int64) bot.NewBot {
 	return bot.NewBot{Name: "Concierge", Kind: bot.Menu, InboxID: &inbox, Menu: &bot.MenuConfig{
-		Greeting: "Hi {{contact.name}}, welcome to {{inbox.name}}! How can we help?",
+		Greeting: reply.Message{Text: "Hi {{contact.name}}, welcome to {{inbox.name}}! How can we help?"},
 		Options: []bot.Option{
 			{Title: "Opening hours", Action: bot.Reply, Message: textMessage("We are open 9:00–17:00, Monday to Friday.")},
 			{Title: "Talk to a person", Action: bot.HandOff, Message: textMessage("One moment, someone will be with you.")},
@@ -581,7 +582,9 @@ func TestMenuOnWhatsApp(t *testing.T) {
 			"phone_number_id": num.ID, "waba_id": num.WABAID, "display_phone_number": num.Phone,
 			"access_token": num.Token, "app_secret": "bots", "verify_token": "verify-me",
 		}}).Expect(201).Decode(&in)
-		admin.Do("POST", "/api/v1/bots", menuBot(in.ID)).Expect(201)
+		nb := menuBot(in.ID)
+		nb.Menu.Greeting.Interactive = &whatsapp.Interactive{Footer: "Lucky Shrub, since 1990"}
+		admin.Do("POST", "/api/v1/bots", nb).Expect(201)
 		waitFor(t, "the bots' consumer to start", func() bool {
 			var n int
 			d.QueryRow(context.Background(), `SELECT COUNT(*) FROM event_consumers WHERE name = 'bots'`).Scan(&n)
@@ -603,7 +606,7 @@ func TestMenuOnWhatsApp(t *testing.T) {
 		waitFor(t, "the greeting at Meta", func() bool { return len(business("interactive")) == 1 })
 		g := business("interactive")[0]
 		if body := string(g.Body); !strings.Contains(body, `"type":"button"`) || !strings.Contains(body, "Hi Zoe, welcome to Lucky Shrub!") ||
-			!strings.Contains(body, `"id":"o1"`) || g.Status == "failed" {
+			!strings.Contains(body, `"id":"o1"`) || !strings.Contains(body, "Lucky Shrub, since 1990") || g.Status == "failed" {
 			t.Fatalf("greeting sent as %s (%s)", body, g.Status)
 		}
 		if _, err := fake.Inbound(num.ID, zoe, graphfake.ButtonReply(g.ID, "o1", "Hours (renamed)")); err != nil {
@@ -612,6 +615,55 @@ func TestMenuOnWhatsApp(t *testing.T) {
 		waitFor(t, "the answer at Meta", func() bool { return len(business("text")) == 1 })
 		if body := string(business("text")[0].Body); !strings.Contains(body, "We are open 9:00") {
 			t.Fatalf("answer sent as %s", body)
+		}
+	})
+}
+
+// TestBotChecks: what a bot's settings get wrong is refused field by
+// field, with the menu's names for the greeting's problems, and nothing
+// is written.
+func TestBotChecks(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		r := newRig(t, d)
+		e := r.admin.Do("POST", "/api/v1/bots", map[string]any{"name": " ", "kind": "menu", "inbox_id": 999, "menu": map[string]any{
+			"greeting": map[string]any{"text": "", "interactive": map[string]any{"footer": strings.Repeat("f", 61)}},
+			"options": []map[string]any{
+				{"title": "Opening hours and holidays", "action": "reply", "message": map[string]any{"text": "9–17"}},
+				{"title": "Prices", "action": "reply"},
+				{"title": "A person", "action": "handoff", "team_id": 999},
+				{"title": "Bye", "action": "explode"},
+			}}}).Expect(422).Err()
+		for _, f := range []string{"name", "inbox_id", "menu.greeting.text", "menu.greeting.interactive.footer", "menu.options.0.title",
+			"menu.options.1.message.text", "menu.options.2.team_id", "menu.options.3.action"} {
+			if e.Fields[f] == "" {
+				t.Errorf("no problem on %s: %v", f, e.Fields)
+			}
+		}
+		e = r.admin.Do("POST", "/api/v1/bots", map[string]any{"name": "Helper", "kind": "external", "url": "ftp://bot", "handoff_after_s": 5}).Expect(422).Err()
+		if e.Fields["url"] == "" || e.Fields["handoff_after_s"] == "" {
+			t.Errorf("fields: %v", e.Fields)
+		}
+		var list []bot.Bot
+		r.admin.Do("GET", "/api/v1/bots", nil).Expect(200).Decode(&list)
+		if len(list) != 0 {
+			t.Fatalf("%d bots after refusals", len(list))
+		}
+		// One active bot per inbox.
+		var b bot.Created
+		r.admin.Do("POST", "/api/v1/bots", menuBot(r.inbox)).Expect(201).Decode(&b)
+		if e := r.admin.Do("POST", "/api/v1/bots", menuBot(r.inbox)).Expect(422).Err(); e.Fields["inbox_id"] == "" {
+			t.Fatalf("fields: %v", e.Fields)
+		}
+		if e := r.admin.Do("PATCH", fmt.Sprintf("/api/v1/bots/%d", b.ID), map[string]any{"rotate_token": true}).Expect(422).Err(); e.Fields["kind"] == "" {
+			t.Fatalf("fields: %v", e.Fields)
+		}
+		r.admin.Do("DELETE", "/api/v1/bots/999", nil).Expect(404)
+		// A bot switched off hands its conversations to routing.
+		_, id := r.visit("Ana", "hello")
+		r.admin.Do("PATCH", fmt.Sprintf("/api/v1/bots/%d", b.ID), map[string]any{"active": false}).Expect(200)
+		if c := r.conv(id); c.BotID != nil || c.AssigneeID == nil || *c.AssigneeID != r.agent.UserID {
+			t.Fatalf("after the bot was switched off: bot %v, assignee %v", c.BotID, c.AssigneeID)
 		}
 	})
 }

@@ -59,7 +59,7 @@ func TestBotsAdminPage(t *testing.T) {
 			)
 			wsChoose(t, ctx, `select[name=inbox_id]`, fmt.Sprint(in.ID))
 			Do(t, ctx,
-				chromedp.SendKeys(chromedp.CSS(`textarea[name="menu.greeting"]`), "Hi {{contact.name}}! How can we help?"),
+				chromedp.SendKeys(chromedp.CSS(`textarea[name="menu.greeting.text"]`), "Hi {{contact.name}}! How can we help?"),
 				chromedp.SendKeys(chromedp.CSS(`input[name="menu.options.0.title"]`), "Our opening hours, please"),
 				chromedp.SendKeys(chromedp.CSS(`textarea[name="menu.options.0.message.text"]`), "We open at 9."),
 				chromedp.SendKeys(chromedp.CSS(`input[name="menu.options.1.title"]`), "A person"),
@@ -83,8 +83,10 @@ func TestBotsAdminPage(t *testing.T) {
 				InboxID *int64 `json:"inbox_id"`
 				Active  bool   `json:"active"`
 				Menu    struct {
-					Greeting string `json:"greeting"`
-					Options  []struct {
+					Greeting struct {
+						Text string `json:"text"`
+					} `json:"greeting"`
+					Options []struct {
 						Title   string `json:"title"`
 						Action  string `json:"action"`
 						Message *struct {
@@ -103,6 +105,8 @@ func TestBotsAdminPage(t *testing.T) {
 				chromedp.SendKeys(chromedp.CSS(`input[name="menu.options.2.title"]`), "Nothing"),
 			)
 			wsChoose(t, ctx, `select[name="menu.options.2.action"]`, "close")
+			// The new page's notice, not this one's.
+			Run(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector('.notice').remove()`))
 			Do(t, ctx, chromedp.Click(chromedp.CSS(`.bot-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
 			wsWaitText(t, ctx, `.notice`, "Saved.")
 			admin.Do("GET", "/api/v1/bots", nil).Expect(http.StatusOK).Decode(&bots)
@@ -161,7 +165,7 @@ func TestBotBanner(t *testing.T) {
 				t.Fatal(err)
 			}
 			admin.Do("POST", "/api/v1/bots", map[string]any{"name": "Concierge", "kind": "menu", "inbox_id": in.ID, "menu": map[string]any{
-				"greeting": "How can we help?", "options": []map[string]any{{"title": "A person", "action": "handoff"}}}}).Expect(http.StatusCreated)
+				"greeting": map[string]any{"text": "How can we help?"}, "options": []map[string]any{{"title": "A person", "action": "handoff"}}}}).Expect(http.StatusCreated)
 			botsConsumer(t, srv)
 			srv.NewVisitor(in.Token, map[string]string{"name": "Eve"}).Say("hello")
 			convs := wsConversations(admin, "")

@@ -464,7 +464,7 @@ func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Re
 		"PATCH /api/v1/me":                             map[string]any{"public_name": "Agent " + who},
 		"PUT /api/v1/me/status":                        map[string]any{"status": "available"},
 		"POST /api/v1/teams":                           map[string]any{"name": "Team of " + who},
-		"POST /api/v1/bots":                            map[string]any{"name": "Bot of " + who, "kind": "menu", "menu": map[string]any{"greeting": "Hi", "options": []map[string]any{{"title": "Bye", "action": "close"}}}},
+		"POST /api/v1/bots":                            map[string]any{"name": "Bot of " + who, "kind": "menu", "menu": map[string]any{"greeting": map[string]any{"text": "Hi"}, "options": []map[string]any{{"title": "Bye", "action": "close"}}}},
 		"PATCH /api/v1/bots":                           map[string]any{"name": "Matrix bot"},
 		"PUT /api/v1/settings/security":                map[string]any{"require_two_factor": false},
 		"PUT /api/v1/inboxes/assignment":               map[string]any{"auto_assign": false},

@@ -134,7 +134,7 @@ func formOf(b bot.Bot) (map[string]string, []optionRow) {
 	}
 	var rows []optionRow
 	if b.Menu != nil {
-		f["menu.greeting"], f["menu.list_button"] = b.Menu.Greeting, b.Menu.ListButton
+		f["menu.greeting.text"], f["menu.list_button"] = b.Menu.Greeting.Text, b.Menu.ListButton
 		for i, o := range b.Menu.Options {
 			row := optionRow{Index: i, Title: o.Title, Action: string(o.Action)}
 			if o.Message != nil {
@@ -165,7 +165,7 @@ func (u *Bots) NewBot(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 func readBot(r *http.Request, kind bot.Kind, fields problem.Fields) (map[string]string, []optionRow, bot.NewBot) {
 	pf := r.PostForm
 	form := map[string]string{}
-	for _, k := range []string{"name", "inbox_id", "active", "url", "handoff_after_s", "menu.greeting", "menu.list_button"} {
+	for _, k := range []string{"name", "inbox_id", "active", "url", "handoff_after_s", "menu.greeting.text", "menu.list_button"} {
 		form[k] = strings.TrimSpace(pf.Get(k))
 	}
 	n := bot.NewBot{Name: form["name"], Kind: kind, URL: form["url"]}
@@ -188,7 +188,7 @@ func readBot(r *http.Request, kind bot.Kind, fields problem.Fields) (map[string]
 	}
 	var rows []optionRow
 	if kind == bot.Menu {
-		menu := &bot.MenuConfig{Greeting: form["menu.greeting"], ListButton: form["menu.list_button"]}
+		menu := &bot.MenuConfig{Greeting: reply.Message{Kind: reply.Interactive, Text: form["menu.greeting.text"]}, ListButton: form["menu.list_button"]}
 		for i := range bot.MaxOptions {
 			p := fmt.Sprintf("menu.options.%d.", i)
 			row := optionRow{Index: i, Title: strings.TrimSpace(pf.Get(p + "title")), Action: pf.Get(p + "action"),
