@@ -240,7 +240,7 @@ func (s *Service) Received(ctx context.Context, tx *event.Tx, c *conversation.Co
 			return err
 		}
 	}
-	if a.NewTurn && st.Reminder.Enabled && !c.Pending() {
+	if a.NewTurn && st.Reminder.Enabled && !c.Pending() && c.BotID == nil { // a bot answers its own
 		// One statement per turn, none per later message of the turn: the
 		// handler reads the turn's start when it fires (deadline.go).
 		due := s.now().Add(time.Duration(st.Reminder.AfterMinutes) * time.Minute)
@@ -267,7 +267,7 @@ func (s *Service) Answered(ctx context.Context, tx *event.Tx, c *conversation.Co
 
 // Closed sends the survey when a person served the conversation.
 func (s *Service) Closed(ctx context.Context, tx *event.Tx, c *conversation.Conversation, actorID int64) error {
-	if c.AssigneeID == nil || c.Pending() {
+	if c.AssigneeID == nil || c.BotID != nil || c.Pending() {
 		return nil // nobody served it, or a bot did: no survey
 	}
 	st, err := s.of(ctx, c.InboxID)
