@@ -150,26 +150,26 @@ func (c *settingsCache) clear() {
 
 // of returns an inbox's settings, from the cache while fresh.
 func (s *Service) of(ctx context.Context, inboxID int64) (Settings, error) {
-	s.cache.mu.Lock()
-	e, ok := s.cache.m[inboxID]
-	s.cache.mu.Unlock()
-	if ok && time.Since(e.at) < cacheTTL {
-		return e.st, nil
-	}
-	e, err := s.load(ctx, inboxID)
+	e, err := s.cached(ctx, inboxID)
 	return e.st, err
 }
 
 // inboxName returns an inbox's name, from the cache while fresh.
 func (s *Service) inboxName(ctx context.Context, inboxID int64) (string, error) {
+	e, err := s.cached(ctx, inboxID)
+	return e.inbox, err
+}
+
+// cached returns what the cache keeps of an inbox, loading it when it
+// is missing or stale.
+func (s *Service) cached(ctx context.Context, inboxID int64) (cached, error) {
 	s.cache.mu.Lock()
 	e, ok := s.cache.m[inboxID]
 	s.cache.mu.Unlock()
 	if ok && time.Since(e.at) < cacheTTL {
-		return e.inbox, nil
+		return e, nil
 	}
-	e, err := s.load(ctx, inboxID)
-	return e.inbox, err
+	return s.load(ctx, inboxID)
 }
 
 // load reads what the cache keeps of an inbox.
