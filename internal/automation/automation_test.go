@@ -98,7 +98,7 @@ func (f *fixture) set(change func(*Settings)) {
 	f.t.Helper()
 	st := Defaults()
 	change(&st)
-	if _, err := f.auto.SetSettings(f.ctx, f.inbox, st); err != nil {
+	if _, err := f.auto.SetSettings(f.ctx, f.admin, f.inbox, st); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -266,7 +266,7 @@ func TestSettingsChecked(t *testing.T) {
 		st.CSAT.Button = strings.Repeat("b", 21)
 		st.Queue.Message = reply.Message{Kind: reply.Interactive, Text: "Pick one", Interactive: &whatsapp.Interactive{Type: "button",
 			Buttons: []whatsapp.Button{{ID: "a", Title: strings.Repeat("t", 21)}}}}
-		_, err := f.auto.SetSettings(f.ctx, f.inbox, st)
+		_, err := f.auto.SetSettings(f.ctx, f.admin, f.inbox, st)
 		p, ok := problem.As(err)
 		if !ok || p.Kind != problem.KindInvalid {
 			t.Fatalf("SetSettings = %v, want a problem per field", err)

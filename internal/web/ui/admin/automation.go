@@ -253,7 +253,7 @@ func (u *AutomationPages) SaveAutomation(w http.ResponseWriter, r *http.Request,
 	}
 	err = fields.Err()
 	if err == nil {
-		_, err = u.Automation.SetSettings(r.Context(), in.ID, next)
+		_, err = u.Automation.SetSettings(r.Context(), a, in.ID, next)
 	}
 	if fields, ok := ui.MergeFields(fields, err); ok {
 		for _, mf := range forms {
@@ -274,28 +274,20 @@ func (u *AutomationPages) SaveAutomation(w http.ResponseWriter, r *http.Request,
 // precheck adds the problems of the messages and waiting times of st to
 // fields, as the service would find them.
 func (u *AutomationPages) precheck(ctx context.Context, st automation.Settings, fields problem.Fields) {
-	for k, m := range messages(&st) {
-		c := *m
-		if c.Interactive != nil {
-			in := *c.Interactive
+	// The check trims and fills in what it checks: on copies.
+	for _, m := range messages(&st) {
+		if m.Interactive != nil {
+			in := *m.Interactive
 			in.Buttons = append([]whatsapp.Button(nil), in.Buttons...)
 			in.Sections = append([]whatsapp.Section(nil), in.Sections...)
-			c.Interactive = &in
+			m.Interactive = &in
 		}
-		if p, ok := problem.As(c.Check(ctx, u.DB, k+".message")); ok {
-			for f, msg := range p.Fields {
+	}
+	if p, ok := problem.As(u.Automation.Check(ctx, &st)); ok {
+		for f, msg := range p.Fields {
+			if _, has := fields[f]; !has {
 				fields.Add(f, "%s", msg)
 			}
-		}
-	}
-	if _, bad := fields["reminder.after_minutes"]; !bad {
-		if n := st.Reminder.AfterMinutes; n < automation.MinReminder || n > automation.MaxReminder {
-			fields.Add("reminder.after_minutes", "The waiting time is 1 minute to 24 hours (1 to %d minutes).", automation.MaxReminder)
-		}
-	}
-	if _, bad := fields["auto_close.after_minutes"]; !bad {
-		if n := st.AutoClose.AfterMinutes; n < automation.MinAutoClose || n > automation.MaxAutoClose {
-			fields.Add("auto_close.after_minutes", "Auto-close takes 1 minute to 72 hours (1 to %d minutes).", automation.MaxAutoClose)
 		}
 	}
 }
