@@ -57,9 +57,9 @@ func TestWelcomeMessagePage(t *testing.T) {
 	}
 
 	// Without a number: refused, the message by the numbers, the text kept.
-	Do(t, ctx, chromedp.SendKeys(chromedp.CSS(`textarea[name=text]`), "Hi "))
+	Do(t, ctx, chromedp.SendKeys(chromedp.CSS(`textarea[data-mf=text]`), "Hi "))
 	Do(t, ctx, chromedp.Click(chromedp.CSS(`.welcome-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`.field-error[data-field=inbox_ids]`)))
-	if v := wsEval[string](t, ctx, `document.querySelector("textarea[name=text]").value`); v != "Hi " {
+	if v := wsEval[string](t, ctx, `document.querySelector("textarea[data-mf=text]").value`); v != "Hi " {
 		t.Fatalf("text kept as %q", v)
 	}
 
@@ -72,12 +72,12 @@ func TestWelcomeMessagePage(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`.emoji-menu summary`)),
 		chromedp.Click(chromedp.CSS(`.emoji-menu [data-insert="👋"]`)),
 	)
-	wsEval[bool](t, ctx, `(() => { const ta = document.querySelector("textarea[name=text]"); ta.focus(); ta.setSelectionRange(ta.value.length, ta.value.length); return true; })()`)
-	Do(t, ctx, chromedp.SendKeys(chromedp.CSS(`textarea[name=text]`), " I am {{agent.public_name}}. "))
-	wsEval[bool](t, ctx, `(() => { const ta = document.querySelector("textarea[name=text]"); ta.value += "Welcome"; ta.setSelectionRange(ta.value.length - 7, ta.value.length); return true; })()`)
+	wsEval[bool](t, ctx, `(() => { const ta = document.querySelector("textarea[data-mf=text]"); ta.focus(); ta.setSelectionRange(ta.value.length, ta.value.length); return true; })()`)
+	Do(t, ctx, chromedp.SendKeys(chromedp.CSS(`textarea[data-mf=text]`), " I am {{agent.public_name}}. "))
+	wsEval[bool](t, ctx, `(() => { const ta = document.querySelector("textarea[data-mf=text]"); ta.value += "Welcome"; ta.setSelectionRange(ta.value.length - 7, ta.value.length); return true; })()`)
 	Do(t, ctx, chromedp.Click(chromedp.CSS(`.format-bar [data-wrap="*"]`)))
 	const text = "Hi {{contact.name}}👋 I am {{agent.public_name}}. *Welcome*"
-	if v := wsEval[string](t, ctx, `document.querySelector("textarea[name=text]").value`); v != text {
+	if v := wsEval[string](t, ctx, `document.querySelector("textarea[data-mf=text]").value`); v != text {
 		t.Fatalf("text %q, want %q", v, text)
 	}
 	wsWaitText(t, ctx, "[data-preview] .preview-text", "Hi Alex Smith👋 I am Ana. Welcome")
@@ -86,17 +86,17 @@ func TestWelcomeMessagePage(t *testing.T) {
 	}
 
 	// Reply buttons, with a file as the header.
-	Do(t, ctx, chromedp.Click(chromedp.CSS(`input[name=kind][value=buttons]`)), chromedp.WaitVisible(chromedp.CSS(`input[name="button.0"]`)))
+	Do(t, ctx, chromedp.Click(chromedp.CSS(`input[data-mf=kind][value=buttons]`)), chromedp.WaitVisible(chromedp.CSS(`input[name="message.button.0"]`)))
 	Do(t, ctx,
-		chromedp.SendKeys(chromedp.CSS(`input[name="button.0"]`), "Track an order"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="button.1"]`), "Talk to me"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="message.button.0"]`), "Track an order"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="message.button.1"]`), "Talk to me"),
 	)
 	pic := filepath.Join(t.TempDir(), "banner.png")
 	if err := os.WriteFile(pic, testPNG(t), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	Do(t, ctx, chromedp.SetUploadFiles(chromedp.CSS(`input[data-message-file]`), []string{pic}))
-	wsWait(t, ctx, `() => document.querySelector("input[name=attachment_id]").value !== ""`)
+	wsWait(t, ctx, `() => document.querySelector("input[data-mf=attachment_id]").value !== ""`)
 	wsWaitText(t, ctx, "[data-preview] .wa-buttons", "Talk to me")
 	wsWaitText(t, ctx, "[data-preview] .preview-file", "banner.png")
 	Shot(t, ctx, "form")
@@ -153,11 +153,11 @@ func TestWelcomeMessagePage(t *testing.T) {
 	Do(t, ctx, chromedp.Navigate(srv.URL+"/preferences/welcome-messages"), chromedp.WaitVisible(chromedp.CSS(item+` button.switch`)))
 	Do(t, ctx, chromedp.Click(chromedp.CSS(item+` button.switch`)), chromedp.WaitVisible(chromedp.CSS(item+` button.switch[aria-checked=false]`)))
 	Do(t, ctx, chromedp.Click(chromedp.CSS(item+` a[href$="/`+fmt.Sprint(w.ID)+`"]`)), chromedp.WaitVisible(chromedp.CSS(`.welcome-form`)))
-	if got := wsEval[[]string](t, ctx, `[document.querySelector("input[name=kind]:checked").value, document.querySelector("input[name='button.1']").value, document.querySelector(".file-chosen .file-name").textContent]`); got[0] != "buttons" || got[1] != "Talk to me" || !strings.HasPrefix(got[2], "banner.png") {
+	if got := wsEval[[]string](t, ctx, `[document.querySelector("input[data-mf=kind]:checked").value, document.querySelector("input[name='message.button.1']").value, document.querySelector(".file-chosen .file-name").textContent]`); got[0] != "buttons" || got[1] != "Talk to me" || !strings.HasPrefix(got[2], "banner.png") {
 		t.Fatalf("the form shows %q", got)
 	}
-	Do(t, ctx, chromedp.Click(chromedp.CSS(`input[name=kind][value=text]`)))
-	wsEval[bool](t, ctx, `(() => { document.querySelector("textarea[name=text]").value = "Hello, I am Ana."; return true; })()`)
+	Do(t, ctx, chromedp.Click(chromedp.CSS(`input[data-mf=kind][value=text]`)))
+	wsEval[bool](t, ctx, `(() => { document.querySelector("textarea[data-mf=text]").value = "Hello, I am Ana."; return true; })()`)
 	Do(t, ctx, chromedp.Click(chromedp.CSS(`.welcome-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`.welcome-item`)))
 	wsWaitText(t, ctx, ".notice", "Your welcome message is saved.")
 	wsWaitText(t, ctx, item+" .preview-text", "Hello, I am Ana.")

@@ -143,6 +143,8 @@ var apiAccess = map[string][]string{
 	"GET /api/v1/inboxes/{id}/automation":  {"admin"},
 	"PUT /api/v1/inboxes/{id}/automation":  {"admin"},
 	"GET /api/v1/reports/time-in-status":   {"admin"},
+	"GET /api/v1/reports/csat":             {"admin"},
+	"GET /api/v1/reports/response-times":   {"admin"},
 
 	// Canned responses: everyone who writes replies uses the company
 	// presets and keeps their own (admins alone change the presets, which

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/reply"
 	"github.com/switchboardhq/switchboard/internal/reply/welcome"
+	"github.com/switchboardhq/switchboard/internal/report"
 	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
@@ -102,7 +103,8 @@ func (s *Server) routeTable(d Deps) []route {
 		resets: d.Resets, teams: d.Teams, users: d.Users}
 	inboxesAPI := &inboxesAPI{baseURL: d.BaseURL, convs: d.Conversations, inboxes: d.Inboxes,
 		webchat: d.Webchat, whatsapp: d.WhatsApp}
-	reportsAPI := &reportsAPI{avail: d.Availability}
+	reportSvc := report.New(d.DB)
+	reportsAPI := &reportsAPI{avail: d.Availability, reports: reportSvc}
 	welcomeAPI := &welcomeAPI{welcome: d.Welcome}
 	whatsappAPI := &whatsappAPI{baseURL: d.BaseURL, convs: d.Conversations, inboxes: d.Inboxes, whatsapp: d.WhatsApp}
 	webhooks := &webhooks{whatsapp: d.WhatsApp}
@@ -123,17 +125,18 @@ func (s *Server) routeTable(d Deps) []route {
 	signin := &ui.SigninPages{Auth: d.Auth, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors, Invites: d.Invites,
 		Langs: langs, Names: names, Resets: d.Resets, Sessions: sess, Pages: pages, Users: d.Users}
 	inboxPages := &ui.InboxPages{Bots: d.Bots, Convs: d.Conversations, DB: d.DB, Hub: d.Hub, Inboxes: d.Inboxes, Logger: d.Logger, Names: names,
-		Pages: pages, Routing: d.Routing, WhatsApp: d.WhatsApp}
+		Pages: pages, Reports: reportSvc, Routing: d.Routing, WhatsApp: d.WhatsApp}
 	inboxAdmin := &admin.Inboxes{BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
 		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Routing: d.Routing, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
-	botsAdmin := &admin.Bots{Bots: d.Bots, Inboxes: d.Inboxes, Teams: d.Teams, Shown: shown, Pages: pages}
+	automationPages := &admin.AutomationPages{Automation: d.Automation, DB: d.DB, Files: d.Files, Inboxes: d.Inboxes, Pages: pages}
+	botsAdmin := &admin.Bots{Bots: d.Bots, DB: d.DB, Inboxes: d.Inboxes, Teams: d.Teams, Shown: shown, Pages: pages}
 	peopleAdmin := &admin.People{Accounts: d.Accounts, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors,
 		Inboxes: d.Inboxes, Invites: d.Invites, Langs: langs, MailToLog: d.MailToLog, Names: names, Resets: d.Resets, Shown: shown,
 		Teams: d.Teams, Pages: pages, Users: d.Users}
 	prefs := &ui.PrefsPages{Auth: d.Auth, Availability: d.Availability, Avatars: d.Avatars, Catalog: d.Catalog, EmailChanges: d.EmailChanges,
 		Factors: d.Factors, Inboxes: d.Inboxes, Langs: langs, Names: names, Sessions: sess, Shown: shown, Teams: d.Teams, Pages: pages, Users: d.Users}
 	welcomePages := &ui.WelcomePages{Prefs: prefs, Welcome: d.Welcome, DB: d.DB}
-	reports := &ui.ReportPages{Availability: d.Availability, Catalog: d.Catalog, Langs: langs, Pages: pages}
+	reports := &ui.ReportPages{Availability: d.Availability, Catalog: d.Catalog, Langs: langs, Pages: pages, Reports: reportSvc}
 	cannedPages := &ui.CannedPages{Canned: d.Canned, Convs: d.Conversations, DB: d.DB, Files: d.Files, Inboxes: d.Inboxes, Users: d.Users,
 		WhatsApp: d.WhatsApp, Pages: pages}
 	contactPages := &ui.ContactPages{Convs: d.Conversations, Users: d.Users, Pages: pages}
@@ -153,6 +156,11 @@ func (s *Server) routeTable(d Deps) []route {
 		{"q", "Part of the name, phone or email", "string"},
 		{"tag", "Only contacts with this tag", "string"},
 		{"owner", "Only contacts of this owner: a user id, pending (an address with no account yet) or none", "string"},
+	}
+	reportFilters := []param{
+		{"from", "Start date, like 2026-01-01 (UTC; the last 7 days by default)", "string"}, {"to", "End date, included", "string"},
+		{"inbox", "Only this inbox (id)", "integer"}, {"agent", "Only this agent (id)", "integer"}, {"team", "Only the agents of this team (id)", "integer"},
+		{"group", "agent (default), team, inbox or day", "string"},
 	}
 	var (
 		me         user.User
@@ -217,6 +225,10 @@ func (s *Server) routeTable(d Deps) []route {
 			query: []param{{"limit", "At most this many (default and most 500)", "integer"}}}),
 		api("GET", "/api/v1/reports/time-in-status", policy.ViewReports, reportsAPI.apiTimeInStatus, doc{summary: "Total and average time in each status per agent or per team; from and to are dates (UTC, to included) or RFC 3339 times, the last 7 days by default", tag: "reports", out: availability.Report{},
 			query: []param{{"from", "Start date, like 2026-01-01", "string"}, {"to", "End date, included", "string"}, {"group", "agent (default) or team", "string"}}}),
+		api("GET", "/api/v1/reports/csat", policy.ViewReports, reportsAPI.apiCSAT, doc{summary: "Customer satisfaction: the surveys sent in the range, per agent, team (each of the agent's teams), inbox or day: surveys sent and rated, response rate, average and the count of each rating (1 to 5); the total; the comments, newest first (at most 200; comments_total counts them all)", tag: "reports", out: report.Satisfaction{},
+			query: reportFilters}),
+		api("GET", "/api/v1/reports/response-times", policy.ViewReports, reportsAPI.apiResponseTimes, doc{summary: "First response time (customer's first message to an agent's first reply, for conversations whose customer first wrote in the range) and resolution time (to the close, for conversations closed in the range with an agent assigned), median and 90th percentile in seconds, per agent, team, inbox or day; open conversations waiting for a first reply; and the messages sent automatically, by kind", tag: "reports", out: report.Times{},
+			query: reportFilters}),
 
 		// People and inboxes.
 		api("GET", "/api/v1/users", policy.ManageUsers, peopleAPI.apiUsers, doc{summary: "Every user", tag: "users", out: []user.User{}}),
@@ -473,7 +485,12 @@ func (s *Server) routeTable(d Deps) []route {
 		page("POST", "/admin/bots/{id}/delete", policy.ManageBots, botsAdmin.DeleteBot),
 		page("GET", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.AssignmentPage),
 		page("POST", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.SaveAssignment),
+		page("GET", "/admin/inboxes/{id}/automation", policy.ManageInboxes, automationPages.AutomationPage),
+		page("POST", "/admin/inboxes/{id}/automation", policy.ManageInboxes, automationPages.SaveAutomation),
+		page("POST", "/admin/inboxes/{id}/automation/preview", policy.ManageInboxes, automationPages.PreviewAutomation),
 		page("GET", "/admin/reports/time-in-status", policy.ViewReports, reports.TimeInStatus),
 		page("GET", "/admin/reports/time-in-status.csv", policy.ViewReports, reports.TimeInStatusCSV),
+		page("GET", "/admin/reports/satisfaction", policy.ViewReports, reports.Satisfaction),
+		page("GET", "/admin/reports/satisfaction.csv", policy.ViewReports, reports.SatisfactionCSV),
 	}
 }

@@ -173,8 +173,13 @@ var pageAccess = map[string][]string{
 	"GET /contacts/import":  {"admin"},
 	"POST /contacts/import": {"admin"},
 	// Reports are a supervisor's: inbox managers see conversations only.
-	"GET /admin/reports/time-in-status":     {"admin"},
-	"GET /admin/reports/time-in-status.csv": {"admin"},
+	"GET /admin/reports/time-in-status":           {"admin"},
+	"GET /admin/reports/time-in-status.csv":       {"admin"},
+	"GET /admin/inboxes/{id}/automation":          {"admin"},
+	"POST /admin/inboxes/{id}/automation":         {"admin"},
+	"POST /admin/inboxes/{id}/automation/preview": {"admin"},
+	"GET /admin/reports/satisfaction":             {"admin"},
+	"GET /admin/reports/satisfaction.csv":         {"admin"},
 }
 
 // TestPageRoleMatrix calls every workspace route as every role and as

@@ -213,7 +213,7 @@ func attach(ctx context.Context, tx *db.Tx, userID, id int64, ids []int64) error
 		if errors.Is(db.MapErr(err), db.ErrConflict) {
 			// Another of the agent's welcome messages took the number
 			// meanwhile (checkNumbers read before it committed).
-			return problem.Invalid("inbox_ids", "%s already has another of your welcome messages: a number takes only one.", strconv.FormatInt(i, 10))
+			return problem.Invalid("inbox_ids", "One of these numbers already has another of your welcome messages: a number takes only one.")
 		} else if err != nil {
 			return fmt.Errorf("welcome: numbers: %w", err)
 		}

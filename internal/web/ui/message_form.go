@@ -1,35 +1,43 @@
 package ui
 
 import (
+	"context"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
+	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/reply"
 )
 
-// MessageForm is the form of the stored message model (reply.Message)
-// that every feature preparing messages in advance shares (welcome
-// messages, canned responses, number automation): the template
-// "message-form" (templates/_message_form.html) draws it, ReadMessageForm
-// reads what it posts. Its kinds are text, media (a file and its
+// MessageForm is the one form of the stored message model (reply.Message)
+// that every page preparing messages in advance uses (welcome messages,
+// canned responses, number automation): the template "message-form"
+// (templates/_message_form.html) draws it, ReadMessage reads what it
+// posts, message_form.js makes it work (each instance on its own, so that
+// several sit in one <form>). Its kinds are text, media (a file and its
 // caption), and the three interactive ones: buttons, list and link.
 //
-// Its inputs: kind; text (with a bar for *bold*, _italic_, ~strike~,
-// emoji and the variables, and a preview that fills them); attachment_id
-// (a file uploaded by app.js to /api/v1/attachments, or the one the
-// message keeps); header_text and footer; button.0–2; list_button,
-// section_title, row.0–9 and row_description.0–9; display_text and url.
-// Field problems come keyed as reply.Message.Check gives them under
-// Prefix ("message.text", "message.interactive.buttons.0.title").
+// Every input is named under Prefix, which is also the field under which
+// reply.Message.Check reports (Check(ctx, q, prefix)): with the prefix
+// "welcome.message" the inputs are welcome.message.kind, .text,
+// .attachment_id (a file app.js uploads to /api/v1/attachments, or the one
+// the message keeps), .header_text, .footer, .button.0–2, .list_button,
+// .section_title, .row.0–9, .row_description.0–9, .display_text and .url,
+// and a problem of "welcome.message.interactive.buttons.0.title" shows
+// under the first button. The text has a bar for *bold*, _italic_,
+// ~strike~, emoji and the variables, and a preview fills the variables
+// with Sample.
 type MessageForm struct {
 	Prefix string
 	Kind   string
 	Text   string
-	// File is the file chosen: the one the message keeps, or an upload.
+	// AttachmentID and File are the file chosen: the one the message
+	// keeps, or an upload of the poster's.
 	AttachmentID int64
 	File         *attachment.Attachment
 	Header       string
@@ -40,7 +48,8 @@ type MessageForm struct {
 	Rows         []FormChoice
 	DisplayText  string
 	URL          string
-	// Fields are the problems of the last post, by field.
+	// Fields are the problems of the last post, by field (the page's:
+	// other forms' too); Field picks this one's.
 	Fields map[string]string
 	// Sample fills the preview's variables.
 	Sample reply.Vars
@@ -67,35 +76,35 @@ const (
 // Variables are the message variables the form offers.
 func (f *MessageForm) Variables() []string { return reply.Variables }
 
-// Field is the problem of a field of the message (name as under
-// Message.Check: "text", "interactive.url"), or "".
-func (f *MessageForm) Field(name string) string {
-	return f.Fields[f.prefix()+name]
+// Name is the name of one of the form's inputs ("text", "button.0").
+func (f *MessageForm) Name(input string) string {
+	if f.Prefix == "" {
+		return input
+	}
+	return f.Prefix + "." + input
 }
 
-func (f *MessageForm) prefix() string {
-	if f.Prefix == "" {
-		return ""
+// ID is an element id of the form's, unique on the page.
+func (f *MessageForm) ID(what string) string {
+	p := strings.NewReplacer(".", "-", " ", "-").Replace(f.Prefix)
+	if p == "" {
+		p = "message"
 	}
-	return f.Prefix + "."
+	return "mf-" + p + "-" + what
 }
+
+// Field is the problem of a field of the message (named as under
+// Message.Check: "text", "interactive.url"), or "".
+func (f *MessageForm) Field(name string) string { return f.Fields[f.Name(name)] }
 
 // Is reports whether the form's kind is one of kinds.
-func (f *MessageForm) Is(kinds ...string) bool {
-	for _, k := range kinds {
-		if f.Kind == k {
-			return true
-		}
-	}
-	return false
-}
+func (f *MessageForm) Is(kinds ...string) bool { return slices.Contains(kinds, f.Kind) }
 
 // Interactive reports whether the form's kind is buttons, a list or a
 // link.
 func (f *MessageForm) Interactive() bool { return f.Is(formButtons, formList, formLink) }
 
-// layout fills the buttons and rows (empty ones up to Meta's counts) with
-// their problems.
+// layout fills the buttons and rows (empty ones up to Meta's counts).
 func (f *MessageForm) layout() {
 	for len(f.Buttons) < whatsapp.MaxButtons {
 		f.Buttons = append(f.Buttons, FormChoice{})
@@ -111,29 +120,13 @@ func (f *MessageForm) layout() {
 	}
 }
 
-// choiceErrors puts the problems of the buttons and rows posted (at the
-// positions in the message: at) on the form's inputs.
-func (f *MessageForm) choiceErrors(buttonAt, rowAt []int) {
-	for k, i := range buttonAt {
-		f.Buttons[i].TitleError = f.Field("interactive.buttons." + strconv.Itoa(k) + ".title")
-		if f.Buttons[i].TitleError == "" {
-			f.Buttons[i].TitleError = f.Field("interactive.buttons." + strconv.Itoa(k) + ".id")
-		}
+// NewMessageForm is the form, under prefix, filled with a stored message
+// and the file it keeps (nil: none).
+func NewMessageForm(prefix string, m reply.Message, file *attachment.Attachment) *MessageForm {
+	f := &MessageForm{Prefix: prefix, Kind: string(m.Kind), Text: m.Text, AttachmentID: m.AttachmentID, File: file}
+	if file == nil {
+		f.AttachmentID = 0
 	}
-	for k, i := range rowAt {
-		p := "interactive.sections.0.rows." + strconv.Itoa(k)
-		f.Rows[i].TitleError = f.Field(p + ".title")
-		if f.Rows[i].TitleError == "" {
-			f.Rows[i].TitleError = f.Field(p + ".id")
-		}
-		f.Rows[i].DescError = f.Field(p + ".description")
-	}
-}
-
-// MessageFormOf is the form filled with a stored message and the file it
-// keeps.
-func MessageFormOf(m reply.Message, file *attachment.Attachment) *MessageForm {
-	f := &MessageForm{Prefix: "message", Kind: string(m.Kind), Text: m.Text, AttachmentID: m.AttachmentID, File: file}
 	if in := m.Interactive; in != nil {
 		if in.Header != nil && in.Header.Type == "text" {
 			f.Header = in.Header.Text
@@ -166,17 +159,31 @@ func MessageFormOf(m reply.Message, file *attachment.Attachment) *MessageForm {
 	return f
 }
 
-// ReadMessageForm reads the message form of a post (form values already
-// checked by httpx.ReadForm): the message to check and save, and the form
-// to show again with the problems it may get (SetProblems). file finds
-// the file the form names (the poster's upload or the one the message
-// keeps; nil: none of theirs); with buttons or a link it is the header,
-// which then has no text (a problem in f otherwise).
-func ReadMessageForm(v url.Values, file func(id int64) *attachment.Attachment, f problem.Fields) (reply.Message, *MessageForm) {
-	get := func(k string) string { return strings.ReplaceAll(v.Get(k), "\r\n", "\n") }
-	mf := &MessageForm{Prefix: "message", Kind: v.Get("kind"), Text: get("text"), Header: get("header_text"), Footer: get("footer"),
-		ListButton: get("list_button"), SectionTitle: get("section_title"), DisplayText: get("display_text"), URL: strings.TrimSpace(get("url"))}
-	mf.AttachmentID, _ = strconv.ParseInt(v.Get("attachment_id"), 10, 64)
+// Files finds the files a message form may name, for ReadMessage: the
+// user's own uploads, and the files kept (the ones the messages being
+// edited keep, whoever uploaded them).
+func Files(ctx context.Context, q db.Querier, userID int64, kept ...int64) func(id int64) *attachment.Attachment {
+	return func(id int64) *attachment.Attachment {
+		ref, err := attachment.Get(ctx, q, id)
+		if err != nil || (ref.Uploader != attachment.Uploader("user", userID) && !slices.Contains(kept, id)) {
+			return nil
+		}
+		return &ref.Attachment
+	}
+}
+
+// ReadMessage reads the message form under prefix of a post (form values
+// already checked by httpx.ReadForm): the message to check (with
+// Check(ctx, q, prefix)) and save, the form to show again (SetProblems
+// puts the problems on its inputs), and the problems of the form itself,
+// keyed under prefix. files finds the file the form names (see Files;
+// one it does not find is dropped); with buttons or a link the file is
+// the header, which then has no text.
+func ReadMessage(v url.Values, prefix string, files func(id int64) *attachment.Attachment) (reply.Message, *MessageForm, problem.Fields) {
+	mf := &MessageForm{Prefix: prefix}
+	get := func(k string) string { return strings.ReplaceAll(v.Get(mf.Name(k)), "\r\n", "\n") }
+	mf.Kind, mf.Text, mf.Header, mf.Footer = get("kind"), get("text"), get("header_text"), get("footer")
+	mf.ListButton, mf.SectionTitle, mf.DisplayText, mf.URL = get("list_button"), get("section_title"), get("display_text"), strings.TrimSpace(get("url"))
 	for i := range whatsapp.MaxButtons {
 		mf.Buttons = append(mf.Buttons, FormChoice{Title: get("button." + strconv.Itoa(i))})
 	}
@@ -185,13 +192,14 @@ func ReadMessageForm(v url.Values, file func(id int64) *attachment.Attachment, f
 		mf.Rows = append(mf.Rows, FormChoice{Title: get("row." + k), Description: get("row_description." + k)})
 	}
 	mf.layout()
-	if mf.AttachmentID != 0 {
-		if mf.File = file(mf.AttachmentID); mf.File == nil {
-			mf.AttachmentID = 0
+	fields := problem.Fields{}
+	if id, _ := strconv.ParseInt(get("attachment_id"), 10, 64); id > 0 && files != nil {
+		if mf.File = files(id); mf.File != nil {
+			mf.AttachmentID = id
 		}
 	}
 	m := reply.Message{Kind: reply.Kind(mf.Kind), Text: mf.Text}
-	if mf.Is(formMedia, formButtons, formList, formLink) {
+	if mf.Is(formMedia, formButtons, formLink) {
 		m.AttachmentID = mf.AttachmentID
 	}
 	var header *whatsapp.Header
@@ -199,7 +207,7 @@ func ReadMessageForm(v url.Values, file func(id int64) *attachment.Attachment, f
 	case m.AttachmentID != 0 && mf.Is(formButtons, formLink):
 		header = &whatsapp.Header{Type: string(mf.File.Kind)}
 		if h != "" {
-			f.Add("message.interactive.header.text", "A header is a text or the file, not both: remove one of them.")
+			fields.Add(mf.Name("interactive.header.text"), "A header is a text or the file, not both: remove one of them.")
 		}
 	case h != "":
 		header = &whatsapp.Header{Type: "text", Text: h}
@@ -229,25 +237,39 @@ func ReadMessageForm(v url.Values, file func(id int64) *attachment.Attachment, f
 		m.Kind, m.Interactive = reply.Interactive, &whatsapp.Interactive{Type: whatsapp.InteractiveLink, Header: header, Footer: mf.Footer,
 			DisplayText: mf.DisplayText, URL: mf.URL}
 	}
-	return m, mf
+	return m, mf, fields
 }
 
-// SetProblems shows the problems of a refused message on the form's
-// inputs.
+// SetProblems shows the problems of a refused post on the form's inputs
+// (fields: the page's problems; those of other forms are left alone).
 func (f *MessageForm) SetProblems(fields map[string]string) {
 	f.Fields = fields
-	var buttonAt, rowAt []int
+	k := 0
 	for i, b := range f.Buttons {
-		if strings.TrimSpace(b.Title) != "" {
-			buttonAt = append(buttonAt, i)
+		if strings.TrimSpace(b.Title) == "" {
+			continue
 		}
+		p := "interactive.buttons." + strconv.Itoa(k)
+		f.Buttons[i].TitleError = cmpOr(f.Field(p+".title"), f.Field(p+".id"))
+		k++
 	}
+	k = 0
 	for i, r := range f.Rows {
-		if strings.TrimSpace(r.Title) != "" {
-			rowAt = append(rowAt, i)
+		if strings.TrimSpace(r.Title) == "" {
+			continue
 		}
+		p := "interactive.sections.0.rows." + strconv.Itoa(k)
+		f.Rows[i].TitleError = cmpOr(f.Field(p+".title"), f.Field(p+".id"))
+		f.Rows[i].DescError = f.Field(p + ".description")
+		k++
 	}
-	f.choiceErrors(buttonAt, rowAt)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // Limits are Meta's, which the form's inputs count against.

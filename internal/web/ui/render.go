@@ -136,6 +136,12 @@ func NewRenderer(catalog *i18n.Catalog, langs *httpx.Languages, users *user.Stor
 	for k, v := range messageFormFuncs() {
 		funcs[k] = v
 	}
+	for k, v := range reportFuncs() {
+		funcs[k] = v
+	}
+	for k, v := range automationFuncs() {
+		funcs[k] = v
+	}
 	layouts, err := fs.Glob(content, "templates/_*.html")
 	if err != nil {
 		return nil, err

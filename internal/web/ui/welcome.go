@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
@@ -103,7 +102,7 @@ func (u *WelcomePages) list(w http.ResponseWriter, r *http.Request, a policy.Act
 		return err
 	}
 	for _, x := range ws {
-		it := welcomeItem{W: x, Form: MessageFormOf(x.Message, x.Attachment)}
+		it := welcomeItem{W: x, Form: NewMessageForm("message", x.Message, x.Attachment)}
 		for _, id := range x.InboxIDs {
 			it.Numbers = append(it.Numbers, numberName(v.Numbers, id))
 		}
@@ -114,7 +113,7 @@ func (u *WelcomePages) list(w http.ResponseWriter, r *http.Request, a policy.Act
 
 // New shows the form of a new welcome message.
 func (u *WelcomePages) New(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	return u.page(w, r, a, http.StatusOK, "welcome_form", &welcomeView{Form: MessageFormOf(reply.Message{Kind: reply.Text}, nil)}, PageData{})
+	return u.page(w, r, a, http.StatusOK, "welcome_form", &welcomeView{Form: NewMessageForm("message", reply.Message{Kind: reply.Text}, nil)}, PageData{})
 }
 
 // Edit shows the form of a welcome message (read-only while it is on).
@@ -127,12 +126,13 @@ func (u *WelcomePages) Edit(w http.ResponseWriter, r *http.Request, a policy.Act
 	if err != nil {
 		return err
 	}
-	v := &welcomeView{ID: x.ID, Enabled: x.Enabled, Chosen: x.InboxIDs, Form: MessageFormOf(x.Message, x.Attachment)}
+	v := &welcomeView{ID: x.ID, Enabled: x.Enabled, Chosen: x.InboxIDs, Form: NewMessageForm("message", x.Message, x.Attachment)}
 	return u.page(w, r, a, http.StatusOK, "welcome_form", v, PageData{})
 }
 
-// readWelcome reads the form: the numbers chosen and the message.
-func (u *WelcomePages) readWelcome(r *http.Request, a policy.Actor) (problem.Fields, []int64, reply.Message, *MessageForm, error) {
+// readWelcome reads the form: the numbers chosen and the message (whose
+// file may be the one the welcome message keeps: kept).
+func (u *WelcomePages) readWelcome(r *http.Request, a policy.Actor, kept int64) (problem.Fields, []int64, reply.Message, *MessageForm, error) {
 	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return nil, nil, reply.Message{}, nil, err
@@ -143,14 +143,10 @@ func (u *WelcomePages) readWelcome(r *http.Request, a policy.Actor) (problem.Fie
 			ids = append(ids, id)
 		}
 	}
-	m, f := ReadMessageForm(r.PostForm, func(id int64) *attachment.Attachment {
-		// The poster's own upload (or the file the message keeps, which
-		// they uploaded).
-		if ref, err := attachment.Get(r.Context(), u.DB, id); err == nil && ref.Uploader == attachment.Uploader("user", a.UserID) {
-			return &ref.Attachment
-		}
-		return nil
-	}, fields)
+	m, f, problems := ReadMessage(r.PostForm, "message", Files(r.Context(), u.DB, a.UserID, kept))
+	for k, v := range problems {
+		fields.Add(k, "%s", v)
+	}
 	return fields, ids, m, f, nil
 }
 
@@ -173,7 +169,7 @@ func (u *WelcomePages) refused(w http.ResponseWriter, r *http.Request, a policy.
 
 // Create adds a welcome message from the form.
 func (u *WelcomePages) Create(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	fields, ids, m, f, err := u.readWelcome(r, a)
+	fields, ids, m, f, err := u.readWelcome(r, a, 0)
 	if err != nil {
 		return err
 	}
@@ -194,7 +190,11 @@ func (u *WelcomePages) Save(w http.ResponseWriter, r *http.Request, a policy.Act
 	if err != nil {
 		return welcome.ErrNotFound
 	}
-	fields, ids, m, f, err := u.readWelcome(r, a)
+	cur, err := u.Welcome.Get(r.Context(), a.UserID, id)
+	if err != nil {
+		return err
+	}
+	fields, ids, m, f, err := u.readWelcome(r, a, cur.Message.AttachmentID)
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,7 @@
-// The stored message form (templates/_message_form.html): the part of
-// the chosen kind, WhatsApp's formatting around the selection, emoji and
+// The stored message form (templates/_message_form.html), each instance
+// on its own (several may sit in one <form>; inputs are found by data-mf,
+// never by name, which carries the instance's prefix): the part of the
+// chosen kind, WhatsApp's formatting around the selection, emoji and
 // variables at the caret, the file uploaded to /api/v1/attachments, the
 // characters counted against Meta's limits, and the preview as the
 // customer reads it, with the variables filled with examples. What is
@@ -42,10 +44,11 @@
   function setup(form) {
     if (form.dataset.ready) return;
     form.dataset.ready = "1";
-    const text = form.querySelector("textarea[name=text]");
+    const mf = function (what) { return form.querySelector("[data-mf='" + what + "']"); };
+    const text = mf("text");
     const counter = form.querySelector(".counter");
     const preview = form.querySelector("[data-preview]");
-    const fileId = form.querySelector("input[name=attachment_id]");
+    const fileId = mf("attachment_id");
     const chosen = form.querySelector(".file-chosen");
     const picker = form.querySelector("input[data-message-file]");
     const sample = {
@@ -59,11 +62,11 @@
       return s.replace(/\{\{\s*([a-z_.]+)\s*\}\}/g, function (m, name) { return name in sample ? sample[name] : m; });
     };
     const kind = function () {
-      const r = form.querySelector("input[name=kind]:checked");
+      const r = form.querySelector("[data-mf='kind']:checked");
       return r ? r.value : "text";
     };
-    const value = function (name) {
-      const i = form.querySelector("[name='" + name + "']");
+    const value = function (what) {
+      const i = mf(what);
       return i ? i.value.trim() : "";
     };
 
@@ -96,7 +99,7 @@
       if (interactive && value("footer")) preview.append(el("p", "preview-footer muted", fill(value("footer"))));
       const buttons = el("p", "wa-buttons");
       if (k === "buttons") {
-        form.querySelectorAll("input[name^='button.']").forEach(function (b) {
+        form.querySelectorAll("[data-mf='button']").forEach(function (b) {
           if (b.value.trim()) buttons.append(el("span", "wa-button", b.value.trim()));
         });
       }
