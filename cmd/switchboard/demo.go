@@ -307,9 +307,13 @@ func provisionDemo(ctx context.Context, base string, sec demoSecrets) (string, e
 	if err := call("POST", "/api/v1/inboxes", demoInbox(name, sec), &created); err != nil {
 		return "", err
 	}
-	// Through Switchboard, as an administrator would: the ice breakers
-	// are pushed to Graph (the fake) and the templates read from it.
+	// Through Switchboard, as an administrator would: the welcome
+	// message is switched on, the ice breakers are pushed to Graph (the
+	// fake) with the switch, and the templates read from it.
 	id := fmt.Sprint(created.ID)
+	if err := call("PUT", "/api/v1/inboxes/"+id+"/automation", map[string]any{"welcome": map[string]any{"enabled": true}}, nil); err != nil {
+		return "", err
+	}
 	if err := call("PUT", "/api/v1/inboxes/"+id+"/whatsapp/ice-breakers", map[string]any{"prompts": demoPrompts}, nil); err != nil {
 		return "", err
 	}
