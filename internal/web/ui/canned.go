@@ -4,7 +4,6 @@ import (
 	"context"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -53,12 +52,14 @@ type cannedItem struct {
 	reply.Canned
 	// Editable says whether the viewer may change it.
 	Editable bool
-	Preview  cannedPreview
+	Preview  replyPreview
 }
 
-// cannedPreview is a message as the customer will see it (variables
-// filled): its formatted text, file, header, footer and buttons.
-type cannedPreview struct {
+// replyPreview is a stored message as the customer will see it (its
+// variables filled): its formatted text, file, header, footer and
+// buttons, for the template "reply-preview" (canned responses here; any
+// page that shows a stored message may use both).
+type replyPreview struct {
 	Text        template.HTML
 	File        *attachment.Attachment
 	FileURL     string
@@ -69,9 +70,9 @@ type cannedPreview struct {
 
 // previewOf fills m's variables with v and lays it out. fileURL is where
 // its file is served from.
-func previewOf(m reply.Message, file *attachment.Attachment, fileURL string, v reply.Vars) cannedPreview {
+func previewOf(m reply.Message, file *attachment.Attachment, fileURL string, v reply.Vars) replyPreview {
 	m = m.Fill(v)
-	p := cannedPreview{Text: reply.FormatHTML(m.Text), File: file, FileURL: fileURL, Interactive: m.Interactive}
+	p := replyPreview{Text: reply.FormatHTML(m.Text), File: file, FileURL: fileURL, Interactive: m.Interactive}
 	if in := m.Interactive; in != nil {
 		p.Footer = in.Footer
 		if in.Header != nil && in.Header.Type == "text" {
@@ -171,7 +172,7 @@ type cannedForm struct {
 	FileURL string
 	Buttons []waRow
 	Rows    []waRow
-	Preview cannedPreview
+	Preview replyPreview
 	// Variables are the names the text may use.
 	Variables []string
 	Emoji     []string
@@ -472,7 +473,7 @@ func (u *CannedPages) Preview(w http.ResponseWriter, r *http.Request, a policy.A
 	}
 	id, _ := strconv.ParseInt(r.URL.Query().Get("id"), 10, 64)
 	v := u.formView(r.Context(), a, me, id, reply.Personal, readCannedForm(r), nil)
-	return u.Pages.Partial(w, r, http.StatusOK, "preferences_canned_edit", "canned-preview", v.Preview)
+	return u.Pages.Partial(w, r, http.StatusOK, "preferences_canned_edit", "reply-preview", v.Preview)
 }
 
 // File serves the file a canned response the agent may use keeps.
@@ -659,19 +660,4 @@ func (u *CannedPages) PickerFile(w http.ResponseWriter, r *http.Request, a polic
 		return err
 	}
 	return u.Pages.Partial(w, r, http.StatusCreated, "inbox", "canned-upload", at)
-}
-
-// cannedQuery keeps the list's search and filter in its links.
-func cannedQuery(q, scope string) string {
-	v := url.Values{}
-	if q != "" {
-		v.Set("q", q)
-	}
-	if scope != "" && scope != "all" {
-		v.Set("scope", scope)
-	}
-	if len(v) == 0 {
-		return ""
-	}
-	return "?" + v.Encode()
 }
