@@ -50,6 +50,10 @@ const (
 	WorkConversations   Action = "conversations.work"   // reply, close, reopen, tag, mark read
 	AssignConversations Action = "conversations.assign" // assign or transfer to anyone who may work the inbox
 	ClaimConversations  Action = "conversations.claim"  // take a conversation from an inbox's queue
+	// WelcomeMessages are an agent's own personal welcome messages, sent
+	// when a conversation is assigned to them: for whoever is assigned
+	// conversations.
+	WelcomeMessages Action = "welcome_messages.manage"
 
 	ReadContacts  Action = "contacts.read"
 	WriteContacts Action = "contacts.write" // edit name, phone, email, tags, owner
@@ -80,6 +84,7 @@ var grants = map[Action][]Role{
 	WorkConversations:   {InboxManager, Service, Sales},
 	AssignConversations: {InboxManager, Service},
 	ClaimConversations:  {InboxManager, Service},
+	WelcomeMessages:     {InboxManager, Service, Sales},
 	ReadContacts:        {Service, Sales},
 	WriteContacts:       {Service, Sales},
 	ReadInboxes:         {InboxManager, Service, Sales},

@@ -41,6 +41,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/raster"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/reply"
+	"github.com/switchboardhq/switchboard/internal/reply/welcome"
 	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/sms"
@@ -70,11 +71,13 @@ type App struct {
 	Routing *routing.Service
 	// Automation is what Switchboard sends and does by itself.
 	Automation *automation.Service
-	Files      *attachment.Store
-	Webchat    *webchat.Service
-	WhatsApp   *whatsapp.Service
-	Metrics    *metrics.Metrics
-	Web        *web.Server
+	// Welcome keeps and sends agents' personal welcome messages.
+	Welcome  *welcome.Store
+	Files    *attachment.Store
+	Webchat  *webchat.Service
+	WhatsApp *whatsapp.Service
+	Metrics  *metrics.Metrics
+	Web      *web.Server
 	// Images decodes every picture the node opens (avatars), a few at a
 	// time and within a memory budget.
 	Images *raster.Decoder
@@ -215,6 +218,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits, a.Automation.Route(a.Routing))
 	a.Automation.Serve(a.Conversations)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
+	a.Conversations.CheckSends(a.Webchat.CheckSend)
 	a.Images = raster.NewDecoder(raster.DefaultLimits)
 	a.Metrics = metrics.New(metrics.Sources{
 		DBStats:         d.Stats,
@@ -249,6 +253,8 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Consumers.Add(a.WhatsApp.NumberCache())
 	a.Consumers.Add(a.Routing.Consumer())
 	a.Consumers.Add(a.Automation.Consumer())
+	a.Welcome = welcome.NewStore(d, a.Log, a.Conversations, logger)
+	a.Consumers.Add(a.Welcome.Consumer())
 	if a.unsubConsumer, err = a.broker.Subscribe(a.Consumers.Receive); err != nil {
 		return nil, err
 	}
@@ -275,6 +281,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,
 		Presence: a.Presence, Avatars: a.Avatars, Links: links, Now: opt.Clock, MailToLog: cfg.SMTP == nil,
 		Accounts: account.New(a.Log, a.Auth, a.Availability, a.Conversations),
+		Welcome:  a.Welcome,
 		Resets:   auth.NewResets(a.Auth, a.Mail, a.Catalog, cfg.BaseURL),
 		Canned:   a.Canned,
 	})

@@ -135,6 +135,8 @@ var apiAccess = map[string][]string{
 	"GET /api/v1/inboxes/{id}/automation":  {"admin"},
 	"PUT /api/v1/inboxes/{id}/automation":  {"admin"},
 	"GET /api/v1/reports/time-in-status":   {"admin"},
+	"GET /api/v1/reports/csat":             {"admin"},
+	"GET /api/v1/reports/response-times":   {"admin"},
 
 	// Canned responses: everyone who writes replies uses the company
 	// presets and keeps their own (admins alone change the presets, which
@@ -143,6 +145,13 @@ var apiAccess = map[string][]string{
 	"POST /api/v1/canned-responses":        {"admin", "inbox_manager", "service", "sales"},
 	"PATCH /api/v1/canned-responses/{id}":  {"admin", "inbox_manager", "service", "sales"},
 	"DELETE /api/v1/canned-responses/{id}": {"admin", "inbox_manager", "service", "sales"},
+
+	// Personal welcome messages: everyone who is assigned conversations
+	// keeps their own (another's answers not found: welcome_test.go).
+	"GET /api/v1/me/welcome-messages":         {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/me/welcome-messages":        {"admin", "inbox_manager", "service", "sales"},
+	"PATCH /api/v1/me/welcome-messages/{id}":  {"admin", "inbox_manager", "service", "sales"},
+	"DELETE /api/v1/me/welcome-messages/{id}": {"admin", "inbox_manager", "service", "sales"},
 
 	"GET /widget.js":                           {"public"},
 	"OPTIONS /public/v1/":                      {"public"},
@@ -439,6 +448,8 @@ func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Re
 		"PUT /api/v1/inboxes/automation":               map[string]any{},
 		"POST /api/v1/canned-responses":                map[string]any{"short_code": "matrix", "message": map[string]any{"kind": "text", "text": "Hi"}},
 		"PATCH /api/v1/canned-responses":               map[string]any{"message": map[string]any{"kind": "text", "text": "Hi again"}},
+		"POST /api/v1/me/welcome-messages":             map[string]any{"inbox_ids": []int64{}, "message": map[string]any{"kind": "text", "text": "Hi"}},
+		"PATCH /api/v1/me/welcome-messages":            map[string]any{"enabled": false},
 		"PUT /api/v1/inboxes/members/limit":            map[string]any{"limit": 5},
 		"POST /api/v1/conversations/transfer":          map[string]any{"agent_id": 999999},
 		"PUT /api/v1/inboxes/whatsapp/ice-breakers":    map[string]any{"prompts": []string{"Where is my order?"}},

@@ -300,7 +300,8 @@ func TestTimeInStatusReport(t *testing.T) {
 		ana.Do("GET", "/api/v1/reports/time-in-status", nil).Expect(403)
 
 		page := admin.Do("GET", "/admin/reports/time-in-status?from="+today+"&to="+today, nil).Expect(200)
-		for _, want := range []string{`<svg viewBox=`, `class="st-on_break"`, `<table class="report-table">`, `data-status="on_break"`, "Export CSV"} {
+		for _, want := range []string{`<svg viewBox=`, `class="st-on_break"`, `<table class="report-table">`, `data-status="on_break"`, "Export CSV",
+			`href="/admin/reports/time-in-status.csv?from=` + today + `&amp;to=` + today + `&amp;group=agent"`} {
 			if !strings.Contains(string(page.Body), want) {
 				t.Errorf("report page lacks %s", want)
 			}

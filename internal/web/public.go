@@ -16,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/avatar"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
+	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/event"
@@ -97,6 +98,12 @@ type publicMessage struct {
 	// they show a name and have one.
 	Agent       string `json:"agent,omitempty"`
 	AgentAvatar string `json:"agent_avatar,omitempty"`
+
+	// Interactive are the reply buttons, the list or the link button of
+	// a business's message (its header, body and footer with them; a
+	// file header is the message's attachment). A tap on a button or a
+	// row is sent back as a message with reply {message_id, id}.
+	Interactive *whatsapp.Interactive `json:"interactive,omitempty"`
 }
 
 type publicAttachment struct {
@@ -172,6 +179,8 @@ func (s *publicAPI) toPublic(m *conversation.Message) publicMessage {
 		if m.ChannelMessageID != nil {
 			_, p.ClientID, _ = strings.Cut(*m.ChannelMessageID, ":")
 		}
+	} else {
+		p.Interactive = webchat.Interactive(m)
 	}
 	for i, a := range m.Attachments {
 		p.Attachments[i] = s.publicFile(a)

@@ -17,6 +17,8 @@ import (
 	"github.com/switchboardhq/switchboard/internal/invite"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/reply"
+	"github.com/switchboardhq/switchboard/internal/reply/welcome"
+	"github.com/switchboardhq/switchboard/internal/report"
 	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/team"
 	"github.com/switchboardhq/switchboard/internal/user"
@@ -100,7 +102,9 @@ func (s *Server) routeTable(d Deps) []route {
 		resets: d.Resets, teams: d.Teams, users: d.Users}
 	inboxesAPI := &inboxesAPI{baseURL: d.BaseURL, convs: d.Conversations, inboxes: d.Inboxes,
 		webchat: d.Webchat, whatsapp: d.WhatsApp}
-	reportsAPI := &reportsAPI{avail: d.Availability}
+	reportSvc := report.New(d.DB)
+	reportsAPI := &reportsAPI{avail: d.Availability, reports: reportSvc}
+	welcomeAPI := &welcomeAPI{welcome: d.Welcome}
 	whatsappAPI := &whatsappAPI{baseURL: d.BaseURL, convs: d.Conversations, inboxes: d.Inboxes, whatsapp: d.WhatsApp}
 	webhooks := &webhooks{whatsapp: d.WhatsApp}
 	convAPI := &conversationsAPI{convs: d.Conversations, routing: d.Routing, whatsapp: d.WhatsApp}
@@ -119,15 +123,17 @@ func (s *Server) routeTable(d Deps) []route {
 	signin := &ui.SigninPages{Auth: d.Auth, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors, Invites: d.Invites,
 		Langs: langs, Names: names, Resets: d.Resets, Sessions: sess, Pages: pages, Users: d.Users}
 	inboxPages := &ui.InboxPages{Convs: d.Conversations, DB: d.DB, Hub: d.Hub, Inboxes: d.Inboxes, Logger: d.Logger, Names: names,
-		Pages: pages, Routing: d.Routing, WhatsApp: d.WhatsApp}
+		Pages: pages, Reports: reportSvc, Routing: d.Routing, WhatsApp: d.WhatsApp}
 	inboxAdmin := &admin.Inboxes{BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
 		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Routing: d.Routing, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
+	automationPages := &admin.AutomationPages{Automation: d.Automation, DB: d.DB, Files: d.Files, Inboxes: d.Inboxes, Pages: pages}
 	peopleAdmin := &admin.People{Accounts: d.Accounts, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors,
 		Inboxes: d.Inboxes, Invites: d.Invites, Langs: langs, MailToLog: d.MailToLog, Names: names, Resets: d.Resets, Shown: shown,
 		Teams: d.Teams, Pages: pages, Users: d.Users}
 	prefs := &ui.PrefsPages{Auth: d.Auth, Availability: d.Availability, Avatars: d.Avatars, Catalog: d.Catalog, EmailChanges: d.EmailChanges,
 		Factors: d.Factors, Inboxes: d.Inboxes, Langs: langs, Names: names, Sessions: sess, Shown: shown, Teams: d.Teams, Pages: pages, Users: d.Users}
-	reports := &ui.ReportPages{Availability: d.Availability, Catalog: d.Catalog, Langs: langs, Pages: pages}
+	welcomePages := &ui.WelcomePages{Prefs: prefs, Welcome: d.Welcome, DB: d.DB}
+	reports := &ui.ReportPages{Availability: d.Availability, Catalog: d.Catalog, Langs: langs, Pages: pages, Reports: reportSvc}
 	cannedPages := &ui.CannedPages{Canned: d.Canned, Convs: d.Conversations, DB: d.DB, Files: d.Files, Inboxes: d.Inboxes, Users: d.Users,
 		WhatsApp: d.WhatsApp, Pages: pages}
 	contactPages := &ui.ContactPages{Convs: d.Conversations, Users: d.Users, Pages: pages}
@@ -147,6 +153,11 @@ func (s *Server) routeTable(d Deps) []route {
 		{"q", "Part of the name, phone or email", "string"},
 		{"tag", "Only contacts with this tag", "string"},
 		{"owner", "Only contacts of this owner: a user id, pending (an address with no account yet) or none", "string"},
+	}
+	reportFilters := []param{
+		{"from", "Start date, like 2026-01-01 (UTC; the last 7 days by default)", "string"}, {"to", "End date, included", "string"},
+		{"inbox", "Only this inbox (id)", "integer"}, {"agent", "Only this agent (id)", "integer"}, {"team", "Only the agents of this team (id)", "integer"},
+		{"group", "agent (default), team, inbox or day", "string"},
 	}
 	var (
 		me         user.User
@@ -188,6 +199,10 @@ func (s *Server) routeTable(d Deps) []route {
 		api("DELETE", "/api/v1/me/avatar", policy.Self, meAPI.apiDeleteAvatar, doc{summary: "Delete your avatar", tag: "me", out: meResponse{}}),
 		api("GET", "/api/v1/me/sessions", policy.Self, meAPI.apiSessions, doc{summary: "Your signed-in browsers: device, address, last seen", tag: "me", out: []httpx.SessionInfo{}}),
 		api("DELETE", "/api/v1/me/sessions/{id}", policy.Self, meAPI.apiRevokeSession, doc{summary: "Sign one of your browsers out", tag: "me", status: 204}),
+		api("GET", "/api/v1/me/welcome-messages", policy.WelcomeMessages, welcomeAPI.apiList, doc{summary: "Your personal welcome messages, and the WhatsApp numbers you work (with the welcome message of yours each has)", tag: "me", out: welcomeList{}}),
+		api("POST", "/api/v1/me/welcome-messages", policy.WelcomeMessages, welcomeAPI.apiCreate, doc{summary: "Add a welcome message (text, a file with its caption, buttons, a list or a link button) for WhatsApp numbers you work; a number takes one of your welcome messages. Sent once in each conversation a customer started there when it is assigned to you, while it is on (enabled)", tag: "me", in: welcome.New{}, out: welcome.Welcome{}, status: 201}),
+		api("PATCH", "/api/v1/me/welcome-messages/{id}", policy.WelcomeMessages, welcomeAPI.apiUpdate, doc{summary: "Turn a welcome message on or off (enabled), or, while it is off, change its numbers or its message (409 while it is on)", tag: "me", in: welcome.Patch{}, out: welcome.Welcome{}}),
+		api("DELETE", "/api/v1/me/welcome-messages/{id}", policy.WelcomeMessages, welcomeAPI.apiDelete, doc{summary: "Delete a welcome message that is off (409 while it is on)", tag: "me", status: 204}),
 		api("GET", "/api/v1/invitations", policy.ManageUsers, peopleAPI.apiInvitations, doc{summary: "Invitations, newest first, with their state (pending, expired, accepted, revoked)", tag: "users", out: []invite.Invitation{}}),
 		api("POST", "/api/v1/invitations", policy.ManageUsers, peopleAPI.apiInvite, doc{summary: "Invite an email address with a role and inbox memberships: a single-use link valid 7 days is mailed", tag: "users", in: invite.NewInvitation{}, out: invite.Invitation{}, status: 201}),
 		api("DELETE", "/api/v1/invitations/{id}", policy.ManageUsers, peopleAPI.apiRevokeInvitation, doc{summary: "Revoke an invitation: its link stops working", tag: "users", status: 204}),
@@ -207,6 +222,10 @@ func (s *Server) routeTable(d Deps) []route {
 			query: []param{{"limit", "At most this many (default and most 500)", "integer"}}}),
 		api("GET", "/api/v1/reports/time-in-status", policy.ViewReports, reportsAPI.apiTimeInStatus, doc{summary: "Total and average time in each status per agent or per team; from and to are dates (UTC, to included) or RFC 3339 times, the last 7 days by default", tag: "reports", out: availability.Report{},
 			query: []param{{"from", "Start date, like 2026-01-01", "string"}, {"to", "End date, included", "string"}, {"group", "agent (default) or team", "string"}}}),
+		api("GET", "/api/v1/reports/csat", policy.ViewReports, reportsAPI.apiCSAT, doc{summary: "Customer satisfaction: the surveys sent in the range, per agent, team (each of the agent's teams), inbox or day: surveys sent and rated, response rate, average and the count of each rating (1 to 5); the total; the comments, newest first (at most 200; comments_total counts them all)", tag: "reports", out: report.Satisfaction{},
+			query: reportFilters}),
+		api("GET", "/api/v1/reports/response-times", policy.ViewReports, reportsAPI.apiResponseTimes, doc{summary: "First response time (customer's first message to an agent's first reply, for conversations whose customer first wrote in the range) and resolution time (to the close, for conversations closed in the range with an agent assigned), median and 90th percentile in seconds, per agent, team, inbox or day; open conversations waiting for a first reply; and the messages sent automatically, by kind", tag: "reports", out: report.Times{},
+			query: reportFilters}),
 
 		// People and inboxes.
 		api("GET", "/api/v1/users", policy.ManageUsers, peopleAPI.apiUsers, doc{summary: "Every user", tag: "users", out: []user.User{}}),
@@ -428,6 +447,13 @@ func (s *Server) routeTable(d Deps) []route {
 		page("GET", "/preferences/canned/{id}/file", policy.UseCannedResponses, cannedPages.File),
 		page("GET", "/inbox/conversations/{id}/canned", policy.WorkConversations, cannedPages.Picker),
 		page("POST", "/inbox/conversations/{id}/canned/{canned}/file", policy.WorkConversations, cannedPages.PickerFile),
+		page("GET", "/preferences/welcome-messages", policy.WelcomeMessages, welcomePages.List),
+		page("GET", "/preferences/welcome-messages/new", policy.WelcomeMessages, welcomePages.New),
+		page("POST", "/preferences/welcome-messages", policy.WelcomeMessages, welcomePages.Create),
+		page("GET", "/preferences/welcome-messages/{id}", policy.WelcomeMessages, welcomePages.Edit),
+		page("POST", "/preferences/welcome-messages/{id}", policy.WelcomeMessages, welcomePages.Save),
+		page("POST", "/preferences/welcome-messages/{id}/switch", policy.WelcomeMessages, welcomePages.Switch),
+		page("POST", "/preferences/welcome-messages/{id}/delete", policy.WelcomeMessages, welcomePages.Delete),
 		page("GET", "/admin/invitations", policy.ManageUsers, peopleAdmin.AdminInvitations),
 		page("POST", "/admin/invitations", policy.ManageUsers, peopleAdmin.Invite),
 		page("POST", "/admin/invitations/{id}/resend", policy.ManageUsers, peopleAdmin.ResendInvitation),
@@ -440,7 +466,12 @@ func (s *Server) routeTable(d Deps) []route {
 		page("POST", "/admin/teams/{id}/delete", policy.ManageUsers, peopleAdmin.DeleteTeam),
 		page("GET", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.AssignmentPage),
 		page("POST", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.SaveAssignment),
+		page("GET", "/admin/inboxes/{id}/automation", policy.ManageInboxes, automationPages.AutomationPage),
+		page("POST", "/admin/inboxes/{id}/automation", policy.ManageInboxes, automationPages.SaveAutomation),
+		page("POST", "/admin/inboxes/{id}/automation/preview", policy.ManageInboxes, automationPages.PreviewAutomation),
 		page("GET", "/admin/reports/time-in-status", policy.ViewReports, reports.TimeInStatus),
 		page("GET", "/admin/reports/time-in-status.csv", policy.ViewReports, reports.TimeInStatusCSV),
+		page("GET", "/admin/reports/satisfaction", policy.ViewReports, reports.Satisfaction),
+		page("GET", "/admin/reports/satisfaction.csv", policy.ViewReports, reports.SatisfactionCSV),
 	}
 }

@@ -43,6 +43,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/realtime"
 	"github.com/switchboardhq/switchboard/internal/reply"
+	"github.com/switchboardhq/switchboard/internal/reply/welcome"
 	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/secret"
 	"github.com/switchboardhq/switchboard/internal/team"
@@ -105,6 +106,8 @@ type Deps struct {
 	Resets *auth.Resets
 	// Accounts deactivate and reactivate users.
 	Accounts *account.Service
+	// Welcome keeps agents' personal welcome messages.
+	Welcome *welcome.Store
 	// Flashes keep what a page shows once after the redirect that
 	// follows a form (a new secret, an invitation link).
 	Flashes *flash.Store

@@ -134,6 +134,14 @@ var pageAccess = map[string][]string{
 	"POST /admin/teams/{id}/delete":                       {"admin"},
 	"GET /admin/inboxes/{id}/assignment":                  {"admin"},
 	"POST /admin/inboxes/{id}/assignment":                 {"admin"},
+	// Personal welcome messages: everyone who is assigned conversations.
+	"GET /preferences/welcome-messages":              everyone,
+	"GET /preferences/welcome-messages/new":          everyone,
+	"POST /preferences/welcome-messages":             everyone,
+	"GET /preferences/welcome-messages/{id}":         everyone,
+	"POST /preferences/welcome-messages/{id}":        everyone,
+	"POST /preferences/welcome-messages/{id}/switch": everyone,
+	"POST /preferences/welcome-messages/{id}/delete": everyone,
 	// WhatsApp: the number's page is admins'; the composer, templates and
 	// new conversations are everyone's who works conversations.
 	"GET /admin/inboxes/new/whatsapp":                  {"admin"},
@@ -155,8 +163,13 @@ var pageAccess = map[string][]string{
 	"GET /contacts/import":  {"admin"},
 	"POST /contacts/import": {"admin"},
 	// Reports are a supervisor's: inbox managers see conversations only.
-	"GET /admin/reports/time-in-status":     {"admin"},
-	"GET /admin/reports/time-in-status.csv": {"admin"},
+	"GET /admin/reports/time-in-status":           {"admin"},
+	"GET /admin/reports/time-in-status.csv":       {"admin"},
+	"GET /admin/inboxes/{id}/automation":          {"admin"},
+	"POST /admin/inboxes/{id}/automation":         {"admin"},
+	"POST /admin/inboxes/{id}/automation/preview": {"admin"},
+	"GET /admin/reports/satisfaction":             {"admin"},
+	"GET /admin/reports/satisfaction.csv":         {"admin"},
 }
 
 // TestPageRoleMatrix calls every workspace route as every role and as

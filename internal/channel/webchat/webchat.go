@@ -279,6 +279,10 @@ type Send struct {
 	ID            string  `json:"id"`
 	Text          string  `json:"text"`
 	AttachmentIDs []int64 `json:"attachments,omitempty"`
+	// Reply is a tap on a reply button or a list row of a business's
+	// message, sent instead of a text: the message says the choice's
+	// title.
+	Reply *Choice `json:"reply,omitempty"`
 }
 
 // Receive stores a visitor's message.
@@ -299,6 +303,17 @@ func (s *Service) Receive(ctx context.Context, v Visitor, m Send) (conversation.
 		Text:             m.Text,
 		AttachmentIDs:    m.AttachmentIDs,
 		Uploader:         v.Uploader(),
+	}
+	if m.Reply != nil {
+		if m.Text != "" || len(m.AttachmentIDs) > 0 {
+			return conversation.Receipt{}, problem.Invalid("reply", "A choice is sent alone, without a text or files.")
+		}
+		r, err := s.choose(ctx, v, *m.Reply)
+		if err != nil {
+			return conversation.Receipt{}, err
+		}
+		in.Type, in.Text, in.Content = conversation.TypeInteractive, r.Title, replyContent(r, db.Now())
+		in.ReplyToChannelID, in.Choice = channelID(m.Reply.MessageID), r.ID
 	}
 	if v.ContactID == 0 {
 		// The first message finds or makes the contact, and the session
@@ -469,7 +484,7 @@ func (s *Service) Seen(ctx context.Context, v Visitor, upTo int64, read bool) er
 // from its event stream (or its next page load), so the message is sent
 // the moment it is released from the outbox.
 func (s *Service) Deliver(_ context.Context, _ inbox.Inbox, m conversation.Message) (string, error) {
-	return "wc:" + strconv.FormatInt(m.ID, 10), nil
+	return channelID(m.ID), nil
 }
 
 // Owns reports whether a conversation is the visitor's.

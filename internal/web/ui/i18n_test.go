@@ -15,6 +15,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/i18n"
+	"github.com/switchboardhq/switchboard/internal/report"
 	"github.com/switchboardhq/switchboard/internal/text"
 	"github.com/switchboardhq/switchboard/internal/user"
 )
@@ -54,14 +55,15 @@ var (
 // messageDirs are the packages whose messages reach agents and admins.
 var messageDirs = []string{
 	"../../user", "../../auth", "../../avatar", "../../invite", "../../team", "../../availability", "../../conversation", "../../contact",
-	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../routing", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp", "../../reply",
+	"../../inbox", "../../tag", "../../attachment", "../../account", "../../problem", "../../routing", "../../raster", "../../phone", "../../emailchange", "../../channel/whatsapp", "../../reply", "../../reply/welcome",
+	"../../report",
 	"..", ".", "admin", "../httpx",
 }
 
 // messageFiles are files of other packages whose messages reach admins:
 // a web chat inbox's settings (the rest of the channel speaks to
 // visitors).
-var messageFiles = []string{"../../channel/webchat/settings.go"}
+var messageFiles = []string{"../../channel/webchat/settings.go", "../../channel/webchat/interactive.go"}
 
 // notAgents are files of those packages that speak to customers (web
 // chat visitors) or to Meta (WhatsApp's webhook), not to agents.
@@ -154,6 +156,17 @@ func catalogKeys(t *testing.T) map[string]string {
 	}
 	for _, n := range Notices {
 		add(n, "notices")
+	}
+	// The satisfaction report's words: its CSV, the kinds of automatic
+	// messages (the timeline's labels too), the rating scale.
+	for _, w := range append(satisfactionWords, closeNotes...) {
+		add(w, "satisfaction.go")
+	}
+	for _, k := range append(report.AutoKinds, "") {
+		add(autoKindLabel(k), "autoKindLabel")
+	}
+	for lv := 1; lv <= report.Levels; lv++ {
+		add(levelLabel(lv), "levelLabel")
 	}
 	// (The admin pages' notices: package admin checks them.)
 	for _, w := range []string{"Visitor %d", "%s on %s", "Unknown device", "Go program", "seconds", "second",

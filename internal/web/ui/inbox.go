@@ -21,6 +21,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/realtime"
+	"github.com/switchboardhq/switchboard/internal/report"
 	"github.com/switchboardhq/switchboard/internal/routing"
 	"github.com/switchboardhq/switchboard/internal/tag"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
@@ -37,6 +38,7 @@ type InboxPages struct {
 	Logger   *slog.Logger
 	Names    *httpx.NameCache
 	Pages    *Renderer
+	Reports  *report.Service // a conversation's rating
 	Routing  *routing.Service
 	WhatsApp *whatsapp.Service
 }
@@ -297,6 +299,9 @@ type convView struct {
 	// WhatsApp conversation.
 	WA    *waConv
 	Panel *waPanel
+	// Rating is the customer's answer to the satisfaction survey, nil
+	// until they rate.
+	Rating *report.Rating
 }
 
 // messageView is one message.
@@ -428,6 +433,11 @@ func (u *InboxPages) convView(r *http.Request, a policy.Actor, c conversation.Co
 		return nil, err
 	}
 	v.Contact = cv
+	if rt, ok, err := u.Reports.RatingOf(r.Context(), c.ID); err != nil {
+		return nil, err
+	} else if ok {
+		v.Rating = &rt
+	}
 	return v, nil
 }
 

@@ -66,6 +66,8 @@ type prefsView struct {
 	SMSReady      bool
 	// Notifications and settings
 	Prefs user.Preferences
+	// Welcome messages (welcome.go)
+	Welcome *welcomeView
 }
 
 // Notices are the success messages a redirect asks for (?saved=…).
@@ -134,7 +136,8 @@ func (u *PrefsPages) prefsPage(w http.ResponseWriter, r *http.Request, a policy.
 		}
 		v.SMSReady = me.Mobile != ""
 	}
-	titles := map[string]string{"profile": "Profile", "phone": "Mobile number", "security": "Security", "notifications": "Notifications", "settings": "Settings"}
+	titles := map[string]string{"profile": "Profile", "phone": "Mobile number", "security": "Security", "notifications": "Notifications", "settings": "Settings",
+		"welcome": "Welcome messages", "welcome_form": "Welcome message"}
 	d.Title, d.Actor, d.Data, d.User = titles[tab], a, v, &me
 	if d.Form == nil {
 		d.Form = map[string]string{}

@@ -133,6 +133,15 @@ func NewRenderer(catalog *i18n.Catalog, langs *httpx.Languages, users *user.Stor
 	// waFormat shows a stored message's text as WhatsApp does (*bold*…),
 	// built from escaped pieces.
 	funcs["waFormat"] = reply.FormatHTML
+	for k, v := range messageFormFuncs() {
+		funcs[k] = v
+	}
+	for k, v := range reportFuncs() {
+		funcs[k] = v
+	}
+	for k, v := range automationFuncs() {
+		funcs[k] = v
+	}
 	layouts, err := fs.Glob(content, "templates/_*.html")
 	if err != nil {
 		return nil, err

@@ -3,7 +3,9 @@ package ui
 import (
 	"encoding/csv"
 	"fmt"
+	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/i18n"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
+	"github.com/switchboardhq/switchboard/internal/report"
 	"github.com/switchboardhq/switchboard/internal/user"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
@@ -23,6 +26,8 @@ type ReportPages struct {
 	Catalog      *i18n.Catalog
 	Langs        *httpx.Languages
 	Pages        *Renderer
+	// Reports reads the satisfaction report.
+	Reports *report.Service
 }
 
 // The time in status report: a table, a chart (an SVG drawn here, so it
@@ -34,7 +39,10 @@ type reportView struct {
 	From   string // as the form shows them: dates, "to" included
 	To     string
 	Chart  chart
-	Query  string
+	// Query is the form's values, escaped, for the CSV link (a
+	// template.URL: a plain string there would be escaped whole, "=" and
+	// "&" included).
+	Query template.URL
 }
 
 // chart is a stacked bar per row: each status's share of the longest
@@ -134,7 +142,7 @@ func (u *ReportPages) readReport(r *http.Request) (reportView, error) {
 		return v, err
 	}
 	v.Chart = newChart(v.Report)
-	v.Query = "from=" + urlQueryEscape(v.From) + "&to=" + urlQueryEscape(v.To) + "&group=" + string(v.Group)
+	v.Query = template.URL("from=" + url.QueryEscape(v.From) + "&to=" + url.QueryEscape(v.To) + "&group=" + url.QueryEscape(string(v.Group)))
 	return v, nil
 }
 

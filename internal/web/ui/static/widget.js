@@ -15,7 +15,9 @@
  * in a URL), and follows the conversation over server-sent events. It speaks
  * the site's language (data-lang on the tag, else <html lang>, else the
  * browser's) when Switchboard has it. Message content is only ever set as
- * text.
+ * text. A business's message may carry reply buttons, a list or a link
+ * button (interactive); a tap on a button or a row is sent as a message
+ * with the choice (reply: {message_id, id}).
  */
 (() => {
   'use strict';
@@ -132,6 +134,8 @@
     close: 'M6 6l12 12M18 6L6 18',
     clip: 'M21.4 11l-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5',
     send: 'M22 2L11 13M22 2l-7 20-4-9-9-4 20-7z',
+    list: 'M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01',
+    open: 'M14 3h7v7M21 3l-9 9M19 14v5a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2h5',
   };
 
   const CSS = `
@@ -179,6 +183,18 @@ form .send{color:var(--accent)}
 .msg.with-avatar{flex-direction:row;align-items:flex-end;gap:6px}
 .msg.with-avatar>div{display:flex;flex-direction:column;align-items:flex-start;min-width:0}
 .avatar{width:28px;height:28px;border-radius:50%;object-fit:cover;flex:none;margin-bottom:18px}
+.bubble .head{font-weight:600}
+.bubble .foot{margin-top:2px;font-size:12.5px;color:#6b7280}
+.choices{display:flex;flex-direction:column;gap:4px;margin-top:4px;width:100%;min-width:200px}
+.choice{display:flex;align-items:center;justify-content:center;gap:6px;width:100%;padding:7px 12px;border:1px solid #d1d5db;border-radius:12px;
+background:#fff;color:#1d4ed8;font-weight:600;text-align:center;text-decoration:none;overflow-wrap:anywhere}
+.choice:hover{background:#f3f4f6}
+.choice svg{width:18px;height:18px}
+.rows{display:flex;flex-direction:column;gap:2px;padding:6px;border:1px solid #d1d5db;border-radius:12px;background:#fff}
+.rows h3{margin:6px 6px 2px;font-size:12.5px;font-weight:600;color:#6b7280;text-transform:uppercase;letter-spacing:.02em}
+.row{display:flex;flex-direction:column;align-items:flex-start;width:100%;padding:7px 10px;border:0;border-radius:8px;background:none;text-align:left;overflow-wrap:anywhere}
+.row:hover{background:#f3f4f6}
+.row small{color:#6b7280;font-size:12.5px}
 .closed{margin:12px 4px 0;padding:8px 10px;border-radius:10px;background:#fff;border:1px dashed #d1d5db;color:#4b5563;font-size:13.5px;text-align:center}
 .typing{display:flex;align-items:center;gap:8px;margin:8px 0 0;color:#6b7280;font-size:13px}
 .dots{display:inline-flex;gap:3px;padding:10px 12px;border-radius:16px 16px 16px 4px;background:#e9ebef}
@@ -290,6 +306,7 @@ form .send{color:var(--accent)}
     Object.assign(it, {
       key: 'm' + m.id, id: m.id, clientId: m.client_id || '', from: m.from, agent: m.agent || '', avatar: m.agent_avatar || '', text: m.text || '', status: m.status,
       attachments: m.attachments || [], created: new Date(m.created_at), state: 'stored', error: '', files: null, previews: null,
+      interactive: m.from === 'business' && m.interactive && typeof m.interactive === 'object' ? m.interactive : null, reply: null,
     });
     items.set(it.key, it);
     if (it.clientId) byClient.set(it.clientId, it);
@@ -341,7 +358,12 @@ form .send{color:var(--accent)}
     const visitor = it.from === 'visitor';
     const bubble = h('div', { class: 'bubble' }, h('span', { class: 'sr' }, (visitor ? t("You:") : (it.agent || inboxName) + ':') + ' '));
     for (const a of it.attachments) bubble.append(attachment(a));
-    if (it.text) bubble.append(h('p', null, ...linkify(it.text)));
+    const x = it.interactive;
+    const head = x && x.header && x.header.type === 'text' ? String(x.header.text || '') : '';
+    if (head) bubble.append(h('p', { class: 'head' }, head));
+    const body = x ? String(x.body || it.text) : it.text;
+    if (body) bubble.append(h('p', null, ...linkify(body)));
+    if (x && x.footer) bubble.append(h('p', { class: 'foot' }, String(x.footer)));
     const meta = h('div', { class: 'meta' });
     if (it.state === 'sending') meta.append(t("Sending…"));
     else if (it.state === 'failed') {
@@ -353,13 +375,51 @@ form .send{color:var(--accent)}
       meta.append(h('time', { datetime: it.created.toISOString() }, when(it.created)));
     }
     const cls = 'msg ' + (visitor ? 'visitor' : 'business') + (it.state === 'failed' ? ' failed' : '');
+    const actions = x && it.state === 'stored' ? choices(it, x) : null;
     // The agent's picture beside their reply (their name is in the meta
     // line, so the picture says nothing more to a screen reader).
     if (!visitor && it.avatar) {
       const pic = h('img', { class: 'avatar', src: it.avatar, alt: '', onerror: () => pic.remove() });
-      return h('li', { class: cls + ' with-avatar' }, pic, h('div', null, bubble, meta));
+      return h('li', { class: cls + ' with-avatar' }, pic, h('div', null, bubble, actions, meta));
     }
-    return h('li', { class: cls }, bubble, meta);
+    return h('li', { class: cls }, bubble, actions, meta);
+  }
+
+  // choices are what a business's interactive message offers: its reply
+  // buttons, its list (behind the button that opens it) or its link
+  // button. Titles are text; a link opens only http and https addresses.
+  function choices(it, x) {
+    const pick = (id, title) => add({ text: String(title), reply: { message_id: it.id, id: String(id) } });
+    const list = (a) => (Array.isArray(a) ? a : []);
+    switch (x.type) {
+      case 'button':
+        return h('div', { class: 'choices' },
+          ...list(x.buttons).map((b) => button({ class: 'choice', onclick: () => pick(b.id, b.title) }, String(b.title || ''))));
+      case 'list': {
+        const id = 'sb-rows-' + it.id;
+        const rows = h('div', { class: 'rows', id, role: 'group', 'aria-label': String(x.list_button || ''), hidden: true });
+        for (const sec of list(x.sections)) {
+          if (sec.title) rows.append(h('h3', null, String(sec.title)));
+          for (const r of list(sec.rows)) {
+            rows.append(button({ class: 'row', onclick: () => pick(r.id, r.title) }, String(r.title || ''),
+              r.description ? h('small', null, String(r.description)) : null));
+          }
+        }
+        const toggle = button({ class: 'choice', 'aria-expanded': 'false', 'aria-controls': id, onclick: () => {
+          rows.hidden = !rows.hidden;
+          toggle.setAttribute('aria-expanded', String(!rows.hidden));
+          if (!rows.hidden && pinned) toBottom();
+        } }, icon(ICON.list), String(x.list_button || ''));
+        return h('div', { class: 'choices' }, toggle, rows);
+      }
+      case 'cta_url': {
+        const url = String(x.url || '');
+        if (!/^https?:\/\//i.test(url)) return null;
+        return h('div', { class: 'choices' },
+          h('a', { class: 'choice', href: url, target: '_blank', rel: 'noopener noreferrer nofollow' }, icon(ICON.open), String(x.display_text || url)));
+      }
+    }
+    return null;
   }
 
   // attachment shows a file: by the link the server gave (a capability for
@@ -765,9 +825,9 @@ form .send{color:var(--accent)}
   }
 
   // add shows a new message at once and queues it.
-  function add({ text, files, id, created }) {
+  function add({ text, files, id, created, reply }) {
     hide();
-    const it = { clientId: id || uuid(), from: 'visitor', text, created: new Date(created || Date.now()), files, uploaded: [], previews: [], attachments: [] };
+    const it = { clientId: id || uuid(), from: 'visitor', text, reply: reply || null, created: new Date(created || Date.now()), files, uploaded: [], previews: [], attachments: [] };
     for (const f of files || []) {
       const image = f.type.startsWith('image/');
       const url = image ? URL.createObjectURL(f) : '';
@@ -813,7 +873,7 @@ form .send{color:var(--accent)}
           fd.append('file', f, f.name);
           it.uploaded.push((await api('POST', '/public/v1/attachments', fd)).id);
         }
-        const body = { id: it.clientId, text: it.text };
+        const body = it.reply ? { id: it.clientId, reply: it.reply } : { id: it.clientId, text: it.text };
         if (it.uploaded.length) body.attachments = it.uploaded;
         upsert(await api('POST', '/public/v1/messages', body));
         return setClosed(false); // a message after a close starts a new conversation
@@ -856,7 +916,7 @@ form .send{color:var(--accent)}
   // (files cannot be kept).
   function keepOutbox() {
     const out = [...items.values()].filter((it) => !it.files && (it.state === 'sending' || (it.state === 'failed' && it.retryable)));
-    save({ outbox: out.map((it) => ({ id: it.clientId, text: it.text, created: it.created.getTime() })) });
+    save({ outbox: out.map((it) => ({ id: it.clientId, text: it.text, reply: it.reply || undefined, created: it.created.getTime() })) });
   }
 
   // ---- The panel
