@@ -20,6 +20,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/db/dbtest"
 	"github.com/switchboardhq/switchboard/internal/graphfake"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	stored "github.com/switchboardhq/switchboard/internal/reply"
 	"github.com/switchboardhq/switchboard/internal/testrig"
 )
 
@@ -85,6 +86,17 @@ func press(key string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// cannedShot is Shot at a width: the full-page picture changes the
+// viewport, which is set again after it.
+func cannedShot(t *testing.T, ctx context.Context, name string, w, h int64) {
+	t.Helper()
+	if os.Getenv("SWITCHBOARD_TEST_SHOTS") == "" {
+		return
+	}
+	Shot(t, ctx, name)
+	Do(t, ctx, chromedp.EmulateViewport(w, h))
+}
+
 // typeIn sets the value of a field as typing does (an input event).
 func typeIn(t *testing.T, ctx context.Context, sel, value string) {
 	t.Helper()
@@ -134,59 +146,69 @@ func TestCannedResponsesPage(t *testing.T) {
 			if n := wsEval[int](t, ctx, `document.querySelectorAll("#canned-list .canned-edit").length`); n != 0 {
 				t.Errorf("a service agent may edit %d company presets", n)
 			}
-			wsWaitText(t, ctx, `#canned-list .canned-text strong`, "9 to 5")
+			wsWaitText(t, ctx, `#canned-list .preview-text strong`, "9 to 5")
 			phoneFits(t, ctx, "the canned responses tab")
-			Shot(t, ctx, "list")
+			cannedShot(t, ctx, "list", w.w, w.h)
 
 			// A new one: the preview follows the form.
 			Do(t, ctx,
 				chromedp.Click(chromedp.CSS(`.canned-actions a[href="/preferences/canned/new"]`)),
-				chromedp.WaitVisible(chromedp.CSS(`form[data-canned-form]`)),
+				chromedp.WaitVisible(chromedp.CSS(`form.canned-form [data-message-form]`)),
 				chromedp.SendKeys(chromedp.CSS(`#canned-code`), "thank you"),
-				chromedp.SendKeys(chromedp.CSS(`#canned-text`), "Thanks "),
-				chromedp.Click(chromedp.CSS(`.canned-toolbar details:nth-of-type(2) summary`)),
-				chromedp.Click(chromedp.CSS(`.canned-menu-panel.vars [data-insert-text="{{contact.name}}"]`)),
-				chromedp.SendKeys(chromedp.CSS(`#canned-text`), ", see you soon"),
+				chromedp.SendKeys(chromedp.CSS(`#mf-message-text`), "Thanks "),
+				chromedp.Click(chromedp.CSS(`.vars-menu summary`)),
+				chromedp.Click(chromedp.CSS(`.vars-list [data-insert="{{contact.name}}"]`)),
+				chromedp.SendKeys(chromedp.CSS(`#mf-message-text`), ", see you soon"),
 			)
 			// Bold the last three words.
-			Run(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => { const b = document.querySelector("#canned-text"); b.setSelectionRange(b.value.length - 12, b.value.length); })()`))
-			Do(t, ctx, chromedp.Click(chromedp.CSS(`.canned-toolbar [data-wrap="*"]`)))
+			Run(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => { const b = document.querySelector("#mf-message-text"); b.setSelectionRange(b.value.length - 12, b.value.length); })()`))
+			Do(t, ctx, chromedp.Click(chromedp.CSS(`.format-bar [data-wrap="*"]`)))
 			// Then an emoji at the end.
-			Run(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => { const b = document.querySelector("#canned-text"); b.setSelectionRange(b.value.length, b.value.length); })()`))
+			Run(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => { const b = document.querySelector("#mf-message-text"); b.setSelectionRange(b.value.length, b.value.length); })()`))
 			Do(t, ctx,
-				chromedp.Click(chromedp.CSS(`.canned-toolbar details:nth-of-type(1) summary`)),
-				chromedp.Click(chromedp.CSS(`.canned-menu-panel.emoji [data-insert-text="👋"]`)),
+				chromedp.Click(chromedp.CSS(`.emoji-menu summary`)),
+				chromedp.Click(chromedp.CSS(`.emoji-grid [data-insert="👋"]`)),
 			)
-			wsWaitText(t, ctx, `#canned-preview .canned-text`, "Thanks Alex, ")
-			wsWaitText(t, ctx, `#canned-preview .canned-text strong`, "see you soon")
-			if v := wsEval[string](t, ctx, `document.querySelector("#canned-text").value`); v != "Thanks {{contact.name}}, *see you soon*👋" {
+			wsWaitText(t, ctx, `[data-preview] .preview-text`, "Thanks Alex, ")
+			wsWaitText(t, ctx, `[data-preview] .preview-text strong`, "see you soon")
+			if v := wsEval[string](t, ctx, `document.querySelector("#mf-message-text").value`); v != "Thanks {{contact.name}}, *see you soon*👋" {
 				t.Errorf("the text is %q", v)
 			}
-			Do(t, ctx, chromedp.SetUploadFiles(chromedp.CSS(`input[data-canned-upload]`), []string{pngFile(t, "welcome.png")}))
-			wsWaitText(t, ctx, `.canned-file-chosen .file-name`, "welcome.png")
-			wsWait(t, ctx, `() => { const i = document.querySelector("#canned-preview img.canned-image"); return i && i.complete && i.naturalWidth > 0; }`)
-			wsChoose(t, ctx, `select[name=itype]`, "buttons")
+			// The form's preview formats as the server does (the list and
+			// the picker): the same HTML for the same text.
+			for _, sample := range []string{"Hi *x*👋 2*3*4 snake_case _it_, ~s~ ```a *b*``` `c` <b>&\"q\" 'a'", "*_both_* mañana*x* ¡*hola*! **x** * a *"} {
+				typeIn(t, ctx, `#mf-message-text`, sample)
+				want := strings.NewReplacer("&#34;", `"`, "&#39;", "'").Replace(string(stored.FormatHTML(sample)))
+				wsWait(t, ctx, fmt.Sprintf(`() => document.querySelector("[data-preview] .preview-text").innerHTML === %q`, want))
+			}
+			typeIn(t, ctx, `#mf-message-text`, "Thanks {{contact.name}}, *see you soon*👋")
+
+			// Reply buttons, with a picture as their header.
 			Do(t, ctx,
-				chromedp.WaitVisible(chromedp.CSS(`input[name="button.0"]`)),
-				chromedp.SendKeys(chromedp.CSS(`input[name="button.0"]`), "Yes, thanks"),
-				chromedp.SendKeys(chromedp.CSS(`input[name="button.2"]`), "Talk to someone"),
+				chromedp.Click(chromedp.CSS(`input[data-mf=kind][value=buttons]`)),
+				chromedp.WaitVisible(chromedp.CSS(`input[name="message.button.0"]`)),
+				chromedp.SetUploadFiles(chromedp.CSS(`input[data-message-file]`), []string{pngFile(t, "welcome.png")}),
 			)
-			wsWaitText(t, ctx, `#canned-preview .wa-button`, "Talk to someone")
+			wsWait(t, ctx, `() => document.querySelector(".file-chosen .file-name").textContent === "welcome.png"`)
+			Do(t, ctx,
+				chromedp.SendKeys(chromedp.CSS(`input[name="message.button.0"]`), "Yes, thanks"),
+				chromedp.SendKeys(chromedp.CSS(`input[name="message.button.2"]`), "Talk to someone"),
+			)
+			wsWaitText(t, ctx, `[data-preview] .wa-button`, "Talk to someone")
 			phoneFits(t, ctx, "the form of a canned response")
-			Shot(t, ctx, "form")
 
 			// A bad short code: refused beside it, nothing lost.
-			Do(t, ctx, chromedp.Click(chromedp.CSS(`form[data-canned-form] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`.field-error[data-field=short_code]`)))
+			Do(t, ctx, chromedp.Click(chromedp.CSS(`form.canned-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`.field-error[data-field=short_code]`)))
 			wsWaitText(t, ctx, `.field-error[data-field=short_code]`, "only letters, digits, - and _")
-			if v := wsEval[[]string](t, ctx, `["#canned-text", "input[name=attachment_id]", "select[name=itype]", "input[name='button.0']", "input[name='button.1']"].map(s => document.querySelector(s).value)`); v[0] != "Thanks {{contact.name}}, *see you soon*👋" || v[1] == "" || v[2] != "buttons" || v[3] != "Yes, thanks" || v[4] != "Talk to someone" {
+			if v := wsEval[[]string](t, ctx, `["#mf-message-text", "input[name='message.attachment_id']", "input[data-mf=kind]:checked", "input[name='message.button.0']", "input[name='message.button.2']"].map(s => document.querySelector(s).value)`); v[0] != "Thanks {{contact.name}}, *see you soon*👋" || v[1] == "" || v[2] != "buttons" || v[3] != "Yes, thanks" || v[4] != "Talk to someone" {
 				t.Errorf("the refused form shows %q", v)
 			}
 			if focused := wsEval[string](t, ctx, `document.activeElement.id`); focused != "canned-code" {
 				t.Errorf("the cursor is in %q, want the short code", focused)
 			}
+			typeIn(t, ctx, `#canned-code`, "thanks")
 			Do(t, ctx,
-				chromedp.SetValue(chromedp.CSS(`#canned-code`), "thanks"),
-				chromedp.Click(chromedp.CSS(`form[data-canned-form] button[type=submit]`)),
+				chromedp.Click(chromedp.CSS(`form.canned-form button[type=submit]`)),
 				chromedp.WaitVisible(chromedp.CSS(`.canned-page`)),
 			)
 			wsWaitText(t, ctx, `.notice`, "The canned response is saved.")
@@ -195,7 +217,8 @@ func TestCannedResponsesPage(t *testing.T) {
 				mine[0].Message.Interactive == nil || len(mine[0].Message.Interactive.Buttons) != 2 || mine[0].Message.Interactive.Buttons[1].Title != "Talk to someone" {
 				t.Fatalf("saved %+v", mine)
 			}
-			wsWait(t, ctx, `() => { const i = document.querySelector("#canned-list .canned-item:last-child img.canned-image"); return i && i.complete && i.naturalWidth > 0; }`)
+			wsWaitText(t, ctx, `#canned-list .canned-item:last-child .preview-file`, "welcome.png")
+			wsWaitText(t, ctx, `#canned-list .canned-item:last-child .preview-text`, "Thanks {{contact.name}}, see you soon")
 
 			// Search and filter.
 			Do(t, ctx, chromedp.SendKeys(chromedp.CSS(`.canned-filters input[name=q]`), "30 days"))
@@ -223,7 +246,7 @@ func TestCannedResponsesPage(t *testing.T) {
 			Do(t, ctx, chromedp.SendKeys(chromedp.CSS(`#presets-q`), "open"))
 			wsWait(t, ctx, fmt.Sprintf(`() => %s === "/hours"`, fmt.Sprintf(cannedCodes, "#canned-presets .canned-code")))
 			phoneFits(t, ctx, "the presets drawer")
-			Shot(t, ctx, "drawer")
+			cannedShot(t, ctx, "drawer", w.w, w.h)
 			Do(t, ctx, press("Escape"))
 			wsWait(t, ctx, `() => !document.querySelector("#presets-drawer").open`)
 
@@ -232,16 +255,15 @@ func TestCannedResponsesPage(t *testing.T) {
 			wsWait(t, ctx, fmt.Sprintf(`() => %s === "/thanks"`, fmt.Sprintf(cannedCodes, "#canned-list .canned-code")))
 			Do(t, ctx,
 				chromedp.Click(chromedp.CSS(`#canned-list .canned-edit`)),
-				chromedp.WaitVisible(chromedp.CSS(`form[data-canned-form]`)),
+				chromedp.WaitVisible(chromedp.CSS(`form.canned-form [data-message-form]`)),
 			)
-			if v := wsEval[[]string](t, ctx, `["#canned-code", "select[name=itype]", "input[name='button.1']"].map(s => document.querySelector(s).value)`); v[0] != "thanks" || v[1] != "buttons" || v[2] != "Talk to someone" {
+			if v := wsEval[[]string](t, ctx, `["#canned-code", "input[data-mf=kind]:checked", "input[name='message.button.1']", ".file-chosen .file-name"].map(s => document.querySelector(s).value || document.querySelector(s).textContent)`); v[0] != "thanks" || v[1] != "buttons" || v[2] != "Talk to someone" || !strings.HasPrefix(v[3], "welcome.png") {
 				t.Errorf("the form of the saved one shows %q", v)
 			}
-			wsWait(t, ctx, `() => { const i = document.querySelector("#canned-preview img.canned-image"); return i && i.complete && i.naturalWidth > 0; }`)
+			Do(t, ctx, chromedp.Click(chromedp.CSS(`.remove-file`)))
+			typeIn(t, ctx, `#mf-message-text`, "Thanks!")
 			Do(t, ctx,
-				chromedp.Click(chromedp.CSS(`[data-canned-remove-file]`)),
-				chromedp.SetValue(chromedp.CSS(`#canned-text`), "Thanks!"),
-				chromedp.Click(chromedp.CSS(`form[data-canned-form] button[type=submit]`)),
+				chromedp.Click(chromedp.CSS(`form.canned-form button[type=submit]`)),
 				chromedp.WaitVisible(chromedp.CSS(`.canned-page`)),
 			)
 			if mine := cannedOf(t, ana, "?scope=personal"); len(mine) != 1 || mine[0].Message.Text != "Thanks!" || mine[0].Message.AttachmentID != 0 {
@@ -271,10 +293,10 @@ func TestCompanyPresetsByAdmins(t *testing.T) {
 	ctx := wsSignIn(t, srv, "admin@example.com", "/preferences/canned")
 	Do(t, ctx,
 		chromedp.Click(chromedp.CSS(`.canned-actions a[href="/preferences/canned/new?scope=company"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`form[data-canned-form]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.canned-form [data-message-form]`)),
 		chromedp.SendKeys(chromedp.CSS(`#canned-code`), "/Welcome"),
-		chromedp.SendKeys(chromedp.CSS(`#canned-text`), "Welcome to {{inbox.name}}!"),
-		chromedp.Click(chromedp.CSS(`form[data-canned-form] button[type=submit]`)),
+		chromedp.SendKeys(chromedp.CSS(`#mf-message-text`), "Welcome to {{inbox.name}}!"),
+		chromedp.Click(chromedp.CSS(`form.canned-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.canned-page .notice`)),
 	)
 	list := cannedOf(t, ana, "")
@@ -283,14 +305,14 @@ func TestCompanyPresetsByAdmins(t *testing.T) {
 	}
 	Do(t, ctx,
 		chromedp.Click(chromedp.CSS(`#canned-list .canned-edit`)),
-		chromedp.WaitVisible(chromedp.CSS(`form[data-canned-form]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.canned-form [data-message-form]`)),
 	)
 	if !strings.Contains(wsEval[string](t, ctx, `document.querySelector(".canned-edit .hint").textContent`), "company preset") {
 		t.Errorf("the form does not say it is a company preset")
 	}
+	typeIn(t, ctx, `#mf-message-text`, "Hello from {{inbox.name}}")
 	Do(t, ctx,
-		chromedp.SetValue(chromedp.CSS(`#canned-text`), "Hello from {{inbox.name}}"),
-		chromedp.Click(chromedp.CSS(`form[data-canned-form] button[type=submit]`)),
+		chromedp.Click(chromedp.CSS(`form.canned-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.canned-page .notice`)),
 	)
 	if list := cannedOf(t, ana, ""); len(list) != 1 || list[0].Message.Text != "Hello from {{inbox.name}}" {
@@ -382,8 +404,8 @@ func TestCannedPicker(t *testing.T) {
 			if got := wsEval[string](t, ctx, pickerSelected); got != "/thanks" {
 				t.Errorf("going up past the first wraps to %q, want /thanks", got)
 			}
-			wsWait(t, ctx, `() => { const i = document.querySelector("#canned-picker .canned-preview-of:not([hidden]) img.canned-image"); return i && i.complete && i.naturalWidth > 0; }`)
-			Shot(t, ctx, "picker")
+			wsWaitText(t, ctx, `#canned-picker .canned-preview-of:not([hidden]) .preview-file`, "logo.png")
+			cannedShot(t, ctx, "picker", w.w, w.h)
 
 			// Escape closes it; the slash stays typed.
 			Do(t, ctx, press("Escape"))
@@ -496,7 +518,7 @@ func TestCannedPickerWhatsApp(t *testing.T) {
 			if focused := wsEval[string](t, ctx, `document.activeElement.name`); focused != "body" {
 				t.Errorf("the cursor is in %q, want the rich composer's message", focused)
 			}
-			Shot(t, ctx, "rich")
+			cannedShot(t, ctx, "rich", w.w, w.h)
 			Do(t, ctx, chromedp.Click(chromedp.CSS(`#wa-buttons button[type=submit]`)))
 			wsWait(t, ctx, `() => document.querySelectorAll("#messages article.msg").length === 2`)
 

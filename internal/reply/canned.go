@@ -79,6 +79,10 @@ const MaxShortCode = 40
 // MaxCannedList is the most canned responses a list returns.
 const MaxCannedList = 500
 
+// maxSearched is the most matches of a search ranked (by short code, then
+// content) for a list.
+const maxSearched = 5000
+
 // ErrCannedNotFound is a canned response that does not exist or that the
 // asker may not see.
 var ErrCannedNotFound = problem.NotFound("Canned response")
@@ -300,7 +304,13 @@ func (s *CannedStore) List(ctx context.Context, a policy.Actor, f CannedFilter) 
 	if f.Limit <= 0 || f.Limit > MaxCannedList {
 		f.Limit = MaxCannedList
 	}
-	cs, err := s.query(ctx, s.db, where, args...)
+	// Without a search the list's order is the query's; with one, the
+	// matches are ranked here, from at most maxSearched of them.
+	limit := f.Limit
+	if q != "" {
+		limit = maxSearched
+	}
+	cs, err := s.query(ctx, s.db, where+` ORDER BY code_key, owner_id IS NULL, id LIMIT `+strconv.Itoa(limit), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -325,10 +335,10 @@ func (s *CannedStore) List(ctx context.Context, a policy.Actor, f CannedFilter) 
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-// query reads canned responses (and the files they keep) by short code.
+// query reads canned responses (and the files they keep) where, and in
+// the order, its clause says.
 func (s *CannedStore) query(ctx context.Context, q db.Querier, where string, args ...any) ([]Canned, error) {
-	rows, err := q.Query(ctx, `SELECT id, owner_id, short_code, message, created_at, updated_at FROM canned_responses `+where+`
-		ORDER BY code_key, owner_id IS NULL, id`, args...)
+	rows, err := q.Query(ctx, `SELECT id, owner_id, short_code, message, created_at, updated_at FROM canned_responses `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reply: list canned: %w", err)
 	}

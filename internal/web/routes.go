@@ -137,7 +137,7 @@ func (s *Server) routeTable(d Deps) []route {
 		Factors: d.Factors, Inboxes: d.Inboxes, Langs: langs, Names: names, Sessions: sess, Shown: shown, Teams: d.Teams, Pages: pages, Users: d.Users}
 	welcomePages := &ui.WelcomePages{Prefs: prefs, Welcome: d.Welcome, DB: d.DB}
 	reports := &ui.ReportPages{Availability: d.Availability, Catalog: d.Catalog, Langs: langs, Pages: pages, Reports: reportSvc}
-	cannedPages := &ui.CannedPages{Canned: d.Canned, Convs: d.Conversations, DB: d.DB, Files: d.Files, Inboxes: d.Inboxes, Users: d.Users,
+	cannedPages := &ui.CannedPages{Canned: d.Canned, Convs: d.Conversations, DB: d.DB, Inboxes: d.Inboxes, Users: d.Users,
 		WhatsApp: d.WhatsApp, Pages: pages}
 	contactPages := &ui.ContactPages{Convs: d.Conversations, Users: d.Users, Pages: pages}
 	demo := &ui.DemoPages{BaseURL: d.BaseURL, Catalog: d.Catalog, Pages: pages, Users: d.Users, Webchat: d.Webchat}
@@ -451,11 +451,9 @@ func (s *Server) routeTable(d Deps) []route {
 		page("GET", "/preferences/canned/presets", policy.UseCannedResponses, cannedPages.Presets),
 		page("GET", "/preferences/canned/new", policy.UseCannedResponses, cannedPages.New),
 		page("POST", "/preferences/canned", policy.UseCannedResponses, cannedPages.Create),
-		page("POST", "/preferences/canned/preview", policy.UseCannedResponses, cannedPages.Preview),
 		page("GET", "/preferences/canned/{id}", policy.UseCannedResponses, cannedPages.Edit),
 		page("POST", "/preferences/canned/{id}", policy.UseCannedResponses, cannedPages.Update),
 		page("POST", "/preferences/canned/{id}/delete", policy.UseCannedResponses, cannedPages.Delete),
-		page("GET", "/preferences/canned/{id}/file", policy.UseCannedResponses, cannedPages.File),
 		page("GET", "/inbox/conversations/{id}/canned", policy.WorkConversations, cannedPages.Picker),
 		page("POST", "/inbox/conversations/{id}/canned/{canned}/file", policy.WorkConversations, cannedPages.PickerFile),
 		page("GET", "/preferences/welcome-messages", policy.WelcomeMessages, welcomePages.List),

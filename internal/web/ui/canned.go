@@ -2,14 +2,10 @@ package ui
 
 import (
 	"context"
-	"html/template"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversation"
 	"github.com/switchboardhq/switchboard/internal/db"
@@ -29,7 +25,6 @@ type CannedPages struct {
 	Canned   *reply.CannedStore
 	Convs    *conversation.Service
 	DB       *db.DB
-	Files    *attachment.Store
 	Inboxes  *inbox.Store
 	Users    *user.Store
 	WhatsApp *whatsapp.Service
@@ -53,39 +48,8 @@ type cannedItem struct {
 	reply.Canned
 	// Editable says whether the viewer may change it.
 	Editable bool
-	Preview  cannedPreview
-}
-
-// cannedPreview is a message as the customer will see it (variables
-// filled): its formatted text, file, header, footer and buttons.
-type cannedPreview struct {
-	Text        template.HTML
-	File        *attachment.Attachment
-	FileURL     string
-	Header      string
-	Footer      string
-	Interactive *whatsapp.Interactive
-}
-
-// previewOf fills m's variables with v and lays it out. fileURL is where
-// its file is served from.
-func previewOf(m reply.Message, file *attachment.Attachment, fileURL string, v reply.Vars) cannedPreview {
-	m = m.Fill(v)
-	p := cannedPreview{Text: reply.FormatHTML(m.Text), File: file, FileURL: fileURL, Interactive: m.Interactive}
-	if in := m.Interactive; in != nil {
-		p.Footer = in.Footer
-		if in.Header != nil && in.Header.Type == "text" {
-			p.Header = in.Header.Text
-		}
-	}
-	return p
-}
-
-func cannedFileURL(c reply.Canned) string {
-	if c.Attachment == nil {
-		return ""
-	}
-	return "/preferences/canned/" + strconv.FormatInt(c.ID, 10) + "/file"
+	// Form lays its message out for the template "message-preview".
+	Form *MessageForm
 }
 
 // sampleVars are the values a preview outside a conversation shows: the
@@ -99,11 +63,17 @@ func sampleVars(me user.User) reply.Vars {
 	return reply.Vars{ContactName: "Alex", AgentPublicName: name, InboxName: "Support", QueuePosition: 3, QueueWait: 5 * time.Minute}
 }
 
-func (u *CannedPages) items(cs []reply.Canned, a policy.Actor, v reply.Vars) []cannedItem {
+// items lays canned responses out for a list: their variables filled
+// with vars, or as they are stored (nil).
+func (u *CannedPages) items(cs []reply.Canned, a policy.Actor, vars *reply.Vars) []cannedItem {
 	out := make([]cannedItem, 0, len(cs))
 	for _, c := range cs {
+		m := c.Message
+		if vars != nil {
+			m = m.Fill(*vars)
+		}
 		edit := c.Scope == reply.Personal || policy.Allow(a, policy.ManageCannedResponses)
-		out = append(out, cannedItem{Canned: c, Editable: edit, Preview: previewOf(c.Message, c.Attachment, cannedFileURL(c), v)})
+		out = append(out, cannedItem{Canned: c, Editable: edit, Form: NewMessageForm("", m, c.Attachment)})
 	}
 	return out
 }
@@ -134,8 +104,8 @@ func (u *CannedPages) List(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if err != nil {
 		return err
 	}
-	vars := sampleVars(me)
-	v.List = u.items(cs, a, vars)
+	// Lists show messages as they are stored, variables included.
+	v.List = u.items(cs, a, nil)
 	if IsHTMX(r) && r.Header.Get("HX-Target") == "canned-list" {
 		return u.Pages.Partial(w, r, http.StatusOK, "preferences_canned", "canned-list", v)
 	}
@@ -143,219 +113,56 @@ func (u *CannedPages) List(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if err != nil {
 		return err
 	}
-	v.Presets = u.items(presets, a, vars)
+	v.Presets = u.items(presets, a, nil)
 	return u.Pages.Render(w, r, http.StatusOK, "preferences_canned", PageData{Title: "Canned responses", Actor: a, User: &me, Data: v})
 }
 
 // Presets is the drawer's list of company presets, searched.
 func (u *CannedPages) Presets(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	me, err := u.Users.Get(r.Context(), a.UserID)
-	if err != nil {
-		return err
-	}
 	cs, err := u.Canned.List(r.Context(), a, reply.CannedFilter{Q: r.URL.Query().Get("q"), Scope: "company"})
 	if err != nil {
 		return err
 	}
-	return u.Pages.Partial(w, r, http.StatusOK, "preferences_canned", "canned-presets", cannedPage{Presets: u.items(cs, a, sampleVars(me))})
+	return u.Pages.Partial(w, r, http.StatusOK, "preferences_canned", "canned-presets", cannedPage{Presets: u.items(cs, a, nil)})
 }
 
-// cannedForm is the form of one canned response.
+// cannedForm is the form of one canned response: its short code and
+// the shared form of its message (under the prefix "message", where
+// reply.Message.Check reports).
 type cannedForm struct {
 	Tab, Notice string
 	ID          int64
 	Scope       reply.Scope
-	Admin       bool
-	// File is the file kept or chosen, FileURL where it shows.
-	File    *attachment.Attachment
-	FileURL string
-	Buttons []waRow
-	Rows    []waRow
-	Preview cannedPreview
-	// Variables are the names the text may use.
-	Variables []string
-	Emoji     []string
+	ShortCode   string
+	Form        *MessageForm
 }
 
-// cannedEmoji are the emoji the form offers to insert.
-var cannedEmoji = []string{"😊", "🙂", "👋", "🙏", "👍", "🎉", "❤️", "✅", "⏰", "📦", "📞", "💬"}
-
-// formOf lays out c (nil: a new one) in the form's fields.
-func formOf(c *reply.Canned) map[string]string {
-	f := map[string]string{"itype": ""}
-	if c == nil {
-		return f
-	}
-	m := c.Message
-	f["short_code"], f["text"] = c.ShortCode, m.Text
-	if m.AttachmentID != 0 {
-		f["attachment_id"] = strconv.FormatInt(m.AttachmentID, 10)
-	}
-	if in := m.Interactive; in != nil && m.Kind == reply.Interactive {
-		f["itype"] = map[string]string{whatsapp.InteractiveButtons: "buttons", whatsapp.InteractiveList: "list", whatsapp.InteractiveLink: "link"}[in.Type]
-		if in.Header != nil && in.Header.Type == "text" {
-			f["header_text"] = in.Header.Text
-		}
-		f["footer"], f["list_button"], f["display_text"], f["url"] = in.Footer, in.ListButton, in.DisplayText, in.URL
-		for i, b := range in.Buttons {
-			f["button."+strconv.Itoa(i)] = b.Title
-		}
-		if len(in.Sections) > 0 {
-			f["section_title"] = in.Sections[0].Title
-			for i, row := range in.Sections[0].Rows {
-				f["row."+strconv.Itoa(i)], f["row_description."+strconv.Itoa(i)] = row.Title, row.Description
-			}
-		}
-	}
-	return f
-}
-
-// messageOfForm reads the form's message. The kind follows what is
-// filled in: buttons, a list or a link make it interactive (a file is
-// then its header), else a file makes it media, else it is text. The
-// buttons and rows are packed (empty inputs dropped), and form is
-// rewritten to match, so that a problem of the nth button is beside the
-// nth input.
-func (u *CannedPages) messageOfForm(ctx context.Context, form map[string]string) (reply.Message, *attachment.Attachment) {
-	m := reply.Message{Kind: reply.Text, Text: form["text"]}
-	var file *attachment.Attachment
-	if id, err := strconv.ParseInt(form["attachment_id"], 10, 64); err == nil && id > 0 {
-		m.AttachmentID = id
-		if ref, err := attachment.Get(ctx, u.DB, id); err == nil {
-			file = &ref.Attachment
-		}
-		m.Kind = reply.Media
-	}
-	itype := form["itype"]
-	if itype != "buttons" && itype != "list" && itype != "link" {
-		return m, file
-	}
-	in := &whatsapp.Interactive{Footer: form["footer"]}
-	switch {
-	case file != nil && itype != "list":
-		in.Header = &whatsapp.Header{Type: string(file.Kind)}
-	case strings.TrimSpace(form["header_text"]) != "":
-		in.Header = &whatsapp.Header{Type: "text", Text: form["header_text"]}
-	}
-	switch itype {
-	case "buttons":
-		in.Type = whatsapp.InteractiveButtons
-		var titles []string
-		for i := range whatsapp.MaxButtons {
-			if t := strings.TrimSpace(form["button."+strconv.Itoa(i)]); t != "" {
-				titles = append(titles, t)
-			}
-			delete(form, "button."+strconv.Itoa(i))
-		}
-		for i, t := range titles {
-			in.Buttons = append(in.Buttons, whatsapp.Button{Title: t})
-			form["button."+strconv.Itoa(i)] = t
-		}
-	case "list":
-		in.Type, in.ListButton = whatsapp.InteractiveList, form["list_button"]
-		sec := whatsapp.Section{Title: form["section_title"]}
-		for i := range whatsapp.MaxRows {
-			k := strconv.Itoa(i)
-			if t := strings.TrimSpace(form["row."+k]); t != "" {
-				sec.Rows = append(sec.Rows, whatsapp.Row{Title: t, Description: form["row_description."+k]})
-			}
-			delete(form, "row."+k)
-			delete(form, "row_description."+k)
-		}
-		for i, row := range sec.Rows {
-			form["row."+strconv.Itoa(i)], form["row_description."+strconv.Itoa(i)] = row.Title, row.Description
-		}
-		if len(sec.Rows) > 0 {
-			in.Sections = []whatsapp.Section{sec}
-		}
-	case "link":
-		in.Type, in.DisplayText, in.URL = whatsapp.InteractiveLink, form["display_text"], strings.TrimSpace(form["url"])
-	}
-	m.Kind, m.Interactive = reply.Interactive, in
-	return m, file
-}
-
-// cannedFormFields are the fields of the form besides buttons and rows.
-var cannedFormFields = []string{"short_code", "scope", "text", "attachment_id", "itype", "header_text", "footer", "list_button", "section_title", "display_text", "url"}
-
-// readCannedForm reads the posted form into the form's values.
-func readCannedForm(r *http.Request) map[string]string {
-	form := map[string]string{}
-	get := func(k string) {
-		if v := r.PostForm.Get(k); v != "" {
-			form[k] = strings.ReplaceAll(v, "\r\n", "\n")
-		}
-	}
-	for _, k := range cannedFormFields {
-		get(k)
-	}
-	for i := range whatsapp.MaxButtons {
-		get("button." + strconv.Itoa(i))
-	}
-	for i := range whatsapp.MaxRows {
-		get("row." + strconv.Itoa(i))
-		get("row_description." + strconv.Itoa(i))
-	}
-	return form
-}
-
-// formView lays the form out with its values and messages.
-func (u *CannedPages) formView(ctx context.Context, a policy.Actor, me user.User, id int64, scope reply.Scope, form, fields map[string]string) cannedForm {
-	v := cannedForm{Tab: "canned", ID: id, Scope: scope, Admin: policy.Allow(a, policy.ManageCannedResponses),
-		Variables: reply.Variables, Emoji: cannedEmoji}
-	m, file := u.messageOfForm(ctx, form)
-	if file != nil {
-		v.File, v.FileURL = file, u.fileURL(ctx, a, id, file.ID)
-	}
-	v.Preview = previewOf(m, file, v.FileURL, sampleVars(me))
-	v.Buttons = make([]waRow, whatsapp.MaxButtons)
-	for i := range v.Buttons {
-		k := strconv.Itoa(i)
-		v.Buttons[i] = waRow{Index: i, Title: form["button."+k], TitleError: fields["message.interactive.buttons."+k+".title"]}
-	}
-	v.Rows = make([]waRow, whatsapp.MaxRows)
-	for i := range v.Rows {
-		k, f := strconv.Itoa(i), "message.interactive.sections.0.rows."+strconv.Itoa(i)
-		v.Rows[i] = waRow{Index: i, Title: form["row."+k], Description: form["row_description."+k], TitleError: fields[f+".title"], DescError: fields[f+".description"]}
-	}
-	return v
-}
-
-// fileURL is where the form shows a file: the canned response's own,
-// or the agent's upload not yet kept.
-func (u *CannedPages) fileURL(ctx context.Context, a policy.Actor, id, fileID int64) string {
-	if id != 0 {
-		if c, err := u.Canned.Get(ctx, a, id); err == nil && c.Attachment != nil && c.Attachment.ID == fileID {
-			return cannedFileURL(c)
-		}
-	}
-	return "/api/v1/attachments/" + strconv.FormatInt(fileID, 10)
-}
-
-func (u *CannedPages) renderForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, id int64, scope reply.Scope, form, fields map[string]string, msg string) error {
+func (u *CannedPages) renderForm(w http.ResponseWriter, r *http.Request, a policy.Actor, status int, v cannedForm, d PageData) error {
 	me, err := u.Users.Get(r.Context(), a.UserID)
 	if err != nil {
 		return err
 	}
-	title := "New canned response"
-	if id != 0 {
-		title = "Edit canned response"
+	v.Tab = "canned"
+	v.Form.Sample = sampleVars(me)
+	d.Title = "New canned response"
+	if v.ID != 0 {
+		d.Title = "Edit canned response"
 	}
-	v := u.formView(r.Context(), a, me, id, scope, form, fields)
-	return u.Pages.Render(w, r, status, "preferences_canned_edit", PageData{Title: title, Actor: a, User: &me, Data: v, Form: form, Fields: fields, Error: msg})
+	d.Actor, d.User, d.Data = a, &me, v
+	return u.Pages.Render(w, r, status, "preferences_canned_edit", d)
 }
 
 // New is the form of a new canned response (?scope=company: a company
 // preset, for admins).
 func (u *CannedPages) New(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	scope := reply.Personal
+	v := cannedForm{Scope: reply.Personal, Form: NewMessageForm("message", reply.Message{Kind: reply.Text}, nil)}
 	if r.URL.Query().Get("scope") == "company" {
 		if !policy.Allow(a, policy.ManageCannedResponses) {
 			return problem.Forbidden("Only admins make company presets.")
 		}
-		scope = reply.Company
+		v.Scope = reply.Company
 	}
-	return u.renderForm(w, r, a, http.StatusOK, 0, scope, formOf(nil), nil, "")
+	return u.renderForm(w, r, a, http.StatusOK, v, PageData{})
 }
 
 // Edit is the form of a canned response the agent may change.
@@ -364,7 +171,8 @@ func (u *CannedPages) Edit(w http.ResponseWriter, r *http.Request, a policy.Acto
 	if err != nil {
 		return err
 	}
-	return u.renderForm(w, r, a, http.StatusOK, c.ID, c.Scope, formOf(&c), nil, "")
+	v := cannedForm{ID: c.ID, Scope: c.Scope, ShortCode: c.ShortCode, Form: NewMessageForm("message", c.Message, c.Attachment)}
+	return u.renderForm(w, r, a, http.StatusOK, v, PageData{})
 }
 
 // editable is the canned response of the path, when a may change it.
@@ -385,7 +193,7 @@ func (u *CannedPages) editable(r *http.Request, a policy.Actor) (reply.Canned, e
 
 // Create saves a new canned response from the form.
 func (u *CannedPages) Create(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	return u.save(w, r, a, 0)
+	return u.save(w, r, a, reply.Canned{})
 }
 
 // Update saves a canned response from the form.
@@ -394,37 +202,38 @@ func (u *CannedPages) Update(w http.ResponseWriter, r *http.Request, a policy.Ac
 	if err != nil {
 		return err
 	}
-	return u.save(w, r, a, c.ID)
+	return u.save(w, r, a, c)
 }
 
-func (u *CannedPages) save(w http.ResponseWriter, r *http.Request, a policy.Actor, id int64) error {
+// save makes (cur.ID 0) or changes a canned response from the form; its
+// message may keep the file cur keeps, whoever uploaded it.
+func (u *CannedPages) save(w http.ResponseWriter, r *http.Request, a policy.Actor, cur reply.Canned) error {
 	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
 	}
-	form := readCannedForm(r)
-	scope := reply.Personal
-	if form["scope"] == string(reply.Company) {
-		scope = reply.Company
+	m, mf, problems := ReadMessage(r.PostForm, "message", Files(r.Context(), u.DB, a.UserID, cur.Message.AttachmentID))
+	for k, v := range problems {
+		fields.Add(k, "%s", v)
 	}
-	m, _ := u.messageOfForm(r.Context(), form)
+	v := cannedForm{ID: cur.ID, Scope: cur.Scope, ShortCode: r.PostForm.Get("short_code"), Form: mf}
+	if cur.ID == 0 {
+		v.Scope = reply.Personal
+		if r.PostForm.Get("scope") == string(reply.Company) {
+			v.Scope = reply.Company
+		}
+	}
 	if err = fields.Err(); err == nil {
-		if id == 0 {
-			_, err = u.Canned.Create(r.Context(), a, reply.NewCanned{Scope: scope, ShortCode: form["short_code"], Message: m})
+		if cur.ID == 0 {
+			_, err = u.Canned.Create(r.Context(), a, reply.NewCanned{Scope: v.Scope, ShortCode: v.ShortCode, Message: m})
 		} else {
-			var c reply.Canned
-			c, err = u.Canned.Update(r.Context(), a, id, reply.CannedPatch{ShortCode: new(form["short_code"]), Message: &m})
-			scope = c.Scope
+			_, err = u.Canned.Update(r.Context(), a, cur.ID, reply.CannedPatch{ShortCode: &v.ShortCode, Message: &m})
 		}
 	}
 	if p, ok := problem.As(err); ok && p.Kind == problem.KindInvalid {
-		if id != 0 {
-			if c, err := u.Canned.Get(r.Context(), a, id); err == nil {
-				scope = c.Scope
-			}
-		}
+		mf.SetProblems(p.Fields)
 		status, _, _ := httpx.Classify(p, "")
-		return u.renderForm(w, r, a, status, id, scope, form, p.Fields, unshown(p))
+		return u.renderForm(w, r, a, status, v, PageData{Fields: p.Fields, Error: unshown(p)})
 	} else if err != nil {
 		return err
 	}
@@ -433,14 +242,14 @@ func (u *CannedPages) save(w http.ResponseWriter, r *http.Request, a policy.Acto
 }
 
 // unshown is the message of a refused form for the notice area: the
-// problem's own when it has no fields, else those of fields the form
-// does not show (the ids of buttons and rows, which it makes itself).
+// problem's own when it has no fields, else one of a field the form does
+// not show (the ids of buttons and rows, which it makes itself).
 func unshown(p *problem.Error) string {
 	if len(p.Fields) == 0 {
 		return p.Message
 	}
 	for k, v := range p.Fields {
-		if strings.HasSuffix(k, ".id") || k == "form" || k == "message.kind" || k == "message.interactive.type" {
+		if strings.HasSuffix(k, ".id") || k == "form" || k == "scope" || k == "message.interactive.type" {
 			return v
 		}
 	}
@@ -458,37 +267,6 @@ func (u *CannedPages) Delete(w http.ResponseWriter, r *http.Request, a policy.Ac
 	}
 	http.Redirect(w, r, "/preferences/canned?saved=deleted", http.StatusSeeOther)
 	return nil
-}
-
-// Preview renders the form's message as the customer will see it, with
-// example values in its variables (htmx asks for it as the form changes).
-func (u *CannedPages) Preview(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	if _, err := httpx.ReadForm(r); err != nil {
-		return err
-	}
-	me, err := u.Users.Get(r.Context(), a.UserID)
-	if err != nil {
-		return err
-	}
-	id, _ := strconv.ParseInt(r.URL.Query().Get("id"), 10, 64)
-	v := u.formView(r.Context(), a, me, id, reply.Personal, readCannedForm(r), nil)
-	return u.Pages.Partial(w, r, http.StatusOK, "preferences_canned_edit", "canned-preview", v.Preview)
-}
-
-// File serves the file a canned response the agent may use keeps.
-func (u *CannedPages) File(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
-	id, err := httpx.PathID(r, "id")
-	if err != nil {
-		return reply.ErrCannedNotFound
-	}
-	c, err := u.Canned.Get(r.Context(), a, id)
-	if err != nil {
-		return err
-	}
-	if c.Attachment == nil {
-		return problem.NotFound("Attachment")
-	}
-	return httpx.ServeAttachment(w, r, u.Files, *c.Attachment)
 }
 
 // ---- The composer's picker ----
@@ -600,7 +378,7 @@ func (u *CannedPages) Picker(w http.ResponseWriter, r *http.Request, a policy.Ac
 			return err
 		}
 	}
-	for _, it := range u.items(cs, a, vars) {
+	for _, it := range u.items(cs, a, &vars) {
 		v.Items = append(v.Items, pickerItem{cannedItem: it, Snippet: snippet(it.Message.Fill(vars).Text, 80), Insert: insertOf(it.Canned, vars)})
 	}
 	return u.Pages.Partial(w, r, http.StatusOK, "inbox", "canned-picker", v)
@@ -659,19 +437,4 @@ func (u *CannedPages) PickerFile(w http.ResponseWriter, r *http.Request, a polic
 		return err
 	}
 	return u.Pages.Partial(w, r, http.StatusCreated, "inbox", "canned-upload", at)
-}
-
-// cannedQuery keeps the list's search and filter in its links.
-func cannedQuery(q, scope string) string {
-	v := url.Values{}
-	if q != "" {
-		v.Set("q", q)
-	}
-	if scope != "" && scope != "all" {
-		v.Set("scope", scope)
-	}
-	if len(v) == 0 {
-		return ""
-	}
-	return "?" + v.Encode()
 }

@@ -37,7 +37,6 @@ import (
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/realtime"
-	"github.com/switchboardhq/switchboard/internal/reply"
 	"github.com/switchboardhq/switchboard/internal/user"
 	"github.com/switchboardhq/switchboard/internal/web/httpx"
 )
@@ -130,9 +129,6 @@ func NewRenderer(catalog *i18n.Catalog, langs *httpx.Languages, users *user.Stor
 	for k, v := range waFuncs() {
 		funcs[k] = v
 	}
-	// waFormat shows a stored message's text as WhatsApp does (*bold*…),
-	// built from escaped pieces.
-	funcs["waFormat"] = reply.FormatHTML
 	for k, v := range messageFormFuncs() {
 		funcs[k] = v
 	}

@@ -21,23 +21,65 @@
     return e;
   }
 
-  // formatted appends text to parent as WhatsApp shows it: *bold*,
-  // _italic_, ~strikethrough~ around words, the rest as it is.
+  // formatted appends text to parent as WhatsApp shows it, by the rules
+  // of reply.FormatHTML (the server's previews): *bold*, _italic_,
+  // ~strikethrough~, ```monospace``` and `code`, a marker opening at the
+  // start of a word and closing at its end, on one line.
+  const wordRE = /[\p{L}\p{N}\p{M}]/u;
+  const spaceRE = /\s/u;
+  const tags = { "*": "strong", "_": "em", "~": "s", "`": "code" };
+  function cp(s, i) { return i >= 0 && i < s.length ? String.fromCodePoint(s.codePointAt(i)) : ""; }
+  function before(s, i) {
+    if (i <= 0) return "";
+    const c = s.charCodeAt(i - 1);
+    return c >= 0xdc00 && c <= 0xdfff && i >= 2 ? cp(s, i - 2) : cp(s, i - 1);
+  }
+  function opens(s, i) {
+    const prev = before(s, i);
+    if (prev && (wordRE.test(prev) || prev === s[i])) return false;
+    const next = cp(s, i + 1);
+    return next !== "" && !spaceRE.test(next) && next !== s[i];
+  }
+  function closing(s, from, marker) {
+    for (let j = from; j + marker.length <= s.length; j++) {
+      if (!s.startsWith(marker, j)) continue;
+      const prev = before(s, j);
+      if (spaceRE.test(prev) || prev === marker[0]) continue;
+      const after = cp(s, j + marker.length);
+      if (after && (wordRE.test(after) || after === marker[0])) continue;
+      return j;
+    }
+    return -1;
+  }
+  function formatLine(parent, s) {
+    let last = 0;
+    for (let i = 0; i < s.length; i++) {
+      if (s.startsWith("```", i) && opens(s.slice(i + 2), 0) && (i === 0 || !wordRE.test(before(s, i)))) {
+        const j = closing(s, i + 3, "```");
+        if (j > i + 3) {
+          parent.append(s.slice(last, i), el("code", null, s.slice(i + 3, j)));
+          i = j + 2;
+          last = j + 3;
+          continue;
+        }
+      }
+      const c = s[i];
+      if (!tags[c] || !opens(s, i)) continue;
+      const j = closing(s, i + 1, c);
+      if (j < 0) continue;
+      parent.append(s.slice(last, i));
+      const span = parent.appendChild(document.createElement(tags[c]));
+      if (c === "`") span.textContent = s.slice(i + 1, j);
+      else formatLine(span, s.slice(i + 1, j));
+      i = j;
+      last = j + 1;
+    }
+    parent.append(s.slice(last));
+  }
   function formatted(parent, text) {
-    const re = /(^|[\s.,;:!?¡¿()"'])([*_~])(\S(?:[^\n]*?\S)?)\2(?=$|[\s.,;:!?()"'])/g;
     text.split("\n").forEach(function (line, i) {
       if (i > 0) parent.append(document.createElement("br"));
-      let last = 0;
-      let m;
-      re.lastIndex = 0;
-      while ((m = re.exec(line))) {
-        const start = m.index + m[1].length;
-        parent.append(line.slice(last, start));
-        const tag = m[2] === "*" ? "strong" : m[2] === "_" ? "em" : "s";
-        formatted(parent.appendChild(document.createElement(tag)), m[3]);
-        last = m.index + m[0].length;
-      }
-      parent.append(line.slice(last));
+      formatLine(parent, line);
     });
   }
 

@@ -1,8 +1,8 @@
 // Canned responses in the workspace: the composer's picker ("/" then a
-// short code), the form of a canned response (formatting, emoji,
-// variables, its file, the kind of buttons) and the company presets'
-// drawer. Every piece of markup comes from the server's templates; words
-// come from the page (#sb-strings).
+// short code) and the company presets' drawer (the form of a canned
+// response is the shared message form: message_form.js). Every piece of
+// markup comes from the server's templates; words come from the page
+// (#sb-strings).
 (function () {
   "use strict";
 
@@ -29,96 +29,7 @@
     return tpl.content.firstElementChild;
   }
 
-  // uploadError is the message of a refused upload.
-  async function uploadError(res) {
-    const data = await res.json().catch(function () { return {}; });
-    const err = data.error || {};
-    return (err.fields && err.fields.file) || err.message || t("the upload failed.");
-  }
-
-  // ---- Text boxes: insert and wrap at the cursor -----------------------------
-
   function changed(el) { el.dispatchEvent(new Event("input", { bubbles: true })); }
-
-  function insertAt(box, text) {
-    const start = box.selectionStart, end = box.selectionEnd;
-    box.setRangeText(text, start, end, "end");
-    box.focus();
-    changed(box);
-  }
-
-  function wrap(box, marker) {
-    const start = box.selectionStart, end = box.selectionEnd;
-    const inner = box.value.slice(start, end) || t("text");
-    box.setRangeText(marker + inner + marker, start, end, "select");
-    box.setSelectionRange(start + marker.length, start + marker.length + inner.length);
-    box.focus();
-    changed(box);
-  }
-
-  // ---- The form of a canned response -----------------------------------------
-
-  function setupForm(form) {
-    if (form.dataset.ready) return;
-    form.dataset.ready = "1";
-    const text = form.querySelector("textarea[name=text]");
-    const itype = form.querySelector("[data-canned-itype]");
-    const hidden = form.querySelector("input[name=attachment_id]");
-    const chosen = form.querySelector(".canned-file-chosen");
-    const upload = form.querySelector("input[data-canned-upload]");
-
-    function showKind() {
-      const v = itype.value;
-      form.querySelectorAll("[data-itype-show]").forEach(function (el) {
-        el.hidden = v === "" || el.dataset.itypeShow.split(" ").indexOf(v) < 0;
-      });
-    }
-    itype.addEventListener("change", showKind);
-    showKind();
-
-    form.addEventListener("click", function (e) {
-      const w = e.target.closest("[data-wrap]");
-      if (w) { wrap(text, w.dataset.wrap); return; }
-      const ins = e.target.closest("[data-insert-text]");
-      if (ins) {
-        insertAt(text, ins.dataset.insertText);
-        const menu = ins.closest("details");
-        if (menu) menu.open = false;
-        return;
-      }
-      if (e.target.closest("[data-canned-remove-file]")) {
-        hidden.value = "";
-        chosen.hidden = true;
-        form.dispatchEvent(new Event("canned:changed"));
-      }
-    });
-
-    upload.addEventListener("change", async function () {
-      const file = upload.files && upload.files[0];
-      if (!file) return;
-      const fd = new FormData();
-      fd.append("file", file, file.name);
-      upload.disabled = true;
-      const save = form.querySelector("button[type=submit]");
-      save.disabled = true;
-      try {
-        const res = await fetch("/api/v1/attachments", { method: "POST", body: fd, credentials: "same-origin" });
-        if (res.status === 401) { toLogin(); return; }
-        if (!res.ok) { flash(file.name + ": " + await uploadError(res)); return; }
-        const data = await res.json();
-        hidden.value = String(data.id);
-        chosen.querySelector(".file-name").textContent = data.filename;
-        chosen.hidden = false;
-        form.dispatchEvent(new Event("canned:changed"));
-      } catch (e) {
-        flash(file.name + ": " + t("the upload failed; check the connection and try again."));
-      } finally {
-        upload.value = "";
-        upload.disabled = false;
-        save.disabled = false;
-      }
-    });
-  }
 
   // ---- The company presets' drawer -------------------------------------------
 
@@ -388,19 +299,8 @@
     if (!picker.el.contains(e.target) && e.target !== picker.box) closePicker();
   });
 
-  // ---- Start -------------------------------------------------------------------
-
-  function enhance(root) {
-    if (!root || !root.querySelectorAll) return;
-    const forms = root.matches && root.matches("form[data-canned-form]") ? [root] : Array.from(root.querySelectorAll("form[data-canned-form]"));
-    forms.forEach(setupForm);
-  }
-
   // A composer replaced after a send takes the picker with it.
   document.addEventListener("htmx:beforeSwap", function (e) {
     if (picker.el && e.detail.target && e.detail.target.contains(picker.el)) closePicker();
   });
-  document.addEventListener("htmx:load", function (e) { enhance(e.detail.elt); });
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { enhance(document.body); });
-  else enhance(document.body);
 })();
