@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -325,6 +326,20 @@ func TestWelcomeMessagesAPI(t *testing.T) {
 		w.ana.Do("DELETE", path, nil).Expect(http.StatusNotFound)
 		// Its number is free again.
 		w.ana.Do("PATCH", fmt.Sprintf("/api/v1/me/welcome-messages/%d", second.ID), map[string]any{"inbox_ids": []int64{w.line, w.other}}).Expect(http.StatusOK)
+
+		// Ana leaves the second number: her welcome message stays, not
+		// sent there, and the page says so.
+		if _, _, err := w.srv.App.Inboxes.Update(context.Background(), w.other, inbox.Patch{MemberIDs: &[]int64{}}); err != nil {
+			t.Fatal(err)
+		}
+		page := w.ana.Do("GET", "/preferences/welcome-messages", nil).Expect(http.StatusOK)
+		if body := string(page.Body); !strings.Contains(body, "Not sent on the numbers you no longer work: Support line") || !strings.Contains(body, "Shop line") {
+			t.Fatalf("the page does not say which numbers Ana left:\n%s", body)
+		}
+		if e := w.ana.Do("PATCH", fmt.Sprintf("/api/v1/me/welcome-messages/%d", second.ID), map[string]any{"inbox_ids": []int64{w.line, w.other}}).
+			Expect(http.StatusUnprocessableEntity).Err(); e.Fields["inbox_ids"] == "" {
+			t.Fatalf("attached again to a number Ana left: %+v", e)
+		}
 	})
 }
 
