@@ -416,3 +416,45 @@ func TestComplete(t *testing.T) {
 		}
 	})
 }
+
+// TestLater moves a timer whose deadline moved: it runs again at the new
+// deadline, not before, and the move does not count as an attempt.
+func TestLater(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		d := dbtest.SQLite(t)
+		q := job.NewQueue()
+		r := job.NewRunner(d, q, job.Config{Node: "a", Poll: time.Second}, quiet)
+		var runs []int // the attempt of each run
+		var mu sync.Mutex
+		r.Handle("timer", job.HandlerFunc(func(ctx context.Context, j *job.Job) error {
+			mu.Lock()
+			runs = append(runs, j.Attempt)
+			n := len(runs)
+			mu.Unlock()
+			if n == 1 {
+				return job.Later(time.Now().Add(time.Hour))
+			}
+			return nil
+		}))
+		runFor(t, r)
+		id := enqueue(t, d, q, "timer", nil, job.Options{MaxAttempts: 1})
+		count := func() int { mu.Lock(); defer mu.Unlock(); return len(runs) }
+		time.Sleep(59 * time.Minute)
+		synctest.Wait()
+		if n := count(); n != 1 {
+			t.Fatalf("%d runs before the new deadline, want 1", n)
+		}
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		mu.Lock()
+		got := append([]int(nil), runs...)
+		mu.Unlock()
+		if len(got) != 2 || got[1] != 1 {
+			t.Fatalf("runs %v, want a second run at the deadline, still the first attempt (of one)", got)
+		}
+		if _, _, exists := jobRow(t, d, id); exists {
+			t.Error("the timer is still there after its run")
+		}
+	})
+}
