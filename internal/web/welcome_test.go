@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -388,6 +389,44 @@ func TestWelcomeWindowClosed(t *testing.T) {
 		}
 		if got := w.welcomes(conv); len(got) != 0 {
 			t.Fatalf("sent %q outside the window", got)
+		}
+	})
+}
+
+// TestWelcomeNumberRace: many welcome messages of one agent for the same
+// number at once: one gets it, the others are told (422), none fails.
+func TestWelcomeNumberRace(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		w := newWelcomeWorld(t, d)
+		const n = 8
+		codes := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := w.ana.Do("POST", "/api/v1/me/welcome-messages", map[string]any{"inbox_ids": []int64{w.line},
+					"message": map[string]any{"kind": "text", "text": fmt.Sprintf("Hello %d", i)}})
+				if r.StatusCode == http.StatusUnprocessableEntity && r.Err().Fields["inbox_ids"] == "" {
+					t.Errorf("422 without a message on inbox_ids: %s", r.Body)
+				}
+				codes <- r.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		got := map[int]int{}
+		for c := range codes {
+			got[c]++
+		}
+		if got[http.StatusCreated] != 1 || got[http.StatusUnprocessableEntity] != n-1 {
+			t.Fatalf("answers %v: want one 201 and %d 422", got, n-1)
+		}
+		var rows int
+		d.QueryRow(context.Background(), `SELECT COUNT(*) FROM welcome_messages`).Scan(&rows)
+		if rows != 1 {
+			t.Fatalf("%d welcome messages stored", rows)
 		}
 	})
 }
