@@ -34,7 +34,16 @@ import (
 const (
 	sessionPrefix = "sbs_"
 	tokenPrefix   = "sbt_"
+	// BotTokenPrefix starts a bot's bearer token (see internal/bot).
+	BotTokenPrefix = "sbb_"
 )
+
+// BotTokens identifies the bot behind a bot token (internal/bot).
+type BotTokens func(ctx context.Context, token string) (policy.Actor, error)
+
+// SetBotTokens makes bearer tokens with BotTokenPrefix identify bots
+// through fn. Set it before serving.
+func (s *Service) SetBotTokens(fn BotTokens) { s.bots = fn }
 
 // SessionLifetime is how long a browser session lasts without use.
 const SessionLifetime = 30 * 24 * time.Hour
@@ -68,6 +77,8 @@ type Service struct {
 	log   *event.Log
 	users *user.Store
 	now   func() time.Time // login throttling and device cookies (tests move it)
+
+	bots BotTokens // bots' tokens (nil: none)
 
 	mu     sync.Mutex // guards tokens and actors
 	tokens map[string]cachedToken
@@ -368,6 +379,12 @@ func (s *Service) RevokeToken(ctx context.Context, userID, id int64) error {
 // says which kind is expected: a session token is not accepted as a
 // bearer token or the other way round.
 func (s *Service) Identify(ctx context.Context, token string, fromCookie bool) (policy.Actor, error) {
+	if !fromCookie && s.bots != nil && strings.HasPrefix(token, BotTokenPrefix) {
+		if len(token) > 100 {
+			return policy.Actor{}, ErrUnauthenticated
+		}
+		return s.bots(ctx, token)
+	}
 	want := tokenPrefix
 	if fromCookie {
 		want = sessionPrefix

@@ -150,26 +150,26 @@ func (c *settingsCache) clear() {
 
 // of returns an inbox's settings, from the cache while fresh.
 func (s *Service) of(ctx context.Context, inboxID int64) (Settings, error) {
-	s.cache.mu.Lock()
-	e, ok := s.cache.m[inboxID]
-	s.cache.mu.Unlock()
-	if ok && time.Since(e.at) < cacheTTL {
-		return e.st, nil
-	}
-	e, err := s.load(ctx, inboxID)
+	e, err := s.cached(ctx, inboxID)
 	return e.st, err
 }
 
 // inboxName returns an inbox's name, from the cache while fresh.
 func (s *Service) inboxName(ctx context.Context, inboxID int64) (string, error) {
+	e, err := s.cached(ctx, inboxID)
+	return e.inbox, err
+}
+
+// cached returns what the cache keeps of an inbox, loading it when it
+// is missing or stale.
+func (s *Service) cached(ctx context.Context, inboxID int64) (cached, error) {
 	s.cache.mu.Lock()
 	e, ok := s.cache.m[inboxID]
 	s.cache.mu.Unlock()
 	if ok && time.Since(e.at) < cacheTTL {
-		return e.inbox, nil
+		return e, nil
 	}
-	e, err := s.load(ctx, inboxID)
-	return e.inbox, err
+	return s.load(ctx, inboxID)
 }
 
 // load reads what the cache keeps of an inbox.
@@ -240,7 +240,7 @@ func (s *Service) Received(ctx context.Context, tx *event.Tx, c *conversation.Co
 			return err
 		}
 	}
-	if a.NewTurn && st.Reminder.Enabled && !c.Pending() {
+	if a.NewTurn && st.Reminder.Enabled && !c.Pending() && c.BotID == nil { // a bot answers its own
 		// One statement per turn, none per later message of the turn: the
 		// handler reads the turn's start when it fires (deadline.go).
 		due := s.now().Add(time.Duration(st.Reminder.AfterMinutes) * time.Minute)
@@ -267,7 +267,7 @@ func (s *Service) Answered(ctx context.Context, tx *event.Tx, c *conversation.Co
 
 // Closed sends the survey when a person served the conversation.
 func (s *Service) Closed(ctx context.Context, tx *event.Tx, c *conversation.Conversation, actorID int64) error {
-	if c.AssigneeID == nil || c.Pending() {
+	if c.AssigneeID == nil || c.BotID != nil || c.Pending() {
 		return nil // nobody served it, or a bot did: no survey
 	}
 	st, err := s.of(ctx, c.InboxID)

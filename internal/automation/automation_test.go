@@ -542,3 +542,42 @@ func TestCSAT(t *testing.T) {
 		}
 	})
 }
+
+// TestBotConversations: while a bot holds a conversation, automation
+// leaves it to the bot: no reminder, and no survey when it closes.
+func TestBotConversations(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		f.set(func(s *Settings) {
+			s.Reminder.Enabled, s.CSAT.Enabled = true, true
+		})
+		var botID int64
+		now := db.Now()
+		if err := d.Write(f.ctx, func(tx *db.Tx) error {
+			return tx.QueryRow(f.ctx, `INSERT INTO bots (name, kind, created_at, updated_at) VALUES ('Menu', 'menu', $1, $1) RETURNING id`, now).Scan(&botID)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r := f.say("kim", "Hi")
+		id := r.Conversation.ID
+		// Held by the bot, which has answered: the next message starts a turn.
+		if _, err := d.Exec(f.ctx, `UPDATE conversations SET bot_id = $2, last_agent_message_at = $3 WHERE id = $1`, id, botID, db.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Exec(f.ctx, `DELETE FROM jobs WHERE kind = $1`, ReminderJob); err != nil {
+			t.Fatal(err)
+		}
+		f.say("kim", "Hello?") // held by the bot: a turn, but no reminder
+		var n int
+		d.QueryRow(f.ctx, `SELECT COUNT(*) FROM jobs WHERE kind = $1`, ReminderJob).Scan(&n)
+		if n != 0 {
+			t.Errorf("%d reminder timers for a bot's conversation", n)
+		}
+		if _, err := f.conv.Close(f.ctx, f.admin, id); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.autos(id); len(got) != 0 {
+			t.Errorf("a bot's conversation got %v", got)
+		}
+	})
+}

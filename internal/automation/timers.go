@@ -22,7 +22,7 @@ func (s *Service) handleReminder(ctx context.Context, j *job.Job) error {
 		return job.Permanent(err)
 	}
 	return s.fire(ctx, j, p.ConversationID, func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error) {
-		rs := reminderState{Open: c.Status == conversation.Open && !c.Pending(), Enabled: st.Reminder.Enabled,
+		rs := reminderState{Open: c.Status == conversation.Open && !c.Pending() && c.BotID == nil, Enabled: st.Reminder.Enabled,
 			Wait: time.Duration(st.Reminder.AfterMinutes) * time.Minute}
 		first, at, err := turnStart(ctx, tx.Tx, c)
 		if err != nil || first == 0 {
@@ -49,7 +49,7 @@ func (s *Service) handleAutoClose(ctx context.Context, j *job.Job) error {
 	}
 	return s.fire(ctx, j, p.ConversationID, func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error) {
 		after := time.Duration(st.AutoClose.AfterMinutes) * time.Minute
-		close, later := closeDue(closeState{Open: c.Status == conversation.Open, Served: c.AssigneeID != nil,
+		close, later := closeDue(closeState{Open: c.Status == conversation.Open, Served: c.AssigneeID != nil && c.BotID == nil,
 			LastAgent: c.LastAgentMessageAt, LastCustomer: c.LastCustomerMessageAt, After: after, Enabled: st.AutoClose.Enabled}, s.now())
 		if !close {
 			return later, nil

@@ -91,6 +91,13 @@ func (s *Service) PostAuto(ctx context.Context, tx *event.Tx, c *Conversation, a
 	if err := insertMessage(ctx, tx.Tx, &m); err != nil {
 		return m, err
 	}
+	if a.Type == SenderBot && a.ID != 0 {
+		// The bot that wrote it (sender_id is for people).
+		m.BotID = &a.ID
+		if _, err := tx.Exec(ctx, `UPDATE messages SET bot_id = $2 WHERE id = $1`, m.ID, a.ID); err != nil {
+			return m, fmt.Errorf("conversation: post: %w", err)
+		}
+	}
 	if len(o.AttachmentIDs) > 0 {
 		var err error
 		if m.Attachments, err = attachment.Link(ctx, tx.Tx, m.ID, AutoUploader, o.AttachmentIDs, s.limits); err != nil {

@@ -67,14 +67,15 @@ func Load(ctx context.Context, q db.Querier, id int64) (Conversation, error) {
 }
 
 // AssignTo gives c to agentID in tx and takes it out of its inbox's
-// queue, with the activity done by actorID (0: Switchboard). It checks
+// queue (and from the bot that held it), with the activity done by
+// actorID (0: Switchboard). It checks
 // nothing: routing has. It emits no event (see Emit).
 func AssignTo(ctx context.Context, tx *db.Tx, c *Conversation, agentID, actorID int64) error {
 	now := db.Now()
 	act, changed := assignment(c.AssigneeID, &agentID)
-	c.AssigneeID, c.Queue, c.UpdatedAt = &agentID, nil, now
+	c.AssigneeID, c.Queue, c.BotID, c.UpdatedAt = &agentID, nil, nil, now
 	if _, err := tx.Exec(ctx, `UPDATE conversations SET assignee_id = $2, queued_at = NULL, queue_agent_id = NULL, queue_until = NULL,
-		updated_at = $3 WHERE id = $1`, c.ID, agentID, now); err != nil {
+		bot_id = NULL, updated_at = $3 WHERE id = $1`, c.ID, agentID, now); err != nil {
 		return fmt.Errorf("conversation: assign: %w", err)
 	}
 	if !changed {
@@ -99,7 +100,7 @@ func Enqueue(ctx context.Context, tx *db.Tx, c *Conversation, since time.Time, w
 	}
 	now := db.Now()
 	if _, err := tx.Exec(ctx, `UPDATE conversations SET assignee_id = NULL, queued_at = $2, queue_agent_id = $3, queue_until = $4,
-		updated_at = $5 WHERE id = $1`, c.ID, q.Since, agent, end, now); err != nil {
+		bot_id = NULL, updated_at = $5 WHERE id = $1`, c.ID, q.Since, agent, end, now); err != nil {
 		return fmt.Errorf("conversation: enqueue: %w", err)
 	}
 	if c.AssigneeID != nil {
@@ -108,7 +109,7 @@ func Enqueue(ctx context.Context, tx *db.Tx, c *Conversation, since time.Time, w
 			return err
 		}
 	}
-	c.AssigneeID, c.UpdatedAt = nil, now
+	c.AssigneeID, c.BotID, c.UpdatedAt = nil, nil, now
 	if c.Queue != nil {
 		q.Position = c.Queue.Position
 	}

@@ -53,6 +53,9 @@ type Conversation struct {
 	UpdatedAt             time.Time  `json:"updated_at"`
 	// Queue is set while the conversation waits in its inbox's queue.
 	Queue *Queue `json:"queue,omitempty"`
+	// BotID is the bot that holds the conversation (it then has no
+	// assignee); see internal/bot.
+	BotID *int64 `json:"bot_id"`
 	// ReplyWindowEndsAt is when the channel stops accepting free-form
 	// replies (WhatsApp's 24-hour customer-service window): set on single
 	// reads of conversations whose channel has such a window; null when
@@ -194,6 +197,8 @@ type Message struct {
 	Reactions []Reaction `json:"reactions,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
+	// BotID is the bot that sent it (SenderBot).
+	BotID *int64 `json:"bot_id,omitempty"`
 }
 
 // MessageError says why a message failed: the channel's code, its title

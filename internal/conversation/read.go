@@ -25,7 +25,7 @@ var ErrNotFound = problem.NotFound("Conversation")
 const convColumns = `c.id, c.inbox_id, c.contact_id, c.status, c.assignee_id, c.owner_id, c.started_by, c.last_message_id,
 	c.last_message_preview, c.last_activity_at, c.last_customer_message_at, c.last_agent_message_at, c.closed_at,
 	c.created_at, c.updated_at, c.last_customer_message_id, ct.name, ct.phone, ct.email,
-	c.queued_at, c.queue_agent_id, c.queue_until, c.awaiting_customer, `
+	c.queued_at, c.queue_agent_id, c.queue_until, c.awaiting_customer, c.bot_id, `
 
 // queuePosition is a queued conversation's place in its inbox's queue
 // (1 first), counted on the queue's index; 0 when it is not queued. It
@@ -71,7 +71,7 @@ func scanConv(row interface{ Scan(...any) error }, extra ...any) (Conversation, 
 	dest := []any{&c.ID, &c.InboxID, &c.ContactID, &c.Status, &c.AssigneeID, &c.OwnerID, &c.StartedBy, &c.LastMessageID,
 		&c.LastMessagePreview, &c.LastActivityAt, &c.LastCustomerMessageAt, &c.LastAgentMessageAt, &c.ClosedAt,
 		&c.CreatedAt, &c.UpdatedAt, &c.lastCustomerMessageID, &c.Contact.Name, &c.Contact.Phone, &c.Contact.Email,
-		&queuedAt, &q.WaitingFor, &q.WaitingUntil, &c.awaiting, &q.Position, &tags}
+		&queuedAt, &q.WaitingFor, &q.WaitingUntil, &c.awaiting, &c.BotID, &q.Position, &tags}
 	err := row.Scan(append(dest, extra...)...)
 	if queuedAt != nil {
 		q.Since = *queuedAt
@@ -407,13 +407,13 @@ func nonEmpty(ss ...string) []string {
 }
 
 const msgColumns = `id, conversation_id, inbox_id, direction, sender_type, sender_id, type, text, content, status,
-	error_code, error_message, error_details, channel_message_id, idempotency_key, reply_to_id, created_at, updated_at, COALESCE(auto_kind, '')`
+	error_code, error_message, error_details, channel_message_id, idempotency_key, reply_to_id, created_at, updated_at, COALESCE(auto_kind, ''), bot_id`
 
 func scanMessage(row interface{ Scan(...any) error }) (Message, error) {
 	var m Message
 	var content, code, msg, details string
 	err := row.Scan(&m.ID, &m.ConversationID, &m.InboxID, &m.Direction, &m.SenderType, &m.SenderID, &m.Type, &m.Text,
-		&content, &m.Status, &code, &msg, &details, &m.ChannelMessageID, &m.IdempotencyKey, &m.ReplyToID, &m.CreatedAt, &m.UpdatedAt, &m.AutoKind)
+		&content, &m.Status, &code, &msg, &details, &m.ChannelMessageID, &m.IdempotencyKey, &m.ReplyToID, &m.CreatedAt, &m.UpdatedAt, &m.AutoKind, &m.BotID)
 	if content != "" {
 		m.Content = json.RawMessage(content)
 	}

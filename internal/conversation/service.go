@@ -621,8 +621,10 @@ func (s *Service) post(ctx context.Context, a policy.Actor, o Outgoing, convID i
 			}
 		}
 		prev := deref(c.AssigneeID)
-		if c.AssigneeID == nil {
-			// The reply takes the conversation: shown before the reply.
+		if c.AssigneeID == nil && c.BotID == nil {
+			// The reply takes the conversation (unless a bot holds it,
+			// which keeps it until it is handed off): shown before the
+			// reply.
 			c.AssigneeID = &sender
 			if err := record(ctx, tx.Tx, &c, a.UserID, Activity{Kind: ActAssigned, AssigneeID: &sender}); err != nil {
 				return err

@@ -24,17 +24,25 @@ var Roles = []Role{Admin, InboxManager, Service, Sales}
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 
-// Actor is who is asking: a signed-in user, or nobody (UserID 0).
+// Actor is who is asking: a signed-in user, a bot (BotID, with its
+// token), or nobody (UserID and BotID 0).
 type Actor struct {
 	UserID int64
 	Role   Role
 	// Inboxes are the inboxes the user is a member of. They matter to the
 	// service role's visibility and to nobody else's.
 	Inboxes []int64
+	// BotID is the bot whose token authenticated the request; a bot has
+	// no role and sees no conversation through the scopes: it may do the
+	// BotActions, on the conversations it holds.
+	BotID int64
 }
 
 // Anonymous reports whether nobody is signed in.
-func (a Actor) Anonymous() bool { return a.UserID == 0 }
+func (a Actor) Anonymous() bool { return a.UserID == 0 && a.BotID == 0 }
+
+// Bot reports whether a bot is asking.
+func (a Actor) Bot() bool { return a.BotID != 0 }
 
 // Action is something a route does.
 type Action string
@@ -65,6 +73,15 @@ const (
 	ManageInboxes Action = "inboxes.manage"
 	ManageUsers   Action = "users.manage" // users, invitations, teams, security settings
 
+	// ReplyConversations is posting a message to a conversation through
+	// the API: everyone who works conversations, and a bot to the
+	// conversations it holds.
+	ReplyConversations Action = "conversations.reply"
+	// HandOffConversations hands a conversation a bot holds to a human
+	// (routing, or a team): those who assign conversations, and the bot.
+	HandOffConversations Action = "conversations.handoff"
+	// ManageBots is creating, changing and deleting bots (admins).
+	ManageBots Action = "bots.manage"
 	// UseCannedResponses is for those who write replies: read the company
 	// presets, and keep canned responses of their own.
 	UseCannedResponses Action = "canned.use"
@@ -80,16 +97,21 @@ const (
 
 // grants says which roles may do what. Admin may do everything.
 var grants = map[Action][]Role{
-	ReadConversations:   {InboxManager, Service, Sales},
-	WorkConversations:   {InboxManager, Service, Sales},
-	AssignConversations: {InboxManager, Service},
-	ClaimConversations:  {InboxManager, Service},
-	WelcomeMessages:     {InboxManager, Service, Sales},
-	ReadContacts:        {Service, Sales},
-	WriteContacts:       {Service, Sales},
-	ReadInboxes:         {InboxManager, Service, Sales},
-	UseCannedResponses:  {InboxManager, Service, Sales},
+	ReadConversations:    {InboxManager, Service, Sales},
+	WorkConversations:    {InboxManager, Service, Sales},
+	AssignConversations:  {InboxManager, Service},
+	ClaimConversations:   {InboxManager, Service},
+	WelcomeMessages:      {InboxManager, Service, Sales},
+	ReadContacts:         {Service, Sales},
+	WriteContacts:        {Service, Sales},
+	ReadInboxes:          {InboxManager, Service, Sales},
+	UseCannedResponses:   {InboxManager, Service, Sales},
+	ReplyConversations:   {InboxManager, Service, Sales},
+	HandOffConversations: {InboxManager, Service},
 }
+
+// BotActions are all a bot may do (on the conversations it holds).
+var BotActions = []Action{ReplyConversations, HandOffConversations}
 
 // Allow reports whether a may perform action at all. Whether a may touch a
 // particular conversation or contact is the Scope's business.
@@ -97,6 +119,8 @@ func Allow(a Actor, action Action) bool {
 	switch {
 	case action == Public:
 		return true
+	case a.Bot():
+		return slices.Contains(BotActions, action)
 	case a.Anonymous() || !a.Role.Valid():
 		return false
 	case action == Self:

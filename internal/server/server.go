@@ -24,6 +24,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/automation"
 	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/avatar"
+	"github.com/switchboardhq/switchboard/internal/bot"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/config"
@@ -69,6 +70,9 @@ type App struct {
 	Conversations *conversation.Service
 	// Routing gives conversations to agents (rules, limits, the queue).
 	Routing *routing.Service
+	// Bots hold an inbox's new conversations before routing, and hand
+	// them off.
+	Bots *bot.Service
 	// Automation is what Switchboard sends and does by itself.
 	Automation *automation.Service
 	// Welcome keeps and sends agents' personal welcome messages.
@@ -129,7 +133,8 @@ type Options struct {
 	// own: it runs until its context ends, and an error stops the node.
 	Work map[string]func(context.Context) error
 	// Clock, when set, is the time of the web layer's expiring links and
-	// tickets and of the typing indicators' throttles (tests).
+	// tickets, of the typing indicators' throttles, and of bots' failing
+	// deliveries and customers' silence (tests).
 	Clock func() time.Time
 }
 
@@ -211,12 +216,18 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Files = attachment.NewStore(d, filepath.Join(cfg.DataDir, "attachments"), files)
 	a.Routing = routing.New(d, a.Log, a.Queue, logger)
 	a.Routing.Register(a.Runner)
-	// Number automation hears where routing puts conversations.
+	// Number automation hears where routing puts conversations; bots
+	// take an inbox's new conversations before both: the conversation
+	// core's Assigner is bots over automation over routing.
 	a.Automation = automation.New(d, a.Log, a.Queue, logger)
 	a.Automation.Register(a.Runner)
 	a.Automation.EstimateWith(a.Routing.EstimatedWait)
-	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits, a.Automation.Route(a.Routing))
+	a.Bots = bot.Wrap(a.Automation.Route(a.Routing), a.Routing, d, a.Log, a.Queue, box, logger, bot.Options{Clock: opt.Clock})
+	a.Bots.Register(a.Runner)
+	a.Conversations = conversation.NewService(d, a.Log, a.Queue, a.Files.Limits, a.Bots)
 	a.Automation.Serve(a.Conversations)
+	a.Bots.SetConversations(a.Conversations)
+	a.Auth.SetBotTokens(a.Bots.Identify)
 	a.Webchat = webchat.New(d, a.Inboxes, a.Conversations)
 	a.Conversations.CheckSends(a.Webchat.CheckSend)
 	a.Images = raster.NewDecoder(raster.DefaultLimits)
@@ -255,6 +266,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Consumers.Add(a.Automation.Consumer())
 	a.Welcome = welcome.NewStore(d, a.Log, a.Conversations, logger)
 	a.Consumers.Add(a.Welcome.Consumer())
+	a.Consumers.Add(a.Bots.Consumer())
 	if a.unsubConsumer, err = a.broker.Subscribe(a.Consumers.Receive); err != nil {
 		return nil, err
 	}
@@ -275,7 +287,7 @@ func Assemble(cfg config.Config, d *db.DB, logger *slog.Logger, opt Options) (_ 
 	a.Canned = reply.NewCannedStore(d)
 	a.Web, err = web.New(web.Deps{
 		BaseURL: cfg.BaseURL, Version: Version, DB: d, Log: a.Log, Hub: a.Hub, Auth: a.Auth, Users: a.Users,
-		Inboxes: a.Inboxes, Conversations: a.Conversations, Routing: a.Routing, Automation: a.Automation, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
+		Inboxes: a.Inboxes, Conversations: a.Conversations, Routing: a.Routing, Automation: a.Automation, Bots: a.Bots, Files: a.Files, Webchat: a.Webchat, WhatsApp: a.WhatsApp, Metrics: a.Metrics,
 		Logger: logger, PublicRate: rate, PublicBurst: burst, TrustProxy: cfg.TrustProxy,
 		MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Catalog: a.Catalog, Factors: a.Factors, Invites: a.Invites, EmailChanges: a.EmailChanges, Teams: a.Teams, Availability: a.Availability,

@@ -19,6 +19,7 @@ type conversationsAPI struct {
 	convs    *conversation.Service
 	routing  *routing.Service // fills in the queue's estimated waits
 	whatsapp *whatsapp.Service
+	bots     *botsAPI // a bot's messages
 }
 
 // listOptions reads the conversation list's query parameters.
@@ -176,6 +177,9 @@ func (s *conversationsAPI) apiActivities(w http.ResponseWriter, r *http.Request,
 }
 
 func (s *conversationsAPI) apiSend(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
+	if a.Bot() {
+		return s.bots.apiSend(w, r, a)
+	}
 	return sendMessage(w, r, func(id int64, o conversation.Outgoing) (conversation.Message, bool, error) {
 		return s.convs.Send(r.Context(), a, id, o)
 	})

@@ -65,7 +65,7 @@ var apiAccess = map[string][]string{
 	"GET /api/v1/conversations/{id}":               {"admin", "inbox_manager", "service", "sales"},
 	"GET /api/v1/conversations/{id}/messages":      {"admin", "inbox_manager", "service", "sales"},
 	"GET /api/v1/conversations/{id}/activities":    {"admin", "inbox_manager", "service", "sales"},
-	"POST /api/v1/conversations/{id}/messages":     {"admin", "inbox_manager", "service", "sales"},
+	"POST /api/v1/conversations/{id}/messages":     {"admin", "inbox_manager", "service", "sales", "bot"},
 	"POST /api/v1/conversations/{id}/close":        {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/typing":       {"admin", "inbox_manager", "service", "sales"},
 	"POST /api/v1/conversations/{id}/reopen":       {"admin", "inbox_manager", "service", "sales"},
@@ -80,9 +80,17 @@ var apiAccess = map[string][]string{
 	"POST /api/v1/conversations/{id}/transfer":           {"admin", "inbox_manager", "service"},
 	"GET /api/v1/conversations/{id}/transfer-candidates": {"admin", "inbox_manager", "service"},
 	"GET /api/v1/inboxes/{id}/queue":                     {"admin", "inbox_manager", "service"},
-	"PUT /api/v1/inboxes/{id}/members/{user_id}/limit":   {"admin"},
-	"POST /api/v1/attachments":                           {"admin", "inbox_manager", "service", "sales"},
-	"GET /api/v1/attachments/{id}":                       {"admin", "inbox_manager", "service", "sales"},
+	// Bots: admins keep them; a bot's token posts to and hands off the
+	// conversations it holds (nothing else), and who assigns conversations
+	// transfers a bot's conversation to a human.
+	"GET /api/v1/bots":                                 {"admin"},
+	"POST /api/v1/bots":                                {"admin"},
+	"PATCH /api/v1/bots/{id}":                          {"admin"},
+	"DELETE /api/v1/bots/{id}":                         {"admin"},
+	"POST /api/v1/conversations/{id}/handoff":          {"admin", "inbox_manager", "service", "bot"},
+	"PUT /api/v1/inboxes/{id}/members/{user_id}/limit": {"admin"},
+	"POST /api/v1/attachments":                         {"admin", "inbox_manager", "service", "sales"},
+	"GET /api/v1/attachments/{id}":                     {"admin", "inbox_manager", "service", "sales"},
 
 	// WhatsApp: Meta's webhooks authenticate by signature; number
 	// settings are admins'; templates, lookups and sends are everyone's
@@ -225,6 +233,17 @@ func roleMatrix(t *testing.T, d *db.DB) {
 	// A change of address waiting, for the routes that show it.
 	admin.Do("POST", fmt.Sprintf("/api/v1/users/%d/email-change", roles["sales"].UserID), map[string]string{"email": "sales.new@example.com"}).Expect(201)
 
+	// A bot (on no inbox: it holds nothing) with its token, and another
+	// to delete.
+	var matrixBot, spareBot struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+	}
+	admin.Do("POST", "/api/v1/bots", map[string]any{"name": "Matrix bot", "kind": "external", "url": "https://bot.example.com/hook"}).Expect(201).Decode(&matrixBot)
+	admin.Do("POST", "/api/v1/bots", map[string]any{"name": "Spare bot", "kind": "external", "url": "https://bot.example.com/hook"}).Expect(201).Decode(&spareBot)
+	botCaller := srv.Anonymous()
+	botCaller.Token = matrixBot.Token
+
 	// Someone to deactivate and reactivate.
 	spare := srv.NewUser("spare@example.com", policy.Service)
 	spareInbox, _ := srv.NewWebchatInbox("Spare")
@@ -250,7 +269,7 @@ func roleMatrix(t *testing.T, d *db.DB) {
 		}
 		seen[key] = true
 		public := len(allowed) == 1 && allowed[0] == "public"
-		callers := map[string]*testrig.Client{"anonymous": anon}
+		callers := map[string]*testrig.Client{"anonymous": anon, "bot": botCaller}
 		for n, c := range roles {
 			callers[n] = c
 		}
@@ -297,6 +316,10 @@ func roleMatrix(t *testing.T, d *db.DB) {
 				path = strings.Replace(path, "{id}", strconv.FormatInt(spare.UserID, 10), 1)
 			case strings.HasPrefix(path, "/api/v1/users/{id}"):
 				path = strings.Replace(path, "{id}", strconv.FormatInt(roles["sales"].UserID, 10), 1)
+			case rt.Method == "DELETE" && path == "/api/v1/bots/{id}":
+				path = strings.Replace(path, "{id}", strconv.FormatInt(spareBot.ID, 10), 1)
+			case strings.HasPrefix(path, "/api/v1/bots/{id}"):
+				path = strings.Replace(path, "{id}", strconv.FormatInt(matrixBot.ID, 10), 1)
 			case strings.HasPrefix(path, "/api/v1/tokens/{id}"):
 				path = strings.Replace(path, "{id}", "999999", 1)
 			}
@@ -443,6 +466,8 @@ func call(t *testing.T, c *testrig.Client, method, path, who string) *testrig.Re
 		"PATCH /api/v1/me":                             map[string]any{"public_name": "Agent " + who},
 		"PUT /api/v1/me/status":                        map[string]any{"status": "available"},
 		"POST /api/v1/teams":                           map[string]any{"name": "Team of " + who},
+		"POST /api/v1/bots":                            map[string]any{"name": "Bot of " + who, "kind": "menu", "menu": map[string]any{"greeting": map[string]any{"text": "Hi"}, "options": []map[string]any{{"title": "Bye", "action": "close"}}}},
+		"PATCH /api/v1/bots":                           map[string]any{"name": "Matrix bot"},
 		"PUT /api/v1/settings/security":                map[string]any{"require_two_factor": false},
 		"PUT /api/v1/inboxes/assignment":               map[string]any{"auto_assign": false},
 		"PUT /api/v1/inboxes/automation":               map[string]any{},

@@ -9,6 +9,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/auth"
 	"github.com/switchboardhq/switchboard/internal/automation"
 	"github.com/switchboardhq/switchboard/internal/availability"
+	"github.com/switchboardhq/switchboard/internal/bot"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/contact"
@@ -107,7 +108,8 @@ func (s *Server) routeTable(d Deps) []route {
 	welcomeAPI := &welcomeAPI{welcome: d.Welcome}
 	whatsappAPI := &whatsappAPI{baseURL: d.BaseURL, convs: d.Conversations, inboxes: d.Inboxes, whatsapp: d.WhatsApp}
 	webhooks := &webhooks{whatsapp: d.WhatsApp}
-	convAPI := &conversationsAPI{convs: d.Conversations, routing: d.Routing, whatsapp: d.WhatsApp}
+	botsAPI := &botsAPI{bots: d.Bots}
+	convAPI := &conversationsAPI{convs: d.Conversations, routing: d.Routing, whatsapp: d.WhatsApp, bots: botsAPI}
 	routingAPI := &routingAPI{inboxes: d.Inboxes, routing: d.Routing}
 	automationAPI := &automationAPI{automation: d.Automation}
 	contactsAPI := &contactsAPI{convs: d.Conversations}
@@ -122,11 +124,12 @@ func (s *Server) routeTable(d Deps) []route {
 
 	signin := &ui.SigninPages{Auth: d.Auth, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors, Invites: d.Invites,
 		Langs: langs, Names: names, Resets: d.Resets, Sessions: sess, Pages: pages, Users: d.Users}
-	inboxPages := &ui.InboxPages{Convs: d.Conversations, DB: d.DB, Hub: d.Hub, Inboxes: d.Inboxes, Logger: d.Logger, Names: names,
+	inboxPages := &ui.InboxPages{Bots: d.Bots, Convs: d.Conversations, DB: d.DB, Hub: d.Hub, Inboxes: d.Inboxes, Logger: d.Logger, Names: names,
 		Pages: pages, Reports: reportSvc, Routing: d.Routing, WhatsApp: d.WhatsApp}
 	inboxAdmin := &admin.Inboxes{BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
 		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Routing: d.Routing, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
 	automationPages := &admin.AutomationPages{Automation: d.Automation, DB: d.DB, Files: d.Files, Inboxes: d.Inboxes, Pages: pages}
+	botsAdmin := &admin.Bots{Bots: d.Bots, Inboxes: d.Inboxes, Teams: d.Teams, Shown: shown, Pages: pages}
 	peopleAdmin := &admin.People{Accounts: d.Accounts, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors,
 		Inboxes: d.Inboxes, Invites: d.Invites, Langs: langs, MailToLog: d.MailToLog, Names: names, Resets: d.Resets, Shown: shown,
 		Teams: d.Teams, Pages: pages, Users: d.Users}
@@ -257,6 +260,12 @@ func (s *Server) routeTable(d Deps) []route {
 		api("POST", "/api/v1/conversations/{id}/whatsapp/messages", policy.WorkConversations, whatsappAPI.apiWhatsAppSend, doc{summary: "Send a WhatsApp message: text, media, reply buttons, a list, a link button, a template or a reaction, checked against Meta's limits and the 24-hour window; an idempotency_key already used returns the first message (200)", tag: "whatsapp", in: whatsapp.Compose{}, out: msg, status: 201}),
 
 		// Conversations.
+		// Bots: a menu bot per inbox, or an external bot over HTTP.
+		api("GET", "/api/v1/bots", policy.ManageBots, botsAPI.apiBots, doc{summary: "Every bot: menu bots and external bots, each with its inbox and the open conversations it holds", tag: "bots", out: []bot.Bot{}}),
+		api("POST", "/api/v1/bots", policy.ManageBots, botsAPI.apiCreateBot, doc{summary: "Create a bot: a menu bot (greeting and options: reply with a message, hand off to a team or the inbox's routing, or close) or an external bot (url; its token and signing secret are in this answer only). An inbox has at most one active bot, which takes its new conversations first", tag: "bots", in: bot.NewBot{}, out: bot.Created{}, status: 201}),
+		api("PATCH", "/api/v1/bots/{id}", policy.ManageBots, botsAPI.apiUpdateBot, doc{summary: "Change a bot; rotate_token or rotate_secret make an external bot new ones, shown in this answer only. A bot switched off or moved to another inbox hands its open conversations to routing", tag: "bots", in: bot.Patch{}, out: bot.Created{}}),
+		api("DELETE", "/api/v1/bots/{id}", policy.ManageBots, botsAPI.apiDeleteBot, doc{summary: "Delete a bot; its open conversations go to routing", tag: "bots", status: 204}),
+
 		api("GET", "/api/v1/conversations", policy.ReadConversations, convAPI.apiConversations, doc{summary: "Conversations you may see, newest activity first", tag: "conversations", out: convPage,
 			query: append([]param{
 				{"status", "open or closed (any when absent)", "string"},
@@ -270,7 +279,8 @@ func (s *Server) routeTable(d Deps) []route {
 		api("GET", "/api/v1/conversations/{id}/messages", policy.ReadConversations, convAPI.apiMessages, doc{summary: "A conversation's messages, newest first", tag: "conversations", out: msgPage, query: pageParam}),
 		api("GET", "/api/v1/conversations/{id}/activities", policy.ReadConversations, convAPI.apiActivities, doc{summary: "What happened to a conversation besides its messages (assigned, transferred, unassigned, closed, reopened, tagged, untagged), by whom and when, in order; each is shown after the message after_message_id", tag: "conversations", out: activityList{},
 			query: []param{{"after", "Only activities after this activity id", "integer"}, {"limit", "At most this many (default and most 500)", "integer"}}}),
-		api("POST", "/api/v1/conversations/{id}/messages", policy.WorkConversations, convAPI.apiSend, doc{summary: "Reply; with an idempotency_key already used the first message is returned (200) instead of sending again", tag: "conversations", in: conversation.Outgoing{}, out: msg, status: 201}),
+		api("POST", "/api/v1/conversations/{id}/messages", policy.ReplyConversations, convAPI.apiSend, doc{summary: "Reply; with an idempotency_key already used the first message is returned (200) instead of sending again. With a bot's token: the bot's message ({text} or {text, interactive}) to a conversation it holds", tag: "conversations", in: conversation.Outgoing{}, out: msg, status: 201}),
+		api("POST", "/api/v1/conversations/{id}/handoff", policy.HandOffConversations, botsAPI.apiHandoff, doc{summary: "Hand a conversation a bot holds to a human: to the least busy Available member of the team team_id (optional) who works the inbox, else through the inbox's routing. A bot's token hands off only what the bot holds; 409 when no bot holds it", tag: "bots", in: handoffRequest{}, out: conv}),
 		api("POST", "/api/v1/conversations/{id}/close", policy.WorkConversations, convAPI.apiClose, doc{summary: "Close the conversation", tag: "conversations", out: conv}),
 		api("POST", "/api/v1/conversations/{id}/reopen", policy.WorkConversations, convAPI.apiReopen, doc{summary: "Reopen the conversation", tag: "conversations", out: conv}),
 		api("POST", "/api/v1/conversations/{id}/assign", policy.AssignConversations, convAPI.apiAssign, doc{summary: "Assign to an agent, or unassign with null", tag: "conversations", in: assignRequest{}, out: conv}),
@@ -362,6 +372,7 @@ func (s *Server) routeTable(d Deps) []route {
 		page("POST", "/inbox/conversations/{id}/claim", policy.ClaimConversations, inboxPages.Claim),
 		page("GET", "/inbox/conversations/{id}/transfer", policy.AssignConversations, inboxPages.TransferMenu),
 		page("POST", "/inbox/conversations/{id}/transfer", policy.AssignConversations, inboxPages.Transfer),
+		page("POST", "/inbox/conversations/{id}/handoff", policy.HandOffConversations, inboxPages.Handoff),
 		page("POST", "/inbox/conversations/{id}/tags", policy.WorkConversations, inboxPages.AddTag),
 		page("POST", "/inbox/conversations/{id}/tags/remove", policy.WorkConversations, inboxPages.RemoveTag),
 		page("GET", "/inbox/conversations/{id}/contact", policy.ReadConversations, inboxPages.ContactPanel),
@@ -464,6 +475,14 @@ func (s *Server) routeTable(d Deps) []route {
 		page("GET", "/admin/teams/{id}", policy.ManageUsers, peopleAdmin.EditTeam),
 		page("POST", "/admin/teams/{id}", policy.ManageUsers, peopleAdmin.UpdateTeam),
 		page("POST", "/admin/teams/{id}/delete", policy.ManageUsers, peopleAdmin.DeleteTeam),
+		page("GET", "/admin/bots", policy.ManageBots, botsAdmin.AdminBots),
+		page("GET", "/admin/bots/new", policy.ManageBots, botsAdmin.NewBot),
+		page("POST", "/admin/bots", policy.ManageBots, botsAdmin.CreateBot),
+		page("GET", "/admin/bots/{id}", policy.ManageBots, botsAdmin.EditBot),
+		page("POST", "/admin/bots/{id}", policy.ManageBots, botsAdmin.UpdateBot),
+		page("GET", "/admin/bots/{id}/created", policy.ManageBots, botsAdmin.BotCreated),
+		page("POST", "/admin/bots/{id}/rotate", policy.ManageBots, botsAdmin.RotateBot),
+		page("POST", "/admin/bots/{id}/delete", policy.ManageBots, botsAdmin.DeleteBot),
 		page("GET", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.AssignmentPage),
 		page("POST", "/admin/inboxes/{id}/assignment", policy.ManageInboxes, inboxAdmin.SaveAssignment),
 		page("GET", "/admin/inboxes/{id}/automation", policy.ManageInboxes, automationPages.AutomationPage),

@@ -29,6 +29,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/automation"
 	"github.com/switchboardhq/switchboard/internal/availability"
 	"github.com/switchboardhq/switchboard/internal/avatar"
+	"github.com/switchboardhq/switchboard/internal/bot"
 	"github.com/switchboardhq/switchboard/internal/channel/webchat"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/conversation"
@@ -66,6 +67,8 @@ type Deps struct {
 	// Routing gives conversations to agents: rules, limits, the queue,
 	// claims and transfers.
 	Routing *routing.Service
+	// Bots hold conversations before routing and hand them off.
+	Bots *bot.Service
 	// Automation is a number's automation (welcome, reminders, surveys).
 	Automation *automation.Service
 	Files      *attachment.Store

@@ -49,6 +49,7 @@ var pageAccess = map[string][]string{
 	"POST /inbox/conversations/{id}/claim":             {"admin", "inbox_manager", "service"},
 	"GET /inbox/conversations/{id}/transfer":           {"admin", "inbox_manager", "service"},
 	"POST /inbox/conversations/{id}/transfer":          {"admin", "inbox_manager", "service"},
+	"POST /inbox/conversations/{id}/handoff":           {"admin", "inbox_manager", "service"},
 	// Inbox managers work conversations, not contacts.
 	"POST /inbox/conversations/{id}/contact": {"admin", "service", "sales"},
 
@@ -142,6 +143,15 @@ var pageAccess = map[string][]string{
 	"POST /preferences/welcome-messages/{id}":        everyone,
 	"POST /preferences/welcome-messages/{id}/switch": everyone,
 	"POST /preferences/welcome-messages/{id}/delete": everyone,
+	// Bots are admins'.
+	"GET /admin/bots":              {"admin"},
+	"GET /admin/bots/new":          {"admin"},
+	"POST /admin/bots":             {"admin"},
+	"GET /admin/bots/{id}":         {"admin"},
+	"POST /admin/bots/{id}":        {"admin"},
+	"GET /admin/bots/{id}/created": {"admin"},
+	"POST /admin/bots/{id}/rotate": {"admin"},
+	"POST /admin/bots/{id}/delete": {"admin"},
 	// WhatsApp: the number's page is admins'; the composer, templates and
 	// new conversations are everyone's who works conversations.
 	"GET /admin/inboxes/new/whatsapp":                  {"admin"},

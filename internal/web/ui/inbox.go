@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
+	"github.com/switchboardhq/switchboard/internal/bot"
 	"github.com/switchboardhq/switchboard/internal/channel/whatsapp"
 	"github.com/switchboardhq/switchboard/internal/contact"
 	"github.com/switchboardhq/switchboard/internal/conversation"
@@ -31,6 +32,8 @@ import (
 // and its panels, replies (WhatsApp ones among them) and new WhatsApp
 // conversations.
 type InboxPages struct {
+	// Bots hand a bot's conversation to a human (the banner's Transfer).
+	Bots     *bot.Service
 	Convs    *conversation.Service
 	DB       *db.DB
 	Hub      *realtime.Hub
