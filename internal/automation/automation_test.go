@@ -98,7 +98,7 @@ func (f *fixture) set(change func(*Settings)) {
 	f.t.Helper()
 	st := Defaults()
 	change(&st)
-	if _, err := f.auto.SetSettings(f.ctx, f.inbox, st); err != nil {
+	if _, err := f.auto.SetSettings(f.ctx, f.admin, f.inbox, st); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -266,7 +266,7 @@ func TestSettingsChecked(t *testing.T) {
 		st.CSAT.Button = strings.Repeat("b", 21)
 		st.Queue.Message = reply.Message{Kind: reply.Interactive, Text: "Pick one", Interactive: &whatsapp.Interactive{Type: "button",
 			Buttons: []whatsapp.Button{{ID: "a", Title: strings.Repeat("t", 21)}}}}
-		_, err := f.auto.SetSettings(f.ctx, f.inbox, st)
+		_, err := f.auto.SetSettings(f.ctx, f.admin, f.inbox, st)
 		p, ok := problem.As(err)
 		if !ok || p.Kind != problem.KindInvalid {
 			t.Fatalf("SetSettings = %v, want a problem per field", err)
@@ -578,6 +578,45 @@ func TestBotConversations(t *testing.T) {
 		}
 		if got := f.autos(id); len(got) != 0 {
 			t.Errorf("a bot's conversation got %v", got)
+		}
+	})
+}
+
+// TestFilesKept: the file of an automatic message is kept for the inbox
+// (the daily cleanup of uploads leaves it) and each send gets a copy.
+func TestFilesKept(t *testing.T) {
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		files := attachment.NewStore(d, t.TempDir(), attachment.DefaultLimits)
+		pdf := "%PDF-1.4\n% the price list\n"
+		up, err := files.Save(f.ctx, attachment.From{Uploader: attachment.Uploader("user", f.admin.UserID)}, "prices.pdf", strings.NewReader(pdf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.set(func(s *Settings) {
+			s.Welcome.Enabled = true
+			s.Welcome.Message = reply.Message{Kind: reply.Media, Text: "Our prices", AttachmentID: up.ID}
+		})
+		if _, err := files.DeleteUnattached(f.ctx, -time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := attachment.Get(f.ctx, d, up.ID); err != nil {
+			t.Fatalf("the cleanup removed the welcome's file: %v", err)
+		}
+		r := f.say("lou", "Hi")
+		var n int
+		d.QueryRow(f.ctx, `SELECT COUNT(*) FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.conversation_id = $1 AND m.auto_kind = 'welcome' AND a.sha256 = $2`,
+			r.Conversation.ID, up.SHA256).Scan(&n)
+		if n != 1 {
+			t.Errorf("the welcome went with %d copies of its file, want 1", n)
+		}
+		// Another admin's upload cannot be taken by these settings.
+		other, _ := files.Save(f.ctx, attachment.From{Uploader: attachment.Uploader("user", f.agent.ID)}, "x.pdf", strings.NewReader(pdf))
+		st := Defaults()
+		st.Queue.Message = reply.Message{Kind: reply.Media, AttachmentID: other.ID}
+		_, err = f.auto.SetSettings(f.ctx, f.admin, f.inbox, st)
+		if p, ok := problem.As(err); !ok || p.Fields["queue.message.attachment_id"] == "" {
+			t.Errorf("someone else's upload: %v", err)
 		}
 	})
 }

@@ -62,7 +62,7 @@ func BenchmarkTimers(b *testing.B) {
 			}
 			f := newFixture(b, d)
 			ctx := context.Background()
-			if _, err := f.auto.SetSettings(ctx, f.inbox, func() Settings {
+			if _, err := f.auto.SetSettings(ctx, f.admin, f.inbox, func() Settings {
 				s := Defaults()
 				s.Reminder.Enabled, s.Reminder.AfterMinutes = true, 1
 				return s

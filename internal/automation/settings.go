@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/attachment"
+
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/event"
+	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
 	"github.com/switchboardhq/switchboard/internal/reply"
 )
@@ -99,11 +103,8 @@ func Defaults() Settings {
 // check validates s, with a problem per field.
 func (s *Settings) check(ctx context.Context, q db.Querier) error {
 	f := problem.Fields{}
-	for _, m := range []struct {
-		field string
-		sw    *Switch
-	}{{"welcome", &s.Welcome.Switch}, {"unassigned", &s.Unassigned}, {"queue", &s.Queue}, {"reminder", &s.Reminder.Switch}} {
-		if err := m.sw.Message.Check(ctx, q, m.field+".message"); err != nil {
+	for _, m := range s.messages() {
+		if err := m.msg.Check(ctx, q, m.key+".message"); err != nil {
 			p, ok := problem.As(err)
 			if !ok {
 				return err
@@ -177,10 +178,12 @@ func (s *Service) settings(ctx context.Context, q db.Querier, inboxID int64) (Se
 	return st, nil
 }
 
-// SetSettings checks and saves an inbox's automation, whole. The welcome
-// switch of a WhatsApp number is pushed to Meta (with its ice breakers)
-// after the commit.
-func (s *Service) SetSettings(ctx context.Context, inboxID int64, st Settings) (Settings, error) {
+// SetSettings checks and saves an inbox's automation, whole, for the
+// admin a. The messages' files are kept for the inbox (reply.Keep): a new
+// one must be an upload of a's not yet sent. The welcome switch of a
+// WhatsApp number is pushed to Meta (with its ice breakers) after the
+// commit.
+func (s *Service) SetSettings(ctx context.Context, a policy.Actor, inboxID int64, st Settings) (Settings, error) {
 	if err := inboxExists(ctx, s.db, inboxID); err != nil {
 		return Settings{}, err
 	}
@@ -192,6 +195,12 @@ func (s *Service) SetSettings(ctx context.Context, inboxID int64, st Settings) (
 		return Settings{}, err
 	}
 	err = s.log.Write(ctx, func(tx *event.Tx) error {
+		for _, m := range st.messages() {
+			holder := "automation:" + strconv.FormatInt(inboxID, 10) + ":" + m.key
+			if _, err := reply.Keep(ctx, tx.Tx, *m.msg, attachment.Uploader("user", a.UserID), holder, m.key+".message"); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO automation_settings (inbox_id, settings, updated_at) VALUES ($1, $2, $3)
 			ON CONFLICT (inbox_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
 			inboxID, mustJSON(st), db.Now()); err != nil {
@@ -211,6 +220,24 @@ func (s *Service) SetSettings(ctx context.Context, inboxID int64, st Settings) (
 		}
 	}
 	return st, nil
+}
+
+// messages are the settings' automatic messages, by the key of their
+// fields.
+func (s *Settings) messages() []struct {
+	key string
+	msg *reply.Message
+} {
+	return []struct {
+		key string
+		msg *reply.Message
+	}{{"welcome", &s.Welcome.Message}, {"unassigned", &s.Unassigned.Message}, {"queue", &s.Queue.Message}, {"reminder", &s.Reminder.Message}}
+}
+
+// Check checks settings as SetSettings would, without saving them, so
+// that a form shows every problem at once.
+func (s *Service) Check(ctx context.Context, st *Settings) error {
+	return st.check(ctx, s.db)
 }
 
 func mustJSON(v any) string {

@@ -24,12 +24,8 @@ func (s *Service) handleReminder(ctx context.Context, j *job.Job) error {
 	return s.fire(ctx, j, p.ConversationID, func(ctx context.Context, tx *event.Tx, c *conversation.Conversation, st Settings) (time.Time, error) {
 		rs := reminderState{Open: c.Status == conversation.Open && !c.Pending() && c.BotID == nil, Enabled: st.Reminder.Enabled,
 			Wait: time.Duration(st.Reminder.AfterMinutes) * time.Minute}
-		first, at, err := turnStart(ctx, tx.Tx, c)
-		if err != nil || first == 0 {
-			return time.Time{}, err
-		}
-		rs.TurnStart = at
-		if rs.Reminded, err = sentAfter(ctx, tx.Tx, c.ID, KindReminder, first); err != nil {
+		var err error
+		if rs.TurnStart, rs.Reminded, err = turn(ctx, tx.Tx, c); err != nil || rs.TurnStart.IsZero() {
 			return time.Time{}, err
 		}
 		send, later := reminderDue(rs, s.now())
@@ -95,32 +91,27 @@ func (s *Service) fire(ctx context.Context, j *job.Job, convID int64, decide fun
 	return nil
 }
 
-// turnStart is the customer's turn: their first message since a person
-// last wrote, and when (id 0 when a person answered since).
-func turnStart(ctx context.Context, tx *db.Tx, c *conversation.Conversation) (int64, time.Time, error) {
+// turn is the customer's turn: when their first message since a person
+// last wrote came (zero when a person answered since), and whether
+// automation sent a reminder after it — one read along the conversation's
+// index.
+func turn(ctx context.Context, tx *db.Tx, c *conversation.Conversation) (time.Time, bool, error) {
 	if c.LastCustomerMessageAt == nil || (c.LastAgentMessageAt != nil && !c.LastAgentMessageAt.Before(*c.LastCustomerMessageAt)) {
-		return 0, time.Time{}, nil
+		return time.Time{}, false, nil
 	}
 	since := time.Unix(0, 0).UTC()
 	if c.LastAgentMessageAt != nil {
 		since = *c.LastAgentMessageAt
 	}
-	var id int64
 	var at time.Time
-	err := tx.QueryRow(ctx, `SELECT id, created_at FROM messages WHERE conversation_id = $1 AND sender_type = 'contact' AND type <> 'system'
-		AND created_at > $2 ORDER BY id LIMIT 1`, c.ID, db.Time(since)).Scan(&id, &at)
+	var reminders int
+	err := tx.QueryRow(ctx, `SELECT t.created_at, (SELECT COUNT(*) FROM messages r WHERE r.conversation_id = $1 AND r.id > t.id AND r.auto_kind = $3)
+		FROM (SELECT id, created_at FROM messages WHERE conversation_id = $1 AND sender_type = 'contact' AND type <> 'system'
+			AND created_at > $2 ORDER BY id LIMIT 1) t`, c.ID, db.Time(since), KindReminder).Scan(&at, &reminders)
 	if errors.Is(db.MapErr(err), db.ErrNotFound) {
-		return 0, time.Time{}, nil
+		return time.Time{}, false, nil
 	}
-	return id, at, err
-}
-
-// sentAfter reports whether automation sent a message of kind in the
-// conversation after message id (a range of the conversation's index).
-func sentAfter(ctx context.Context, tx *db.Tx, convID int64, kind string, id int64) (bool, error) {
-	var n int
-	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND id > $2 AND auto_kind = $3`, convID, id, kind).Scan(&n)
-	return n > 0, err
+	return at, reminders > 0, err
 }
 
 // span says a duration in whole minutes, hours or days.

@@ -14,10 +14,9 @@ import (
 
 // TestAutomationPage: an admin opens an inbox's Automation page from the
 // inbox's page and writes the welcome message as buttons: the fields of
-// the kind chosen show, the preview fills the variables as they type,
-// Save keeps it, a waiting time out of range is refused beside its
-// field; at 390 px the page fits the screen, the preview under the
-// fields.
+// the kind chosen show (in that message's form only), the previews fill
+// the variables as they type, Save keeps it, a waiting time out of range
+// is refused beside its field; at 390 px the page fits the screen.
 func TestAutomationPage(t *testing.T) {
 	srv := testrig.Start(t, dbtest.SQLite(t))
 	admin := srv.NewUser("admin@example.com", policy.Admin)
@@ -29,30 +28,38 @@ func TestAutomationPage(t *testing.T) {
 	Do(t, ctx, chromedp.Click(chromedp.CSS(`a.automation-link`)), chromedp.WaitVisible(chromedp.CSS(welcome+`textarea`)))
 	Shot(t, ctx, "automation")
 	phoneFits(t, ctx, "the automation page")
-	fitsIn(t, ctx, `.auto-editor`, `section.card`)
-	// A text message: no file, no buttons.
-	if visible(welcome+`.kind-file`) || visible(welcome+`.kind-interactive`) {
-		t.Fatal("a text message shows the file or the buttons")
+	fitsIn(t, ctx, `.message-form`, `section.card`)
+	// A text message: no file, no buttons; buttons show their inputs,
+	// a list its rows instead.
+	buttons, rows := welcome+`[data-kinds="buttons"]`, welcome+`input[name="welcome.message.row.0"]`
+	if visible(buttons) || visible(rows) {
+		t.Fatal("a text message shows buttons or rows")
 	}
-	// Buttons: the interactive fields, the buttons and not the rows.
-	Do(t, ctx, chromedp.Click(chromedp.CSS(welcome+`input[type=radio][value=interactive]`)))
-	if !visible(welcome+`.kind-interactive`) || !visible(welcome+`.itype-button`) || visible(welcome+`.itype-list`) || visible(welcome+`.itype-cta_url`) {
-		t.Fatal("the reply buttons' fields do not show alone")
+	Do(t, ctx, chromedp.Click(chromedp.CSS(welcome+`input[type=radio][value=list]`)))
+	if !visible(rows) || visible(buttons) {
+		t.Fatal("the list's rows do not show alone")
 	}
-	wsChoose(t, ctx, welcome+`select[name="welcome.message.interactive.type"]`, "list")
-	if !visible(welcome+`.itype-list`) || visible(welcome+`.itype-button`) {
-		t.Fatal("the list's rows do not show in place of the buttons")
+	Do(t, ctx, chromedp.Click(chromedp.CSS(welcome+`input[type=radio][value=buttons]`)))
+	if !visible(buttons) || visible(rows) {
+		t.Fatal("the reply buttons do not show alone")
 	}
-	wsChoose(t, ctx, welcome+`select[name="welcome.message.interactive.type"]`, "button")
+	// Only this message's form changed.
+	if visible(`#auto-queue [data-kinds="buttons"]`) {
+		t.Fatal("the queue message's form follows the welcome's")
+	}
 
 	// The preview follows the typing, variables filled.
 	wsEval[bool](t, ctx, `(document.querySelector('#auto-welcome textarea[name="welcome.message.text"]').value = "") === ""`)
 	Do(t, ctx,
 		chromedp.SendKeys(chromedp.CSS(welcome+`textarea[name="welcome.message.text"]`), "Hi {{contact.name}}, this is {{inbox.name}}."),
-		chromedp.SendKeys(chromedp.CSS(welcome+`input[name="welcome.message.interactive.buttons.0.title"]`), "Opening hours"),
+		chromedp.SendKeys(chromedp.CSS(welcome+`input[name="welcome.message.button.0"]`), "Opening hours"),
 	)
-	wsWaitText(t, ctx, welcome+`.auto-preview .auto-preview-text`, "Hi Maria, this is Corner shop.")
-	wsWaitText(t, ctx, welcome+`.auto-preview .wa-button`, "Opening hours")
+	wsWaitText(t, ctx, welcome+`[data-preview] .preview-text`, "Hi Maria, this is Corner shop.")
+	wsWaitText(t, ctx, welcome+`[data-preview] .wa-button`, "Opening hours")
+	// The survey's preview too (drawn by the server).
+	wsEval[bool](t, ctx, `(document.querySelector('input[name="csat.button"]').value = "") === ""`)
+	Do(t, ctx, chromedp.SendKeys(chromedp.CSS(`input[name="csat.button"]`), "Tell us"))
+	wsWaitText(t, ctx, `#auto-csat .auto-preview .wa-button`, "☰ Tell us")
 	Do(t, ctx, chromedp.Click(chromedp.CSS(welcome+`input[name="welcome.enabled"]`)))
 	Do(t, ctx, chromedp.Click(chromedp.CSS(`.automation-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
 	wsWaitText(t, ctx, `.notice`, "Saved.")
@@ -95,8 +102,9 @@ func TestAutomationPage(t *testing.T) {
 	Shot(t, ctx, "automation-phone")
 	phoneFits(t, ctx, "the automation page at 390 px")
 	fitsIn(t, ctx, `.auto-editor`, `section.card`)
-	fields, preview := phoneRect(t, ctx, welcome+`.auto-fields`), phoneRect(t, ctx, welcome+`.auto-preview-box`)
+	fitsIn(t, ctx, `.message-form`, `section.card`)
+	fields, preview := phoneRect(t, ctx, `#auto-csat .auto-fields`), phoneRect(t, ctx, `#auto-csat .auto-preview-box`)
 	if preview.Top < fields.Bottom {
-		t.Errorf("the preview (%v) is not under the fields (%v)", preview, fields)
+		t.Errorf("the survey's preview (%v) is not under its fields (%v)", preview, fields)
 	}
 }

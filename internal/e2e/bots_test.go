@@ -114,6 +114,7 @@ func TestBotsAdminPage(t *testing.T) {
 				t.Fatalf("options after the edit: %+v", bots[0].Menu.Options)
 			}
 			phoneFits(t, ctx, "a menu bot's page")
+			Shot(t, ctx, "menu-bot")
 
 			// An external bot: its credentials once.
 			Do(t, ctx,
@@ -179,6 +180,7 @@ func TestBotBanner(t *testing.T) {
 			wsWaitText(t, ctx, `#messages`, "How can we help?")
 			wsWaitText(t, ctx, fmt.Sprintf(`#row-%d .badge.bot`, id), "Bot")
 			phoneFits(t, ctx, "a bot's conversation")
+			Shot(t, ctx, "banner")
 			wsLive(t, ctx)
 			Do(t, ctx, chromedp.Click(chromedp.CSS(`#conv-head .bot-banner button.handoff`)))
 			wsWaitGone(t, ctx, `#conv-head .bot-banner`)

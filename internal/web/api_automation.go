@@ -27,7 +27,7 @@ func (s *automationAPI) apiAutomation(w http.ResponseWriter, r *http.Request, _ 
 	return nil
 }
 
-func (s *automationAPI) apiSetAutomation(w http.ResponseWriter, r *http.Request, _ policy.Actor) error {
+func (s *automationAPI) apiSetAutomation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	id, err := httpx.PathID(r, "id")
 	if err != nil {
 		return problem.NotFound("Inbox")
@@ -41,7 +41,7 @@ func (s *automationAPI) apiSetAutomation(w http.ResponseWriter, r *http.Request,
 	if err := httpx.Decode(w, r, &st); err != nil {
 		return err
 	}
-	if st, err = s.automation.SetSettings(r.Context(), id, st); err != nil {
+	if st, err = s.automation.SetSettings(r.Context(), a, id, st); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, st)

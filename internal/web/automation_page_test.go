@@ -123,15 +123,15 @@ func TestAutomationPage(t *testing.T) {
 			return st
 		}
 
-		// The inbox's page links to it; it shows the defaults, the fixed
-		// scale and previews with the variables filled.
+		// The inbox's page links to it; it shows the defaults and the
+		// survey's fixed scale, its variables filled.
 		if p := string(admin.Do("GET", fmt.Sprintf("/admin/inboxes/%d", in.ID), nil).Expect(http.StatusOK).Body); !strings.Contains(p, `href="`+path+`"`) {
 			t.Error("the inbox's page does not link to its automation")
 		}
 		page := string(admin.Do("GET", path, nil).Expect(http.StatusOK).Body)
 		for _, want := range []string{`name="welcome.enabled"`, `name="welcome.on_first_message" value="1" checked`, `name="auto_close.after" min="1" inputmode="numeric" value="24"`,
-			`<option value="hours" selected>`, "Hi Maria, welcome to Shop! How can we help?", "You are number 3 in the queue. Expected wait: 5 minutes.",
-			"⭐⭐⭐⭐⭐", "Excellent", "Very poor", `name="csat.button" value="Rate us"`} {
+			`<option value="hours" selected>`, `name="welcome.message.text"`, "Hi {{contact.name}}, welcome to {{inbox.name}}! How can we help?",
+			`data-sample-contact="Maria"`, "⭐⭐⭐⭐⭐", "Excellent", "Very poor", `name="csat.button" value="Rate us"`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the page lacks %s", want)
 			}
@@ -143,18 +143,16 @@ func TestAutomationPage(t *testing.T) {
 		// survey on.
 		v := pageForm(t, admin, in.ID)
 		v.Set("welcome.enabled", "1")
-		v.Set("welcome.message.kind", "interactive")
+		v.Set("welcome.message.kind", "buttons")
 		v.Set("welcome.message.text", "Hello {{contact.name}}!")
-		v.Set("welcome.message.interactive.type", "button")
-		v.Set("welcome.message.interactive.buttons.0.title", "Orders")
-		v.Set("welcome.message.interactive.buttons.2.title", "Returns")
+		v.Set("welcome.message.button.0", "Orders")
+		v.Set("welcome.message.button.2", "Returns")
 		v.Set("queue.enabled", "1")
-		v.Set("queue.message.kind", "interactive")
+		v.Set("queue.message.kind", "list")
 		v.Set("queue.message.text", "You are number {{queue.position}}.")
-		v.Set("queue.message.interactive.type", "list")
-		v.Set("queue.message.interactive.list_button", "Meanwhile")
-		v.Set("queue.message.interactive.sections.0.rows.1.title", "Track an order")
-		v.Set("queue.message.interactive.sections.0.rows.1.description", "Where it is now")
+		v.Set("queue.message.list_button", "Meanwhile")
+		v.Set("queue.message.row.1", "Track an order")
+		v.Set("queue.message.row_description.1", "Where it is now")
 		v.Set("reminder.enabled", "1")
 		v.Set("reminder.after", "2")
 		v.Set("reminder.unit", "hours")
@@ -166,7 +164,7 @@ func TestAutomationPage(t *testing.T) {
 		v.Del("welcome.on_first_message")
 		r := post(v).Expect(http.StatusOK)
 		if r.Request.URL.Path != path || r.Request.URL.Query().Get("saved") != "1" {
-			t.Fatalf("saved to %s", r.Request.URL)
+			t.Fatalf("saved to %s:\n%s", r.Request.URL, r.Body)
 		}
 		st := get()
 		w := st.Welcome
@@ -183,8 +181,8 @@ func TestAutomationPage(t *testing.T) {
 		}
 		// Shown again as saved, the buttons packed.
 		page = string(admin.Do("GET", path+"?saved=1", nil).Expect(http.StatusOK).Body)
-		for _, want := range []string{"Saved.", `name="welcome.message.interactive.buttons.1.title" value="Returns"`, `name="reminder.after" min="1" inputmode="numeric" value="2"`,
-			`<span class="wa-button">Returns</span>`, "Hello Maria!", "☰ Meanwhile", "Track an order"} {
+		for _, want := range []string{"Saved.", `name="welcome.message.button.1" value="Returns"`, `name="reminder.after" min="1" inputmode="numeric" value="2"`,
+			`name="queue.message.row.0" value="Track an order"`, `name="queue.message.list_button" value="Meanwhile"`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the saved page lacks %s", want)
 			}
@@ -193,19 +191,25 @@ func TestAutomationPage(t *testing.T) {
 		// Refused: each problem beside its field, nothing saved, what was
 		// typed kept.
 		v = pageForm(t, admin, in.ID)
-		v.Set("welcome.message.interactive.buttons.0.title", strings.Repeat("x", 30))
+		v.Set("welcome.message.button.0", strings.Repeat("x", 30))
 		v.Set("auto_close.after", "73")
 		v.Set("auto_close.unit", "hours")
 		v.Set("reminder.after", "soon")
 		r = post(v).Expect(http.StatusUnprocessableEntity)
 		body := string(r.Body)
-		for _, field := range []string{"welcome.message.interactive.buttons.0.title", "auto_close.after_minutes", "reminder.after_minutes"} {
+		for _, field := range []string{"auto_close.after_minutes", "reminder.after_minutes"} {
 			if !strings.Contains(body, `data-field="`+field+`"`) {
 				t.Errorf("no message beside %s", field)
 			}
 		}
-		if !strings.Contains(body, "The waiting time is 1 minute to 24 hours") && !strings.Contains(body, "Enter a whole number.") {
-			t.Error("the reminder's message is missing")
+		if !regexp.MustCompile(`name="welcome.message.button.0" value="x{30}"[^>]*aria-invalid="true"><p class="field-error">`).MatchString(body) {
+			t.Error("no message beside the first button")
+		}
+		if !strings.Contains(body, `value="soon"`) {
+			t.Error("the refused values are not kept")
+		}
+		if st := get(); st.AutoClose.AfterMinutes != 90 || st.Welcome.Message.Interactive.Buttons[0].Title != "Orders" {
+			t.Errorf("a refused form changed the settings: %+v", st)
 		}
 		// What the service alone checks comes back beside its field too.
 		v = pageForm(t, admin, in.ID)
@@ -213,54 +217,50 @@ func TestAutomationPage(t *testing.T) {
 		if r := post(v).Expect(http.StatusUnprocessableEntity); !strings.Contains(string(r.Body), `data-field="csat.button"`) {
 			t.Error("no message beside csat.button")
 		}
-		if !strings.Contains(body, `value="`+strings.Repeat("x", 30)+`"`) || !strings.Contains(body, `value="soon"`) {
-			t.Error("the refused values are not kept")
-		}
-		if st := get(); st.AutoClose.AfterMinutes != 90 || st.Welcome.Message.Interactive.Buttons[0].Title != "Orders" {
-			t.Errorf("a refused form changed the settings: %+v", st)
-		}
 
-		// A file: uploaded with the form (multipart), it makes a media
-		// welcome; a refused form keeps it; "Remove" drops it.
+		// A file: uploaded (as the form's script does), it makes a media
+		// welcome; another admin's page keeps it; a media message without
+		// its file is refused beside the file.
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, _ := mw.CreateFormFile("file", "catalogue.png")
+		png.Encode(fw, image.NewRGBA(image.Rect(0, 0, 4, 4)))
+		mw.Close()
+		var att struct {
+			ID int64 `json:"id"`
+		}
+		admin.Do("POST", "/api/v1/attachments", &buf, "Content-Type", mw.FormDataContentType()).Expect(http.StatusCreated).Decode(&att)
 		v = pageForm(t, admin, in.ID)
 		v.Set("welcome.message.kind", "media")
 		v.Set("welcome.message.text", "Our catalogue")
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		for k, vs := range v {
-			for _, x := range vs {
-				mw.WriteField(k, x)
-			}
-		}
-		fw, _ := mw.CreateFormFile("welcome.message.file", "catalogue.png")
-		png.Encode(fw, image.NewRGBA(image.Rect(0, 0, 4, 4)))
-		mw.Close()
-		admin.Do("POST", path, &buf, "Content-Type", mw.FormDataContentType()).Expect(http.StatusOK)
-		st = get()
-		if st.Welcome.Message.Kind != "media" || st.Welcome.Message.AttachmentID == 0 {
+		v.Set("welcome.message.attachment_id", fmt.Sprint(att.ID))
+		post(v).Expect(http.StatusOK)
+		if st := get(); st.Welcome.Message.Kind != "media" || st.Welcome.Message.AttachmentID != att.ID {
 			t.Fatalf("media welcome %+v", st.Welcome.Message)
 		}
-		page = string(admin.Do("GET", path, nil).Expect(http.StatusOK).Body)
-		if !strings.Contains(page, `<span class="file-name">catalogue.png</span>`) || !strings.Contains(page, fmt.Sprintf(`name="welcome.message.attachment_id" value="%d"`, st.Welcome.Message.AttachmentID)) {
+		other := srv.NewUser("other.admin@example.com", policy.Admin)
+		page = string(other.Do("GET", path, nil).Expect(http.StatusOK).Body)
+		if !strings.Contains(page, "catalogue.png") || !strings.Contains(page, fmt.Sprintf(`name="welcome.message.attachment_id" value="%d"`, att.ID)) {
 			t.Error("the page does not show the welcome's file")
 		}
+		v = pageForm(t, other, in.ID)
+		v.Set("welcome.message.text", "Our new catalogue")
+		other.Do("POST", path, strings.NewReader(v.Encode()), "Content-Type", "application/x-www-form-urlencoded").Expect(http.StatusOK)
+		if st := get(); st.Welcome.Message.AttachmentID != att.ID || st.Welcome.Message.Text != "Our new catalogue" {
+			t.Errorf("another admin's save dropped the file: %+v", st.Welcome.Message)
+		}
 		v = pageForm(t, admin, in.ID)
-		v.Set("welcome.message.remove_file", "1")
+		v.Set("welcome.message.attachment_id", "")
 		if r := post(v).Expect(http.StatusUnprocessableEntity); !strings.Contains(string(r.Body), `data-field="welcome.message.attachment_id"`) {
 			t.Error("a media message without its file is not refused beside the file")
 		}
 
-		// The live preview fills the variables of what is being typed.
-		pv := url.Values{"queue.message.kind": {"text"}, "queue.message.text": {"Hi {{contact.name}}, {{inbox.name}}: you are {{queue.position}}."}}
-		prev := string(admin.Do("POST", path+"/preview?message=queue", strings.NewReader(pv.Encode()), "Content-Type", "application/x-www-form-urlencoded").Expect(http.StatusOK).Body)
-		if !strings.Contains(prev, "Hi Maria, Shop: you are 3.") || strings.Contains(prev, "<html") {
-			t.Errorf("preview %s", prev)
-		}
-		prev = string(admin.Do("POST", path+"/preview?message=csat", strings.NewReader(url.Values{"csat.text": {"<b>Rate</b>"}, "csat.button": {"Go"}}.Encode()), "Content-Type", "application/x-www-form-urlencoded").Expect(http.StatusOK).Body)
-		if !strings.Contains(prev, "&lt;b&gt;Rate&lt;/b&gt;") || !strings.Contains(prev, "☰ Go") || !strings.Contains(prev, "Very poor") {
+		// The survey's preview follows its text and button.
+		prev := string(admin.Do("POST", path+"/preview?message=csat", strings.NewReader(url.Values{"csat.text": {"<b>Rate</b>"}, "csat.button": {"Go"}}.Encode()), "Content-Type", "application/x-www-form-urlencoded").Expect(http.StatusOK).Body)
+		if !strings.Contains(prev, "&lt;b&gt;Rate&lt;/b&gt;") || !strings.Contains(prev, "☰ Go") || !strings.Contains(prev, "Very poor") || strings.Contains(prev, "<html") {
 			t.Errorf("survey preview %s", prev)
 		}
-		admin.Do("POST", path+"/preview?message=other", strings.NewReader(""), "Content-Type", "application/x-www-form-urlencoded").Expect(http.StatusUnprocessableEntity)
+		admin.Do("POST", path+"/preview?message=welcome", strings.NewReader(""), "Content-Type", "application/x-www-form-urlencoded").Expect(http.StatusUnprocessableEntity)
 		admin.Do("GET", "/admin/inboxes/99999/automation", nil).Expect(http.StatusNotFound)
 	})
 }

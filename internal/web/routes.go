@@ -128,8 +128,8 @@ func (s *Server) routeTable(d Deps) []route {
 		Pages: pages, Reports: reportSvc, Routing: d.Routing, WhatsApp: d.WhatsApp}
 	inboxAdmin := &admin.Inboxes{BaseURL: d.BaseURL, Catalog: d.Catalog, Convs: d.Conversations,
 		Inboxes: d.Inboxes, Langs: langs, Names: names, Shown: shown, Pages: pages, Routing: d.Routing, Users: d.Users, Webchat: d.Webchat, WhatsApp: d.WhatsApp}
-	automationPages := &admin.AutomationPages{Automation: d.Automation, DB: d.DB, Files: d.Files, Inboxes: d.Inboxes, Pages: pages}
-	botsAdmin := &admin.Bots{Bots: d.Bots, Inboxes: d.Inboxes, Teams: d.Teams, Shown: shown, Pages: pages}
+	automationPages := &admin.AutomationPages{Automation: d.Automation, DB: d.DB, Inboxes: d.Inboxes, Pages: pages}
+	botsAdmin := &admin.Bots{Bots: d.Bots, DB: d.DB, Inboxes: d.Inboxes, Teams: d.Teams, Shown: shown, Pages: pages}
 	peopleAdmin := &admin.People{Accounts: d.Accounts, Catalog: d.Catalog, EmailChanges: d.EmailChanges, Factors: d.Factors,
 		Inboxes: d.Inboxes, Invites: d.Invites, Langs: langs, MailToLog: d.MailToLog, Names: names, Resets: d.Resets, Shown: shown,
 		Teams: d.Teams, Pages: pages, Users: d.Users}

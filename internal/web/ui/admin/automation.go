@@ -28,7 +28,6 @@ import (
 type AutomationPages struct {
 	Automation *automation.Service
 	DB         *db.DB
-	Files      *attachment.Store
 	Inboxes    *inbox.Store
 	Pages      *ui.Renderer
 }
@@ -43,49 +42,24 @@ var autoMessages = []struct {
 	{"reminder", "No-reply reminder", "Sent once per customer message that no agent answered within the waiting time; an agent's reply cancels it."},
 }
 
-// The page's limits on buttons and rows (Meta's).
-var (
-	buttonSlots = seq(whatsapp.MaxButtons)
-	rowSlots    = seq(whatsapp.MaxRows)
-)
-
-func seq(n int) []int {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = i
-	}
-	return s
-}
-
 // automationView is the page.
 type automationView struct {
 	Inbox    inbox.Inbox
 	WhatsApp bool
-	Messages []messageForm
-	Survey   previewView
+	Messages []messageSection
+	Survey   reply.Message
 	Saved    bool
-	Buttons  []int
-	Rows     []int
 	Vars     []string
 }
 
-// messageForm is one automatic message's part of the form.
-type messageForm struct {
+// messageSection is one automatic message's part of the page: its switch
+// (in the page's Form) and its message in the shared message form.
+type messageSection struct {
 	Key, Title, Hint string
-	// Prefix names its message's fields ("welcome.message").
-	Prefix  string
-	File    *attachment.Attachment
-	Preview previewView
+	Form             *ui.MessageForm
 }
 
-// previewView is a message as the customer will read it, its variables
-// filled with examples.
-type previewView struct {
-	Message reply.Message
-	File    *attachment.Attachment
-}
-
-// sampleVars are the examples a preview fills the variables with.
+// sampleVars are the examples the previews fill the variables with.
 func sampleVars(in inbox.Inbox) reply.Vars {
 	return reply.Vars{ContactName: "Maria", AgentPublicName: "Ana", InboxName: in.Name, QueuePosition: 3, QueueWait: 5 * time.Minute}
 }
@@ -111,16 +85,14 @@ func messages(st *automation.Settings) map[string]*reply.Message {
 		"reminder": &st.Reminder.Message}
 }
 
-// formOf lays settings out in the form's fields.
+// formOf lays the settings but the messages (the message forms' own) out
+// in the page's fields.
 func formOf(st automation.Settings) map[string]string {
 	f := map[string]string{}
 	for k, on := range switches(&st) {
 		if *on {
 			f[k] = "1"
 		}
-	}
-	for k, m := range messages(&st) {
-		messageFields(f, k+".message", *m)
 	}
 	durationFields(f, "reminder", st.Reminder.AfterMinutes)
 	durationFields(f, "auto_close", st.AutoClose.AfterMinutes)
@@ -137,65 +109,10 @@ func durationFields(f map[string]string, p string, minutes int) {
 	f[p+".after"], f[p+".unit"] = strconv.Itoa(minutes), "minutes"
 }
 
-func messageFields(f map[string]string, p string, m reply.Message) {
-	f[p+".kind"], f[p+".text"] = string(m.Kind), m.Text
-	if f[p+".kind"] == "" {
-		f[p+".kind"] = string(reply.Text)
-	}
-	if m.AttachmentID != 0 {
-		f[p+".attachment_id"] = strconv.FormatInt(m.AttachmentID, 10)
-	}
-	in := m.Interactive
-	if in == nil {
-		f[p+".interactive.type"] = whatsapp.InteractiveButtons
-		return
-	}
-	ip := p + ".interactive."
-	f[ip+"type"], f[ip+"footer"] = in.Type, in.Footer
-	f[ip+"header.type"] = "none"
-	if in.Header != nil {
-		f[ip+"header.type"], f[ip+"header.text"] = in.Header.Type, in.Header.Text
-	}
-	for i, b := range in.Buttons {
-		f[ip+"buttons."+strconv.Itoa(i)+".title"] = b.Title
-		f[ip+"buttons."+strconv.Itoa(i)+".id"] = b.ID
-	}
-	f[ip+"list_button"] = in.ListButton
-	if len(in.Sections) > 0 {
-		f[ip+"sections.0.title"] = in.Sections[0].Title
-		for i, r := range in.Sections[0].Rows {
-			rp := ip + "sections.0.rows." + strconv.Itoa(i)
-			f[rp+".title"], f[rp+".description"], f[rp+".id"] = r.Title, r.Description, r.ID
-		}
-	}
-	f[ip+"display_text"], f[ip+"url"] = in.DisplayText, in.URL
-}
-
-// formFields are the posted fields the page reads (besides buttons and
-// rows).
-func formFields() []string {
-	fs := []string{"reminder.after", "reminder.unit", "auto_close.after", "auto_close.unit", "csat.text", "csat.button", "csat.thanks"}
-	for _, m := range autoMessages {
-		p := m.Key + ".message."
-		fs = append(fs, p+"kind", p+"text", p+"attachment_id", p+"remove_file", p+"interactive.type", p+"interactive.footer",
-			p+"interactive.header.type", p+"interactive.header.text", p+"interactive.list_button", p+"interactive.sections.0.title",
-			p+"interactive.display_text", p+"interactive.url")
-		for _, i := range buttonSlots {
-			b := p + "interactive.buttons." + strconv.Itoa(i)
-			fs = append(fs, b+".title", b+".id")
-		}
-		for _, i := range rowSlots {
-			r := p + "interactive.sections.0.rows." + strconv.Itoa(i)
-			fs = append(fs, r+".title", r+".description", r+".id")
-		}
-	}
-	return fs
-}
-
-// readForm takes the posted values of the page's fields.
+// readForm takes the posted values of the page's own fields.
 func readForm(r *http.Request) map[string]string {
 	f := map[string]string{}
-	for _, k := range formFields() {
+	for _, k := range []string{"reminder.after", "reminder.unit", "auto_close.after", "auto_close.unit", "csat.text", "csat.button", "csat.thanks"} {
 		f[k] = r.PostForm.Get(k)
 	}
 	var st automation.Settings
@@ -205,73 +122,12 @@ func readForm(r *http.Request) map[string]string {
 	return f
 }
 
-// messageOf reads the message of prefix p from the form. Empty buttons
-// and rows are dropped and the form rewritten to match, so that a
-// problem of the nth button shows beside the nth input.
-func messageOf(f map[string]string, p string) reply.Message {
-	m := reply.Message{Kind: reply.Kind(f[p+".kind"]), Text: f[p+".text"]}
-	if id, err := strconv.ParseInt(f[p+".attachment_id"], 10, 64); err == nil && id > 0 && f[p+".remove_file"] == "" {
-		m.AttachmentID = id
-	}
-	if m.Kind != reply.Interactive {
-		return m
-	}
-	ip := p + ".interactive."
-	in := &whatsapp.Interactive{Type: f[ip+"type"], Footer: f[ip+"footer"]}
-	switch h := f[ip+"header.type"]; h {
-	case "", "none":
-	default:
-		in.Header = &whatsapp.Header{Type: h, Text: f[ip+"header.text"]}
-	}
-	switch in.Type {
-	case whatsapp.InteractiveButtons:
-		var bs []whatsapp.Button
-		for _, i := range buttonSlots {
-			b := ip + "buttons." + strconv.Itoa(i)
-			if t := strings.TrimSpace(f[b+".title"]); t != "" {
-				bs = append(bs, whatsapp.Button{Title: t, ID: f[b+".id"]})
-			}
-		}
-		for i := range buttonSlots {
-			b := ip + "buttons." + strconv.Itoa(i)
-			f[b+".title"], f[b+".id"] = "", ""
-			if i < len(bs) {
-				f[b+".title"], f[b+".id"] = bs[i].Title, bs[i].ID
-			}
-		}
-		in.Buttons = bs
-	case whatsapp.InteractiveList:
-		in.ListButton = f[ip+"list_button"]
-		var rows []whatsapp.Row
-		for _, i := range rowSlots {
-			rp := ip + "sections.0.rows." + strconv.Itoa(i)
-			if t := strings.TrimSpace(f[rp+".title"]); t != "" || strings.TrimSpace(f[rp+".description"]) != "" {
-				rows = append(rows, whatsapp.Row{Title: t, Description: f[rp+".description"], ID: f[rp+".id"]})
-			}
-		}
-		for i := range rowSlots {
-			rp := ip + "sections.0.rows." + strconv.Itoa(i)
-			f[rp+".title"], f[rp+".description"], f[rp+".id"] = "", "", ""
-			if i < len(rows) {
-				f[rp+".title"], f[rp+".description"], f[rp+".id"] = rows[i].Title, rows[i].Description, rows[i].ID
-			}
-		}
-		in.Sections = []whatsapp.Section{{Title: f[ip+"sections.0.title"], Rows: rows}}
-	case whatsapp.InteractiveLink:
-		in.DisplayText, in.URL = f[ip+"display_text"], f[ip+"url"]
-	}
-	m.Interactive = in
-	return m
-}
-
-// settingsOf reads the form over st, the settings as they are: fields
-// whose value is not a number are reported in fields.
+// settingsOf reads the page's fields over st, the settings as they are
+// (the messages are read by their forms): fields whose value is not a
+// number are reported in fields.
 func settingsOf(f map[string]string, st automation.Settings, fields problem.Fields) automation.Settings {
 	for k, on := range switches(&st) {
 		*on = f[k] != ""
-	}
-	for k, m := range messages(&st) {
-		*m = messageOf(f, k+".message")
 	}
 	st.Reminder.AfterMinutes = minutesOf(f, "reminder", fields)
 	st.AutoClose.AfterMinutes = minutesOf(f, "auto_close", fields)
@@ -288,31 +144,31 @@ func minutesOf(f map[string]string, p string, fields problem.Fields) int {
 		return 0
 	}
 	if f[p+".unit"] == "hours" {
-		if n > 1<<20 {
-			n = 1 << 20
-		}
-		return n * 60
+		return min(n, 1<<20) * 60
 	}
 	return n
 }
 
-// view lays the page out: each message's file and preview.
-func (u *AutomationPages) view(ctx context.Context, in inbox.Inbox, st automation.Settings) (automationView, error) {
-	v := automationView{Inbox: in, WhatsApp: in.Type == whatsapp.Type, Buttons: buttonSlots, Rows: rowSlots, Vars: reply.Variables}
+// view lays the page out; forms are the message forms as posted (nil:
+// from the settings).
+func (u *AutomationPages) view(ctx context.Context, in inbox.Inbox, st automation.Settings, forms map[string]*ui.MessageForm) (automationView, error) {
+	v := automationView{Inbox: in, WhatsApp: in.Type == whatsapp.Type, Vars: reply.Variables}
 	vars := sampleVars(in)
 	ms := messages(&st)
 	for _, am := range autoMessages {
-		mf := messageForm{Key: am.Key, Title: am.Title, Hint: am.Hint, Prefix: am.Key + ".message"}
-		m := *ms[am.Key]
-		file, err := u.file(ctx, m.AttachmentID)
-		if err != nil {
-			return v, err
+		mf := forms[am.Key]
+		if mf == nil {
+			m := *ms[am.Key]
+			file, err := u.file(ctx, m.AttachmentID)
+			if err != nil {
+				return v, err
+			}
+			mf = ui.NewMessageForm(am.Key+".message", m, file)
 		}
-		mf.File = file
-		mf.Preview = previewView{Message: m.Fill(vars), File: file}
-		v.Messages = append(v.Messages, mf)
+		mf.Sample = vars
+		v.Messages = append(v.Messages, messageSection{Key: am.Key, Title: am.Title, Hint: am.Hint, Form: mf})
 	}
-	v.Survey = previewView{Message: automation.Survey(st.CSAT).Fill(vars)}
+	v.Survey = automation.Survey(st.CSAT).Fill(vars)
 	return v, nil
 }
 
@@ -345,7 +201,7 @@ func (u *AutomationPages) AutomationPage(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	v, err := u.view(r.Context(), in, st)
+	v, err := u.view(r.Context(), in, st, nil)
 	if err != nil {
 		return err
 	}
@@ -353,54 +209,42 @@ func (u *AutomationPages) AutomationPage(w http.ResponseWriter, r *http.Request,
 	return u.Pages.Render(w, r, http.StatusOK, "admin_automation", ui.PageData{Title: "Automation", Actor: a, Data: v, Form: formOf(st)})
 }
 
-// maxAutomationBody bounds the form: its fields and a file per message.
-const maxAutomationBody = 64 << 20
-
-// SaveAutomation saves the whole form; nothing is saved while a field is
-// refused, and the page comes back with each problem beside its field
-// (a file chosen is kept: it was uploaded).
+// SaveAutomation saves the whole page; nothing is saved while a field is
+// refused, and the page comes back with each problem beside its field and
+// what was typed.
 func (u *AutomationPages) SaveAutomation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.inbox(r)
 	if err != nil {
 		return err
 	}
-	fields, err := httpx.ReadMultipartForm(w, r, maxAutomationBody)
+	fields, err := httpx.ReadForm(r)
 	if err != nil {
 		return err
-	}
-	if r.MultipartForm != nil {
-		defer r.MultipartForm.RemoveAll()
 	}
 	st, err := u.Automation.Settings(r.Context(), in.ID)
 	if err != nil {
 		return err
 	}
 	f := readForm(r)
-	// The files chosen: uploaded now, kept in the form.
-	for _, am := range autoMessages {
-		p := am.Key + ".message"
-		if r.MultipartForm == nil || len(r.MultipartForm.File[p+".file"]) == 0 {
-			continue
-		}
-		fh := r.MultipartForm.File[p+".file"][0]
-		if fh.Size == 0 && fh.Filename == "" {
-			continue
-		}
-		file, err := fh.Open()
-		if err != nil {
-			return err
-		}
-		att, err := u.Files.Save(r.Context(), attachment.From{Uploader: attachment.Uploader("user", a.UserID)}, fh.Filename, file)
-		file.Close()
-		if p, ok := problem.As(err); ok {
-			fields.Add(am.Key+".message.attachment_id", "%s", p.Message)
-			continue
-		} else if err != nil {
-			return err
-		}
-		f[p+".attachment_id"], f[p+".remove_file"] = strconv.FormatInt(att.ID, 10), ""
-	}
 	next := settingsOf(f, st, fields)
+	// The messages, each in its form: the files they keep stay theirs,
+	// whoever uploaded them.
+	var kept []int64
+	for _, m := range messages(&st) {
+		if m.AttachmentID != 0 {
+			kept = append(kept, m.AttachmentID)
+		}
+	}
+	files := ui.Files(r.Context(), u.DB, a.UserID, kept...)
+	forms := map[string]*ui.MessageForm{}
+	ms := messages(&next)
+	for _, am := range autoMessages {
+		m, mf, probs := ui.ReadMessage(r.PostForm, am.Key+".message", files)
+		for k, v := range probs {
+			fields.Add(k, "%s", v)
+		}
+		*ms[am.Key], forms[am.Key] = m, mf
+	}
 	if len(fields) > 0 {
 		// The service checks everything, but only when nothing else is
 		// wrong: check what can be checked here too, so that one Save
@@ -409,10 +253,13 @@ func (u *AutomationPages) SaveAutomation(w http.ResponseWriter, r *http.Request,
 	}
 	err = fields.Err()
 	if err == nil {
-		_, err = u.Automation.SetSettings(r.Context(), in.ID, next)
+		_, err = u.Automation.SetSettings(r.Context(), a, in.ID, next)
 	}
 	if fields, ok := ui.MergeFields(fields, err); ok {
-		v, verr := u.view(r.Context(), in, next)
+		for _, mf := range forms {
+			mf.SetProblems(fields)
+		}
+		v, verr := u.view(r.Context(), in, next, forms)
 		if verr != nil {
 			return verr
 		}
@@ -427,34 +274,26 @@ func (u *AutomationPages) SaveAutomation(w http.ResponseWriter, r *http.Request,
 // precheck adds the problems of the messages and waiting times of st to
 // fields, as the service would find them.
 func (u *AutomationPages) precheck(ctx context.Context, st automation.Settings, fields problem.Fields) {
-	for k, m := range messages(&st) {
-		c := *m
-		if c.Interactive != nil {
-			in := *c.Interactive
+	// The check trims and fills in what it checks: on copies.
+	for _, m := range messages(&st) {
+		if m.Interactive != nil {
+			in := *m.Interactive
 			in.Buttons = append([]whatsapp.Button(nil), in.Buttons...)
 			in.Sections = append([]whatsapp.Section(nil), in.Sections...)
-			c.Interactive = &in
+			m.Interactive = &in
 		}
-		if p, ok := problem.As(c.Check(ctx, u.DB, k+".message")); ok {
-			for f, msg := range p.Fields {
+	}
+	if p, ok := problem.As(u.Automation.Check(ctx, &st)); ok {
+		for f, msg := range p.Fields {
+			if _, has := fields[f]; !has {
 				fields.Add(f, "%s", msg)
 			}
 		}
 	}
-	if _, bad := fields["reminder.after_minutes"]; !bad {
-		if n := st.Reminder.AfterMinutes; n < automation.MinReminder || n > automation.MaxReminder {
-			fields.Add("reminder.after_minutes", "The waiting time is 1 minute to 24 hours (1 to %d minutes).", automation.MaxReminder)
-		}
-	}
-	if _, bad := fields["auto_close.after_minutes"]; !bad {
-		if n := st.AutoClose.AfterMinutes; n < automation.MinAutoClose || n > automation.MaxAutoClose {
-			fields.Add("auto_close.after_minutes", "Auto-close takes 1 minute to 72 hours (1 to %d minutes).", automation.MaxAutoClose)
-		}
-	}
 }
 
-// PreviewAutomation answers the live preview of one message of the form
-// (?message=welcome…, or csat for the survey) as it is being written.
+// PreviewAutomation answers the survey's preview as its text and button
+// are written (?message=csat; the message forms draw their own).
 func (u *AutomationPages) PreviewAutomation(w http.ResponseWriter, r *http.Request, a policy.Actor) error {
 	in, err := u.inbox(r)
 	if err != nil {
@@ -463,29 +302,9 @@ func (u *AutomationPages) PreviewAutomation(w http.ResponseWriter, r *http.Reque
 	if _, err := httpx.ReadForm(r); err != nil {
 		return err
 	}
-	f := readForm(r)
-	for k, v := range f {
-		f[k] = text.Clean(v)
+	if r.URL.Query().Get("message") != "csat" {
+		return problem.Invalid("message", "Only the survey has this preview.")
 	}
-	vars := sampleVars(in)
-	key := r.URL.Query().Get("message")
-	var pv previewView
-	switch key {
-	case "csat":
-		pv.Message = automation.Survey(automation.CSAT{Text: f["csat.text"], Button: f["csat.button"]}).Fill(vars)
-	default:
-		known := false
-		for _, m := range autoMessages {
-			known = known || m.Key == key
-		}
-		if !known {
-			return problem.Invalid("message", "Choose welcome, unassigned, queue, reminder or csat.")
-		}
-		m := messageOf(f, key+".message")
-		if pv.File, err = u.file(r.Context(), m.AttachmentID); err != nil {
-			return err
-		}
-		pv.Message = m.Fill(vars)
-	}
-	return u.Pages.Partial(w, r, http.StatusOK, "admin_automation", "auto-preview", pv)
+	c := automation.CSAT{Text: text.Clean(r.PostForm.Get("csat.text")), Button: text.Clean(r.PostForm.Get("csat.button"))}
+	return u.Pages.Partial(w, r, http.StatusOK, "admin_automation", "survey-preview", automation.Survey(c).Fill(sampleVars(in)))
 }

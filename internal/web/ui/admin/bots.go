@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/bot"
+	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
 	"github.com/switchboardhq/switchboard/internal/problem"
@@ -21,6 +23,7 @@ import (
 // external bot's credentials, shown once.
 type Bots struct {
 	Bots    *bot.Service
+	DB      *db.DB // the files of the options' messages
 	Inboxes *inbox.Store
 	Teams   *team.Store
 	Shown   ui.Shown
@@ -69,15 +72,22 @@ func (u *Bots) AdminBots(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	return u.Pages.Render(w, r, http.StatusOK, "admin_bots", ui.PageData{Title: "Bots", Actor: a, Data: v})
 }
 
-// optionRow is a menu option on the form.
+// optionRow is a menu option on the form; its answer is the one message
+// form (ui.MessageForm) under menu.options.N.message.
 type optionRow struct {
 	Index  int
 	Number int // Index + 1
 	Title  string
 	Action string
-	Text   string
 	TeamID int64
+	Form   *ui.MessageForm
 }
+
+// optionPrefix names the inputs of option i.
+func optionPrefix(i int) string { return fmt.Sprintf("menu.options.%d.", i) }
+
+// sample fills the previews' variables.
+var sample = reply.Vars{ContactName: "Ana", InboxName: "Shop"}
 
 type botView struct {
 	Bot     bot.Bot // ID 0 for a new bot
@@ -107,10 +117,15 @@ func (u *Bots) render(w http.ResponseWriter, r *http.Request, a policy.Actor, st
 	}
 	n := max(minRows, len(v.Options)+1)
 	for i := len(v.Options); i < min(n, bot.MaxOptions); i++ {
-		v.Options = append(v.Options, optionRow{Index: i, Action: string(bot.Reply)})
+		v.Options = append(v.Options, optionRow{Index: i, Action: string(bot.Reply),
+			Form: ui.NewMessageForm(optionPrefix(i)+"message", reply.Message{Kind: reply.Text}, nil)})
 	}
 	for i := range v.Options {
 		v.Options[i].Number = v.Options[i].Index + 1
+		v.Options[i].Form.Sample = sample
+		if d.Fields != nil {
+			v.Options[i].Form.SetProblems(d.Fields)
+		}
 	}
 	title := "New bot"
 	if v.Bot.ID != 0 {
@@ -123,8 +138,8 @@ func (u *Bots) render(w http.ResponseWriter, r *http.Request, a policy.Actor, st
 	return u.Pages.Render(w, r, status, "admin_bot", d)
 }
 
-// botFormOf is a bot's settings as the form shows them.
-func botFormOf(b bot.Bot) (map[string]string, []optionRow) {
+// botForm is a bot's settings as the form shows them.
+func (u *Bots) botForm(r *http.Request, b bot.Bot) (map[string]string, []optionRow, error) {
 	f := map[string]string{"name": b.Name, "url": b.URL, "handoff_after_s": strconv.Itoa(b.HandoffAfterS)}
 	if b.InboxID != nil {
 		f["inbox_id"] = strconv.FormatInt(*b.InboxID, 10)
@@ -135,18 +150,38 @@ func botFormOf(b bot.Bot) (map[string]string, []optionRow) {
 	var rows []optionRow
 	if b.Menu != nil {
 		f["menu.greeting.text"], f["menu.list_button"] = b.Menu.Greeting.Text, b.Menu.ListButton
+		files := ui.Files(r.Context(), u.DB, 0, kept(b)...)
 		for i, o := range b.Menu.Options {
 			row := optionRow{Index: i, Title: o.Title, Action: string(o.Action)}
+			m := reply.Message{Kind: reply.Text}
 			if o.Message != nil {
-				row.Text = o.Message.Text
+				m = *o.Message
 			}
+			var file *attachment.Attachment
+			if m.AttachmentID != 0 {
+				file = files(m.AttachmentID)
+			}
+			row.Form = ui.NewMessageForm(optionPrefix(i)+"message", m, file)
 			if o.TeamID != nil {
 				row.TeamID = *o.TeamID
 			}
 			rows = append(rows, row)
 		}
 	}
-	return f, rows
+	return f, rows, nil
+}
+
+// kept are the files the bot's options keep.
+func kept(b bot.Bot) []int64 {
+	var ids []int64
+	if b.Menu != nil {
+		for _, o := range b.Menu.Options {
+			if o.Message != nil && o.Message.AttachmentID != 0 {
+				ids = append(ids, o.Message.AttachmentID)
+			}
+		}
+	}
+	return ids
 }
 
 // NewBot shows the form of a new menu bot, or with ?kind=external of an
@@ -161,8 +196,10 @@ func (u *Bots) NewBot(w http.ResponseWriter, r *http.Request, a policy.Actor) er
 }
 
 // readBot reads the bot form: what it posts (to show it again) and the
-// settings, with the problems of fields the form alone can tell.
-func readBot(r *http.Request, kind bot.Kind, fields problem.Fields) (map[string]string, []optionRow, bot.NewBot) {
+// settings, with the problems of fields the form alone can tell. Empty
+// option rows are left out; the problems of the options that remain are
+// named after their rows (fix).
+func readBot(r *http.Request, a policy.Actor, q db.Querier, kind bot.Kind, keep []int64, fields problem.Fields) (map[string]string, []optionRow, bot.NewBot, func(problem.Fields) problem.Fields) {
 	pf := r.PostForm
 	form := map[string]string{}
 	for _, k := range []string{"name", "inbox_id", "active", "url", "handoff_after_s", "menu.greeting.text", "menu.list_button"} {
@@ -187,12 +224,17 @@ func readBot(r *http.Request, kind bot.Kind, fields problem.Fields) (map[string]
 		n.HandoffAfterS = s
 	}
 	var rows []optionRow
+	rowOf := map[int]int{} // option index → row index
 	if kind == bot.Menu {
+		files := ui.Files(r.Context(), q, a.UserID, keep...)
 		menu := &bot.MenuConfig{Greeting: reply.Message{Kind: reply.Interactive, Text: form["menu.greeting.text"]}, ListButton: form["menu.list_button"]}
 		for i := range bot.MaxOptions {
-			p := fmt.Sprintf("menu.options.%d.", i)
-			row := optionRow{Index: i, Title: strings.TrimSpace(pf.Get(p + "title")), Action: pf.Get(p + "action"),
-				Text: strings.TrimSpace(pf.Get(p + "message.text"))}
+			p := optionPrefix(i)
+			if _, ok := pf[p+"title"]; !ok {
+				continue // a row the form did not have
+			}
+			m, mf, mfFields := ui.ReadMessage(pf, p+"message", files)
+			row := optionRow{Index: i, Title: strings.TrimSpace(pf.Get(p + "title")), Action: pf.Get(p + "action"), Form: mf}
 			if v := pf.Get(p + "team_id"); v != "" {
 				id, err := strconv.ParseInt(v, 10, 64)
 				if err != nil || id <= 0 {
@@ -200,15 +242,17 @@ func readBot(r *http.Request, kind bot.Kind, fields problem.Fields) (map[string]
 				}
 				row.TeamID = id
 			}
-			if row.Title == "" && row.Text == "" {
+			rows = append(rows, row)
+			if row.Title == "" && m.IsZero() {
 				continue // an empty row
 			}
-			// The options keep the order of the rows filled in.
-			row.Index = len(rows)
-			rows = append(rows, row)
+			for k, v := range mfFields {
+				fields.Add(k, "%s", v)
+			}
+			rowOf[len(menu.Options)] = i
 			o := bot.Option{Title: row.Title, Action: bot.Action(row.Action)}
-			if row.Text != "" {
-				o.Message = &reply.Message{Kind: reply.Text, Text: row.Text}
+			if !m.IsZero() {
+				o.Message = &m
 			}
 			if row.TeamID > 0 {
 				id := row.TeamID
@@ -218,7 +262,22 @@ func readBot(r *http.Request, kind bot.Kind, fields problem.Fields) (map[string]
 		}
 		n.Menu = menu
 	}
-	return form, rows, n
+	fix := func(f problem.Fields) problem.Fields {
+		out := problem.Fields{}
+		for k, v := range f {
+			if rest, ok := strings.CutPrefix(k, "menu.options."); ok {
+				num, tail, _ := strings.Cut(rest, ".")
+				if i, err := strconv.Atoi(num); err == nil {
+					if row, ok := rowOf[i]; ok && tail != "" {
+						k = optionPrefix(row) + tail
+					}
+				}
+			}
+			out[k] = v
+		}
+		return out
+	}
+	return form, rows, n, fix
 }
 
 // CreateBot creates a bot from the form: a menu bot opens its page; an
@@ -232,14 +291,14 @@ func (u *Bots) CreateBot(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	if r.PostForm.Get("kind") == string(bot.External) {
 		kind = bot.External
 	}
-	form, rows, n := readBot(r, kind, fields)
+	form, rows, n, fix := readBot(r, a, u.DB, kind, nil, fields)
 	var b bot.Created
 	err = fields.Err()
 	if err == nil {
 		b, err = u.Bots.Create(r.Context(), n)
 	}
 	if fields, ok := ui.MergeFields(fields, err); ok {
-		return u.render(w, r, a, http.StatusUnprocessableEntity, botView{Kind: kind, Options: rows}, ui.PageData{Fields: fields, Form: form})
+		return u.render(w, r, a, http.StatusUnprocessableEntity, botView{Kind: kind, Options: rows}, ui.PageData{Fields: fix(fields), Form: form})
 	} else if err != nil {
 		return err
 	}
@@ -266,7 +325,10 @@ func (u *Bots) EditBot(w http.ResponseWriter, r *http.Request, a policy.Actor) e
 	if err != nil {
 		return err
 	}
-	form, rows := botFormOf(b)
+	form, rows, err := u.botForm(r, b)
+	if err != nil {
+		return err
+	}
 	v := botView{Bot: b, Kind: b.Kind, Options: rows}
 	switch r.URL.Query().Get("saved") {
 	case "1":
@@ -287,7 +349,7 @@ func (u *Bots) UpdateBot(w http.ResponseWriter, r *http.Request, a policy.Actor)
 	if err != nil {
 		return err
 	}
-	form, rows, n := readBot(r, b.Kind, fields)
+	form, rows, n, fix := readBot(r, a, u.DB, b.Kind, kept(b), fields)
 	p := bot.Patch{Name: &n.Name, InboxID: n.InboxID, NoInbox: n.InboxID == nil, Active: n.Active, Menu: n.Menu}
 	if b.Kind == bot.External {
 		p.URL, p.HandoffAfterS = &n.URL, &n.HandoffAfterS
@@ -297,7 +359,7 @@ func (u *Bots) UpdateBot(w http.ResponseWriter, r *http.Request, a policy.Actor)
 		_, err = u.Bots.Update(r.Context(), b.ID, p)
 	}
 	if fields, ok := ui.MergeFields(fields, err); ok {
-		return u.render(w, r, a, http.StatusUnprocessableEntity, botView{Bot: b, Kind: b.Kind, Options: rows}, ui.PageData{Fields: fields, Form: form})
+		return u.render(w, r, a, http.StatusUnprocessableEntity, botView{Bot: b, Kind: b.Kind, Options: rows}, ui.PageData{Fields: fix(fields), Form: form})
 	} else if err != nil {
 		return err
 	}
