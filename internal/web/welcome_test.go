@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/switchboardhq/switchboard/internal/graphfake"
 	"github.com/switchboardhq/switchboard/internal/inbox"
 	"github.com/switchboardhq/switchboard/internal/policy"
+	"github.com/switchboardhq/switchboard/internal/server"
 	"github.com/switchboardhq/switchboard/internal/testrig"
 )
 
@@ -324,5 +327,106 @@ func TestWelcomeMessagesAPI(t *testing.T) {
 		w.ana.Do("DELETE", path, nil).Expect(http.StatusNotFound)
 		// Its number is free again.
 		w.ana.Do("PATCH", fmt.Sprintf("/api/v1/me/welcome-messages/%d", second.ID), map[string]any{"inbox_ids": []int64{w.line, w.other}}).Expect(http.StatusOK)
+
+		// Ana leaves the second number: her welcome message stays, not
+		// sent there, and the page says so.
+		if _, _, err := w.srv.App.Inboxes.Update(context.Background(), w.other, inbox.Patch{MemberIDs: &[]int64{}}); err != nil {
+			t.Fatal(err)
+		}
+		page := w.ana.Do("GET", "/preferences/welcome-messages", nil).Expect(http.StatusOK)
+		if body := string(page.Body); !strings.Contains(body, "Not sent on the numbers you no longer work: Support line") || !strings.Contains(body, "Shop line") {
+			t.Fatalf("the page does not say which numbers Ana left:\n%s", body)
+		}
+		if e := w.ana.Do("PATCH", fmt.Sprintf("/api/v1/me/welcome-messages/%d", second.ID), map[string]any{"inbox_ids": []int64{w.line, w.other}}).
+			Expect(http.StatusUnprocessableEntity).Err(); e.Fields["inbox_ids"] == "" {
+			t.Fatalf("attached again to a number Ana left: %+v", e)
+		}
+	})
+}
+
+// TestWelcomeWindowClosed: a welcome message WhatsApp would refuse (the
+// customer wrote more than 24 hours ago) is not sent, and the send is
+// recorded as done, so it is not tried again with every event.
+func TestWelcomeWindowClosed(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		const secret = "welcome-secret"
+		fake := graphfake.NewServer(graphfake.Options{Seed: 4, Retry: graphfake.FastRetry})
+		t.Cleanup(fake.Close)
+		// A window of a second: the test waits for it to close.
+		srv := testrig.Start(t, d, testrig.Options{Options: server.Options{WhatsApp: whatsapp.Options{Window: time.Second}},
+			Config: func(c *config.Config) { c.WhatsAppGraphURL, _ = url.Parse(fake.URL) }})
+		fake.SetWebhook(srv.URL+"/webhooks/whatsapp", secret)
+		w := &welcomeWorld{t: t, d: d, fake: fake, srv: srv}
+		w.num = fake.AddNumber(graphfake.Number{VerifiedName: "Shop", AppSecret: secret})
+		in, _, err := srv.App.Inboxes.Create(context.Background(), inbox.NewInbox{Type: whatsapp.Type, Name: "Shop line",
+			Settings: map[inbox.Type]any{whatsapp.Type: &whatsapp.Config{PhoneNumberID: w.num.ID, WABAID: w.num.WABAID, DisplayPhoneNumber: w.num.Phone,
+				AccessToken: w.num.Token, AppSecret: secret}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.line = in.ID
+		w.admin = srv.NewUser("admin@example.com", policy.Admin)
+		ana := srv.NewUser("ana@example.com", policy.Service, w.line)
+		ana.Do("POST", "/api/v1/me/welcome-messages", map[string]any{"enabled": true, "inbox_ids": []int64{w.line},
+			"message": map[string]any{"kind": "text", "text": "Hello!"}}).Expect(http.StatusCreated)
+		conv, _ := w.customer("Hi")
+		var c struct {
+			ReplyWindowEndsAt *time.Time `json:"reply_window_ends_at"`
+		}
+		w.admin.Do("GET", fmt.Sprintf("/api/v1/conversations/%d", conv), nil).Expect(http.StatusOK).Decode(&c)
+		if c.ReplyWindowEndsAt == nil {
+			t.Fatal("no window")
+		}
+		w.wait("the window to close", func() bool { return time.Now().After(c.ReplyWindowEndsAt.Add(10 * time.Millisecond)) })
+		w.assign(conv, ana)
+		var sent *int64
+		w.wait("the send to be recorded", func() bool {
+			return d.QueryRow(context.Background(), `SELECT message_id FROM welcome_sends WHERE conversation_id = $1 AND user_id = $2`, conv, ana.UserID).Scan(&sent) == nil
+		})
+		if sent != nil {
+			t.Fatalf("recorded as sent in message %d", *sent)
+		}
+		if got := w.welcomes(conv); len(got) != 0 {
+			t.Fatalf("sent %q outside the window", got)
+		}
+	})
+}
+
+// TestWelcomeNumberRace: many welcome messages of one agent for the same
+// number at once: one gets it, the others are told (422), none fails.
+func TestWelcomeNumberRace(t *testing.T) {
+	t.Parallel()
+	dbtest.Engines(t, func(t *testing.T, d *db.DB) {
+		w := newWelcomeWorld(t, d)
+		const n = 8
+		codes := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := w.ana.Do("POST", "/api/v1/me/welcome-messages", map[string]any{"inbox_ids": []int64{w.line},
+					"message": map[string]any{"kind": "text", "text": fmt.Sprintf("Hello %d", i)}})
+				if r.StatusCode == http.StatusUnprocessableEntity && r.Err().Fields["inbox_ids"] == "" {
+					t.Errorf("422 without a message on inbox_ids: %s", r.Body)
+				}
+				codes <- r.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		got := map[int]int{}
+		for c := range codes {
+			got[c]++
+		}
+		if got[http.StatusCreated] != 1 || got[http.StatusUnprocessableEntity] != n-1 {
+			t.Fatalf("answers %v: want one 201 and %d 422", got, n-1)
+		}
+		var rows int
+		d.QueryRow(context.Background(), `SELECT COUNT(*) FROM welcome_messages`).Scan(&rows)
+		if rows != 1 {
+			t.Fatalf("%d welcome messages stored", rows)
+		}
 	})
 }

@@ -289,5 +289,6 @@ func messageFormFuncs() map[string]any {
 		// waFormat shows a text as WhatsApp does (*bold*, _italic_, …),
 		// everything else escaped.
 		"waFormat": reply.FormatHTML,
+		"join":     strings.Join,
 	}
 }

@@ -37,17 +37,21 @@ type welcomeView struct {
 type welcomeItem struct {
 	W       welcome.Welcome
 	Numbers []string
-	Form    *MessageForm
+	// Gone are its numbers the agent no longer works (it is not sent
+	// there).
+	Gone []string
+	Form *MessageForm
 }
 
-// numberName is the name of a number, among those the agent works.
+// numberName is the name of a number among those the agent works ("":
+// not one of them).
 func numberName(ns []welcome.Number, id int64) string {
 	for _, n := range ns {
 		if n.ID == id {
 			return n.Name
 		}
 	}
-	return "#" + strconv.FormatInt(id, 10)
+	return ""
 }
 
 // Notices of the tab (?saved=…).
@@ -101,10 +105,23 @@ func (u *WelcomePages) list(w http.ResponseWriter, r *http.Request, a policy.Act
 	if v.Numbers, err = u.Welcome.Numbers(r.Context(), a.UserID); err != nil {
 		return err
 	}
+	var all []int64
+	for _, x := range ws {
+		all = append(all, x.InboxIDs...)
+	}
+	names, err := u.Prefs.Names.Get(r.Context(), nil, all)
+	if err != nil {
+		return err
+	}
 	for _, x := range ws {
 		it := welcomeItem{W: x, Form: NewMessageForm("message", x.Message, x.Attachment)}
 		for _, id := range x.InboxIDs {
-			it.Numbers = append(it.Numbers, numberName(v.Numbers, id))
+			// A number the agent no longer works keeps its name, and says so.
+			if n := numberName(v.Numbers, id); n != "" {
+				it.Numbers = append(it.Numbers, n)
+			} else {
+				it.Gone = append(it.Gone, names.Inbox(id))
+			}
 		}
 		v.Items = append(v.Items, it)
 	}

@@ -101,7 +101,8 @@
       "queue.estimated_wait": "5 minutes",
     };
     const fill = function (s) {
-      return s.replace(/\{\{\s*([a-z_.]+)\s*\}\}/g, function (m, name) { return name in sample ? sample[name] : m; });
+      // A variable without an example (the page gave none) stays as it is.
+      return s.replace(/\{\{\s*([a-z_.]+)\s*\}\}/g, function (m, name) { return sample[name] ? sample[name] : m; });
     };
     const kind = function () {
       const r = form.querySelector("[data-mf='kind']:checked");
