@@ -3,12 +3,10 @@ package conversation
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/switchboardhq/switchboard/internal/attachment"
 	"github.com/switchboardhq/switchboard/internal/db"
 	"github.com/switchboardhq/switchboard/internal/event"
-	"github.com/switchboardhq/switchboard/internal/job"
 	"github.com/switchboardhq/switchboard/internal/problem"
 )
 
@@ -88,7 +86,8 @@ func (s *Service) PostAuto(ctx context.Context, tx *event.Tx, c *Conversation, a
 	if o.Type != "" {
 		m.Type = o.Type
 	}
-	if err := insertMessage(ctx, tx.Tx, &m); err != nil {
+	runAt, err := s.storeOutbound(ctx, tx, c, &m, o, AutoUploader)
+	if err != nil {
 		return m, err
 	}
 	if a.Type == SenderBot && a.ID != 0 {
@@ -98,34 +97,12 @@ func (s *Service) PostAuto(ctx context.Context, tx *event.Tx, c *Conversation, a
 			return m, fmt.Errorf("conversation: post: %w", err)
 		}
 	}
-	if len(o.AttachmentIDs) > 0 {
-		var err error
-		if m.Attachments, err = attachment.Link(ctx, tx.Tx, m.ID, AutoUploader, o.AttachmentIDs, s.limits); err != nil {
-			return m, err
-		}
-		if o.Type == "" {
-			m.Type = MessageType(m.Attachments[0].Kind)
-			if _, err := tx.Exec(ctx, `UPDATE messages SET type = $2 WHERE id = $1`, m.ID, m.Type); err != nil {
-				return m, err
-			}
-		}
-	}
-	var runAt time.Time
-	for _, check := range s.sendChecks {
-		at, err := check(ctx, tx, c, &m)
-		if err != nil {
-			return m, err
-		}
-		if at.After(runAt) {
-			runAt = at
-		}
-	}
 	c.LastMessageID, c.LastMessagePreview, c.LastActivityAt, c.UpdatedAt = m.ID, keepPreview(c.LastMessagePreview, &m), now, now
 	if _, err := tx.Exec(ctx, `UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_activity_at = $4,
 		updated_at = $4 WHERE id = $1`, c.ID, m.ID, c.LastMessagePreview, now); err != nil {
 		return m, fmt.Errorf("conversation: post: %w", err)
 	}
-	if _, err := s.queue.Enqueue(ctx, tx.Tx, SendJob, SendPayload{MessageID: m.ID}, job.Options{MaxAttempts: 12, RunAt: runAt}); err != nil {
+	if err := s.enqueueSend(ctx, tx, m.ID, runAt); err != nil {
 		return m, err
 	}
 	if !c.Pending() {

@@ -596,29 +596,9 @@ func (s *Service) post(ctx context.Context, a policy.Actor, o Outgoing, convID i
 		if o.IdempotencyKey != "" {
 			m.IdempotencyKey = &o.IdempotencyKey
 		}
-		if err := insertMessage(ctx, tx.Tx, &m); err != nil {
+		runAt, err := s.storeOutbound(ctx, tx, &c, &m, o, attachment.Uploader("user", a.UserID))
+		if err != nil {
 			return err
-		}
-		if len(o.AttachmentIDs) > 0 {
-			if m.Attachments, err = attachment.Link(ctx, tx.Tx, m.ID, attachment.Uploader("user", a.UserID), o.AttachmentIDs, s.limits); err != nil {
-				return err
-			}
-			if o.Type == "" {
-				m.Type = MessageType(m.Attachments[0].Kind)
-				if _, err := tx.Exec(ctx, `UPDATE messages SET type = $2 WHERE id = $1`, m.ID, m.Type); err != nil {
-					return err
-				}
-			}
-		}
-		var runAt time.Time
-		for _, check := range s.sendChecks {
-			at, err := check(ctx, tx, &c, &m)
-			if err != nil {
-				return err
-			}
-			if at.After(runAt) {
-				runAt = at
-			}
 		}
 		prev := deref(c.AssigneeID)
 		if c.AssigneeID == nil && c.BotID == nil {
@@ -645,7 +625,7 @@ func (s *Service) post(ctx context.Context, a policy.Actor, o Outgoing, convID i
 		if err := markRead(ctx, tx.Tx, a.UserID, c.ID, m.ID); err != nil {
 			return err
 		}
-		if _, err := s.queue.Enqueue(ctx, tx.Tx, SendJob, SendPayload{MessageID: m.ID}, job.Options{MaxAttempts: 12, RunAt: runAt}); err != nil {
+		if err := s.enqueueSend(ctx, tx, m.ID, runAt); err != nil {
 			return err
 		}
 		typ := event.ConversationUpdated
@@ -662,6 +642,45 @@ func (s *Service) post(ctx context.Context, a policy.Actor, o Outgoing, convID i
 		return s.post(ctx, a, o, convID, locate)
 	}
 	return m, c, created, err
+}
+
+// storeOutbound stores m, an outbound message of c, with the files
+// uploader gave it (o's), and runs the channel's send checks, which may
+// refuse it; it returns when the send job should run (zero: now).
+// Agents' replies and the messages Switchboard sends share it.
+func (s *Service) storeOutbound(ctx context.Context, tx *event.Tx, c *Conversation, m *Message, o Outgoing, uploader string) (time.Time, error) {
+	if err := insertMessage(ctx, tx.Tx, m); err != nil {
+		return time.Time{}, err
+	}
+	if len(o.AttachmentIDs) > 0 {
+		var err error
+		if m.Attachments, err = attachment.Link(ctx, tx.Tx, m.ID, uploader, o.AttachmentIDs, s.limits); err != nil {
+			return time.Time{}, err
+		}
+		if o.Type == "" {
+			m.Type = MessageType(m.Attachments[0].Kind)
+			if _, err := tx.Exec(ctx, `UPDATE messages SET type = $2 WHERE id = $1`, m.ID, m.Type); err != nil {
+				return time.Time{}, err
+			}
+		}
+	}
+	var runAt time.Time
+	for _, check := range s.sendChecks {
+		at, err := check(ctx, tx, c, m)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if at.After(runAt) {
+			runAt = at
+		}
+	}
+	return runAt, nil
+}
+
+// enqueueSend puts a stored outbound message in the outbox.
+func (s *Service) enqueueSend(ctx context.Context, tx *event.Tx, messageID int64, runAt time.Time) error {
+	_, err := s.queue.Enqueue(ctx, tx.Tx, SendJob, SendPayload{MessageID: messageID}, job.Options{MaxAttempts: 12, RunAt: runAt})
+	return err
 }
 
 // visible loads a conversation in tx and checks the actor may see it.

@@ -250,21 +250,3 @@ func NewRequestID() string {
 
 // RequestID returns the id the middleware gave the request.
 func RequestID(r *http.Request) string { return r.Header.Get("X-Request-Id") }
-
-// ReadMultipartForm reads a form sent as multipart/form-data (files and
-// all, at most max bytes; its files are then in r.MultipartForm, which
-// the caller removes with RemoveAll) under the text rule, like ReadForm;
-// a form sent urlencoded is read by ReadForm.
-func ReadMultipartForm(w http.ResponseWriter, r *http.Request, max int64) (problem.Fields, error) {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
-		r.Body = http.MaxBytesReader(w, r.Body, max)
-		if err := r.ParseMultipartForm(1 << 20); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, &problem.Error{Kind: problem.KindTooLarge, Message: fmt.Sprintf("The form may be at most %d MB, files included.", max>>20)}
-			}
-			return nil, Malformed("The form could not be read.")
-		}
-	}
-	return ReadForm(r)
-}
